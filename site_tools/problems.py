@@ -1,0 +1,81 @@
+"""Problems found in content or configuration, and how they are shown.
+
+A problem always says *where* (file, line when known, field), *what* and
+*how to fix it*, in Italian: editors read these messages in pull-request
+checks. Nothing in the project raises a traceback at an editor; code that
+finds something wrong appends a :class:`Problem` and carries on, so that
+one run lists everything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    fix: str
+
+    def __lt__(self, other: "Problem") -> bool:
+        return self._key() < other._key()
+
+    def _key(self) -> tuple[str, int, str, str]:
+        return (self.file, self.line or 0, self.field or "", self.message)
+
+    def format(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}:{field} {self.message}\n    ➜ Come correggere: {self.fix}"
+
+    def github_annotation(self) -> str:
+        """The same problem as a GitHub Actions annotation on the PR's diff."""
+        parts = [f"file={self.file}"]
+        if self.line is not None:
+            parts.append(f"line={self.line}")
+        title = f"Campo {self.field}" if self.field else "Problema"
+        text = f"{self.message} Come correggere: {self.fix}".replace("%", "%25")
+        text = text.replace("\r", "%0D").replace("\n", "%0A")
+        return f"::error {','.join(parts)},title={title}::{text}"
+
+
+class ProblemList(list[Problem]):
+    """A list of problems with a helper that fills in the file once."""
+
+    def add(self, file: str, field: str | None, message: str, fix: str, line: int | None = None) -> None:
+        self.append(Problem(file, line, field, message, fix))
+
+
+class InvalidContent(Exception):
+    """Raised at a boundary (publisher, site build) when content is invalid."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems)
+        super().__init__(format_report(self.problems))
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A path as an editor sees it in the repository: relative, with slashes."""
+    base = root or Path.cwd()
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def format_report(problems: list[Problem]) -> str:
+    if not problems:
+        return "Nessun problema trovato."
+    files = {p.file for p in problems}
+    lines = [p.format() for p in sorted(problems)]
+    n = len(problems)
+    noun = "problema" if n == 1 else "problemi"
+    lines.append("")
+    lines.append(f"Trovati {n} {noun} in {len(files)} file. Nulla è stato pubblicato.")
+    return "\n".join(lines)
