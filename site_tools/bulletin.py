@@ -416,7 +416,7 @@ class _Fields:
         if value is None or value == "all":
             return frozenset(CHANNELS)
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
             self.add("channels", "«channels» deve essere un elenco di canali.",
                      f"scrivi per esempio «channels: [telegram]», oppure togli il campo per usarli tutti. Canali: {', '.join(CHANNELS)}.")
             return frozenset()

@@ -1,0 +1,64 @@
+"""Shared fixtures: a throw-away copy of the demo town to break at will."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from site_tools.config import TownConfig, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Town:
+    def __init__(self, root: Path, with_demo: bool):
+        self.root = root
+        shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+        if with_demo:
+            shutil.copytree(REPO / "content", root / "content")
+        else:
+            (root / "content" / "notizie").mkdir(parents=True)
+            (root / "content" / "index.md").write_text("# Home\n", encoding="utf-8")
+
+    @property
+    def config(self) -> TownConfig:
+        return load_config(self.root / "mkdocs.yml")
+
+    @property
+    def bulletins(self) -> Path:
+        return self.root / "content" / "notizie"
+
+    def write(self, name: str, frontmatter: str, body: str = "Testo dell'avviso.\n", folder: str = "2026") -> Path:
+        path = self.bulletins / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"---\n{textwrap.dedent(frontmatter).strip()}\n---\n\n{body}", encoding="utf-8")
+        return path
+
+
+GOOD = """
+id: {id}
+title: Chiusura di via Roma per lavori
+date: 2026-11-20 08:30
+categories: [viabilita]
+summary: Dal 21 al 23 novembre via Roma è chiusa per lavori alla rete idrica.
+"""
+
+
+def good(id: str = "2026-11-20-chiusura-via-roma", **extra: str) -> str:
+    text = GOOD.format(id=id)
+    for key, value in extra.items():
+        text += f"{key}: {value}\n"
+    return text
+
+
+@pytest.fixture
+def town(tmp_path: Path) -> Town:
+    return Town(tmp_path, with_demo=False)
+
+
+@pytest.fixture
+def demo_town(tmp_path: Path) -> Town:
+    return Town(tmp_path, with_demo=True)

@@ -1,0 +1,104 @@
+"""The ``site-tools`` command as editors and CI run it: a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO, Town, good
+
+BROKEN = REPO / "tests" / "fixtures" / "broken"
+
+
+def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "site_tools", *args], cwd=cwd, input=input, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_validate_passes_on_the_demo_town() -> None:
+    result = run("validate")
+    assert result.returncode == 0, result.stderr
+    assert "nessun problema" in result.stdout
+
+
+def test_validate_lists_every_problem_of_a_broken_folder_in_one_run() -> None:
+    result = run("validate", str(BROKEN))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    expected = [
+        ("2026-11-20-chiusura.md:4: [date]", "31 febbraio"),
+        ("2026-11-20-chiusura.md:5: [categoria]", "«categories»"),
+        ("2026-11-20-chiusura.md:6: [summary]", "troppo corto"),
+        ("2026-11-20-chiusura.md:7: [priority]", "urgent"),
+        ("2026-11-20-chiusura.md:10: [testo]", "<script>"),
+        ("2026-11-20-chiusura.md:10: [testo]", "non-esiste.md"),
+        ("2026-11-20-evento.md:2: [id]", "già usato"),
+        ("2026-11-20-evento.md:5: [categories]", "feste"),
+        ("2026-11-20-evento.md:9: [event.end]", "prima di cominciare"),
+        ("2026-11-20-evento.md:10: [expires]", "scadenza"),
+        ("2026-11-20-evento.md:11: [cancels]", "avviso-che-non-esiste"),
+        ("2026-11-20-evento.md:14: [testo]", "<iframe>"),
+        ("2026-11-20-evento.md:16: [testo]", "img/mappa.png"),
+        ("2026-11-21-latin1.md:3:", "UTF-8"),
+        ("2026-11-22-senza-intestazione.md:1:", "intestazione"),
+        ("2026-11-23-yaml-rotto.md:4:", "YAML"),
+    ]
+    raw = result.stderr.splitlines()
+    lines = [raw[i] + raw[i + 1] for i in range(len(raw) - 1) if "➜" in raw[i + 1]]  # problem + its fix
+    for where, what in expected:
+        assert any(where in line and what in line for line in lines), (where, what, result.stderr)
+    assert "Come correggere" in result.stderr
+    assert "Trovati 17 problemi in 5 file" in result.stderr
+
+
+def test_validate_writes_github_annotations_in_ci() -> None:
+    result = run("validate", str(BROKEN / "2026-11-20-chiusura.md"), env={"GITHUB_ACTIONS": "true"})
+    assert result.returncode == 1
+    assert "::error file=tests/fixtures/broken/2026-11-20-chiusura.md,line=4,title=Campo date::" in result.stdout
+
+
+def test_a_bad_config_is_reported_not_a_traceback(town: Town) -> None:
+    (town.root / "mkdocs.yml").write_text("site_name: x\nextra: {town: {name: 3}}\n", encoding="utf-8")
+    result = run("validate", cwd=town.root)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "mkdocs.yml" in result.stderr
+
+
+def test_no_config_anywhere(tmp_path: Path) -> None:
+    result = run("validate", cwd=tmp_path)
+    assert result.returncode == 1 and "mkdocs.yml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_new_asks_and_writes_a_valid_bulletin(town: Town) -> None:
+    answers = "Chiusura del ponte Vecchio per verifiche\nIl ponte Vecchio è chiuso da domani per le verifiche dopo la piena.\nviabilita\nurgent\n"
+    result = run("new", "--date", "2026-11-24 07:00", cwd=town.root, input=answers)
+    assert result.returncode == 0, result.stderr
+    path = town.bulletins / "2026" / "2026-11-24-chiusura-del-ponte-vecchio-per-verifiche.md"
+    assert path.is_file()
+    assert run("validate", str(path), cwd=town.root).returncode == 0
+    from site_tools.bulletin import parse_bulletin
+
+    bulletin, problems = parse_bulletin(path, town.config)
+    assert problems == [] and bulletin.urgent and bulletin.categories == ("viabilita",)
+    assert bulletin.id == path.stem
+    # The same title and date again: refused, the first file untouched.
+    before = path.read_bytes()
+    again = run("new", "--date", "2026-11-24 07:00", cwd=town.root, input=answers)
+    assert again.returncode == 1 and path.read_bytes() == before
+
+
+def test_new_with_bad_input_writes_nothing(town: Town) -> None:
+    result = run("new", "--title", "Ok titolo", "--summary", "corta", "--category", "feste",
+                 "--priority", "normal", "--date", "2026-11-24", cwd=town.root)
+    assert result.returncode == 1
+    assert "feste" in result.stderr and "summary" in result.stderr
+    assert list(town.bulletins.rglob("*.md")) == []
+
+
+def test_new_refuses_an_impossible_date(town: Town) -> None:
+    result = run("new", "--title", "Ok titolo", "--summary", "x" * 30, "--category", "meteo",
+                 "--priority", "normal", "--date", "2026-02-30", cwd=town.root)
+    assert result.returncode == 2 and "30 febbraio" in result.stderr
+    assert list(town.bulletins.rglob("*.md")) == []
