@@ -17,10 +17,11 @@ import click
 
 from . import __version__
 from .bulletin import Priority
-from .config import TownConfig, load_config
+from .config import CHANNELS, TownConfig, load_config
 from .content import load_content
 from .dates import parse_datetime
 from .problems import InvalidContent, Problem, format_report
+from .store import Store
 
 EXIT_PROBLEMS = 1
 EXIT_CRASH = 2
@@ -125,6 +126,111 @@ def new(ctx: Context, title: str, summary: str, category: str, priority: str, wh
         raise click.BadParameter(f"{exc.message} {exc.fix}", param_hint="--date") from exc
     path = write_new(config, Draft(title.strip(), summary.strip(), category.strip(), Priority(priority), moment, kind))
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
+
+
+def open_store(config: TownConfig, url: str | None = None) -> "Store":
+    from .store import Store
+
+    return Store.open(url, default_dir=config.root / "data")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, to whom, how long and at what cost; send nothing.")
+@click.option("--only", "only", metavar="ID", help="Publish only this bulletin.")
+@click.option("--channel", type=click.Choice(list(CHANNELS)), help="Publish only to this channel.")
+@click.option("--since", "since", metavar="REV", help="Git revision before the push: bulletins changed since are new.")
+@click.option("--force", is_flag=True, help="Also send a bulletin dated more than --max-age-days ago.")
+@click.option("--max-age-days", type=int, default=3, show_default=True)
+@click.option("--rate", type=float, default=None, help="Messages per second to the list (default: WHATSAPP_MPS or 80).")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests, previews).")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--stale-after", type=float, default=15.0, show_default=True,
+              help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.")
+@click.option("--receipt-grace", type=float, default=30.0, show_default=True,
+              help="Seconds to wait for a delivery receipt before resending after a timeout.")
+@pass_ctx
+@friendly
+def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, since: str | None, force: bool,
+            max_age_days: int, rate: float | None, now_text: str | None, db_url: str | None,
+            progress: bool | None, stale_after: float, receipt_grace: float) -> None:
+    """Send new bulletins to every channel, once; urgent first."""
+    from datetime import timedelta
+
+    from .aio import run_loop
+    from .fanout import FanOutOptions
+    from .publish_cli import changed_ids, now_from, print_dry_run, print_report
+    from .publisher import Publisher, make_plan, missing_secrets, validate_for_publishing
+    from .render.links import Links
+    from .settings import Settings
+
+    config = ctx.config
+    content = load_content(config, check_bodies=False)
+    settings = Settings.from_env()
+    store = open_store(config, db_url)
+    try:
+        now = now_from(now_text, config)
+        new_ids = changed_ids(content, since, config.root) if since else None
+        plan = make_plan(content, store, now, only=only, channel=channel, force=force, new_ids=new_ids,
+                         max_age=timedelta(days=max_age_days))
+        validate_for_publishing(content, plan)
+        links = Links.for_bulletins(config, content.bulletins)
+        rate = rate or settings.whatsapp_mps
+        if dry_run:
+            print_dry_run(plan, config, links, store, rate)
+            return
+        problems = missing_secrets(plan, settings, config)
+        if problems:
+            raise InvalidContent(problems)
+        show = sys.stderr.isatty() if progress is None else progress
+        options = FanOutOptions(rate=rate, progress=show, stale_after=stale_after, unknown_grace=receipt_grace)
+        publisher = Publisher(config, store, settings, links, options, echo=click.echo)
+        report = run_loop(publisher.publish(plan))
+        print_report(report, plan, config, rate)
+        if not report.ok:
+            sys.exit(EXIT_PROBLEMS)
+    finally:
+        store.close()
+
+
+@main.command()
+@click.argument("bulletin_id")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def deliveries(ctx: Context, bulletin_id: str, db_url: str | None) -> None:
+    """Counts per channel for one bulletin: sent, delivered, read, failed by reason."""
+    from .publish_cli import print_deliveries
+
+    store = open_store(ctx.config, db_url)
+    try:
+        if not print_deliveries(store, bulletin_id):
+            raise click.ClickException(f"nessuna pubblicazione registrata per «{bulletin_id}».")
+    finally:
+        store.close()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8900, show_default=True, type=int)
+@click.option("--mps", default=80.0, show_default=True, type=float, help="Throughput cap, messages per second.")
+@click.option("--latency", default=0.150, show_default=True, type=float, help="Seconds before each answer.")
+@click.option("--daily-limit", type=int, default=None, help="Unique recipients per 24 h (messaging limit tier).")
+@click.option("--error-rate", type=float, default=0.0, help="Share of 5xx answers.")
+@click.option("--timeout-rate", type=float, default=0.0, help="Share of requests never answered.")
+@click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped.")
+@click.option("--undeliverable-suffix", default=None, help="Numbers ending so fail later with 131026.")
+@click.option("--webhook-url", default=None, help="Where to post status webhooks (the subscriptions service).")
+@click.option("--app-secret", envvar="WHATSAPP_APP_SECRET", default="sim-app-secret", show_default=True)
+def simulator(host: str, port: int, mps: float, latency: float, daily_limit: int | None, error_rate: float,
+              timeout_rate: float, drop_rate: float, undeliverable_suffix: str | None, webhook_url: str | None,
+              app_secret: str) -> None:
+    """A local WhatsApp Cloud API, Channel gateway and Telegram Bot API, for demos and tests."""
+    from .simulator import SimConfig, run
+
+    run(SimConfig(mps=mps, latency=latency, daily_limit=daily_limit, error_rate=error_rate,
+                  timeout_rate=timeout_rate, drop_rate=drop_rate, undeliverable_suffix=undeliverable_suffix,
+                  webhook_url=webhook_url, app_secret=app_secret), host=host, port=port)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -62,3 +62,15 @@ def town(tmp_path: Path) -> Town:
 @pytest.fixture
 def demo_town(tmp_path: Path) -> Town:
     return Town(tmp_path, with_demo=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """The same test on a SQLite file and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        from .services import pg_schema_url
+
+        with pg_schema_url() as url:
+            yield url

@@ -1,0 +1,66 @@
+"""The Telegram Bot API: one post (or a few, when long) to the town's channel."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+
+from ..api_errors import Action, classify_telegram
+from .base import ChannelStopped, Outcome
+
+MAX_ATTEMPTS = 5
+
+
+class TelegramBot:
+    name = "telegram"
+
+    def __init__(self, base_url: str, token: str, chat_id: str, timeout: float = 20.0):
+        self.url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
+        self.chat_id = chat_id
+        self.timeout = timeout
+
+    async def send_one(self, client: httpx.AsyncClient, text: str) -> Outcome:
+        payload = {"chat_id": self.chat_id, "text": text, "parse_mode": "HTML",
+                   "link_preview_options": {"is_disabled": False}}
+        try:
+            response = await client.post(self.url, json=payload)
+        except httpx.TimeoutException:
+            return Outcome(False, Action.RETRY, detail="timeout", uncertain=True)
+        except httpx.TransportError as exc:
+            return Outcome(False, Action.RETRY, detail=type(exc).__name__, uncertain=True)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 200 and body.get("ok"):
+            return Outcome(True, message_id=str(body["result"]["message_id"]), http_status=200)
+        retry_after = (body.get("parameters") or {}).get("retry_after")
+        action = classify_telegram(response.status_code, retry_after)
+        return Outcome(False, action, code=body.get("error_code"), http_status=response.status_code,
+                       retry_after=float(retry_after) if retry_after is not None else None,
+                       detail=str(body.get("description", f"HTTP {response.status_code}")))
+
+    async def post(self, messages: list[str]) -> list[str]:
+        """Send the parts in order; return their message ids. Raises ChannelStopped."""
+        ids: list[str] = []
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            for text in messages:
+                for attempt in range(MAX_ATTEMPTS):
+                    outcome = await self.send_one(client, text)
+                    if outcome.ok:
+                        ids.append(outcome.message_id or "")
+                        break
+                    if outcome.uncertain:
+                        # The post may be in the channel already: never post twice on a guess.
+                        raise ChannelStopped(self.name, outcome, "esito incerto (timeout): controlla il canale prima di ripubblicare")
+                    if outcome.action is Action.THROTTLE:
+                        await asyncio.sleep(outcome.retry_after or 2 ** attempt)
+                    elif outcome.action is Action.RETRY:
+                        await asyncio.sleep(min(30, 2 ** attempt) * random.uniform(0.5, 1.5))
+                    else:
+                        raise ChannelStopped(self.name, outcome, outcome.detail)
+                else:
+                    raise ChannelStopped(self.name, outcome, f"troppi tentativi falliti: {outcome.detail}")
+        return ids

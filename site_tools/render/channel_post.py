@@ -1,0 +1,51 @@
+"""Bulletin → a WhatsApp Channel post (WhatsApp formatting).
+
+One post for all followers; it is free, so it carries the details a phone
+needs (when, where) and the link to the full text.
+"""
+
+from __future__ import annotations
+
+from .. import limits
+from ..bulletin import Bulletin
+from ..config import TownConfig
+from ..dates import format_it
+from .links import Links
+
+
+def render_channel_post(bulletin: Bulletin, config: TownConfig, links: Links | None = None) -> str:
+    links = links or Links(config)
+    lines = []
+    if bulletin.cancels:
+        lines.append("❌ *ANNULLATO / REVOCATO*")
+    elif bulletin.updates:
+        lines.append("🔄 *AGGIORNAMENTO*")
+    if bulletin.urgent:
+        lines.append("🔴 *URGENTE*")
+    lines.append(f"*{_plain(bulletin.title)}*")
+    lines.append("")
+    lines.append(_plain(bulletin.summary))
+    details = []
+    if bulletin.event:
+        when = format_it(bulletin.event.start, config.timezone)
+        if bulletin.event.end:
+            when += f" – {format_it(bulletin.event.end, config.timezone)}"
+        details.append(f"🗓 _{when}_")
+        if bulletin.event.location:
+            details.append(f"📍 {_plain(bulletin.event.location)}")
+    if bulletin.area:
+        details.append(f"📍 Zona: {_plain(bulletin.area)}")
+    if bulletin.expires:
+        details.append(f"⏳ Valido fino a {format_it(bulletin.expires, config.timezone)}")
+    if details:
+        lines.append("")
+        lines.extend(details)
+    lines.append("")
+    lines.append(f"👉 {links.page(bulletin)}")
+    text = "\n".join(lines)
+    return text[: limits.WHATSAPP_TEXT_MAX]
+
+
+def _plain(text: str) -> str:
+    """Editors' text must not toggle WhatsApp formatting by accident."""
+    return " ".join(text.split())

@@ -1,0 +1,48 @@
+"""Absolute URLs for a bulletin and for the links inside its body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urljoin, urlsplit
+
+from ..bulletin import Bulletin
+from ..config import TownConfig
+
+
+@dataclass
+class Links:
+    """Turns a link written in a bulletin into an address that works on a phone."""
+
+    config: TownConfig
+    #: resolved path of every bulletin file → its site path
+    pages: dict[Path, str] = field(default_factory=dict)
+
+    @classmethod
+    def for_bulletins(cls, config: TownConfig, bulletins: Iterable[Bulletin]) -> "Links":
+        return cls(config, {b.path.resolve(): b.url_path for b in bulletins})
+
+    def page(self, bulletin: Bulletin) -> str:
+        return self.config.site_url + bulletin.url_path
+
+    def absolute(self, href: str, bulletin: Bulletin) -> str:
+        parts = urlsplit(href)
+        if parts.scheme or href.startswith("//"):
+            return href
+        if href.startswith("#"):
+            return self.page(bulletin) + href
+        if href.startswith("/"):
+            return urljoin(self.config.site_url, href.lstrip("/"))
+        target = (bulletin.path.parent / parts.path).resolve()
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        if target in self.pages:
+            return self.config.site_url + self.pages[target] + fragment
+        try:
+            rel = target.relative_to(self.config.content_dir.resolve()).as_posix()
+        except ValueError:
+            return self.page(bulletin)
+        if rel.endswith(".md"):
+            rel = rel[:-3]
+            rel = "" if rel in ("index", "README") else (rel.removesuffix("/index") + "/")
+        return self.config.site_url + rel + fragment

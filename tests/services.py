@@ -1,0 +1,102 @@
+"""Real servers for tests: the simulator in its own process, SQLite files, PostgreSQL schemas."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+PG_BASE = os.environ.get("SITE_TOOLS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class SimProcess:
+    def __init__(self, *args: str):
+        if "--mps" not in args:
+            args = (*args, "--mps", "1000")  # tests that are not about the cap should not hit it
+        self.proc = subprocess.Popen([sys.executable, "-m", "site_tools", "simulator", "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        match = re.search(r"http://[\d.]+:\d+", line)
+        if not match:
+            self.proc.kill()
+            raise RuntimeError(f"simulator did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}")
+        self.url = match.group(0)
+
+    def env(self) -> dict[str, str]:
+        """The environment a publisher needs to talk to this simulator."""
+        return {
+            "WHATSAPP_API_URL": f"{self.url}/v24.0", "WHATSAPP_TOKEN": "sim-whatsapp-token",
+            "WHATSAPP_PHONE_NUMBER_ID": "106540352242922", "TELEGRAM_API_URL": self.url,
+            "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
+        }
+
+    def configure(self, **changes: Any) -> None:
+        httpx.post(f"{self.url}/_sim/config", json=changes).raise_for_status()
+
+    def messages(self) -> dict[str, list[dict[str, Any]]]:
+        return httpx.get(f"{self.url}/_sim/messages", timeout=60).json()
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/_sim/stats").json()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@contextmanager
+def simulator(*args: str) -> Iterator[SimProcess]:
+    sim = SimProcess(*args)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@contextmanager
+def pg_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped afterwards; the URL selects it by search_path."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def phones(n: int, start: int = 0) -> list[str]:
+    """Obviously fake Italian mobile numbers (prefix 333 000…)."""
+    return [f"39333{start + i:07d}" for i in range(n)]
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=1, default=str)[:2000]
+
+
+__all__ = ["SimProcess", "simulator", "pg_schema_url", "phones", "wait_for", "dump", "Path"]
