@@ -86,7 +86,7 @@ def fanout_run(recipients: int, cap: float, latency: float) -> dict[str, float]:
     (town / "content" / "notizie" / "2026" / "2026-11-23-bench.md").write_text(URGENT.format(id="bench"), encoding="utf-8")
     sim, url = start_simulator(cap, latency)
     try:
-        _, seconds, rss, output = publish(town, url, db, cap, ["--channel", "whatsapp_list"])
+        _, seconds, rss, output = publish(town, url, db, cap, ["--channel", "whatsapp_list", "--only", "bench"])
         stats = httpx.get(f"{url}/_sim/stats").json()
         msgs = httpx.get(f"{url}/_sim/messages", timeout=120).json()["whatsapp"]
     finally:
@@ -106,16 +106,14 @@ def first_message(bulletins: int, latency: float) -> dict[str, float]:
     db = f"sqlite:///{town / 'store.db'}"
     store = Store.open(db)
     store.bulk_subscribe([f"39333{i:07d}" for i in range(1000)], "bench")
-    store.mark_historical([f"archivio-{i}" for i in range(bulletins)] + ["placeholder"], ["telegram", "whatsapp_list",
-                                                                                      "whatsapp_channel"])
     store.close()
-    # Adopt: the demo town's own bulletins become historical too.
     sim, url = start_simulator(1000, latency)
     try:
-        publish(town, url, db, 1000, ["--dry-run"])
+        # Adoption: the first run marks every bulletin already there as historical and sends nothing.
+        publish(town, url, db, 1000, [])
         (town / "content" / "notizie" / "2026" / "2026-11-23-bench.md").write_text(URGENT.format(id="bench"),
                                                                                   encoding="utf-8")
-        started_wall, seconds, rss, output = publish(town, url, db, 1000, ["--force"])
+        started_wall, seconds, rss, output = publish(town, url, db, 1000, [])
         msgs = httpx.get(f"{url}/_sim/messages", timeout=60).json()
     finally:
         sim.terminate()

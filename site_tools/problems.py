@@ -63,6 +63,9 @@ class InvalidContent(Exception):
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as an editor sees it in the repository: relative, with slashes."""
     base = root or Path.cwd()
+    text, prefix = str(path), str(base).rstrip(os.sep) + os.sep
+    if text.startswith(prefix) and os.sep == "/" and ".." not in text:
+        return text[len(prefix):]  # the common case, without relpath's syscalls
     try:
         return Path(os.path.relpath(path, base)).as_posix()
     except ValueError:  # another drive on Windows

@@ -61,6 +61,7 @@ class SimConfig:
     templates: dict[str, list[str]] = field(default_factory=lambda: {"avviso_comunale": ["titolo", "sintesi"]})
     telegram_token: str = "123456:sim-telegram-token"
     telegram_per_chat_per_minute: int = 20
+    telegram_window: float = 60.0  # seconds over which the per-chat limit counts
     gateway_token: str = "sim-gateway-token"
     fail_with: int | None = None  # force every WhatsApp send to fail with this error code
 
@@ -315,10 +316,11 @@ class Simulator:
             return _tg_error(400, "Bad Request: message text is empty")
         now = time.time()
         recent = self.tg_recent.setdefault(str(chat), deque())
-        while recent and recent[0] < now - 60:
+        window = self.config.telegram_window
+        while recent and recent[0] < now - window:
             recent.popleft()
         if len(recent) >= self.config.telegram_per_chat_per_minute:
-            retry = int(recent[0] + 60 - now) + 1
+            retry = int(recent[0] + window - now) + 1
             self.stats["telegram_throttled"] += 1
             return web.json_response({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
                                       "parameters": {"retry_after": retry}}, status=429)

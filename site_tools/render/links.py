@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -21,7 +22,7 @@ class Links:
 
     @classmethod
     def for_bulletins(cls, config: TownConfig, bulletins: Iterable[Bulletin]) -> "Links":
-        return cls(config, {b.path.resolve(): b.url_path for b in bulletins})
+        return cls(config, {Path(os.path.normpath(b.path)): b.url_path for b in bulletins})
 
     def page(self, bulletin: Bulletin) -> str:
         return self.config.site_url + bulletin.url_path
@@ -34,12 +35,12 @@ class Links:
             return self.page(bulletin) + href
         if href.startswith("/"):
             return urljoin(self.config.site_url, href.lstrip("/"))
-        target = (bulletin.path.parent / parts.path).resolve()
+        target = Path(os.path.normpath(bulletin.path.parent / parts.path))  # no syscalls: called per link
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         if target in self.pages:
             return self.config.site_url + self.pages[target] + fragment
         try:
-            rel = target.relative_to(self.config.content_dir.resolve()).as_posix()
+            rel = target.relative_to(self.config.content_dir).as_posix()
         except ValueError:
             return self.page(bulletin)
         if rel.endswith(".md"):

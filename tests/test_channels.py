@@ -1,0 +1,144 @@
+"""Telegram flood control, the Channel gateway, status webhooks and the publish/deliveries commands."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from site_tools.aio import run_loop
+from site_tools.channels.base import ChannelStopped
+from site_tools.channels.telegram import TelegramBot
+from site_tools.channels.whatsapp_channel import GatewayChannel
+from site_tools.privacy import mask, mask_all
+
+from .conftest import Town
+from .services import phones, simulator, wait_for
+from .test_publisher import URGENT, add, adopt, publish, subscribe
+
+
+def test_telegram_flood_control_waits_retry_after() -> None:
+    with simulator("--latency", "0") as sim:
+        sim.configure(telegram_per_chat_per_minute=1, telegram_window=2)
+        bot = TelegramBot(sim.url, "123456:sim-telegram-token", "@valfiorita_avvisi")
+        ids = run_loop(bot.post(["<b>uno</b>", "<i>due</i>"]))
+        assert len(ids) == 2
+        assert sim.stats()["telegram_throttled"] >= 1
+        assert [m["text"] for m in sim.messages()["telegram"]] == ["<b>uno</b>", "<i>due</i>"]
+
+
+def test_telegram_bad_token_and_bad_html_stop() -> None:
+    with simulator("--latency", "0") as sim:
+        with pytest.raises(ChannelStopped):
+            run_loop(TelegramBot(sim.url, "wrong", "@x").post(["ciao"]))
+        with pytest.raises(ChannelStopped) as info:
+            run_loop(TelegramBot(sim.url, "123456:sim-telegram-token", "@x").post(["<b>non chiuso"]))
+        assert "can't parse entities" in info.value.explanation
+        assert sim.messages()["telegram"] == []
+
+
+def test_channel_gateway_adapter(demo_town: Town, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with simulator("--latency", "0") as sim:
+        adopt(demo_town, url, sim)
+        add(demo_town, URGENT, "allerta-rossa")
+        env = {"WHATSAPP_CHANNEL_GATEWAY_URL": sim.url, "WHATSAPP_CHANNEL_GATEWAY_TOKEN": "sim-gateway-token",
+               "WHATSAPP_CHANNEL_ID": "120363171744447809@newsletter"}
+        plan, report = publish(demo_town, url, sim, env=env)
+        channel = next(r for r in report.results if r.channel == "whatsapp_channel")
+        assert channel.state == "done"
+        (post,) = sim.messages()["gateway"]
+        assert post["to"] == "120363171744447809@newsletter" and post["body"].startswith("🔴 *URGENTE*")
+
+
+def test_simulator_posts_signed_status_webhooks(demo_town: Town, tmp_path) -> None:
+    received: list[tuple[bytes, str]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((body, self.headers["X-Hub-Signature-256"]))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    try:
+        with simulator("--latency", "0", "--webhook-url", f"http://127.0.0.1:{server.server_port}/webhook",
+                       "--undeliverable-suffix", "0003") as sim:
+            subscribe(url, phones(5))
+            adopt(demo_town, url, sim)
+            add(demo_town, URGENT, "allerta-rossa")
+            publish(demo_town, url, sim)
+            wait_for(lambda: sum(len(json.loads(b)["entry"][0]["changes"][0]["value"]["statuses"])
+                                 for b, _ in received) >= 9, timeout=10)
+    finally:
+        server.shutdown()
+    statuses = []
+    for body, signature in received:
+        assert signature == "sha256=" + hmac.new(b"sim-app-secret", body, hashlib.sha256).hexdigest()
+        statuses += json.loads(body)["entry"][0]["changes"][0]["value"]["statuses"]
+    by_phone = {}
+    for s in statuses:
+        by_phone.setdefault(s["recipient_id"], []).append(s["status"])
+        assert s["biz_opaque_callback_data"] == "allerta-rossa"
+    assert by_phone["393330000003"] == ["failed"]
+    assert by_phone["393330000001"] == ["sent", "delivered"]
+
+
+def cli(town: Town, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "site_tools", *args], cwd=town.root, capture_output=True, text=True,
+                          env={**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00", **(env or {})}, timeout=120)
+
+
+def test_publish_and_deliveries_commands(demo_town: Town, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with simulator("--latency", "0.01") as sim:
+        env = {**sim.env(), "SITE_TOOLS_DB": url}
+        subscribe(url, phones(25))
+        first = cli(demo_town, "publish", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "26 avvisi già presenti segnati come storici" in first.stdout
+        add(demo_town, URGENT, "allerta-rossa")
+        dry = cli(demo_town, "publish", "--dry-run", env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert "25 destinatari, circa 0 s a 80 messaggi/s, costo stimato € 1,25" in dry.stdout
+        assert "URGENTE – Allerta rossa" in dry.stdout and sim.stats().get("requests", 0) == 0
+        real = cli(demo_town, "publish", env=env)
+        assert real.returncode == 0, real.stderr
+        assert "25 accettati su 25" in real.stdout
+        assert "Testo per il Canale WhatsApp" in real.stdout
+        assert "393330000" not in real.stdout + real.stderr  # no phone number in the log
+        assert "sim-whatsapp-token" not in real.stdout + real.stderr
+        report = cli(demo_town, "deliveries", "allerta-rossa", env=env)
+        assert "Lista WhatsApp: done (api)" in report.stdout and "accepted: 25" in report.stdout
+        again = cli(demo_town, "publish", env=env)
+        assert again.returncode == 0 and "Niente da pubblicare" in again.stdout
+
+
+def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    cli(demo_town, "publish", env={"SITE_TOOLS_DB": url})
+    add(demo_town, URGENT, "allerta-rossa")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP", "TELEGRAM"))}
+    result = subprocess.run([sys.executable, "-m", "site_tools", "publish"], cwd=demo_town.root, capture_output=True,
+                            text=True, env={**clean, "SITE_TOOLS_DB": url, "SITE_TOOLS_NOW": "2026-11-23 12:00"})
+    assert result.returncode == 1
+    assert "WHATSAPP_TOKEN" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_phone_numbers_are_masked() -> None:
+    assert mask("393331234512") == "+39 333 ••• ••12"
+    assert mask_all("errore per 393331234512 e +39 333 765 4321") == "errore per +39 333 ••• ••12 e +39 333 ••• ••21"

@@ -1,0 +1,74 @@
+"""The store on SQLite and PostgreSQL: migrations, subscriptions, receipts in any order."""
+
+from __future__ import annotations
+
+from site_tools.db import MIGRATIONS, Database, parse_url
+from site_tools.store import Result, Store
+
+from .services import phones
+
+
+def test_migrations_are_recorded_and_idempotent(store_url: str) -> None:
+    db = Database.open(store_url)
+    assert db.migrate() == MIGRATIONS[-1][0]
+    assert db.migrate() == MIGRATIONS[-1][0]
+    assert [r[0] for r in db.all("SELECT version FROM schema_migrations")] == [v for v, _ in MIGRATIONS]
+    db.close()
+
+
+def test_subscribe_twice_changes_nothing_and_opt_out_is_recorded(store_url: str) -> None:
+    store = Store.open(store_url)
+    phone = phones(1)[0]
+    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=1000.0) is True
+    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=2000.0) is False
+    sub = store.subscriber(phone)
+    assert sub.status == "active" and sub.consent_at == 1000.0 and sub.consent_text == "VALFIORITA ON"
+    assert store.unsubscribe(phone, at=3000.0) is True
+    assert store.unsubscribe(phone, at=4000.0) is False
+    assert store.subscriber(phone).opted_out_at == 3000.0
+    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=5000.0) is True
+    assert store.subscriber(phone).opted_out_at is None
+    store.close()
+
+
+def test_claims_are_disjoint_and_never_repeat(store_url: str) -> None:
+    a, b = Store.open(store_url), Store.open(store_url)
+    a.bulk_subscribe(phones(10), "test")
+    first = a.claim_new("bul", "whatsapp_list", "run-a", 1, 10)
+    second = b.claim_new("bul", "whatsapp_list", "run-b", 1, 10)
+    assert len(first) == 10 and second == {}
+    a.close()
+    b.close()
+
+
+def test_receipts_out_of_order_and_duplicated(store_url: str) -> None:
+    store = Store.open(store_url)
+    store.bulk_subscribe(phones(1), "test")
+    claimed = store.claim_new("bul", "whatsapp_list", "run", 1, 1)
+    (sub_id, delivery_id), = claimed.items()
+    store.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.X")])
+    assert store.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is True
+    assert store.apply_status("wamid.X", phones(1)[0], "delivered", "bul", None) is False  # late, older
+    assert store.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is False  # repeated
+    assert store.delivery_counts("bul") == {"whatsapp_list": {"read": 1}}
+    store.close()
+
+
+def test_a_receipt_for_a_send_the_dead_run_never_recorded(store_url: str) -> None:
+    """The ledger says 'sending' (the run died); the receipt proves it arrived: no resend."""
+    store = Store.open(store_url)
+    store.bulk_subscribe(phones(1), "test")
+    store.start_run("dead", 1)
+    store.claim_new("bul", "whatsapp_list", "dead", 1, 1)
+    assert store.apply_status("wamid.Y", phones(1)[0], "delivered", "bul", None) is True
+    store.db.execute("UPDATE runs SET heartbeat_at = 0")
+    assert store.reconcile_unknown("bul", "whatsapp_list", stale_after=1) == 0
+    assert store.pending_count("bul", "whatsapp_list") == 0
+    store.close()
+
+
+def test_database_urls() -> None:
+    assert parse_url("postgresql://u:secret@h/db").describe() == "postgresql://u:•••@h/db"
+    assert parse_url("sqlite:///tmp/x.db").location == "tmp/x.db"
+    assert parse_url("sqlite:////tmp/x.db").location == "/tmp/x.db"
+    assert parse_url("data/x.db").dialect == "sqlite"
