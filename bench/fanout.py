@@ -132,11 +132,11 @@ def main() -> None:
     sizes = [(10000, 1000.0), (20000, 1000.0)] if args.quick else \
         [(10000, 1000.0), (100000, 1000.0), (10000, 80.0), (100000, 80.0)]
     print(f"fan-out against the simulator, latency {args.latency * 1000:.0f} ms, SQLite store")
-    print(f"{'recipients':>10} {'cap/s':>6} {'achieved/s':>10} {'ratio':>6} {'seconds':>8} {'peak RSS':>9} "
-          f"{'throttled':>9} {'dupes':>5}")
+    print(f"{'recipients':>10} {'accepted':>9} {'cap/s':>6} {'achieved/s':>10} {'ratio':>6} {'seconds':>8} "
+          f"{'peak RSS':>9} {'throttled':>9} {'dupes':>5}")
     for recipients, cap in sizes:
         r = fanout_run(recipients, cap, args.latency)
-        print(f"{r['recipients']:>10,} {r['cap']:>6.0f} {r['achieved']:>10.1f} {r['ratio']:>6.3f} {r['seconds']:>8.1f} "
+        print(f"{r['recipients']:>10,} {r['accepted']:>9,} {r['cap']:>6.0f} {r['achieved']:>10.1f} {r['ratio']:>6.3f} {r['seconds']:>8.1f} "
               f"{r['rss_mb']:>6} MB {r['throttled']:>9} {r['duplicates']:>5}", flush=True)
     f = first_message(5000, args.latency)
     print(f"first urgent message on the wire with {f['bulletins']:,} bulletins in content/: "

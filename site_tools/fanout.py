@@ -194,7 +194,8 @@ class FanOut:
                 return
             finish_one(self._on_error(outcome, delivery_id, sub_id, attempt, pacer, report, stop,
                                       undeliverable, opted_out_by_api))
-            if outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE):
+            # Throttling is handled by slowing down; a streak means the server keeps failing.
+            if outcome.action in (Action.RETRY, Action.MAINTENANCE):
                 streak += 1
                 if streak >= opt.error_streak and not stop:
                     stop["paused"] = f"{streak} errori di fila (ultimo: {outcome.detail}): invio sospeso"
