@@ -128,6 +128,39 @@ def new(ctx: Context, title: str, summary: str, category: str, priority: str, wh
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
 
 
+@main.command()
+@click.option("--strict", is_flag=True, help="Fail on any warning, such as a broken link.")
+@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write the site (default: site/).")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Build the site as it is at this time.")
+@pass_ctx
+@friendly
+def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | None) -> None:
+    """Build the public site (MkDocs + mkdocs-material) into site/."""
+    import time
+
+    from .site.build import build_site
+
+    config = ctx.config
+    if now_text:
+        os.environ["SITE_TOOLS_NOW"] = now_text
+    started = time.monotonic()
+    out = build_site(config.path, site_dir, strict)
+    click.echo(f"Sito costruito in {out} ({time.monotonic() - started:.1f} s).")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@pass_ctx
+@friendly
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Preview the site at http://127.0.0.1:8000/, rebuilt on every save."""
+    from .site.build import serve_site
+
+    serve_site(ctx.config.path, host, port)
+
+
 def open_store(config: TownConfig, url: str | None = None) -> "Store":
     from .store import Store
 

@@ -1,0 +1,84 @@
+"""The page of one bulletin: breadcrumb, status, summary, body, details, event, share."""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import quote
+
+from ..bulletin import TYPES, Bulletin
+from ..dates import format_it
+from .model import SECTIONS, SiteModel
+from .pages import _md, link
+
+
+def calendar_src(b: Bulletin) -> str:
+    return f"calendario/{b.id}.ics"
+
+
+def root_prefix(url: str) -> str:
+    """From a page URL (``notizie/2026/11/x/``) back to the site root (``../../../../``)."""
+    depth = url.count("/")
+    return "../" * depth if depth else "./"
+
+
+def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
+    config = model.config
+    src = model.src_uri(b)
+    tz = config.timezone
+    root = root_prefix(b.url_path)
+    section_slug, section_label = SECTIONS[b.type]
+    crumbs = (f'<nav class="st-breadcrumb" aria-label="Percorso di navigazione">'
+              f'<a href="{root}">Home</a> › <a href="{root}novita/">Novità</a> › '
+              f'<a href="{root}novita/{section_slug}/">{section_label}</a> › '
+              f'<span aria-current="page">{html.escape(b.title)}</span></nav>\n\n')
+    parts = [crumbs, f"# {_md(b.title)}\n"]
+    if b.urgent and b.is_active(model.now) and b.id not in model.cancelled:
+        parts.append('!!! danger "Avviso urgente"\n    Segui le indicazioni di questo avviso.\n')
+    cancelling = model.cancelled.get(b.id)
+    if cancelling:
+        parts.append(f'!!! danger "Avviso annullato"\n    Questo avviso è stato annullato il '
+                     f"{format_it(cancelling.date, tz)}: leggi [{_md(cancelling.title)}]"
+                     f"({link(src, model.src_uri(cancelling))}).\n")
+    else:
+        updates = [n for n in model.newer.get(b.id, []) if not n.cancels]
+        if updates:
+            latest = updates[-1]
+            parts.append(f'!!! warning "Avviso aggiornato"\n    Ci sono novità del {format_it(latest.date, tz)}: '
+                         f"leggi [{_md(latest.title)}]({link(src, model.src_uri(latest))}).\n")
+    earlier = model.by_id.get(b.refers_to or "")
+    if earlier is not None:
+        verb = "annulla" if b.cancels else "aggiorna"
+        parts.append(f'!!! info "{"Annullamento" if b.cancels else "Aggiornamento"}"\n'
+                     f"    Questo avviso {verb} [{_md(earlier.title)}]({link(src, model.src_uri(earlier))}) "
+                     f"del {format_it(earlier.date, tz, with_time=False)}.\n")
+    parts.append(f'<p class="st-lead">{html.escape(b.summary)}</p>\n')
+    parts.append(body.strip() + "\n")
+    if b.event:
+        when = format_it(b.event.start, tz)
+        if b.event.end:
+            when += f" – {format_it(b.event.end, tz)}"
+        parts.append(f"## Evento\n\n- **Quando:** {when}\n"
+                     + (f"- **Dove:** {_md(b.event.location)}\n" if b.event.location else "")
+                     + f"\n[Aggiungi al calendario]({link(src, calendar_src(b))}){{ .md-button }}\n")
+    details = [f"- **Pubblicato:** {format_it(b.date, tz)}",
+               f"- **Tipo:** {TYPES[b.type]}",
+               "- **Categorie:** " + ", ".join(
+                   f"[{(config.category(c).label if config.category(c) else c)}]({link(src, f'categorie/{c}.md')})"
+                   for c in b.categories)]
+    if b.area:
+        details.append(f"- **Zona:** {_md(b.area)}")
+    if b.office:
+        details.append(f"- **A cura di:** {_md(b.office)}")
+    if b.expires:
+        past = b.expires <= model.now
+        details.append(f"- **{'Scaduto' if past else 'Valido fino a'}:** {format_it(b.expires, tz)}")
+    parts.append("## Dettagli\n\n" + "\n".join(details) + "\n")
+    url = config.site_url + b.url_path
+    text = quote(f"{b.title} – {url}")
+    parts.append("## Condividi\n\n"
+                 f"[Condividi su WhatsApp](https://wa.me/?text={text}) · "
+                 f"[Condividi su Telegram](https://t.me/share/url?url={quote(url)}&text={quote(b.title)}) · "
+                 f"[Ricevi gli avvisi sul telefono]({link(src, 'iscriviti.md')})\n")
+    return "\n".join(parts)
+
+

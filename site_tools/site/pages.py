@@ -1,0 +1,149 @@
+"""Markdown for the pages the plugin generates: home sections, Novità, categories, archive, signup.
+
+Links between pages are written as relative ``.md`` paths, so MkDocs checks
+every one of them (``--strict`` fails on a broken link).
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+from typing import Iterable
+
+from ..bulletin import Bulletin
+from ..dates import MONTHS_IT, format_it
+from ..formatting import number
+from .model import SECTIONS, SiteModel
+from .posters import SIZES, poster_name
+from .qr import svg
+from .signup import signup_channels
+
+PER_PAGE = 30
+FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
+
+
+def link(from_src: str, to_src: str) -> str:
+    return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
+
+
+def item(model: SiteModel, b: Bulletin, page: str) -> str:
+    labels = []
+    for slug in b.categories:
+        category = model.config.category(slug)
+        labels.append(f"[{category.label if category else slug}]({link(page, f'categorie/{slug}.md')})")
+    flags = ""
+    if b.urgent:
+        flags += "**Urgente** · "
+    if b.id in model.cancelled:
+        flags += "**Annullato** · "
+    elif model.newer.get(b.id):
+        flags += "**Aggiornato** · "
+    when = format_it(b.date, model.config.timezone, with_time=False)
+    return (f"- **[{_md(b.title)}]({link(page, model.src_uri(b))})**  \n"
+            f"  {flags}{when} · {' · '.join(labels)}  \n"
+            f"  {_md(b.summary)}")
+
+
+def items(model: SiteModel, bulletins: Iterable[Bulletin], page: str) -> str:
+    return "\n".join(item(model, b, page) for b in bulletins) or "Nessun avviso."
+
+
+def _md(text: str) -> str:
+    """Editors' text inside generated Markdown: no accidental formatting or HTML."""
+    escaped = html.escape(text, quote=False)
+    for ch in "\\`*_[]#":
+        escaped = escaped.replace(ch, "\\" + ch)
+    return escaped
+
+
+def paginated(model: SiteModel, base: str, title: str, intro: str, bulletins: list[Bulletin]) -> dict[str, str]:
+    """``base.md``, ``base/2.md``…: lists of PER_PAGE with numbered navigation."""
+    pages: dict[str, str] = {}
+    chunks = [bulletins[i:i + PER_PAGE] for i in range(0, len(bulletins), PER_PAGE)] or [[]]
+    names = [f"{base}.md"] + [f"{base}/{n}.md" for n in range(2, len(chunks) + 1)]
+    for index, (name, chunk) in enumerate(zip(names, chunks)):
+        nav = ""
+        if len(chunks) > 1:
+            parts = [f"[{n + 1}]({link(name, other)})" if n != index else f"**{n + 1}**"
+                     for n, other in enumerate(names)]
+            nav = "\n\nPagine: " + " · ".join(parts) + "\n"
+        heading = title if index == 0 else f"{title} – pagina {index + 1}"
+        pages[name] = f"{FRONT}# {heading}\n\n{intro}\n\n{items(model, chunk, name)}\n{nav}"
+    return pages
+
+
+def novita(model: SiteModel) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    index = f"{FRONT}# Novità\n\nNotizie, comunicati, avvisi e bandi del {model.config.name}.\n"
+    for kind, (slug, label) in SECTIONS.items():
+        listed = model.of_type(kind)
+        index += f"\n## {label}\n\n{items(model, listed[:5], 'novita/index.md')}\n\n"
+        index += f"[Tutti: {label.lower()} ({number(len(listed))})]({slug}.md)\n"
+        pages.update(paginated(model, f"novita/{slug}", label, f"Tutti i contenuti di tipo «{label}».", listed))
+    pages["novita/index.md"] = index
+    return pages
+
+
+def categories(model: SiteModel) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    index = f"{FRONT}# Categorie\n\n"
+    for category in model.config.categories:
+        listed = model.in_category(category.slug)
+        index += f"- [{category.label}]({category.slug}.md) ({number(len(listed))}) · [RSS]({category.slug}/feed.xml)\n"
+        pages.update(paginated(model, f"categorie/{category.slug}", category.label,
+                               f"Avvisi e notizie della categoria «{category.label}». "
+                               f"[Feed RSS di questa categoria]({category.slug}/feed.xml).", listed))
+    pages["categorie/index.md"] = index
+    return pages
+
+
+def archive(model: SiteModel) -> dict[str, str]:
+    pages: dict[str, str] = {}
+    index = f"{FRONT}# Archivio\n\nTutti gli avvisi, mese per mese.\n"
+    year = None
+    for (y, m), listed in model.months().items():
+        if y != year:
+            index += f"\n## {y}\n\n"
+            year = y
+        name = f"archivio/{y}/{m:02d}.md"
+        index += f"- [{MONTHS_IT[m - 1].capitalize()} {y}]({link('archivio/index.md', name)}) ({len(listed)})\n"
+        pages[name] = f"{FRONT}# {MONTHS_IT[m - 1].capitalize()} {y}\n\n{items(model, listed, name)}\n"
+    pages["archivio/index.md"] = index
+    return pages
+
+
+def home_sections(model: SiteModel) -> str:
+    page = "index.md"
+    text = ""
+    pinned = model.pinned()
+    if pinned:
+        text += f"\n## In evidenza\n\n{items(model, pinned[:3], page)}\n"
+    text += f"\n## Ultimi avvisi\n\n{items(model, model.bulletins[:10], page)}\n\n"
+    text += "[Tutte le novità](novita/index.md) · [Categorie](categorie/index.md) · [Archivio](archivio/index.md)\n"
+    text += ("\n## Ricevi gli avvisi sul telefono\n\n"
+             "Allerte, strade chiuse e scuole chiuse arrivano subito su WhatsApp e Telegram. "
+             "[Iscriviti in un minuto](iscriviti.md){ .md-button .md-button--primary }\n")
+    return text
+
+
+def signup(model: SiteModel) -> str:
+    config = model.config
+    text = ("# Iscriviti agli avvisi\n\n"
+            f"Il {config.name} manda avvisi urgenti, allerte di protezione civile, chiusure di strade e scuole, "
+            "eventi e scadenze. Scegli il canale che preferisci: se sei già sul telefono tocca il pulsante, "
+            "altrimenti inquadra il codice QR con la fotocamera.\n")
+    for channel in signup_channels(config):
+        steps = "\n".join(f"{n}. {html.escape(step, quote=False)}" for n, step in enumerate(channel.steps, 1))
+        posters = " · ".join(f"[Manifesto {size.upper()} (PDF)]({poster_name(channel, size)})" for size in SIZES)
+        qr = svg(channel.link, f"Codice QR: {channel.name} del {config.name}")
+        text += (f"\n## {channel.name}\n\n"
+                 f"[{html.escape(channel.button, quote=False)}]({channel.link}){{ .md-button .md-button--primary .st-big }}\n\n"
+                 f'<figure class="st-qr-figure">\n{qr}\n<figcaption>Inquadra per aprire: '
+                 f'<span class="st-link">{html.escape(channel.link)}</span></figcaption>\n</figure>\n\n'
+                 f"{steps}\n\n{html.escape(channel.stop, quote=False)}\n\n"
+                 f"Da stampare e appendere: {posters}\n")
+    text += ("\n## La tua privacy\n\n"
+             "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "
+             "Conserviamo solo il numero, la data e il modo in cui ti sei iscritto, per poterti scrivere e per "
+             "dimostrare il tuo consenso. [Leggi l'informativa sulla privacy](privacy.md).\n")
+    return text
