@@ -15,8 +15,8 @@ FEED_SIZE = 50
 def rss(config: TownConfig, bulletins: Iterable[Bulletin], title: str, self_path: str, page_path: str = "") -> bytes:
     fg = FeedGenerator()
     fg.title(title)
-    fg.link(href=config.site_url + page_path, rel="alternate")
     fg.link(href=config.site_url + self_path, rel="self")
+    fg.link(href=config.site_url + page_path, rel="alternate")  # RSS's <link>: feedgen uses the last one
     fg.description(f"Avvisi e notizie del {config.name}")
     fg.language("it")
     latest = sorted(bulletins, key=lambda b: b.date, reverse=True)[:FEED_SIZE]
