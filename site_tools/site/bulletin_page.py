@@ -8,7 +8,7 @@ from urllib.parse import quote
 from ..bulletin import TYPES, Bulletin
 from ..dates import format_it
 from .model import SECTIONS, SiteModel
-from .pages import _md, link
+from .pages import _md, href, link
 
 
 def calendar_src(b: Bulletin) -> str:
@@ -53,32 +53,34 @@ def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
                      f"del {format_it(earlier.date, tz, with_time=False)}.\n")
     parts.append(f'<p class="st-lead">{html.escape(b.summary)}</p>\n')
     parts.append(body.strip() + "\n")
+    esc = html.escape
     if b.event:
         when = format_it(b.event.start, tz)
         if b.event.end:
             when += f" – {format_it(b.event.end, tz)}"
-        parts.append(f"## Evento\n\n- **Quando:** {when}\n"
-                     + (f"- **Dove:** {_md(b.event.location)}\n" if b.event.location else "")
-                     + f"\n[Aggiungi al calendario]({link(src, calendar_src(b))}){{ .md-button }}\n")
-    details = [f"- **Pubblicato:** {format_it(b.date, tz)}",
-               f"- **Tipo:** {TYPES[b.type]}",
-               "- **Categorie:** " + ", ".join(
-                   f"[{(config.category(c).label if config.category(c) else c)}]({link(src, f'categorie/{c}.md')})"
-                   for c in b.categories)]
+        where = f"<li><strong>Dove:</strong> {esc(b.event.location)}</li>" if b.event.location else ""
+        parts.append(f'<h2 id="evento">Evento</h2>\n<ul><li><strong>Quando:</strong> {when}</li>{where}</ul>\n'
+                     f'<p><a class="md-button" href="{href(src, calendar_src(b))}">Aggiungi al calendario</a></p>\n')
+    categories = ", ".join(
+        f'<a href="{href(src, f"categorie/{c}/")}">{esc(config.category(c).label if config.category(c) else c)}</a>'
+        for c in b.categories)
+    details = [f"<li><strong>Pubblicato:</strong> {format_it(b.date, tz)}</li>",
+               f"<li><strong>Tipo:</strong> {TYPES[b.type]}</li>",
+               f"<li><strong>Categorie:</strong> {categories}</li>"]
     if b.area:
-        details.append(f"- **Zona:** {_md(b.area)}")
+        details.append(f"<li><strong>Zona:</strong> {esc(b.area)}</li>")
     if b.office:
-        details.append(f"- **A cura di:** {_md(b.office)}")
+        details.append(f"<li><strong>A cura di:</strong> {esc(b.office)}</li>")
     if b.expires:
         past = b.expires <= model.now
-        details.append(f"- **{'Scaduto' if past else 'Valido fino a'}:** {format_it(b.expires, tz)}")
-    parts.append("## Dettagli\n\n" + "\n".join(details) + "\n")
+        details.append(f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {format_it(b.expires, tz)}</li>")
+    parts.append('<h2 id="dettagli">Dettagli</h2>\n<ul>' + "".join(details) + "</ul>\n")
     url = config.site_url + b.url_path
     text = quote(f"{b.title} – {url}")
-    parts.append("## Condividi\n\n"
-                 f"[Condividi su WhatsApp](https://wa.me/?text={text}) · "
-                 f"[Condividi su Telegram](https://t.me/share/url?url={quote(url)}&text={quote(b.title)}) · "
-                 f"[Ricevi gli avvisi sul telefono]({link(src, 'iscriviti.md')})\n")
+    parts.append('<h2 id="condividi">Condividi</h2>\n<p>'
+                 f'<a href="https://wa.me/?text={text}">Condividi su WhatsApp</a> · '
+                 f'<a href="https://t.me/share/url?url={quote(url)}&amp;text={quote(b.title)}">Condividi su Telegram</a> · '
+                 f'<a href="{href(src, "iscriviti/")}">Ricevi gli avvisi sul telefono</a></p>\n')
     return "\n".join(parts)
 
 

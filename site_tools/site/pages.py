@@ -18,34 +18,54 @@ from .posters import SIZES, poster_name
 from .qr import svg
 from .signup import signup_channels
 
-PER_PAGE = 30
+PER_PAGE = 50
 FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
 
 
 def link(from_src: str, to_src: str) -> str:
+    """A relative link between two source files (MkDocs checks these)."""
     return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
 
 
+def page_url(src: str) -> str:
+    """``categorie/meteo.md`` → ``categorie/meteo/``; ``novita/index.md`` → ``novita/``."""
+    stem = src[:-3]
+    if stem == "index" or stem.endswith("/index"):
+        stem = stem[:-5]
+    return f"{stem.rstrip('/')}/" if stem.strip("/") else ""
+
+
+def href(from_src: str, to_url: str) -> str:
+    """A relative URL from a page to a site path, for generated HTML."""
+    here = page_url(from_src)
+    target = posixpath.relpath(to_url or ".", here or ".")
+    return target if not to_url.endswith("/") or target.endswith("/") else target + "/"
+
+
 def item(model: SiteModel, b: Bulletin, page: str) -> str:
+    """One entry of a listing, as HTML: generated lists are long, and raw HTML
+    skips Python-Markdown's inline processing (most of the build time)."""
+    esc = html.escape
     labels = []
     for slug in b.categories:
         category = model.config.category(slug)
-        labels.append(f"[{category.label if category else slug}]({link(page, f'categorie/{slug}.md')})")
+        labels.append(f'<a href="{href(page, f"categorie/{slug}/")}">{esc(category.label if category else slug)}</a>')
     flags = ""
     if b.urgent:
-        flags += "**Urgente** · "
+        flags += "<strong>Urgente</strong> · "
     if b.id in model.cancelled:
-        flags += "**Annullato** · "
+        flags += "<strong>Annullato</strong> · "
     elif model.newer.get(b.id):
-        flags += "**Aggiornato** · "
+        flags += "<strong>Aggiornato</strong> · "
     when = format_it(b.date, model.config.timezone, with_time=False)
-    return (f"- **[{_md(b.title)}]({link(page, model.src_uri(b))})**  \n"
-            f"  {flags}{when} · {' · '.join(labels)}  \n"
-            f"  {_md(b.summary)}")
+    return (f'<li><a class="st-title" href="{href(page, b.url_path)}">{esc(b.title)}</a><br>'
+            f'<span class="st-meta">{flags}<time datetime="{b.date.isoformat()}">{when}</time> · '
+            f'{" · ".join(labels)}</span><br>{esc(b.summary)}</li>')
 
 
 def items(model: SiteModel, bulletins: Iterable[Bulletin], page: str) -> str:
-    return "\n".join(item(model, b, page) for b in bulletins) or "Nessun avviso."
+    rows = "\n".join(item(model, b, page) for b in bulletins)
+    return f'<ul class="st-list">\n{rows}\n</ul>\n' if rows else "Nessun avviso.\n"
 
 
 def _md(text: str) -> str:
@@ -64,9 +84,10 @@ def paginated(model: SiteModel, base: str, title: str, intro: str, bulletins: li
     for index, (name, chunk) in enumerate(zip(names, chunks)):
         nav = ""
         if len(chunks) > 1:
-            parts = [f"[{n + 1}]({link(name, other)})" if n != index else f"**{n + 1}**"
-                     for n, other in enumerate(names)]
-            nav = "\n\nPagine: " + " · ".join(parts) + "\n"
+            parts = [f'<a href="{href(name, page_url(other))}">{n + 1}</a>' if n != index
+                     else f'<strong aria-current="page">{n + 1}</strong>' for n, other in enumerate(names)]
+            nav = f'\n<nav class="st-pages" aria-label="Pagine">Pagine: {" · ".join(parts)}</nav>\n'
+
         heading = title if index == 0 else f"{title} – pagina {index + 1}"
         pages[name] = f"{FRONT}# {heading}\n\n{intro}\n\n{items(model, chunk, name)}\n{nav}"
     return pages
