@@ -161,6 +161,121 @@ def serve(ctx: Context, host: str, port: int) -> None:
     serve_site(ctx.config.path, host, port)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
+@pass_ctx
+@friendly
+def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
+    """The subscriptions service: WhatsApp webhooks for keyword opt-in/opt-out, receipts, answers."""
+    import logging
+
+    import uvicorn
+
+    from .settings import Settings
+    from .store import Store
+    from .webhook_app import Service
+
+    config = ctx.config
+    settings = Settings.from_env()
+    if not settings.app_secret or not settings.verify_token:
+        raise click.ClickException("mancano WHATSAPP_APP_SECRET e/o WHATSAPP_VERIFY_TOKEN nell'ambiente.")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Store.open(db_url, default_dir=config.root / "data").close()  # migrate once, before serving
+    service = Service(config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"))
+    click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
+    uvicorn.run(service.app(), host=host, port=port, log_level="warning", access_log=False,
+                loop="uvloop", http="httptools", backlog=4096)
+
+
+@main.group()
+def subscribers() -> None:
+    """List subscribers: stats, import, GDPR export and erasure."""
+
+
+def _number_arg(value: str) -> str:
+    from .subscribers_cli import normalize
+
+    phone = normalize(value)
+    if phone is None:
+        raise click.BadParameter(f"«{value}» non è un numero di telefono valido.")
+    return phone
+
+
+@subscribers.command("stats")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_stats(ctx: Context, db_url: str | None) -> None:
+    """Active subscribers, joined and left per week, and the ratio to residents."""
+    from .subscribers_cli import stats_text
+
+    store = open_store(ctx.config, db_url)
+    try:
+        click.echo(stats_text(store, ctx.config))
+    finally:
+        store.close()
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None:
+    """Import an existing list (numbers with consent dates). Re-importing is harmless."""
+    from .subscribers_cli import import_csv
+
+    store = open_store(ctx.config, db_url)
+    try:
+        result = import_csv(store, ctx.config, csv_file)
+    finally:
+        store.close()
+    click.echo(f"Importati {result.added} nuovi iscritti; {result.already} erano già presenti.")
+    if result.rejected:
+        report(result.rejected)
+        click.echo(f"{len(result.rejected)} righe NON importate: correggile e importa di nuovo il file.", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+@subscribers.command("export")
+@click.argument("phone")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_export(ctx: Context, phone: str, db_url: str | None) -> None:
+    """GDPR access: everything stored about one number, as JSON."""
+    from .subscribers_cli import export_json
+
+    store = open_store(ctx.config, db_url)
+    try:
+        data = export_json(store, _number_arg(phone))
+    finally:
+        store.close()
+    if data is None:
+        raise click.ClickException("nessun dato conservato per questo numero.")
+    click.echo(data)
+
+
+@subscribers.command("forget")
+@click.argument("phone")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
+    """GDPR erasure: the number is deleted; delivery counts stay, anonymous."""
+    from .privacy import mask
+
+    number = _number_arg(phone)
+    store = open_store(ctx.config, db_url)
+    try:
+        found = store.forget(number)
+    finally:
+        store.close()
+    click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))
+
+
 def open_store(config: TownConfig, url: str | None = None) -> "Store":
     from .store import Store
 

@@ -91,6 +91,27 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             PRIMARY KEY (phone, day)
         )""",
     ]),
+    (2, [
+        # Inbound messages already handled (Meta delivers at least once): only the message id, no content.
+        """CREATE TABLE inbound (
+            wamid TEXT PRIMARY KEY,
+            received_at {float} NOT NULL
+        )""",
+        # Replies to citizens, written in the same transaction as the subscription change.
+        """CREATE TABLE outbox (
+            id {id},
+            phone TEXT NOT NULL,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before {float} NOT NULL,
+            created_at {float} NOT NULL,
+            sent_at {float},
+            wamid TEXT,
+            error TEXT
+        )""",
+        "CREATE INDEX outbox_state ON outbox (state, not_before)",
+    ]),
 ]
 
 

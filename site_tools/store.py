@@ -353,6 +353,104 @@ class Store:
             counts[channel][key] = counts[channel].get(key, 0) + n
         return counts
 
+    # -- webhook inbox (events stored before they are acknowledged) -----------------
+    def store_event(self, body: str, at: float | None = None) -> int:
+        row = self.db.one("INSERT INTO events (received_at, body, state) VALUES (?, ?, 'new') RETURNING id",
+                          (at or time.time(), body))
+        assert row is not None
+        return int(row[0])
+
+    def new_events(self, limit: int) -> list[tuple[int, str]]:
+        return self.db.all("SELECT id, body FROM events WHERE state = 'new' ORDER BY id LIMIT ?", (limit,))
+
+    def event_done(self, event_id: int) -> None:
+        # Raw bodies hold phone numbers: gone as soon as they are processed.
+        self.db.execute("DELETE FROM events WHERE id = ?", (event_id,))
+
+    def event_failed(self, event_id: int, error: str) -> None:
+        self.db.execute("UPDATE events SET state = 'failed', error = ? WHERE id = ?", (error, event_id))
+
+    def pending_events(self) -> int:
+        return self.db.one("SELECT COUNT(*) FROM events WHERE state = 'new'")[0]
+
+    def first_time(self, wamid: str, at: float | None = None) -> bool:
+        """True the first time an inbound message id is seen (Meta retries; replays happen)."""
+        rows = self.db.all("INSERT INTO inbound (wamid, received_at) VALUES (?, ?) ON CONFLICT (wamid) DO NOTHING"
+                           " RETURNING wamid", (wamid, at or time.time()))
+        return bool(rows)
+
+    def auto_reply_due(self, phone: str, day: str) -> bool:
+        rows = self.db.all("INSERT INTO auto_replies (phone, day) VALUES (?, ?) ON CONFLICT (phone, day) DO NOTHING"
+                           " RETURNING phone", (phone, day))
+        return bool(rows)
+
+    # -- outbox: replies to citizens --------------------------------------------------
+    def queue_reply(self, phone: str, body: str, not_before: float | None = None) -> None:
+        now = time.time()
+        self.db.execute("INSERT INTO outbox (phone, body, state, not_before, created_at) VALUES (?, ?, 'pending', ?, ?)",
+                        (phone, body, not_before or now, now))
+
+    def due_replies(self, limit: int) -> list[tuple[int, str, str, int]]:
+        now = time.time()
+        with self.db.transaction():
+            rows = self.db.all("SELECT id, phone, body, attempts FROM outbox WHERE state = 'pending' AND not_before <= ?"
+                               " ORDER BY id LIMIT ? {skip_locked}", (now, limit))
+            self.db.many("UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?",
+                         [(r[0],) for r in rows])
+        return [(r[0], r[1], r[2], r[3] + 1) for r in rows]
+
+    def reply_done(self, reply_id: int, state: str, wamid: str | None = None, error: str | None = None,
+                   retry_at: float | None = None) -> None:
+        self.db.execute("UPDATE outbox SET state = ?, wamid = ?, error = ?, sent_at = ?, not_before = COALESCE(?, not_before)"
+                        " WHERE id = ?", (state, wamid, error, time.time(), retry_at, reply_id))
+
+    # -- GDPR ---------------------------------------------------------------------------
+    def export(self, phone: str) -> dict[str, Any] | None:
+        sub = self.subscriber(phone)
+        if sub is None:
+            return None
+        deliveries = self.db.all("SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
+                                 " WHERE subscriber_id = ? ORDER BY id", (sub.id,))
+        replies = self.db.all("SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,))
+        return {
+            "phone": sub.phone, "status": sub.status, "consent_at": sub.consent_at,
+            "consent_source": sub.consent_source, "consent_text": sub.consent_text, "opted_out_at": sub.opted_out_at,
+            "deliveries": [dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d))
+                           for d in deliveries],
+            "replies": [dict(zip(("text", "state", "created_at", "sent_at"), r)) for r in replies],
+            "automatic_answers_on": [r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))],
+        }
+
+    def forget(self, phone: str) -> bool:
+        """Erasure: the number is gone everywhere; delivery counts stay, anonymous."""
+        with self.db.transaction():
+            sub = self.subscriber(phone)
+            self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
+            self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
+            self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
+            if sub is None:
+                return False
+            self.db.execute("UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,))
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (sub.id,))
+            return True
+
+    def weekly(self, since: float) -> list[tuple[str, int, int]]:
+        """(ISO week, joined, left) since a time."""
+        joined = self.db.all("SELECT consent_at FROM subscribers WHERE consent_at >= ?", (since,))
+        left = self.db.all("SELECT opted_out_at FROM subscribers WHERE opted_out_at >= ?", (since,))
+        from datetime import datetime, timezone
+
+        def week(ts: float) -> str:
+            y, w, _ = datetime.fromtimestamp(ts, timezone.utc).isocalendar()
+            return f"{y}-W{w:02d}"
+
+        weeks: dict[str, list[int]] = {}
+        for (ts,) in joined:
+            weeks.setdefault(week(ts), [0, 0])[0] += 1
+        for (ts,) in left:
+            weeks.setdefault(week(ts), [0, 0])[1] += 1
+        return [(k, v[0], v[1]) for k, v in sorted(weeks.items())]
+
     def iter_subscribers(self, batch: int = 1000) -> Iterator[tuple[int, str]]:
         last = 0
         while True:
