@@ -342,6 +342,33 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
 
 
 @main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW")
+@click.option("--recipients", type=int, default=None, help="Subscribers to assume (default: the store, if reachable).")
+@click.option("--output", type=click.File("a"), default="-", help="Append to this file (e.g. $GITHUB_STEP_SUMMARY).")
+@pass_ctx
+@friendly
+def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipients: int | None, output) -> None:  # type: ignore[no-untyped-def]
+    """Markdown preview of bulletins on every channel: text, counts, recipients, time, cost."""
+    from .preview import preview_markdown
+    from .publish_cli import now_from
+    from .settings import Settings
+
+    config = ctx.config
+    existing = [p for p in paths if p.is_file() and p.suffix == ".md"]
+    content = load_content(config, extra_files=existing)
+    problems = content.problems_for(existing) if existing else []
+    if problems:
+        raise InvalidContent(problems)
+    settings = Settings.from_env()
+    if recipients is None and settings.db_url:
+        store = open_store(config, settings.db_url)
+        recipients = store.count_active()
+        store.close()
+    output.write(preview_markdown(content, existing, now_from(now_text, config), recipients, settings.whatsapp_mps))
+
+
+@main.command()
 @click.argument("bulletin_id")
 @click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
 @pass_ctx

