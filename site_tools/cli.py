@@ -276,6 +276,26 @@ def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
     click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))
 
 
+@main.command()
+@click.option("--citizens", default=15000, show_default=True, type=int, help="Simulated citizens who subscribe.")
+@click.option("--rate", default=1000.0, show_default=True, type=float,
+              help="Messages per second of the simulated number (WhatsApp: 80 by default, up to 1,000).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the demo keeps its SQLite store and site (default: data/demo, wiped at start).")
+@click.option("--serve/--no-serve", default=None, help="Serve the site at the end until Ctrl-C (default: on a terminal).")
+@pass_ctx
+@friendly
+def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve: bool | None) -> None:
+    """The whole system on this machine: site, simulated citizens, an urgent bulletin, receipts."""
+    from .demo import run_demo
+
+    config = ctx.config
+    summary = run_demo(config, citizens, rate, data_dir or config.root / "data" / "demo",
+                       sys.stdin.isatty() if serve is None else serve)
+    if summary.get("missing") or summary.get("duplicates"):
+        sys.exit(EXIT_PROBLEMS)
+
+
 def open_store(config: TownConfig, url: str | None = None) -> "Store":
     from .store import Store
 

@@ -399,10 +399,13 @@ class Store:
                          [(r[0],) for r in rows])
         return [(r[0], r[1], r[2], r[3] + 1) for r in rows]
 
-    def reply_done(self, reply_id: int, state: str, wamid: str | None = None, error: str | None = None,
-                   retry_at: float | None = None) -> None:
-        self.db.execute("UPDATE outbox SET state = ?, wamid = ?, error = ?, sent_at = ?, not_before = COALESCE(?, not_before)"
-                        " WHERE id = ?", (state, wamid, error, time.time(), retry_at, reply_id))
+    def replies_done(self, rows: Sequence[tuple[int, str, str | None, str | None, float | None]]) -> None:
+        """(id, state, wamid, error, retry at) for each reply, in one transaction."""
+        now = time.time()
+        with self.db.transaction():
+            self.db.many("UPDATE outbox SET state = ?, wamid = ?, error = ?, sent_at = ?,"
+                         " not_before = COALESCE(?, not_before) WHERE id = ?",
+                         [(state, wamid, error, now, retry_at, reply_id) for reply_id, state, wamid, error, retry_at in rows])
 
     # -- GDPR ---------------------------------------------------------------------------
     def export(self, phone: str) -> dict[str, Any] | None:

@@ -142,37 +142,58 @@ class Service:
                     await self.work(lambda store, i=event_id, d=detail: store.event_failed(i, d))
 
     async def reply_loop(self) -> None:
-        """The outbox, through the same rate-limited sender as the publisher."""
+        """The outbox, through the same rate-limited sender as the publisher.
+
+        Like the fan-out: enough requests in flight to fill the rate despite
+        the API's latency, outcomes written back in batches.
+        """
         if not (self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id):
             log.warning("WHATSAPP_TOKEN not set: replies stay in the outbox")
             return
         from .channels.whatsapp_cloud import WhatsAppCloud
 
-        pacer = Pacer(self.settings.whatsapp_mps)
-        async with WhatsAppCloud(self.settings.whatsapp_api_url, self.settings.whatsapp_phone_number_id,
-                                 self.settings.whatsapp_token, max_in_flight=32,
-                                 timeout=self.settings.http_timeout) as cloud:
-            while True:
-                due = await self.work(lambda store: store.due_replies(50))
-                if not due:
-                    await asyncio.sleep(0.1)
-                    continue
-                await asyncio.gather(*(self._reply(cloud, pacer, row) for row in due))
+        rate = self.settings.whatsapp_mps
+        in_flight = max(8, min(256, int(rate * 0.6)))
+        pacer = Pacer(rate)
+        queue: asyncio.Queue[tuple[int, str, str, int]] = asyncio.Queue()
+        done: list[tuple[int, str, str | None, str | None, float | None]] = []
 
-    async def _reply(self, cloud: Any, pacer: Pacer, row: tuple[int, str, str, int]) -> None:
-        reply_id, phone, body, attempts = row
-        await pacer.wait()
-        outcome = await cloud.send({"messaging_product": "whatsapp", "recipient_type": "individual", "to": phone,
-                                    "type": "text", "text": {"preview_url": True, "body": body}})
-        if outcome.ok:
-            await self.work(lambda s: s.reply_done(reply_id, "sent", outcome.message_id))
-        elif outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER) and attempts < 5:
-            if outcome.action is Action.THROTTLE:
-                pacer.throttled(outcome.retry_after or 1.0)
-            await self.work(lambda s: s.reply_done(reply_id, "pending", error=outcome.detail,
-                                                   retry_at=time.time() + 2 ** attempts))
-        else:
-            await self.work(lambda s: s.reply_done(reply_id, "failed", error=outcome.detail))
+        async def sender(cloud: Any) -> None:
+            while True:
+                reply_id, phone, body, attempts = await queue.get()
+                await pacer.wait()
+                outcome = await cloud.send({"messaging_product": "whatsapp", "recipient_type": "individual",
+                                            "to": phone, "type": "text", "text": {"preview_url": True, "body": body}})
+                if outcome.ok:
+                    done.append((reply_id, "sent", outcome.message_id, None, None))
+                elif outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER) \
+                        and attempts < 5:
+                    if outcome.action is Action.THROTTLE:
+                        pacer.throttled(outcome.retry_after or 1.0)
+                    done.append((reply_id, "pending", None, outcome.detail, time.time() + 2 ** attempts))
+                else:
+                    done.append((reply_id, "failed", None, outcome.detail, None))
+                queue.task_done()
+
+        async with WhatsAppCloud(self.settings.whatsapp_api_url, self.settings.whatsapp_phone_number_id,
+                                 self.settings.whatsapp_token, max_in_flight=in_flight,
+                                 timeout=self.settings.http_timeout) as cloud:
+            workers = [asyncio.create_task(sender(cloud)) for _ in range(in_flight)]
+            try:
+                while True:
+                    if done:
+                        batch, done[:] = done[:], []
+                        await self.work(lambda store, b=batch: store.replies_done(b))
+                    if queue.qsize() < in_flight:
+                        for row in await self.work(lambda store: store.due_replies(in_flight * 2)):
+                            queue.put_nowait(row)
+                    await asyncio.sleep(0.1)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                if done:
+                    await self.work(lambda store, b=list(done): store.replies_done(b))
 
     def app(self) -> Starlette:
         @asynccontextmanager

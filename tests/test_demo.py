@@ -1,0 +1,37 @@
+"""`site-tools demo` with a small crowd: everyone gets the bulletin exactly once, nothing is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes; anything else still runs.
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text()
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "site_tools", "demo", "--citizens", "300", "--no-serve",
+                             "--data-dir", str(data)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((data / "summary.json").read_text(encoding="utf-8"))
+    assert summary["subscribed"] == 300
+    assert summary["received_once"] == 300 and summary["duplicates"] == 0 and summary["missing"] == 0
+    assert summary["delivered"] == 300  # receipts came back through the signed webhook
+    assert summary["telegram_posts"] == 1
+    assert "Raggiunti 300 cittadini su 300, ognuno una volta sola" in result.stdout
+    assert (data / "site" / "iscriviti" / "index.html").is_file()
+    assert not any(alive(pid) for pid in summary["pids"])
+    assert "393330000" not in result.stdout + result.stderr  # no phone number printed
