@@ -19,13 +19,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .bulletin import Bulletin
 from .channels.base import ChannelStopped
-from .channels.telegram import TelegramBot
-from .channels.whatsapp_channel import GatewayChannel
-from .channels.whatsapp_cloud import WhatsAppCloud
 from .config import CHANNELS, TownConfig
 from .content import Content
 from .fanout import FanOut, FanOutOptions, FanOutReport
@@ -36,6 +33,9 @@ from .render.telegram import render_telegram
 from .render.whatsapp_template import render_template
 from .settings import Settings
 from .store import Store
+
+if TYPE_CHECKING:
+    from .channels.whatsapp_cloud import WhatsAppCloud
 
 FINAL_STATES = ("done", "historical", "manual")
 #: One-post channels first (a request each), then the list fan-out.
@@ -175,6 +175,8 @@ class Publisher:
         list_stopped: str | None = None
         cloud = None
         if any("whatsapp_list" in item.channels for item in plan.items):
+            from .channels.whatsapp_cloud import WhatsAppCloud  # aiohttp: imported only when the lists are used
+
             cloud = WhatsAppCloud(self.settings.whatsapp_api_url, self.settings.whatsapp_phone_number_id or "",
                                   self.settings.whatsapp_token or "", max_in_flight=self.options.in_flight(),
                                   timeout=self.settings.http_timeout)
@@ -195,7 +197,7 @@ class Publisher:
                 await cloud.__aexit__(None, None, None)
         return report
 
-    async def _publish_one(self, b: Bulletin, channel: str, cloud: WhatsAppCloud | None,
+    async def _publish_one(self, b: Bulletin, channel: str, cloud: "WhatsAppCloud | None",
                            report: PublishReport) -> ChannelResult:
         priority = "urgent" if b.urgent else "normal"
         manual = channel == "whatsapp_channel" and not self.settings.channel_gateway_url
@@ -204,6 +206,8 @@ class Publisher:
             return ChannelResult(b.id, channel, "skipped", "già in corso in un'altra esecuzione")
         try:
             if channel == "telegram":
+                from .channels.telegram import TelegramBot
+
                 assert self.config.telegram and self.settings.telegram_bot_token
                 bot = TelegramBot(self.settings.telegram_api_url, self.settings.telegram_bot_token,
                                   self.config.telegram.chat, timeout=self.settings.http_timeout)
@@ -216,6 +220,8 @@ class Publisher:
                 if manual:
                     self.store.finish_publication(b.id, channel, "manual", "da pubblicare a mano dall'app")
                     return ChannelResult(b.id, channel, "manual", "testo pronto da incollare nel Canale", post=post)
+                from .channels.whatsapp_channel import GatewayChannel
+
                 gateway = GatewayChannel(self.settings.channel_gateway_url or "", self.settings.channel_gateway_token or "",
                                          self.settings.channel_id or "")
                 message_id = await gateway.post(post)
