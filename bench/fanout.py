@@ -128,9 +128,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--latency", type=float, default=0.150)
+    parser.add_argument("--run", action="append", default=[], metavar="RECIPIENTS:CAP",
+                        help="only these runs, e.g. --run 100000:1000 (repeatable)")
     args = parser.parse_args()
     sizes = [(10000, 1000.0), (20000, 1000.0)] if args.quick else \
         [(10000, 1000.0), (100000, 1000.0), (10000, 80.0), (100000, 80.0)]
+    if args.run:
+        sizes = [(int(r.split(":")[0]), float(r.split(":")[1])) for r in args.run]
     print(f"fan-out against the simulator, latency {args.latency * 1000:.0f} ms, SQLite store")
     print(f"{'recipients':>10} {'accepted':>9} {'cap/s':>6} {'achieved/s':>10} {'ratio':>6} {'seconds':>8} "
           f"{'peak RSS':>9} {'throttled':>9} {'dupes':>5}")

@@ -7,11 +7,12 @@ exit status, so no traceback ever reaches an editor.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -211,11 +212,8 @@ def subscribers_stats(ctx: Context, db_url: str | None) -> None:
     """Active subscribers, joined and left per week, and the ratio to residents."""
     from .subscribers_cli import stats_text
 
-    store = open_store(ctx.config, db_url)
-    try:
+    with store_for(ctx.config, db_url) as store:
         click.echo(stats_text(store, ctx.config))
-    finally:
-        store.close()
 
 
 @subscribers.command("import")
@@ -227,11 +225,8 @@ def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None
     """Import an existing list (numbers with consent dates). Re-importing is harmless."""
     from .subscribers_cli import import_csv
 
-    store = open_store(ctx.config, db_url)
-    try:
+    with store_for(ctx.config, db_url) as store:
         result = import_csv(store, ctx.config, csv_file)
-    finally:
-        store.close()
     click.echo(f"Importati {result.added} nuovi iscritti; {result.already} erano già presenti.")
     if result.rejected:
         report(result.rejected)
@@ -248,11 +243,8 @@ def subscribers_export(ctx: Context, phone: str, db_url: str | None) -> None:
     """GDPR access: everything stored about one number, as JSON."""
     from .subscribers_cli import export_json
 
-    store = open_store(ctx.config, db_url)
-    try:
+    with store_for(ctx.config, db_url) as store:
         data = export_json(store, _number_arg(phone))
-    finally:
-        store.close()
     if data is None:
         raise click.ClickException("nessun dato conservato per questo numero.")
     click.echo(data)
@@ -268,11 +260,8 @@ def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
     from .privacy import mask
 
     number = _number_arg(phone)
-    store = open_store(ctx.config, db_url)
-    try:
+    with store_for(ctx.config, db_url) as store:
         found = store.forget(number)
-    finally:
-        store.close()
     click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))
 
 
@@ -300,6 +289,15 @@ def open_store(config: TownConfig, url: str | None = None) -> "Store":
     from .store import Store
 
     return Store.open(url, default_dir=config.root / "data")
+
+
+@contextlib.contextmanager
+def store_for(config: TownConfig, url: str | None) -> Iterator["Store"]:
+    store = open_store(config, url)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @main.command()
@@ -382,9 +380,8 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
         raise InvalidContent(problems)
     settings = Settings.from_env()
     if recipients is None and settings.db_url:
-        store = open_store(config, settings.db_url)
-        recipients = store.count_active()
-        store.close()
+        with store_for(config, settings.db_url) as store:
+            recipients = store.count_active()
     output.write(preview_markdown(content, existing, now_from(now_text, config), recipients, settings.whatsapp_mps))
 
 
@@ -397,12 +394,9 @@ def deliveries(ctx: Context, bulletin_id: str, db_url: str | None) -> None:
     """Counts per channel for one bulletin: sent, delivered, read, failed by reason."""
     from .publish_cli import print_deliveries
 
-    store = open_store(ctx.config, db_url)
-    try:
+    with store_for(ctx.config, db_url) as store:
         if not print_deliveries(store, bulletin_id):
             raise click.ClickException(f"nessuna pubblicazione registrata per «{bulletin_id}».")
-    finally:
-        store.close()
 
 
 @main.command()

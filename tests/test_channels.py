@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -17,7 +16,6 @@ import pytest
 from site_tools.aio import run_loop
 from site_tools.channels.base import ChannelStopped
 from site_tools.channels.telegram import TelegramBot
-from site_tools.channels.whatsapp_channel import GatewayChannel
 from site_tools.privacy import mask, mask_all
 
 from .conftest import Town

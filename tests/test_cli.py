@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO, Town, good
+from .conftest import REPO, Town
 
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 

@@ -21,7 +21,7 @@ from site_tools.render.links import Links
 from site_tools.settings import Settings
 from site_tools.store import Store
 
-from .conftest import REPO, Town
+from .conftest import Town
 from .services import phones, simulator, wait_for
 
 ROME = ZoneInfo("Europe/Rome")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html.parser
 from dataclasses import replace
 
 import pytest

@@ -10,27 +10,19 @@ from .. import limits
 from ..bulletin import Bulletin
 from ..config import TownConfig
 from ..dates import format_it
+from .common import event_when, status_labels
 from .links import Links
 
 
 def render_channel_post(bulletin: Bulletin, config: TownConfig, links: Links | None = None) -> str:
     links = links or Links(config)
-    lines = []
-    if bulletin.cancels:
-        lines.append("❌ *ANNULLATO / REVOCATO*")
-    elif bulletin.updates:
-        lines.append("🔄 *AGGIORNAMENTO*")
-    if bulletin.urgent:
-        lines.append("🔴 *URGENTE*")
+    lines = [f"{emoji} *{label}*" for emoji, label in status_labels(bulletin)]
     lines.append(f"*{_plain(bulletin.title)}*")
     lines.append("")
     lines.append(_plain(bulletin.summary))
     details = []
     if bulletin.event:
-        when = format_it(bulletin.event.start, config.timezone)
-        if bulletin.event.end:
-            when += f" – {format_it(bulletin.event.end, config.timezone)}"
-        details.append(f"🗓 _{when}_")
+        details.append(f"🗓 _{event_when(bulletin.event, config.timezone)}_")
         if bulletin.event.location:
             details.append(f"📍 {_plain(bulletin.event.location)}")
     if bulletin.area:

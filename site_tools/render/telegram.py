@@ -8,7 +8,7 @@ import re
 from .. import limits
 from ..bulletin import Bulletin
 from ..config import TownConfig
-from ..dates import format_it
+from .common import event_when, status_labels
 from .links import Links
 from .markdown_text import TELEGRAM, render_markdown
 
@@ -25,19 +25,11 @@ def render_telegram(bulletin: Bulletin, config: TownConfig, links: Links | None 
                     limit: int = limits.TELEGRAM_TEXT_MAX) -> list[str]:
     links = links or Links(config)
     esc = TELEGRAM.escape
-    head = []
-    if bulletin.cancels:
-        head.append("❌ <b>ANNULLATO / REVOCATO</b>")
-    elif bulletin.updates:
-        head.append("🔄 <b>AGGIORNAMENTO</b>")
-    if bulletin.urgent:
-        head.append("🔴 <b>URGENTE</b>")
+    head = [f"{emoji} <b>{label}</b>" for emoji, label in status_labels(bulletin)]
     head.append(f"<b>{esc(bulletin.title)}</b>")
     blocks = ["\n".join(head), f"<i>{esc(bulletin.summary)}</i>"]
     if bulletin.event:
-        when = format_it(bulletin.event.start, config.timezone)
-        if bulletin.event.end:
-            when += f" – {format_it(bulletin.event.end, config.timezone)}"
+        when = event_when(bulletin.event, config.timezone)
         where = f"\n📍 {esc(bulletin.event.location)}" if bulletin.event.location else ""
         blocks.append(f"🗓 {esc(when)}{where}")
     if bulletin.area:

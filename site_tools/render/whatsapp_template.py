@@ -9,7 +9,7 @@ the site. The exact text to submit to Meta is :data:`BODY` (README, setup).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import limits

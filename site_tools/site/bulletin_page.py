@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from ..bulletin import TYPES, Bulletin
 from ..dates import format_it
+from ..render.common import event_when
 from .model import SECTIONS, SiteModel
 from .pages import _md, href, link
 
@@ -55,9 +56,7 @@ def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
     parts.append(body.strip() + "\n")
     esc = html.escape
     if b.event:
-        when = format_it(b.event.start, tz)
-        if b.event.end:
-            when += f" – {format_it(b.event.end, tz)}"
+        when = event_when(b.event, tz)
         where = f"<li><strong>Dove:</strong> {esc(b.event.location)}</li>" if b.event.location else ""
         parts.append(f'<h2 id="evento">Evento</h2>\n<ul><li><strong>Quando:</strong> {when}</li>{where}</ul>\n'
                      f'<p><a class="md-button" href="{href(src, calendar_src(b))}">Aggiungi al calendario</a></p>\n')
