@@ -47,14 +47,20 @@ def fake_phone(i: int) -> str:
 
 @dataclass
 class Processes:
+    logs: Path
     started: list[subprocess.Popen[Any]] = field(default_factory=list)
 
-    def start(self, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[Any]:
+    def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[Any]:
+        log = open(self.logs / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen([sys.executable, "-m", "site_tools", *args], env=env, cwd=cwd,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                stdout=log, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)  # Ctrl-C reaches us; we stop them in order
         self.started.append(proc)
         return proc
+
+    def tail(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(encoding="utf-8")[-1500:] if path.exists() else ""
 
     def stop(self) -> None:
         for proc in self.started:
@@ -69,7 +75,7 @@ class Processes:
                 proc.wait()
 
 
-def _wait_http(url: str, timeout: float = 30) -> None:
+def _wait_http(url: str, procs: Processes, name: str, timeout: float = 30) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -80,7 +86,7 @@ def _wait_http(url: str, timeout: float = 30) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise click.ClickException(f"il servizio {url} non è partito")
+    raise click.ClickException(f"il servizio {name} ({url}) non è partito:\n{procs.tail(name)}")
 
 
 async def _opt_in(url: str, n: int, keyword: str) -> int:
@@ -133,7 +139,7 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
     data_dir.mkdir(parents=True)
     db = f"sqlite:///{data_dir / 'site-tools.db'}"
     echo = click.echo
-    procs = Processes()
+    procs = Processes(data_dir)
     summary: dict[str, Any] = {"citizens": citizens}
 
     def stop_on_sigterm(*_: Any) -> None:
@@ -149,7 +155,7 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         Store.open(db).close()  # create the store once, before two processes use it
         sim_port, hook_port = free_port(), free_port()
         hook_url = f"http://127.0.0.1:{hook_port}/webhook"
-        sim = procs.start(["simulator", "--port", str(sim_port), "--mps", str(rate), "--latency", "0.150",
+        sim = procs.start("simulator", ["simulator", "--port", str(sim_port), "--mps", str(rate), "--latency", "0.150",
                            "--webhook-url", hook_url, "--app-secret", APP_SECRET], dict(os.environ), config.root)
         sim_url = f"http://127.0.0.1:{sim_port}"
         env = {**os.environ, "SITE_TOOLS_DB": db, "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "demo",
@@ -157,9 +163,9 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
                "WHATSAPP_PHONE_NUMBER_ID": "106540352242922", "WHATSAPP_MPS": str(rate),
                "TELEGRAM_API_URL": sim_url, "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
                "SITE_TOOLS_CONFIG": str(config.path)}
-        hook = procs.start(["webhook", "--port", str(hook_port)], env, config.root)
-        _wait_http(f"{sim_url}/_sim/stats")
-        _wait_http(f"http://127.0.0.1:{hook_port}/health")
+        hook = procs.start("webhook", ["webhook", "--port", str(hook_port)], env, config.root)
+        _wait_http(f"{sim_url}/_sim/stats", procs, "simulator")
+        _wait_http(f"http://127.0.0.1:{hook_port}/health", procs, "webhook")
         summary["pids"] = [sim.pid, hook.pid]
         echo(f"2/5 Simulatore delle API su {sim_url}, servizio iscrizioni su {hook_url}")
 
