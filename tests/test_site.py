@@ -238,3 +238,28 @@ def test_accessibility_statement_and_privacy_pages_are_linked_from_every_page(si
     html = (site / ALERT_URL / "index.html").read_text(encoding="utf-8")
     assert 'href="../../../../accessibilita/">Dichiarazione di accessibilità' in html
     assert (site / "accessibilita/index.html").is_file() and (site / "privacy/index.html").is_file()
+
+
+def test_links_on_every_page_of_a_long_listing_resolve() -> None:
+    """Pages 2, 3… of a category live one folder deeper: their links must still resolve."""
+    import posixpath
+    import re
+    from dataclasses import replace
+    from datetime import datetime, timedelta
+
+    from site_tools.content import load_content
+    from site_tools.site.model import SiteModel
+    from site_tools.site.pages import categories, page_url
+
+    base = load_content(CONFIG).by_id()["2026-11-04-isola-ecologica-orari-invernali"]
+    many = [replace(base, id=f"b{i}", slug=f"b{i}", date=base.date - timedelta(days=i)) for i in range(130)]
+    model = SiteModel(CONFIG, datetime(2026, 11, 23, 12, 0, tzinfo=CONFIG.timezone), many)
+    pages = categories(model)
+    assert {"categorie/servizi.md", "categorie/servizi/2.md", "categorie/servizi/3.md"} <= set(pages)
+    for name, text in pages.items():
+        for target in re.findall(r"\]\(([^)]+\.xml)\)", text):
+            assert posixpath.normpath(posixpath.join(posixpath.dirname(name), target)).startswith("categorie/"), name
+            assert posixpath.normpath(posixpath.join(posixpath.dirname(name), target)).endswith("/feed.xml")
+        for href in re.findall(r'href="([^"]+)"', text):
+            resolved = posixpath.normpath(posixpath.join(page_url(name), href))
+            assert not resolved.startswith(".."), (name, href)

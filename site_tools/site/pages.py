@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import posixpath
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..bulletin import Bulletin
 from ..dates import MONTHS_IT, format_it
@@ -76,7 +76,8 @@ def _md(text: str) -> str:
     return escaped
 
 
-def paginated(model: SiteModel, base: str, title: str, intro: str, bulletins: list[Bulletin]) -> dict[str, str]:
+def paginated(model: SiteModel, base: str, title: str, intro: Callable[[str], str],
+              bulletins: list[Bulletin]) -> dict[str, str]:
     """``base.md``, ``base/2.md``…: lists of PER_PAGE with numbered navigation."""
     pages: dict[str, str] = {}
     chunks = [bulletins[i:i + PER_PAGE] for i in range(0, len(bulletins), PER_PAGE)] or [[]]
@@ -89,7 +90,7 @@ def paginated(model: SiteModel, base: str, title: str, intro: str, bulletins: li
             nav = f'\n<nav class="st-pages" aria-label="Pagine">Pagine: {" · ".join(parts)}</nav>\n'
 
         heading = title if index == 0 else f"{title} – pagina {index + 1}"
-        pages[name] = f"{FRONT}# {heading}\n\n{intro}\n\n{items(model, chunk, name)}\n{nav}"
+        pages[name] = f"{FRONT}# {heading}\n\n{intro(name)}\n\n{items(model, chunk, name)}\n{nav}"
     return pages
 
 
@@ -100,7 +101,8 @@ def novita(model: SiteModel) -> dict[str, str]:
         listed = model.of_type(kind)
         index += f"\n## {label}\n\n{items(model, listed[:5], 'novita/index.md')}\n\n"
         index += f"[Tutti: {label.lower()} ({number(len(listed))})]({slug}.md)\n"
-        pages.update(paginated(model, f"novita/{slug}", label, f"Tutti i contenuti di tipo «{label}».", listed))
+        pages.update(paginated(model, f"novita/{slug}", label,
+                               lambda page, label=label: f"Tutti i contenuti di tipo «{label}».", listed))
     pages["novita/index.md"] = index
     return pages
 
@@ -111,9 +113,10 @@ def categories(model: SiteModel) -> dict[str, str]:
     for category in model.config.categories:
         listed = model.in_category(category.slug)
         index += f"- [{category.label}]({category.slug}.md) ({number(len(listed))}) · [RSS]({category.slug}/feed.xml)\n"
+        feed = f"categorie/{category.slug}/feed.xml"
         pages.update(paginated(model, f"categorie/{category.slug}", category.label,
-                               f"Avvisi e notizie della categoria «{category.label}». "
-                               f"[Feed RSS di questa categoria]({category.slug}/feed.xml).", listed))
+                               lambda page, c=category, feed=feed: f"Avvisi e notizie della categoria «{c.label}». "
+                               f"[Feed RSS di questa categoria]({link(page, feed)}).", listed))
     pages["categorie/index.md"] = index
     return pages
 

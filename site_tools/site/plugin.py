@@ -113,6 +113,9 @@ class TownPlugin(BasePlugin):  # type: ignore[type-arg]
         b = self.by_src.get(page.file.src_uri)
         if b is not None:
             page.meta.setdefault("description", b.summary)
+            # The search plugin would parse the whole page only for us to keep the summary:
+            # bulletins get one short entry each in on_post_build instead.
+            page.meta["search"] = {"exclude": True}
             return page_markdown(self.model, b, b.body)
         if page.file.src_uri == "index.md":
             return markdown + "\n" + pages.home_sections(self.model)
@@ -126,24 +129,14 @@ def shrink_search_index(site_dir: Path, model: SiteModel) -> None:
     """One short entry per bulletin (title, summary, categories) instead of every section's full text.
 
     A visitor who searches downloads the whole index: at 5,000 bulletins the
-    default is 13 MB, too heavy for a phone.
+    default is 13 MB, too heavy for a phone. Bulletin pages are excluded from
+    the search plugin (see on_page_markdown) and added here.
     """
     path = site_dir / "search" / "search_index.json"
     if not path.is_file():
         return
     index = json.loads(path.read_text(encoding="utf-8"))
-    by_url = {b.url_path: b for b in model.bulletins}
-    docs = []
-    for doc in index.get("docs", []):
-        location = doc.get("location", "")
-        page, _, anchor = location.partition("#")
-        b = by_url.get(page)
-        if b is None:
-            docs.append(doc)
-            continue
-        if anchor:
-            continue
+    for b in model.bulletins:
         labels = " ".join(c.label for slug in b.categories if (c := model.config.category(slug)))
-        docs.append({"location": location, "title": b.title, "text": f"{b.summary} {labels}"})
-    index["docs"] = docs
+        index["docs"].append({"location": b.url_path, "title": b.title, "text": f"{b.summary} {labels}"})
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
