@@ -35,3 +35,27 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (data / "site" / "iscriviti" / "index.html").is_file()
     assert not any(alive(pid) for pid in summary["pids"])
     assert "393330000" not in result.stdout + result.stderr  # no phone number printed
+
+
+def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    data = tmp_path / "demo"
+    proc = subprocess.Popen([sys.executable, "-m", "site_tools", "demo", "--citizens", "50", "--serve",
+                             "--data-dir", str(data)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    lines = []
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Apri il sito" in line or not line:
+            break
+    assert any("Apri il sito" in line for line in lines), "".join(lines)
+    summary = json.loads((data / "summary.json").read_text(encoding="utf-8"))
+    assert all(alive(pid) for pid in summary["pids"])  # still serving, services up
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "Interrotto" in out
+    assert not any(alive(pid) for pid in summary["pids"])

@@ -263,3 +263,18 @@ def test_links_on_every_page_of_a_long_listing_resolve() -> None:
         for href in re.findall(r'href="([^"]+)"', text):
             resolved = posixpath.normpath(posixpath.join(page_url(name), href))
             assert not resolved.startswith(".."), (name, href)
+
+
+def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
+    import shutil
+
+    from site_tools.problems import InvalidContent
+
+    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(REPO / "content", tmp_path / "content")
+    page = tmp_path / "content" / "privacy.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n[vecchia pagina](vecchia-pagina.md)\n", encoding="utf-8")
+    with pytest.raises(InvalidContent) as info:
+        build_site(tmp_path / "mkdocs.yml", tmp_path / "site", strict=True)
+    assert "vecchia-pagina.md" in str(info.value)
+    build_site(tmp_path / "mkdocs.yml", tmp_path / "site", strict=False)  # not strict: builds anyway
