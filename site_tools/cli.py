@@ -325,7 +325,8 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
 
     from .aio import run_loop
     from .fanout import FanOutOptions
-    from .publish_cli import changed_ids, now_from, print_dry_run, print_report
+    from .dates import now as current_time
+    from .publish_cli import changed_ids, print_dry_run, print_report
     from .publisher import Publisher, make_plan, missing_secrets, validate_for_publishing
     from .render.links import Links
     from .settings import Settings
@@ -335,7 +336,7 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
     settings = Settings.from_env()
     store = open_store(config, db_url)
     try:
-        now = now_from(now_text, config)
+        now = current_time(config.timezone, now_text)
         new_ids = changed_ids(content, since, config.root) if since else None
         plan = make_plan(content, store, now, only=only, channel=channel, force=force, new_ids=new_ids,
                          max_age=timedelta(days=max_age_days))
@@ -369,7 +370,7 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
 def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipients: int | None, output) -> None:  # type: ignore[no-untyped-def]
     """Markdown preview of bulletins on every channel: text, counts, recipients, time, cost."""
     from .preview import preview_markdown
-    from .publish_cli import now_from
+    from .dates import now as current_time
     from .settings import Settings
 
     config = ctx.config
@@ -382,7 +383,7 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     if recipients is None and settings.db_url:
         with store_for(config, settings.db_url) as store:
             recipients = store.count_active()
-    output.write(preview_markdown(content, existing, now_from(now_text, config), recipients, settings.whatsapp_mps))
+    output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings.whatsapp_mps))
 
 
 @main.command()

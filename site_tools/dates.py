@@ -111,5 +111,6 @@ def format_it(moment: datetime, tz: tzinfo = DEFAULT_TZ, *, with_time: bool = Tr
     return text
 
 
-def now(tz: tzinfo = DEFAULT_TZ) -> datetime:
-    return datetime.now(tz)
+def now(tz: tzinfo = DEFAULT_TZ, override: str | None = None) -> datetime:
+    """The current time in the town's zone, or ``override`` (``--now``, SITE_TOOLS_NOW) for tests and previews."""
+    return parse_datetime(override, tz) if override else datetime.now(tz)

@@ -245,9 +245,9 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
 
 
 def _now(config: TownConfig) -> Any:
-    from .publish_cli import now_from
+    from .dates import now
 
-    return now_from(os.environ.get("SITE_TOOLS_NOW"), config)
+    return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
 
 
 def _serve(site_dir: Path) -> None:

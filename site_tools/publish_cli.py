@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -125,9 +124,3 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
         for state, n in sorted(counts.get(pub.channel, {}).items()):
             click.echo(f"  {state:>14}: {n}")
     return True
-
-
-def now_from(value: str | None, config: TownConfig) -> datetime:
-    from .dates import parse_datetime
-
-    return parse_datetime(value, config.timezone) if value else datetime.now(config.timezone)

@@ -37,9 +37,9 @@ ASSETS = Path(__file__).parent / "assets"
 
 
 def site_now(config: Any) -> Any:
-    from ..publish_cli import now_from
+    from ..dates import now
 
-    return now_from(os.environ.get("SITE_TOOLS_NOW"), config)
+    return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
 
 
 class TownPlugin(BasePlugin):  # type: ignore[type-arg]
