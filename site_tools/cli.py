@@ -374,7 +374,9 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     from .settings import Settings
 
     config = ctx.config
-    existing = [p for p in paths if p.is_file() and p.suffix == ".md"]
+    # Site pages (home, privacy…) may change in the same pull request: only bulletins are previewed.
+    bulletins = config.bulletins_path.resolve()
+    existing = [p for p in paths if p.is_file() and p.suffix == ".md" and bulletins in p.resolve().parents]
     content = load_content(config, extra_files=existing)
     problems = content.problems_for(existing) if existing else []
     if problems:

@@ -169,3 +169,21 @@ def test_publish_on_push_end_to_end(repo: Repo) -> None:
     assert stop.returncode != 0
     assert "2026-11-24-rotto.md" in stop.stderr and "summary" in stop.stderr
     assert sim.stats()["requests"] == before and not list_messages(sim, "valido")
+
+
+def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    bulletin = "content/notizie/2026/2026-11-21-allerta-arancione-idrogeologica.md"
+    event = "content/notizie/2026/2026-11-02-festa-degli-alberi.md"
+    result = subprocess.run([sys.executable, "-m", "site_tools", "preview", bulletin, event, "content/privacy.md",
+                             "--now", "2026-11-20 12:00", "--recipients", "12000", "--output", str(summary)],
+                            cwd=REPO, capture_output=True, text=True, env={**os.environ, "SITE_TOOLS_DB": ""})
+    assert result.returncode == 0, result.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert "### 🔴 URGENTE – Allerta arancione" in text
+    assert "12.000 iscritti, circa 2 min a 80 messaggi/s, costo stimato € 600,00" in text
+    assert "**Telegram** – 1 messaggio/i" in text and "**Canale WhatsApp**" in text
+    assert "programmato per il 21/11/2026 alle 16:45" in text
+    festa = text.split("### Festa degli alberi")[1]
+    assert "Lista WhatsApp" not in festa.split("Non va su")[0]  # events stay off the paid list
+    assert "privacy" not in text
