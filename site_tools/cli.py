@@ -315,11 +315,13 @@ def store_for(config: TownConfig, url: str | None) -> Iterator["Store"]:
               help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.")
 @click.option("--receipt-grace", type=float, default=30.0, show_default=True,
               help="Seconds to wait for a delivery receipt before resending after a timeout.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).")
 @pass_ctx
 @friendly
 def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, since: str | None, force: bool,
             max_age_days: int, rate: float | None, now_text: str | None, db_url: str | None,
-            progress: bool | None, stale_after: float, receipt_grace: float) -> None:
+            progress: bool | None, stale_after: float, receipt_grace: float, resend_uncertain: bool) -> None:
     """Send new bulletins to every channel, once; urgent first."""
     from datetime import timedelta
 
@@ -338,8 +340,10 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
     try:
         now = current_time(config.timezone, now_text)
         new_ids = changed_ids(content, since, config.root) if since else None
+        if resend_uncertain and not only:
+            raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
         plan = make_plan(content, store, now, only=only, channel=channel, force=force, new_ids=new_ids,
-                         max_age=timedelta(days=max_age_days))
+                         max_age=timedelta(days=max_age_days), resend_uncertain=resend_uncertain and not dry_run)
         validate_for_publishing(content, plan)
         links = Links.for_bulletins(config, content.bulletins)
         rate = rate or settings.whatsapp_mps

@@ -71,7 +71,8 @@ def _print_plan_notes(plan: Plan) -> None:
         click.echo(f"✗ {b.id}: non inviato, {why}. Se va davvero inviato usa --force --only {b.id}.", err=True)
     for b, channel in plan.uncertain:
         click.echo(f"? {b.id} su {CHANNELS[channel]}: un invio precedente si è interrotto e l'esito è incerto. "
-                   "Controlla il canale; non verrà ripubblicato automaticamente.", err=True)
+                   "Controlla il canale: se il messaggio non c'è, ripubblica con "
+                   f"«site-tools publish --only {b.id} --channel {channel} --resend-uncertain».", err=True)
     if plan.waiting:
         first = plan.waiting[0]
         click.echo(f"In attesa: {len(plan.waiting)} avvisi programmati; il prossimo è {first.id} "

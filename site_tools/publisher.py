@@ -70,7 +70,7 @@ class Plan:
 
 def make_plan(content: Content, store: Store, now: datetime, *, only: str | None = None,
               channel: str | None = None, force: bool = False, new_ids: set[str] | None = None,
-              max_age: timedelta = DEFAULT_MAX_AGE) -> Plan:
+              max_age: timedelta = DEFAULT_MAX_AGE, resend_uncertain: bool = False) -> Plan:
     config = content.config
     plan = Plan()
     visible = [b for b in content.bulletins if b.is_visible(now)]
@@ -90,8 +90,12 @@ def make_plan(content: Content, store: Store, now: datetime, *, only: str | None
             if state in FINAL_STATES:
                 continue
             if state == "sending" and c != "whatsapp_list":
-                plan.uncertain.append((b, c))
-                continue
+                # A one-post channel whose run died mid-call: posting again could double it.
+                # Only an editor who checked the channel may say "resend" (--resend-uncertain --only ID).
+                if not (resend_uncertain and only == b.id):
+                    plan.uncertain.append((b, c))
+                    continue
+                store.release_publication(b.id, c)
             todo.append(c)
         if not todo:
             continue

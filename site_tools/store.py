@@ -211,6 +211,11 @@ class Store:
                 return bool(row and row[0] == "sending")
             return False
 
+    def release_publication(self, bulletin_id: str, channel: str) -> None:
+        """An editor checked: the interrupted post is not there. It may be claimed again."""
+        self.db.execute("UPDATE publications SET state = 'failed', detail = 'ripubblicato dopo verifica'"
+                        " WHERE bulletin_id = ? AND channel = ? AND state = 'sending'", (bulletin_id, channel))
+
     def finish_publication(self, bulletin_id: str, channel: str, state: str, detail: str | None = None,
                            external_id: str | None = None, recipients: int | None = None) -> None:
         self.db.execute(

@@ -140,3 +140,24 @@ def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> Non
 def test_phone_numbers_are_masked() -> None:
     assert mask("393331234512") == "+39 333 ••• ••12"
     assert mask_all("errore per 393331234512 e +39 333 765 4321") == "errore per +39 333 ••• ••12 e +39 333 ••• ••21"
+
+
+def test_an_interrupted_channel_post_is_not_reposted_unless_an_editor_says_so(demo_town: Town, tmp_path) -> None:
+    from site_tools.store import Store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with simulator("--latency", "0") as sim:
+        env = {**sim.env(), "SITE_TOOLS_DB": url}
+        cli(demo_town, "publish", env=env)
+        add(demo_town, URGENT, "allerta-rossa")
+        store = Store.open(url)  # a run that died between the Telegram request and its answer
+        store.claim_publication("allerta-rossa", "telegram", "api", "urgent", shared=False)
+        store.close()
+        first = cli(demo_town, "publish", "--channel", "telegram", env=env)
+        assert first.returncode == 1 and "esito è incerto" in first.stderr
+        assert sim.messages()["telegram"] == []
+        again = cli(demo_town, "publish", "--only", "allerta-rossa", "--channel", "telegram", "--resend-uncertain",
+                    env=env)
+        assert again.returncode == 0, again.stderr
+        assert len(sim.messages()["telegram"]) == 1
+        assert cli(demo_town, "publish", "--resend-uncertain", env=env).returncode == 2  # needs --only
