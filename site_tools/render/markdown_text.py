@@ -101,6 +101,11 @@ def render_markdown(body: str, style: Style, absolute: Callable[[str], str]) -> 
     return blocks
 
 
+#: Inline emphasis tokens → (Style attribute, 0 = opening / 1 = closing mark).
+_MARKS = {"strong_open": ("bold", 0), "strong_close": ("bold", 1), "em_open": ("italic", 0),
+          "em_close": ("italic", 1), "s_open": ("strike", 0), "s_close": ("strike", 1)}
+
+
 def _inline(token: Token, style: Style, absolute: Callable[[str], str]) -> str:
     out: list[str] = []
     link_stack: list[tuple[int, str]] = []
@@ -112,18 +117,9 @@ def _inline(token: Token, style: Style, absolute: Callable[[str], str]) -> str:
             out.append(" ")
         elif t == "hardbreak":
             out.append("\n")
-        elif t == "strong_open":
-            out.append(style.bold[0])
-        elif t == "strong_close":
-            out.append(style.bold[1])
-        elif t == "em_open":
-            out.append(style.italic[0])
-        elif t == "em_close":
-            out.append(style.italic[1])
-        elif t == "s_open":
-            out.append(style.strike[0])
-        elif t == "s_close":
-            out.append(style.strike[1])
+        elif t in _MARKS:
+            name, side = _MARKS[t]
+            out.append(getattr(style, name)[side])
         elif t == "code_inline":
             out.append(f"{style.code[0]}{style.escape(child.content)}{style.code[1]}")
         elif t == "link_open":
