@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
-import json
 import os
 import socket
 import statistics
@@ -28,19 +25,14 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from site_tools.meta_webhook import inbound_text, signature  # noqa: E402
 from site_tools.store import Store  # noqa: E402
 
 SECRET = "bench-secret"
 
 
 def payload(i: int) -> bytes:
-    phone = f"39333{i:07d}"
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-        "field": "messages", "value": {"messaging_product": "whatsapp",
-                                       "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-                                       "contacts": [{"profile": {"name": "Cittadino"}, "wa_id": phone}],
-                                       "messages": [{"from": phone, "id": f"wamid.burst{i}", "timestamp": str(int(time.time())),
-                                                     "type": "text", "text": {"body": "VALFIORITA ON"}}]}}]}]}).encode()
+    return inbound_text(f"39333{i:07d}", "VALFIORITA ON", f"wamid.burst{i}")
 
 
 async def burst(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
@@ -55,7 +47,7 @@ async def burst(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
             while not queue.empty():
                 i = queue.get_nowait()
                 body = payload(i)
-                sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                sig = signature(SECRET, body)
                 started = time.perf_counter()
                 async with session.post(url, data=body, headers={"Content-Type": "application/json",
                                                                  "X-Hub-Signature-256": sig}) as r:

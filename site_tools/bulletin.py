@@ -275,7 +275,7 @@ class _Fields:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.add(key, f"«{key}» deve essere un testo.", f"scrivi il {KEYS[key]} su una riga, tra virgolette se contiene «:».")
             return None
-        value = " ".join(str(value).split()) if key != "body" else str(value)
+        value = " ".join(str(value).split())
         if len(value) < minimum:
             self.add(key, f"«{key}» è troppo corto ({len(value)} caratteri, minimo {minimum}).",
                      "scrivi un testo che si capisca da solo, anche senza aprire il sito.")

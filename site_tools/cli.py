@@ -355,7 +355,7 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
             raise InvalidContent(problems)
         show = sys.stderr.isatty() if progress is None else progress
         options = FanOutOptions(rate=rate, progress=show, stale_after=stale_after, unknown_grace=receipt_grace)
-        publisher = Publisher(config, store, settings, links, options, echo=click.echo)
+        publisher = Publisher(config, store, settings, links, options)
         report = run_loop(publisher.publish(plan))
         print_report(report, plan, config, rate)
         if not report.ok:

@@ -10,8 +10,6 @@ data folder (SQLite); Ctrl-C stops every process it started.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -29,6 +27,7 @@ import click
 
 from .config import TownConfig
 from .formatting import duration, euro, number
+from .meta_webhook import inbound_text, signature
 
 APP_SECRET = "demo-app-secret"  # the simulator signs with it; not a real secret
 #: The seed town: one message to 15,000 people took almost 4 hours with the phone app's lists.
@@ -104,16 +103,10 @@ async def _opt_in(url: str, n: int, keyword: str) -> int:
             while not queue.empty():
                 i = queue.get_nowait()
                 phone = fake_phone(i)
-                body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
-                    "field": "messages", "value": {
-                        "messaging_product": "whatsapp",
-                        "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-                        "contacts": [{"profile": {"name": f"Cittadino {i}"}, "wa_id": phone}],
-                        "messages": [{"from": phone, "id": f"wamid.demo.on.{i}", "timestamp": str(int(time.time())),
-                                      "type": "text", "text": {"body": f"{keyword} ON"}}]}}]}]}).encode()
-                signature = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+                body = inbound_text(phone, f"{keyword} ON", f"wamid.demo.on.{i}", f"Cittadino {i}")
                 async with session.post(url, data=body, headers={"Content-Type": "application/json",
-                                                                 "X-Hub-Signature-256": signature}) as response:
+                                                                 "X-Hub-Signature-256": signature(APP_SECRET, body)}
+                                        ) as response:
                     await response.read()
                     errors += response.status != 200
                 bar.update(1)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .config import CHANNELS, TownConfig
 from .content import Content
-from .formatting import duration, euro, number
+from .formatting import number
+from .publish_cli import estimate
 from .publisher import channels_for
 from .render.channel_post import render_channel_post
 from .render.links import Links
@@ -44,8 +45,7 @@ def _channel(config: TownConfig, b, channel: str, links: Links, count: int, esti
         message = render_template(b, config)
         label = f"{'circa ' if estimated else ''}{number(count)} iscritti{' (stima: un residente su quattro)' if estimated else ''}"
         return [f"**{CHANNELS[channel]}** – modello `{message.name}`, {len(message.text)}/1.024 caratteri; "
-                f"{label}, circa {duration(count / rate)} a {rate:g} messaggi/s, costo stimato "
-                f"{euro(count * config.price_per_template)}", "", "```text", message.text,
+                f"{estimate(count, rate, config.price_per_template, label)}", "", "```text", message.text,
                 f"[Pulsante «Leggi l'avviso»: {message.url}]", "```", ""]
     if channel == "whatsapp_channel":
         post = render_channel_post(b, config, links)

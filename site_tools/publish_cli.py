@@ -32,9 +32,10 @@ def changed_ids(content: Content, rev: str, root: Path) -> set[str]:
     return {r.id for r in content.records if r.id and r.path.resolve() in paths}
 
 
-def estimate(recipients: int, rate: float, price: float) -> str:
+def estimate(recipients: int, rate: float, price: float, who: str | None = None) -> str:
+    """``25 destinatari, circa 0 s a 80 messaggi/s, costo stimato € 1,25`` (dry run and PR preview)."""
     seconds = recipients / rate if rate else 0
-    return (f"{number(recipients)} destinatari, circa {duration(seconds)} a {rate:g} messaggi/s, "
+    return (f"{who or f'{number(recipients)} destinatari'}, circa {duration(seconds)} a {rate:g} messaggi/s, "
             f"costo stimato {euro(recipients * price)}")
 
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .bulletin import Bulletin
 from .channels.base import ChannelStopped
@@ -156,13 +156,12 @@ class PublishReport:
 
 class Publisher:
     def __init__(self, config: TownConfig, store: Store, settings: Settings, links: Links,
-                 options: FanOutOptions | None = None, echo: Callable[[str], None] = print):
+                 options: FanOutOptions | None = None):
         self.config = config
         self.store = store
         self.settings = settings
         self.links = links
         self.options = options or FanOutOptions(rate=settings.whatsapp_mps)
-        self.echo = echo
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     async def publish(self, plan: Plan) -> PublishReport:

@@ -18,8 +18,6 @@ token bucket of ``mps`` tokens per second holding at most ``burst`` tokens.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import html.parser
 import json
 import random
@@ -32,6 +30,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from . import limits
 from .aio import run_loop
+from .meta_webhook import METADATA, WABA_ID, event_body, signature
 from .render.whatsapp_template import BODY, hydrate
 
 GRAPH_VERSION = "v24.0"
@@ -43,9 +42,9 @@ TELEGRAM_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "d
 class SimConfig:
     whatsapp_token: str = "sim-whatsapp-token"
     app_secret: str = "sim-app-secret"
-    phone_number_id: str = "106540352242922"
-    display_phone_number: str = "15550783881"
-    waba_id: str = "102290129340398"
+    phone_number_id: str = METADATA["phone_number_id"]
+    display_phone_number: str = METADATA["display_phone_number"]
+    waba_id: str = WABA_ID
     mps: float = limits.WHATSAPP_DEFAULT_MPS
     burst: float | None = None  # tokens the bucket holds; default mps/10, at least 1
     throttle_http_status: int = 429
@@ -264,16 +263,10 @@ class Simulator:
             self.webhook_queue.append(item)
 
     def webhook_body(self, statuses: list[dict[str, Any]]) -> bytes:
-        body = {"object": "whatsapp_business_account", "entry": [{"id": self.config.waba_id, "changes": [{
-            "field": "messages", "value": {
-                "messaging_product": "whatsapp",
-                "metadata": {"display_phone_number": self.config.display_phone_number,
-                             "phone_number_id": self.config.phone_number_id},
-                "statuses": statuses}}]}]}
-        return json.dumps(body).encode()  # ASCII-escaped, as Meta sends it
+        return event_body({"statuses": statuses}, self.config.waba_id)
 
     def sign(self, body: bytes) -> str:
-        return "sha256=" + hmac.new(self.config.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        return signature(self.config.app_secret, body)
 
     async def webhook_pump(self, app: web.Application) -> None:
         """Posts queued status updates in batches, signed as Meta signs them."""

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import logging
@@ -30,6 +29,7 @@ from starlette.routing import Route
 from .api_errors import Action
 from .config import TownConfig
 from .fanout import Pacer
+from .meta_webhook import valid_signature
 from .privacy import mask_all
 from .settings import Settings
 from .store import Store
@@ -37,13 +37,6 @@ from .subscriptions import process_event
 
 log = logging.getLogger("site_tools.webhook")
 MAX_BODY = 1_000_000  # Meta batches up to 1,000 updates; 1 MB is ample
-
-
-def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):])
 
 
 class Service:
