@@ -24,7 +24,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from site_tools.store import Store  # noqa: E402
+from site_tools.store import Store
 
 URGENT = """---
 id: {id}
@@ -93,9 +93,9 @@ def fanout_run(recipients: int, cap: float, latency: float) -> dict[str, float]:
     town = make_town(0)
     db = f"sqlite:///{town / 'store.db'}"
     store = Store.open(db)
-    store.mark_historical(["placeholder"], ["telegram"])  # not a first run
+    store.ledger.mark_historical(["placeholder"], ["telegram"])  # not a first run
     for start in range(0, recipients, 10000):
-        store.bulk_subscribe([f"39333{i:07d}" for i in range(start, min(recipients, start + 10000))], "bench")
+        store.subscribers.bulk_subscribe([f"39333{i:07d}" for i in range(start, min(recipients, start + 10000))], "bench")
     store.close()
     (town / "content" / "notizie" / "2026" / "2026-11-23-bench.md").write_text(URGENT.format(id="bench"), encoding="utf-8")
     sim, url = start_simulator(cap, latency)
@@ -119,7 +119,7 @@ def first_message(bulletins: int, latency: float) -> dict[str, float]:
     town = make_town(bulletins)
     db = f"sqlite:///{town / 'store.db'}"
     store = Store.open(db)
-    store.bulk_subscribe([f"39333{i:07d}" for i in range(1000)], "bench")
+    store.subscribers.bulk_subscribe([f"39333{i:07d}" for i in range(1000)], "bench")
     store.close()
     sim, url = start_simulator(1000, latency)
     try:

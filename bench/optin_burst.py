@@ -25,8 +25,9 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from site_tools.meta_webhook import inbound_text, signature  # noqa: E402
-from site_tools.store import Store  # noqa: E402
+from site_tools.devtools.meta_events import inbound_text
+from site_tools.service.signature import signature
+from site_tools.store import Store
 
 SECRET = "bench-secret"
 
@@ -91,10 +92,10 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         deadline = time.time() + 300
         store = Store.open(db)
-        while store.count_active() < args.n and time.time() < deadline:
+        while store.subscribers.count_active() < args.n and time.time() < deadline:
             time.sleep(0.5)
         processed_at = time.perf_counter() - started
-        stored = store.count_active()
+        stored = store.subscribers.count_active()
         store.close()
     finally:
         service.terminate()

@@ -1,3 +1,3 @@
-from .cli import main
+from site_tools.cli.main import main
 
 main(prog_name="site-tools")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from . import limits
+from site_tools.content import limits
 
 GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
 TELEGRAM_DEFAULT = "https://api.telegram.org"

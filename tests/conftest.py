@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from site_tools.config import TownConfig, load_config
+from site_tools.content.config import TownConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 

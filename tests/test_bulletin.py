@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from site_tools.bulletin import Priority, parse_bulletin
-from site_tools.content import load_content
+from site_tools.content.bulletin import Priority
+from site_tools.content.frontmatter import parse_bulletin
+from site_tools.content.loading import load_content
 
 from .conftest import Town, good
 
@@ -118,7 +119,7 @@ def test_expiry_before_date(town: Town) -> None:
 
 
 def test_title_and_summary_lengths_fit_the_channels(town: Town) -> None:
-    from site_tools import limits
+    from site_tools.content import limits
 
     long_title = "T" * (limits.TITLE_MAX + 1)
     long_summary = "S" * (limits.SUMMARY_MAX + 1)
@@ -238,7 +239,8 @@ def test_malformed_frontmatter(town: Town, text: str, needle: str) -> None:
 
 
 def test_demo_content_is_valid_and_complete() -> None:
-    from site_tools.config import load_config
+    from site_tools.content.config import load_config
+
     from .conftest import REPO
 
     config = load_config(REPO / "mkdocs.yml")

@@ -16,7 +16,7 @@ import pytest
 from site_tools.aio import run_loop
 from site_tools.channels.base import ChannelStopped
 from site_tools.channels.telegram import TelegramBot
-from site_tools.privacy import mask, mask_all
+from site_tools.phones import mask, mask_all
 
 from .conftest import Town
 from .services import phones, simulator, wait_for
@@ -151,7 +151,7 @@ def test_an_interrupted_channel_post_is_not_reposted_unless_an_editor_says_so(de
         cli(demo_town, "publish", env=env)
         add(demo_town, URGENT, "allerta-rossa")
         store = Store.open(url)  # a run that died between the Telegram request and its answer
-        store.claim_publication("allerta-rossa", "telegram", "api", "urgent", shared=False)
+        store.ledger.claim_publication("allerta-rossa", "telegram", "api", "urgent", shared=False)
         store.close()
         first = cli(demo_town, "publish", "--channel", "telegram", env=env)
         assert first.returncode == 1 and "esito è incerto" in first.stderr

@@ -78,7 +78,7 @@ def test_new_asks_and_writes_a_valid_bulletin(town: Town) -> None:
     path = town.bulletins / "2026" / "2026-11-24-chiusura-del-ponte-vecchio-per-verifiche.md"
     assert path.is_file()
     assert run("validate", str(path), cwd=town.root).returncode == 0
-    from site_tools.bulletin import parse_bulletin
+    from site_tools.content.frontmatter import parse_bulletin
 
     bulletin, problems = parse_bulletin(path, town.config)
     assert problems == [] and bulletin.urgent and bulletin.categories == ("viabilita",)

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from site_tools.config import load_config, normalize_keyword
-from site_tools.problems import InvalidContent
+from site_tools.content.config import load_config, normalize_keyword
+from site_tools.content.problems import InvalidContent
 
 from .conftest import REPO, Town
 

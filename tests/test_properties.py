@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from site_tools.bulletin import KEYS, Bulletin, parse_bulletin
-from site_tools.config import load_config
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import load_config
+from site_tools.content.frontmatter import KEYS, parse_bulletin
 
 from .conftest import REPO
 

@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from site_tools import limits
-from site_tools.content import load_content
-from site_tools.config import load_config
+from site_tools.content import limits
+from site_tools.content.config import load_config
+from site_tools.content.loading import load_content
+from site_tools.devtools.simulator import Simulator, _TelegramHTML
 from site_tools.render.channel_post import render_channel_post
 from site_tools.render.links import Links
 from site_tools.render.telegram import render_telegram, visible_length
 from site_tools.render.whatsapp_template import clean_param, render_template, submission
-from site_tools.simulator import Simulator, _TelegramHTML
 
 from .conftest import REPO
 

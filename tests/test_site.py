@@ -18,7 +18,7 @@ from icalendar import Calendar
 from lxml import etree
 from PIL import Image
 
-from site_tools.config import load_config
+from site_tools.content.config import load_config
 from site_tools.site.build import build_site
 
 from .conftest import REPO
@@ -247,7 +247,7 @@ def test_links_on_every_page_of_a_long_listing_resolve() -> None:
     from dataclasses import replace
     from datetime import datetime, timedelta
 
-    from site_tools.content import load_content
+    from site_tools.content.loading import load_content
     from site_tools.site.model import SiteModel
     from site_tools.site.pages import categories, page_url
 
@@ -268,7 +268,7 @@ def test_links_on_every_page_of_a_long_listing_resolve() -> None:
 def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
     import shutil
 
-    from site_tools.problems import InvalidContent
+    from site_tools.content.problems import InvalidContent
 
     shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
     shutil.copytree(REPO / "content", tmp_path / "content")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from site_tools.db import MIGRATIONS, Database, parse_url
-from site_tools.store import Result, Store
+from site_tools.store import Store
+from site_tools.store.database import Database, parse_url
+from site_tools.store.ledger import Result
+from site_tools.store.migrations import MIGRATIONS
 
 from .services import phones
 
@@ -19,23 +21,23 @@ def test_migrations_are_recorded_and_idempotent(store_url: str) -> None:
 def test_subscribe_twice_changes_nothing_and_opt_out_is_recorded(store_url: str) -> None:
     store = Store.open(store_url)
     phone = phones(1)[0]
-    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=1000.0) is True
-    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=2000.0) is False
-    sub = store.subscriber(phone)
+    assert store.subscribers.subscribe(phone, "whatsapp", "VALFIORITA ON", at=1000.0) is True
+    assert store.subscribers.subscribe(phone, "whatsapp", "VALFIORITA ON", at=2000.0) is False
+    sub = store.subscribers.get(phone)
     assert sub.status == "active" and sub.consent_at == 1000.0 and sub.consent_text == "VALFIORITA ON"
-    assert store.unsubscribe(phone, at=3000.0) is True
-    assert store.unsubscribe(phone, at=4000.0) is False
-    assert store.subscriber(phone).opted_out_at == 3000.0
-    assert store.subscribe(phone, "whatsapp", "VALFIORITA ON", at=5000.0) is True
-    assert store.subscriber(phone).opted_out_at is None
+    assert store.subscribers.unsubscribe(phone, at=3000.0) is True
+    assert store.subscribers.unsubscribe(phone, at=4000.0) is False
+    assert store.subscribers.get(phone).opted_out_at == 3000.0
+    assert store.subscribers.subscribe(phone, "whatsapp", "VALFIORITA ON", at=5000.0) is True
+    assert store.subscribers.get(phone).opted_out_at is None
     store.close()
 
 
 def test_claims_are_disjoint_and_never_repeat(store_url: str) -> None:
     a, b = Store.open(store_url), Store.open(store_url)
-    a.bulk_subscribe(phones(10), "test")
-    first = a.claim_new("bul", "whatsapp_list", "run-a", 1, 10)
-    second = b.claim_new("bul", "whatsapp_list", "run-b", 1, 10)
+    a.subscribers.bulk_subscribe(phones(10), "test")
+    first = a.ledger.claim_new("bul", "whatsapp_list", "run-a", 1, 10)
+    second = b.ledger.claim_new("bul", "whatsapp_list", "run-b", 1, 10)
     assert len(first) == 10 and second == {}
     a.close()
     b.close()
@@ -43,27 +45,27 @@ def test_claims_are_disjoint_and_never_repeat(store_url: str) -> None:
 
 def test_receipts_out_of_order_and_duplicated(store_url: str) -> None:
     store = Store.open(store_url)
-    store.bulk_subscribe(phones(1), "test")
-    claimed = store.claim_new("bul", "whatsapp_list", "run", 1, 1)
+    store.subscribers.bulk_subscribe(phones(1), "test")
+    claimed = store.ledger.claim_new("bul", "whatsapp_list", "run", 1, 1)
     (sub_id, delivery_id), = claimed.items()
-    store.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.X")])
-    assert store.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is True
-    assert store.apply_status("wamid.X", phones(1)[0], "delivered", "bul", None) is False  # late, older
-    assert store.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is False  # repeated
-    assert store.delivery_counts("bul") == {"whatsapp_list": {"read": 1}}
+    store.ledger.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.X")])
+    assert store.ledger.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is True
+    assert store.ledger.apply_status("wamid.X", phones(1)[0], "delivered", "bul", None) is False  # late, older
+    assert store.ledger.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is False  # repeated
+    assert store.ledger.delivery_counts("bul") == {"whatsapp_list": {"read": 1}}
     store.close()
 
 
 def test_a_receipt_for_a_send_the_dead_run_never_recorded(store_url: str) -> None:
     """The ledger says 'sending' (the run died); the receipt proves it arrived: no resend."""
     store = Store.open(store_url)
-    store.bulk_subscribe(phones(1), "test")
-    store.start_run("dead", 1)
-    store.claim_new("bul", "whatsapp_list", "dead", 1, 1)
-    assert store.apply_status("wamid.Y", phones(1)[0], "delivered", "bul", None) is True
+    store.subscribers.bulk_subscribe(phones(1), "test")
+    store.ledger.start_run("dead", 1)
+    store.ledger.claim_new("bul", "whatsapp_list", "dead", 1, 1)
+    assert store.ledger.apply_status("wamid.Y", phones(1)[0], "delivered", "bul", None) is True
     store.db.execute("UPDATE runs SET heartbeat_at = 0")
-    assert store.reconcile_unknown("bul", "whatsapp_list", stale_after=1) == 0
-    assert store.pending_count("bul", "whatsapp_list") == 0
+    assert store.ledger.reconcile_unknown("bul", "whatsapp_list", stale_after=1) == 0
+    assert store.ledger.pending_count("bul", "whatsapp_list") == 0
     store.close()
 
 

@@ -16,7 +16,8 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from site_tools.store import Result, Store
+from site_tools.store import Store
+from site_tools.store.ledger import Result
 
 from .conftest import REPO
 from .services import phones, simulator, wait_for
@@ -118,7 +119,7 @@ def test_signatures_are_checked(service: Service) -> None:
     assert service.post(None, raw=raw).status_code == 200
     service.settle()
     store = service.store()
-    assert store.subscriber(phone).status == "active"  # only the signed one counted
+    assert store.subscribers.get(phone).status == "active"  # only the signed one counted
     store.close()
 
 
@@ -131,12 +132,12 @@ def test_keywords_subscribe_and_unsubscribe_with_confirmations(service: Service)
     wait_for(lambda: len(service.texts_to(a)) == 1 and len(service.texts_to(b)) == 1)
     assert "VALFIORITA OFF" in service.texts_to(a)[0]  # says how to stop
     store = service.store()
-    sub = store.subscriber(a)
+    sub = store.subscribers.get(a)
     assert sub.status == "active" and sub.consent_source == "whatsapp" and sub.consent_text == "VALFIORITA ON"
     service.post(inbound(a, "STOP", "wamid.a9"))
     service.post(inbound(a, "cancellami", "wamid.a10"))
     service.settle()
-    assert store.subscriber(a).status == "left" and store.subscriber(a).opted_out_at
+    assert store.subscribers.get(a).status == "left" and store.subscribers.get(a).opted_out_at
     wait_for(lambda: len(service.texts_to(a)) == 2, timeout=10)
     assert "Cancellazione confermata" in service.texts_to(a)[1]
     time.sleep(0.5)
@@ -155,21 +156,21 @@ def test_one_automatic_answer_per_day(service: Service) -> None:
     (answer,) = service.texts_to(phone)
     assert "800 000 000" in answer and "112" in answer
     store = service.store()
-    assert store.subscriber(phone) is None  # asking is not subscribing
+    assert store.subscribers.get(phone) is None  # asking is not subscribing
     store.close()
 
 
 def test_status_webhooks_update_the_ledger_in_any_order(service: Service) -> None:
     phone = phones(1, 70)[0]
     store = service.store()
-    store.bulk_subscribe([phone], "test")
-    sub = store.subscriber(phone)
-    (delivery_id,) = store.claim_new("bul", "whatsapp_list", "run", sub.id, sub.id).values()
-    store.record_results([Result(delivery_id, sub.id, "accepted", wamid="wamid.out1")])
+    store.subscribers.bulk_subscribe([phone], "test")
+    sub = store.subscribers.get(phone)
+    (delivery_id,) = store.ledger.claim_new("bul", "whatsapp_list", "run", sub.id, sub.id).values()
+    store.ledger.record_results([Result(delivery_id, sub.id, "accepted", wamid="wamid.out1")])
     for state in ("read", "sent", "delivered", "read"):
         assert service.post(status("wamid.out1", phone, state)).status_code == 200
     service.settle()
-    assert store.delivery_counts("bul") == {"whatsapp_list": {"read": 1}}
+    assert store.ledger.delivery_counts("bul") == {"whatsapp_list": {"read": 1}}
     store.close()
 
 
@@ -189,7 +190,7 @@ def test_bad_input_never_crashes_nor_loses_a_valid_event(service: Service) -> No
     assert service.post(payload).status_code == 200  # replayed
     service.settle()
     store = service.store()
-    assert store.subscriber(phone).status == "active"
+    assert store.subscribers.get(phone).status == "active"
     wait_for(lambda: len(service.texts_to(phone)) == 1)
     time.sleep(0.3)
     assert len(service.texts_to(phone)) == 1
@@ -220,9 +221,9 @@ def test_import_export_forget_stats(store_url: str, tmp_path: Path) -> None:
     again = cli("import", str(csv_file), db=store_url)
     assert "Importati 0 nuovi iscritti; 3 erano già presenti." in again.stdout
     store = Store.open(store_url)
-    assert store.count_active() == 3
-    (sub_id, delivery_id), = store.claim_new("bul", "whatsapp_list", "run", 1, 1).items()
-    store.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.z")])
+    assert store.subscribers.count_active() == 3
+    (sub_id, delivery_id), = store.ledger.claim_new("bul", "whatsapp_list", "run", 1, 1).items()
+    store.ledger.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.z")])
     store.close()
     exported = cli("export", "+39 333 000 0101", db=store_url)
     data = json.loads(exported.stdout)
@@ -233,7 +234,7 @@ def test_import_export_forget_stats(store_url: str, tmp_path: Path) -> None:
     gone = cli("forget", "3330000101", db=store_url)
     assert "dati cancellati" in gone.stdout and "0101" not in gone.stdout
     store = Store.open(store_url)
-    assert store.subscriber("393330000101") is None
-    assert store.delivery_counts("bul") == {"whatsapp_list": {"accepted": 1}}  # the count stays, anonymous
+    assert store.subscribers.get("393330000101") is None
+    assert store.ledger.delivery_counts("bul") == {"whatsapp_list": {"accepted": 1}}  # the count stays, anonymous
     store.close()
     assert cli("export", "3330000101", db=store_url).returncode == 1

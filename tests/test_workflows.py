@@ -108,7 +108,7 @@ def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
         from site_tools.store import Store
 
         store = Store.open(db)
-        store.bulk_subscribe(phones(40), "test")
+        store.subscribers.bulk_subscribe(phones(40), "test")
         store.close()
         r = Repo(root, {**os.environ, **sim.env(), "SITE_TOOLS_DB": db})
         r.git("init", "-q", "-b", "main")

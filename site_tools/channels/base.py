@@ -1,10 +1,31 @@
-"""What every channel returns, and the errors that stop a run."""
+"""The one interface every channel implements, and what it returns.
+
+A :class:`Channel` knows four things about its medium: its ``name``, how a
+bulletin looks there (:meth:`~Channel.render`), what sending it costs
+(:meth:`~Channel.estimate`) and how to send it (:meth:`~Channel.deliver`).
+Publishing, the dry run and the pull-request preview only ever talk to this
+interface; the registry in :mod:`site_tools.channels` finds the channels.
+
+Channels sit below the delivery layer: a channel that reaches many people
+(the WhatsApp list) asks its :class:`DeliveryContext` for a fan-out instead
+of importing one.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
 
-from ..api_errors import Action
+from site_tools.channels.errors import Action
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import CHANNELS, TownConfig
+from site_tools.content.problems import Problem
+from site_tools.formatting import duration, euro, number
+from site_tools.render.links import Links
+from site_tools.settings import Settings
+
+if TYPE_CHECKING:
+    from site_tools.delivery.fanout import FanOutReport
 
 
 @dataclass(frozen=True)
@@ -24,10 +45,140 @@ class Outcome:
 
 
 class ChannelStopped(Exception):
-    """The whole run must stop (credentials, template, permissions)."""
+    """The whole run must stop on this channel (credentials, template, permissions, an uncertain post)."""
 
     def __init__(self, channel: str, outcome: Outcome, explanation: str):
         self.channel = channel
         self.outcome = outcome
         self.explanation = explanation
         super().__init__(f"{channel}: {explanation} (code {outcome.code}, HTTP {outcome.http_status})")
+
+
+class Sender(Protocol):
+    """One request to an API that takes a message per recipient."""
+
+    async def send(self, payload: dict[str, Any]) -> Outcome: ...
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a channel will send for one bulletin, as an editor checks it."""
+
+    parts: tuple[str, ...]  # the messages, in order
+    facts: str  # a short line: template, lengths, how many messages
+    markup: str = "text"  # "text" (WhatsApp formatting) or "html" (Telegram)
+    manual: bool = False  # a person must post it (the WhatsApp Channel without a gateway)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    recipients: int
+    seconds: float
+    cost: float
+    rate: float | None = None  # messages per second, for a fan-out
+
+    def describe(self, who: str | None = None) -> str:
+        """``25 destinatari, circa 0 s a 80 messaggi/s, costo stimato € 1,25``."""
+        if self.rate is None:
+            return f"un messaggio per tutti, {'gratuito' if not self.cost else 'costo stimato ' + euro(self.cost)}"
+        return (f"{who or f'{number(self.recipients)} destinatari'}, circa {duration(self.seconds)} a "
+                f"{self.rate:g} messaggi/s, costo stimato {euro(self.cost)}")
+
+
+@dataclass
+class Delivered:
+    """What became of one bulletin on one channel."""
+
+    state: str  # done, manual, failed, paused
+    detail: str = ""
+    external_id: str | None = None
+    recipients: int | None = None
+    report: FanOutReport | None = None
+    post: str | None = None  # the text handed to a person (manual Channel)
+    first_send_at: float | None = None  # monotonic time of the first message accepted
+    #: The channel cannot take anything more in this run (credentials, template…).
+    channel_down: bool = False
+
+
+class DeliveryContext(Protocol):
+    """What the delivery layer lends a channel while it sends."""
+
+    config: TownConfig
+    settings: Settings
+    links: Links
+
+    async def fan_out(self, bulletin: Bulletin, channel: str,
+                      build_payload: Callable[[str], dict[str, Any]], sender: Sender) -> FanOutReport: ...
+
+
+class Channel:
+    """Base of every channel: one file in :mod:`site_tools.channels` each, registered with ``@register``.
+
+    ``shared``: several publisher runs may work on one publication at once
+    (a fan-out, whose claims on recipients are disjoint); otherwise one run
+    owns it, and a run that died mid-call leaves its outcome uncertain.
+    """
+
+    name: ClassVar[str]
+    #: Order of sending: one-post channels (a request each) before the long fan-out.
+    order: ClassVar[int] = 50
+    shared: ClassVar[bool] = False
+
+    def __init__(self, config: TownConfig, settings: Settings):
+        self.config = config
+        self.settings = settings
+
+    @property
+    def label(self) -> str:
+        return CHANNELS[self.name]
+
+    def mode(self) -> str:
+        """How it is sent: ``api``, ``gateway`` or ``manual`` (recorded with the publication)."""
+        return "api"
+
+    def missing_secrets(self) -> list[Problem]:
+        return []
+
+    def render(self, bulletin: Bulletin, links: Links) -> Rendered:
+        raise NotImplementedError
+
+    def estimate(self, bulletin: Bulletin, audience: int, rate: float) -> Estimate:
+        return Estimate(recipients=1, seconds=0.0, cost=0.0)
+
+    async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
+        raise NotImplementedError
+
+    async def open(self) -> None:
+        """Before the first delivery of a run (connections, sessions)."""
+
+    async def close(self) -> None:
+        """After the last delivery of a run, even when it failed."""
+
+
+def secret_problem(variable: str, message: str, fix: str) -> Problem:
+    return Problem("ambiente (segreti del CI)", None, variable, message, fix)
+
+
+@dataclass
+class Registry:
+    """The channels, by name, in sending order."""
+
+    types: dict[str, type[Channel]] = field(default_factory=dict)
+
+    def register(self, cls: type[Channel]) -> type[Channel]:
+        if cls.name not in CHANNELS:
+            raise ValueError(f"channel {cls.name!r} is not in the editors' vocabulary (content.config.CHANNELS)")
+        if cls.name in self.types:
+            raise ValueError(f"channel {cls.name!r} registered twice")
+        self.types[cls.name] = cls
+        return cls
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.types, key=lambda n: (self.types[n].order, n)))
+
+    def create(self, config: TownConfig, settings: Settings) -> dict[str, Channel]:
+        return {name: self.types[name](config, settings) for name in self.names()}
+
+
+REGISTRY = Registry()
+register = REGISTRY.register

@@ -1,14 +1,54 @@
-"""The Telegram Bot API: one post (or a few, when long) to the town's channel."""
+"""Telegram: one HTML post (split above 4,096 characters) to the town's channel, through the Bot API."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import httpx
 
-from ..api_errors import Action, classify_telegram
-from .base import ChannelStopped, Outcome
+from site_tools.channels.base import (
+    Channel,
+    ChannelStopped,
+    Delivered,
+    DeliveryContext,
+    Outcome,
+    Rendered,
+    register,
+    secret_problem,
+)
+from site_tools.channels.errors import Action, classify_telegram
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.problems import Problem
+from site_tools.render.links import Links
+from site_tools.render.telegram import render_telegram, visible_length
+
+
+@register
+class TelegramChannel(Channel):
+    name = "telegram"
+    order = 10
+
+    def missing_secrets(self) -> list[Problem]:
+        if self.settings.telegram_bot_token:
+            return []
+        return [secret_problem("TELEGRAM_BOT_TOKEN", "manca TELEGRAM_BOT_TOKEN.",
+                               "aggiungi il token del bot (da @BotFather) nei segreti del repository.")]
+
+    def render(self, bulletin: Bulletin, links: Links) -> Rendered:
+        parts = render_telegram(bulletin, self.config, links)
+        sizes = ", ".join(f"{visible_length(p)}/4.096" for p in parts)
+        return Rendered(tuple(parts), f"{len(parts)} messaggio/i ({sizes} caratteri)", markup="html")
+
+    async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
+        assert self.config.telegram and self.settings.telegram_bot_token
+        bot = TelegramBot(self.settings.telegram_api_url, self.settings.telegram_bot_token, self.config.telegram.chat,
+                          timeout=self.settings.http_timeout)
+        ids = await bot.post(render_telegram(bulletin, self.config, ctx.links))
+        return Delivered("done", f"{len(ids)} messaggio/i nel canale", external_id=",".join(ids), recipients=1,
+                         first_send_at=time.monotonic())
+
 
 MAX_ATTEMPTS = 5
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from lxml import etree
 
-from ..bulletin import Bulletin
-from ..config import TownConfig
-from ..markdown_scan import plain_text
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
+from site_tools.markdown.scan import plain_text
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Our categories → CAP's fixed list (Geo Met Safety Security Rescue Fire Health Env Transport Infra CBRNE Other).

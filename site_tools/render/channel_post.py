@@ -6,12 +6,12 @@ needs (when, where) and the link to the full text.
 
 from __future__ import annotations
 
-from .. import limits
-from ..bulletin import Bulletin
-from ..config import TownConfig
-from ..dates import format_it
-from .common import event_when, status_labels
-from .links import Links
+from site_tools.content import limits
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
+from site_tools.content.dates import format_it
+from site_tools.render.common import event_when, status_labels
+from site_tools.render.links import Links
 
 
 def render_channel_post(bulletin: Bulletin, config: TownConfig, links: Links | None = None) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from ..bulletin import Bulletin, Event
-from ..dates import format_it
+from site_tools.content.bulletin import Bulletin, Event
+from site_tools.content.dates import format_it
 
 
 def status_labels(b: Bulletin) -> list[tuple[str, str]]:

@@ -7,8 +7,8 @@ from typing import Iterable
 
 from icalendar import Calendar, Event
 
-from ..bulletin import Bulletin
-from ..config import TownConfig
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
 
 
 def _calendar(config: TownConfig) -> Calendar:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
-from ..bulletin import Bulletin
-from ..config import TownConfig
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
 
 
 @dataclass

@@ -6,8 +6,8 @@ from typing import Iterable
 
 from feedgen.feed import FeedGenerator
 
-from ..bulletin import Bulletin
-from ..config import TownConfig
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
 
 FEED_SIZE = 50
 

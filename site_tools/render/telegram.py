@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import re
 
-from .. import limits
-from ..bulletin import Bulletin
-from ..config import TownConfig
-from .common import event_when, status_labels
-from .links import Links
-from .markdown_text import TELEGRAM, render_markdown
+from site_tools.content import limits
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
+from site_tools.markdown.text import TELEGRAM, render_markdown
+from site_tools.render.common import event_when, status_labels
+from site_tools.render.links import Links
 
 _TAG = re.compile(r"<[^>]+>")
 

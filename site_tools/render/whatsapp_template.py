@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .. import limits
-from ..bulletin import Bulletin
-from ..config import TownConfig
+from site_tools.content import limits
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
 
 #: The template's body as submitted for approval (category UTILITY, language it).
 BODY = "{{titolo}}\n\n{{sintesi}}\n\nTrovi tutti i dettagli sul sito del Comune."

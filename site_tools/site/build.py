@@ -10,7 +10,7 @@ from mkdocs import exceptions
 from mkdocs.commands.build import build as mkdocs_build
 from mkdocs.config import load_config as mkdocs_config
 
-from ..problems import InvalidContent, Problem
+from site_tools.content.problems import InvalidContent, Problem
 
 
 class _Collect(logging.Handler):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from ..bulletin import TYPES, Bulletin
-from ..dates import format_it
-from ..render.common import event_when
-from .model import SECTIONS, SiteModel
-from .pages import _md, href, link
+from site_tools.content.bulletin import TYPES, Bulletin
+from site_tools.content.dates import format_it
+from site_tools.render.common import event_when
+from site_tools.site.model import SECTIONS, SiteModel
+from site_tools.site.pages import _md, href, link
 
 
 def calendar_src(b: Bulletin) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..bulletin import TYPES, Bulletin
-from ..config import TownConfig
+from site_tools.content.bulletin import TYPES, Bulletin
+from site_tools.content.config import TownConfig
 
 #: Designers Italia's "Novità" sections, by content type, in menu order.
 SECTIONS = {"notizia": ("notizie", "Notizie"), "comunicato": ("comunicati", "Comunicati"),

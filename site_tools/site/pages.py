@@ -10,13 +10,13 @@ import html
 import posixpath
 from typing import Callable, Iterable
 
-from ..bulletin import Bulletin
-from ..dates import MONTHS_IT, format_it
-from ..formatting import number
-from .model import SECTIONS, SiteModel
-from .posters import SIZES, poster_name
-from .qr import svg
-from .signup import signup_channels
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.dates import MONTHS_IT, format_it
+from site_tools.formatting import number
+from site_tools.site.model import SECTIONS, SiteModel
+from site_tools.site.posters import SIZES, poster_name
+from site_tools.site.qr import svg
+from site_tools.site.signup import signup_channels
 
 PER_PAGE = 50
 FRONT = "---\nsearch:\n  exclude: true\n---\n\n"

@@ -20,24 +20,24 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from ..config import load_config
-from ..content import load_content
-from ..problems import InvalidContent, format_report
-from ..render.cap import cap_bulletins, cap_xml
-from ..render.ical import event_ics, events_calendar
-from ..render.rss import rss
-from . import pages
-from .bulletin_page import calendar_src, page_markdown
-from .model import SiteModel
-from .posters import SIZES, poster_name, poster_pdf
-from .signup import signup_channels
+from site_tools.content.config import load_config
+from site_tools.content.loading import load_content
+from site_tools.content.problems import InvalidContent, format_report
+from site_tools.render.cap import cap_bulletins, cap_xml
+from site_tools.render.ical import event_ics, events_calendar
+from site_tools.render.rss import rss
+from site_tools.site import pages
+from site_tools.site.bulletin_page import calendar_src, page_markdown
+from site_tools.site.model import SiteModel
+from site_tools.site.posters import SIZES, poster_name, poster_pdf
+from site_tools.site.signup import signup_channels
 
 THEME = Path(__file__).parent / "theme"
 ASSETS = Path(__file__).parent / "assets"
 
 
 def site_now(config: Any) -> Any:
-    from ..dates import now
+    from site_tools.content.dates import now
 
     return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
 

@@ -13,9 +13,9 @@ from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A3, A4
 from reportlab.pdfgen.canvas import Canvas
 
-from ..config import TownConfig
-from .qr import matrix
-from .signup import SignupChannel
+from site_tools.content.config import TownConfig
+from site_tools.site.qr import matrix
+from site_tools.site.signup import SignupChannel
 
 SIZES = {"a4": A4, "a3": A3}
 HEADLINES = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import TownConfig
+from site_tools.content.config import TownConfig
 
 
 @dataclass(frozen=True)

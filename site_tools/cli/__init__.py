@@ -1,0 +1,1 @@
+"""The ``site-tools`` command: thin click wrappers over the layers, and the text people read."""

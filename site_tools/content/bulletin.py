@@ -1,0 +1,98 @@
+"""The bulletin model: a typed, immutable :class:`Bulletin` that every other layer takes.
+
+A bulletin is a Markdown file with YAML frontmatter under ``content/``;
+:mod:`site_tools.content.frontmatter` is the only code that reads it, and
+turns one file into a :class:`Bulletin` or into a list of
+:class:`~site_tools.content.problems.Problem` (never both, never an
+exception). Keys follow mkdocs-material's blog
+conventions where they exist (``title``, ``date``, ``categories``,
+``draft``, ``slug``, ``pin``) and the Designers Italia model for
+municipal sites for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+
+from site_tools.content.config import CHANNELS, TownConfig
+
+
+class Priority(str, Enum):
+    NORMAL = "normal"
+    URGENT = "urgent"
+
+
+#: Designers Italia's content types for a Comune's "Novità".
+TYPES: dict[str, str] = {
+    "avviso": "Avviso",
+    "notizia": "Notizia",
+    "comunicato": "Comunicato",
+    "bando": "Bando",
+}
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Event:
+    start: datetime
+    end: datetime | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    id: str
+    path: Path
+    title: str
+    date: datetime
+    summary: str
+    categories: tuple[str, ...]
+    body: str
+    type: str = "notizia"
+    priority: Priority = Priority.NORMAL
+    channels: frozenset[str] = field(default_factory=lambda: frozenset(CHANNELS))
+    draft: bool = False
+    slug: str = ""
+    pin: bool = False
+    expires: datetime | None = None
+    event: Event | None = None
+    area: str | None = None
+    office: str | None = None
+    image: str | None = None
+    updates: str | None = None
+    cancels: str | None = None
+    #: 1-based line of the first body line in the file (for link errors).
+    body_line: int = 1
+    #: The folder of bulletins under content/, first part of every URL.
+    section: str = "notizie"
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority is Priority.URGENT
+
+    @property
+    def url_path(self) -> str:
+        """Site path relative to the site root: ``notizie/2026/11/chiusura-via-roma/``."""
+        local = self.date
+        return f"{self.section}/{local:%Y}/{local:%m}/{self.slug}/"
+
+    @property
+    def refers_to(self) -> str | None:
+        return self.cancels or self.updates
+
+    def is_visible(self, now: datetime) -> bool:
+        """On the site and eligible to publish: not a draft, not in the future."""
+        return not self.draft and self.date <= now
+
+    def is_active(self, now: datetime) -> bool:
+        return self.is_visible(now) and (self.expires is None or now < self.expires)
+
+    def url(self, config: TownConfig) -> str:
+        return config.site_url + self.url_path
+
+

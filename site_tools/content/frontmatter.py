@@ -1,0 +1,438 @@
+"""Reading a bulletin file: frontmatter and body → a Bulletin, or the problems that stop it."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from site_tools.content import limits, yamlio
+from site_tools.content.bulletin import ID_PATTERN, TYPES, Bulletin, Event, Priority
+from site_tools.content.config import CHANNELS, TownConfig
+from site_tools.content.dates import DateError, parse_datetime
+from site_tools.content.problems import Problem, ProblemList, display_path
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+
+
+#: Every key a bulletin may carry, with what it is for (shown in errors).
+KEYS: dict[str, str] = {
+    "id": "identificativo stabile",
+    "title": "titolo",
+    "date": "data di pubblicazione",
+    "summary": "sintesi per i telefoni",
+    "categories": "categorie",
+    "type": "tipo (avviso, notizia, comunicato, bando)",
+    "priority": "priorità (normal o urgent)",
+    "channels": "canali",
+    "draft": "bozza",
+    "slug": "indirizzo della pagina",
+    "pin": "in evidenza",
+    "expires": "scadenza",
+    "event": "evento (start, end, location)",
+    "area": "zona interessata",
+    "office": "ufficio responsabile",
+    "image": "immagine",
+    "updates": "aggiorna un avviso precedente",
+    "cancels": "annulla un avviso precedente",
+}
+
+
+REQUIRED = ("id", "title", "date", "summary", "categories")
+
+
+#: Italian (and common English) names editors reach for, mapped to our keys.
+ALIASES: dict[str, str] = {
+    "titolo": "title", "data": "date", "sintesi": "summary", "riassunto": "summary",
+    "descrizione": "summary", "description": "summary", "descrizione_breve": "summary",
+    "categoria": "categories", "categorie": "categories", "category": "categories", "tags": "categories",
+    "tipo": "type", "priorita": "priority", "priorità": "priority", "urgente": "priority",
+    "canali": "channels", "canale": "channels", "channel": "channels", "bozza": "draft",
+    "scadenza": "expires", "scade": "expires", "expiry": "expires", "expire": "expires",
+    "evento": "event", "zona": "area", "luogo": "area", "ufficio": "office", "a_cura_di": "office",
+    "immagine": "image", "aggiorna": "updates", "update": "updates", "annulla": "cancels",
+    "cancel": "cancels", "in_evidenza": "pin", "evidenza": "pin", "pinned": "pin",
+}
+
+
+EVENT_KEYS = ("start", "end", "location")
+
+
+EVENT_ALIASES = {"inizio": "start", "fine": "end", "luogo": "location", "dove": "location", "place": "location"}
+
+
+class _Handler(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yamlio.load(fm)
+
+
+_HANDLER = _Handler()
+
+
+def read_text(path: Path, problems: ProblemList, shown: str) -> str | None:
+    """The file as text: UTF-8 with or without BOM, any line endings."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        problems.add(shown, None, f"non riesco a leggere il file ({exc.strerror}).",
+                     "controlla che il file esista e che tu abbia i permessi per leggerlo.")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        problems.add(shown, None, "il file non è salvato in codifica UTF-8 (forse è Windows-1252 o Latin-1).",
+                     "riaprilo con l'editor e salvalo scegliendo la codifica «UTF-8».", line)
+        return None
+    if "\x00" in text:
+        problems.add(shown, None, "il file contiene caratteri binari: non sembra un testo.",
+                     "controlla di aver caricato il file Markdown giusto (.md), non un'immagine o un documento Word.")
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass
+class Parsed:
+    """What one file yielded: a bulletin if valid, and what is known anyway.
+
+    Cross-file checks (duplicate ids, references, links in the body) run on
+    every file, valid or not, so one run lists every problem.
+    """
+
+    path: Path
+    shown: str
+    bulletin: Bulletin | None = None
+    problems: list[Problem] = field(default_factory=list)
+    id: str | None = None
+    url_path: str | None = None
+    date: datetime | None = None
+    updates: str | None = None
+    cancels: str | None = None
+    body: str = ""
+    body_line: int = 1
+    fm_text: str = ""
+
+    def line(self, key: str) -> int | None:
+        return yamlio.key_lines(self.fm_text, first_line=1).get(key) if self.fm_text else None
+
+
+def parse_bulletin(path: Path, config: TownConfig, root: Path | None = None) -> tuple[Bulletin | None, list[Problem]]:
+    """Parse and check one file on its own (cross-file checks live in :mod:`content`)."""
+    parsed = read_bulletin(path, config, root)
+    return parsed.bulletin, parsed.problems
+
+
+def read_bulletin(path: Path, config: TownConfig, root: Path | None = None) -> Parsed:
+    shown = display_path(path, root or config.root)
+    parsed = Parsed(path, shown)
+    _read(parsed, config)
+    return parsed
+
+
+def _read(parsed: Parsed, config: TownConfig) -> None:
+    path, shown = parsed.path, parsed.shown
+    problems = ProblemList()
+    parsed.problems = problems
+    text = read_text(path, problems, shown)
+    if text is None:
+        return
+    if not _HANDLER.detect(text) or not text.lstrip("\ufeff").startswith("---"):
+        problems.add(shown, None, "manca l'intestazione (frontmatter) tra due righe «---».",
+                     "inizia il file con una riga «---», i campi (title, date, summary, categories, id) e un'altra riga «---».", 1)
+        return
+    try:
+        fm_text, body = _HANDLER.split(text)
+    except ValueError:
+        problems.add(shown, None, "l'intestazione (frontmatter) non è chiusa.",
+                     "aggiungi una riga con soli «---» dopo l'ultimo campo.", 1)
+        return
+    parsed.body = body
+    parsed.body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
+    try:
+        meta = _HANDLER.load(fm_text)
+    except yaml.YAMLError as exc:
+        problems.add(shown, None, f"l'intestazione non è YAML valido ({getattr(exc, 'problem', None) or exc}).",
+                     "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
+                     yamlio.error_line(exc, first_line=1))
+        return
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        problems.add(shown, None, "l'intestazione deve essere un elenco di campi «nome: valore».",
+                     "scrivi un campo per riga, per esempio «title: Chiusura di via Roma».", 2)
+        return
+    parsed.fm_text = fm_text
+    _Fields(parsed, meta, fm_text, config, problems).build()
+
+
+class _Fields:
+    """Checks the fields of one bulletin, collecting every problem."""
+
+    def __init__(self, parsed: Parsed, meta: dict[Any, Any], fm_text: str, config: TownConfig,
+                 problems: ProblemList):
+        self.parsed = parsed
+        self.path, self.shown, self.meta, self.body = parsed.path, parsed.shown, meta, parsed.body
+        self.body_line, self.config, self.problems = parsed.body_line, config, problems
+        self.fm_text = fm_text
+        self._lines: dict[str, int] | None = None
+
+    def line(self, key: str) -> int | None:
+        if self._lines is None:
+            self._lines = yamlio.key_lines(self.fm_text, first_line=1)
+        return self._lines.get(key) or self._lines.get(key.split(".")[0])
+
+    def add(self, key: str | None, message: str, fix: str) -> None:
+        self.problems.add(self.shown, key, message, fix, self.line(key) if key else None)
+
+    # -- helpers ------------------------------------------------------------
+    def text(self, key: str, maximum: int, minimum: int = 1, required: bool = False) -> str | None:
+        value = self.meta.get(key)
+        if value is None:
+            if required:
+                self.add(key, f"manca il campo obbligatorio «{key}» ({KEYS[key]}).", _REQUIRED_FIX[key])
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.add(key, f"«{key}» deve essere un testo.", f"scrivi il {KEYS[key]} su una riga, tra virgolette se contiene «:».")
+            return None
+        value = " ".join(str(value).split())
+        if len(value) < minimum:
+            self.add(key, f"«{key}» è troppo corto ({len(value)} caratteri, minimo {minimum}).",
+                     "scrivi un testo che si capisca da solo, anche senza aprire il sito.")
+        elif len(value) > maximum:
+            self.add(key, f"«{key}» è troppo lungo: {len(value)} caratteri, al massimo {maximum}.",
+                     f"accorcialo di {len(value) - maximum} caratteri: {_LENGTH_WHY.get(key, '')}".rstrip(": "))
+        return value
+
+    def when(self, key: str, value: Any, end_of_day: bool = False) -> datetime | None:
+        try:
+            return parse_datetime(value, self.config.timezone, end_of_day=end_of_day).astimezone(self.config.timezone)
+        except DateError as exc:
+            self.add(key, f"«{key}»: {exc.message}", exc.fix)
+            return None
+
+    def flag(self, key: str) -> bool:
+        value = self.meta.get(key, False)
+        if not isinstance(value, bool):
+            self.add(key, f"«{key}» deve essere true o false, non «{value}».", f"scrivi «{key}: true» oppure togli il campo.")
+            return False
+        return value
+
+    def choice(self, key: str, allowed: dict[str, str] | tuple[str, ...], default: str) -> str:
+        value = self.meta.get(key, default)
+        if not isinstance(value, str) or value not in allowed:
+            close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.5)
+            hint = f"forse intendevi «{close[0]}»? " if close else ""
+            self.add(key, f"«{value}» non è un valore ammesso per «{key}».",
+                     f"{hint}Valori ammessi: {', '.join(allowed)}.")
+            return default
+        return value
+
+    # -- the fields ---------------------------------------------------------
+    def build(self) -> None:
+        self.unknown_keys()
+        bid = self.identifier()
+        title = self.text("title", limits.TITLE_MAX, limits.TITLE_MIN, required=True)
+        summary = self.text("summary", limits.SUMMARY_MAX, limits.SUMMARY_MIN, required=True)
+        date = None
+        if "date" not in self.meta:
+            self.add("date", "manca il campo obbligatorio «date» (data di pubblicazione).", _REQUIRED_FIX["date"])
+        else:
+            date = self.when("date", self.meta["date"])
+        categories = self.categories()
+        btype = self.choice("type", TYPES, "notizia")
+        priority_text = self.priority()
+        channels = self.channels()
+        draft = self.flag("draft")
+        pin = self.flag("pin")
+        slug = self.slug()
+        expires = None
+        if self.meta.get("expires") is not None:
+            expires = self.when("expires", self.meta["expires"], end_of_day=True)
+            if expires and date and expires <= date:
+                self.add("expires", "la scadenza viene prima della data di pubblicazione.",
+                         "metti una scadenza successiva alla data, o togli il campo se l'avviso non scade.")
+        event = self.event()
+        area = self.text("area", limits.AREA_MAX)
+        office = self.text("office", limits.OFFICE_MAX)
+        image = self.image()
+        updates, cancels = self.reference("updates", bid), self.reference("cancels", bid)
+        if updates and cancels:
+            self.add("cancels", "un avviso non può sia aggiornare sia annullare.",
+                     "usa «updates» se l'avviso precedente resta valido con modifiche, «cancels» se è ritirato.")
+        p = self.parsed
+        p.id, p.date, p.updates, p.cancels = bid, date, updates, cancels
+        if date is not None:
+            p.url_path = f"{self.config.bulletins_dir}/{date:%Y}/{date:%m}/{slug}/"
+        if self.problems or not (bid and title and summary and date and categories):
+            return
+        p.bulletin = Bulletin(
+            id=bid, path=self.path, title=title, date=date, summary=summary, categories=categories,
+            body=self.body, type=btype, priority=Priority(priority_text), channels=channels, draft=draft,
+            slug=slug, pin=pin, expires=expires, event=event, area=area, office=office, image=image,
+            updates=updates, cancels=cancels, body_line=self.body_line, section=self.config.bulletins_dir,
+        )
+
+    def unknown_keys(self) -> None:
+        for key in self.meta:
+            if key in KEYS:
+                continue
+            name = str(key)
+            target = ALIASES.get(name.lower()) or next(iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None)
+            hint = f"forse intendevi «{target}»? Rinomina il campo." if target else \
+                f"togli il campo; quelli ammessi sono: {', '.join(KEYS)}."
+            self.add(name, f"campo sconosciuto «{name}».", hint)
+
+    def identifier(self) -> str | None:
+        value = self.meta.get("id")
+        suggestion = _DATE_PREFIX.sub("", self.path.stem) if self.path.stem else "chiusura-via-roma"
+        if value is None:
+            self.add("id", "manca il campo obbligatorio «id» (identificativo stabile dell'avviso).",
+                     f"aggiungi «id: {self.path.stem}»: non cambiarlo più, anche se modifichi il titolo.")
+            return None
+        value = str(value)
+        if not ID_PATTERN.match(value) or len(value) > limits.ID_MAX:
+            self.add("id", f"l'identificativo «{value}» non è valido.",
+                     f"usa lettere minuscole senza accenti, cifre e trattini (massimo {limits.ID_MAX}), per esempio «{suggestion}».")
+            return None
+        return value
+
+    def categories(self) -> tuple[str, ...]:
+        value = self.meta.get("categories")
+        if value is None:
+            self.add("categories", "manca il campo obbligatorio «categories».", _REQUIRED_FIX["categories"])
+            return ()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            self.add("categories", "«categories» deve essere un elenco di categorie.",
+                     f"scrivi per esempio «categories: [viabilita]». Categorie: {', '.join(self.config.category_slugs)}.")
+            return ()
+        good = []
+        for item in items:
+            if self.config.category(item):
+                good.append(item)
+                continue
+            by_label = next((c.slug for c in self.config.categories if c.label.lower() == item.lower()), None)
+            close = by_label or next(iter(difflib.get_close_matches(item.lower(), self.config.category_slugs, n=1, cutoff=0.7)), None)
+            hint = f"forse intendevi «{close}»? " if close else ""
+            self.add("categories", f"la categoria «{item}» non esiste.",
+                     f"{hint}Categorie del Comune: {', '.join(self.config.category_slugs)}.")
+        if len(set(good)) != len(good):
+            self.add("categories", "una categoria è ripetuta.", "togli il doppione dall'elenco.")
+        return tuple(dict.fromkeys(good)) if len(good) == len(items) else ()
+
+    def priority(self) -> str:
+        value = self.meta.get("priority", "normal")
+        italian = {"normale": "normal", "urgente": "urgent", "alta": "urgent"}
+        if isinstance(value, str) and value.lower() in italian:
+            self.add("priority", f"«{value}» va scritto in inglese.",
+                     f"scrivi «priority: {italian[value.lower()]}».")
+            return "normal"
+        return self.choice("priority", tuple(p.value for p in Priority), "normal")
+
+    def channels(self) -> frozenset[str]:
+        value = self.meta.get("channels")
+        if value is None or value == "all":
+            return frozenset(CHANNELS)
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            self.add("channels", "«channels» deve essere un elenco di canali.",
+                     f"scrivi per esempio «channels: [telegram]», oppure togli il campo per usarli tutti. Canali: {', '.join(CHANNELS)}.")
+            return frozenset()
+        bad = [c for c in items if c not in CHANNELS]
+        for item in bad:
+            close = next(iter(difflib.get_close_matches(str(item), list(CHANNELS), n=1)), None)
+            hint = f"forse intendevi «{close}»? " if close else ""
+            self.add("channels", f"il canale «{item}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
+        return frozenset(items) if not bad else frozenset()
+
+    def slug(self) -> str:
+        value = self.meta.get("slug")
+        default = _DATE_PREFIX.sub("", self.path.stem)
+        if value is None:
+            if not ID_PATTERN.match(default):
+                self.add(None, f"il nome del file «{self.path.name}» non va bene come indirizzo della pagina.",
+                         "rinomina il file con lettere minuscole, cifre e trattini, per esempio 2026-11-20-chiusura-via-roma.md, oppure aggiungi «slug:».")
+            return default
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self.add("slug", f"lo slug «{value}» non è valido.", "usa lettere minuscole senza accenti, cifre e trattini.")
+            return default
+        return value
+
+    def event(self) -> Event | None:
+        value = self.meta.get("event")
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.add("event", "«event» deve contenere start (e se serve end e location).",
+                     "scrivi sotto «event:» le righe «start: 2026-12-08 17:00», «end: …», «location: …», rientrate di due spazi.")
+            return None
+        for key in value:
+            if key not in EVENT_KEYS:
+                target = EVENT_ALIASES.get(str(key).lower())
+                hint = f"forse intendevi «{target}»? " if target else ""
+                self.add(f"event.{key}", f"campo sconosciuto «{key}» in «event».", f"{hint}Campi ammessi: start, end, location.")
+        if value.get("start") is None:
+            self.add("event.start", "l'evento non ha l'inizio (start).", "aggiungi «start: 2026-12-08 17:00» sotto «event:».")
+            return None
+        start = self.when("event.start", value["start"])
+        end = self.when("event.end", value["end"], end_of_day=True) if value.get("end") is not None else None
+        if start and end and end < start:
+            self.add("event.end", "l'evento finisce prima di cominciare.", "controlla le date di inizio (start) e fine (end).")
+        location = value.get("location")
+        if location is not None and (not isinstance(location, str) or len(location) > limits.LOCATION_MAX):
+            self.add("event.location", "il luogo dell'evento deve essere un testo breve.",
+                     f"scrivi il luogo in al massimo {limits.LOCATION_MAX} caratteri.")
+            location = None
+        return Event(start, end, location) if start else None
+
+    def image(self) -> str | None:
+        value = self.meta.get("image")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.add("image", "«image» deve essere il percorso di un'immagine.", "scrivi per esempio «image: img/via-roma.jpg».")
+            return None
+        if re.match(r"^[a-z]+://", value):
+            self.add("image", "l'immagine deve stare nel repository, non su un altro sito.",
+                     "carica il file nella cartella content/ e scrivi il suo percorso.")
+            return None
+        target = (self.config.content_dir / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
+        if not target.is_file():
+            self.add("image", f"l'immagine «{value}» non esiste.",
+                     "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.")
+            return None
+        return value
+
+    def reference(self, key: str, own_id: str | None) -> str | None:
+        value = self.meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self.add(key, f"«{key}» deve essere l'id di un altro avviso, non «{value}».",
+                     "copia il campo «id» dell'avviso precedente.")
+            return None
+        if value == own_id:
+            self.add(key, "un avviso non può riferirsi a se stesso.", "scrivi l'id dell'avviso precedente.")
+            return None
+        return value
+
+
+_REQUIRED_FIX = {
+    "id": "aggiungi «id:» con un identificativo stabile, per esempio il nome del file senza .md.",
+    "title": "aggiungi «title: …» con il titolo dell'avviso.",
+    "date": "aggiungi «date: 2026-11-20 08:30» (data e ora di pubblicazione).",
+    "summary": f"aggiungi «summary: …», la sintesi che arriva sui telefoni (al massimo {limits.SUMMARY_MAX} caratteri).",
+    "categories": "aggiungi «categories: [una-categoria]».",
+}
+
+
+_LENGTH_WHY = {
+    "title": "il titolo va nel messaggio WhatsApp e nella notifica del telefono.",
+    "summary": "la sintesi è il testo che arriva su WhatsApp e Telegram; i dettagli vanno nel corpo dell'avviso.",
+}

@@ -1,0 +1,366 @@
+"""The fan-out: one template message to every active list subscriber, once.
+
+* Recipients are streamed from the store in small claims (memory stays flat).
+* Each attempt is written to the ledger *before* the call (``claim_new``:
+  state ``sending``) and *after* it (``record_results``, batched every
+  100 ms), so a re-run or a run after a crash resumes where it stopped and
+  never re-sends what the API accepted.
+* Duplicates after a hard kill are bounded by design: a request is started
+  only while fewer than ``max_unrecorded`` answers wait to be written, so
+  at any moment at most :meth:`FanOutOptions.duplicate_bound` messages
+  were sent without the ledger knowing.
+* A :class:`~site_tools.delivery.pacer.Pacer` spaces requests 1/R apart:
+  never more than R per second; enough requests are in flight to fill the
+  cap despite the API's latency.
+* Errors are handled by code (:mod:`site_tools.channels.errors`): throttling
+  slows everyone down, transient errors retry with backoff and jitter,
+  permanent ones are recorded, credential and template errors stop the run
+  at once, the messaging limit and long error streaks pause it cleanly.
+* Opt-outs are polled every 100 ms and checked right before each request.
+* A normal bulletin yields the number to an urgent one being sent by
+  another publisher (invariant 4: urgent first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Protocol, TypeVar
+
+from site_tools.channels.base import Outcome
+from site_tools.channels.errors import EXPLAIN, Action
+from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
+from site_tools.delivery.pacer import Pacer
+from site_tools.store import Store
+from site_tools.store.ledger import Claim, Result
+
+#: No retry waits longer than this inside a run: a run must end in minutes, not hours.
+MAX_RETRY_DELAY = 120.0
+#: How often answers are written to the ledger, opt-outs polled and the heartbeat beaten.
+TICK = 0.1
+
+T = TypeVar("T")
+
+
+class Sender(Protocol):
+    async def send(self, payload: dict[str, Any]) -> Outcome: ...
+
+
+class Progress(Protocol):
+    def update(self, n: int = 1) -> Any: ...
+    def set_postfix_str(self, text: str) -> Any: ...
+    def close(self) -> Any: ...
+
+
+class Stop(str, Enum):
+    """Why a run ended before everyone was served."""
+
+    FAILED = "failed"  # credentials, permissions, template: the same would happen to everyone
+    PAUSED = "paused"  # quality or messaging limit, a streak of errors: the rest stays pending
+
+
+@dataclass
+class FanOutReport:
+    bulletin_id: str
+    recipients: int = 0  # active subscribers when the run started
+    accepted: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0  # opted out during the run
+    retries: int = 0
+    throttled: int = 0
+    reconciled: int = 0  # unknown outcomes from a dead run, put back to retry
+    state: str = "done"  # done, or a Stop value
+    reason: str | None = None
+    seconds: float = 0.0
+    first_accept_at: float | None = None  # clock.monotonic() of the first accepted message
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class FanOutOptions:
+    rate: float = 80.0
+    max_in_flight: int | None = None  # default: enough for 0.6 s of latency at the rate
+    max_unrecorded: int | None = None  # answers waiting for the ledger; default: as many as in flight
+    claim_size: int | None = None
+    max_attempts: int = 6
+    error_streak: int = 50
+    unknown_grace: float = 30.0  # wait this long for a receipt before resending an uncertain attempt
+    retry_base: float = 1.0  # first backoff after a transient error; doubles each attempt
+    stale_after: float = 15.0  # a run silent this long is dead; its unknown rows are reconciled
+    progress: bool = True
+
+    def in_flight(self) -> int:
+        return self.max_in_flight or max(8, min(512, math.ceil(self.rate * 0.6)))
+
+    def unrecorded(self) -> int:
+        return self.max_unrecorded or self.in_flight()
+
+    def claim(self) -> int:
+        return self.claim_size or max(10, min(500, math.ceil(self.rate / 4)))
+
+    def duplicate_bound(self) -> int:
+        """Most messages a hard kill can leave sent but unknown to the ledger (resent after the kill)."""
+        return self.in_flight() + self.unrecorded()
+
+
+class FanOut:
+    """One bulletin to every active subscriber of one channel. One instance per run."""
+
+    def __init__(self, store: Store, sender: Sender, run_id: str, options: FanOutOptions | None = None,
+                 clock: Clock = SYSTEM_CLOCK, progress: Progress | None = None):
+        self.store = store
+        self.sender = sender
+        self.run_id = run_id
+        self.opt = options or FanOutOptions()
+        self.clock = clock
+        self.pacer = Pacer(self.opt.rate, clock)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self._progress = progress
+        self.stop: Stop | None = None
+        self.stop_reason = ""
+        self._queue: asyncio.Queue[Claim | None] = asyncio.Queue(maxsize=self.opt.claim() * 2)
+        self._results: list[Result] = []
+        self._unrecorded = 0  # answers in _results or being written
+        self._recorded = asyncio.Event()
+        self._undeliverable: list[int] = []
+        self._opted_out_by_api: list[int] = []
+        self._opted_out: set[int] = set()
+        self._released: list[int] = []  # claimed but never sent: given back at the end
+        self._busy = 0  # claims taken by workers and not yet finished
+        self._streak = 0
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._flush_lock = asyncio.Lock()
+        self._used = False
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    # -- the run -----------------------------------------------------------------
+    async def run(self, bulletin_id: str, build_payload: Callable[[str], dict[str, Any]],
+                  priority: str = "normal", channel: str = "whatsapp_list") -> FanOutReport:
+        assert not self._used, "a FanOut serves one run"
+        self._used = True
+        self.bulletin_id, self.channel, self.priority, self.build_payload = bulletin_id, channel, priority, build_payload
+        self.report = report = FanOutReport(bulletin_id)
+        started = self.clock.monotonic()
+        report.recipients = await self._db(self.store.subscribers.count_active)
+        report.reconciled = await self._db(self.store.ledger.reconcile_unknown, bulletin_id, channel,
+                                           self.opt.stale_after)
+        self.bar = self._progress or _progress_bar(report.recipients, bulletin_id, self.opt.progress)
+        keeper = asyncio.create_task(self._housekeeping())
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.opt.in_flight())]
+        try:
+            await self._claim_everyone()
+            await self._drain_retries()
+        finally:
+            await self._shut_down(workers, keeper)
+        report.seconds = self.clock.monotonic() - started
+        if self.stop is not None:
+            report.state, report.reason = self.stop.value, self.stop_reason
+        return report
+
+    def halt(self, stop: Stop, reason: str) -> None:
+        """Stop claiming and sending; the first reason wins."""
+        if self.stop is None:
+            self.stop, self.stop_reason = stop, reason
+
+    async def _claim_everyone(self) -> None:
+        """First attempts: every active subscriber without a row for this bulletin, in id order."""
+        last_id = 0
+        while self.stop is None:
+            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim())
+            if not batch:
+                return
+            last_id = batch[-1].id
+            claimed = await self._db(self.store.ledger.claim_new, self.bulletin_id, self.channel, self.run_id,
+                                     batch[0].id, batch[-1].id)
+            for recipient in batch:
+                if recipient.id in claimed:
+                    await self._queue.put(Claim(claimed[recipient.id], recipient.id, recipient.phone, 1))
+
+    async def _drain_retries(self) -> None:
+        """Retries as they fall due, until nothing is left pending (or the run stops)."""
+        while self.stop is None:
+            rows = await self._db(self.store.ledger.claim_retries, self.bulletin_id, self.channel, self.run_id,
+                                  self.opt.claim())
+            if rows:
+                self.report.retries += len(rows)
+                for row in rows:
+                    await self._queue.put(row)
+                continue
+            if self._queue.empty() and self._busy == 0:
+                await self._flush()
+                pending = await self._db(self.store.ledger.pending_count, self.bulletin_id, self.channel)
+                if pending == 0 and self._queue.empty() and self._busy == 0:
+                    return
+            await self.clock.sleep(TICK)
+            self.report.reconciled += await self._db(self.store.ledger.reconcile_unknown, self.bulletin_id,
+                                                     self.channel, self.opt.stale_after)
+
+    async def _shut_down(self, workers: list[asyncio.Task[None]], keeper: asyncio.Task[None]) -> None:
+        for _ in workers:
+            await self._queue.put(None)
+        await asyncio.gather(*workers, return_exceptions=True)
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                self._released.append(item.delivery_id)
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
+        await self._flush()
+        await self._db(self.store.ledger.release, self.run_id, self._released)
+        self.bar.close()
+        self._pool.shutdown(wait=True)
+
+    # -- one recipient ---------------------------------------------------------------
+    async def _worker(self) -> None:
+        while True:
+            claim = await self._queue.get()
+            if claim is None:
+                return
+            self._busy += 1
+            try:
+                await self._handle(claim)
+            finally:
+                self._busy -= 1
+
+    async def _handle(self, claim: Claim) -> None:
+        await self._resume.wait()
+        while self._unrecorded >= self.opt.unrecorded() and self.stop is None:
+            self._recorded.clear()  # backpressure: the ledger must catch up before more is sent
+            await self._recorded.wait()
+        if self.stop is not None:
+            self._released.append(claim.delivery_id)
+            return
+        if claim.subscriber_id in self._opted_out:
+            return self._skip(claim)
+        await self.pacer.wait()
+        if self.stop is not None:
+            self._released.append(claim.delivery_id)
+            return
+        if claim.subscriber_id in self._opted_out:  # checked again after waiting for the slot
+            return self._skip(claim)
+        outcome = await self.sender.send(self.build_payload(claim.phone))
+        if outcome.ok:
+            self._streak = 0
+            self.report.accepted += 1
+            if self.report.first_accept_at is None:
+                self.report.first_accept_at = self.clock.monotonic()
+            self._finish_one(Result(claim.delivery_id, claim.subscriber_id, "accepted", wamid=outcome.message_id))
+            return
+        self._finish_one(self._on_error(outcome, claim))
+        # Throttling is handled by slowing down; a streak means the server keeps failing.
+        if outcome.action in (Action.RETRY, Action.MAINTENANCE):
+            self._streak += 1
+            if self._streak >= self.opt.error_streak:
+                self.halt(Stop.PAUSED, f"{self._streak} errori di fila (ultimo: {outcome.detail}): invio sospeso")
+
+    def _skip(self, claim: Claim) -> None:
+        self.report.skipped += 1
+        self._finish_one(Result(claim.delivery_id, claim.subscriber_id, "skipped"))
+
+    def _finish_one(self, result: Result) -> None:
+        self._results.append(result)
+        self._unrecorded += 1
+        if result.state in ("accepted", "failed", "skipped"):
+            self.bar.update(1)
+
+    def _on_error(self, outcome: Outcome, claim: Claim) -> Result:
+        """What one failed request means for this recipient, and for the run."""
+        action, code, detail = outcome.action, outcome.code, outcome.detail
+        retry = Result(claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail)
+        if action is Action.STOP_RUN:
+            self.halt(Stop.FAILED, f"{detail} (codice {code})")
+            return retry
+        if action is Action.PAUSE_RUN:
+            self.halt(Stop.PAUSED, f"{EXPLAIN.get(code or 0, detail)} (codice {code}): il resto resta in attesa")
+            return retry
+        if action in (Action.PERMANENT, Action.OPT_OUT):
+            self.report.failed[str(code)] += 1
+            if code == 131026:
+                self._undeliverable.append(claim.subscriber_id)
+            if action is Action.OPT_OUT:
+                self._opted_out_by_api.append(claim.subscriber_id)
+            return Result(claim.delivery_id, claim.subscriber_id, "failed", error_code=code, error=detail)
+        now = self.clock.time()
+        if action is Action.THROTTLE:
+            # Not this message's fault: slow everyone down, retry it soon, no attempt lost.
+            self.report.throttled += 1
+            delay = outcome.retry_after or self.opt.retry_base * random.uniform(0.5, 1.5)
+            self.pacer.throttled(delay)
+            return Result(claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail,
+                          next_attempt_at=now + delay, refund=True)
+        if claim.attempt >= self.opt.max_attempts:
+            self.report.failed[f"{code or detail}"] += 1
+            return Result(claim.delivery_id, claim.subscriber_id, "failed", error_code=code,
+                          error=f"{detail} dopo {claim.attempt} tentativi")
+        delay = min(self._retry_delay(outcome, claim.attempt), MAX_RETRY_DELAY)
+        return Result(claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail,
+                      next_attempt_at=now + delay)
+
+    def _retry_delay(self, outcome: Outcome, attempt: int) -> float:
+        if outcome.action is Action.RETRY_LATER:
+            return 4.0 ** attempt
+        if outcome.action is Action.MAINTENANCE:
+            return 60.0
+        if outcome.uncertain:
+            return self.opt.unknown_grace  # a receipt may still show it arrived
+        return min(60.0, self.opt.retry_base * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+    # -- the ledger and the world around the run ----------------------------------------
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            if self._results:
+                batch = self._results[:]
+                del self._results[:len(batch)]
+                await self._db(self.store.ledger.record_results, batch)
+                self._unrecorded -= len(batch)
+                self._recorded.set()
+            for pending, write in ((self._undeliverable, self.store.subscribers.record_undeliverable),
+                                   (self._opted_out_by_api, self.store.subscribers.unsubscribe_ids)):
+                if pending:
+                    ids = pending[:]
+                    del pending[:len(ids)]
+                    await self._db(write, ids)
+
+    async def _housekeeping(self) -> None:
+        since = self.clock.time() - 1.0
+        beat = 0.0
+        while True:
+            await self.clock.sleep(TICK)
+            await self._flush()
+            now = self.clock.time()
+            self._opted_out.update(await self._db(self.store.subscribers.opted_out_since, since - 1.0))
+            since = now
+            if now - beat >= 1.0:
+                beat = now
+                await self._db(self.store.ledger.heartbeat, self.run_id)
+                await self._yield_to_urgent()
+
+    async def _yield_to_urgent(self) -> None:
+        """Invariant 4: a normal bulletin pauses while an urgent one is being sent by another run."""
+        if self.priority == "urgent":
+            return
+        urgent = await self._db(self.store.ledger.urgent_in_progress, self.bulletin_id)
+        if urgent and self._resume.is_set():
+            self._resume.clear()
+            self.bar.set_postfix_str("in pausa: avviso urgente in corso")
+        elif not urgent and not self._resume.is_set():
+            self._resume.set()
+            self.bar.set_postfix_str("")
+
+
+def _progress_bar(total: int, label: str, enabled: bool) -> Progress:
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="msg", desc=label[:30], disable=not enabled, smoothing=0.1,
+                mininterval=0.5, dynamic_ncols=True)

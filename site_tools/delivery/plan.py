@@ -1,0 +1,105 @@
+"""What to publish now: bulletins × channels, urgent first, without backfill and without duplicates.
+
+Selection (invariant 2, no backfill blast): a bulletin goes to a channel when
+it is visible (not a draft, its date has come), not expired, routed to that
+channel (category routing in the config; urgent goes everywhere), and has no
+finished publication there. The first run on a store without history marks
+every visible bulletin *historical* and sends nothing old; a bulletin dated
+more than ``max_age`` ago is refused unless forced.
+
+Validation (invariant 3) runs first: any problem in the configuration or the
+bulletins stops the run before a single message leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from site_tools import channels
+from site_tools.channels.base import Channel
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import TownConfig
+from site_tools.content.loading import Content
+from site_tools.content.problems import InvalidContent, Problem
+from site_tools.store import Store
+
+FINAL_STATES = ("done", "historical", "manual")
+DEFAULT_MAX_AGE = timedelta(days=3)
+
+
+def channels_for(bulletin: Bulletin, config: TownConfig) -> tuple[str, ...]:
+    """Routing by cost and purpose: the config's per-category channels, all of them when urgent."""
+    enabled = config.enabled_channels()
+    if bulletin.urgent:
+        routed = set(enabled)
+    else:
+        routed = {c for slug in bulletin.categories if (cat := config.category(slug)) for c in cat.channels}
+    return tuple(c for c in channels.names() if c in enabled and c in routed and c in bulletin.channels)
+
+
+@dataclass
+class PlanItem:
+    bulletin: Bulletin
+    channels: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    items: list[PlanItem] = field(default_factory=list)
+    historical: list[Bulletin] = field(default_factory=list)
+    refused: list[tuple[Bulletin, str]] = field(default_factory=list)
+    uncertain: list[tuple[Bulletin, str]] = field(default_factory=list)
+    waiting: list[Bulletin] = field(default_factory=list)
+
+
+def make_plan(content: Content, store: Store, now: datetime, *, only: str | None = None,
+              channel: str | None = None, force: bool = False, new_ids: set[str] | None = None,
+              max_age: timedelta = DEFAULT_MAX_AGE, resend_uncertain: bool = False) -> Plan:
+    plan = Plan()
+    visible = [b for b in content.bulletins if b.is_visible(now)]
+    plan.waiting = sorted((b for b in content.bulletins if not b.draft and b.date > now), key=lambda b: b.date)
+    if not store.ledger.has_history():
+        plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
+    historical_ids = {b.id for b in plan.historical}
+    states = {(p.bulletin_id, p.channel): p.state for p in store.ledger.publications()}
+    for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):
+        if b.id in historical_ids or (only and b.id != only) or not b.is_active(now):
+            continue
+        wanted = [c for c in channels_for(b, content.config) if channel in (None, c)]
+        todo = [c for c in wanted if _still_to_do(plan, store, b, c, states.get((b.id, c)),
+                                                   resend_uncertain and only == b.id)]
+        if not todo:
+            continue
+        started = any((b.id, c) in states for c in channels.names())
+        if not force and not started and b.date < now - max_age:
+            plan.refused.append((b, f"la data ({b.date:%d/%m/%Y}) è di più di {max_age.days} giorni fa"))
+            continue
+        plan.items.append(PlanItem(b, tuple(todo)))
+    return plan
+
+
+def _still_to_do(plan: Plan, store: Store, b: Bulletin, channel: str, state: str | None, resend: bool) -> bool:
+    if state in FINAL_STATES:
+        return False
+    if state == "sending" and not channels.REGISTRY.types[channel].shared:
+        # A one-post channel whose run died mid-call: posting again could double it.
+        # Only an editor who checked the channel may say "resend" (--resend-uncertain --only ID).
+        if not resend:
+            plan.uncertain.append((b, channel))
+            return False
+        store.ledger.release_publication(b.id, channel)
+    return True
+
+
+def validate_for_publishing(content: Content, plan: Plan) -> None:
+    """Invariant 3: every problem, in everything, before anything is sent."""
+    content.check_bodies({item.bulletin.id for item in plan.items})
+    if content.problems:
+        raise InvalidContent(content.problems)
+
+
+def missing_secrets(plan: Plan, by_name: dict[str, Channel]) -> list[Problem]:
+    needed = {c for item in plan.items for c in item.channels}
+    return [problem for name, channel in by_name.items() for problem in channel.missing_secrets()
+            if name in needed or channel.mode() == "gateway"]

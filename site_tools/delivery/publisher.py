@@ -1,0 +1,109 @@
+"""Publishing a plan: each bulletin, urgent first, to each of its channels, once.
+
+The publisher owns the run (its id, its liveness in the store) and lends each
+channel what it needs to send (:class:`~site_tools.channels.base.DeliveryContext`):
+the configuration, the links, and a fan-out for channels that reach every
+subscriber. It never branches on a channel's name.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from site_tools import channels
+from site_tools.channels.base import Channel, ChannelStopped, Delivered, Sender
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import CHANNELS, TownConfig
+from site_tools.delivery.fanout import FanOut, FanOutOptions, FanOutReport
+from site_tools.delivery.plan import Plan
+from site_tools.render.links import Links
+from site_tools.settings import Settings
+from site_tools.store import Store
+
+
+@dataclass
+class ChannelResult:
+    bulletin_id: str
+    channel: str
+    state: str  # done, manual, failed, paused, skipped
+    detail: str = ""
+    report: FanOutReport | None = None
+    post: str | None = None  # the text handed to the editor (manual Channel)
+    channel_down: bool = False  # nothing more goes to this channel in this run
+
+
+@dataclass
+class PublishReport:
+    results: list[ChannelResult] = field(default_factory=list)
+    historical: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    uncertain: list[tuple[str, str]] = field(default_factory=list)
+    first_send_at: float | None = None  # monotonic time of the first message accepted, any channel
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and not self.uncertain and all(r.state in ("done", "manual") for r in self.results)
+
+
+class Publisher:
+    def __init__(self, config: TownConfig, store: Store, settings: Settings, links: Links,
+                 options: FanOutOptions | None = None):
+        self.config = config
+        self.store = store
+        self.settings = settings
+        self.links = links
+        self.options = options or FanOutOptions(rate=settings.whatsapp_mps)
+        self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.channels = channels.create(config, settings)
+
+    async def fan_out(self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]],
+                      sender: Sender) -> FanOutReport:
+        """Lent to channels that send one message per subscriber (DeliveryContext)."""
+        fan = FanOut(self.store, sender, self.run_id, self.options)
+        return await fan.run(bulletin.id, build_payload, "urgent" if bulletin.urgent else "normal", channel)
+
+    async def publish(self, plan: Plan) -> PublishReport:
+        report = PublishReport()
+        if plan.historical:
+            self.store.ledger.mark_historical([b.id for b in plan.historical], list(CHANNELS))
+            report.historical = len(plan.historical)
+        report.refused = [(b.id, why) for b, why in plan.refused]
+        report.uncertain = [(b.id, c) for b, c in plan.uncertain]
+        if not plan.items:
+            return report
+        self.store.ledger.start_run(self.run_id, os.getpid())
+        down: dict[str, str] = {}  # channel → why it takes nothing more in this run
+        try:
+            for item in plan.items:
+                for name in item.channels:
+                    if name in down:
+                        report.results.append(ChannelResult(item.bulletin.id, name, "failed", down[name]))
+                        continue
+                    result = await self._publish_one(item.bulletin, self.channels[name], report)
+                    report.results.append(result)
+                    if result.channel_down:
+                        down[name] = result.detail
+        finally:
+            for channel in self.channels.values():
+                await channel.close()
+        return report
+
+    async def _publish_one(self, b: Bulletin, channel: Channel, report: PublishReport) -> ChannelResult:
+        priority = "urgent" if b.urgent else "normal"
+        if not self.store.ledger.claim_publication(b.id, channel.name, channel.mode(), priority, shared=channel.shared):
+            return ChannelResult(b.id, channel.name, "skipped", "già in corso in un'altra esecuzione")
+        try:
+            delivered = await channel.deliver(b, self)
+        except ChannelStopped as exc:
+            delivered = Delivered("failed", self.settings.scrub(exc.explanation),
+                                  channel_down=exc.outcome.action is not None and not exc.outcome.uncertain)
+        if delivered.first_send_at and not report.first_send_at:
+            report.first_send_at = delivered.first_send_at
+        self.store.ledger.finish_publication(b.id, channel.name, delivered.state, delivered.detail or None,
+                                             external_id=delivered.external_id, recipients=delivered.recipients)
+        return ChannelResult(b.id, channel.name, delivered.state, delivered.detail, report=delivered.report,
+                             post=delivered.post, channel_down=delivered.channel_down)

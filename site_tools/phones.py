@@ -1,0 +1,45 @@
+"""Phone numbers: parsed one way everywhere, and always masked in logs (``+39 333 ••• ••12``)."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_DIGITS = re.compile(r"\+?\d[\d ]{6,}\d")
+
+
+def mask(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 6:
+        return "•••"
+    if digits.startswith("39") and len(digits) >= 11:
+        return f"+39 {digits[2:5]} ••• ••{digits[-2:]}"
+    return f"+{digits[:2]} ••• ••{digits[-2:]}"
+
+
+def mask_all(text: str) -> str:
+    """Mask anything that looks like a phone number inside a free text."""
+    return _DIGITS.sub(lambda m: mask(m.group(0)), text)
+
+
+def normalize(raw: str) -> str | None:
+    """Any way Italians write a mobile number → E.164 digits without "+"."""
+    try:
+        parsed = phonenumbers.parse(raw.strip(), "IT")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+def e164(raw: str) -> str | None:
+    """WhatsApp ids are E.164 digits without "+"; anything else is not a phone number."""
+    try:
+        number = phonenumbers.parse("+" + raw.lstrip("+"))
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")

@@ -1,0 +1,69 @@
+"""The Store: one database (SQLite file or PostgreSQL URL) and its repositories.
+
+Every query the project runs lives in this package, on top of
+:class:`~site_tools.store.database.Database`, so SQLite and PostgreSQL share
+one code path. Phone numbers never leave it except towards the WhatsApp API
+(and the citizen's own GDPR export).
+
+* ``store.subscribers`` — consent, opt-out, reachability (:mod:`.subscribers`);
+* ``store.ledger`` — publications, runs and per-recipient deliveries (:mod:`.ledger`);
+* ``store.inbox`` — webhook events stored before they are acknowledged (:mod:`.inbox`);
+* ``store.outbox`` — replies to citizens (:mod:`.outbox`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from site_tools.store.database import Database
+from site_tools.store.inbox import Inbox
+from site_tools.store.ledger import Ledger
+from site_tools.store.outbox import Outbox
+from site_tools.store.subscribers import Subscribers
+
+
+class Store:
+    def __init__(self, db: Database):
+        self.db = db
+        self.subscribers = Subscribers(db)
+        self.ledger = Ledger(db)
+        self.inbox = Inbox(db)
+        self.outbox = Outbox(db)
+
+    @classmethod
+    def open(cls, url: str | None = None, default_dir: Path | None = None) -> "Store":
+        return cls(Database.open(url, default_dir))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- GDPR: access and erasure span every repository ------------------------------
+    def export(self, phone: str) -> dict[str, Any] | None:
+        sub = self.subscribers.get(phone)
+        if sub is None:
+            return None
+        deliveries = self.db.all("SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
+                                 " WHERE subscriber_id = ? ORDER BY id", (sub.id,))
+        replies = self.db.all("SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,))
+        return {
+            "phone": sub.phone, "status": sub.status, "consent_at": sub.consent_at,
+            "consent_source": sub.consent_source, "consent_text": sub.consent_text, "opted_out_at": sub.opted_out_at,
+            "deliveries": [dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d))
+                           for d in deliveries],
+            "replies": [dict(zip(("text", "state", "created_at", "sent_at"), r)) for r in replies],
+            "automatic_answers_on": [r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))],
+        }
+
+    def forget(self, phone: str) -> bool:
+        """Erasure: the number is gone everywhere; delivery counts stay, anonymous."""
+        with self.db.transaction():
+            sub = self.subscribers.get(phone)
+            self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
+            self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
+            self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
+            if sub is None:
+                return False
+            self.db.execute("UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,))
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (sub.id,))
+            return True

@@ -1,0 +1,142 @@
+"""Subscribers of the WhatsApp list: consent, opt-out, reachability. Phone numbers live only here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, NamedTuple, Sequence
+
+from site_tools.store.database import Database
+
+ACTIVE, LEFT, UNREACHABLE = "active", "left", "unreachable"
+#: After this many undeliverable results in a row a subscriber is unreachable.
+UNREACHABLE_AFTER = 3
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    id: int
+    phone: str
+    status: str
+    consent_at: float | None
+    consent_source: str | None
+    consent_text: str | None
+    opted_out_at: float | None
+
+
+class Recipient(NamedTuple):
+    id: int
+    phone: str
+
+
+class Subscribers:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def subscribe(self, phone: str, source: str, text: str | None = None, at: float | None = None) -> bool:
+        """Opt in; True if this changed anything (a repeated ON changes nothing)."""
+        at = at or time.time()
+        with self.db.transaction():
+            row = self.db.one("SELECT status FROM subscribers WHERE phone = ?", (phone,))
+            if row is None:
+                self.db.execute(
+                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at)"
+                    " VALUES (?, 'active', ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
+                    (phone, at, source, text, at))
+                return True
+            if row[0] == ACTIVE:
+                return False
+            self.db.execute(
+                "UPDATE subscribers SET status = 'active', consent_at = ?, consent_source = ?, consent_text = ?,"
+                " opted_out_at = NULL, failures = 0, updated_at = ? WHERE phone = ?",
+                (at, source, text, at, phone))
+            return True
+
+    def unsubscribe(self, phone: str, at: float | None = None) -> bool:
+        at = at or time.time()
+        with self.db.transaction():
+            cur = self.db.execute(
+                "UPDATE subscribers SET status = 'left', opted_out_at = ?, updated_at = ?"
+                " WHERE phone = ? AND status <> 'left'", (at, at, phone))
+            return cur.rowcount > 0
+
+    def unsubscribe_ids(self, subscriber_ids: Sequence[int]) -> None:
+        """The API said the citizen stopped these messages (131050): honour it as an opt-out."""
+        now = time.time()
+        with self.db.transaction():
+            self.db.many("UPDATE subscribers SET status = 'left', opted_out_at = ?, updated_at = ? WHERE id = ?",
+                         [(now, now, i) for i in subscriber_ids])
+
+    def get(self, phone: str) -> Subscriber | None:
+        row = self.db.one("SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
+                          " FROM subscribers WHERE phone = ?", (phone,))
+        return Subscriber(*row) if row else None
+
+    def import_rows(self, rows: Iterable[tuple[str, float, str]]) -> tuple[int, int]:
+        """(phone, consent time, source) rows; returns (added, already there)."""
+        added = existing = 0
+        with self.db.transaction():
+            for phone, consent_at, source in rows:
+                cur = self.db.execute(
+                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, updated_at)"
+                    " VALUES (?, 'active', ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
+                    (phone, consent_at, source, time.time()))
+                if cur.rowcount > 0:
+                    added += 1
+                else:
+                    existing += 1
+        return added, existing
+
+    def bulk_subscribe(self, phones: Sequence[str], source: str) -> None:
+        """Fast path for demos and benchmarks."""
+        now = time.time()
+        with self.db.transaction():
+            self.db.many("INSERT INTO subscribers (phone, status, consent_at, consent_source, updated_at)"
+                         " VALUES (?, 'active', ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
+                         [(p, now, source, now) for p in phones])
+
+    def count_active(self) -> int:
+        return self.db.one("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")[0]
+
+    def active_batch(self, after_id: int, limit: int) -> list[Recipient]:
+        return [Recipient(*r) for r in self.db.all("SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ?"
+                           " ORDER BY id LIMIT ?", (after_id, limit))]
+
+    def opted_out_since(self, since: float) -> set[int]:
+        return {r[0] for r in self.db.all("SELECT id FROM subscribers WHERE status <> 'active'"
+                                          " AND updated_at >= ?", (since,))}
+
+    def record_undeliverable(self, subscriber_ids: Sequence[int]) -> None:
+        if not subscriber_ids:
+            return
+        now = time.time()
+        with self.db.transaction():
+            self.db.many("UPDATE subscribers SET failures = failures + 1, updated_at = ? WHERE id = ?",
+                         [(now, i) for i in subscriber_ids])
+            self.db.many("UPDATE subscribers SET status = 'unreachable' WHERE id = ? AND failures >= ?"
+                         " AND status = 'active'", [(i, UNREACHABLE_AFTER) for i in subscriber_ids])
+
+    def weekly(self, since: float) -> list[tuple[str, int, int]]:
+        """(ISO week, joined, left) since a time."""
+        joined = self.db.all("SELECT consent_at FROM subscribers WHERE consent_at >= ?", (since,))
+        left = self.db.all("SELECT opted_out_at FROM subscribers WHERE opted_out_at >= ?", (since,))
+        def week(ts: float) -> str:
+            y, w, _ = datetime.fromtimestamp(ts, timezone.utc).isocalendar()
+            return f"{y}-W{w:02d}"
+
+        weeks: dict[str, list[int]] = {}
+        for (ts,) in joined:
+            weeks.setdefault(week(ts), [0, 0])[0] += 1
+        for (ts,) in left:
+            weeks.setdefault(week(ts), [0, 0])[1] += 1
+        return [(k, v[0], v[1]) for k, v in sorted(weeks.items())]
+
+    def iter_active(self, batch: int = 1000) -> Iterator[Recipient]:
+        last = 0
+        while True:
+            rows = self.active_batch(last, batch)
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1][0]
