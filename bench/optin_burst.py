@@ -22,12 +22,11 @@ from pathlib import Path
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from site_tools.devtools.meta_events import inbound_text
 from site_tools.service.signature import signature
 from site_tools.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
 
 SECRET = "bench-secret"
 
@@ -43,6 +42,7 @@ async def burst(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
     for i in range(n):
         queue.put_nowait(i)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
         async def client() -> None:
             nonlocal errors
             while not queue.empty():
@@ -50,11 +50,13 @@ async def burst(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
                 body = payload(i)
                 sig = signature(SECRET, body)
                 started = time.perf_counter()
-                async with session.post(url, data=body, headers={"Content-Type": "application/json",
-                                                                 "X-Hub-Signature-256": sig}) as r:
+                async with session.post(
+                    url, data=body, headers={"Content-Type": "application/json", "X-Hub-Signature-256": sig}
+                ) as r:
                     await r.read()
                     latencies.append(time.perf_counter() - started)
                     errors += r.status != 200
+
         await asyncio.gather(*(client() for _ in range(concurrency)))
     return latencies, errors
 
@@ -70,14 +72,29 @@ def main() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    sim = subprocess.Popen([sys.executable, "-m", "site_tools", "simulator", "--port", "0", "--mps", "80",
-                            "--latency", "0.15"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "simulator", "--port", "0", "--mps", "80", "--latency", "0.15"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     sim_url = (sim.stdout.readline() if sim.stdout else "").strip().rsplit(" ", 1)[-1]
-    env = {**os.environ, "SITE_TOOLS_DB": db, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "v",
-           "WHATSAPP_API_URL": f"{sim_url}/v24.0", "WHATSAPP_TOKEN": "sim-whatsapp-token",
-           "WHATSAPP_PHONE_NUMBER_ID": "106540352242922"}
-    service = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)], cwd=REPO,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SITE_TOOLS_DB": db,
+        "WHATSAPP_APP_SECRET": SECRET,
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "WHATSAPP_API_URL": f"{sim_url}/v24.0",
+        "WHATSAPP_TOKEN": "sim-whatsapp-token",
+        "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         import urllib.request
 
@@ -105,8 +122,10 @@ def main() -> None:
     print(f"{args.n:,} opt-ins, {args.concurrency} concurrent clients, store {db.split(':', 1)[0]}")
     print(f"answered in {elapsed:.1f} s ({args.n / elapsed:,.0f} req/s); HTTP errors: {errors}")
     print(f"latency p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms (goal p99 < 100 ms)")
-    print(f"subscribers stored: {stored:,} of {args.n:,} (all processed after {processed_at:.1f} s); "
-          f"mean latency {statistics.mean(latencies) * 1000:.1f} ms")
+    print(
+        f"subscribers stored: {stored:,} of {args.n:,} (all processed after {processed_at:.1f} s); "
+        f"mean latency {statistics.mean(latencies) * 1000:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

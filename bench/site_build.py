@@ -20,10 +20,22 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORDS = ("comune strada chiusura lavori piazza scuola evento cittadini servizio acqua rete via ponte parco "
-         "allerta meteo traffico uffici sportello avviso orario biblioteca raccolta rifiuti torrente").split()
-CATEGORIES = ["emergenza", "protezione-civile", "meteo", "viabilita", "scuola", "eventi", "bandi-e-concorsi",
-              "scadenze", "servizi", "ambiente"]
+WORDS = (
+    "comune strada chiusura lavori piazza scuola evento cittadini servizio acqua rete via ponte parco "
+    "allerta meteo traffico uffici sportello avviso orario biblioteca raccolta rifiuti torrente"
+).split()
+CATEGORIES = [
+    "emergenza",
+    "protezione-civile",
+    "meteo",
+    "viabilita",
+    "scuola",
+    "eventi",
+    "bandi-e-concorsi",
+    "scadenze",
+    "servizi",
+    "ambiente",
+]
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -47,11 +59,16 @@ def make_town(n: int) -> Path:
         (folder / f"{y}-{m:02d}-{d:02d}-avviso-{i}.md").write_text(
             f"---\nid: avviso-{i}\ntitle: {words(rng, 6).capitalize()} {i}\ndate: {y}-{m:02d}-{d:02d} 09:00\n"
             f"type: {rng.choice(['avviso', 'notizia', 'comunicato', 'bando'])}\ncategories: [{', '.join(cats)}]\n"
-            f"summary: {words(rng, 25).capitalize()}.\n---\n\n{body}\n", encoding="utf-8")
+            f"summary: {words(rng, 25).capitalize()}.\n---\n\n{body}\n",
+            encoding="utf-8",
+        )
     # Plain MkDocs on the same files: our plugin and our nav off.
     plain = (REPO / "mkdocs.yml").read_text(encoding="utf-8").replace("  - site-tools\n", "")
-    plain = plain.split("\nnav:\n")[0] + "\nnav:\n  - Home: index.md\nnot_in_nav: |\n  /notizie/**\n" + \
-        "\nplugins:\n  - search:\n      lang: it\n"
+    plain = (
+        plain.split("\nnav:\n")[0]
+        + "\nnav:\n  - Home: index.md\nnot_in_nav: |\n  /notizie/**\n"
+        + "\nplugins:\n  - search:\n      lang: it\n"
+    )
     (root / "plain.yml").write_text(plain, encoding="utf-8")
     return root
 
@@ -70,18 +87,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="*", default=[100, 1000, 5000])
     args = parser.parse_args()
-    print(f"{'bulletins':>9} {'plain MkDocs':>13} {'site-tools':>11} {'ratio':>6} {'RSS':>7} "
-          f"{'search index':>13} {'plain index':>12} {'pages':>6}")
+    print(
+        f"{'bulletins':>9} {'plain MkDocs':>13} {'site-tools':>11} {'ratio':>6} {'RSS':>7} "
+        f"{'search index':>13} {'plain index':>12} {'pages':>6}"
+    )
     for n in args.sizes:
         town = make_town(n)
         try:
-            plain_s, _ = timed([str(REPO / ".venv/bin/mkdocs"), "build", "-q", "-f", "plain.yml", "-d", "plain-site"], town)
+            plain_s, _ = timed(
+                [str(REPO / ".venv/bin/mkdocs"), "build", "-q", "-f", "plain.yml", "-d", "plain-site"], town
+            )
             ours_s, rss = timed([str(REPO / ".venv/bin/site-tools"), "build", "--site-dir", "site"], town)
             index = (town / "site/search/search_index.json").stat().st_size
             plain_index = (town / "plain-site/search/search_index.json").stat().st_size
             pages = sum(1 for _ in (town / "site").rglob("index.html"))
-            print(f"{n:>9,} {plain_s:>11.1f} s {ours_s:>9.1f} s {ours_s / plain_s:>6.2f} {rss:>4} MB "
-                  f"{index / 1e6:>10.2f} MB {plain_index / 1e6:>9.2f} MB {pages:>6}", flush=True)
+            print(
+                f"{n:>9,} {plain_s:>11.1f} s {ours_s:>9.1f} s {ours_s / plain_s:>6.2f} {rss:>4} MB "
+                f"{index / 1e6:>10.2f} MB {plain_index / 1e6:>9.2f} MB {pages:>6}",
+                flush=True,
+            )
         finally:
             shutil.rmtree(town)
 

@@ -1,6 +1,6 @@
 """Screenshots of the demo site for the README, taken from Debian's Chromium.
 
-    .venv/bin/site-tools build --now "2026-11-23 12:00" && .venv/bin/python scripts/screenshots.py
+.venv/bin/site-tools build --now "2026-11-23 12:00" && .venv/bin/python scripts/screenshots.py
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = {"home.png": "", "bulletin.png": "notizie/2026/11/allerta-arancione-idrogeologica/",
-         "signup.png": "iscriviti/"}
+PAGES = {"home.png": "", "bulletin.png": "notizie/2026/11/allerta-arancione-idrogeologica/", "signup.png": "iscriviti/"}
 
 
 def main() -> None:
@@ -28,8 +27,10 @@ def main() -> None:
     out = REPO / "docs" / "img"
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="it-IT")
         for name, path in PAGES.items():
             page.goto(f"http://127.0.0.1:{httpd.server_port}/{path}")

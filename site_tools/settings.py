@@ -32,7 +32,7 @@ class Settings:
     http_timeout: float = 20.0
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         mps = float(e.get("WHATSAPP_MPS") or limits.WHATSAPP_DEFAULT_MPS)
         return cls(
@@ -53,8 +53,17 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values to scrub from any text before it is printed."""
-        return [s for s in (self.whatsapp_token, self.telegram_bot_token, self.channel_gateway_token,
-                            self.app_secret, self.verify_token) if s]
+        return [
+            s
+            for s in (
+                self.whatsapp_token,
+                self.telegram_bot_token,
+                self.channel_gateway_token,
+                self.app_secret,
+                self.verify_token,
+            )
+            if s
+        ]
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets():

@@ -55,18 +55,25 @@ def test_required_fields(town: Town, missing: str) -> None:
     assert "manca il campo obbligatorio" in problems[0].message
 
 
-@pytest.mark.parametrize("key,value,expected", [
-    ("draft", "sì", "draft"), ("pin", "1", "pin"), ("title", "[una, lista]", "title"),
-    ("categories", "{a: 1}", "categories"), ("channels", "7", "channels"),
-])
+@pytest.mark.parametrize(
+    "key,value,expected",
+    [
+        ("draft", "sì", "draft"),
+        ("pin", "1", "pin"),
+        ("title", "[una, lista]", "title"),
+        ("categories", "{a: 1}", "categories"),
+        ("channels", "7", "channels"),
+    ],
+)
 def test_field_types(town: Town, key: str, value: str, expected: str) -> None:
-    fm = "\n".join(l for l in good().splitlines() if not l.startswith(f"{key}:")) + f"\n{key}: {value}"
+    fm = "\n".join(line for line in good().splitlines() if not line.startswith(f"{key}:")) + f"\n{key}: {value}"
     bulletin, problems = check(town, "2026-11-20-a.md", fm)
     assert bulletin is None and expected in fields(problems)
 
 
-@pytest.mark.parametrize("typo,suggestion", [("categoria", "categories"), ("titel", "title"),
-                                             ("scadenza", "expires"), ("sumary", "summary")])
+@pytest.mark.parametrize(
+    "typo,suggestion", [("categoria", "categories"), ("titel", "title"), ("scadenza", "expires"), ("sumary", "summary")]
+)
 def test_unknown_keys_suggest_the_right_one(town: Town, typo: str, suggestion: str) -> None:
     bulletin, problems = check(town, "2026-11-20-a.md", good() + f"{typo}: x\n")
     assert bulletin is None
@@ -129,7 +136,9 @@ def test_title_and_summary_lengths_fit_the_channels(town: Town) -> None:
     assert {"title", "summary"} <= set(fields(problems))
     assert any("accorcialo di 1 caratteri" in p.fix for p in problems)
     fm_ok = good().replace("Chiusura di via Roma per lavori", "T" * limits.TITLE_MAX)
-    fm_ok = fm_ok.replace("Dal 21 al 23 novembre via Roma è chiusa per lavori alla rete idrica.", "S" * limits.SUMMARY_MAX)
+    fm_ok = fm_ok.replace(
+        "Dal 21 al 23 novembre via Roma è chiusa per lavori alla rete idrica.", "S" * limits.SUMMARY_MAX
+    )
     assert check(town, "2026-11-20-b.md", fm_ok.replace("2026-11-20-chiusura-via-roma", "b"))[1] == []
     # Template body: title + summary + our fixed text must fit 1,024 characters.
     assert limits.TITLE_MAX + limits.SUMMARY_MAX + 200 < limits.TEMPLATE_BODY_MAX
@@ -157,8 +166,15 @@ def test_duplicate_ids_and_slugs(town: Town) -> None:
 
 def test_references_must_exist(town: Town) -> None:
     town.write("2026-11-20-chiusura-via-roma.md", good())
-    town.write("2026-11-22-riaperta.md", good(id="riaperta", cancels="2026-11-20-chiusura-via-roma").replace("08:30", "09:00").replace("2026-11-20 ", "2026-11-22 "))
-    town.write("2026-11-22-fantasma.md", good(id="fantasma", updates="non-esiste").replace("2026-11-20 ", "2026-11-22 "))
+    town.write(
+        "2026-11-22-riaperta.md",
+        good(id="riaperta", cancels="2026-11-20-chiusura-via-roma")
+        .replace("08:30", "09:00")
+        .replace("2026-11-20 ", "2026-11-22 "),
+    )
+    town.write(
+        "2026-11-22-fantasma.md", good(id="fantasma", updates="non-esiste").replace("2026-11-20 ", "2026-11-22 ")
+    )
     content = load_content(town.config)
     problems = [(p.file.rsplit("/", 1)[1], p.field) for p in content.problems]
     assert problems == [("2026-11-22-fantasma.md", "updates")]
@@ -174,24 +190,33 @@ def test_links_and_images_must_resolve(town: Town) -> None:
     (town.root / "content" / "iscriviti.md").write_text("# Iscriviti\n", encoding="utf-8")
     (town.bulletins / "2026").mkdir(parents=True, exist_ok=True)
     (town.bulletins / "2026" / "mappa.png").write_bytes(b"\x89PNG")
-    body = ("Vedi [iscriviti](../../iscriviti.md), [la pagina](/iscriviti/), [esterno](https://example.org),\n"
-            "[mail](mailto:urp@example.org) e ![mappa](mappa.png).\n\n"
-            "```\n[nel codice](non-conta.md)\n```\n")
+    body = (
+        "Vedi [iscriviti](../../iscriviti.md), [la pagina](/iscriviti/), [esterno](https://example.org),\n"
+        "[mail](mailto:urp@example.org) e ![mappa](mappa.png).\n\n"
+        "```\n[nel codice](non-conta.md)\n```\n"
+    )
     town.write("2026-11-20-chiusura-via-roma.md", good(), body)
     assert load_content(town.config).problems == []
-    broken = ("Riga uno.\n\nVedi [rotto](../../manca.md) e ![foto](foto.jpg)\ne [assoluto](/non/esiste/) "
-              "e [relativo](../altro/).\n")
+    broken = (
+        "Riga uno.\n\nVedi [rotto](../../manca.md) e ![foto](foto.jpg)\ne [assoluto](/non/esiste/) "
+        "e [relativo](../altro/).\n"
+    )
     town.write("2026-11-21-b.md", good(id="b").replace("2026-11-20 ", "2026-11-21 "), broken)
     problems = [p for p in load_content(town.config).problems if p.file.endswith("b.md")]
     assert len(problems) == 4
     assert {p.line for p in problems} == {11, 12}  # the body starts at line 9
 
 
-@pytest.mark.parametrize("html", [
-    "<script>alert(1)</script>", '<iframe src="https://maps.example"></iframe>',
-    '<img src="x.png" onerror="alert(1)">', '<a href="javascript:alert(1)">clic</a>',
-    'testo <span onclick="x()">qui</span>',
-])
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<script>alert(1)</script>",
+        '<iframe src="https://maps.example"></iframe>',
+        '<img src="x.png" onerror="alert(1)">',
+        '<a href="javascript:alert(1)">clic</a>',
+        'testo <span onclick="x()">qui</span>',
+    ],
+)
 def test_dangerous_html_is_refused(town: Town, html: str) -> None:
     town.write("2026-11-20-chiusura-via-roma.md", good(), f"Avviso.\n\n{html}\n")
     problems = load_content(town.config).problems
@@ -204,9 +229,11 @@ def test_html_in_a_code_block_is_only_text(town: Town) -> None:
 
 
 def test_real_editor_files_bom_crlf_accents_emoji(town: Town) -> None:
-    text = ("\ufeff---\r\nid: festa\r\ntitle: \"Festa d'inverno ❄️ in città\"\r\ndate: 2026-11-20\r\n"
-            "categories: [eventi]\r\nsummary: Perché è la più bella festa dell'anno, con più di 30 bancarelle 🎄\r\n"
-            "---\r\n\r\nCi vediamo là! 🎉\r\n")
+    text = (
+        '\ufeff---\r\nid: festa\r\ntitle: "Festa d\'inverno ❄️ in città"\r\ndate: 2026-11-20\r\n'
+        "categories: [eventi]\r\nsummary: Perché è la più bella festa dell'anno, con più di 30 bancarelle 🎄\r\n"
+        "---\r\n\r\nCi vediamo là! 🎉\r\n"
+    )
     path = town.bulletins / "2026" / "2026-11-20-festa.md"
     path.parent.mkdir(parents=True)
     path.write_bytes(text.encode("utf-8"))
@@ -225,12 +252,15 @@ def test_other_encodings_get_a_clear_message(town: Town) -> None:
     assert "UTF-8" in problem.message and problem.line == 7
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("Solo testo senza intestazione.\n", "manca l'intestazione"),
-    ("---\ntitle: [non chiuso\n---\n", "non è YAML valido"),
-    ("---\n- una\n- lista\n---\n", "elenco di campi"),
-    ("---\ntitle: x\n", "non è chiusa"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("Solo testo senza intestazione.\n", "manca l'intestazione"),
+        ("---\ntitle: [non chiuso\n---\n", "non è YAML valido"),
+        ("---\n- una\n- lista\n---\n", "elenco di campi"),
+        ("---\ntitle: x\n", "non è chiusa"),
+    ],
+)
 def test_malformed_frontmatter(town: Town, text: str, needle: str) -> None:
     path = town.bulletins / "x.md"
     path.write_text(text, encoding="utf-8")

@@ -48,8 +48,11 @@ def test_channel_gateway_adapter(demo_town: Town, tmp_path) -> None:
     with simulator("--latency", "0") as sim:
         adopt(demo_town, url, sim)
         add(demo_town, URGENT, "allerta-rossa")
-        env = {"WHATSAPP_CHANNEL_GATEWAY_URL": sim.url, "WHATSAPP_CHANNEL_GATEWAY_TOKEN": "sim-gateway-token",
-               "WHATSAPP_CHANNEL_ID": "120363171744447809@newsletter"}
+        env = {
+            "WHATSAPP_CHANNEL_GATEWAY_URL": sim.url,
+            "WHATSAPP_CHANNEL_GATEWAY_TOKEN": "sim-gateway-token",
+            "WHATSAPP_CHANNEL_ID": "120363171744447809@newsletter",
+        }
         plan, report = publish(demo_town, url, sim, env=env)
         channel = next(r for r in report.results if r.channel == "whatsapp_channel")
         assert channel.state == "done"
@@ -74,14 +77,24 @@ def test_simulator_posts_signed_status_webhooks(demo_town: Town, tmp_path) -> No
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"sqlite:///{tmp_path / 's.db'}"
     try:
-        with simulator("--latency", "0", "--webhook-url", f"http://127.0.0.1:{server.server_port}/webhook",
-                       "--undeliverable-suffix", "0003") as sim:
+        with simulator(
+            "--latency",
+            "0",
+            "--webhook-url",
+            f"http://127.0.0.1:{server.server_port}/webhook",
+            "--undeliverable-suffix",
+            "0003",
+        ) as sim:
             subscribe(url, phones(5))
             adopt(demo_town, url, sim)
             add(demo_town, URGENT, "allerta-rossa")
             publish(demo_town, url, sim)
-            wait_for(lambda: sum(len(json.loads(b)["entry"][0]["changes"][0]["value"]["statuses"])
-                                 for b, _ in received) >= 9, timeout=10)
+            wait_for(
+                lambda: (
+                    sum(len(json.loads(b)["entry"][0]["changes"][0]["value"]["statuses"]) for b, _ in received) >= 9
+                ),
+                timeout=10,
+            )
     finally:
         server.shutdown()
     statuses = []
@@ -97,8 +110,14 @@ def test_simulator_posts_signed_status_webhooks(demo_town: Town, tmp_path) -> No
 
 
 def cli(town: Town, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "site_tools", *args], cwd=town.root, capture_output=True, text=True,
-                          env={**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00", **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "site_tools", *args],
+        cwd=town.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00", **(env or {})},
+        timeout=120,
+    )
 
 
 def test_publish_and_deliveries_commands(demo_town: Town, tmp_path) -> None:
@@ -131,8 +150,13 @@ def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> Non
     cli(demo_town, "publish", env={"SITE_TOOLS_DB": url})
     add(demo_town, URGENT, "allerta-rossa")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP", "TELEGRAM"))}
-    result = subprocess.run([sys.executable, "-m", "site_tools", "publish"], cwd=demo_town.root, capture_output=True,
-                            text=True, env={**clean, "SITE_TOOLS_DB": url, "SITE_TOOLS_NOW": "2026-11-23 12:00"})
+    result = subprocess.run(
+        [sys.executable, "-m", "site_tools", "publish"],
+        cwd=demo_town.root,
+        capture_output=True,
+        text=True,
+        env={**clean, "SITE_TOOLS_DB": url, "SITE_TOOLS_NOW": "2026-11-23 12:00"},
+    )
     assert result.returncode == 1
     assert "WHATSAPP_TOKEN" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
 
@@ -156,8 +180,9 @@ def test_an_interrupted_channel_post_is_not_reposted_unless_an_editor_says_so(de
         first = cli(demo_town, "publish", "--channel", "telegram", env=env)
         assert first.returncode == 1 and "esito è incerto" in first.stderr
         assert sim.messages()["telegram"] == []
-        again = cli(demo_town, "publish", "--only", "allerta-rossa", "--channel", "telegram", "--resend-uncertain",
-                    env=env)
+        again = cli(
+            demo_town, "publish", "--only", "allerta-rossa", "--channel", "telegram", "--resend-uncertain", env=env
+        )
         assert again.returncode == 0, again.stderr
         assert len(sim.messages()["telegram"]) == 1
         assert cli(demo_town, "publish", "--resend-uncertain", env=env).returncode == 2  # needs --only

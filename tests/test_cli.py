@@ -13,8 +13,15 @@ BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
 def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "site_tools", *args], cwd=cwd, input=input, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "site_tools", *args],
+        cwd=cwd,
+        input=input,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_validate_passes_on_the_demo_town() -> None:
@@ -90,15 +97,39 @@ def test_new_asks_and_writes_a_valid_bulletin(town: Town) -> None:
 
 
 def test_new_with_bad_input_writes_nothing(town: Town) -> None:
-    result = run("new", "--title", "Ok titolo", "--summary", "corta", "--category", "feste",
-                 "--priority", "normal", "--date", "2026-11-24", cwd=town.root)
+    result = run(
+        "new",
+        "--title",
+        "Ok titolo",
+        "--summary",
+        "corta",
+        "--category",
+        "feste",
+        "--priority",
+        "normal",
+        "--date",
+        "2026-11-24",
+        cwd=town.root,
+    )
     assert result.returncode == 1
     assert "feste" in result.stderr and "summary" in result.stderr
     assert list(town.bulletins.rglob("*.md")) == []
 
 
 def test_new_refuses_an_impossible_date(town: Town) -> None:
-    result = run("new", "--title", "Ok titolo", "--summary", "x" * 30, "--category", "meteo",
-                 "--priority", "normal", "--date", "2026-02-30", cwd=town.root)
+    result = run(
+        "new",
+        "--title",
+        "Ok titolo",
+        "--summary",
+        "x" * 30,
+        "--category",
+        "meteo",
+        "--priority",
+        "normal",
+        "--date",
+        "2026-02-30",
+        cwd=town.root,
+    )
     assert result.returncode == 2 and "30 febbraio" in result.stderr
     assert list(town.bulletins.rglob("*.md")) == []

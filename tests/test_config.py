@@ -53,18 +53,25 @@ def break_config(town: Town, old: str, new: str) -> list:
     return info.value.problems
 
 
-@pytest.mark.parametrize("old,new,field", [
-    ('number: "+39 333 000 0000"', 'number: "12"', "extra.town.whatsapp.number"),
-    ("https://whatsapp.com/channel/0029VaFintoCanaleValfiorita0", "https://example.com/x", "extra.town.whatsapp_channel"),
-    ('telegram: "@valfiorita_avvisi"', 'telegram: "valfiorita avvisi"', "extra.town.telegram"),
-    ('martedì: "09:00-13:00, 15:00-17:30"', 'martedì: "13:00-09:00"', "extra.town.office_hours.martedì"),
-    ("lunedì:", "lunedii:", "extra.town.office_hours.lunedii"),
-    ("population: 38400", "population: tanti", "extra.town.population"),
-    ("email: urp@comune.valfiorita.example.it", "email: urp", "extra.town.reports.email"),
-    ("timezone: Europe/Rome", "timezone: Europe/Roma", "extra.town.timezone"),
-    ("site_url: https://avvisi.valfiorita.example.it/", "site_url: avvisi", "site_url"),
-    ("    short_name: Valfiorita", "    nome_breve: Valfiorita", "extra.town.nome_breve"),
-])
+@pytest.mark.parametrize(
+    "old,new,field",
+    [
+        ('number: "+39 333 000 0000"', 'number: "12"', "extra.town.whatsapp.number"),
+        (
+            "https://whatsapp.com/channel/0029VaFintoCanaleValfiorita0",
+            "https://example.com/x",
+            "extra.town.whatsapp_channel",
+        ),
+        ('telegram: "@valfiorita_avvisi"', 'telegram: "valfiorita avvisi"', "extra.town.telegram"),
+        ('martedì: "09:00-13:00, 15:00-17:30"', 'martedì: "13:00-09:00"', "extra.town.office_hours.martedì"),
+        ("lunedì:", "lunedii:", "extra.town.office_hours.lunedii"),
+        ("population: 38400", "population: tanti", "extra.town.population"),
+        ("email: urp@comune.valfiorita.example.it", "email: urp", "extra.town.reports.email"),
+        ("timezone: Europe/Rome", "timezone: Europe/Roma", "extra.town.timezone"),
+        ("site_url: https://avvisi.valfiorita.example.it/", "site_url: avvisi", "site_url"),
+        ("    short_name: Valfiorita", "    nome_breve: Valfiorita", "extra.town.nome_breve"),
+    ],
+)
 def test_bad_config_is_reported_with_field_and_line(town: Town, old: str, new: str, field: str) -> None:
     problems = break_config(town, old, new)
     assert field in [p.field for p in problems]
@@ -100,8 +107,10 @@ def test_missing_town_block_and_broken_yaml(town: Town) -> None:
 def test_mkdocs_tags_do_not_break_loading(town: Town) -> None:
     path = town.root / "mkdocs.yml"
     text = path.read_text(encoding="utf-8")
-    text += ("\n  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
-             "copyright: !ENV [COPYRIGHT, 'Comune']\n")
+    text += (
+        "\n  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+        "copyright: !ENV [COPYRIGHT, 'Comune']\n"
+    )
     text = text.replace("markdown_extensions:\n", "markdown_extensions:\n")
     path.write_text(text, encoding="utf-8")
     assert load_config(path).name == "Comune di Valfiorita"

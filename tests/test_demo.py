@@ -23,8 +23,13 @@ def alive(pid: int) -> bool:
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     data = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "site_tools", "demo", "--citizens", "300", "--no-serve",
-                             "--data-dir", str(data)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "site_tools", "demo", "--citizens", "300", "--no-serve", "--data-dir", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((data / "summary.json").read_text(encoding="utf-8"))
     assert summary["subscribed"] == 300
@@ -42,9 +47,13 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     import time
 
     data = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-m", "site_tools", "demo", "--citizens", "50", "--serve",
-                             "--data-dir", str(data)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "demo", "--citizens", "50", "--serve", "--data-dir", str(data)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:

@@ -15,11 +15,31 @@ from .conftest import REPO
 CONFIG = load_config(REPO / "mkdocs.yml")
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=300),
-    st.sampled_from(["2026-11-20", "2026-02-31", "31/12/2026 23:59", "2026-11-20T08:00:00+01:00",
-                     "viabilita", "urgent", "normal", "meteo", "avviso", "2026-11-20-x"]),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "2026-11-20",
+            "2026-02-31",
+            "31/12/2026 23:59",
+            "2026-11-20T08:00:00+01:00",
+            "viabilita",
+            "urgent",
+            "normal",
+            "meteo",
+            "avviso",
+            "2026-11-20-x",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=8)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=8,
+)
 keys = st.one_of(st.sampled_from(sorted(KEYS) + ["categoria", "titolo", "event"]), st.text(max_size=12))
 frontmatters = st.dictionaries(keys, values, max_size=12)
 
@@ -60,7 +80,9 @@ def test_random_bytes(tmp_path_factory, data: bytes) -> None:
 def test_random_bytes_after_a_valid_header(tmp_path_factory, data: bytes) -> None:
     folder = tmp_path_factory.mktemp("b")
     path = folder / "2026-11-20-prova.md"
-    head = (b"---\nid: prova\ntitle: Titolo di prova\ndate: 2026-11-20\ncategories: [meteo]\n"
-            b"summary: Una sintesi abbastanza lunga per il controllo.\n")
+    head = (
+        b"---\nid: prova\ntitle: Titolo di prova\ndate: 2026-11-20\ncategories: [meteo]\n"
+        b"summary: Una sintesi abbastanza lunga per il controllo.\n"
+    )
     path.write_bytes(head + data + b"\n---\ntesto\n")
     assert_clean(*parse_bulletin(path, CONFIG, root=folder))

@@ -70,7 +70,9 @@ def test_channel_post_uses_whatsapp_formatting() -> None:
     cancel = CONTENT.by_id()["2026-11-22-sottopasso-via-marconi-riaperto"]
     assert "ANNULLATO" in render_channel_post(cancel, CONFIG, LINKS)
     event = CONTENT.by_id()["2026-11-02-festa-degli-alberi"]
-    assert "🗓 _sabato 21 novembre 2026, ore 09:30 – sabato 21 novembre 2026, ore 12:30_" in render_channel_post(event, CONFIG, LINKS)
+    assert "🗓 _sabato 21 novembre 2026, ore 09:30 – sabato 21 novembre 2026, ore 12:30_" in render_channel_post(
+        event, CONFIG, LINKS
+    )
 
 
 def parse_telegram(text: str) -> str:
@@ -82,8 +84,12 @@ def parse_telegram(text: str) -> str:
 
 
 def test_telegram_html_is_escaped_and_valid() -> None:
-    tricky = replace(ALERT, title="Via <Roma> & dintorni", summary="Prezzi < 5 € & sconti > 10%",
-                     body="Testo con <b>non chiuso e & e [link](../../iscriviti.md) e **forte**.\n")
+    tricky = replace(
+        ALERT,
+        title="Via <Roma> & dintorni",
+        summary="Prezzi < 5 € & sconti > 10%",
+        body="Testo con <b>non chiuso e & e [link](../../iscriviti.md) e **forte**.\n",
+    )
     (text,) = render_telegram(tricky, CONFIG, LINKS)
     visible = parse_telegram(text)
     assert "Via <Roma> & dintorni" in visible and "Prezzi < 5 € & sconti > 10%" in visible

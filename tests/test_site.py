@@ -7,8 +7,8 @@ import http.server
 import io
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import feedparser
 import pypdfium2
@@ -75,9 +75,17 @@ def browser() -> Iterator[object]:
     if not Path("/usr/bin/chromium").exists():
         pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
         yield b
         b.close()
 
@@ -117,7 +125,7 @@ def test_urgent_banner_and_its_end(page, server: str, expired_site: Path) -> Non
     # The same stale build, opened after expiry: the page hides it by itself.
     page.clock.install(time="2026-11-25T09:00:00+01:00")
     page.goto(server)
-    texts = [t for t in page.locator(".st-urgent__item:visible").all_inner_texts()]
+    texts = list(page.locator(".st-urgent__item:visible").all_inner_texts())
     assert not any("Allerta arancione" in t for t in texts)
     assert any("Frazione Colle" in t for t in texts)  # no expiry: still there
 
@@ -148,9 +156,14 @@ def test_every_qr_code_on_the_signup_page_decodes_to_the_configured_link(page, s
     assert page.get_by_text("Nessun altro iscritto vede il tuo numero di telefono").is_visible()
 
 
-@pytest.mark.parametrize("channel,link", [
-    ("whatsapp-channel", CONFIG.channel_url), ("whatsapp-list", CONFIG.whatsapp.signup_link),
-    ("telegram", CONFIG.telegram.link)])
+@pytest.mark.parametrize(
+    "channel,link",
+    [
+        ("whatsapp-channel", CONFIG.channel_url),
+        ("whatsapp-list", CONFIG.whatsapp.signup_link),
+        ("telegram", CONFIG.telegram.link),
+    ],
+)
 @pytest.mark.parametrize("size", ["a4", "a3"])
 def test_posters_print_a_qr_code_that_decodes(site: Path, channel: str, link: str, size: str) -> None:
     pdf = pypdfium2.PdfDocument(str(site / "manifesti" / f"{channel}-{size}.pdf"))
@@ -175,8 +188,9 @@ def test_no_serious_accessibility_violations(page, server: str, path: str) -> No
         pytest.fail("axe-core is missing: scripts/test runs npm install")
     page.goto(server + path)
     violations = run_axe(page)
-    assert violations == [], json.dumps([(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                                         for v in violations], indent=1)
+    assert violations == [], json.dumps(
+        [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in violations], indent=1
+    )
 
 
 def test_rss_feeds_parse(site: Path) -> None:
@@ -222,7 +236,8 @@ def test_cap_alerts_validate_against_the_oasis_schema(site: Path) -> None:
     cancel = etree.parse(str(site / "cap/2026-11-22-sottopasso-via-marconi-riaperto.xml"))
     assert cancel.findtext("cap:references", namespaces=ns) == (
         "avvisi.valfiorita.example.it,avvisi.valfiorita.example.it.2026-11-22-sottopasso-via-marconi-chiuso,"
-        "2026-11-22T08:00:00+01:00")
+        "2026-11-22T08:00:00+01:00"
+    )
     assert "2026-11-22-sottopasso-via-marconi-chiuso" not in kinds  # withdrawn: only its cancellation
 
 

@@ -47,7 +47,7 @@ def test_receipts_out_of_order_and_duplicated(store_url: str) -> None:
     store = Store.open(store_url)
     store.subscribers.bulk_subscribe(phones(1), "test")
     claimed = store.ledger.claim_new("bul", "whatsapp_list", "run", 1, 1)
-    (sub_id, delivery_id), = claimed.items()
+    ((sub_id, delivery_id),) = claimed.items()
     store.ledger.record_results([Result(delivery_id, sub_id, "accepted", wamid="wamid.X")])
     assert store.ledger.apply_status("wamid.X", phones(1)[0], "read", "bul", None) is True
     assert store.ledger.apply_status("wamid.X", phones(1)[0], "delivered", "bul", None) is False  # late, older

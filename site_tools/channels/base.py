@@ -13,8 +13,9 @@ of importing one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from site_tools.channels.errors import Action
 from site_tools.content.bulletin import Bulletin
@@ -81,8 +82,10 @@ class Estimate:
         """``25 destinatari, circa 0 s a 80 messaggi/s, costo stimato € 1,25``."""
         if self.rate is None:
             return f"un messaggio per tutti, {'gratuito' if not self.cost else 'costo stimato ' + euro(self.cost)}"
-        return (f"{who or f'{number(self.recipients)} destinatari'}, circa {duration(self.seconds)} a "
-                f"{self.rate:g} messaggi/s, costo stimato {euro(self.cost)}")
+        return (
+            f"{who or f'{number(self.recipients)} destinatari'}, circa {duration(self.seconds)} a "
+            f"{self.rate:g} messaggi/s, costo stimato {euro(self.cost)}"
+        )
 
 
 @dataclass
@@ -107,8 +110,9 @@ class DeliveryContext(Protocol):
     settings: Settings
     links: Links
 
-    async def fan_out(self, bulletin: Bulletin, channel: str,
-                      build_payload: Callable[[str], dict[str, Any]], sender: Sender) -> FanOutReport: ...
+    async def fan_out(
+        self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender
+    ) -> FanOutReport: ...
 
 
 class Channel:

@@ -23,7 +23,6 @@ and the ``h2`` package; the simulator and many proxies speak HTTP/1.1.)
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -36,18 +35,18 @@ from site_tools.channels.errors import EXPLAIN, Action, classify_whatsapp
 class WhatsAppCloud:
     """The messages endpoint of one phone number (a :class:`~site_tools.channels.base.Sender`)."""
 
-    def __init__(self, base_url: str, phone_number_id: str, token: str, max_in_flight: int = 256,
-                 timeout: float = 20.0):
+    def __init__(
+        self, base_url: str, phone_number_id: str, token: str, max_in_flight: int = 256, timeout: float = 20.0
+    ):
         self.url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._max = max_in_flight
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5)
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> "WhatsAppCloud":
+    async def __aenter__(self) -> WhatsAppCloud:
         connector = aiohttp.TCPConnector(limit=self._max, limit_per_host=self._max, keepalive_timeout=30)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                              json_serialize=json.dumps)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout, json_serialize=json.dumps)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -64,7 +63,7 @@ class WhatsAppCloud:
                     body = await response.json(content_type=None)
                 except (json.JSONDecodeError, aiohttp.ContentTypeError, UnicodeDecodeError):
                     body = None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return Outcome(False, Action.RETRY, detail="timeout", uncertain=True)
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
             # The request may or may not have been processed.
@@ -76,7 +75,9 @@ class WhatsAppCloud:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         code = error.get("code") if isinstance(error.get("code"), int) else None
         action = classify_whatsapp(code, status)
-        detail = EXPLAIN.get(code, str(error.get("message") or f"HTTP {status}")) if code is not None else f"HTTP {status}"
+        detail = (
+            EXPLAIN.get(code, str(error.get("message") or f"HTTP {status}")) if code is not None else f"HTTP {status}"
+        )
         return Outcome(False, action, code=code, http_status=status, retry_after=retry_after, detail=detail)
 
 

@@ -33,8 +33,13 @@ class TelegramChannel(Channel):
     def missing_secrets(self) -> list[Problem]:
         if self.settings.telegram_bot_token:
             return []
-        return [secret_problem("TELEGRAM_BOT_TOKEN", "manca TELEGRAM_BOT_TOKEN.",
-                               "aggiungi il token del bot (da @BotFather) nei segreti del repository.")]
+        return [
+            secret_problem(
+                "TELEGRAM_BOT_TOKEN",
+                "manca TELEGRAM_BOT_TOKEN.",
+                "aggiungi il token del bot (da @BotFather) nei segreti del repository.",
+            )
+        ]
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         parts = render_telegram(bulletin, self.config, links)
@@ -43,11 +48,20 @@ class TelegramChannel(Channel):
 
     async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
         assert self.config.telegram and self.settings.telegram_bot_token
-        bot = TelegramBot(self.settings.telegram_api_url, self.settings.telegram_bot_token, self.config.telegram.chat,
-                          timeout=self.settings.http_timeout)
+        bot = TelegramBot(
+            self.settings.telegram_api_url,
+            self.settings.telegram_bot_token,
+            self.config.telegram.chat,
+            timeout=self.settings.http_timeout,
+        )
         ids = await bot.post(render_telegram(bulletin, self.config, ctx.links))
-        return Delivered("done", f"{len(ids)} messaggio/i nel canale", external_id=",".join(ids), recipients=1,
-                         first_send_at=time.monotonic())
+        return Delivered(
+            "done",
+            f"{len(ids)} messaggio/i nel canale",
+            external_id=",".join(ids),
+            recipients=1,
+            first_send_at=time.monotonic(),
+        )
 
 
 MAX_ATTEMPTS = 5
@@ -62,8 +76,12 @@ class TelegramBot:
         self.timeout = timeout
 
     async def send_one(self, client: httpx.AsyncClient, text: str) -> Outcome:
-        payload = {"chat_id": self.chat_id, "text": text, "parse_mode": "HTML",
-                   "link_preview_options": {"is_disabled": False}}
+        payload = {
+            "chat_id": self.chat_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": False},
+        }
         try:
             response = await client.post(self.url, json=payload)
         except httpx.TimeoutException:
@@ -78,9 +96,14 @@ class TelegramBot:
             return Outcome(True, message_id=str(body["result"]["message_id"]), http_status=200)
         retry_after = (body.get("parameters") or {}).get("retry_after")
         action = classify_telegram(response.status_code, retry_after)
-        return Outcome(False, action, code=body.get("error_code"), http_status=response.status_code,
-                       retry_after=float(retry_after) if retry_after is not None else None,
-                       detail=str(body.get("description", f"HTTP {response.status_code}")))
+        return Outcome(
+            False,
+            action,
+            code=body.get("error_code"),
+            http_status=response.status_code,
+            retry_after=float(retry_after) if retry_after is not None else None,
+            detail=str(body.get("description", f"HTTP {response.status_code}")),
+        )
 
     async def post(self, messages: list[str]) -> list[str]:
         """Send the parts in order; return their message ids. Raises ChannelStopped."""
@@ -94,11 +117,13 @@ class TelegramBot:
                         break
                     if outcome.uncertain:
                         # The post may be in the channel already: never post twice on a guess.
-                        raise ChannelStopped(self.name, outcome, "esito incerto (timeout): controlla il canale prima di ripubblicare")
+                        raise ChannelStopped(
+                            self.name, outcome, "esito incerto (timeout): controlla il canale prima di ripubblicare"
+                        )
                     if outcome.action is Action.THROTTLE:
-                        await asyncio.sleep(outcome.retry_after or 2 ** attempt)
+                        await asyncio.sleep(outcome.retry_after or 2**attempt)
                     elif outcome.action is Action.RETRY:
-                        await asyncio.sleep(min(30, 2 ** attempt) * random.uniform(0.5, 1.5))
+                        await asyncio.sleep(min(30, 2**attempt) * random.uniform(0.5, 1.5))
                     else:
                         raise ChannelStopped(self.name, outcome, outcome.detail)
                 else:

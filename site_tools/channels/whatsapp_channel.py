@@ -41,10 +41,13 @@ class WhatsAppChannel(Channel):
     def missing_secrets(self) -> list[Problem]:
         s = self.settings
         if s.channel_gateway_url and not (s.channel_gateway_token and s.channel_id):
-            return [secret_problem("WHATSAPP_CHANNEL_GATEWAY_TOKEN",
-                                   "il gateway del Canale è configurato ma mancano token o WHATSAPP_CHANNEL_ID.",
-                                   "aggiungi i segreti, oppure togli WHATSAPP_CHANNEL_GATEWAY_URL per la "
-                                   "pubblicazione manuale.")]
+            return [
+                secret_problem(
+                    "WHATSAPP_CHANNEL_GATEWAY_TOKEN",
+                    "il gateway del Canale è configurato ma mancano token o WHATSAPP_CHANNEL_ID.",
+                    "aggiungi i segreti, oppure togli WHATSAPP_CHANNEL_GATEWAY_URL per la pubblicazione manuale.",
+                )
+            ]
         return []
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
@@ -58,11 +61,13 @@ class WhatsAppChannel(Channel):
         if self.mode() == "manual":
             return Delivered("manual", "da pubblicare a mano dall'app", post=post)
         s = self.settings
-        gateway = GatewayClient(s.channel_gateway_url or "", s.channel_gateway_token or "", s.channel_id or "",
-                                timeout=s.http_timeout)
+        gateway = GatewayClient(
+            s.channel_gateway_url or "", s.channel_gateway_token or "", s.channel_id or "", timeout=s.http_timeout
+        )
         message_id = await gateway.post(post)
-        return Delivered("done", "pubblicato tramite gateway", external_id=message_id, recipients=1,
-                         first_send_at=time.monotonic())
+        return Delivered(
+            "done", "pubblicato tramite gateway", external_id=message_id, recipients=1, first_send_at=time.monotonic()
+        )
 
 
 class GatewayClient:
@@ -79,10 +84,16 @@ class GatewayClient:
             try:
                 response = await client.post(self.url, json={"to": self.channel_id, "body": text}, headers=self.headers)
             except httpx.HTTPError as exc:
-                raise ChannelStopped(self.name, Outcome(False, Action.RETRY, detail=str(exc), uncertain=True),
-                                     "il gateway non risponde: controlla il canale prima di ripubblicare") from exc
+                raise ChannelStopped(
+                    self.name,
+                    Outcome(False, Action.RETRY, detail=str(exc), uncertain=True),
+                    "il gateway non risponde: controlla il canale prima di ripubblicare",
+                ) from exc
         body = response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         if response.status_code == 200 and body.get("sent"):
             return str(body.get("message", {}).get("id", ""))
-        raise ChannelStopped(self.name, Outcome(False, Action.STOP_RUN, http_status=response.status_code),
-                             f"il gateway ha rifiutato il messaggio (HTTP {response.status_code})")
+        raise ChannelStopped(
+            self.name,
+            Outcome(False, Action.STOP_RUN, http_status=response.status_code),
+            f"il gateway ha rifiutato il messaggio (HTTP {response.status_code})",
+        )

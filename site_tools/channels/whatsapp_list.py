@@ -34,13 +34,18 @@ class WhatsAppListChannel(Channel):
     def missing_secrets(self) -> list[Problem]:
         if self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id:
             return []
-        return [secret_problem("WHATSAPP_TOKEN", "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID.",
-                               "aggiungi i due segreti nelle impostazioni del repository (Settings › Secrets).")]
+        return [
+            secret_problem(
+                "WHATSAPP_TOKEN",
+                "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID.",
+                "aggiungi i due segreti nelle impostazioni del repository (Settings › Secrets).",
+            )
+        ]
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         message = render_template(bulletin, self.config)
         text = f"{message.text}\n\n{message.footer}\n[Pulsante «{BUTTON_LABEL}»: {message.url}]"
-        facts = (f"modello «{message.name}», {len(message.text)}/{number(limits.TEMPLATE_BODY_MAX)} caratteri")
+        facts = f"modello «{message.name}», {len(message.text)}/{number(limits.TEMPLATE_BODY_MAX)} caratteri"
         return Rendered((text,), facts)
 
     def estimate(self, bulletin: Bulletin, audience: int, rate: float) -> Estimate:
@@ -50,8 +55,13 @@ class WhatsAppListChannel(Channel):
         from site_tools.channels.cloud_api import WhatsAppCloud  # aiohttp: imported only when the lists are used
 
         s = self.settings
-        self._cloud = WhatsAppCloud(s.whatsapp_api_url, s.whatsapp_phone_number_id or "", s.whatsapp_token or "",
-                                    max_in_flight=512, timeout=s.http_timeout)
+        self._cloud = WhatsAppCloud(
+            s.whatsapp_api_url,
+            s.whatsapp_phone_number_id or "",
+            s.whatsapp_token or "",
+            max_in_flight=512,
+            timeout=s.http_timeout,
+        )
         await self._cloud.__aenter__()
 
     async def close(self) -> None:
@@ -67,5 +77,10 @@ class WhatsAppListChannel(Channel):
         report = await ctx.fan_out(bulletin, self.name, message.payload, self._cloud)
         if report.state == "done":
             return Delivered("done", recipients=report.accepted, report=report, first_send_at=report.first_accept_at)
-        return Delivered(report.state, report.reason or "", report=report, first_send_at=report.first_accept_at,
-                         channel_down=report.state == "failed")
+        return Delivered(
+            report.state,
+            report.reason or "",
+            report=report,
+            first_send_at=report.first_accept_at,
+            channel_down=report.state == "failed",
+        )

@@ -11,8 +11,9 @@ import contextlib
 import functools
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 
@@ -50,9 +51,12 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:  # noqa: BLE001 - last line of defence for editors
             if os.environ.get("SITE_TOOLS_DEBUG"):
                 raise
-            click.echo(f"Errore imprevisto ({type(exc).__name__}): {exc}\n"
-                       "Non è colpa del contenuto: avvisa chi gestisce il sito "
-                       "(SITE_TOOLS_DEBUG=1 mostra i dettagli tecnici).", err=True)
+            click.echo(
+                f"Errore imprevisto ({type(exc).__name__}): {exc}\n"
+                "Non è colpa del contenuto: avvisa chi gestisce il sito "
+                "(SITE_TOOLS_DEBUG=1 mostra i dettagli tecnici).",
+                err=True,
+            )
             sys.exit(EXIT_CRASH)
 
     return wrapper
@@ -75,8 +79,13 @@ pass_ctx = click.make_pass_decorator(Context)
 
 @click.group()
 @click.version_option(__version__)
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              envvar="SITE_TOOLS_CONFIG", help="mkdocs.yml of the town (default: found from the current folder).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SITE_TOOLS_CONFIG",
+    help="mkdocs.yml of the town (default: found from the current folder).",
+)
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Bulletins of an Italian town hall: validate, build the site, publish."""
@@ -107,8 +116,13 @@ def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
 @click.option("--title", prompt="Titolo dell'avviso", help="Title of the bulletin.")
 @click.option("--summary", prompt="Sintesi (il testo breve che arriva sui telefoni)", help="Short text for phones.")
 @click.option("--category", prompt="Categoria", help="Category slug.")
-@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=Priority.NORMAL.value,
-              prompt="Priorità (normal o urgent)", show_choices=True)
+@click.option(
+    "--priority",
+    type=click.Choice([p.value for p in Priority]),
+    default=Priority.NORMAL.value,
+    prompt="Priorità (normal o urgent)",
+    show_choices=True,
+)
 @click.option("--date", "when", default=None, help="Publication date and time (default: now).")
 @click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
 @pass_ctx
@@ -122,7 +136,11 @@ def new(ctx: Context, title: str, summary: str, category: str, priority: str, wh
 
     config = ctx.config
     try:
-        moment = parse_datetime(when, config.timezone) if when else datetime.now(config.timezone).replace(second=0, microsecond=0)
+        moment = (
+            parse_datetime(when, config.timezone)
+            if when
+            else datetime.now(config.timezone).replace(second=0, microsecond=0)
+        )
     except DateError as exc:
         raise click.BadParameter(f"{exc.message} {exc.fix}", param_hint="--date") from exc
     path = write_new(config, Draft(title.strip(), summary.strip(), category.strip(), Priority(priority), moment, kind))
@@ -131,8 +149,12 @@ def new(ctx: Context, title: str, summary: str, category: str, priority: str, wh
 
 @main.command()
 @click.option("--strict", is_flag=True, help="Fail on any warning, such as a broken link.")
-@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write the site (default: site/).")
+@click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the site (default: site/).",
+)
 @click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Build the site as it is at this time.")
 @pass_ctx
 @friendly
@@ -186,8 +208,16 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
     Store.open(db_url, default_dir=config.root / "data").close()  # migrate once, before serving
     service = Service(config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"))
     click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
-    uvicorn.run(service.app(), host=host, port=port, log_level="warning", access_log=False,
-                loop="uvloop", http="httptools", backlog=4096)
+    uvicorn.run(
+        service.app(),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="auto",
+        http="auto",
+        backlog=4096,
+    )
 
 
 @main.group()
@@ -267,11 +297,22 @@ def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
 
 @main.command()
 @click.option("--citizens", default=15000, show_default=True, type=int, help="Simulated citizens who subscribe.")
-@click.option("--rate", default=1000.0, show_default=True, type=float,
-              help="Messages per second of the simulated number (WhatsApp: 80 by default, up to 1,000).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the demo keeps its SQLite store and site (default: data/demo, wiped at start).")
-@click.option("--serve/--no-serve", default=None, help="Serve the site at the end until Ctrl-C (default: on a terminal).")
+@click.option(
+    "--rate",
+    default=1000.0,
+    show_default=True,
+    type=float,
+    help="Messages per second of the simulated number (WhatsApp: 80 by default, up to 1,000).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the demo keeps its SQLite store and site (default: data/demo, wiped at start).",
+)
+@click.option(
+    "--serve/--no-serve", default=None, help="Serve the site at the end until Ctrl-C (default: on a terminal)."
+)
 @pass_ctx
 @friendly
 def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve: bool | None) -> None:
@@ -279,20 +320,25 @@ def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve:
     from site_tools.devtools.demo import run_demo
 
     config = ctx.config
-    summary = run_demo(config, citizens, rate, data_dir or config.root / "data" / "demo",
-                       sys.stdin.isatty() if serve is None else serve)
+    summary = run_demo(
+        config,
+        citizens,
+        rate,
+        data_dir or config.root / "data" / "demo",
+        sys.stdin.isatty() if serve is None else serve,
+    )
     if summary.get("missing") or summary.get("duplicates"):
         sys.exit(EXIT_PROBLEMS)
 
 
-def open_store(config: TownConfig, url: str | None = None) -> "Store":
+def open_store(config: TownConfig, url: str | None = None) -> Store:
     from site_tools.store import Store
 
     return Store.open(url, default_dir=config.root / "data")
 
 
 @contextlib.contextmanager
-def store_for(config: TownConfig, url: str | None) -> Iterator["Store"]:
+def store_for(config: TownConfig, url: str | None) -> Iterator[Store]:
     store = open_store(config, url)
     try:
         yield store
@@ -301,7 +347,9 @@ def store_for(config: TownConfig, url: str | None) -> Iterator["Store"]:
 
 
 @main.command()
-@click.option("--dry-run", is_flag=True, help="Show what would be sent, to whom, how long and at what cost; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be sent, to whom, how long and at what cost; send nothing."
+)
 @click.option("--only", "only", metavar="ID", help="Publish only this bulletin.")
 @click.option("--channel", type=click.Choice(list(CHANNELS)), help="Publish only to this channel.")
 @click.option("--since", "since", metavar="REV", help="Git revision before the push: bulletins changed since are new.")
@@ -311,17 +359,43 @@ def store_for(config: TownConfig, url: str | None) -> Iterator["Store"]:
 @click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests, previews).")
 @click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-@click.option("--stale-after", type=float, default=15.0, show_default=True,
-              help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.")
-@click.option("--receipt-grace", type=float, default=30.0, show_default=True,
-              help="Seconds to wait for a delivery receipt before resending after a timeout.")
-@click.option("--resend-uncertain", is_flag=True,
-              help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).")
+@click.option(
+    "--stale-after",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.",
+)
+@click.option(
+    "--receipt-grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a delivery receipt before resending after a timeout.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).",
+)
 @pass_ctx
 @friendly
-def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, since: str | None, force: bool,
-            max_age_days: int, rate: float | None, now_text: str | None, db_url: str | None,
-            progress: bool | None, stale_after: float, receipt_grace: float, resend_uncertain: bool) -> None:
+def publish(
+    ctx: Context,
+    dry_run: bool,
+    only: str | None,
+    channel: str | None,
+    since: str | None,
+    force: bool,
+    max_age_days: int,
+    rate: float | None,
+    now_text: str | None,
+    db_url: str | None,
+    progress: bool | None,
+    stale_after: float,
+    receipt_grace: float,
+    resend_uncertain: bool,
+) -> None:
     """Send new bulletins to every channel, once; urgent first."""
     from datetime import timedelta
 
@@ -344,8 +418,17 @@ def publish(ctx: Context, dry_run: bool, only: str | None, channel: str | None, 
         new_ids = changed_ids(content, since, config.root) if since else None
         if resend_uncertain and not only:
             raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
-        plan = make_plan(content, store, now, only=only, channel=channel, force=force, new_ids=new_ids,
-                         max_age=timedelta(days=max_age_days), resend_uncertain=resend_uncertain and not dry_run)
+        plan = make_plan(
+            content,
+            store,
+            now,
+            only=only,
+            channel=channel,
+            force=force,
+            new_ids=new_ids,
+            max_age=timedelta(days=max_age_days),
+            resend_uncertain=resend_uncertain and not dry_run,
+        )
         validate_for_publishing(content, plan)
         links = Links.for_bulletins(config, content.bulletins)
         by_name = channels.create(config, settings)
@@ -421,15 +504,37 @@ def deliveries(ctx: Context, bulletin_id: str, db_url: str | None) -> None:
 @click.option("--undeliverable-suffix", default=None, help="Numbers ending so fail later with 131026.")
 @click.option("--webhook-url", default=None, help="Where to post status webhooks (the subscriptions service).")
 @click.option("--app-secret", envvar="WHATSAPP_APP_SECRET", default="sim-app-secret", show_default=True)
-def simulator(host: str, port: int, mps: float, latency: float, daily_limit: int | None, error_rate: float,
-              timeout_rate: float, drop_rate: float, undeliverable_suffix: str | None, webhook_url: str | None,
-              app_secret: str) -> None:
+def simulator(
+    host: str,
+    port: int,
+    mps: float,
+    latency: float,
+    daily_limit: int | None,
+    error_rate: float,
+    timeout_rate: float,
+    drop_rate: float,
+    undeliverable_suffix: str | None,
+    webhook_url: str | None,
+    app_secret: str,
+) -> None:
     """A local WhatsApp Cloud API, Channel gateway and Telegram Bot API, for demos and tests."""
     from site_tools.devtools.simulator import SimConfig, run
 
-    run(SimConfig(mps=mps, latency=latency, daily_limit=daily_limit, error_rate=error_rate,
-                  timeout_rate=timeout_rate, drop_rate=drop_rate, undeliverable_suffix=undeliverable_suffix,
-                  webhook_url=webhook_url, app_secret=app_secret), host=host, port=port)
+    run(
+        SimConfig(
+            mps=mps,
+            latency=latency,
+            daily_limit=daily_limit,
+            error_rate=error_rate,
+            timeout_rate=timeout_rate,
+            drop_rate=drop_rate,
+            undeliverable_suffix=undeliverable_suffix,
+            webhook_url=webhook_url,
+            app_secret=app_secret,
+        ),
+        host=host,
+        port=port,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

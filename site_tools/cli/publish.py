@@ -21,20 +21,27 @@ from site_tools.store import Store
 def changed_ids(content: Content, rev: str, root: Path) -> set[str]:
     """Ids of the bulletins added or modified since ``rev`` (the push's "before" commit)."""
     try:
-        out = subprocess.run(["git", "diff", "--name-only", "--diff-filter=AMR", rev, "HEAD", "--",
-                              str(content.config.bulletins_path)], cwd=root, capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            ["git", "diff", "--name-only", "--diff-filter=AMR", rev, "HEAD", "--", str(content.config.bulletins_path)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
         raise click.ClickException(f"non riesco a leggere le modifiche da {rev} (git diff): {exc}") from exc
-    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True).stdout.strip()
+    top = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True
+    ).stdout.strip()
     paths = {(Path(top) / line).resolve() for line in out.splitlines() if line.strip()}
     return {r.id for r in content.records if r.id and r.path.resolve() in paths}
 
 
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
     if plan.historical:
-        click.echo(f"Primo avvio: {len(plan.historical)} avvisi già presenti verrebbero segnati come storici "
-                   "(non inviati).")
+        click.echo(
+            f"Primo avvio: {len(plan.historical)} avvisi già presenti verrebbero segnati come storici (non inviati)."
+        )
     active = store.subscribers.count_active()
     for item in plan.items:
         b = item.bulletin
@@ -53,13 +60,18 @@ def _print_plan_notes(plan: Plan) -> None:
     for b, why in plan.refused:
         click.echo(f"✗ {b.id}: non inviato, {why}. Se va davvero inviato usa --force --only {b.id}.", err=True)
     for b, channel in plan.uncertain:
-        click.echo(f"? {b.id} su {CHANNELS[channel]}: un invio precedente si è interrotto e l'esito è incerto. "
-                   "Controlla il canale: se il messaggio non c'è, ripubblica con "
-                   f"«site-tools publish --only {b.id} --channel {channel} --resend-uncertain».", err=True)
+        click.echo(
+            f"? {b.id} su {CHANNELS[channel]}: un invio precedente si è interrotto e l'esito è incerto. "
+            "Controlla il canale: se il messaggio non c'è, ripubblica con "
+            f"«site-tools publish --only {b.id} --channel {channel} --resend-uncertain».",
+            err=True,
+        )
     if plan.waiting:
         first = plan.waiting[0]
-        click.echo(f"In attesa: {len(plan.waiting)} avvisi programmati; il prossimo è {first.id} "
-                   f"({first.date:%d/%m/%Y %H:%M}).")
+        click.echo(
+            f"In attesa: {len(plan.waiting)} avvisi programmati; il prossimo è {first.id} "
+            f"({first.date:%d/%m/%Y %H:%M})."
+        )
 
 
 def print_report(report: PublishReport, plan: Plan, config: TownConfig, rate: float) -> None:
@@ -103,8 +115,10 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     if not pubs and not counts:
         return False
     for pub in pubs:
-        click.echo(f"{CHANNELS.get(pub.channel, pub.channel)}: {pub.state} ({pub.mode})"
-                   + (f" — {pub.detail}" if pub.detail else ""))
+        click.echo(
+            f"{CHANNELS.get(pub.channel, pub.channel)}: {pub.state} ({pub.mode})"
+            + (f" — {pub.detail}" if pub.detail else "")
+        )
         for state, n in sorted(counts.get(pub.channel, {}).items()):
             click.echo(f"  {state:>14}: {n}")
     return True

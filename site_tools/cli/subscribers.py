@@ -47,15 +47,33 @@ def import_csv(store: Store, config: TownConfig, path: Path) -> ImportResult:
     date_col = next((fields[c] for c in DATE_COLUMNS if c in fields), None)
     source_col = next((fields[c] for c in SOURCE_COLUMNS if c in fields), None)
     if phone_col is None or date_col is None:
-        return ImportResult(0, 0, [Problem(shown, 1, None, "mancano le colonne del numero o della data del consenso.",
-                                           "la prima riga deve avere le intestazioni, per esempio: numero;data_consenso")])
+        return ImportResult(
+            0,
+            0,
+            [
+                Problem(
+                    shown,
+                    1,
+                    None,
+                    "mancano le colonne del numero o della data del consenso.",
+                    "la prima riga deve avere le intestazioni, per esempio: numero;data_consenso",
+                )
+            ],
+        )
     rows, rejected, seen = [], [], set()
     for line, row in enumerate(reader, start=2):
         phone_raw = (row.get(phone_col) or "").strip()
         phone = normalize(phone_raw)
         if phone is None:
-            rejected.append(Problem(shown, line, phone_col, f"«{mask(phone_raw) if phone_raw else ''}» non è un numero valido.",
-                                    "correggi il numero (con o senza +39) o togli la riga."))
+            rejected.append(
+                Problem(
+                    shown,
+                    line,
+                    phone_col,
+                    f"«{mask(phone_raw) if phone_raw else ''}» non è un numero valido.",
+                    "correggi il numero (con o senza +39) o togli la riga.",
+                )
+            )
             continue
         try:
             consent = parse_datetime((row.get(date_col) or "").strip(), config.timezone)
@@ -74,8 +92,10 @@ def import_csv(store: Store, config: TownConfig, path: Path) -> ImportResult:
 def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
     active = store.subscribers.count_active()
     ratio = config.population / active if active else float("inf")
-    lines = [f"Iscritti attivi alla lista WhatsApp: {number(active)} su {number(config.population)} residenti "
-             f"({100 * active / config.population:.1f} %" + (f", uno ogni {ratio:.1f} residenti)" if active else ")")]
+    lines = [
+        f"Iscritti attivi alla lista WhatsApp: {number(active)} su {number(config.population)} residenti "
+        f"({100 * active / config.population:.1f} %" + (f", uno ogni {ratio:.1f} residenti)" if active else ")")
+    ]
     lines.append(f"Ultime {weeks} settimane (settimana: iscritti / cancellati):")
     for week, joined, left in store.subscribers.weekly(time.time() - weeks * 7 * 86400):
         lines.append(f"  {week}: +{joined} / -{left}")

@@ -45,8 +45,7 @@ def render(draft: Draft, path: Path, config: TownConfig) -> str:
         "summary": draft.summary,
     }
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
-    return (f"---\n{head}---\n\nScrivi qui il testo completo dell'avviso: cosa succede, dove, "
-            "quando, chi contattare.\n")
+    return f"---\n{head}---\n\nScrivi qui il testo completo dell'avviso: cosa succede, dove, quando, chi contattare.\n"
 
 
 def write_new(config: TownConfig, draft: Draft) -> Path:
@@ -54,8 +53,17 @@ def write_new(config: TownConfig, draft: Draft) -> Path:
     path = target_path(config, draft)
     shown = display_path(path, config.root)
     if path.exists():
-        raise InvalidContent([Problem(shown, None, None, "esiste già un avviso con questo titolo e questa data.",
-                                      "scegli un titolo diverso o modifica il file esistente.")])
+        raise InvalidContent(
+            [
+                Problem(
+                    shown,
+                    None,
+                    None,
+                    "esiste già un avviso con questo titolo e questa data.",
+                    "scegli un titolo diverso o modifica il file esistente.",
+                )
+            ]
+        )
     text = render(draft, path, config)
     # Check the file before it exists, in a scratch folder: nothing is
     # written under content/ unless it is valid.

@@ -94,5 +94,3 @@ class Bulletin:
 
     def url(self, config: TownConfig) -> str:
         return config.site_url + self.url_path
-
-

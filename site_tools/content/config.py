@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -174,11 +175,17 @@ def find_config(start: Path | None = None) -> Path:
         candidate = folder / "mkdocs.yml"
         if candidate.is_file():
             return candidate
-    raise InvalidContent([Problem(
-        display_path(here), None, None,
-        "non trovo il file mkdocs.yml con la configurazione del Comune.",
-        "esegui il comando dalla cartella del sito, oppure indica il file con --config.",
-    )])
+    raise InvalidContent(
+        [
+            Problem(
+                display_path(here),
+                None,
+                None,
+                "non trovo il file mkdocs.yml con la configurazione del Comune.",
+                "esegui il comando dalla cartella del sito, oppure indica il file con --config.",
+            )
+        ]
+    )
 
 
 def load_config(path: Path | None = None) -> TownConfig:
@@ -189,17 +196,43 @@ def load_config(path: Path | None = None) -> TownConfig:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise InvalidContent([Problem(shown, None, None, f"non riesco a leggere il file ({exc.strerror}).",
-                                      "controlla che il file esista e sia leggibile.")]) from exc
+        raise InvalidContent(
+            [
+                Problem(
+                    shown,
+                    None,
+                    None,
+                    f"non riesco a leggere il file ({exc.strerror}).",
+                    "controlla che il file esista e sia leggibile.",
+                )
+            ]
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise InvalidContent([Problem(shown, None, None, "il file non è in codifica UTF-8.",
-                                      "salvalo di nuovo scegliendo la codifica UTF-8.")]) from exc
+        raise InvalidContent(
+            [
+                Problem(
+                    shown,
+                    None,
+                    None,
+                    "il file non è in codifica UTF-8.",
+                    "salvalo di nuovo scegliendo la codifica UTF-8.",
+                )
+            ]
+        ) from exc
     try:
         raw = yamlio.load(text, yamlio.ConfigLoader) or {}
     except yaml.YAMLError as exc:
-        raise InvalidContent([Problem(shown, yamlio.error_line(exc), None,
-                                      f"il file non è YAML valido ({getattr(exc, 'problem', exc)}).",
-                                      "controlla rientri, due punti e virgolette alla riga indicata.")]) from exc
+        raise InvalidContent(
+            [
+                Problem(
+                    shown,
+                    yamlio.error_line(exc),
+                    None,
+                    f"il file non è YAML valido ({getattr(exc, 'problem', exc)}).",
+                    "controlla rientri, due punti e virgolette alla riga indicata.",
+                )
+            ]
+        ) from exc
     lines = yamlio.key_lines(text)
     config = _build(path, shown, raw if isinstance(raw, dict) else {}, lines, problems)
     if problems or config is None:
@@ -207,21 +240,38 @@ def load_config(path: Path | None = None) -> TownConfig:
     return config
 
 
-def _build(path: Path, shown: str, raw: dict[str, Any], lines: dict[str, int],
-           problems: ProblemList) -> TownConfig | None:
+def _build(
+    path: Path, shown: str, raw: dict[str, Any], lines: dict[str, int], problems: ProblemList
+) -> TownConfig | None:
     def add(key: str, message: str, fix: str) -> None:
         problems.add(shown, key, message, fix, lines.get(key))
 
-    extra = raw.get("extra") if isinstance(raw.get("extra"), dict) else {}
-    town = extra.get("town")
+    extra = raw.get("extra")
+    town = extra.get("town") if isinstance(extra, dict) else None
     if not isinstance(town, dict):
-        add("extra.town", "manca il blocco «town» con i dati del Comune.",
-            "aggiungi sotto «extra:» un blocco «town:» come in mkdocs.yml di esempio (nome, categorie, canali).")
+        add(
+            "extra.town",
+            "manca il blocco «town» con i dati del Comune.",
+            "aggiungi sotto «extra:» un blocco «town:» come in mkdocs.yml di esempio (nome, categorie, canali).",
+        )
         return None
     P = "extra.town."
 
-    known = {"name", "short_name", "timezone", "population", "bulletins_dir", "categories", "whatsapp",
-             "whatsapp_channel", "telegram", "office_hours", "counter", "reports", "price_per_template"}
+    known = {
+        "name",
+        "short_name",
+        "timezone",
+        "population",
+        "bulletins_dir",
+        "categories",
+        "whatsapp",
+        "whatsapp_channel",
+        "telegram",
+        "office_hours",
+        "counter",
+        "reports",
+        "price_per_template",
+    }
     for key in town:
         if key not in known:
             close = difflib.get_close_matches(str(key), sorted(known), n=1)
@@ -229,9 +279,16 @@ def _build(path: Path, shown: str, raw: dict[str, Any], lines: dict[str, int],
             add(P + str(key), f"campo sconosciuto «{key}».", hint)
 
     site_url = raw.get("site_url")
-    if not isinstance(site_url, str) or urlparse(site_url).scheme not in ("http", "https") or not urlparse(site_url).netloc:
-        add("site_url", "manca l'indirizzo del sito (site_url) o non è un indirizzo web.",
-            "scrivi l'indirizzo completo, per esempio https://avvisi.comune.example.it/.")
+    if (
+        not isinstance(site_url, str)
+        or urlparse(site_url).scheme not in ("http", "https")
+        or not urlparse(site_url).netloc
+    ):
+        add(
+            "site_url",
+            "manca l'indirizzo del sito (site_url) o non è un indirizzo web.",
+            "scrivi l'indirizzo completo, per esempio https://avvisi.comune.example.it/.",
+        )
         site_url = "http://localhost/"
     site_url = site_url.rstrip("/") + "/"
 
@@ -245,46 +302,76 @@ def _build(path: Path, shown: str, raw: dict[str, Any], lines: dict[str, int],
 
     population = town.get("population")
     if not isinstance(population, int) or isinstance(population, bool) or population <= 0:
-        add(P + "population", "manca il numero di residenti (population) o non è un numero intero positivo.",
-            "scrivi il numero di abitanti senza punti, per esempio 38400.")
+        add(
+            P + "population",
+            "manca il numero di residenti (population) o non è un numero intero positivo.",
+            "scrivi il numero di abitanti senza punti, per esempio 38400.",
+        )
         population = 1
 
     bulletins_dir = str(town.get("bulletins_dir", "notizie")).strip("/")
     content_dir = path.parent / str(raw.get("docs_dir", "content"))
     if not content_dir.is_dir():
-        add("docs_dir", f"la cartella dei contenuti «{content_dir.name}» non esiste.",
-            "crea la cartella content/ oppure correggi docs_dir.")
+        add(
+            "docs_dir",
+            f"la cartella dei contenuti «{content_dir.name}» non esiste.",
+            "crea la cartella content/ oppure correggi docs_dir.",
+        )
 
     categories = _categories(town.get("categories"), P, add, lines)
     whatsapp = _whatsapp(town.get("whatsapp"), P, add)
     channel_url = town.get("whatsapp_channel")
     if channel_url is not None and (not isinstance(channel_url, str) or not _CHANNEL_URL.match(channel_url)):
-        add(P + "whatsapp_channel", f"«{channel_url}» non è un link di invito a un canale WhatsApp.",
-            "copia il link dall'app (Canale › Condividi): ha la forma https://whatsapp.com/channel/0029Va….")
+        add(
+            P + "whatsapp_channel",
+            f"«{channel_url}» non è un link di invito a un canale WhatsApp.",
+            "copia il link dall'app (Canale › Condividi): ha la forma https://whatsapp.com/channel/0029Va….",
+        )
         channel_url = None
     telegram = _telegram(town.get("telegram"), P, add)
     hours = _office_hours(town.get("office_hours"), P, add)
     reports = _reports(town.get("reports"), P, add)
     counter = town.get("counter", False)
     if not isinstance(counter, bool):
-        add(P + "counter", "«counter» deve essere true o false.",
-            "scrivi true se il Comune risponde in chat uno a uno (sportello virtuale), altrimenti false.")
+        add(
+            P + "counter",
+            "«counter» deve essere true o false.",
+            "scrivi true se il Comune risponde in chat uno a uno (sportello virtuale), altrimenti false.",
+        )
         counter = False
     price = town.get("price_per_template", 0.05)
     if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
-        add(P + "price_per_template", "il prezzo per messaggio deve essere un numero in euro.",
-            "scrivi per esempio 0.05 (cinque centesimi).")
+        add(
+            P + "price_per_template",
+            "il prezzo per messaggio deve essere un numero in euro.",
+            "scrivi per esempio 0.05 (cinque centesimi).",
+        )
         price = 0.05
     if not (whatsapp or channel_url or telegram):
-        add(P + "whatsapp", "nessun canale configurato.",
-            "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram.")
+        add(
+            P + "whatsapp",
+            "nessun canale configurato.",
+            "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram.",
+        )
     if problems:
         return None
     return TownConfig(
-        path=path, site_name=str(raw.get("site_name") or name), site_url=site_url, name=name,
-        short_name=str(short_name), timezone=tz, population=population, content_dir=content_dir,
-        bulletins_dir=bulletins_dir, categories=categories, whatsapp=whatsapp, channel_url=channel_url,
-        telegram=telegram, office_hours=hours, counter=counter, reports=reports,
+        path=path,
+        site_name=str(raw.get("site_name") or name),
+        site_url=site_url,
+        name=name,
+        short_name=str(short_name),
+        timezone=tz,
+        population=population,
+        content_dir=content_dir,
+        bulletins_dir=bulletins_dir,
+        categories=categories,
+        whatsapp=whatsapp,
+        channel_url=channel_url,
+        telegram=telegram,
+        office_hours=hours,
+        counter=counter,
+        reports=reports,
         price_per_template=float(price),
     )
 
@@ -301,32 +388,50 @@ def _categories(value: Any, P: str, add: Any, lines: dict[str, int]) -> tuple[Ca
     if value is None:
         return tuple(Category(s, label, ch, "avviso_comunale") for s, label, ch in DEFAULT_CATEGORIES)
     if not isinstance(value, list) or not value:
-        add(P + "categories", "«categories» deve essere un elenco di categorie.",
-            "scrivi un elenco con, per ognuna, slug ed etichetta (vedi mkdocs.yml di esempio).")
+        add(
+            P + "categories",
+            "«categories» deve essere un elenco di categorie.",
+            "scrivi un elenco con, per ognuna, slug ed etichetta (vedi mkdocs.yml di esempio).",
+        )
         return ()
     result: list[Category] = []
     for index, item in enumerate(value, 1):
         where = f"{P}categories[{index}]"
         if not isinstance(item, dict):
-            add(where, "ogni categoria deve avere slug e label.", "scrivi per esempio «- slug: meteo» e «label: Meteo».")
+            add(
+                where, "ogni categoria deve avere slug e label.", "scrivi per esempio «- slug: meteo» e «label: Meteo»."
+            )
             continue
         slug, label = item.get("slug"), item.get("label")
         if not isinstance(slug, str) or not _SLUG.match(slug):
-            add(where, f"lo slug «{slug}» non è valido.",
-                "usa solo lettere minuscole senza accenti, cifre e trattini, per esempio «protezione-civile».")
+            add(
+                where,
+                f"lo slug «{slug}» non è valido.",
+                "usa solo lettere minuscole senza accenti, cifre e trattini, per esempio «protezione-civile».",
+            )
             continue
         if not isinstance(label, str) or not label.strip():
-            add(where, f"la categoria «{slug}» non ha un'etichetta (label).", "scrivi il nome in italiano, per esempio «Meteo».")
+            add(
+                where,
+                f"la categoria «{slug}» non ha un'etichetta (label).",
+                "scrivi il nome in italiano, per esempio «Meteo».",
+            )
             continue
         channels = item.get("channels", list(UTILITY_CHANNELS))
         if not isinstance(channels, list) or any(c not in CHANNELS for c in channels):
-            add(where, f"i canali della categoria «{slug}» non sono validi: {channels}.",
-                f"usa un elenco tra: {', '.join(CHANNELS)}.")
+            add(
+                where,
+                f"i canali della categoria «{slug}» non sono validi: {channels}.",
+                f"usa un elenco tra: {', '.join(CHANNELS)}.",
+            )
             continue
         template = item.get("template", "avviso_comunale")
         if not isinstance(template, str) or not _TEMPLATE.match(template):
-            add(where, f"il nome del modello WhatsApp «{template}» non è valido.",
-                "usa lettere minuscole, cifre e trattini bassi, come il modello approvato da Meta.")
+            add(
+                where,
+                f"il nome del modello WhatsApp «{template}» non è valido.",
+                "usa lettere minuscole, cifre e trattini bassi, come il modello approvato da Meta.",
+            )
             continue
         if any(c.slug == slug for c in result):
             add(where, f"la categoria «{slug}» è ripetuta.", "togli il doppione.")
@@ -346,8 +451,11 @@ def _whatsapp(value: Any, P: str, add: Any) -> WhatsAppList | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        add(P + "whatsapp", "«whatsapp» deve contenere numero e parola chiave.",
-            "scrivi «number:» e «keyword:» sotto «whatsapp:».")
+        add(
+            P + "whatsapp",
+            "«whatsapp» deve contenere numero e parola chiave.",
+            "scrivi «number:» e «keyword:» sotto «whatsapp:».",
+        )
         return None
     number = value.get("number")
     try:
@@ -355,13 +463,19 @@ def _whatsapp(value: Any, P: str, add: Any) -> WhatsAppList | None:
         if not phonenumbers.is_possible_number(parsed):
             raise phonenumbers.NumberParseException(0, "impossible")
     except phonenumbers.NumberParseException:
-        add(P + "whatsapp.number", f"«{number}» non è un numero di telefono valido.",
-            "scrivi il numero completo di prefisso internazionale, per esempio +39 333 000 0000.")
+        add(
+            P + "whatsapp.number",
+            f"«{number}» non è un numero di telefono valido.",
+            "scrivi il numero completo di prefisso internazionale, per esempio +39 333 000 0000.",
+        )
         return None
     keyword = normalize_keyword(str(value.get("keyword", "")))
     if not keyword:
-        add(P + "whatsapp.keyword", "manca la parola chiave per iscriversi alla lista.",
-            "scrivi per esempio «keyword: VALFIORITA»: i cittadini manderanno «VALFIORITA ON».")
+        add(
+            P + "whatsapp.keyword",
+            "manca la parola chiave per iscriversi alla lista.",
+            "scrivi per esempio «keyword: VALFIORITA»: i cittadini manderanno «VALFIORITA ON».",
+        )
         return None
     on_word = normalize_keyword(str(value.get("on", "ON"))) or "ON"
     off_word = normalize_keyword(str(value.get("off", "OFF"))) or "OFF"
@@ -373,52 +487,73 @@ def _whatsapp(value: Any, P: str, add: Any) -> WhatsAppList | None:
 def _telegram(value: Any, P: str, add: Any) -> Telegram | None:
     if value is None:
         return None
-    chat, link = (value, None) if isinstance(value, str) else (
-        (value.get("chat"), value.get("link")) if isinstance(value, dict) else (None, None))
+    chat, link = (
+        (value, None)
+        if isinstance(value, str)
+        else ((value.get("chat"), value.get("link")) if isinstance(value, dict) else (None, None))
+    )
     chat = str(chat) if chat is not None else ""
     if _TELEGRAM_NAME.match(chat):
         return Telegram(chat, link or f"https://t.me/{chat[1:]}")
     if _TELEGRAM_ID.match(chat):
         if not isinstance(link, str) or not link.startswith("https://t.me/"):
-            add(P + "telegram.link", "un canale Telegram privato ha bisogno del link di invito.",
-                "aggiungi «link: https://t.me/+…» copiato da Telegram (Canale › Link di invito).")
+            add(
+                P + "telegram.link",
+                "un canale Telegram privato ha bisogno del link di invito.",
+                "aggiungi «link: https://t.me/+…» copiato da Telegram (Canale › Link di invito).",
+            )
             return None
         return Telegram(chat, link)
-    add(P + "telegram", f"«{chat}» non è il nome di un canale Telegram.",
-        "scrivi il nome pubblico con la chiocciola, per esempio «@valfiorita_avvisi».")
+    add(
+        P + "telegram",
+        f"«{chat}» non è il nome di un canale Telegram.",
+        "scrivi il nome pubblico con la chiocciola, per esempio «@valfiorita_avvisi».",
+    )
     return None
 
 
-_DAY_NAMES = {
-    normalize_keyword(name): index for index, name in enumerate(WEEKDAYS_IT)
-} | {normalize_keyword(name[:3]): index for index, name in enumerate(WEEKDAYS_IT)}
+_DAY_NAMES = {normalize_keyword(name): index for index, name in enumerate(WEEKDAYS_IT)} | {
+    normalize_keyword(name[:3]): index for index, name in enumerate(WEEKDAYS_IT)
+}
 
 
 def _office_hours(value: Any, P: str, add: Any) -> OfficeHours:
     if value is None:
         return OfficeHours({})
     if not isinstance(value, dict):
-        add(P + "office_hours", "gli orari devono essere un elenco di giorni.",
-            "scrivi per esempio «lunedì: 09:00-13:00, 15:00-17:30».")
+        add(
+            P + "office_hours",
+            "gli orari devono essere un elenco di giorni.",
+            "scrivi per esempio «lunedì: 09:00-13:00, 15:00-17:30».",
+        )
         return OfficeHours({})
     ranges: dict[int, tuple[tuple[time, time], ...]] = {}
     for day, spans in value.items():
         index = _DAY_NAMES.get(normalize_keyword(str(day)))
         if index is None:
-            add(P + f"office_hours.{day}", f"«{day}» non è un giorno della settimana.",
-                "usa lunedì, martedì, mercoledì, giovedì, venerdì, sabato, domenica.")
+            add(
+                P + f"office_hours.{day}",
+                f"«{day}» non è un giorno della settimana.",
+                "usa lunedì, martedì, mercoledì, giovedì, venerdì, sabato, domenica.",
+            )
             continue
         parsed = []
         for span in str(spans).split(","):
             m = _HOURS.match(span.strip())
             if not m:
-                add(P + f"office_hours.{day}", f"orario «{span.strip()}» non valido.",
-                    "scrivi l'orario come 09:00-13:00; più fasce separate da virgola.")
+                add(
+                    P + f"office_hours.{day}",
+                    f"orario «{span.strip()}» non valido.",
+                    "scrivi l'orario come 09:00-13:00; più fasce separate da virgola.",
+                )
                 continue
             h1, m1, h2, m2 = (int(g) for g in m.groups())
             if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h1, m1) >= (h2, m2):
-                add(P + f"office_hours.{day}", f"orario «{span.strip()}» impossibile.",
-                    "l'apertura deve venire prima della chiusura, entro le 24:00.")
+                add(
+                    P + f"office_hours.{day}",
+                    f"orario «{span.strip()}» impossibile.",
+                    "l'apertura deve venire prima della chiusura, entro le 24:00.",
+                )
                 continue
             close = time(23, 59, 59) if h2 == 24 else time(h2, m2)
             parsed.append((time(h1, m1), close))
@@ -430,13 +565,22 @@ def _reports(value: Any, P: str, add: Any) -> Reports:
     if value is None:
         return Reports()
     if not isinstance(value, dict):
-        add(P + "reports", "«reports» deve indicare dove mandare le segnalazioni.",
-            "scrivi toll_free, form_url e/o email.")
+        add(
+            P + "reports",
+            "«reports» deve indicare dove mandare le segnalazioni.",
+            "scrivi toll_free, form_url e/o email.",
+        )
         return Reports()
     form_url, email = value.get("form_url"), value.get("email")
     if form_url is not None and urlparse(str(form_url)).scheme not in ("http", "https"):
-        add(P + "reports.form_url", f"«{form_url}» non è un indirizzo web.", "scrivi l'indirizzo completo con https://.")
+        add(
+            P + "reports.form_url", f"«{form_url}» non è un indirizzo web.", "scrivi l'indirizzo completo con https://."
+        )
     if email is not None and not _EMAIL.match(str(email)):
-        add(P + "reports.email", f"«{email}» non è un indirizzo e-mail.", "scrivi un indirizzo come urp@comune.example.it.")
+        add(
+            P + "reports.email",
+            f"«{email}» non è un indirizzo e-mail.",
+            "scrivi un indirizzo come urp@comune.example.it.",
+        )
     toll_free = value.get("toll_free")
     return Reports(str(toll_free) if toll_free else None, form_url, email)

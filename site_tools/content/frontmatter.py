@@ -49,15 +49,42 @@ REQUIRED = ("id", "title", "date", "summary", "categories")
 
 #: Italian (and common English) names editors reach for, mapped to our keys.
 ALIASES: dict[str, str] = {
-    "titolo": "title", "data": "date", "sintesi": "summary", "riassunto": "summary",
-    "descrizione": "summary", "description": "summary", "descrizione_breve": "summary",
-    "categoria": "categories", "categorie": "categories", "category": "categories", "tags": "categories",
-    "tipo": "type", "priorita": "priority", "priorità": "priority", "urgente": "priority",
-    "canali": "channels", "canale": "channels", "channel": "channels", "bozza": "draft",
-    "scadenza": "expires", "scade": "expires", "expiry": "expires", "expire": "expires",
-    "evento": "event", "zona": "area", "luogo": "area", "ufficio": "office", "a_cura_di": "office",
-    "immagine": "image", "aggiorna": "updates", "update": "updates", "annulla": "cancels",
-    "cancel": "cancels", "in_evidenza": "pin", "evidenza": "pin", "pinned": "pin",
+    "titolo": "title",
+    "data": "date",
+    "sintesi": "summary",
+    "riassunto": "summary",
+    "descrizione": "summary",
+    "description": "summary",
+    "descrizione_breve": "summary",
+    "categoria": "categories",
+    "categorie": "categories",
+    "category": "categories",
+    "tags": "categories",
+    "tipo": "type",
+    "priorita": "priority",
+    "priorità": "priority",
+    "urgente": "priority",
+    "canali": "channels",
+    "canale": "channels",
+    "channel": "channels",
+    "bozza": "draft",
+    "scadenza": "expires",
+    "scade": "expires",
+    "expiry": "expires",
+    "expire": "expires",
+    "evento": "event",
+    "zona": "area",
+    "luogo": "area",
+    "ufficio": "office",
+    "a_cura_di": "office",
+    "immagine": "image",
+    "aggiorna": "updates",
+    "update": "updates",
+    "annulla": "cancels",
+    "cancel": "cancels",
+    "in_evidenza": "pin",
+    "evidenza": "pin",
+    "pinned": "pin",
 }
 
 
@@ -80,19 +107,32 @@ def read_text(path: Path, problems: ProblemList, shown: str) -> str | None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        problems.add(shown, None, f"non riesco a leggere il file ({exc.strerror}).",
-                     "controlla che il file esista e che tu abbia i permessi per leggerlo.")
+        problems.add(
+            shown,
+            None,
+            f"non riesco a leggere il file ({exc.strerror}).",
+            "controlla che il file esista e che tu abbia i permessi per leggerlo.",
+        )
         return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        problems.add(shown, None, "il file non è salvato in codifica UTF-8 (forse è Windows-1252 o Latin-1).",
-                     "riaprilo con l'editor e salvalo scegliendo la codifica «UTF-8».", line)
+        problems.add(
+            shown,
+            None,
+            "il file non è salvato in codifica UTF-8 (forse è Windows-1252 o Latin-1).",
+            "riaprilo con l'editor e salvalo scegliendo la codifica «UTF-8».",
+            line,
+        )
         return None
     if "\x00" in text:
-        problems.add(shown, None, "il file contiene caratteri binari: non sembra un testo.",
-                     "controlla di aver caricato il file Markdown giusto (.md), non un'immagine o un documento Word.")
+        problems.add(
+            shown,
+            None,
+            "il file contiene caratteri binari: non sembra un testo.",
+            "controlla di aver caricato il file Markdown giusto (.md), non un'immagine o un documento Word.",
+        )
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -143,29 +183,48 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
     if text is None:
         return
     if not _HANDLER.detect(text) or not text.lstrip("\ufeff").startswith("---"):
-        problems.add(shown, None, "manca l'intestazione (frontmatter) tra due righe «---».",
-                     "inizia il file con una riga «---», i campi (title, date, summary, categories, id) e un'altra riga «---».", 1)
+        problems.add(
+            shown,
+            None,
+            "manca l'intestazione (frontmatter) tra due righe «---».",
+            "inizia il file con una riga «---», i campi (title, date, summary, categories, id) e un'altra riga «---».",
+            1,
+        )
         return
     try:
         fm_text, body = _HANDLER.split(text)
     except ValueError:
-        problems.add(shown, None, "l'intestazione (frontmatter) non è chiusa.",
-                     "aggiungi una riga con soli «---» dopo l'ultimo campo.", 1)
+        problems.add(
+            shown,
+            None,
+            "l'intestazione (frontmatter) non è chiusa.",
+            "aggiungi una riga con soli «---» dopo l'ultimo campo.",
+            1,
+        )
         return
     parsed.body = body
     parsed.body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
     try:
         meta = _HANDLER.load(fm_text)
     except yaml.YAMLError as exc:
-        problems.add(shown, None, f"l'intestazione non è YAML valido ({getattr(exc, 'problem', None) or exc}).",
-                     "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
-                     yamlio.error_line(exc, first_line=1))
+        problems.add(
+            shown,
+            None,
+            f"l'intestazione non è YAML valido ({getattr(exc, 'problem', None) or exc}).",
+            "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
+            yamlio.error_line(exc, first_line=1),
+        )
         return
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        problems.add(shown, None, "l'intestazione deve essere un elenco di campi «nome: valore».",
-                     "scrivi un campo per riga, per esempio «title: Chiusura di via Roma».", 2)
+        problems.add(
+            shown,
+            None,
+            "l'intestazione deve essere un elenco di campi «nome: valore».",
+            "scrivi un campo per riga, per esempio «title: Chiusura di via Roma».",
+            2,
+        )
         return
     parsed.fm_text = fm_text
     _Fields(parsed, meta, fm_text, config, problems).build()
@@ -174,8 +233,7 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
 class _Fields:
     """Checks the fields of one bulletin, collecting every problem."""
 
-    def __init__(self, parsed: Parsed, meta: dict[Any, Any], fm_text: str, config: TownConfig,
-                 problems: ProblemList):
+    def __init__(self, parsed: Parsed, meta: dict[Any, Any], fm_text: str, config: TownConfig, problems: ProblemList):
         self.parsed = parsed
         self.path, self.shown, self.meta, self.body = parsed.path, parsed.shown, meta, parsed.body
         self.body_line, self.config, self.problems = parsed.body_line, config, problems
@@ -198,15 +256,25 @@ class _Fields:
                 self.add(key, f"manca il campo obbligatorio «{key}» ({KEYS[key]}).", _REQUIRED_FIX[key])
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.add(key, f"«{key}» deve essere un testo.", f"scrivi il {KEYS[key]} su una riga, tra virgolette se contiene «:».")
+            self.add(
+                key,
+                f"«{key}» deve essere un testo.",
+                f"scrivi il {KEYS[key]} su una riga, tra virgolette se contiene «:».",
+            )
             return None
         value = " ".join(str(value).split())
         if len(value) < minimum:
-            self.add(key, f"«{key}» è troppo corto ({len(value)} caratteri, minimo {minimum}).",
-                     "scrivi un testo che si capisca da solo, anche senza aprire il sito.")
+            self.add(
+                key,
+                f"«{key}» è troppo corto ({len(value)} caratteri, minimo {minimum}).",
+                "scrivi un testo che si capisca da solo, anche senza aprire il sito.",
+            )
         elif len(value) > maximum:
-            self.add(key, f"«{key}» è troppo lungo: {len(value)} caratteri, al massimo {maximum}.",
-                     f"accorcialo di {len(value) - maximum} caratteri: {_LENGTH_WHY.get(key, '')}".rstrip(": "))
+            self.add(
+                key,
+                f"«{key}» è troppo lungo: {len(value)} caratteri, al massimo {maximum}.",
+                f"accorcialo di {len(value) - maximum} caratteri: {_LENGTH_WHY.get(key, '')}".rstrip(": "),
+            )
         return value
 
     def when(self, key: str, value: Any, end_of_day: bool = False) -> datetime | None:
@@ -219,7 +287,9 @@ class _Fields:
     def flag(self, key: str) -> bool:
         value = self.meta.get(key, False)
         if not isinstance(value, bool):
-            self.add(key, f"«{key}» deve essere true o false, non «{value}».", f"scrivi «{key}: true» oppure togli il campo.")
+            self.add(
+                key, f"«{key}» deve essere true o false, non «{value}».", f"scrivi «{key}: true» oppure togli il campo."
+            )
             return False
         return value
 
@@ -228,8 +298,9 @@ class _Fields:
         if not isinstance(value, str) or value not in allowed:
             close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.5)
             hint = f"forse intendevi «{close[0]}»? " if close else ""
-            self.add(key, f"«{value}» non è un valore ammesso per «{key}».",
-                     f"{hint}Valori ammessi: {', '.join(allowed)}.")
+            self.add(
+                key, f"«{value}» non è un valore ammesso per «{key}».", f"{hint}Valori ammessi: {', '.join(allowed)}."
+            )
             return default
         return value
 
@@ -255,16 +326,22 @@ class _Fields:
         if self.meta.get("expires") is not None:
             expires = self.when("expires", self.meta["expires"], end_of_day=True)
             if expires and date and expires <= date:
-                self.add("expires", "la scadenza viene prima della data di pubblicazione.",
-                         "metti una scadenza successiva alla data, o togli il campo se l'avviso non scade.")
+                self.add(
+                    "expires",
+                    "la scadenza viene prima della data di pubblicazione.",
+                    "metti una scadenza successiva alla data, o togli il campo se l'avviso non scade.",
+                )
         event = self.event()
         area = self.text("area", limits.AREA_MAX)
         office = self.text("office", limits.OFFICE_MAX)
         image = self.image()
         updates, cancels = self.reference("updates", bid), self.reference("cancels", bid)
         if updates and cancels:
-            self.add("cancels", "un avviso non può sia aggiornare sia annullare.",
-                     "usa «updates» se l'avviso precedente resta valido con modifiche, «cancels» se è ritirato.")
+            self.add(
+                "cancels",
+                "un avviso non può sia aggiornare sia annullare.",
+                "usa «updates» se l'avviso precedente resta valido con modifiche, «cancels» se è ritirato.",
+            )
         p = self.parsed
         p.id, p.date, p.updates, p.cancels = bid, date, updates, cancels
         if date is not None:
@@ -272,10 +349,28 @@ class _Fields:
         if self.problems or not (bid and title and summary and date and categories):
             return
         p.bulletin = Bulletin(
-            id=bid, path=self.path, title=title, date=date, summary=summary, categories=categories,
-            body=self.body, type=btype, priority=Priority(priority_text), channels=channels, draft=draft,
-            slug=slug, pin=pin, expires=expires, event=event, area=area, office=office, image=image,
-            updates=updates, cancels=cancels, body_line=self.body_line, section=self.config.bulletins_dir,
+            id=bid,
+            path=self.path,
+            title=title,
+            date=date,
+            summary=summary,
+            categories=categories,
+            body=self.body,
+            type=btype,
+            priority=Priority(priority_text),
+            channels=channels,
+            draft=draft,
+            slug=slug,
+            pin=pin,
+            expires=expires,
+            event=event,
+            area=area,
+            office=office,
+            image=image,
+            updates=updates,
+            cancels=cancels,
+            body_line=self.body_line,
+            section=self.config.bulletins_dir,
         )
 
     def unknown_keys(self) -> None:
@@ -283,22 +378,33 @@ class _Fields:
             if key in KEYS:
                 continue
             name = str(key)
-            target = ALIASES.get(name.lower()) or next(iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None)
-            hint = f"forse intendevi «{target}»? Rinomina il campo." if target else \
-                f"togli il campo; quelli ammessi sono: {', '.join(KEYS)}."
+            target = ALIASES.get(name.lower()) or next(
+                iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None
+            )
+            hint = (
+                f"forse intendevi «{target}»? Rinomina il campo."
+                if target
+                else f"togli il campo; quelli ammessi sono: {', '.join(KEYS)}."
+            )
             self.add(name, f"campo sconosciuto «{name}».", hint)
 
     def identifier(self) -> str | None:
         value = self.meta.get("id")
         suggestion = _DATE_PREFIX.sub("", self.path.stem) if self.path.stem else "chiusura-via-roma"
         if value is None:
-            self.add("id", "manca il campo obbligatorio «id» (identificativo stabile dell'avviso).",
-                     f"aggiungi «id: {self.path.stem}»: non cambiarlo più, anche se modifichi il titolo.")
+            self.add(
+                "id",
+                "manca il campo obbligatorio «id» (identificativo stabile dell'avviso).",
+                f"aggiungi «id: {self.path.stem}»: non cambiarlo più, anche se modifichi il titolo.",
+            )
             return None
         value = str(value)
         if not ID_PATTERN.match(value) or len(value) > limits.ID_MAX:
-            self.add("id", f"l'identificativo «{value}» non è valido.",
-                     f"usa lettere minuscole senza accenti, cifre e trattini (massimo {limits.ID_MAX}), per esempio «{suggestion}».")
+            self.add(
+                "id",
+                f"l'identificativo «{value}» non è valido.",
+                f"usa lettere minuscole senza accenti, cifre e trattini (massimo {limits.ID_MAX}), per esempio «{suggestion}».",
+            )
             return None
         return value
 
@@ -309,8 +415,11 @@ class _Fields:
             return ()
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-            self.add("categories", "«categories» deve essere un elenco di categorie.",
-                     f"scrivi per esempio «categories: [viabilita]». Categorie: {', '.join(self.config.category_slugs)}.")
+            self.add(
+                "categories",
+                "«categories» deve essere un elenco di categorie.",
+                f"scrivi per esempio «categories: [viabilita]». Categorie: {', '.join(self.config.category_slugs)}.",
+            )
             return ()
         good = []
         for item in items:
@@ -318,10 +427,15 @@ class _Fields:
                 good.append(item)
                 continue
             by_label = next((c.slug for c in self.config.categories if c.label.lower() == item.lower()), None)
-            close = by_label or next(iter(difflib.get_close_matches(item.lower(), self.config.category_slugs, n=1, cutoff=0.7)), None)
+            close = by_label or next(
+                iter(difflib.get_close_matches(item.lower(), self.config.category_slugs, n=1, cutoff=0.7)), None
+            )
             hint = f"forse intendevi «{close}»? " if close else ""
-            self.add("categories", f"la categoria «{item}» non esiste.",
-                     f"{hint}Categorie del Comune: {', '.join(self.config.category_slugs)}.")
+            self.add(
+                "categories",
+                f"la categoria «{item}» non esiste.",
+                f"{hint}Categorie del Comune: {', '.join(self.config.category_slugs)}.",
+            )
         if len(set(good)) != len(good):
             self.add("categories", "una categoria è ripetuta.", "togli il doppione dall'elenco.")
         return tuple(dict.fromkeys(good)) if len(good) == len(items) else ()
@@ -330,8 +444,7 @@ class _Fields:
         value = self.meta.get("priority", "normal")
         italian = {"normale": "normal", "urgente": "urgent", "alta": "urgent"}
         if isinstance(value, str) and value.lower() in italian:
-            self.add("priority", f"«{value}» va scritto in inglese.",
-                     f"scrivi «priority: {italian[value.lower()]}».")
+            self.add("priority", f"«{value}» va scritto in inglese.", f"scrivi «priority: {italian[value.lower()]}».")
             return "normal"
         return self.choice("priority", tuple(p.value for p in Priority), "normal")
 
@@ -341,8 +454,11 @@ class _Fields:
             return frozenset(CHANNELS)
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-            self.add("channels", "«channels» deve essere un elenco di canali.",
-                     f"scrivi per esempio «channels: [telegram]», oppure togli il campo per usarli tutti. Canali: {', '.join(CHANNELS)}.")
+            self.add(
+                "channels",
+                "«channels» deve essere un elenco di canali.",
+                f"scrivi per esempio «channels: [telegram]», oppure togli il campo per usarli tutti. Canali: {', '.join(CHANNELS)}.",
+            )
             return frozenset()
         bad = [c for c in items if c not in CHANNELS]
         for item in bad:
@@ -356,11 +472,16 @@ class _Fields:
         default = _DATE_PREFIX.sub("", self.path.stem)
         if value is None:
             if not ID_PATTERN.match(default):
-                self.add(None, f"il nome del file «{self.path.name}» non va bene come indirizzo della pagina.",
-                         "rinomina il file con lettere minuscole, cifre e trattini, per esempio 2026-11-20-chiusura-via-roma.md, oppure aggiungi «slug:».")
+                self.add(
+                    None,
+                    f"il nome del file «{self.path.name}» non va bene come indirizzo della pagina.",
+                    "rinomina il file con lettere minuscole, cifre e trattini, per esempio 2026-11-20-chiusura-via-roma.md, oppure aggiungi «slug:».",
+                )
             return default
         if not isinstance(value, str) or not ID_PATTERN.match(value):
-            self.add("slug", f"lo slug «{value}» non è valido.", "usa lettere minuscole senza accenti, cifre e trattini.")
+            self.add(
+                "slug", f"lo slug «{value}» non è valido.", "usa lettere minuscole senza accenti, cifre e trattini."
+            )
             return default
         return value
 
@@ -369,25 +490,41 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, dict):
-            self.add("event", "«event» deve contenere start (e se serve end e location).",
-                     "scrivi sotto «event:» le righe «start: 2026-12-08 17:00», «end: …», «location: …», rientrate di due spazi.")
+            self.add(
+                "event",
+                "«event» deve contenere start (e se serve end e location).",
+                "scrivi sotto «event:» le righe «start: 2026-12-08 17:00», «end: …», «location: …», rientrate di due spazi.",
+            )
             return None
         for key in value:
             if key not in EVENT_KEYS:
                 target = EVENT_ALIASES.get(str(key).lower())
                 hint = f"forse intendevi «{target}»? " if target else ""
-                self.add(f"event.{key}", f"campo sconosciuto «{key}» in «event».", f"{hint}Campi ammessi: start, end, location.")
+                self.add(
+                    f"event.{key}",
+                    f"campo sconosciuto «{key}» in «event».",
+                    f"{hint}Campi ammessi: start, end, location.",
+                )
         if value.get("start") is None:
-            self.add("event.start", "l'evento non ha l'inizio (start).", "aggiungi «start: 2026-12-08 17:00» sotto «event:».")
+            self.add(
+                "event.start", "l'evento non ha l'inizio (start).", "aggiungi «start: 2026-12-08 17:00» sotto «event:»."
+            )
             return None
         start = self.when("event.start", value["start"])
         end = self.when("event.end", value["end"], end_of_day=True) if value.get("end") is not None else None
         if start and end and end < start:
-            self.add("event.end", "l'evento finisce prima di cominciare.", "controlla le date di inizio (start) e fine (end).")
+            self.add(
+                "event.end",
+                "l'evento finisce prima di cominciare.",
+                "controlla le date di inizio (start) e fine (end).",
+            )
         location = value.get("location")
         if location is not None and (not isinstance(location, str) or len(location) > limits.LOCATION_MAX):
-            self.add("event.location", "il luogo dell'evento deve essere un testo breve.",
-                     f"scrivi il luogo in al massimo {limits.LOCATION_MAX} caratteri.")
+            self.add(
+                "event.location",
+                "il luogo dell'evento deve essere un testo breve.",
+                f"scrivi il luogo in al massimo {limits.LOCATION_MAX} caratteri.",
+            )
             location = None
         return Event(start, end, location) if start else None
 
@@ -396,16 +533,26 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.add("image", "«image» deve essere il percorso di un'immagine.", "scrivi per esempio «image: img/via-roma.jpg».")
+            self.add(
+                "image",
+                "«image» deve essere il percorso di un'immagine.",
+                "scrivi per esempio «image: img/via-roma.jpg».",
+            )
             return None
         if re.match(r"^[a-z]+://", value):
-            self.add("image", "l'immagine deve stare nel repository, non su un altro sito.",
-                     "carica il file nella cartella content/ e scrivi il suo percorso.")
+            self.add(
+                "image",
+                "l'immagine deve stare nel repository, non su un altro sito.",
+                "carica il file nella cartella content/ e scrivi il suo percorso.",
+            )
             return None
         target = (self.config.content_dir / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
         if not target.is_file():
-            self.add("image", f"l'immagine «{value}» non esiste.",
-                     "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.")
+            self.add(
+                "image",
+                f"l'immagine «{value}» non esiste.",
+                "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
+            )
             return None
         return value
 
@@ -414,8 +561,11 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str) or not ID_PATTERN.match(value):
-            self.add(key, f"«{key}» deve essere l'id di un altro avviso, non «{value}».",
-                     "copia il campo «id» dell'avviso precedente.")
+            self.add(
+                key,
+                f"«{key}» deve essere l'id di un altro avviso, non «{value}».",
+                "copia il campo «id» dell'avviso precedente.",
+            )
             return None
         if value == own_id:
             self.add(key, "un avviso non può riferirsi a se stesso.", "scrivi l'id dell'avviso precedente.")

@@ -8,9 +8,9 @@ that need every file at once (duplicates, references, links in bodies) in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
@@ -72,8 +72,7 @@ def bulletin_files(config: TownConfig) -> list[Path]:
     return [Path(f) for f in sorted(found)]
 
 
-def load_content(config: TownConfig, *, check_bodies: bool = True,
-                 extra_files: Iterable[Path] = ()) -> Content:
+def load_content(config: TownConfig, *, check_bodies: bool = True, extra_files: Iterable[Path] = ()) -> Content:
     """Parse every bulletin; never raises for bad content, lists problems.
 
     ``extra_files`` are checked as bulletins too, with the town's bulletins
@@ -92,5 +91,3 @@ def load_content(config: TownConfig, *, check_bodies: bool = True,
         content.check_bodies()
     content.problems.sort()
     return content
-
-

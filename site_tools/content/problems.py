@@ -10,9 +10,9 @@ one run lists everything.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Problem:
     message: str
     fix: str
 
-    def __lt__(self, other: "Problem") -> bool:
+    def __lt__(self, other: Problem) -> bool:
         return self._key() < other._key()
 
     def _key(self) -> tuple[str, int, str, str]:
@@ -65,7 +65,7 @@ def display_path(path: Path, root: Path | None = None) -> str:
     base = root or Path.cwd()
     text, prefix = str(path), str(base).rstrip(os.sep) + os.sep
     if text.startswith(prefix) and os.sep == "/" and ".." not in text:
-        return text[len(prefix):]  # the common case, without relpath's syscalls
+        return text[len(prefix) :]  # the common case, without relpath's syscalls
     try:
         return Path(os.path.relpath(path, base)).as_posix()
     except ValueError:  # another drive on Windows

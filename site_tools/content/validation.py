@@ -19,15 +19,24 @@ def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
     for r in records:
         if r.id is not None:
             if r.id in seen_ids:
-                problems.add(r.shown, "id", f"l'id «{r.id}» è già usato da {seen_ids[r.id].shown}.",
-                             "ogni avviso ha un id suo: se hai copiato un file, cambia l'id di quello nuovo.",
-                             r.line("id"))
+                problems.add(
+                    r.shown,
+                    "id",
+                    f"l'id «{r.id}» è già usato da {seen_ids[r.id].shown}.",
+                    "ogni avviso ha un id suo: se hai copiato un file, cambia l'id di quello nuovo.",
+                    r.line("id"),
+                )
             else:
                 seen_ids[r.id] = r
         if r.url_path is not None:
             if r.url_path in seen_urls:
-                problems.add(r.shown, "slug", f"l'indirizzo {r.url_path} è già usato da {seen_urls[r.url_path].shown}.",
-                             "cambia il nome del file o aggiungi un campo «slug:» diverso.", r.line("slug"))
+                problems.add(
+                    r.shown,
+                    "slug",
+                    f"l'indirizzo {r.url_path} è già usato da {seen_urls[r.url_path].shown}.",
+                    "cambia il nome del file o aggiungi un campo «slug:» diverso.",
+                    r.line("slug"),
+                )
             else:
                 seen_urls[r.url_path] = r
     for r in records:
@@ -36,11 +45,21 @@ def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
             if target is None:
                 continue
             if target not in seen_ids:
-                problems.add(r.shown, key, f"non esiste un avviso con id «{target}».",
-                             "copia esattamente il campo «id» dell'avviso che vuoi aggiornare o annullare.", r.line(key))
-            elif r.date and seen_ids[target].date and seen_ids[target].date > r.date:
-                problems.add(r.shown, key, f"l'avviso «{target}» è più recente di questo.",
-                             "si può aggiornare o annullare solo un avviso pubblicato prima.", r.line(key))
+                problems.add(
+                    r.shown,
+                    key,
+                    f"non esiste un avviso con id «{target}».",
+                    "copia esattamente il campo «id» dell'avviso che vuoi aggiornare o annullare.",
+                    r.line(key),
+                )
+            elif r.date and (target_date := seen_ids[target].date) and target_date > r.date:
+                problems.add(
+                    r.shown,
+                    key,
+                    f"l'avviso «{target}» è più recente di questo.",
+                    "si può aggiornare o annullare solo un avviso pubblicato prima.",
+                    r.line(key),
+                )
     out.extend(problems)
     return {p.file for p in problems}
 
@@ -73,8 +92,13 @@ def check_body(b: Parsed, config: TownConfig, pages: set[str]) -> list[Problem]:
         line = b.body_line + found.line
         if found.kind == "html":
             for what in dangerous(found.value):
-                problems.add(shown, "testo", f"il testo contiene {what}, che non è ammesso per sicurezza.",
-                             "togli il codice HTML: per un video o una mappa metti un link normale [testo](https://…).", line)
+                problems.add(
+                    shown,
+                    "testo",
+                    f"il testo contiene {what}, che non è ammesso per sicurezza.",
+                    "togli il codice HTML: per un video o una mappa metti un link normale [testo](https://…).",
+                    line,
+                )
             continue
         problem = _check_target(found.value, found.kind, b, config, pages)
         if problem:
@@ -82,8 +106,7 @@ def check_body(b: Parsed, config: TownConfig, pages: set[str]) -> list[Problem]:
     return problems
 
 
-def _check_target(target: str, kind: str, b: Parsed, config: TownConfig,
-                  pages: set[str]) -> tuple[str, str] | None:
+def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: set[str]) -> tuple[str, str] | None:
     what = "l'immagine" if kind == "image" else "il link"
     if not target:
         return f"{what} è vuoto.", "scrivi l'indirizzo tra le parentesi tonde: [testo](indirizzo)."
@@ -100,14 +123,20 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig,
             return None
         if kind == "image" and (config.content_dir / path.lstrip("/")).is_file():
             return None
-        return (f"{what} «{target}» punta a una pagina del sito che non esiste.",
-                "controlla l'indirizzo; per un altro avviso è più sicuro il percorso del file .md.")
+        return (
+            f"{what} «{target}» punta a una pagina del sito che non esiste.",
+            "controlla l'indirizzo; per un altro avviso è più sicuro il percorso del file .md.",
+        )
     resolved = (b.path.parent / path).resolve()
     inside = config.content_dir.resolve() in resolved.parents
     if kind == "link" and not path.endswith(".md") and not resolved.is_file():
-        return (f"il link «{target}» non è il percorso di un file.",
-                "per collegare un altro avviso o una pagina usa il percorso del suo file .md, per esempio ../2026-11-20-chiusura-via-roma.md.")
+        return (
+            f"il link «{target}» non è il percorso di un file.",
+            "per collegare un altro avviso o una pagina usa il percorso del suo file .md, per esempio ../2026-11-20-chiusura-via-roma.md.",
+        )
     if not inside or not resolved.is_file():
-        return (f"{what} «{target}» non esiste.",
-                "controlla nome del file (maiuscole comprese) e cartelle: il percorso è relativo a questo file.")
+        return (
+            f"{what} «{target}» non esiste.",
+            "controlla nome del file (maiuscole comprese) e cartelle: il percorso è relativo a questo file.",
+        )
     return None

@@ -22,7 +22,7 @@ import yaml
 _Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class FrontmatterLoader(_Base):  # type: ignore[misc, valid-type]
+class FrontmatterLoader(_Base):
     """Safe loader that keeps dates as strings."""
 
 

@@ -27,10 +27,11 @@ import asyncio
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from site_tools.channels.base import Outcome
 from site_tools.channels.errors import EXPLAIN, Action
@@ -41,8 +42,6 @@ from site_tools.store.ledger import Claim, Result
 
 #: No retry waits longer than this inside a run: a run must end in minutes, not hours.
 MAX_RETRY_DELAY = 120.0
-#: How often answers are written to the ledger, opt-outs polled and the heartbeat beaten.
-TICK = 0.1
 
 T = TypeVar("T")
 
@@ -95,6 +94,7 @@ class FanOutOptions:
     unknown_grace: float = 30.0  # wait this long for a receipt before resending an uncertain attempt
     retry_base: float = 1.0  # first backoff after a transient error; doubles each attempt
     stale_after: float = 15.0  # a run silent this long is dead; its unknown rows are reconciled
+    tick: float = 0.1  # how often answers are written to the ledger and opt-outs polled
     progress: bool = True
 
     def in_flight(self) -> int:
@@ -106,6 +106,10 @@ class FanOutOptions:
     def claim(self) -> int:
         return self.claim_size or max(10, min(500, math.ceil(self.rate / 4)))
 
+    def heartbeat_every(self) -> float:
+        """Well inside ``stale_after``: a live run must never look dead to another."""
+        return min(1.0, self.stale_after / 3)
+
     def duplicate_bound(self) -> int:
         """Most messages a hard kill can leave sent but unknown to the ledger (resent after the kill)."""
         return self.in_flight() + self.unrecorded()
@@ -114,8 +118,15 @@ class FanOutOptions:
 class FanOut:
     """One bulletin to every active subscriber of one channel. One instance per run."""
 
-    def __init__(self, store: Store, sender: Sender, run_id: str, options: FanOutOptions | None = None,
-                 clock: Clock = SYSTEM_CLOCK, progress: Progress | None = None):
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        run_id: str,
+        options: FanOutOptions | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        progress: Progress | None = None,
+    ):
         self.store = store
         self.sender = sender
         self.run_id = run_id
@@ -145,16 +156,27 @@ class FanOut:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     # -- the run -----------------------------------------------------------------
-    async def run(self, bulletin_id: str, build_payload: Callable[[str], dict[str, Any]],
-                  priority: str = "normal", channel: str = "whatsapp_list") -> FanOutReport:
+    async def run(
+        self,
+        bulletin_id: str,
+        build_payload: Callable[[str], dict[str, Any]],
+        priority: str = "normal",
+        channel: str = "whatsapp_list",
+    ) -> FanOutReport:
         assert not self._used, "a FanOut serves one run"
         self._used = True
-        self.bulletin_id, self.channel, self.priority, self.build_payload = bulletin_id, channel, priority, build_payload
+        self.bulletin_id, self.channel, self.priority, self.build_payload = (
+            bulletin_id,
+            channel,
+            priority,
+            build_payload,
+        )
         self.report = report = FanOutReport(bulletin_id)
         started = self.clock.monotonic()
         report.recipients = await self._db(self.store.subscribers.count_active)
-        report.reconciled = await self._db(self.store.ledger.reconcile_unknown, bulletin_id, channel,
-                                           self.opt.stale_after)
+        report.reconciled = await self._db(
+            self.store.ledger.reconcile_unknown, bulletin_id, channel, self.opt.stale_after, self.run_id
+        )
         self.bar = self._progress or _progress_bar(report.recipients, bulletin_id, self.opt.progress)
         keeper = asyncio.create_task(self._housekeeping())
         workers = [asyncio.create_task(self._worker()) for _ in range(self.opt.in_flight())]
@@ -181,8 +203,9 @@ class FanOut:
             if not batch:
                 return
             last_id = batch[-1].id
-            claimed = await self._db(self.store.ledger.claim_new, self.bulletin_id, self.channel, self.run_id,
-                                     batch[0].id, batch[-1].id)
+            claimed = await self._db(
+                self.store.ledger.claim_new, self.bulletin_id, self.channel, self.run_id, batch[0].id, batch[-1].id
+            )
             for recipient in batch:
                 if recipient.id in claimed:
                     await self._queue.put(Claim(claimed[recipient.id], recipient.id, recipient.phone, 1))
@@ -190,8 +213,9 @@ class FanOut:
     async def _drain_retries(self) -> None:
         """Retries as they fall due, until nothing is left pending (or the run stops)."""
         while self.stop is None:
-            rows = await self._db(self.store.ledger.claim_retries, self.bulletin_id, self.channel, self.run_id,
-                                  self.opt.claim())
+            rows = await self._db(
+                self.store.ledger.claim_retries, self.bulletin_id, self.channel, self.run_id, self.opt.claim()
+            )
             if rows:
                 self.report.retries += len(rows)
                 for row in rows:
@@ -202,9 +226,10 @@ class FanOut:
                 pending = await self._db(self.store.ledger.pending_count, self.bulletin_id, self.channel)
                 if pending == 0 and self._queue.empty() and self._busy == 0:
                     return
-            await self.clock.sleep(TICK)
-            self.report.reconciled += await self._db(self.store.ledger.reconcile_unknown, self.bulletin_id,
-                                                     self.channel, self.opt.stale_after)
+            await self.clock.sleep(self.opt.tick)
+            self.report.reconciled += await self._db(
+                self.store.ledger.reconcile_unknown, self.bulletin_id, self.channel, self.opt.stale_after, self.run_id
+            )
 
     async def _shut_down(self, workers: list[asyncio.Task[None]], keeper: asyncio.Task[None]) -> None:
         for _ in workers:
@@ -297,19 +322,32 @@ class FanOut:
             self.report.throttled += 1
             delay = outcome.retry_after or self.opt.retry_base * random.uniform(0.5, 1.5)
             self.pacer.throttled(delay)
-            return Result(claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail,
-                          next_attempt_at=now + delay, refund=True)
+            return Result(
+                claim.delivery_id,
+                claim.subscriber_id,
+                "retry",
+                error_code=code,
+                error=detail,
+                next_attempt_at=now + delay,
+                refund=True,
+            )
         if claim.attempt >= self.opt.max_attempts:
             self.report.failed[f"{code or detail}"] += 1
-            return Result(claim.delivery_id, claim.subscriber_id, "failed", error_code=code,
-                          error=f"{detail} dopo {claim.attempt} tentativi")
+            return Result(
+                claim.delivery_id,
+                claim.subscriber_id,
+                "failed",
+                error_code=code,
+                error=f"{detail} dopo {claim.attempt} tentativi",
+            )
         delay = min(self._retry_delay(outcome, claim.attempt), MAX_RETRY_DELAY)
-        return Result(claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail,
-                      next_attempt_at=now + delay)
+        return Result(
+            claim.delivery_id, claim.subscriber_id, "retry", error_code=code, error=detail, next_attempt_at=now + delay
+        )
 
     def _retry_delay(self, outcome: Outcome, attempt: int) -> float:
         if outcome.action is Action.RETRY_LATER:
-            return 4.0 ** attempt
+            return 4.0**attempt
         if outcome.action is Action.MAINTENANCE:
             return 60.0
         if outcome.uncertain:
@@ -321,27 +359,29 @@ class FanOut:
         async with self._flush_lock:
             if self._results:
                 batch = self._results[:]
-                del self._results[:len(batch)]
+                del self._results[: len(batch)]
                 await self._db(self.store.ledger.record_results, batch)
                 self._unrecorded -= len(batch)
                 self._recorded.set()
-            for pending, write in ((self._undeliverable, self.store.subscribers.record_undeliverable),
-                                   (self._opted_out_by_api, self.store.subscribers.unsubscribe_ids)):
+            for pending, write in (
+                (self._undeliverable, self.store.subscribers.record_undeliverable),
+                (self._opted_out_by_api, self.store.subscribers.unsubscribe_ids),
+            ):
                 if pending:
                     ids = pending[:]
-                    del pending[:len(ids)]
+                    del pending[: len(ids)]
                     await self._db(write, ids)
 
     async def _housekeeping(self) -> None:
         since = self.clock.time() - 1.0
         beat = 0.0
         while True:
-            await self.clock.sleep(TICK)
+            await self.clock.sleep(self.opt.tick)
             await self._flush()
             now = self.clock.time()
             self._opted_out.update(await self._db(self.store.subscribers.opted_out_since, since - 1.0))
             since = now
-            if now - beat >= 1.0:
+            if now - beat >= self.opt.heartbeat_every():
                 beat = now
                 await self._db(self.store.ledger.heartbeat, self.run_id)
                 await self._yield_to_urgent()
@@ -362,5 +402,12 @@ class FanOut:
 def _progress_bar(total: int, label: str, enabled: bool) -> Progress:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="msg", desc=label[:30], disable=not enabled, smoothing=0.1,
-                mininterval=0.5, dynamic_ncols=True)
+    return tqdm(
+        total=total,
+        unit="msg",
+        desc=label[:30],
+        disable=not enabled,
+        smoothing=0.1,
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )

@@ -53,9 +53,18 @@ class Plan:
     waiting: list[Bulletin] = field(default_factory=list)
 
 
-def make_plan(content: Content, store: Store, now: datetime, *, only: str | None = None,
-              channel: str | None = None, force: bool = False, new_ids: set[str] | None = None,
-              max_age: timedelta = DEFAULT_MAX_AGE, resend_uncertain: bool = False) -> Plan:
+def make_plan(
+    content: Content,
+    store: Store,
+    now: datetime,
+    *,
+    only: str | None = None,
+    channel: str | None = None,
+    force: bool = False,
+    new_ids: set[str] | None = None,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+    resend_uncertain: bool = False,
+) -> Plan:
     plan = Plan()
     visible = [b for b in content.bulletins if b.is_visible(now)]
     plan.waiting = sorted((b for b in content.bulletins if not b.draft and b.date > now), key=lambda b: b.date)
@@ -67,8 +76,11 @@ def make_plan(content: Content, store: Store, now: datetime, *, only: str | None
         if b.id in historical_ids or (only and b.id != only) or not b.is_active(now):
             continue
         wanted = [c for c in channels_for(b, content.config) if channel in (None, c)]
-        todo = [c for c in wanted if _still_to_do(plan, store, b, c, states.get((b.id, c)),
-                                                   resend_uncertain and only == b.id)]
+        todo = [
+            c
+            for c in wanted
+            if _still_to_do(plan, store, b, c, states.get((b.id, c)), resend_uncertain and only == b.id)
+        ]
         if not todo:
             continue
         started = any((b.id, c) in states for c in channels.names())
@@ -101,5 +113,9 @@ def validate_for_publishing(content: Content, plan: Plan) -> None:
 
 def missing_secrets(plan: Plan, by_name: dict[str, Channel]) -> list[Problem]:
     needed = {c for item in plan.items for c in item.channels}
-    return [problem for name, channel in by_name.items() for problem in channel.missing_secrets()
-            if name in needed or channel.mode() == "gateway"]
+    return [
+        problem
+        for name, channel in by_name.items()
+        for problem in channel.missing_secrets()
+        if name in needed or channel.mode() == "gateway"
+    ]

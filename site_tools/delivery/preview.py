@@ -16,8 +16,9 @@ from site_tools.render.links import Links
 from site_tools.settings import Settings
 
 
-def preview_markdown(content: Content, paths: list[Path], now: datetime, recipients: int | None,
-                     settings: Settings) -> str:
+def preview_markdown(
+    content: Content, paths: list[Path], now: datetime, recipients: int | None, settings: Settings
+) -> str:
     config = content.config
     wanted = {p.resolve() for p in paths}
     chosen = [b for b in content.bulletins if b.path.resolve() in wanted]
@@ -33,15 +34,21 @@ def preview_markdown(content: Content, paths: list[Path], now: datetime, recipie
         when = "subito al merge" if b.date <= now else f"programmato per il {b.date:%d/%m/%Y alle %H:%M}"
         if b.draft:
             when = "bozza: non verrà pubblicato"
-        out += [f"### {'🔴 URGENTE – ' if b.urgent else ''}{b.title}", "",
-                f"`{b.path.relative_to(config.root).as_posix()}` · {when} · sul sito: {links.page(b)}", ""]
+        out += [
+            f"### {'🔴 URGENTE – ' if b.urgent else ''}{b.title}",
+            "",
+            f"`{b.path.relative_to(config.root).as_posix()}` · {when} · sul sito: {links.page(b)}",
+            "",
+        ]
         routed = channels_for(b, config)
         for name in routed:
             out += channel_section(by_name[name], b, links, count, settings.whatsapp_mps, who)
         skipped = [CHANNELS[c] for c in config.enabled_channels() if c not in routed]
         if skipped:
-            out += [f"Non va su: {', '.join(skipped)} (instradamento per categoria; «priority: urgent» lo manda "
-                    "ovunque).", ""]
+            out += [
+                f"Non va su: {', '.join(skipped)} (instradamento per categoria; «priority: urgent» lo manda ovunque).",
+                "",
+            ]
     return "\n".join(out) + "\n"
 
 
@@ -49,5 +56,11 @@ def channel_section(channel: Channel, b: Bulletin, links: Links, audience: int, 
     rendered = channel.render(b, links)
     estimate = channel.estimate(b, audience, rate)
     fence = "html" if rendered.markup == "html" else "text"
-    return [f"**{channel.label}** – {rendered.facts}; {estimate.describe(who)}", "", f"```{fence}",
-            "\n\n— — —\n\n".join(rendered.parts), "```", ""]
+    return [
+        f"**{channel.label}** – {rendered.facts}; {estimate.describe(who)}",
+        "",
+        f"```{fence}",
+        "\n\n— — —\n\n".join(rendered.parts),
+        "```",
+        "",
+    ]

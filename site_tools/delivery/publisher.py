@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from site_tools import channels
 from site_tools.channels.base import Channel, ChannelStopped, Delivered, Sender
@@ -50,8 +51,9 @@ class PublishReport:
 
 
 class Publisher:
-    def __init__(self, config: TownConfig, store: Store, settings: Settings, links: Links,
-                 options: FanOutOptions | None = None):
+    def __init__(
+        self, config: TownConfig, store: Store, settings: Settings, links: Links, options: FanOutOptions | None = None
+    ):
         self.config = config
         self.store = store
         self.settings = settings
@@ -60,8 +62,9 @@ class Publisher:
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels = channels.create(config, settings)
 
-    async def fan_out(self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]],
-                      sender: Sender) -> FanOutReport:
+    async def fan_out(
+        self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender
+    ) -> FanOutReport:
         """Lent to channels that send one message per subscriber (DeliveryContext)."""
         fan = FanOut(self.store, sender, self.run_id, self.options)
         return await fan.run(bulletin.id, build_payload, "urgent" if bulletin.urgent else "normal", channel)
@@ -99,11 +102,27 @@ class Publisher:
         try:
             delivered = await channel.deliver(b, self)
         except ChannelStopped as exc:
-            delivered = Delivered("failed", self.settings.scrub(exc.explanation),
-                                  channel_down=exc.outcome.action is not None and not exc.outcome.uncertain)
+            delivered = Delivered(
+                "failed",
+                self.settings.scrub(exc.explanation),
+                channel_down=exc.outcome.action is not None and not exc.outcome.uncertain,
+            )
         if delivered.first_send_at and not report.first_send_at:
             report.first_send_at = delivered.first_send_at
-        self.store.ledger.finish_publication(b.id, channel.name, delivered.state, delivered.detail or None,
-                                             external_id=delivered.external_id, recipients=delivered.recipients)
-        return ChannelResult(b.id, channel.name, delivered.state, delivered.detail, report=delivered.report,
-                             post=delivered.post, channel_down=delivered.channel_down)
+        self.store.ledger.finish_publication(
+            b.id,
+            channel.name,
+            delivered.state,
+            delivered.detail or None,
+            external_id=delivered.external_id,
+            recipients=delivered.recipients,
+        )
+        return ChannelResult(
+            b.id,
+            channel.name,
+            delivered.state,
+            delivered.detail,
+            report=delivered.report,
+            post=delivered.post,
+            channel_down=delivered.channel_down,
+        )

@@ -52,9 +52,15 @@ class Processes:
 
     def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[Any]:
         log = open(self.logs / f"{name}.log", "w", encoding="utf-8")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen([sys.executable, "-m", "site_tools", *args], env=env, cwd=cwd,
-                                stdout=log, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)  # Ctrl-C reaches us; we stop them in order
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "site_tools", *args],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )  # Ctrl-C reaches us; we stop them in order
         self.started.append(proc)
         return proc
 
@@ -99,18 +105,22 @@ async def _opt_in(url: str, n: int, keyword: str) -> int:
     for i in range(n):
         queue.put_nowait(i)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
         async def citizen() -> None:
             nonlocal errors
             while not queue.empty():
                 i = queue.get_nowait()
                 phone = fake_phone(i)
                 body = inbound_text(phone, f"{keyword} ON", f"wamid.demo.on.{i}", f"Cittadino {i}")
-                async with session.post(url, data=body, headers={"Content-Type": "application/json",
-                                                                 "X-Hub-Signature-256": signature(APP_SECRET, body)}
-                                        ) as response:
+                async with session.post(
+                    url,
+                    data=body,
+                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature(APP_SECRET, body)},
+                ) as response:
                     await response.read()
                     errors += response.status != 200
                 bar.update(1)
+
         await asyncio.gather(*(citizen() for _ in range(64)))
     bar.close()
     return errors
@@ -150,14 +160,38 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         Store.open(db).close()  # create the store once, before two processes use it
         sim_port, hook_port = free_port(), free_port()
         hook_url = f"http://127.0.0.1:{hook_port}/webhook"
-        sim = procs.start("simulator", ["simulator", "--port", str(sim_port), "--mps", str(rate), "--latency", "0.150",
-                           "--webhook-url", hook_url, "--app-secret", APP_SECRET], dict(os.environ), config.root)
+        sim = procs.start(
+            "simulator",
+            [
+                "simulator",
+                "--port",
+                str(sim_port),
+                "--mps",
+                str(rate),
+                "--latency",
+                "0.150",
+                "--webhook-url",
+                hook_url,
+                "--app-secret",
+                APP_SECRET,
+            ],
+            dict(os.environ),
+            config.root,
+        )
         sim_url = f"http://127.0.0.1:{sim_port}"
-        env = {**os.environ, "SITE_TOOLS_DB": db, "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "demo",
-               "WHATSAPP_API_URL": f"{sim_url}/v24.0", "WHATSAPP_TOKEN": "sim-whatsapp-token",
-               "WHATSAPP_PHONE_NUMBER_ID": "106540352242922", "WHATSAPP_MPS": str(rate),
-               "TELEGRAM_API_URL": sim_url, "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
-               "SITE_TOOLS_CONFIG": str(config.path)}
+        env = {
+            **os.environ,
+            "SITE_TOOLS_DB": db,
+            "WHATSAPP_APP_SECRET": APP_SECRET,
+            "WHATSAPP_VERIFY_TOKEN": "demo",
+            "WHATSAPP_API_URL": f"{sim_url}/v24.0",
+            "WHATSAPP_TOKEN": "sim-whatsapp-token",
+            "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+            "WHATSAPP_MPS": str(rate),
+            "TELEGRAM_API_URL": sim_url,
+            "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
+            "SITE_TOOLS_CONFIG": str(config.path),
+        }
         hook = procs.start("webhook", ["webhook", "--port", str(hook_port)], env, config.root)
         _wait_http(f"{sim_url}/_sim/stats", procs, "simulator")
         _wait_http(f"http://127.0.0.1:{hook_port}/health", procs, "webhook")
@@ -172,15 +206,16 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         deadline = time.monotonic() + 600
         while store.subscribers.count_active() < citizens and time.monotonic() < deadline:
             time.sleep(0.2)
-        while store.db.one("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'")[0] and time.monotonic() < deadline:
+        while store.db.scalar("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") and time.monotonic() < deadline:
             time.sleep(0.2)  # confirmations use the same number's throughput: let them finish first
         summary["subscribed"] = store.subscribers.count_active()
-        echo(f"    {number(summary['subscribed'])} iscritti e {number(citizens)} conferme inviate in "
-             f"{time.monotonic() - t0:.1f} s (errori HTTP: {errors})")
+        echo(
+            f"    {number(summary['subscribed'])} iscritti e {number(citizens)} conferme inviate in "
+            f"{time.monotonic() - t0:.1f} s (errori HTTP: {errors})"
+        )
 
         content = load_content(config, check_bodies=False)
-        urgent = sorted((b for b in content.bulletins if b.urgent and b.is_active(_now(config))),
-                        key=lambda b: b.date)
+        urgent = sorted((b for b in content.bulletins if b.urgent and b.is_active(_now(config))), key=lambda b: b.date)
         if not urgent:
             raise click.ClickException("nessun avviso urgente attivo nel contenuto di esempio")
         bulletin = urgent[-1]
@@ -188,8 +223,13 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         plan = make_plan(content, store, _now(config), only=bulletin.id, force=True)
         validate_for_publishing(content, plan)
         settings = Settings.from_env(env)
-        publisher = Publisher(config, store, settings, Links.for_bulletins(config, content.bulletins),
-                              FanOutOptions(rate=rate, progress=sys.stderr.isatty()))
+        publisher = Publisher(
+            config,
+            store,
+            settings,
+            Links.for_bulletins(config, content.bulletins),
+            FanOutOptions(rate=rate, progress=sys.stderr.isatty()),
+        )
         report = run_loop(publisher.publish(plan))
         fan = next(r.report for r in report.results if r.channel == "whatsapp_list" and r.report)
         post = next((r.post for r in report.results if r.post), None)
@@ -207,22 +247,31 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         messages = httpx.get(f"{sim_url}/_sim/messages", timeout=120).json()
         per_citizen = Counter(m["to"] for m in messages["whatsapp"] if m["callback"] == bulletin.id)
         expected = {fake_phone(i) for i in range(citizens)}
-        summary.update({
-            "bulletin": bulletin.id, "accepted": fan.accepted, "seconds": round(fan.seconds, 2),
-            "rate": round(fan.rate, 1), "delivered": delivered,
-            "received_once": sum(1 for p in expected if per_citizen.get(p) == 1),
-            "duplicates": sum(c - 1 for c in per_citizen.values() if c > 1),
-            "missing": len(expected - set(per_citizen)),
-            "telegram_posts": sum(1 for m in messages["telegram"]),
-            "cost_eur": round(fan.accepted * config.price_per_template, 2),
-        })
+        summary.update(
+            {
+                "bulletin": bulletin.id,
+                "accepted": fan.accepted,
+                "seconds": round(fan.seconds, 2),
+                "rate": round(fan.rate, 1),
+                "delivered": delivered,
+                "received_once": sum(1 for p in expected if per_citizen.get(p) == 1),
+                "duplicates": sum(c - 1 for c in per_citizen.values() if c > 1),
+                "missing": len(expected - set(per_citizen)),
+                "telegram_posts": sum(1 for m in messages["telegram"]),
+                "cost_eur": round(fan.accepted * config.price_per_template, 2),
+            }
+        )
         hand = SEED_SECONDS_PER_15000 * citizens / 15000
         echo("")
-        echo(f"Raggiunti {number(summary['received_once'])} cittadini su {number(citizens)}, ognuno una volta sola "
-             f"(doppioni: {summary['duplicates']}, mancanti: {summary['missing']}); consegnati: {number(delivered)}.")
+        echo(
+            f"Raggiunti {number(summary['received_once'])} cittadini su {number(citizens)}, ognuno una volta sola "
+            f"(doppioni: {summary['duplicates']}, mancanti: {summary['missing']}); consegnati: {number(delivered)}."
+        )
         echo(f"Invio in {fan.seconds:.1f} s, {fan.rate:.0f} messaggi/s; costo stimato {euro(summary['cost_eur'])}.")
-        echo(f"Con le liste broadcast del telefono (256 contatti l'una, a mano) servivano circa {duration(hand)}; "
-             f"al limite iniziale di WhatsApp, 80 messaggi/s, {duration(citizens / 80)}.")
+        echo(
+            f"Con le liste broadcast del telefono (256 contatti l'una, a mano) servivano circa {duration(hand)}; "
+            f"al limite iniziale di WhatsApp, 80 messaggi/s, {duration(citizens / 80)}."
+        )
         echo(f"Telegram: {summary['telegram_posts']} post nel canale. Canale WhatsApp: testo pronto da incollare:")
         echo("  " + (post or "").replace("\n", "\n  "))
         (data_dir / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -250,6 +299,7 @@ def _serve(site_dir: Path) -> None:
     import http.server
 
     port = free_port()
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass

@@ -14,12 +14,27 @@ METADATA = {"display_phone_number": "15550783881", "phone_number_id": "106540352
 
 def event_body(value: dict[str, Any], waba_id: str = WABA_ID) -> bytes:
     """One "messages" change; ``json.dumps`` escapes non-ASCII as Meta does (``\\u00e0``)."""
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": waba_id, "changes": [{
-        "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": METADATA, **value}}]}]}).encode()
+    return json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": waba_id,
+                    "changes": [
+                        {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": METADATA, **value}}
+                    ],
+                }
+            ],
+        }
+    ).encode()
 
 
 def inbound_text(phone: str, text: str, wamid: str, name: str = "Cittadino") -> bytes:
-    return event_body({
-        "contacts": [{"profile": {"name": name}, "wa_id": phone}],
-        "messages": [{"from": phone, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
-                      "text": {"body": text}}]})
+    return event_body(
+        {
+            "contacts": [{"profile": {"name": name}, "wa_id": phone}],
+            "messages": [
+                {"from": phone, "id": wamid, "timestamp": str(int(time.time())), "type": "text", "text": {"body": text}}
+            ],
+        }
+    )

@@ -35,8 +35,24 @@ from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.signature import signature
 
 GRAPH_VERSION = "v24.0"
-TELEGRAM_ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                         "blockquote", "tg-spoiler", "span", "tg-emoji"}
+TELEGRAM_ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-spoiler",
+    "span",
+    "tg-emoji",
+}
 
 
 @dataclass
@@ -69,16 +85,37 @@ class SimConfig:
         return self.burst if self.burst is not None else max(1.0, self.mps / 10)
 
 
-ERROR_HTTP = {190: 401, 0: 401, 10: 403, 131005: 403, 368: 403, 131031: 403, 132001: 404, 131000: 500,
-              131016: 503, 1: 500, 2: 503, 133004: 503, 131057: 500}
+ERROR_HTTP = {
+    190: 401,
+    0: 401,
+    10: 403,
+    131005: 403,
+    368: 403,
+    131031: 403,
+    132001: 404,
+    131000: 500,
+    131016: 503,
+    1: 500,
+    2: 503,
+    133004: 503,
+    131057: 500,
+}
 ERROR_TEXT = {
-    190: "Error validating access token: Session has expired", 0: "AuthException",
-    130429: "Rate limit hit", 131048: "Spam rate limit hit (messaging limit reached)",
-    131000: "Something went wrong", 131016: "Service unavailable", 132000: "Number of parameters does not match",
-    132001: "Template name does not exist in the translation", 132005: "Translated text too long",
-    132018: "There was an issue with the parameters in your template", 100: "Invalid parameter",
-    131008: "Required parameter is missing", 131009: "Parameter value is not valid",
-    131026: "Message undeliverable", 131047: "Re-engagement message",
+    190: "Error validating access token: Session has expired",
+    0: "AuthException",
+    130429: "Rate limit hit",
+    131048: "Spam rate limit hit (messaging limit reached)",
+    131000: "Something went wrong",
+    131016: "Service unavailable",
+    132000: "Number of parameters does not match",
+    132001: "Template name does not exist in the translation",
+    132005: "Translated text too long",
+    132018: "There was an issue with the parameters in your template",
+    100: "Invalid parameter",
+    131008: "Required parameter is missing",
+    131009: "Parameter value is not valid",
+    131026: "Message undeliverable",
+    131047: "Re-engagement message",
 }
 
 
@@ -115,10 +152,15 @@ class Simulator:
 
     @staticmethod
     def meta_error(code: int, status: int | None = None, details: str | None = None) -> web.Response:
-        body = {"error": {"message": f"(#{code}) {ERROR_TEXT.get(code, 'Error')}", "type": "OAuthException",
-                          "code": code, "error_data": {"messaging_product": "whatsapp",
-                                                        "details": details or ERROR_TEXT.get(code, "Error")},
-                          "fbtrace_id": f"Sim{random.randrange(16**12):012x}"}}
+        body = {
+            "error": {
+                "message": f"(#{code}) {ERROR_TEXT.get(code, 'Error')}",
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": details or ERROR_TEXT.get(code, "Error")},
+                "fbtrace_id": f"Sim{random.randrange(16**12):012x}",
+            }
+        }
         return web.json_response(body, status=status or ERROR_HTTP.get(code, 400))
 
     async def _latency(self) -> None:
@@ -182,17 +224,29 @@ class Simulator:
         self.seq += 1
         wamid = f"wamid.SIM{self.seq:012d}{random.randrange(16**6):06x}"
         callback = payload.get("biz_opaque_callback_data")
-        self.messages.append({"to": to, "type": payload["type"], "callback": callback, "wamid": wamid, "t": now,
-                              "text": self._text_of(payload)})
+        self.messages.append(
+            {
+                "to": to,
+                "type": payload["type"],
+                "callback": callback,
+                "wamid": wamid,
+                "t": now,
+                "text": self._text_of(payload),
+            }
+        )
         self.pairs[(to, callback or "")] += 1
         if self.pairs[(to, callback or "")] > 1:
             self.stats["duplicates"] += 1
         self.stats["accepted"] += 1
         if cfg.webhook_url:
             self._queue_statuses(to, wamid, callback)
-        return web.json_response({"messaging_product": "whatsapp",
-                                  "contacts": [{"input": to, "wa_id": to}],
-                                  "messages": [{"id": wamid, "message_status": "accepted"}]})
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": wamid, "message_status": "accepted"}],
+            }
+        )
 
     def _text_of(self, payload: dict[str, Any]) -> str:
         if payload.get("type") == "text":
@@ -200,8 +254,9 @@ class Simulator:
         params = {}
         for comp in payload.get("template", {}).get("components", []):
             if comp.get("type") == "body":
-                params = {p.get("parameter_name", str(i)): p.get("text", "")
-                          for i, p in enumerate(comp.get("parameters", []))}
+                params = {
+                    p.get("parameter_name", str(i)): p.get("text", "") for i, p in enumerate(comp.get("parameters", []))
+                }
         return hydrate(BODY, params)
 
     def _check_payload(self, p: Any) -> tuple[int, int] | None:
@@ -259,8 +314,14 @@ class Simulator:
             if status in ("sent", "delivered"):
                 item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}
             if status == "failed":
-                item["errors"] = [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
-                                   "error_data": {"details": "Message Undeliverable."}}]
+                item["errors"] = [
+                    {
+                        "code": 131026,
+                        "title": "Message undeliverable",
+                        "message": "Message undeliverable",
+                        "error_data": {"details": "Message Undeliverable."},
+                    }
+                ]
             self.webhook_queue.append(item)
 
     def webhook_body(self, statuses: list[dict[str, Any]]) -> bytes:
@@ -281,8 +342,11 @@ class Simulator:
                 body = self.webhook_body(batch)
                 for attempt in range(5):
                     try:
-                        async with session.post(self.config.webhook_url, data=body, headers={
-                                "Content-Type": "application/json", "X-Hub-Signature-256": self.sign(body)}) as r:
+                        async with session.post(
+                            self.config.webhook_url,
+                            data=body,
+                            headers={"Content-Type": "application/json", "X-Hub-Signature-256": self.sign(body)},
+                        ) as r:
                             if r.status == 200:
                                 self.stats["webhooks_delivered"] += len(batch)
                                 break
@@ -316,8 +380,15 @@ class Simulator:
         if len(recent) >= self.config.telegram_per_chat_per_minute:
             retry = int(recent[0] + window - now) + 1
             self.stats["telegram_throttled"] += 1
-            return web.json_response({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
-                                      "parameters": {"retry_after": retry}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry}",
+                    "parameters": {"retry_after": retry},
+                },
+                status=429,
+            )
         visible = text
         if p.get("parse_mode") == "HTML":
             checker = _TelegramHTML()
@@ -333,9 +404,17 @@ class Simulator:
         recent.append(now)
         self.seq += 1
         self.telegram.append({"chat_id": chat, "text": text, "message_id": self.seq, "t": now})
-        return web.json_response({"ok": True, "result": {"message_id": self.seq, "date": int(now),
-                                                         "chat": {"id": -1001234567890, "type": "channel"},
-                                                         "text": visible}})
+        return web.json_response(
+            {
+                "ok": True,
+                "result": {
+                    "message_id": self.seq,
+                    "date": int(now),
+                    "chat": {"id": -1001234567890, "type": "channel"},
+                    "text": visible,
+                },
+            }
+        )
 
     # -- a Channel gateway (Whapi.Cloud's shape) -----------------------------------
     async def gateway_send(self, request: web.Request) -> web.Response:
@@ -354,8 +433,7 @@ class Simulator:
         return web.json_response({"whatsapp": self.messages, "telegram": self.telegram, "gateway": self.gateway})
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response({**self.stats, "max_in_flight": self.max_in_flight,
-                                  "config": asdict(self.config)})
+        return web.json_response({**self.stats, "max_in_flight": self.max_in_flight, "config": asdict(self.config)})
 
     async def set_config(self, request: web.Request) -> web.Response:
         changes = await request.json()
@@ -371,15 +449,17 @@ class Simulator:
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
-        app.add_routes([
-            web.post("/{version}/{phone_id}/messages", self.whatsapp_messages),
-            web.post("/bot{token}/sendMessage", self.telegram_send),
-            web.post("/messages/text", self.gateway_send),
-            web.get("/_sim/messages", self.get_messages),
-            web.get("/_sim/stats", self.get_stats),
-            web.post("/_sim/config", self.set_config),
-            web.post("/_sim/reset", self.do_reset),
-        ])
+        app.add_routes(
+            [
+                web.post("/{version}/{phone_id}/messages", self.whatsapp_messages),
+                web.post("/bot{token}/sendMessage", self.telegram_send),
+                web.post("/messages/text", self.gateway_send),
+                web.get("/_sim/messages", self.get_messages),
+                web.get("/_sim/stats", self.get_stats),
+                web.post("/_sim/config", self.set_config),
+                web.post("/_sim/reset", self.do_reset),
+            ]
+        )
 
         async def pump(app: web.Application):  # type: ignore[no-untyped-def]
             task = asyncio.create_task(self.webhook_pump(app))
@@ -404,12 +484,12 @@ class _TelegramHTML(html.parser.HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TELEGRAM_ALLOWED_TAGS:
-            raise ValueError(f"unsupported start tag \"{tag}\"")
+            raise ValueError(f'unsupported start tag "{tag}"')
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
-            raise ValueError(f"unexpected end tag \"{tag}\"")
+            raise ValueError(f'unexpected end tag "{tag}"')
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
@@ -417,7 +497,7 @@ class _TelegramHTML(html.parser.HTMLParser):
 
     def verify(self) -> None:
         if self.stack:
-            raise ValueError(f"can't find end tag corresponding to start tag \"{self.stack[-1]}\"")
+            raise ValueError(f'can\'t find end tag corresponding to start tag "{self.stack[-1]}"')
 
 
 async def serve(sim: Simulator, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -425,13 +505,15 @@ async def serve(sim: Simulator, host: str, port: int) -> tuple[web.AppRunner, in
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=4096)
     await site.start()
-    sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+    server: Any = site._server
+    sockets = server.sockets if server else []
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, bound
 
 
 def run(config: SimConfig, host: str = "127.0.0.1", port: int = 8900) -> None:
     """Blocking: serve until interrupted. Prints the URL it listens on."""
+
     async def main() -> None:
         sim = Simulator(config)
         runner, bound = await serve(sim, host, port)
@@ -445,4 +527,3 @@ def run(config: SimConfig, host: str = "127.0.0.1", port: int = 8900) -> None:
         run_loop(main())
     except KeyboardInterrupt:
         pass
-

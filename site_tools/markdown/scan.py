@@ -8,9 +8,9 @@ its line in the file.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token

@@ -9,8 +9,8 @@ own tags (``b i s a code pre blockquote``), everything else escaped.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from markdown_it.token import Token
 
@@ -42,10 +42,20 @@ def _tg_link(text: str, url: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{text or _tg_escape(url)}</a>'
 
 
-WHATSAPP = Style(("*", "*"), ("_", "_"), ("~", "~"), ("```", "```"), ("```\n", "\n```"), ("> ", ""),
-                 lambda s: s, _wa_link)
-TELEGRAM = Style(("<b>", "</b>"), ("<i>", "</i>"), ("<s>", "</s>"), ("<code>", "</code>"), ("<pre>", "</pre>"),
-                 ("<blockquote>", "</blockquote>"), _tg_escape, _tg_link, "• ")
+WHATSAPP = Style(
+    ("*", "*"), ("_", "_"), ("~", "~"), ("```", "```"), ("```\n", "\n```"), ("> ", ""), lambda s: s, _wa_link
+)
+TELEGRAM = Style(
+    ("<b>", "</b>"),
+    ("<i>", "</i>"),
+    ("<s>", "</s>"),
+    ("<code>", "</code>"),
+    ("<pre>", "</pre>"),
+    ("<blockquote>", "</blockquote>"),
+    _tg_escape,
+    _tg_link,
+    "• ",
+)
 
 
 def render_markdown(body: str, style: Style, absolute: Callable[[str], str]) -> list[str]:
@@ -102,8 +112,14 @@ def render_markdown(body: str, style: Style, absolute: Callable[[str], str]) -> 
 
 
 #: Inline emphasis tokens → (Style attribute, 0 = opening / 1 = closing mark).
-_MARKS = {"strong_open": ("bold", 0), "strong_close": ("bold", 1), "em_open": ("italic", 0),
-          "em_close": ("italic", 1), "s_open": ("strike", 0), "s_close": ("strike", 1)}
+_MARKS = {
+    "strong_open": ("bold", 0),
+    "strong_close": ("bold", 1),
+    "em_open": ("italic", 0),
+    "em_close": ("italic", 1),
+    "s_open": ("strike", 0),
+    "s_close": ("strike", 1),
+}
 
 
 def _inline(token: Token, style: Style, absolute: Callable[[str], str]) -> str:

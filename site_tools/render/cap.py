@@ -18,8 +18,13 @@ from site_tools.markdown.scan import plain_text
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 #: Our categories → CAP's fixed list (Geo Met Safety Security Rescue Fire Health Env Transport Infra CBRNE Other).
 CAP_CATEGORY = {
-    "emergenza": "Safety", "protezione-civile": "Safety", "meteo": "Met", "viabilita": "Transport",
-    "scuola": "Safety", "servizi": "Infra", "ambiente": "Env",
+    "emergenza": "Safety",
+    "protezione-civile": "Safety",
+    "meteo": "Met",
+    "viabilita": "Transport",
+    "scuola": "Safety",
+    "servizi": "Infra",
+    "ambiente": "Env",
 }
 
 
@@ -42,7 +47,7 @@ def cap_alert(config: TownConfig, b: Bulletin, by_id: dict[str, Bulletin]) -> et
         element.text = text
         return element
 
-    alert = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})
+    alert = etree.Element(f"{{{NS}}}alert", nsmap={None: NS})  # type: ignore[dict-item]  # lxml: None is the default namespace
     sub(alert, "identifier", identifier(config, b))
     sub(alert, "sender", sender(config))
     sub(alert, "sent", cap_time(b.date, config))
@@ -88,6 +93,6 @@ def cap_bulletins(bulletins: list[Bulletin], now: datetime) -> list[Bulletin]:
             continue
         if b.urgent and b.id not in cancelled:
             chosen.append(b)
-        elif b.refers_to in urgent_ids and (by_id[b.refers_to].expires is None or by_id[b.refers_to].expires > now):
+        elif b.refers_to in urgent_ids and ((expires := by_id[b.refers_to].expires) is None or expires > now):
             chosen.append(b)
     return sorted(chosen, key=lambda b: b.date, reverse=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import urljoin, urlsplit
 
 from site_tools.content.bulletin import Bulletin
@@ -21,7 +21,7 @@ class Links:
     pages: dict[Path, str] = field(default_factory=dict)
 
     @classmethod
-    def for_bulletins(cls, config: TownConfig, bulletins: Iterable[Bulletin]) -> "Links":
+    def for_bulletins(cls, config: TownConfig, bulletins: Iterable[Bulletin]) -> Links:
         return cls(config, {Path(os.path.normpath(b.path)): b.url_path for b in bulletins})
 
     def page(self, bulletin: Bulletin) -> str:

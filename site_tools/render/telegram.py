@@ -21,8 +21,9 @@ def visible_length(fragment: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render_telegram(bulletin: Bulletin, config: TownConfig, links: Links | None = None,
-                    limit: int = limits.TELEGRAM_TEXT_MAX) -> list[str]:
+def render_telegram(
+    bulletin: Bulletin, config: TownConfig, links: Links | None = None, limit: int = limits.TELEGRAM_TEXT_MAX
+) -> list[str]:
     links = links or Links(config)
     esc = TELEGRAM.escape
     head = [f"{emoji} <b>{label}</b>" for emoji, label in status_labels(bulletin)]

@@ -62,11 +62,18 @@ class TemplateMessage:
                 "name": self.name,
                 "language": {"code": self.language},
                 "components": [
-                    {"type": "body", "parameters": [
-                        {"type": "text", "parameter_name": key, "text": value} for key, value in self.params.items()
-                    ]},
-                    {"type": "button", "sub_type": "url", "index": "0",
-                     "parameters": [{"type": "text", "text": self.url_suffix}]},
+                    {
+                        "type": "body",
+                        "parameters": [
+                            {"type": "text", "parameter_name": key, "text": value} for key, value in self.params.items()
+                        ],
+                    },
+                    {
+                        "type": "button",
+                        "sub_type": "url",
+                        "index": "0",
+                        "parameters": [{"type": "text", "text": self.url_suffix}],
+                    },
                 ],
             },
         }
@@ -84,15 +91,19 @@ class TemplateMessage:
 def render_template(bulletin: Bulletin, config: TownConfig) -> TemplateMessage:
     category = config.category(bulletin.categories[0])
     name = category.template if category else "avviso_comunale"
-    fixed = len(hydrate(BODY, {k: "" for k in PARAMS}))
+    fixed = len(hydrate(BODY, dict.fromkeys(PARAMS, "")))
     room = limits.TEMPLATE_BODY_MAX - fixed
     title = (URGENT_PREFIX if bulletin.urgent else "") + bulletin.title
     title = clean_param(title, min(len(URGENT_PREFIX) + limits.TITLE_MAX, room // 3))
     summary = clean_param(bulletin.summary, min(limits.SUMMARY_MAX, room - len(title)))
     off = config.whatsapp.off_message if config.whatsapp else "STOP"
     return TemplateMessage(
-        name=name, language="it", params={"titolo": title, "sintesi": summary},
-        url_suffix=bulletin.url_path, callback=bulletin.id, site_url=config.site_url,
+        name=name,
+        language="it",
+        params={"titolo": title, "sintesi": summary},
+        url_suffix=bulletin.url_path,
+        callback=bulletin.id,
+        site_url=config.site_url,
         footer=FOOTER.format(off=off)[: limits.TEMPLATE_FOOTER_MAX],
     )
 
@@ -106,12 +117,30 @@ def submission(config: TownConfig) -> dict[str, Any]:
         "parameter_format": "NAMED",
         "message_send_ttl_seconds": 43200,
         "components": [
-            {"type": "BODY", "text": BODY, "example": {"body_text_named_params": [
-                {"param_name": "titolo", "example": "Chiusura di via Roma"},
-                {"param_name": "sintesi", "example": "Dal 21 al 23 novembre via Roma è chiusa per lavori alla rete idrica."},
-            ]}},
+            {
+                "type": "BODY",
+                "text": BODY,
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "titolo", "example": "Chiusura di via Roma"},
+                        {
+                            "param_name": "sintesi",
+                            "example": "Dal 21 al 23 novembre via Roma è chiusa per lavori alla rete idrica.",
+                        },
+                    ]
+                },
+            },
             {"type": "FOOTER", "text": FOOTER.format(off=config.whatsapp.off_message if config.whatsapp else "STOP")},
-            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": BUTTON_LABEL, "url": config.site_url + "{{1}}",
-                                            "example": [config.site_url + "notizie/2026/11/chiusura-via-roma/"]}]},
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    {
+                        "type": "URL",
+                        "text": BUTTON_LABEL,
+                        "url": config.site_url + "{{1}}",
+                        "example": [config.site_url + "notizie/2026/11/chiusura-via-roma/"],
+                    }
+                ],
+            },
         ],
     }

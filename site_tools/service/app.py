@@ -17,9 +17,10 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -69,7 +70,9 @@ class Service:
         return await asyncio.get_running_loop().run_in_executor(self._inbox_pool, lambda: fn(self._inbox(), *args))
 
     async def work(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._work_pool, lambda: fn(self._worker_store(), *args))
+        return await asyncio.get_running_loop().run_in_executor(
+            self._work_pool, lambda: fn(self._worker_store(), *args)
+        )
 
     # -- HTTP ----------------------------------------------------------------
     async def verify(self, request: Request) -> Response:
@@ -120,7 +123,7 @@ class Service:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             for event_id, body in events:
@@ -155,22 +158,35 @@ class Service:
             while True:
                 reply_id, phone, body, attempts = await queue.get()
                 await pacer.wait()
-                outcome = await cloud.send({"messaging_product": "whatsapp", "recipient_type": "individual",
-                                            "to": phone, "type": "text", "text": {"preview_url": True, "body": body}})
+                outcome = await cloud.send(
+                    {
+                        "messaging_product": "whatsapp",
+                        "recipient_type": "individual",
+                        "to": phone,
+                        "type": "text",
+                        "text": {"preview_url": True, "body": body},
+                    }
+                )
                 if outcome.ok:
                     done.append((reply_id, "sent", outcome.message_id, None, None))
-                elif outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER) \
-                        and attempts < 5:
+                elif (
+                    outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER)
+                    and attempts < 5
+                ):
                     if outcome.action is Action.THROTTLE:
                         pacer.throttled(outcome.retry_after or 1.0)
-                    done.append((reply_id, "pending", None, outcome.detail, time.time() + 2 ** attempts))
+                    done.append((reply_id, "pending", None, outcome.detail, time.time() + 2**attempts))
                 else:
                     done.append((reply_id, "failed", None, outcome.detail, None))
                 queue.task_done()
 
-        async with WhatsAppCloud(self.settings.whatsapp_api_url, self.settings.whatsapp_phone_number_id,
-                                 self.settings.whatsapp_token, max_in_flight=in_flight,
-                                 timeout=self.settings.http_timeout) as cloud:
+        async with WhatsAppCloud(
+            self.settings.whatsapp_api_url,
+            self.settings.whatsapp_phone_number_id,
+            self.settings.whatsapp_token,
+            max_in_flight=in_flight,
+            timeout=self.settings.http_timeout,
+        ) as cloud:
             workers = [asyncio.create_task(sender(cloud)) for _ in range(in_flight)]
             try:
                 while True:
@@ -199,8 +215,11 @@ class Service:
             for pool in (self._inbox_pool, self._work_pool):
                 pool.shutdown(wait=True)
 
-        return Starlette(routes=[
-            Route("/webhook", self.verify, methods=["GET"]),
-            Route("/webhook", self.receive, methods=["POST"]),
-            Route("/health", self.health, methods=["GET"]),
-        ], lifespan=lifespan)
+        return Starlette(
+            routes=[
+                Route("/webhook", self.verify, methods=["GET"]),
+                Route("/webhook", self.receive, methods=["POST"]),
+                Route("/health", self.health, methods=["GET"]),
+            ],
+            lifespan=lifespan,
+        )

@@ -72,7 +72,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         if not store.inbox.first_time(str(wamid)):
             outcome.repeated += 1
             return
-        text = (message.get("text") or {}).get("body") if message.get("type") == "text" else None
+        text = str((message.get("text") or {}).get("body") or "") if message.get("type") == "text" else ""
         wish = intent(text, config.whatsapp) if text and config.whatsapp else Intent.OTHER
         if wish is Intent.ON:
             if store.subscribers.subscribe(phone, "whatsapp", text[:200], at=sent_at):

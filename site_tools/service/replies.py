@@ -10,17 +10,21 @@ from site_tools.content.config import TownConfig
 def subscribed(config: TownConfig) -> str:
     wa = config.whatsapp
     assert wa is not None
-    return (f"✅ Iscrizione confermata: riceverai qui gli avvisi importanti del {config.name} "
-            f"(allerte, strade e scuole chiuse, emergenze).\n\n"
-            f"Il tuo numero non è visibile agli altri iscritti. Per non ricevere più avvisi scrivi «{wa.off_message}». "
-            f"Tutti gli avvisi: {config.site_url}")
+    return (
+        f"✅ Iscrizione confermata: riceverai qui gli avvisi importanti del {config.name} "
+        f"(allerte, strade e scuole chiuse, emergenze).\n\n"
+        f"Il tuo numero non è visibile agli altri iscritti. Per non ricevere più avvisi scrivi «{wa.off_message}». "
+        f"Tutti gli avvisi: {config.site_url}"
+    )
 
 
 def unsubscribed(config: TownConfig) -> str:
     wa = config.whatsapp
     assert wa is not None
-    return (f"Cancellazione confermata: da ora non riceverai più avvisi del {config.name} su questo numero. "
-            f"Per iscriverti di nuovo scrivi «{wa.on_message}».")
+    return (
+        f"Cancellazione confermata: da ora non riceverai più avvisi del {config.name} su questo numero. "
+        f"Per iscriverti di nuovo scrivi «{wa.on_message}»."
+    )
 
 
 def _reports(config: TownConfig) -> str:
@@ -47,8 +51,9 @@ def automatic(config: TownConfig, moment: datetime) -> str:
         else:
             text = "Questo numero serve a mandare avvisi e non legge i messaggi."
     else:
-        text = (f"Grazie del messaggio. Ora gli uffici sono chiusi: orari {config.office_hours.describe()}."
-                + (" Un operatore ti risponderà alla riapertura." if config.counter else ""))
+        text = f"Grazie del messaggio. Ora gli uffici sono chiusi: orari {config.office_hours.describe()}." + (
+            " Un operatore ti risponderà alla riapertura." if config.counter else ""
+        )
     if reports:
         text += f" Per segnalazioni: {reports}."
     text += f" Per le emergenze chiama il 112. Per iscriverti agli avvisi scrivi «{wa.on_message}», per smettere «{wa.off_message}»."

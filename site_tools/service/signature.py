@@ -20,5 +20,3 @@ def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha256="):
         return False
     return hmac.compare_digest(signature(secret, body), header)
-
-

@@ -1,16 +1,26 @@
-"""``site-tools build`` and ``site-tools serve``: MkDocs with the town's configuration."""
+"""``site-tools build`` and ``site-tools serve``: ProperDocs (the maintained MkDocs 1.x) with the town's configuration.
+
+ProperDocs is a drop-in continuation of MkDocs 1.6 by MkDocs' own
+maintainers: it reads ``mkdocs.yml`` and runs ``mkdocs.plugins`` entry points
+(mkdocs-material, ours) unchanged, by aliasing ``mkdocs.*`` imports to
+``properdocs.*`` (see :mod:`site_tools.site`).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
-from mkdocs import exceptions
-from mkdocs.commands.build import build as mkdocs_build
-from mkdocs.config import load_config as mkdocs_config
+from properdocs import exceptions
+from properdocs.commands.build import build as properdocs_build
+from properdocs.config import load_config as properdocs_config
 
 from site_tools.content.problems import InvalidContent, Problem
+
+#: ProperDocs counts strict-mode warnings on its own logger; the theme and plugins log as "mkdocs.*".
+LOGGER = "properdocs"
 
 
 class _Collect(logging.Handler):
@@ -22,32 +32,58 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+def _route_mkdocs_logs() -> None:
+    """As ``properdocs`` on the command line does: warnings of "mkdocs.*" loggers count too."""
+    mkdocs_logger = logging.getLogger("mkdocs")
+    mkdocs_logger.parent = logging.getLogger(LOGGER)
+    mkdocs_logger.propagate = True
+
+
 def build_site(config_file: Path, site_dir: Path | None = None, strict: bool = False) -> Path:
-    """Build; raise InvalidContent with MkDocs' warnings (broken links…) when strict."""
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    """Build; raise InvalidContent with the generator's warnings (broken links…) when strict."""
+    os.environ.setdefault("DISABLE_MKDOCS_2_WARNING", "true")
+    _route_mkdocs_logs()
     collect = _Collect()
-    logging.getLogger("mkdocs").addHandler(collect)
+    logging.getLogger(LOGGER).addHandler(collect)
     try:
-        options = {"config_file": str(config_file), "strict": strict}
+        options: dict[str, Any] = {"config_file": str(config_file), "strict": strict}
         if site_dir:
             options["site_dir"] = str(site_dir)
-        config = mkdocs_config(**options)
-        mkdocs_build(config)
+        config = properdocs_config(**options)
+        properdocs_build(config)
         return Path(config.site_dir)
     except exceptions.PluginError as exc:
-        raise InvalidContent([Problem(config_file.name, None, None, f"il sito non si può costruire:\n{exc}",
-                                      "correggi i problemi elencati e riprova.")]) from exc
+        raise InvalidContent(
+            [
+                Problem(
+                    config_file.name,
+                    None,
+                    None,
+                    f"il sito non si può costruire:\n{exc}",
+                    "correggi i problemi elencati e riprova.",
+                )
+            ]
+        ) from exc
     except exceptions.Abort as exc:
         warnings = "\n".join(f"  - {m}" for m in collect.messages) or str(exc)
-        raise InvalidContent([Problem(config_file.name, None, None,
-                                      f"la costruzione in modalità rigorosa (--strict) ha trovato problemi:\n{warnings}",
-                                      "correggi i link indicati: di solito un file rinominato o scritto male.")]) from exc
+        raise InvalidContent(
+            [
+                Problem(
+                    config_file.name,
+                    None,
+                    None,
+                    f"la costruzione in modalità rigorosa (--strict) ha trovato problemi:\n{warnings}",
+                    "correggi i link indicati: di solito un file rinominato o scritto male.",
+                )
+            ]
+        ) from exc
     finally:
-        logging.getLogger("mkdocs").removeHandler(collect)
+        logging.getLogger(LOGGER).removeHandler(collect)
 
 
 def serve_site(config_file: Path, host: str, port: int) -> None:
-    from mkdocs.commands.serve import serve
+    from properdocs.commands.serve import serve
 
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    os.environ.setdefault("DISABLE_MKDOCS_2_WARNING", "true")
+    _route_mkdocs_logs()
     serve(config_file=str(config_file), dev_addr=f"{host}:{port}", livereload=True)

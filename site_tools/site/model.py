@@ -11,8 +11,12 @@ from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.config import TownConfig
 
 #: Designers Italia's "Novità" sections, by content type, in menu order.
-SECTIONS = {"notizia": ("notizie", "Notizie"), "comunicato": ("comunicati", "Comunicati"),
-            "avviso": ("avvisi", "Avvisi"), "bando": ("bandi", "Bandi e concorsi")}
+SECTIONS = {
+    "notizia": ("notizie", "Notizie"),
+    "comunicato": ("comunicati", "Comunicati"),
+    "avviso": ("avvisi", "Avvisi"),
+    "bando": ("bandi", "Bandi e concorsi"),
+}
 assert set(SECTIONS) == set(TYPES)
 
 
@@ -27,8 +31,9 @@ class SiteModel:
     cancelled: dict[str, Bulletin] = field(init=False)  # id → the bulletin that cancels it
 
     def __post_init__(self) -> None:
-        self.bulletins = sorted((b for b in self.all_bulletins if b.is_visible(self.now)),
-                                key=lambda b: b.date, reverse=True)
+        self.bulletins = sorted(
+            (b for b in self.all_bulletins if b.is_visible(self.now)), key=lambda b: b.date, reverse=True
+        )
         self.by_id = {b.id: b for b in self.bulletins}
         self.newer = defaultdict(list)
         self.cancelled = {}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 import posixpath
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.dates import MONTHS_IT, format_it
@@ -58,9 +59,11 @@ def item(model: SiteModel, b: Bulletin, page: str) -> str:
     elif model.newer.get(b.id):
         flags += "<strong>Aggiornato</strong> · "
     when = format_it(b.date, model.config.timezone, with_time=False)
-    return (f'<li><a class="st-title" href="{href(page, b.url_path)}">{esc(b.title)}</a><br>'
-            f'<span class="st-meta">{flags}<time datetime="{b.date.isoformat()}">{when}</time> · '
-            f'{" · ".join(labels)}</span><br>{esc(b.summary)}</li>')
+    return (
+        f'<li><a class="st-title" href="{href(page, b.url_path)}">{esc(b.title)}</a><br>'
+        f'<span class="st-meta">{flags}<time datetime="{b.date.isoformat()}">{when}</time> · '
+        f"{' · '.join(labels)}</span><br>{esc(b.summary)}</li>"
+    )
 
 
 def items(model: SiteModel, bulletins: Iterable[Bulletin], page: str) -> str:
@@ -76,17 +79,22 @@ def _md(text: str) -> str:
     return escaped
 
 
-def paginated(model: SiteModel, base: str, title: str, intro: Callable[[str], str],
-              bulletins: list[Bulletin]) -> dict[str, str]:
+def paginated(
+    model: SiteModel, base: str, title: str, intro: Callable[[str], str], bulletins: list[Bulletin]
+) -> dict[str, str]:
     """``base.md``, ``base/2.md``…: lists of PER_PAGE with numbered navigation."""
     pages: dict[str, str] = {}
-    chunks = [bulletins[i:i + PER_PAGE] for i in range(0, len(bulletins), PER_PAGE)] or [[]]
+    chunks = [bulletins[i : i + PER_PAGE] for i in range(0, len(bulletins), PER_PAGE)] or [[]]
     names = [f"{base}.md"] + [f"{base}/{n}.md" for n in range(2, len(chunks) + 1)]
-    for index, (name, chunk) in enumerate(zip(names, chunks)):
+    for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
         nav = ""
         if len(chunks) > 1:
-            parts = [f'<a href="{href(name, page_url(other))}">{n + 1}</a>' if n != index
-                     else f'<strong aria-current="page">{n + 1}</strong>' for n, other in enumerate(names)]
+            parts = [
+                f'<a href="{href(name, page_url(other))}">{n + 1}</a>'
+                if n != index
+                else f'<strong aria-current="page">{n + 1}</strong>'
+                for n, other in enumerate(names)
+            ]
             nav = f'\n<nav class="st-pages" aria-label="Pagine">Pagine: {" · ".join(parts)}</nav>\n'
 
         heading = title if index == 0 else f"{title} – pagina {index + 1}"
@@ -101,10 +109,25 @@ def novita(model: SiteModel) -> dict[str, str]:
         listed = model.of_type(kind)
         index += f"\n## {label}\n\n{items(model, listed[:5], 'novita/index.md')}\n\n"
         index += f"[Tutti: {label.lower()} ({number(len(listed))})]({slug}.md)\n"
-        pages.update(paginated(model, f"novita/{slug}", label,
-                               lambda page, label=label: f"Tutti i contenuti di tipo «{label}».", listed))
+        pages.update(
+            paginated(
+                model,
+                f"novita/{slug}",
+                label,
+                partial(_type_intro, label),
+                listed,
+            )
+        )
     pages["novita/index.md"] = index
     return pages
+
+
+def _type_intro(label: str, page: str) -> str:
+    return f"Tutti i contenuti di tipo «{label}»."
+
+
+def _category_intro(label: str, feed: str, page: str) -> str:
+    return f"Avvisi e notizie della categoria «{label}». [Feed RSS di questa categoria]({link(page, feed)})."
 
 
 def categories(model: SiteModel) -> dict[str, str]:
@@ -114,9 +137,15 @@ def categories(model: SiteModel) -> dict[str, str]:
         listed = model.in_category(category.slug)
         index += f"- [{category.label}]({category.slug}.md) ({number(len(listed))}) · [RSS]({category.slug}/feed.xml)\n"
         feed = f"categorie/{category.slug}/feed.xml"
-        pages.update(paginated(model, f"categorie/{category.slug}", category.label,
-                               lambda page, c=category, feed=feed: f"Avvisi e notizie della categoria «{c.label}». "
-                               f"[Feed RSS di questa categoria]({link(page, feed)}).", listed))
+        pages.update(
+            paginated(
+                model,
+                f"categorie/{category.slug}",
+                category.label,
+                partial(_category_intro, category.label, feed),
+                listed,
+            )
+        )
     pages["categorie/index.md"] = index
     return pages
 
@@ -144,30 +173,38 @@ def home_sections(model: SiteModel) -> str:
         text += f"\n## In evidenza\n\n{items(model, pinned[:3], page)}\n"
     text += f"\n## Ultimi avvisi\n\n{items(model, model.bulletins[:10], page)}\n\n"
     text += "[Tutte le novità](novita/index.md) · [Categorie](categorie/index.md) · [Archivio](archivio/index.md)\n"
-    text += ("\n## Ricevi gli avvisi sul telefono\n\n"
-             "Allerte, strade chiuse e scuole chiuse arrivano subito su WhatsApp e Telegram. "
-             "[Iscriviti in un minuto](iscriviti.md){ .md-button .md-button--primary }\n")
+    text += (
+        "\n## Ricevi gli avvisi sul telefono\n\n"
+        "Allerte, strade chiuse e scuole chiuse arrivano subito su WhatsApp e Telegram. "
+        "[Iscriviti in un minuto](iscriviti.md){ .md-button .md-button--primary }\n"
+    )
     return text
 
 
 def signup(model: SiteModel) -> str:
     config = model.config
-    text = ("# Iscriviti agli avvisi\n\n"
-            f"Il {config.name} manda avvisi urgenti, allerte di protezione civile, chiusure di strade e scuole, "
-            "eventi e scadenze. Scegli il canale che preferisci: se sei già sul telefono tocca il pulsante, "
-            "altrimenti inquadra il codice QR con la fotocamera.\n")
+    text = (
+        "# Iscriviti agli avvisi\n\n"
+        f"Il {config.name} manda avvisi urgenti, allerte di protezione civile, chiusure di strade e scuole, "
+        "eventi e scadenze. Scegli il canale che preferisci: se sei già sul telefono tocca il pulsante, "
+        "altrimenti inquadra il codice QR con la fotocamera.\n"
+    )
     for channel in signup_channels(config):
         steps = "\n".join(f"{n}. {html.escape(step, quote=False)}" for n, step in enumerate(channel.steps, 1))
         posters = " · ".join(f"[Manifesto {size.upper()} (PDF)]({poster_name(channel, size)})" for size in SIZES)
         qr = svg(channel.link, f"Codice QR: {channel.name} del {config.name}")
-        text += (f"\n## {channel.name}\n\n"
-                 f"[{html.escape(channel.button, quote=False)}]({channel.link}){{ .md-button .md-button--primary .st-big }}\n\n"
-                 f'<figure class="st-qr-figure">\n{qr}\n<figcaption>Inquadra per aprire: '
-                 f'<span class="st-link">{html.escape(channel.link)}</span></figcaption>\n</figure>\n\n'
-                 f"{steps}\n\n{html.escape(channel.stop, quote=False)}\n\n"
-                 f"Da stampare e appendere: {posters}\n")
-    text += ("\n## La tua privacy\n\n"
-             "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "
-             "Conserviamo solo il numero, la data e il modo in cui ti sei iscritto, per poterti scrivere e per "
-             "dimostrare il tuo consenso. [Leggi l'informativa sulla privacy](privacy.md).\n")
+        text += (
+            f"\n## {channel.name}\n\n"
+            f"[{html.escape(channel.button, quote=False)}]({channel.link}){{ .md-button .md-button--primary .st-big }}\n\n"
+            f'<figure class="st-qr-figure">\n{qr}\n<figcaption>Inquadra per aprire: '
+            f'<span class="st-link">{html.escape(channel.link)}</span></figcaption>\n</figure>\n\n'
+            f"{steps}\n\n{html.escape(channel.stop, quote=False)}\n\n"
+            f"Da stampare e appendere: {posters}\n"
+        )
+    text += (
+        "\n## La tua privacy\n\n"
+        "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "
+        "Conserviamo solo il numero, la data e il modo in cui ti sei iscritto, per poterti scrivere e per "
+        "dimostrare il tuo consenso. [Leggi l'informativa sulla privacy](privacy.md).\n"
+    )
     return text

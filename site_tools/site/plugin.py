@@ -42,7 +42,7 @@ def site_now(config: Any) -> Any:
     return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
 
 
-class TownPlugin(BasePlugin):  # type: ignore[type-arg]
+class TownPlugin(BasePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         try:
             town = load_config(Path(config.config_file_path))
@@ -59,8 +59,10 @@ class TownPlugin(BasePlugin):  # type: ignore[type-arg]
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
         config.extra["site_tools"] = {
-            "urgent": [{"title": b.title, "url": b.url_path,
-                        "expires": b.expires.isoformat() if b.expires else ""} for b in self.model.urgent_active()],
+            "urgent": [
+                {"title": b.title, "url": b.url_path, "expires": b.expires.isoformat() if b.expires else ""}
+                for b in self.model.urgent_active()
+            ],
             "town": town.name,
         }
         return config
@@ -85,8 +87,12 @@ class TownPlugin(BasePlugin):  # type: ignore[type-arg]
         generated["feed.xml"] = rss(town, model.bulletins, f"Avvisi – {town.name}", "feed.xml")
         for category in town.categories:
             generated[f"categorie/{category.slug}/feed.xml"] = rss(
-                town, model.in_category(category.slug), f"{category.label} – {town.name}",
-                f"categorie/{category.slug}/feed.xml", f"categorie/{category.slug}/")
+                town,
+                model.in_category(category.slug),
+                f"{category.label} – {town.name}",
+                f"categorie/{category.slug}/feed.xml",
+                f"categorie/{category.slug}/",
+            )
         cancelled = set(model.cancelled)
         generated["eventi.ics"] = events_calendar(town, model.bulletins, cancelled)
         for b in model.bulletins:
@@ -96,7 +102,8 @@ class TownPlugin(BasePlugin):  # type: ignore[type-arg]
         for b in alerts:
             generated[f"cap/{b.id}.xml"] = cap_xml(town, b, model.by_id)
         generated["cap/index.json"] = json.dumps(
-            {"alerts": [f"{town.site_url}cap/{b.id}.xml" for b in alerts]}, indent=1)
+            {"alerts": [f"{town.site_url}cap/{b.id}.xml" for b in alerts]}, indent=1
+        )
         for channel in signup_channels(town):
             for size in SIZES:
                 generated[poster_name(channel, size)] = poster_pdf(town, channel, size)

@@ -50,8 +50,11 @@ def poster_pdf(config: TownConfig, channel: SignupChannel, size: str) -> bytes:
     pdf.setFont("Helvetica-Bold", 26 * scale)
     pdf.drawCentredString(width / 2, height - 180 * scale, _latin1(HEADLINES[channel.key]))
     pdf.setFont("Helvetica", 15 * scale)
-    pdf.drawCentredString(width / 2, height - 210 * scale,
-                          _latin1("Allerte meteo e di protezione civile, strade chiuse, scuole, scadenze."))
+    pdf.drawCentredString(
+        width / 2,
+        height - 210 * scale,
+        _latin1("Allerte meteo e di protezione civile, strade chiuse, scuole, scadenze."),
+    )
     # QR code, vector.
     modules = matrix(channel.link)
     side = 300 * scale

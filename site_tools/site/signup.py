@@ -24,27 +24,51 @@ class SignupChannel:
 def signup_channels(config: TownConfig) -> list[SignupChannel]:
     channels = []
     if config.channel_url:
-        channels.append(SignupChannel(
-            "whatsapp_channel", "Canale WhatsApp", config.channel_url, "Segui il Canale WhatsApp",
-            ("Inquadra il codice o tocca il pulsante: si apre WhatsApp.",
-             f"Tocca «Segui» sul canale «{config.name}».",
-             "Tocca la campanella 🔔 per ricevere le notifiche degli avvisi."),
-            "Per smettere: apri il canale e tocca «Non seguire più». Chi segue un canale non vede i numeri "
-            "degli altri, e il Comune non vede il tuo."))
+        channels.append(
+            SignupChannel(
+                "whatsapp_channel",
+                "Canale WhatsApp",
+                config.channel_url,
+                "Segui il Canale WhatsApp",
+                (
+                    "Inquadra il codice o tocca il pulsante: si apre WhatsApp.",
+                    f"Tocca «Segui» sul canale «{config.name}».",
+                    "Tocca la campanella 🔔 per ricevere le notifiche degli avvisi.",
+                ),
+                "Per smettere: apri il canale e tocca «Non seguire più». Chi segue un canale non vede i numeri "
+                "degli altri, e il Comune non vede il tuo.",
+            )
+        )
     if config.whatsapp:
         wa = config.whatsapp
-        channels.append(SignupChannel(
-            "whatsapp_list", "Avvisi WhatsApp personali", wa.signup_link, f"Scrivi «{wa.on_message}» su WhatsApp",
-            (f"Salva in rubrica il numero del Comune: {wa.display}.",
-             f"Inquadra il codice o tocca il pulsante: il messaggio «{wa.on_message}» è già scritto.",
-             "Invia il messaggio: la conferma arriva in pochi secondi."),
-            f"Per smettere: scrivi «{wa.off_message}» allo stesso numero; la cancellazione è immediata. "
-            "Nessun altro iscritto vede il tuo numero."))
+        channels.append(
+            SignupChannel(
+                "whatsapp_list",
+                "Avvisi WhatsApp personali",
+                wa.signup_link,
+                f"Scrivi «{wa.on_message}» su WhatsApp",
+                (
+                    f"Salva in rubrica il numero del Comune: {wa.display}.",
+                    f"Inquadra il codice o tocca il pulsante: il messaggio «{wa.on_message}» è già scritto.",
+                    "Invia il messaggio: la conferma arriva in pochi secondi.",
+                ),
+                f"Per smettere: scrivi «{wa.off_message}» allo stesso numero; la cancellazione è immediata. "
+                "Nessun altro iscritto vede il tuo numero.",
+            )
+        )
     if config.telegram:
-        channels.append(SignupChannel(
-            "telegram", "Canale Telegram", config.telegram.link, "Unisciti su Telegram",
-            ("Inquadra il codice o tocca il pulsante: si apre Telegram.",
-             "Tocca «Unisciti».",
-             "Lascia attive le notifiche del canale."),
-            "Per smettere: apri il canale e tocca «Abbandona». Gli iscritti non vedono il tuo numero."))
+        channels.append(
+            SignupChannel(
+                "telegram",
+                "Canale Telegram",
+                config.telegram.link,
+                "Unisciti su Telegram",
+                (
+                    "Inquadra il codice o tocca il pulsante: si apre Telegram.",
+                    "Tocca «Unisciti».",
+                    "Lascia attive le notifiche del canale.",
+                ),
+                "Per smettere: apri il canale e tocca «Abbandona». Gli iscritti non vedono il tuo numero.",
+            )
+        )
     return channels

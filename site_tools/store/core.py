@@ -32,7 +32,7 @@ class Store:
         self.outbox = Outbox(db)
 
     @classmethod
-    def open(cls, url: str | None = None, default_dir: Path | None = None) -> "Store":
+    def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
         return cls(Database.open(url, default_dir))
 
     def close(self) -> None:
@@ -43,16 +43,29 @@ class Store:
         sub = self.subscribers.get(phone)
         if sub is None:
             return None
-        deliveries = self.db.all("SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
-                                 " WHERE subscriber_id = ? ORDER BY id", (sub.id,))
-        replies = self.db.all("SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,))
+        deliveries = self.db.all(
+            "SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
+            " WHERE subscriber_id = ? ORDER BY id",
+            (sub.id,),
+        )
+        replies = self.db.all(
+            "SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,)
+        )
         return {
-            "phone": sub.phone, "status": sub.status, "consent_at": sub.consent_at,
-            "consent_source": sub.consent_source, "consent_text": sub.consent_text, "opted_out_at": sub.opted_out_at,
-            "deliveries": [dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d))
-                           for d in deliveries],
-            "replies": [dict(zip(("text", "state", "created_at", "sent_at"), r)) for r in replies],
-            "automatic_answers_on": [r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))],
+            "phone": sub.phone,
+            "status": sub.status,
+            "consent_at": sub.consent_at,
+            "consent_source": sub.consent_source,
+            "consent_text": sub.consent_text,
+            "opted_out_at": sub.opted_out_at,
+            "deliveries": [
+                dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d, strict=True))
+                for d in deliveries
+            ],
+            "replies": [dict(zip(("text", "state", "created_at", "sent_at"), r, strict=True)) for r in replies],
+            "automatic_answers_on": [
+                r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))
+            ],
         }
 
     def forget(self, phone: str) -> bool:
@@ -64,6 +77,8 @@ class Store:
             self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
             if sub is None:
                 return False
-            self.db.execute("UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,))
+            self.db.execute(
+                "UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,)
+            )
             self.db.execute("DELETE FROM subscribers WHERE id = ?", (sub.id,))
             return True

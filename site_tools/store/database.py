@@ -13,10 +13,11 @@ import os
 import re
 import sqlite3
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from site_tools.store.migrations import _TYPES, MIGRATIONS
 
@@ -41,7 +42,7 @@ def parse_url(url: str | None, default_dir: Path | None = None) -> Target:
     if url.startswith(("postgresql://", "postgres://")):
         return Target("postgresql", url)
     if url.startswith("sqlite:///"):
-        return Target("sqlite", url[len("sqlite:///"):] or ":memory:")
+        return Target("sqlite", url[len("sqlite:///") :] or ":memory:")
     if "://" in url:
         raise ValueError(f"unsupported database URL {url!r}: use a file path, sqlite:///path or postgresql://…")
     return Target("sqlite", url)
@@ -57,8 +58,7 @@ class Database:
         if self.dialect == "sqlite":
             if target.location != ":memory:":
                 Path(target.location).parent.mkdir(parents=True, exist_ok=True)
-            self.conn: Any = sqlite3.connect(target.location, isolation_level=None, check_same_thread=False,
-                                             timeout=30)
+            self.conn: Any = sqlite3.connect(target.location, isolation_level=None, check_same_thread=False, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA busy_timeout=30000")
@@ -69,7 +69,7 @@ class Database:
         self._depth = 0
 
     @classmethod
-    def open(cls, url: str | None = None, default_dir: Path | None = None) -> "Database":
+    def open(cls, url: str | None = None, default_dir: Path | None = None) -> Database:
         db = cls(parse_url(url, default_dir))
         db.migrate()
         return db
@@ -98,6 +98,11 @@ class Database:
         with self._lock:
             return self.conn.execute(self.sql(text), tuple(params)).fetchone()
 
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (a count, an id); None when there is no row."""
+        row = self.one(text, params)
+        return None if row is None else row[0]
+
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
@@ -109,7 +114,7 @@ class Database:
                     cur.executemany(self.sql(text), rows)
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self) -> Iterator[Database]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite: writers queue, never deadlock)."""
         with self._lock:
             if self._depth:
@@ -149,6 +154,7 @@ class Database:
                     continue
                 for statement in statements:
                     self.execute(statement.format(**_TYPES[self.dialect]))
-                self.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
-                             (version,))
+                self.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)", (version,)
+                )
         return max(v for v, _ in MIGRATIONS)

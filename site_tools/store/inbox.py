@@ -18,14 +18,17 @@ class Inbox:
         self.db = db
 
     def add(self, body: str, at: float | None = None) -> int:
-        row = self.db.one("INSERT INTO events (received_at, body, state) VALUES (?, ?, 'new') RETURNING id",
-                          (at or time.time(), body))
+        row = self.db.one(
+            "INSERT INTO events (received_at, body, state) VALUES (?, ?, 'new') RETURNING id", (at or time.time(), body)
+        )
         assert row is not None
         return int(row[0])
 
     def new(self, limit: int) -> list[StoredEvent]:
-        return [StoredEvent(*r) for r in self.db.all("SELECT id, body FROM events WHERE state = 'new' ORDER BY id LIMIT ?",
-                                                     (limit,))]
+        return [
+            StoredEvent(*r)
+            for r in self.db.all("SELECT id, body FROM events WHERE state = 'new' ORDER BY id LIMIT ?", (limit,))
+        ]
 
     def done(self, event_id: int) -> None:
         # Raw bodies hold phone numbers: gone as soon as they are processed.
@@ -35,15 +38,19 @@ class Inbox:
         self.db.execute("UPDATE events SET state = 'failed', error = ? WHERE id = ?", (error, event_id))
 
     def pending(self) -> int:
-        return self.db.one("SELECT COUNT(*) FROM events WHERE state = 'new'")[0]
+        return self.db.scalar("SELECT COUNT(*) FROM events WHERE state = 'new'")
 
     def first_time(self, wamid: str, at: float | None = None) -> bool:
         """True the first time an inbound message id is seen (Meta retries; replays happen)."""
-        rows = self.db.all("INSERT INTO inbound (wamid, received_at) VALUES (?, ?) ON CONFLICT (wamid) DO NOTHING"
-                           " RETURNING wamid", (wamid, at or time.time()))
+        rows = self.db.all(
+            "INSERT INTO inbound (wamid, received_at) VALUES (?, ?) ON CONFLICT (wamid) DO NOTHING RETURNING wamid",
+            (wamid, at or time.time()),
+        )
         return bool(rows)
 
     def auto_reply_due(self, phone: str, day: str) -> bool:
-        rows = self.db.all("INSERT INTO auto_replies (phone, day) VALUES (?, ?) ON CONFLICT (phone, day) DO NOTHING"
-                           " RETURNING phone", (phone, day))
+        rows = self.db.all(
+            "INSERT INTO auto_replies (phone, day) VALUES (?, ?) ON CONFLICT (phone, day) DO NOTHING RETURNING phone",
+            (phone, day),
+        )
         return bool(rows)

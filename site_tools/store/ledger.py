@@ -10,8 +10,9 @@ Delivery states::
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from site_tools.store.database import Database
 from site_tools.store.subscribers import ACTIVE
@@ -59,32 +60,42 @@ class Ledger:
         self.db = db
 
     def publication(self, bulletin_id: str, channel: str) -> Publication | None:
-        row = self.db.one("SELECT bulletin_id, channel, state, mode, priority, recipients, external_id, detail"
-                          " FROM publications WHERE bulletin_id = ? AND channel = ?", (bulletin_id, channel))
+        row = self.db.one(
+            "SELECT bulletin_id, channel, state, mode, priority, recipients, external_id, detail"
+            " FROM publications WHERE bulletin_id = ? AND channel = ?",
+            (bulletin_id, channel),
+        )
         return Publication(*row) if row else None
 
     def publications(self, bulletin_id: str | None = None) -> list[Publication]:
         where, params = ("WHERE bulletin_id = ?", (bulletin_id,)) if bulletin_id else ("", ())
-        return [Publication(*r) for r in self.db.all(
-            "SELECT bulletin_id, channel, state, mode, priority, recipients, external_id, detail"
-            f" FROM publications {where} ORDER BY bulletin_id, channel", params)]
+        return [
+            Publication(*r)
+            for r in self.db.all(
+                "SELECT bulletin_id, channel, state, mode, priority, recipients, external_id, detail"
+                f" FROM publications {where} ORDER BY bulletin_id, channel",
+                params,
+            )
+        ]
 
     def known_bulletins(self) -> set[str]:
         return {r[0] for r in self.db.all("SELECT DISTINCT bulletin_id FROM publications")}
 
     def has_history(self) -> bool:
-        return self.db.one("SELECT COUNT(*) FROM publications")[0] > 0
+        return self.db.scalar("SELECT COUNT(*) FROM publications") > 0
 
     def mark_historical(self, bulletin_ids: Iterable[str], channels: Sequence[str]) -> int:
         now = time.time()
         rows = [(b, c, now) for b in bulletin_ids for c in channels]
         with self.db.transaction():
-            self.db.many("INSERT INTO publications (bulletin_id, channel, state, mode, started_at, finished_at)"
-                         " VALUES (?, ?, 'historical', 'none', ?, NULL) ON CONFLICT DO NOTHING", rows)
+            self.db.many(
+                "INSERT INTO publications (bulletin_id, channel, state, mode, started_at, finished_at)"
+                " VALUES (?, ?, 'historical', 'none', ?, NULL) ON CONFLICT DO NOTHING",
+                rows,
+            )
         return len(rows)
 
-    def claim_publication(self, bulletin_id: str, channel: str, mode: str, priority: str,
-                          shared: bool) -> bool:
+    def claim_publication(self, bulletin_id: str, channel: str, mode: str, priority: str, shared: bool) -> bool:
         """Take (or resume) a publication; True if this run may send.
 
         A one-post channel (Telegram, the WhatsApp Channel) is claimed by one
@@ -96,43 +107,61 @@ class Ledger:
             inserted = self.db.all(
                 "INSERT INTO publications (bulletin_id, channel, state, mode, priority, started_at)"
                 " VALUES (?, ?, 'sending', ?, ?, ?) ON CONFLICT (bulletin_id, channel) DO NOTHING RETURNING state",
-                (bulletin_id, channel, mode, priority, now))
+                (bulletin_id, channel, mode, priority, now),
+            )
             if inserted:
                 return True
             resumed = self.db.all(
                 "UPDATE publications SET state = 'sending', detail = NULL, priority = ? WHERE bulletin_id = ?"
                 " AND channel = ? AND state IN ('pending', 'paused', 'failed') RETURNING state",
-                (priority, bulletin_id, channel))
+                (priority, bulletin_id, channel),
+            )
             if resumed:
                 return True
             if shared:
-                row = self.db.one("SELECT state FROM publications WHERE bulletin_id = ? AND channel = ?",
-                                  (bulletin_id, channel))
+                row = self.db.one(
+                    "SELECT state FROM publications WHERE bulletin_id = ? AND channel = ?", (bulletin_id, channel)
+                )
                 return bool(row and row[0] == "sending")
             return False
 
     def release_publication(self, bulletin_id: str, channel: str) -> None:
         """An editor checked: the interrupted post is not there. It may be claimed again."""
-        self.db.execute("UPDATE publications SET state = 'failed', detail = 'ripubblicato dopo verifica'"
-                        " WHERE bulletin_id = ? AND channel = ? AND state = 'sending'", (bulletin_id, channel))
+        self.db.execute(
+            "UPDATE publications SET state = 'failed', detail = 'ripubblicato dopo verifica'"
+            " WHERE bulletin_id = ? AND channel = ? AND state = 'sending'",
+            (bulletin_id, channel),
+        )
 
-    def finish_publication(self, bulletin_id: str, channel: str, state: str, detail: str | None = None,
-                           external_id: str | None = None, recipients: int | None = None) -> None:
+    def finish_publication(
+        self,
+        bulletin_id: str,
+        channel: str,
+        state: str,
+        detail: str | None = None,
+        external_id: str | None = None,
+        recipients: int | None = None,
+    ) -> None:
         self.db.execute(
             "UPDATE publications SET state = ?, detail = ?, finished_at = ?,"
             " external_id = COALESCE(?, external_id), recipients = COALESCE(?, recipients)"
             " WHERE bulletin_id = ? AND channel = ?",
-            (state, detail, time.time(), external_id, recipients, bulletin_id, channel))
+            (state, detail, time.time(), external_id, recipients, bulletin_id, channel),
+        )
 
     def urgent_in_progress(self, except_bulletin: str) -> bool:
-        row = self.db.one("SELECT COUNT(*) FROM publications WHERE priority = 'urgent' AND state = 'sending'"
-                          " AND channel = 'whatsapp_list' AND bulletin_id <> ?", (except_bulletin,))
+        row = self.db.one(
+            "SELECT COUNT(*) FROM publications WHERE priority = 'urgent' AND state = 'sending'"
+            " AND channel = 'whatsapp_list' AND bulletin_id <> ?",
+            (except_bulletin,),
+        )
         return bool(row and row[0])
 
     def start_run(self, run_id: str, pid: int) -> None:
         now = time.time()
-        self.db.execute("INSERT INTO runs (run_id, started_at, heartbeat_at, pid) VALUES (?, ?, ?, ?)",
-                        (run_id, now, now, pid))
+        self.db.execute(
+            "INSERT INTO runs (run_id, started_at, heartbeat_at, pid) VALUES (?, ?, ?, ?)", (run_id, now, now, pid)
+        )
 
     def heartbeat(self, run_id: str) -> None:
         self.db.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (time.time(), run_id))
@@ -149,7 +178,8 @@ class Ledger:
                 " SELECT ?, ?, id, 'sending', 1, ?, ? FROM subscribers"
                 " WHERE status = 'active' AND id >= ? AND id <= ?"
                 " ON CONFLICT (bulletin_id, channel, subscriber_id) DO NOTHING RETURNING subscriber_id, id",
-                (bulletin_id, channel, run_id, time.time(), first_id, last_id))
+                (bulletin_id, channel, run_id, time.time(), first_id, last_id),
+            )
         return {r[0]: r[1] for r in rows}
 
     def claim_retries(self, bulletin_id: str, channel: str, run_id: str, limit: int) -> list[Claim]:
@@ -159,20 +189,27 @@ class Ledger:
             due = self.db.all(
                 "SELECT d.id FROM deliveries d WHERE d.bulletin_id = ? AND d.channel = ? AND d.state = 'retry'"
                 " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) ORDER BY d.id LIMIT ? {skip_locked}",
-                (bulletin_id, channel, now, limit))
+                (bulletin_id, channel, now, limit),
+            )
             ids = [r[0] for r in due]
             if not ids:
                 return []
-            self.db.many("UPDATE deliveries SET state = 'sending', attempts = attempts + 1, run_id = ?,"
-                         " updated_at = ? WHERE id = ? AND state = 'retry'", [(run_id, now, i) for i in ids])
+            self.db.many(
+                "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, run_id = ?,"
+                " updated_at = ? WHERE id = ? AND state = 'retry'",
+                [(run_id, now, i) for i in ids],
+            )
             marks = ",".join("?" for _ in ids)
             rows = self.db.all(
                 f"SELECT d.id, d.subscriber_id, s.phone, d.attempts, s.status FROM deliveries d"
                 f" LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id IN ({marks}) AND d.run_id = ?",
-                (*ids, run_id))
+                (*ids, run_id),
+            )
             gone = [r[0] for r in rows if r[4] != ACTIVE]
             # Opted out (or forgotten) since the first attempt: never resend.
-            self.db.many("UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?", [(now, i) for i in gone])
+            self.db.many(
+                "UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?", [(now, i) for i in gone]
+            )
             return [Claim(r[0], r[1], r[2], r[3]) for r in rows if r[4] == ACTIVE]
 
     def record_results(self, results: Sequence[Result]) -> None:
@@ -184,45 +221,65 @@ class Ledger:
             self.db.many(
                 "UPDATE deliveries SET state = ?, wamid = COALESCE(?, wamid), error_code = ?, last_error = ?,"
                 " next_attempt_at = ?, attempts = attempts - ?, updated_at = ? WHERE id = ? AND state = 'sending'",
-                [(r.state, r.wamid, r.error_code, r.error, r.next_attempt_at, int(r.refund), now, r.delivery_id)
-                 for r in results])
+                [
+                    (r.state, r.wamid, r.error_code, r.error, r.next_attempt_at, int(r.refund), now, r.delivery_id)
+                    for r in results
+                ],
+            )
 
     def release(self, run_id: str, delivery_ids: Sequence[int]) -> None:
         """Claimed but never sent (the run stopped): back to retry, attempt not counted."""
         if delivery_ids:
             with self.db.transaction():
-                self.db.many("UPDATE deliveries SET state = 'retry', attempts = attempts - 1, next_attempt_at = NULL"
-                             " WHERE id = ? AND run_id = ? AND state = 'sending'", [(i, run_id) for i in delivery_ids])
+                self.db.many(
+                    "UPDATE deliveries SET state = 'retry', attempts = attempts - 1, next_attempt_at = NULL"
+                    " WHERE id = ? AND run_id = ? AND state = 'sending'",
+                    [(i, run_id) for i in delivery_ids],
+                )
 
-    def reconcile_unknown(self, bulletin_id: str, channel: str, stale_after: float) -> int:
+    def reconcile_unknown(self, bulletin_id: str, channel: str, stale_after: float, own_run: str = "") -> int:
         """Rows left 'sending' by a run that died: their outcome is unknown.
 
         Receipts (status webhooks, matched by recipient and
         ``biz_opaque_callback_data``) have already moved the ones that
         arrived; what is left after the dead run's grace period goes back to
         'retry'. Duplicates are therefore bounded by the requests that were
-        in flight when the run died.
+        in flight when the run died. The caller's own run is never taken
+        for dead, however late its heartbeat.
         """
         cutoff = time.time() - stale_after
         with self.db.transaction():
             cur = self.db.execute(
                 "UPDATE deliveries SET state = 'retry', next_attempt_at = NULL WHERE bulletin_id = ? AND channel = ?"
-                " AND state = 'sending' AND run_id IN (SELECT run_id FROM runs WHERE heartbeat_at < ?)",
-                (bulletin_id, channel, cutoff))
+                " AND state = 'sending' AND run_id <> ? AND run_id IN (SELECT run_id FROM runs WHERE heartbeat_at < ?)",
+                (bulletin_id, channel, own_run, cutoff),
+            )
             return cur.rowcount
 
     def unknown_from_live_runs(self, bulletin_id: str, channel: str, run_id: str) -> int:
-        row = self.db.one("SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state = 'sending'"
-                          " AND run_id <> ?", (bulletin_id, channel, run_id))
+        row = self.db.one(
+            "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state = 'sending'"
+            " AND run_id <> ?",
+            (bulletin_id, channel, run_id),
+        )
         return row[0] if row else 0
 
     def pending_count(self, bulletin_id: str, channel: str) -> int:
-        row = self.db.one("SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ?"
-                          " AND state IN ('retry', 'sending')", (bulletin_id, channel))
+        row = self.db.one(
+            "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state IN ('retry', 'sending')",
+            (bulletin_id, channel),
+        )
         return row[0] if row else 0
 
-    def apply_status(self, wamid: str, phone: str | None, status: str, callback: str | None,
-                     error_code: int | None, at: float | None = None) -> bool:
+    def apply_status(
+        self,
+        wamid: str,
+        phone: str | None,
+        status: str,
+        callback: str | None,
+        error_code: int | None,
+        at: float | None = None,
+    ) -> bool:
         """A status webhook. Idempotent; out-of-order events never move a row backwards."""
         if status not in RANK:
             return False
@@ -233,7 +290,9 @@ class Ledger:
                 # The run that sent it died before recording the wamid: match by recipient.
                 row = self.db.one(
                     "SELECT d.id, d.state FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
-                    " WHERE d.bulletin_id = ? AND d.channel = 'whatsapp_list' AND s.phone = ?", (callback, phone))
+                    " WHERE d.bulletin_id = ? AND d.channel = 'whatsapp_list' AND s.phone = ?",
+                    (callback, phone),
+                )
             if row is None:
                 return False
             delivery_id, state = row
@@ -241,16 +300,21 @@ class Ledger:
                 return False
             if status == "failed" and state == "failed":
                 return False
-            self.db.execute("UPDATE deliveries SET state = ?, wamid = COALESCE(wamid, ?), error_code = ?,"
-                            " updated_at = ? WHERE id = ?", (status, wamid, error_code, now, delivery_id))
+            self.db.execute(
+                "UPDATE deliveries SET state = ?, wamid = COALESCE(wamid, ?), error_code = ?,"
+                " updated_at = ? WHERE id = ?",
+                (status, wamid, error_code, now, delivery_id),
+            )
             return True
 
     def delivery_counts(self, bulletin_id: str) -> dict[str, dict[str, int]]:
         """channel → {state or 'failed:<code>': count}."""
         counts: dict[str, dict[str, int]] = {}
         for channel, state, code, n in self.db.all(
-                "SELECT channel, state, error_code, COUNT(*) FROM deliveries WHERE bulletin_id = ?"
-                " GROUP BY channel, state, error_code", (bulletin_id,)):
+            "SELECT channel, state, error_code, COUNT(*) FROM deliveries WHERE bulletin_id = ?"
+            " GROUP BY channel, state, error_code",
+            (bulletin_id,),
+        ):
             key = f"failed:{code}" if state == "failed" and code is not None else state
             counts.setdefault(channel, {})
             counts[channel][key] = counts[channel].get(key, 0) + n

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from site_tools.store.database import Database
 
@@ -43,14 +44,16 @@ class Subscribers:
                 self.db.execute(
                     "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at)"
                     " VALUES (?, 'active', ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                    (phone, at, source, text, at))
+                    (phone, at, source, text, at),
+                )
                 return True
             if row[0] == ACTIVE:
                 return False
             self.db.execute(
                 "UPDATE subscribers SET status = 'active', consent_at = ?, consent_source = ?, consent_text = ?,"
                 " opted_out_at = NULL, failures = 0, updated_at = ? WHERE phone = ?",
-                (at, source, text, at, phone))
+                (at, source, text, at, phone),
+            )
             return True
 
     def unsubscribe(self, phone: str, at: float | None = None) -> bool:
@@ -58,19 +61,26 @@ class Subscribers:
         with self.db.transaction():
             cur = self.db.execute(
                 "UPDATE subscribers SET status = 'left', opted_out_at = ?, updated_at = ?"
-                " WHERE phone = ? AND status <> 'left'", (at, at, phone))
+                " WHERE phone = ? AND status <> 'left'",
+                (at, at, phone),
+            )
             return cur.rowcount > 0
 
     def unsubscribe_ids(self, subscriber_ids: Sequence[int]) -> None:
         """The API said the citizen stopped these messages (131050): honour it as an opt-out."""
         now = time.time()
         with self.db.transaction():
-            self.db.many("UPDATE subscribers SET status = 'left', opted_out_at = ?, updated_at = ? WHERE id = ?",
-                         [(now, now, i) for i in subscriber_ids])
+            self.db.many(
+                "UPDATE subscribers SET status = 'left', opted_out_at = ?, updated_at = ? WHERE id = ?",
+                [(now, now, i) for i in subscriber_ids],
+            )
 
     def get(self, phone: str) -> Subscriber | None:
-        row = self.db.one("SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
-                          " FROM subscribers WHERE phone = ?", (phone,))
+        row = self.db.one(
+            "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
+            " FROM subscribers WHERE phone = ?",
+            (phone,),
+        )
         return Subscriber(*row) if row else None
 
     def import_rows(self, rows: Iterable[tuple[str, float, str]]) -> tuple[int, int]:
@@ -81,7 +91,8 @@ class Subscribers:
                 cur = self.db.execute(
                     "INSERT INTO subscribers (phone, status, consent_at, consent_source, updated_at)"
                     " VALUES (?, 'active', ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                    (phone, consent_at, source, time.time()))
+                    (phone, consent_at, source, time.time()),
+                )
                 if cur.rowcount > 0:
                     added += 1
                 else:
@@ -92,37 +103,51 @@ class Subscribers:
         """Fast path for demos and benchmarks."""
         now = time.time()
         with self.db.transaction():
-            self.db.many("INSERT INTO subscribers (phone, status, consent_at, consent_source, updated_at)"
-                         " VALUES (?, 'active', ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                         [(p, now, source, now) for p in phones])
+            self.db.many(
+                "INSERT INTO subscribers (phone, status, consent_at, consent_source, updated_at)"
+                " VALUES (?, 'active', ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
+                [(p, now, source, now) for p in phones],
+            )
 
     def count_active(self) -> int:
-        return self.db.one("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")[0]
+        return self.db.scalar("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")
 
     def active_batch(self, after_id: int, limit: int) -> list[Recipient]:
-        return [Recipient(*r) for r in self.db.all("SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ?"
-                           " ORDER BY id LIMIT ?", (after_id, limit))]
+        return [
+            Recipient(*r)
+            for r in self.db.all(
+                "SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+        ]
 
     def opted_out_since(self, since: float) -> set[int]:
-        return {r[0] for r in self.db.all("SELECT id FROM subscribers WHERE status <> 'active'"
-                                          " AND updated_at >= ?", (since,))}
+        return {
+            r[0]
+            for r in self.db.all("SELECT id FROM subscribers WHERE status <> 'active' AND updated_at >= ?", (since,))
+        }
 
     def record_undeliverable(self, subscriber_ids: Sequence[int]) -> None:
         if not subscriber_ids:
             return
         now = time.time()
         with self.db.transaction():
-            self.db.many("UPDATE subscribers SET failures = failures + 1, updated_at = ? WHERE id = ?",
-                         [(now, i) for i in subscriber_ids])
-            self.db.many("UPDATE subscribers SET status = 'unreachable' WHERE id = ? AND failures >= ?"
-                         " AND status = 'active'", [(i, UNREACHABLE_AFTER) for i in subscriber_ids])
+            self.db.many(
+                "UPDATE subscribers SET failures = failures + 1, updated_at = ? WHERE id = ?",
+                [(now, i) for i in subscriber_ids],
+            )
+            self.db.many(
+                "UPDATE subscribers SET status = 'unreachable' WHERE id = ? AND failures >= ? AND status = 'active'",
+                [(i, UNREACHABLE_AFTER) for i in subscriber_ids],
+            )
 
     def weekly(self, since: float) -> list[tuple[str, int, int]]:
         """(ISO week, joined, left) since a time."""
         joined = self.db.all("SELECT consent_at FROM subscribers WHERE consent_at >= ?", (since,))
         left = self.db.all("SELECT opted_out_at FROM subscribers WHERE opted_out_at >= ?", (since,))
+
         def week(ts: float) -> str:
-            y, w, _ = datetime.fromtimestamp(ts, timezone.utc).isocalendar()
+            y, w, _ = datetime.fromtimestamp(ts, UTC).isocalendar()
             return f"{y}-W{w:02d}"
 
         weeks: dict[str, list[int]] = {}
