@@ -13,9 +13,10 @@ of importing one.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from site_tools.channels.errors import Action
 from site_tools.content.bulletin import Bulletin
@@ -24,9 +25,6 @@ from site_tools.content.problems import Problem
 from site_tools.formatting import duration, euro, number
 from site_tools.render.links import Links
 from site_tools.settings import Settings
-
-if TYPE_CHECKING:
-    from site_tools.delivery.fanout import FanOutReport
 
 
 @dataclass(frozen=True)
@@ -86,6 +84,28 @@ class Estimate:
             f"{who or f'{number(self.recipients)} destinatari'}, circa {duration(self.seconds)} a "
             f"{self.rate:g} messaggi/s, costo stimato {euro(self.cost)}"
         )
+
+
+@dataclass
+class FanOutReport:
+    """What a fan-out to every subscriber achieved (the delivery layer runs it for a channel)."""
+
+    bulletin_id: str
+    recipients: int = 0  # active subscribers when the run started
+    accepted: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    skipped: int = 0  # opted out during the run
+    retries: int = 0
+    throttled: int = 0
+    reconciled: int = 0  # unknown outcomes from a dead run, put back to retry
+    state: str = "done"  # done, or a Stop value
+    reason: str | None = None
+    seconds: float = 0.0
+    first_accept_at: float | None = None  # clock.monotonic() of the first accepted message
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
 
 
 @dataclass

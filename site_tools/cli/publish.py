@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
 from site_tools.channels.base import Channel
+from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, store_for
 from site_tools.content.config import CHANNELS, TownConfig
-from site_tools.content.loading import Content
+from site_tools.content.loading import Content, load_content
+from site_tools.content.problems import InvalidContent
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
@@ -122,3 +128,114 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
         for state, n in sorted(counts.get(pub.channel, {}).items()):
             click.echo(f"  {state:>14}: {n}")
     return True
+
+
+@click.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be sent, to whom, how long and at what cost; send nothing."
+)
+@click.option("--only", "only", metavar="ID", help="Publish only this bulletin.")
+@click.option("--channel", type=click.Choice(list(CHANNELS)), help="Publish only to this channel.")
+@click.option("--since", "since", metavar="REV", help="Git revision before the push: bulletins changed since are new.")
+@click.option("--force", is_flag=True, help="Also send a bulletin dated more than --max-age-days ago.")
+@click.option("--max-age-days", type=int, default=3, show_default=True)
+@click.option("--rate", type=float, default=None, help="Messages per second to the list (default: WHATSAPP_MPS or 80).")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests, previews).")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option(
+    "--stale-after",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.",
+)
+@click.option(
+    "--receipt-grace",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a delivery receipt before resending after a timeout.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).",
+)
+@pass_ctx
+@friendly
+def publish(ctx: Context, **options: Any) -> None:
+    """Send new bulletins to every channel, once; urgent first."""
+    run_publish(ctx.config, PublishOptions(**options))
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    dry_run: bool
+    only: str | None
+    channel: str | None
+    since: str | None
+    force: bool
+    max_age_days: int
+    rate: float | None
+    now_text: str | None
+    db_url: str | None
+    progress: bool | None
+    stale_after: float
+    receipt_grace: float
+    resend_uncertain: bool
+
+
+def run_publish(config: TownConfig, o: PublishOptions) -> None:
+    from site_tools import channels
+    from site_tools.aio import run_loop
+    from site_tools.content.dates import now as current_time
+    from site_tools.delivery.fanout import FanOutOptions
+    from site_tools.delivery.plan import make_plan, missing_secrets, validate_for_publishing
+    from site_tools.delivery.publisher import Publisher
+    from site_tools.settings import Settings
+
+    if o.resend_uncertain and not o.only:
+        raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
+    content = load_content(config, check_bodies=False)
+    settings = Settings.from_env()
+    with store_for(config, o.db_url) as store:
+        plan = make_plan(
+            content,
+            store,
+            current_time(config.timezone, o.now_text),
+            only=o.only,
+            channel=o.channel,
+            force=o.force,
+            new_ids=changed_ids(content, o.since, config.root) if o.since else None,
+            max_age=timedelta(days=o.max_age_days),
+            resend_uncertain=o.resend_uncertain and not o.dry_run,
+        )
+        validate_for_publishing(content, plan)
+        links = Links.for_bulletins(config, content.bulletins)
+        by_name = channels.create(config, settings)
+        rate = o.rate or settings.whatsapp_mps
+        if o.dry_run:
+            print_dry_run(plan, by_name, links, store, rate)
+            return
+        problems = missing_secrets(plan, by_name)
+        if problems:
+            raise InvalidContent(problems)
+        show = sys.stderr.isatty() if o.progress is None else o.progress
+        options = FanOutOptions(rate=rate, progress=show, stale_after=o.stale_after, unknown_grace=o.receipt_grace)
+        report = run_loop(Publisher(config, store, settings, links, options).publish(plan))
+        print_report(report, plan, config, rate)
+    if not report.ok:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@click.command()
+@click.argument("bulletin_id")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def deliveries(ctx: Context, bulletin_id: str, db_url: str | None) -> None:
+    """Counts per channel for one bulletin: sent, delivered, read, failed by reason."""
+    with store_for(ctx.config, db_url) as store:
+        if not print_deliveries(store, bulletin_id):
+            raise click.ClickException(f"nessuna pubblicazione registrata per «{bulletin_id}».")

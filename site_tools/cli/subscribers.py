@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import click
+
+from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, report, store_for
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem
@@ -110,3 +114,78 @@ def export_json(store: Store, phone: str) -> str | None:
         if data.get(key):
             data[key] = datetime.fromtimestamp(data[key]).astimezone().isoformat()
     return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
+@click.group()
+def subscribers() -> None:
+    """List subscribers: stats, import, GDPR export and erasure."""
+
+
+def _number_arg(value: str) -> str:
+    from site_tools.phones import normalize
+
+    phone = normalize(value)
+    if phone is None:
+        raise click.BadParameter(f"«{value}» non è un numero di telefono valido.")
+    return phone
+
+
+@subscribers.command("stats")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_stats(ctx: Context, db_url: str | None) -> None:
+    """Active subscribers, joined and left per week, and the ratio to residents."""
+    from site_tools.cli.subscribers import stats_text
+
+    with store_for(ctx.config, db_url) as store:
+        click.echo(stats_text(store, ctx.config))
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None:
+    """Import an existing list (numbers with consent dates). Re-importing is harmless."""
+    from site_tools.cli.subscribers import import_csv
+
+    with store_for(ctx.config, db_url) as store:
+        result = import_csv(store, ctx.config, csv_file)
+    click.echo(f"Importati {result.added} nuovi iscritti; {result.already} erano già presenti.")
+    if result.rejected:
+        report(result.rejected)
+        click.echo(f"{len(result.rejected)} righe NON importate: correggile e importa di nuovo il file.", err=True)
+        sys.exit(EXIT_PROBLEMS)
+
+
+@subscribers.command("export")
+@click.argument("phone")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_export(ctx: Context, phone: str, db_url: str | None) -> None:
+    """GDPR access: everything stored about one number, as JSON."""
+    from site_tools.cli.subscribers import export_json
+
+    with store_for(ctx.config, db_url) as store:
+        data = export_json(store, _number_arg(phone))
+    if data is None:
+        raise click.ClickException("nessun dato conservato per questo numero.")
+    click.echo(data)
+
+
+@subscribers.command("forget")
+@click.argument("phone")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
+    """GDPR erasure: the number is deleted; delivery counts stay, anonymous."""
+    from site_tools.phones import mask
+
+    number = _number_arg(phone)
+    with store_for(ctx.config, db_url) as store:
+        found = store.forget(number)
+    click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))

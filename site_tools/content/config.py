@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
@@ -240,6 +240,26 @@ def load_config(path: Path | None = None) -> TownConfig:
     return config
 
 
+#: The keys of ``extra.town`` (a misspelt one gets a suggestion).
+TOWN_KEYS = (
+    "name",
+    "short_name",
+    "timezone",
+    "population",
+    "bulletins_dir",
+    "categories",
+    "whatsapp",
+    "whatsapp_channel",
+    "telegram",
+    "office_hours",
+    "counter",
+    "reports",
+    "price_per_template",
+)
+
+Add = Callable[[str, str, str], None]
+
+
 def _build(
     path: Path, shown: str, raw: dict[str, Any], lines: dict[str, int], problems: ProblemList
 ) -> TownConfig | None:
@@ -256,29 +276,59 @@ def _build(
         )
         return None
     P = "extra.town."
+    _unknown_keys(town, P, add)
+    site_url = _site_url(raw.get("site_url"), add)
+    name = _text(town, "name", P, add, "il nome del Comune, per esempio «Comune di Valfiorita».")
+    short_name = town.get("short_name") or (name.removeprefix("Comune di ").strip() if name else "")
+    content_dir = path.parent / str(raw.get("docs_dir", "content"))
+    if not content_dir.is_dir():
+        add(
+            "docs_dir",
+            f"la cartella dei contenuti «{content_dir.name}» non esiste.",
+            "crea la cartella content/ oppure correggi docs_dir.",
+        )
+    whatsapp = _whatsapp(town.get("whatsapp"), P, add)
+    channel_url = _channel_url(town.get("whatsapp_channel"), P, add)
+    telegram = _telegram(town.get("telegram"), P, add)
+    if not (whatsapp or channel_url or telegram):
+        add(
+            P + "whatsapp",
+            "nessun canale configurato.",
+            "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram.",
+        )
+    config = TownConfig(
+        path=path,
+        site_name=str(raw.get("site_name") or name),
+        site_url=site_url,
+        name=name,
+        short_name=str(short_name),
+        timezone=_timezone(town.get("timezone", "Europe/Rome"), P, add),
+        population=_population(town.get("population"), P, add),
+        content_dir=content_dir,
+        bulletins_dir=str(town.get("bulletins_dir", "notizie")).strip("/"),
+        categories=_categories(town.get("categories"), P, add, lines),
+        whatsapp=whatsapp,
+        channel_url=channel_url,
+        telegram=telegram,
+        office_hours=_office_hours(town.get("office_hours"), P, add),
+        counter=_counter(town.get("counter", False), P, add),
+        reports=_reports(town.get("reports"), P, add),
+        price_per_template=_price(town.get("price_per_template", 0.05), P, add),
+    )
+    return None if problems else config
 
-    known = {
-        "name",
-        "short_name",
-        "timezone",
-        "population",
-        "bulletins_dir",
-        "categories",
-        "whatsapp",
-        "whatsapp_channel",
-        "telegram",
-        "office_hours",
-        "counter",
-        "reports",
-        "price_per_template",
-    }
+
+def _unknown_keys(town: dict[str, Any], P: str, add: Add) -> None:
     for key in town:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            hint = f"forse intendevi «{close[0]}»?" if close else f"i campi ammessi sono: {', '.join(sorted(known))}."
+        if key not in TOWN_KEYS:
+            close = difflib.get_close_matches(str(key), sorted(TOWN_KEYS), n=1)
+            hint = (
+                f"forse intendevi «{close[0]}»?" if close else f"i campi ammessi sono: {', '.join(sorted(TOWN_KEYS))}."
+            )
             add(P + str(key), f"campo sconosciuto «{key}».", hint)
 
-    site_url = raw.get("site_url")
+
+def _site_url(site_url: Any, add: Add) -> str:
     if (
         not isinstance(site_url, str)
         or urlparse(site_url).scheme not in ("http", "https")
@@ -290,90 +340,59 @@ def _build(
             "scrivi l'indirizzo completo, per esempio https://avvisi.comune.example.it/.",
         )
         site_url = "http://localhost/"
-    site_url = site_url.rstrip("/") + "/"
+    return site_url.rstrip("/") + "/"
 
-    name = _text(town, "name", P, add, "il nome del Comune, per esempio «Comune di Valfiorita».")
-    short_name = town.get("short_name") or (name.removeprefix("Comune di ").strip() if name else "")
+
+def _timezone(value: Any, P: str, add: Add) -> ZoneInfo:
     try:
-        tz = ZoneInfo(str(town.get("timezone", "Europe/Rome")))
+        return ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        add(P + "timezone", f"fuso orario «{town.get('timezone')}» sconosciuto.", "usa «Europe/Rome».")
-        tz = ZoneInfo("Europe/Rome")
+        add(P + "timezone", f"fuso orario «{value}» sconosciuto.", "usa «Europe/Rome».")
+        return ZoneInfo("Europe/Rome")
 
-    population = town.get("population")
-    if not isinstance(population, int) or isinstance(population, bool) or population <= 0:
+
+def _population(value: Any, P: str, add: Add) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         add(
             P + "population",
             "manca il numero di residenti (population) o non è un numero intero positivo.",
             "scrivi il numero di abitanti senza punti, per esempio 38400.",
         )
-        population = 1
+        return 1
+    return value
 
-    bulletins_dir = str(town.get("bulletins_dir", "notizie")).strip("/")
-    content_dir = path.parent / str(raw.get("docs_dir", "content"))
-    if not content_dir.is_dir():
-        add(
-            "docs_dir",
-            f"la cartella dei contenuti «{content_dir.name}» non esiste.",
-            "crea la cartella content/ oppure correggi docs_dir.",
-        )
 
-    categories = _categories(town.get("categories"), P, add, lines)
-    whatsapp = _whatsapp(town.get("whatsapp"), P, add)
-    channel_url = town.get("whatsapp_channel")
-    if channel_url is not None and (not isinstance(channel_url, str) or not _CHANNEL_URL.match(channel_url)):
+def _channel_url(value: Any, P: str, add: Add) -> str | None:
+    if value is not None and (not isinstance(value, str) or not _CHANNEL_URL.match(value)):
         add(
             P + "whatsapp_channel",
-            f"«{channel_url}» non è un link di invito a un canale WhatsApp.",
+            f"«{value}» non è un link di invito a un canale WhatsApp.",
             "copia il link dall'app (Canale › Condividi): ha la forma https://whatsapp.com/channel/0029Va….",
         )
-        channel_url = None
-    telegram = _telegram(town.get("telegram"), P, add)
-    hours = _office_hours(town.get("office_hours"), P, add)
-    reports = _reports(town.get("reports"), P, add)
-    counter = town.get("counter", False)
-    if not isinstance(counter, bool):
+        return None
+    return value
+
+
+def _counter(value: Any, P: str, add: Add) -> bool:
+    if not isinstance(value, bool):
         add(
             P + "counter",
             "«counter» deve essere true o false.",
             "scrivi true se il Comune risponde in chat uno a uno (sportello virtuale), altrimenti false.",
         )
-        counter = False
-    price = town.get("price_per_template", 0.05)
-    if not isinstance(price, (int, float)) or isinstance(price, bool) or price < 0:
+        return False
+    return value
+
+
+def _price(value: Any, P: str, add: Add) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
         add(
             P + "price_per_template",
             "il prezzo per messaggio deve essere un numero in euro.",
             "scrivi per esempio 0.05 (cinque centesimi).",
         )
-        price = 0.05
-    if not (whatsapp or channel_url or telegram):
-        add(
-            P + "whatsapp",
-            "nessun canale configurato.",
-            "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram.",
-        )
-    if problems:
-        return None
-    return TownConfig(
-        path=path,
-        site_name=str(raw.get("site_name") or name),
-        site_url=site_url,
-        name=name,
-        short_name=str(short_name),
-        timezone=tz,
-        population=population,
-        content_dir=content_dir,
-        bulletins_dir=bulletins_dir,
-        categories=categories,
-        whatsapp=whatsapp,
-        channel_url=channel_url,
-        telegram=telegram,
-        office_hours=hours,
-        counter=counter,
-        reports=reports,
-        price_per_template=float(price),
-    )
+        return 0.05
+    return float(value)
 
 
 def _text(block: dict[str, Any], key: str, prefix: str, add: Any, what: str) -> str:

@@ -26,14 +26,13 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol, TypeVar
 
-from site_tools.channels.base import Outcome
+from site_tools.channels.base import FanOutReport, Outcome
 from site_tools.channels.errors import EXPLAIN, Action
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
 from site_tools.delivery.pacer import Pacer
@@ -61,26 +60,6 @@ class Stop(str, Enum):
 
     FAILED = "failed"  # credentials, permissions, template: the same would happen to everyone
     PAUSED = "paused"  # quality or messaging limit, a streak of errors: the rest stays pending
-
-
-@dataclass
-class FanOutReport:
-    bulletin_id: str
-    recipients: int = 0  # active subscribers when the run started
-    accepted: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    skipped: int = 0  # opted out during the run
-    retries: int = 0
-    throttled: int = 0
-    reconciled: int = 0  # unknown outcomes from a dead run, put back to retry
-    state: str = "done"  # done, or a Stop value
-    reason: str | None = None
-    seconds: float = 0.0
-    first_accept_at: float | None = None  # clock.monotonic() of the first accepted message
-
-    @property
-    def rate(self) -> float:
-        return self.accepted / self.seconds if self.seconds else 0.0
 
 
 @dataclass

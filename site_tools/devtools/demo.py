@@ -10,6 +10,7 @@ data folder (SQLite); Ctrl-C stops every process it started.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -127,145 +128,172 @@ async def _opt_in(url: str, n: int, keyword: str) -> int:
 
 
 def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, serve: bool) -> dict[str, Any]:
-    import httpx
-
-    from site_tools.aio import run_loop
-    from site_tools.content.loading import load_content
-    from site_tools.delivery.fanout import FanOutOptions
-    from site_tools.delivery.plan import make_plan, validate_for_publishing
-    from site_tools.delivery.publisher import Publisher
-    from site_tools.render.links import Links
-    from site_tools.settings import Settings
-    from site_tools.site.build import build_site
-    from site_tools.store import Store
-
+    """The five steps, with every process stopped at the end (Ctrl-C and SIGTERM included)."""
     if data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True)
-    db = f"sqlite:///{data_dir / 'site-tools.db'}"
-    echo = click.echo
-    procs = Processes(data_dir)
-    summary: dict[str, Any] = {"citizens": citizens}
+    demo = Demo(config, citizens, rate, data_dir)
 
     def stop_on_sigterm(*_: Any) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        started = time.monotonic()
-        echo("1/5 Costruisco il sito del Comune di esempio…")
-        site_dir = build_site(config.path, data_dir / "site")
-        echo(f"    fatto in {time.monotonic() - started:.1f} s: {site_dir}")
+        site_dir = demo.build()
+        demo.start_services()
+        demo.subscribe_citizens()
+        demo.publish_urgent()
+        demo.take_receipts()
+        demo.tell()
+        if serve:
+            _serve(site_dir)
+        else:
+            click.echo(f"\nIl sito è in {site_dir} (apri index.html, oppure: site-tools serve).")
+        return demo.summary
+    except KeyboardInterrupt:
+        click.echo("\nInterrotto: fermo tutti i processi.")
+        return demo.summary
+    finally:
+        demo.procs.stop()
+        signal.signal(signal.SIGTERM, previous)
 
-        Store.open(db).close()  # create the store once, before two processes use it
+
+class Demo:
+    def __init__(self, config: TownConfig, citizens: int, rate: float, data_dir: Path):
+        self.config, self.citizens, self.rate, self.data_dir = config, citizens, rate, data_dir
+        self.db = f"sqlite:///{data_dir / 'site-tools.db'}"
+        self.procs = Processes(data_dir)
+        self.summary: dict[str, Any] = {"citizens": citizens}
+        self.env: dict[str, str] = {}
+
+    def build(self) -> Path:
+        from site_tools.site.build import build_site
+
+        started = time.monotonic()
+        click.echo("1/5 Costruisco il sito del Comune di esempio…")
+        site_dir = build_site(self.config.path, self.data_dir / "site")
+        click.echo(f"    fatto in {time.monotonic() - started:.1f} s: {site_dir}")
+        return site_dir
+
+    def start_services(self) -> None:
+        from site_tools.store import Store
+
+        Store.open(self.db).close()  # create the store once, before two processes use it
         sim_port, hook_port = free_port(), free_port()
-        hook_url = f"http://127.0.0.1:{hook_port}/webhook"
-        sim = procs.start(
-            "simulator",
-            [
-                "simulator",
-                "--port",
-                str(sim_port),
-                "--mps",
-                str(rate),
-                "--latency",
-                "0.150",
-                "--webhook-url",
-                hook_url,
-                "--app-secret",
-                APP_SECRET,
-            ],
-            dict(os.environ),
-            config.root,
-        )
-        sim_url = f"http://127.0.0.1:{sim_port}"
-        env = {
+        self.hook_url = f"http://127.0.0.1:{hook_port}/webhook"
+        sim_args = ["simulator", "--port", str(sim_port), "--mps", str(self.rate), "--latency", "0.150"]
+        sim_args += ["--webhook-url", self.hook_url, "--app-secret", APP_SECRET]
+        sim = self.procs.start("simulator", sim_args, dict(os.environ), self.config.root)
+        self.sim_url = sim_url = f"http://127.0.0.1:{sim_port}"
+        self.env = {
             **os.environ,
-            "SITE_TOOLS_DB": db,
+            "SITE_TOOLS_DB": self.db,
             "WHATSAPP_APP_SECRET": APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": "demo",
             "WHATSAPP_API_URL": f"{sim_url}/v24.0",
             "WHATSAPP_TOKEN": "sim-whatsapp-token",
             "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
-            "WHATSAPP_MPS": str(rate),
+            "WHATSAPP_MPS": str(self.rate),
             "TELEGRAM_API_URL": sim_url,
             "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
-            "SITE_TOOLS_CONFIG": str(config.path),
+            "SITE_TOOLS_CONFIG": str(self.config.path),
         }
-        hook = procs.start("webhook", ["webhook", "--port", str(hook_port)], env, config.root)
-        _wait_http(f"{sim_url}/_sim/stats", procs, "simulator")
-        _wait_http(f"http://127.0.0.1:{hook_port}/health", procs, "webhook")
-        summary["pids"] = [sim.pid, hook.pid]
-        echo(f"2/5 Simulatore delle API su {sim_url}, servizio iscrizioni su {hook_url}")
+        hook = self.procs.start("webhook", ["webhook", "--port", str(hook_port)], self.env, self.config.root)
+        _wait_http(f"{sim_url}/_sim/stats", self.procs, "simulator")
+        _wait_http(f"http://127.0.0.1:{hook_port}/health", self.procs, "webhook")
+        self.summary["pids"] = [sim.pid, hook.pid]
+        click.echo(f"2/5 Simulatore delle API su {sim_url}, servizio iscrizioni su {self.hook_url}")
 
-        assert config.whatsapp is not None
-        echo(f"3/5 {number(citizens)} cittadini scrivono «{config.whatsapp.on_message}» al numero del Comune…")
+    def subscribe_citizens(self) -> None:
+        from site_tools.aio import run_loop
+        from site_tools.store import Store
+
+        wa = self.config.whatsapp
+        assert wa is not None
+        click.echo(f"3/5 {number(self.citizens)} cittadini scrivono «{wa.on_message}» al numero del Comune…")
         t0 = time.monotonic()
-        errors = run_loop(_opt_in(hook_url, citizens, config.whatsapp.keyword))
-        store = Store.open(db)
-        deadline = time.monotonic() + 600
-        while store.subscribers.count_active() < citizens and time.monotonic() < deadline:
-            time.sleep(0.2)
-        while store.db.scalar("SELECT COUNT(*) FROM outbox WHERE state <> 'sent'") and time.monotonic() < deadline:
-            time.sleep(0.2)  # confirmations use the same number's throughput: let them finish first
-        summary["subscribed"] = store.subscribers.count_active()
-        echo(
-            f"    {number(summary['subscribed'])} iscritti e {number(citizens)} conferme inviate in "
+        errors = run_loop(_opt_in(self.hook_url, self.citizens, wa.keyword))
+        with contextlib.closing(Store.open(self.db)) as store:
+            deadline = time.monotonic() + 600
+            while store.subscribers.count_active() < self.citizens and time.monotonic() < deadline:
+                time.sleep(0.2)
+            unsent = "SELECT COUNT(*) FROM outbox WHERE state <> 'sent'"
+            while store.db.scalar(unsent) and time.monotonic() < deadline:
+                time.sleep(0.2)  # confirmations use the same number's throughput: let them finish first
+            self.summary["subscribed"] = store.subscribers.count_active()
+        click.echo(
+            f"    {number(self.summary['subscribed'])} iscritti e {number(self.citizens)} conferme inviate in "
             f"{time.monotonic() - t0:.1f} s (errori HTTP: {errors})"
         )
 
+    def publish_urgent(self) -> None:
+        from site_tools.aio import run_loop
+        from site_tools.content.loading import load_content
+        from site_tools.delivery.fanout import FanOutOptions
+        from site_tools.delivery.plan import make_plan, validate_for_publishing
+        from site_tools.delivery.publisher import Publisher
+        from site_tools.render.links import Links
+        from site_tools.settings import Settings
+        from site_tools.store import Store
+
+        config = self.config
         content = load_content(config, check_bodies=False)
         urgent = sorted((b for b in content.bulletins if b.urgent and b.is_active(_now(config))), key=lambda b: b.date)
         if not urgent:
             raise click.ClickException("nessun avviso urgente attivo nel contenuto di esempio")
-        bulletin = urgent[-1]
-        echo(f"4/5 Pubblico l'avviso urgente «{bulletin.title}» su tutti i canali, a {rate:g} messaggi/s…")
-        plan = make_plan(content, store, _now(config), only=bulletin.id, force=True)
-        validate_for_publishing(content, plan)
-        settings = Settings.from_env(env)
-        publisher = Publisher(
-            config,
-            store,
-            settings,
-            Links.for_bulletins(config, content.bulletins),
-            FanOutOptions(rate=rate, progress=sys.stderr.isatty()),
-        )
-        report = run_loop(publisher.publish(plan))
-        fan = next(r.report for r in report.results if r.channel == "whatsapp_list" and r.report)
-        post = next((r.post for r in report.results if r.post), None)
+        self.bulletin = bulletin = urgent[-1]
+        click.echo(f"4/5 Pubblico l'avviso urgente «{bulletin.title}» su tutti i canali, a {self.rate:g} messaggi/s…")
+        with contextlib.closing(Store.open(self.db)) as store:
+            plan = make_plan(content, store, _now(config), only=bulletin.id, force=True)
+            validate_for_publishing(content, plan)
+            links = Links.for_bulletins(config, content.bulletins)
+            options = FanOutOptions(rate=self.rate, progress=sys.stderr.isatty())
+            publisher = Publisher(config, store, Settings.from_env(self.env), links, options)
+            report = run_loop(publisher.publish(plan))
+        self.fan = next(r.report for r in report.results if r.report)
+        self.post = next((r.post for r in report.results if r.post), None)
 
-        echo("5/5 Ricevo le conferme di consegna (webhook di stato)…")
+    def take_receipts(self) -> None:
+        from site_tools.store import Store
+
+        click.echo("5/5 Ricevo le conferme di consegna (webhook di stato)…")
         t1 = time.monotonic()
-        delivered = 0
-        while time.monotonic() - t1 < 120:
-            counts = store.ledger.delivery_counts(bulletin.id).get("whatsapp_list", {})
-            delivered = counts.get("delivered", 0) + counts.get("read", 0)
-            if delivered >= fan.accepted:
-                break
-            time.sleep(0.3)
-        store.close()
-        messages = httpx.get(f"{sim_url}/_sim/messages", timeout=120).json()
-        per_citizen = Counter(m["to"] for m in messages["whatsapp"] if m["callback"] == bulletin.id)
+        self.delivered = 0
+        with contextlib.closing(Store.open(self.db)) as store:
+            while time.monotonic() - t1 < 120:
+                counts = store.ledger.delivery_counts(self.bulletin.id).get("whatsapp_list", {})
+                self.delivered = counts.get("delivered", 0) + counts.get("read", 0)
+                if self.delivered >= self.fan.accepted:
+                    break
+                time.sleep(0.3)
+
+    def tell(self) -> None:
+        import httpx
+
+        fan, citizens, echo = self.fan, self.citizens, click.echo
+        messages = httpx.get(f"{self.sim_url}/_sim/messages", timeout=120).json()
+        per_citizen = Counter(m["to"] for m in messages["whatsapp"] if m["callback"] == self.bulletin.id)
         expected = {fake_phone(i) for i in range(citizens)}
+        summary = self.summary
         summary.update(
             {
-                "bulletin": bulletin.id,
+                "bulletin": self.bulletin.id,
                 "accepted": fan.accepted,
                 "seconds": round(fan.seconds, 2),
                 "rate": round(fan.rate, 1),
-                "delivered": delivered,
+                "delivered": self.delivered,
                 "received_once": sum(1 for p in expected if per_citizen.get(p) == 1),
                 "duplicates": sum(c - 1 for c in per_citizen.values() if c > 1),
                 "missing": len(expected - set(per_citizen)),
                 "telegram_posts": sum(1 for m in messages["telegram"]),
-                "cost_eur": round(fan.accepted * config.price_per_template, 2),
+                "cost_eur": round(fan.accepted * self.config.price_per_template, 2),
             }
         )
         hand = SEED_SECONDS_PER_15000 * citizens / 15000
         echo("")
         echo(
             f"Raggiunti {number(summary['received_once'])} cittadini su {number(citizens)}, ognuno una volta sola "
-            f"(doppioni: {summary['duplicates']}, mancanti: {summary['missing']}); consegnati: {number(delivered)}."
+            f"(doppioni: {summary['duplicates']}, mancanti: {summary['missing']}); consegnati: {number(self.delivered)}."
         )
         echo(f"Invio in {fan.seconds:.1f} s, {fan.rate:.0f} messaggi/s; costo stimato {euro(summary['cost_eur'])}.")
         echo(
@@ -273,19 +301,8 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
             f"al limite iniziale di WhatsApp, 80 messaggi/s, {duration(citizens / 80)}."
         )
         echo(f"Telegram: {summary['telegram_posts']} post nel canale. Canale WhatsApp: testo pronto da incollare:")
-        echo("  " + (post or "").replace("\n", "\n  "))
-        (data_dir / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-        if serve:
-            _serve(site_dir)
-        else:
-            echo(f"\nIl sito è in {site_dir} (apri index.html, oppure: site-tools serve).")
-        return summary
-    except KeyboardInterrupt:
-        echo("\nInterrotto: fermo tutti i processi.")
-        return summary
-    finally:
-        procs.stop()
-        signal.signal(signal.SIGTERM, previous)
+        echo("  " + (self.post or "").replace("\n", "\n  "))
+        (self.data_dir / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
 
 def _now(config: TownConfig) -> Any:

@@ -1,0 +1,88 @@
+"""What every ``site-tools`` command shares: the town's context, friendly errors, the store.
+
+The :func:`friendly` wrapper turns :class:`InvalidContent` into a readable
+Italian report and exit status 1, and a bug into one clear line and exit
+status 2, so no traceback ever reaches an editor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from site_tools.content.config import TownConfig, load_config
+from site_tools.content.problems import InvalidContent, Problem, format_report
+from site_tools.store import Store
+
+EXIT_PROBLEMS = 1
+EXIT_CRASH = 2
+
+
+def report(problems: list[Problem]) -> None:
+    click.echo(format_report(problems), err=True)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for problem in problems:
+            click.echo(problem.github_annotation())
+
+
+def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Problems become a report and exit 1; a bug becomes one clear line and exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InvalidContent as exc:
+            report(exc.problems)
+            sys.exit(EXIT_PROBLEMS)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - last line of defence for editors
+            if os.environ.get("SITE_TOOLS_DEBUG"):
+                raise
+            click.echo(
+                f"Errore imprevisto ({type(exc).__name__}): {exc}\n"
+                "Non è colpa del contenuto: avvisa chi gestisce il sito "
+                "(SITE_TOOLS_DEBUG=1 mostra i dettagli tecnici).",
+                err=True,
+            )
+            sys.exit(EXIT_CRASH)
+
+    return wrapper
+
+
+class Context:
+    def __init__(self, config_path: Path | None):
+        self.config_path = config_path
+        self._config: TownConfig | None = None
+
+    @property
+    def config(self) -> TownConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def open_store(config: TownConfig, url: str | None = None) -> Store:
+    from site_tools.store import Store
+
+    return Store.open(url, default_dir=config.root / "data")
+
+
+@contextlib.contextmanager
+def store_for(config: TownConfig, url: str | None) -> Iterator[Store]:
+    store = open_store(config, url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,134 @@
+"""``site-tools validate``, ``new``, ``build``, ``serve`` and ``preview``: the editors' commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from site_tools.cli.common import Context, friendly, pass_ctx, store_for
+from site_tools.content.bulletin import Priority
+from site_tools.content.dates import parse_datetime
+from site_tools.content.loading import load_content
+from site_tools.content.problems import InvalidContent
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@pass_ctx
+@friendly
+def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
+    """Check the configuration and the bulletins; list every problem.
+
+    With PATHS, report only on those files or folders (the rest of the
+    content is still read, to check references and duplicates).
+    """
+    config = ctx.config
+    extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
+    content = load_content(config, extra_files=extra)
+    problems = content.problems_for(paths)
+    if problems:
+        raise InvalidContent(problems)
+    checked = len(extra) if paths else len(content.bulletins)
+    click.echo(f"Tutto in ordine: {checked} avvisi controllati, nessun problema.")
+
+
+@click.command()
+@click.option("--title", prompt="Titolo dell'avviso", help="Title of the bulletin.")
+@click.option("--summary", prompt="Sintesi (il testo breve che arriva sui telefoni)", help="Short text for phones.")
+@click.option("--category", prompt="Categoria", help="Category slug.")
+@click.option(
+    "--priority",
+    type=click.Choice([p.value for p in Priority]),
+    default=Priority.NORMAL.value,
+    prompt="Priorità (normal o urgent)",
+    show_choices=True,
+)
+@click.option("--date", "when", default=None, help="Publication date and time (default: now).")
+@click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
+@pass_ctx
+@friendly
+def new(ctx: Context, title: str, summary: str, category: str, priority: str, when: str | None, kind: str) -> None:
+    """Write a new bulletin with valid frontmatter under content/."""
+    from datetime import datetime
+
+    from site_tools.content.authoring import Draft, write_new
+    from site_tools.content.dates import DateError
+
+    config = ctx.config
+    try:
+        moment = (
+            parse_datetime(when, config.timezone)
+            if when
+            else datetime.now(config.timezone).replace(second=0, microsecond=0)
+        )
+    except DateError as exc:
+        raise click.BadParameter(f"{exc.message} {exc.fix}", param_hint="--date") from exc
+    path = write_new(config, Draft(title.strip(), summary.strip(), category.strip(), Priority(priority), moment, kind))
+    click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
+
+
+@click.command()
+@click.option("--strict", is_flag=True, help="Fail on any warning, such as a broken link.")
+@click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the site (default: site/).",
+)
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Build the site as it is at this time.")
+@pass_ctx
+@friendly
+def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | None) -> None:
+    """Build the public site (MkDocs + mkdocs-material) into site/."""
+    import time
+
+    from site_tools.site.build import build_site
+
+    config = ctx.config
+    if now_text:
+        os.environ["SITE_TOOLS_NOW"] = now_text
+    started = time.monotonic()
+    out = build_site(config.path, site_dir, strict)
+    click.echo(f"Sito costruito in {out} ({time.monotonic() - started:.1f} s).")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@pass_ctx
+@friendly
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Preview the site at http://127.0.0.1:8000/, rebuilt on every save."""
+    from site_tools.site.build import serve_site
+
+    serve_site(ctx.config.path, host, port)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW")
+@click.option("--recipients", type=int, default=None, help="Subscribers to assume (default: the store, if reachable).")
+@click.option("--output", type=click.File("a"), default="-", help="Append to this file (e.g. $GITHUB_STEP_SUMMARY).")
+@pass_ctx
+@friendly
+def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipients: int | None, output) -> None:  # type: ignore[no-untyped-def]
+    """Markdown preview of bulletins on every channel: text, counts, recipients, time, cost."""
+    from site_tools.content.dates import now as current_time
+    from site_tools.delivery.preview import preview_markdown
+    from site_tools.settings import Settings
+
+    config = ctx.config
+    # Site pages (home, privacy…) may change in the same pull request: only bulletins are previewed.
+    bulletins = config.bulletins_path.resolve()
+    existing = [p for p in paths if p.is_file() and p.suffix == ".md" and bulletins in p.resolve().parents]
+    content = load_content(config, extra_files=existing)
+    problems = content.problems_for(existing) if existing else []
+    if problems:
+        raise InvalidContent(problems)
+    settings = Settings.from_env()
+    if recipients is None and settings.db_url:
+        with store_for(config, settings.db_url) as store:
+            recipients = store.subscribers.count_active()
+    output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings))
