@@ -64,6 +64,12 @@ def demo_town(tmp_path: Path) -> Town:
     return Town(tmp_path, with_demo=True)
 
 
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """For end-to-end tests whose SQL is already proven on both stores by test_store.py and the unit tests."""
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path):
     """The same test on a SQLite file and on a real PostgreSQL server."""

@@ -1,4 +1,8 @@
-"""The subscriptions service over real HTTP (uvicorn on loopback), signed as Meta signs, on SQLite and PostgreSQL."""
+"""The subscriptions service, signed as Meta signs, on SQLite and PostgreSQL.
+
+Most tests drive the Starlette app in-process (TestClient) while its background loops run and its replies go
+over real HTTP to the simulator; one test runs ``site-tools webhook`` as a process behind uvicorn.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +39,36 @@ def free_port() -> int:
 
 
 class Service:
-    def __init__(self, url: str, db: str, sim: Any):
-        self.url, self.db, self.sim = url, db, sim
+    """A running service: ``client`` is a TestClient (in-process) or an httpx client (a real server)."""
+
+    def __init__(self, client: Any, db: str, sim: Any):
+        self.client, self.db, self.sim = client, db, sim
 
     def post(
         self, payload: Any, secret: str = SECRET, raw: bytes | None = None, headers: dict | None = None
     ) -> httpx.Response:
         body = raw if raw is not None else json.dumps(payload).encode()  # ASCII-escaped, as Meta sends
         signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return httpx.post(
-            f"{self.url}/webhook",
+        return self.client.post(
+            "/webhook",
             content=body,
-            timeout=30,
             headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature, **(headers or {})},
         )
 
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def health(self) -> dict[str, Any]:
+        return self.get("/health").json()
+
     def settle(self) -> None:
-        wait_for(lambda: httpx.get(f"{self.url}/health").json()["pending_events"] == 0, timeout=30)
+        wait_for(lambda: self.health()["pending_events"] == 0, timeout=30)
+
+    def drained(self) -> None:
+        """Every event processed and every reply out of the outbox: nothing more will arrive."""
+        self.settle()
+        with closing(self.store()) as store:
+            wait_for(lambda: not store.db.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')"))
 
     def store(self) -> Store:
         return Store.open(self.db)
@@ -61,6 +79,24 @@ class Service:
 
 @pytest.fixture
 def service(store_url: str) -> Iterator[Service]:
+    """The app in-process, its loops running, replies going to the simulator over HTTP."""
+    from starlette.testclient import TestClient
+
+    from site_tools.content.config import load_config
+    from site_tools.service.app import Service as App
+    from site_tools.settings import Settings
+
+    with simulator("--latency", "0") as sim:
+        settings = Settings.from_env({**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY})
+        app = App(load_config(REPO / "mkdocs.yml"), settings, lambda: Store.open(store_url))
+        Store.open(store_url).close()  # migrated once, as the command does before serving
+        with TestClient(app.app()) as client:
+            yield Service(client, store_url, sim)
+
+
+@pytest.fixture
+def served(store_url: str) -> Iterator[Service]:
+    """``site-tools webhook`` as a process on loopback; its log is checked for phone numbers."""
     with simulator("--latency", "0") as sim:
         port = free_port()
         env = {
@@ -80,7 +116,8 @@ def service(store_url: str) -> Iterator[Service]:
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for(lambda: _up(url), timeout=20)
-            yield Service(url, store_url, sim)
+            with httpx.Client(base_url=url, timeout=30) as client:
+                yield Service(client, store_url, sim)
         finally:
             proc.terminate()
             out = proc.communicate(timeout=10)[0].decode()
@@ -141,14 +178,11 @@ def status(wamid: str, phone: str, state: str, code: int | None = None) -> dict:
 
 
 def test_verification_handshake(service: Service) -> None:
-    ok = httpx.get(
-        f"{service.url}/webhook",
-        params={"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY},
+    ok = service.get(
+        "/webhook", params={"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": VERIFY}
     )
     assert ok.status_code == 200 and ok.text == "1158201444"
-    bad = httpx.get(
-        f"{service.url}/webhook", params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"}
-    )
+    bad = service.get("/webhook", params={"hub.mode": "subscribe", "hub.challenge": "1", "hub.verify_token": "wrong"})
     assert bad.status_code == 403
 
 
@@ -157,7 +191,7 @@ def test_signatures_are_checked(service: Service) -> None:
     payload = inbound(phone, "VALFIORITA ON", "wamid.sig")
     assert service.post(payload, secret="wrong").status_code == 403
     assert service.post(payload, secret=VERIFY).status_code == 403  # the verify token is not the key
-    unsigned = httpx.post(f"{service.url}/webhook", json=payload)
+    unsigned = service.client.post("/webhook", json=payload)
     assert unsigned.status_code == 403
     # Non-ASCII escaped as Meta does: the raw bytes are what is signed.
     raw = json.dumps(inbound(phone, "Valfiorità on", "wamid.sig2")).encode()
@@ -186,7 +220,7 @@ def test_keywords_subscribe_and_unsubscribe_with_confirmations(service: Service)
     assert store.subscribers.get(a).status == "left" and store.subscribers.get(a).opted_out_at
     wait_for(lambda: len(service.texts_to(a)) == 2, timeout=10)
     assert "Cancellazione confermata" in service.texts_to(a)[1]
-    time.sleep(0.5)
+    service.drained()
     assert len(service.texts_to(a)) == 2  # the repeated OFF changed nothing
     store.close()
 
@@ -197,8 +231,7 @@ def test_one_automatic_answer_per_day(service: Service) -> None:
     service.post(inbound(phone, "Mi rispondete?", "wamid.q2"))
     service.post(inbound(phone, None, "wamid.q3", kind="image"))
     service.settle()
-    wait_for(lambda: len(service.texts_to(phone)) == 1)
-    time.sleep(0.3)
+    service.drained()
     (answer,) = service.texts_to(phone)
     assert "800 000 000" in answer and "112" in answer
     store = service.store()
@@ -251,12 +284,21 @@ def test_bad_input_never_crashes_nor_loses_a_valid_event(service: Service) -> No
     service.settle()
     store = service.store()
     assert store.subscribers.get(phone).status == "active"
-    wait_for(lambda: len(service.texts_to(phone)) == 1)
-    time.sleep(0.3)
+    service.drained()
     assert len(service.texts_to(phone)) == 1
-    health = httpx.get(f"{service.url}/health").json()
+    health = service.health()
     assert health["failed"] == 1 and health["processed"] >= 3
     store.close()
+
+
+def test_the_service_as_a_process_subscribes_and_logs_no_number(served: Service) -> None:
+    """uvicorn, signals and logging as in production (the fixture checks the log for numbers)."""
+    phone = phones(1, 95)[0]
+    assert served.post(inbound(phone, "VALFIORITA ON", "wamid.proc")).status_code == 200
+    served.drained()
+    with closing(served.store()) as store:
+        assert store.subscribers.get(phone).status == "active"
+    assert len(served.texts_to(phone)) == 1
 
 
 def cli(*args: str, db: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

@@ -130,6 +130,7 @@ class FanOut:
         self._resume.set()
         self._flush_lock = asyncio.Lock()
         self._used = False
+        self._closing = False
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
@@ -218,7 +219,8 @@ class FanOut:
             item = self._queue.get_nowait()
             if item is not None:
                 self._released.append(item.delivery_id)
-        keeper.cancel()
+        # Never cancel the keeper: a cancelled ledger write that had not started yet is lost.
+        self._closing = True
         await asyncio.gather(keeper, return_exceptions=True)
         await self._flush()
         await self._db(self.store.ledger.release, self.run_id, self._released)
@@ -354,7 +356,7 @@ class FanOut:
     async def _housekeeping(self) -> None:
         since = self.clock.time() - 1.0
         beat = 0.0
-        while True:
+        while not self._closing:
             await self.clock.sleep(self.opt.tick)
             await self._flush()
             now = self.clock.time()
