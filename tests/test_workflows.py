@@ -18,6 +18,19 @@ from .services import phones, simulator
 from .test_publisher import URGENT
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+def test_every_workflow_installs_from_the_lock_file() -> None:
+    """Publish day runs the versions the tests ran: uv sync --frozen, never a bare pip install."""
+    action = (REPO / ".github" / "actions" / "install" / "action.yml").read_text(encoding="utf-8")
+    assert "uv sync --frozen" in action
+    for path in WORKFLOWS:
+        text = path.read_text(encoding="utf-8")
+        assert "pip install" not in text, path.name
+        if "site-tools " in text:
+            assert "uses: ./.github/actions/install" in text, path.name
+
+
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -40,7 +53,7 @@ def test_actionlint_passes_on_every_workflow() -> None:
 
 
 def test_every_action_is_pinned_to_a_full_sha() -> None:
-    for path in WORKFLOWS:
+    for path in [*WORKFLOWS, *(REPO / ".github" / "actions").glob("*/action.yml")]:
         for uses in re.findall(r"uses:\s*(\S+)", path.read_text(encoding="utf-8")):
             if uses.startswith("./"):
                 continue
