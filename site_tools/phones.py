@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import phonenumbers
@@ -43,3 +44,8 @@ def e164(raw: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+def sender_hash(phone: str) -> str:
+    """Who sent an inbound message, without the number: enough for erasure to find its traces."""
+    return hashlib.sha256(f"site-tools:{phone}".encode()).hexdigest()[:32]

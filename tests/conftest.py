@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,15 @@ def demo_town(tmp_path: Path) -> Town:
 def sqlite_url(tmp_path: Path) -> str:
     """For end-to-end tests whose SQL is already proven on both stores by test_store.py and the unit tests."""
     return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (skipped, with the reason, when no server answers)."""
+    from .services import pg_schema_url
+
+    with pg_schema_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -345,3 +346,13 @@ def test_codes_are_classified_as_the_spec_says() -> None:
     assert classify_whatsapp(190, 401) is Action.STOP_RUN and classify_whatsapp(132001, 404) is Action.STOP_RUN
     assert classify_whatsapp(131026, 400) is Action.PERMANENT and classify_whatsapp(131050, 400) is Action.OPT_OUT
     assert classify_whatsapp(131000, 500) is Action.RETRY and classify_whatsapp(None, 502) is Action.RETRY
+
+
+def test_a_citizen_at_the_marketing_cap_waits_a_day_and_the_run_does_not(store: Store) -> None:
+    numbers = subscribe(store, 5)
+    capped = numbers[0]
+    sender = FakeSender(lambda phone, n: error(131049) if phone == capped else ok(phone, n))
+    report = run(store, sender, clock=SYSTEM_CLOCK)
+    assert report.state == "waiting" and report.accepted == 4 and sender.calls[capped] == 1
+    (due,) = store.db.all("SELECT next_attempt_at FROM deliveries WHERE state = 'retry'")
+    assert due[0] - time.time() > 23.9 * 3600  # Meta: not before 24 hours

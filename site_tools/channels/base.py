@@ -98,7 +98,7 @@ class FanOutReport:
     retries: int = 0
     throttled: int = 0
     reconciled: int = 0  # unknown outcomes from a dead run, put back to retry
-    state: str = "done"  # done, or a Stop value
+    state: str = "done"  # done, waiting (some owed it later), or a Stop value
     reason: str | None = None
     seconds: float = 0.0
     first_accept_at: float | None = None  # clock.monotonic() of the first accepted message

@@ -15,6 +15,7 @@ class Action(str, Enum):
     STOP_RUN = "stop_run"  # credentials, permissions, template: the same will happen to everyone
     THROTTLE = "throttle"  # slow down the whole run, back off, retry
     RETRY_LATER = "retry_later"  # this recipient only, later (pair rate)
+    DEFER = "defer"  # this recipient only, not before 24 hours (the citizen's marketing cap)
     RETRY = "retry"  # transient: retry with backoff, a bounded number of times
     MAINTENANCE = "maintenance"  # retry after about a minute
     PERMANENT = "permanent"  # do not retry this recipient; count it
@@ -42,7 +43,8 @@ _TABLE: dict[Action, tuple[int, ...]] = {
         132016,
     ),
     Action.THROTTLE: (4, 80007, 130429),
-    Action.RETRY_LATER: (131056, 131049),
+    Action.RETRY_LATER: (131056,),
+    Action.DEFER: (131049,),
     Action.RETRY: (1, 2, 131000, 131016, 133004),
     Action.MAINTENANCE: (131057,),
     Action.PERMANENT: (131026, 131047, 100, 131008, 131009, 131021, 131051),

@@ -23,6 +23,8 @@ from site_tools.store import Store
 
 EXIT_PROBLEMS = 1
 EXIT_CRASH = 2
+#: The service gave up (a background loop kept failing): its supervisor should restart it.
+EXIT_FATAL = 3
 
 
 def report(problems: list[Problem]) -> None:

@@ -84,13 +84,13 @@ def print_report(report: PublishReport, plan: Plan, config: TownConfig, rate: fl
     if report.historical:
         click.echo(f"Primo avvio: {report.historical} avvisi già presenti segnati come storici, nessuno inviato.")
     for result in report.results:
-        mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖"}.get(result.state, "✗")
+        mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…"}.get(result.state, "✗")
         line = f"{mark} {result.bulletin_id} → {CHANNELS[result.channel]}: {result.state}"
         if result.report:
             line += " — " + fanout_summary(result.report, config)
         elif result.detail:
             line += f" — {result.detail}"
-        click.echo(line, err=result.state not in ("done", "manual", "skipped"))
+        click.echo(line, err=result.state not in ("done", "manual", "skipped", "waiting"))
         if result.post:
             click.echo("  Testo per il Canale WhatsApp (copialo e incollalo dall'app, poi attiva la campanella):")
             click.echo("  " + result.post.replace("\n", "\n  "))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from site_tools.cli.common import Context, friendly, pass_ctx
+from site_tools.cli.common import EXIT_FATAL, Context, friendly, pass_ctx
 from site_tools.store import Store
 
 
@@ -18,9 +20,8 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
     """The subscriptions service: WhatsApp webhooks for keyword opt-in/opt-out, receipts, answers."""
     import logging
 
-    import uvicorn
-
     from site_tools.service.app import Service
+    from site_tools.service.server import serve
     from site_tools.settings import Settings
 
     config = ctx.config
@@ -29,15 +30,11 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
         raise click.ClickException("mancano WHATSAPP_APP_SECRET e/o WHATSAPP_VERIFY_TOKEN nell'ambiente.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Store.open(db_url, default_dir=config.root / "data").close()  # migrate once, before serving
-    service = Service(config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"))
-    click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
-    uvicorn.run(
-        service.app(),
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        loop="auto",
-        http="auto",
-        backlog=4096,
+    service = Service(
+        config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"), exit_on_failure=True
     )
+    click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
+    serve(service.app(), host, port)
+    if service.fatal:
+        click.echo(f"Servizio fermato: {service.fatal}", err=True)
+        sys.exit(EXIT_FATAL)

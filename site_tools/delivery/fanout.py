@@ -37,7 +37,8 @@ from site_tools.channels.errors import EXPLAIN, Action
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
 from site_tools.delivery.pacer import Pacer
 from site_tools.store import Store
-from site_tools.store.ledger import Claim, Result
+from site_tools.store.budget import Reservation
+from site_tools.store.ledger import DEFER_131049, Claim, Result
 
 #: No retry waits longer than this inside a run: a run must end in minutes, not hours.
 MAX_RETRY_DELAY = 120.0
@@ -74,6 +75,9 @@ class FanOutOptions:
     retry_base: float = 1.0  # first backoff after a transient error; doubles each attempt
     stale_after: float = 15.0  # a run silent this long is dead; its unknown rows are reconciled
     tick: float = 0.1  # how often answers are written to the ledger and opt-outs polled
+    #: The phone number's id: when set, the rate is a budget shared through the store with every other
+    #: process sending from that number (publishers, the service's replies), urgent first.
+    number_id: str | None = None
     progress: bool = True
 
     def in_flight(self) -> int:
@@ -111,7 +115,7 @@ class FanOut:
         self.run_id = run_id
         self.opt = options or FanOutOptions()
         self.clock = clock
-        self.pacer = Pacer(self.opt.rate, clock)
+        self.pacer: Pacer = Pacer(self.opt.rate, clock)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
         self._progress = progress
         self.stop: Stop | None = None
@@ -131,9 +135,14 @@ class FanOut:
         self._flush_lock = asyncio.Lock()
         self._used = False
         self._closing = False
+        self._deferred = 0
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _reserve(self, count: int, priority: str, not_before: float, rate: float) -> Reservation:
+        assert self.opt.number_id
+        return await self._db(self.store.budget.reserve, self.opt.number_id, rate, count, priority, not_before)
 
     # -- the run -----------------------------------------------------------------
     async def run(
@@ -161,13 +170,22 @@ class FanOut:
         keeper = asyncio.create_task(self._housekeeping())
         workers = [asyncio.create_task(self._worker()) for _ in range(self.opt.in_flight())]
         try:
-            await self._claim_everyone()
-            await self._drain_retries()
+            try:
+                await self._claim_everyone()
+                await self._drain_retries()
+            finally:
+                await self._shut_down(workers, keeper)
+            report.seconds = self.clock.monotonic() - started
+            if self.stop is not None:
+                report.state, report.reason = self.stop.value, self.stop_reason
+            elif await self._db(self.store.ledger.pending_count, bulletin_id, channel):
+                # Everyone reachable now was served; some are owed it later (131049: after 24 hours).
+                report.state = "waiting"
+                report.reason = (
+                    "alcuni cittadini hanno raggiunto il limite dei messaggi di marketing: riprovo fra 24 ore"
+                )
         finally:
-            await self._shut_down(workers, keeper)
-        report.seconds = self.clock.monotonic() - started
-        if self.stop is not None:
-            report.state, report.reason = self.stop.value, self.stop_reason
+            self._pool.shutdown(wait=True)
         return report
 
     def halt(self, stop: Stop, reason: str) -> None:
@@ -203,7 +221,8 @@ class FanOut:
                 continue
             if self._queue.empty() and self._busy == 0:
                 await self._flush()
-                pending = await self._db(self.store.ledger.pending_count, self.bulletin_id, self.channel)
+                horizon = self.clock.time() + MAX_RETRY_DELAY
+                pending = await self._db(self.store.ledger.pending_count, self.bulletin_id, self.channel, horizon)
                 if pending == 0 and self._queue.empty() and self._busy == 0:
                     return
             await self.clock.sleep(self.opt.tick)
@@ -225,7 +244,6 @@ class FanOut:
         await self._flush()
         await self._db(self.store.ledger.release, self.run_id, self._released)
         self.bar.close()
-        self._pool.shutdown(wait=True)
 
     # -- one recipient ---------------------------------------------------------------
     async def _worker(self) -> None:
@@ -298,6 +316,18 @@ class FanOut:
                 self._opted_out_by_api.append(claim.subscriber_id)
             return Result(claim.delivery_id, claim.subscriber_id, "failed", error_code=code, error=detail)
         now = self.clock.time()
+        if action is Action.DEFER:
+            # Meta: not before 24 hours. A later run (the scheduled one) takes it up; this one does not wait.
+            self._deferred += 1
+            return Result(
+                claim.delivery_id,
+                claim.subscriber_id,
+                "retry",
+                error_code=code,
+                error=detail,
+                next_attempt_at=now + DEFER_131049,
+                refund=True,
+            )
         if action is Action.THROTTLE:
             # Not this message's fault: slow everyone down, retry it soon, no attempt lost.
             self.report.throttled += 1

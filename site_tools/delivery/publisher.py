@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from site_tools import channels
@@ -47,7 +47,11 @@ class PublishReport:
 
     @property
     def ok(self) -> bool:
-        return not self.refused and not self.uncertain and all(r.state in ("done", "manual") for r in self.results)
+        return (
+            not self.refused
+            and not self.uncertain
+            and all(r.state in ("done", "manual", "waiting") for r in self.results)
+        )
 
 
 class Publisher:
@@ -59,6 +63,8 @@ class Publisher:
         self.settings = settings
         self.links = links
         self.options = options or FanOutOptions(rate=settings.whatsapp_mps)
+        if self.options.number_id is None and settings.whatsapp_phone_number_id:
+            self.options = replace(self.options, number_id=settings.whatsapp_phone_number_id)
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels = channels.create(config, settings)
 

@@ -1,218 +1,177 @@
 """The subscriptions service: an ASGI app (Starlette) for Meta's WhatsApp webhooks.
 
 * ``GET /webhook`` — the verification handshake (``hub.*``).
-* ``POST /webhook`` — ``X-Hub-Signature-256`` checked against the raw body
-  with the app secret (constant time); the body is stored, then
-  acknowledged with 200; a worker processes stored events in order, so a
-  valid event is never lost because the process stopped or another was bad.
-* Replies go out through the outbox, rate-limited, as free-form text (the
-  citizen just wrote to us: the 24-hour service window is open).
-* ``GET /health`` — counts, for monitoring.
+* ``POST /webhook`` — the body is read up to 1 MB within 10 s, its
+  ``X-Hub-Signature-256`` checked on the raw bytes with the app secret
+  (constant time, never raising), its JSON depth bounded; an OFF keyword is
+  applied right there, then the event is stored and only then acknowledged
+  with 200. If the store cannot take it, the answer is 503 and Meta sends it
+  again: nothing acknowledged is ever lost.
+* A supervised worker applies stored events (:mod:`.worker`); replies leave
+  through the outbox at the number's shared rate (:mod:`.outbox_sender`).
+* ``GET /health`` — 200 when events are being processed and the database
+  answers, 503 otherwise, with the reasons and the counts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import logging
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from site_tools.channels.errors import Action
 from site_tools.content.config import TownConfig
-from site_tools.delivery.pacer import Pacer
-from site_tools.phones import mask_all
-from site_tools.service.events import process_event
-from site_tools.service.signature import valid_signature
+from site_tools.service.events import Outcome, apply_opt_outs, values
+from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
+from site_tools.service.outbox_sender import ReplySender
+from site_tools.service.signature import same_secret, valid_signature
+from site_tools.service.supervisor import Supervised, supervise
+from site_tools.service.worker import Counters, EventWorker
 from site_tools.settings import Settings
 from site_tools.store import Store
+from site_tools.store.database import StoreUnavailable
 
-log = logging.getLogger("site_tools.webhook")
-MAX_BODY = 1_000_000  # Meta batches up to 1,000 updates; 1 MB is ample
+log = logging.getLogger("site_tools.service")
+T = TypeVar("T")
+
+#: Events waiting longer than this mean the worker is not keeping up (or not running): /health says 503.
+STALE_EVENTS = 120.0
+#: Attempts to store an event inside one request before answering 503 (Meta retries).
+STORE_ATTEMPTS = 3
 
 
 class Service:
-    def __init__(self, config: TownConfig, settings: Settings, store_factory: Callable[[], Store]):
+    def __init__(
+        self, config: TownConfig, settings: Settings, store_factory: Callable[[], Store], exit_on_failure: bool = False
+    ):
         if not settings.app_secret or not settings.verify_token:
             raise ValueError("WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN must be set")
+        if not settings.whatsapp_phone_number_id:
+            log.warning("WHATSAPP_PHONE_NUMBER_ID not set: events for any number are accepted")
         self.config = config
         self.settings = settings
         self.store_factory = store_factory
+        self.exit_on_failure = exit_on_failure
+        self.fatal: str | None = None
         # One connection per thread: the request thread writes the inbox, the worker thread the rest.
-        self._inbox_pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
-        self._work_pool = ThreadPoolExecutor(1, thread_name_prefix="worker")
-        self._inbox_store: Store | None = None
-        self._work_store: Store | None = None
-        self._wake = asyncio.Event()
-        self.processed = 0
-        self.failed = 0
+        self._pools = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in ("inbox", "worker")}
+        self._stores: dict[str, Store] = {}
+        self.counters = Counters()
+        self.worker = EventWorker(config, settings.whatsapp_phone_number_id, self.work, self.counters)
+        self.replies = ReplySender(settings, self.work)
+        self.loops = [Supervised("events", self.worker.run), Supervised("replies", self.replies.run)]
 
-    def _inbox(self) -> Store:
-        if self._inbox_store is None:
-            self._inbox_store = self.store_factory()
-        return self._inbox_store
+    def _store(self, name: str) -> Store:
+        if name not in self._stores:
+            self._stores[name] = self.store_factory()
+        return self._stores[name]
 
-    def _worker_store(self) -> Store:
-        if self._work_store is None:
-            self._work_store = self.store_factory()
-        return self._work_store
+    async def _in(self, name: str, fn: Callable[[Store], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pools[name], lambda: fn(self._store(name)))
 
-    async def inbox(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._inbox_pool, lambda: fn(self._inbox(), *args))
+    async def inbox(self, fn: Callable[[Store], T]) -> T:
+        return await self._in("inbox", fn)
 
-    async def work(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._work_pool, lambda: fn(self._worker_store(), *args)
-        )
+    async def work(self, fn: Callable[[Store], T]) -> T:
+        return await self._in("worker", fn)
 
     # -- HTTP ----------------------------------------------------------------
     async def verify(self, request: Request) -> Response:
         q = request.query_params
-        token = q.get("hub.verify_token") or ""
-        if q.get("hub.mode") == "subscribe" and hmac.compare_digest(token, self.settings.verify_token or ""):
+        if q.get("hub.mode") == "subscribe" and same_secret(
+            self.settings.verify_token or "", q.get("hub.verify_token")
+        ):
             return PlainTextResponse(q.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
 
     async def receive(self, request: Request) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return PlainTextResponse("payload too large", status_code=413)
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                return PlainTextResponse("payload too large", status_code=413)
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        if not valid_signature(self.settings.app_secret or "", body, request.headers.get("x-hub-signature-256")):
-            return PlainTextResponse("invalid signature", status_code=403)
         try:
-            text = body.decode("utf-8")
-            payload = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return PlainTextResponse("malformed JSON", status_code=400)
-        if not isinstance(payload, dict):
-            return PlainTextResponse("not an event", status_code=400)
-        await self.inbox(lambda store: store.inbox.add(text))
-        self._wake.set()
-        return PlainTextResponse("ok")
+            body = await read_body(request)
+            if not valid_signature(self.settings.app_secret or "", body, header_bytes(request, "x-hub-signature-256")):
+                raise Rejected(403, "invalid signature")
+            payload = load_json(body)
+            if not isinstance(payload, dict):
+                raise Rejected(400, "not an event")
+        except Rejected as exc:
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+        number = self.settings.whatsapp_phone_number_id
+        if number and payload.get("object") == "whatsapp_business_account":
+            probe = Outcome()
+            if not list(values(payload, number, probe)) and probe.foreign:
+                self.counters.foreign += probe.foreign  # another number's event: acknowledged, not stored
+                return PlainTextResponse("ok")
+        return await self._store_event(payload, body.decode("utf-8"))
+
+    async def _store_event(self, payload: dict[str, Any], text: str) -> Response:
+        number = self.settings.whatsapp_phone_number_id
+        for attempt in range(STORE_ATTEMPTS):
+            try:
+                if payload.get("object") == "whatsapp_business_account":
+                    done = await self.inbox(lambda store: apply_opt_outs(store, self.config, payload, number))
+                    self.counters.unsubscribed_in_request += done.unsubscribed
+                await self.inbox(lambda store: store.inbox.add(text))
+                self.worker.wake.set()
+                return PlainTextResponse("ok")
+            except StoreUnavailable as exc:
+                log.warning("cannot store an event (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(0.2 * 2**attempt)
+        return PlainTextResponse("store unavailable, retry later", status_code=503)
 
     async def health(self, request: Request) -> Response:
-        pending = await self.inbox(lambda store: store.inbox.pending())
-        return JSONResponse({"pending_events": pending, "processed": self.processed, "failed": self.failed})
+        problems: list[str] = []
+        details: dict[str, Any] = {}
+        try:
+            details = await asyncio.wait_for(self.inbox(_store_health), timeout=5)
+        except (StoreUnavailable, TimeoutError) as exc:
+            problems.append(f"database unreachable: {exc or type(exc).__name__}")
+        if details.get("oldest_pending_seconds", 0) > STALE_EVENTS:
+            problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
+        for loop in self.loops:
+            if not loop.alive and not (loop.name == "replies" and loop.state == "idle"):
+                problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
+        if self.fatal:
+            problems.append(self.fatal)
+        body = {
+            "status": "failing" if problems else "ok",
+            "problems": problems,
+            **details,
+            "processed": self.counters.processed,
+            "retried": self.counters.retried,
+            "failed": self.counters.parked,
+            "foreign_events": self.counters.foreign,
+            "opt_outs_in_request": self.counters.unsubscribed_in_request,
+            "replies_sent": self.replies.sent,
+            "loops": {loop.name: loop.state for loop in self.loops},
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
 
-    # -- background work -------------------------------------------------------
-    async def process_loop(self) -> None:
-        while True:
-            try:
-                events = await self.work(lambda store: store.inbox.new(200))
-            except Exception:  # noqa: BLE001 - the store may be briefly locked; try again
-                log.exception("cannot read the inbox")
-                await asyncio.sleep(1)
-                continue
-            if not events:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=0.5)
-                except TimeoutError:
-                    pass
-                continue
-            for event_id, body in events:
-                try:
-                    await self.work(lambda store, b=body: process_event(store, self.config, b))
-                    await self.work(lambda store, i=event_id: store.inbox.done(i))
-                    self.processed += 1
-                except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
-                    self.failed += 1
-                    detail = mask_all(f"{type(exc).__name__}: {exc}")[:500]
-                    log.warning("event %s not processed: %s", event_id, detail)
-                    await self.work(lambda store, i=event_id, d=detail: store.inbox.failed(i, d))
-
-    async def reply_loop(self) -> None:
-        """The outbox, through the same rate-limited sender as the publisher.
-
-        Like the fan-out: enough requests in flight to fill the rate despite
-        the API's latency, outcomes written back in batches.
-        """
-        if not (self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id):
-            log.warning("WHATSAPP_TOKEN not set: replies stay in the outbox")
-            return
-        from site_tools.channels.cloud_api import WhatsAppCloud
-
-        rate = self.settings.whatsapp_mps
-        in_flight = max(8, min(256, int(rate * 0.6)))
-        pacer = Pacer(rate)
-        queue: asyncio.Queue[tuple[int, str, str, int]] = asyncio.Queue()
-        done: list[tuple[int, str, str | None, str | None, float | None]] = []
-
-        async def sender(cloud: Any) -> None:
-            while True:
-                reply_id, phone, body, attempts = await queue.get()
-                await pacer.wait()
-                outcome = await cloud.send(
-                    {
-                        "messaging_product": "whatsapp",
-                        "recipient_type": "individual",
-                        "to": phone,
-                        "type": "text",
-                        "text": {"preview_url": True, "body": body},
-                    }
-                )
-                if outcome.ok:
-                    done.append((reply_id, "sent", outcome.message_id, None, None))
-                elif (
-                    outcome.action in (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER)
-                    and attempts < 5
-                ):
-                    if outcome.action is Action.THROTTLE:
-                        pacer.throttled(outcome.retry_after or 1.0)
-                    done.append((reply_id, "pending", None, outcome.detail, time.time() + 2**attempts))
-                else:
-                    done.append((reply_id, "failed", None, outcome.detail, None))
-                queue.task_done()
-
-        async with WhatsAppCloud(
-            self.settings.whatsapp_api_url,
-            self.settings.whatsapp_phone_number_id,
-            self.settings.whatsapp_token,
-            max_in_flight=in_flight,
-            timeout=self.settings.http_timeout,
-        ) as cloud:
-            workers = [asyncio.create_task(sender(cloud)) for _ in range(in_flight)]
-            try:
-                while True:
-                    if done:
-                        batch, done[:] = done[:], []
-                        await self.work(lambda store, b=batch: store.outbox.done(b))
-                    if queue.qsize() < in_flight:
-                        for row in await self.work(lambda store: store.outbox.due(in_flight * 2)):
-                            queue.put_nowait(row)
-                    await asyncio.sleep(0.1)
-            finally:
-                for worker in workers:
-                    worker.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                if done:
-                    await self.work(lambda store, b=list(done): store.outbox.done(b))
+    # -- background work ------------------------------------------------------
+    def give_up(self, reason: str) -> None:
+        """A loop failed too often: say so, and end the process non-zero so its supervisor restarts it."""
+        self.fatal = reason
+        log.critical("giving up: %s", reason)
+        if self.exit_on_failure:
+            os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops gracefully; the command then exits 3
 
     def app(self) -> Starlette:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            tasks = [asyncio.create_task(self.process_loop()), asyncio.create_task(self.reply_loop())]
+            tasks = [asyncio.create_task(supervise(loop, self.give_up)) for loop in self.loops]
             yield
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            for pool in (self._inbox_pool, self._work_pool):
+            for pool in self._pools.values():
                 pool.shutdown(wait=True)
 
         return Starlette(
@@ -223,3 +182,14 @@ class Service:
             ],
             lifespan=lifespan,
         )
+
+
+def _store_health(store: Store) -> dict[str, Any]:
+    store.db.ping()
+    return {
+        "pending_events": store.inbox.pending(),
+        "parked_events": store.inbox.parked_count(),
+        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(time.time()), 1),
+        "outbox_pending": store.outbox.pending(),
+        "reconnects": store.db.reconnects,
+    }

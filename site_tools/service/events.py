@@ -11,21 +11,25 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from site_tools.content.config import TownConfig
-from site_tools.phones import e164, mask
+from site_tools.phones import e164, mask, mask_all, sender_hash
 from site_tools.service import replies
 from site_tools.service.keywords import Intent, intent
 from site_tools.store import Store
+from site_tools.store.database import StoreUnavailable
 
 log = logging.getLogger("site_tools.service.events")
 
 #: An opt-out confirmation waits this long, so that a fan-out already running
 #: has seen the opt-out (it polls every 100 ms) before the citizen reads "done".
 OFF_CONFIRMATION_DELAY = 1.0
+#: A status webhook's failure code meaning "the citizen stopped marketing messages".
+STOPPED_MARKETING = 131050
 
 
 @dataclass
@@ -35,26 +39,99 @@ class Outcome:
     repeated: int = 0
     auto_answers: int = 0
     statuses: int = 0
+    held: int = 0  # receipts for sends not recorded yet: matched again later
+    foreign: int = 0  # changes for another phone number: ignored
     ignored: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # items that failed on their own (the others were applied)
 
 
-def process_event(store: Store, config: TownConfig, body: str, now: datetime | None = None) -> Outcome:
-    """Apply one webhook POST body. Raises ValueError on a body that is not Meta's shape."""
-    payload = json.loads(body)
+def parse(body: str | bytes) -> dict[str, Any]:
+    """Meta's envelope, or ValueError (a permanent problem: retrying will not help)."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {type(exc).__name__}") from exc
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise ValueError("not a WhatsApp Business Account event")
-    outcome = Outcome()
+    return payload
+
+
+def values(payload: dict[str, Any], number_id: str | None, outcome: Outcome) -> Iterator[dict[str, Any]]:
+    """The ``value`` of every change for our number (another number's are counted and skipped)."""
     for entry in payload.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            if not isinstance(change, dict) or change.get("field") != "messages":
-                outcome.ignored.append(str(change.get("field") if isinstance(change, dict) else change))
+        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+            if not isinstance(change, dict) or change.get("field") not in ("messages", "user_preferences"):
+                outcome.ignored.append(str(change.get("field") if isinstance(change, dict) else change)[:50])
                 continue
-            value = change.get("value") or {}
-            for message in value.get("messages") or []:
-                _message(store, config, message, now, outcome)
-            for status in value.get("statuses") or []:
-                _status(store, status, outcome)
+            value = change.get("value")
+            if not isinstance(value, dict):
+                outcome.ignored.append("change without value")
+                continue
+            ours = (
+                (value.get("metadata") or {}).get("phone_number_id")
+                if isinstance(value.get("metadata"), dict)
+                else None
+            )
+            if number_id and ours != number_id:
+                outcome.foreign += 1
+                continue
+            yield value
+
+
+def process_event(
+    store: Store, config: TownConfig, body: str, now: datetime | None = None, number_id: str | None = None
+) -> Outcome:
+    """Apply one webhook POST body, each message and status on its own.
+
+    Raises ValueError for a body that is not Meta's shape (park it) and
+    :class:`StoreUnavailable` for a transient failure (retry the whole event:
+    everything here is idempotent). Any other failure of one item is recorded
+    in ``Outcome.errors`` and the other items are still applied.
+    """
+    payload = parse(body)
+    outcome = Outcome()
+    for value in values(payload, number_id, outcome):
+        items = [
+            *((_message, (store, config, m, now, outcome)) for m in _list(value, "messages")),
+            *((_status, (store, s, outcome)) for s in _list(value, "statuses")),
+            *((_preference, (store, u, outcome)) for u in _list(value, "user_preferences")),
+        ]
+        for handle, args in items:
+            try:
+                handle(*args)  # type: ignore[operator]
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one bad item must not cost the others
+                outcome.errors.append(mask_all(f"{handle.__name__.strip('_')}: {type(exc).__name__}: {exc}")[:300])
     return outcome
+
+
+def apply_opt_outs(store: Store, config: TownConfig, payload: dict[str, Any], number_id: str | None) -> Outcome:
+    """The request's own fast path: an OFF keyword is applied before Meta gets its 200.
+
+    The opt-out is one row; a fan-out already running sees it at its next poll
+    (every 100 ms). The message is then marked as seen, so the worker that
+    processes the stored event later does not apply it twice.
+    """
+    outcome = Outcome()
+    wa = config.whatsapp
+    if wa is None:
+        return outcome
+    for value in values(payload, number_id, outcome):
+        for message in _list(value, "messages"):
+            if message.get("type") == "text" and intent(_text(message), wa) is Intent.OFF:
+                _message(store, config, message, None, outcome)
+    return outcome
+
+
+def _list(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = value.get(key) or []
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _text(message: dict[str, Any]) -> str:
+    text = message.get("text")
+    return str(text.get("body") or "") if isinstance(text, dict) and message.get("type") == "text" else ""
 
 
 def _message(store: Store, config: TownConfig, message: dict[str, Any], now: datetime | None, outcome: Outcome) -> None:
@@ -69,10 +146,10 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         sent_at = time.time()
     moment = now or datetime.fromtimestamp(time.time(), config.timezone)
     with store.db.transaction():
-        if not store.inbox.first_time(str(wamid)):
+        if not store.inbox.first_time(str(wamid), sender_hash(phone)):
             outcome.repeated += 1
             return
-        text = str((message.get("text") or {}).get("body") or "") if message.get("type") == "text" else ""
+        text = _text(message)
         wish = intent(text, config.whatsapp) if text and config.whatsapp else Intent.OTHER
         if wish is Intent.ON:
             if store.subscribers.subscribe(phone, "whatsapp", text[:200], at=sent_at):
@@ -96,16 +173,37 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
 def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
     wamid, state = status.get("id"), status.get("status")
     if not wamid or state not in ("sent", "delivered", "read", "failed"):
-        outcome.ignored.append(f"status {state!r}")
+        outcome.ignored.append(f"status {str(state)[:20]!r}")
         return
     code = None
     errors = status.get("errors") or []
-    if errors and isinstance(errors[0], dict) and isinstance(errors[0].get("code"), int):
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict) and isinstance(errors[0].get("code"), int):
         code = errors[0]["code"]
     phone = e164(str(status.get("recipient_id") or ""))
-    if store.ledger.apply_status(str(wamid), phone, state, status.get("biz_opaque_callback_data"), code):
+    callback = status.get("biz_opaque_callback_data")
+    callback = str(callback) if callback is not None else None
+    result = store.ledger.apply_status(str(wamid), phone, state, callback, code)
+    if result == "unmatched":
+        store.ledger.hold_receipt(str(wamid), phone, state, callback, code)
+        outcome.held += 1
+        return
+    if result == "applied":
         outcome.statuses += 1
-        if code == 131026 and phone:
-            sub = store.subscribers.get(phone)
-            if sub:
-                store.subscribers.record_undeliverable([sub.id])
+    if code == 131026 and phone and result == "applied":
+        sub = store.subscribers.get(phone)
+        if sub:
+            store.subscribers.record_undeliverable([sub.id])
+    if code == STOPPED_MARKETING and phone and store.subscribers.unsubscribe(phone):
+        outcome.unsubscribed += 1  # Meta: treat it as an opt-out
+        log.info("unsubscribed %s (131050: stopped marketing messages)", mask(phone))
+
+
+def _preference(store: Store, item: dict[str, Any], outcome: Outcome) -> None:
+    """``user_preferences``: a citizen who stops marketing messages from us is unsubscribed (a resume is not an ON)."""
+    phone = e164(str(item.get("wa_id") or ""))
+    if phone and item.get("category") == "marketing_messages" and item.get("value") == "stop":
+        if store.subscribers.unsubscribe(phone):
+            outcome.unsubscribed += 1
+            log.info("unsubscribed %s (marketing preference: stop)", mask(phone))
+    else:
+        outcome.ignored.append("user preference")

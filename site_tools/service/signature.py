@@ -1,8 +1,7 @@
-"""Meta's webhook envelope and signature, in one place.
+"""Meta's webhook signature: ``X-Hub-Signature-256``, the HMAC-SHA256 of the raw body with the app secret.
 
-The subscriptions service checks signatures with :func:`valid_signature`; the
-simulator, the demo and the opt-in benchmark build and sign events with the
-other functions (tests keep their own, independent copies).
+Comparisons are made on bytes, in constant time, and never raise: a header
+or a verify token with any byte in it is simply not equal.
 """
 
 from __future__ import annotations
@@ -16,7 +15,16 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def valid_signature(secret: str, body: bytes, header: str | None) -> bool:
-    if not header or not header.startswith("sha256="):
+def valid_signature(secret: str, body: bytes, header: bytes | str | None) -> bool:
+    if not header:
         return False
-    return hmac.compare_digest(signature(secret, body), header)
+    given = header if isinstance(header, bytes) else header.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(signature(secret, body).encode("ascii"), given)
+
+
+def same_secret(expected: str, given: str | bytes | None) -> bool:
+    """A verify token compared like a signature: bytes, constant time, never raising."""
+    if not expected or given is None:
+        return False
+    given_bytes = given if isinstance(given, bytes) else given.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(expected.encode("utf-8"), given_bytes)

@@ -8,7 +8,8 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.subscribers`` — consent, opt-out, reachability (:mod:`.subscribers`);
 * ``store.ledger`` — publications, runs and per-recipient deliveries (:mod:`.ledger`);
 * ``store.inbox`` — webhook events stored before they are acknowledged (:mod:`.inbox`);
-* ``store.outbox`` — replies to citizens (:mod:`.outbox`).
+* ``store.outbox`` — replies to citizens (:mod:`.outbox`);
+* ``store.budget`` — one rate budget per phone number, shared by every sender (:mod:`.budget`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from site_tools.phones import sender_hash
+from site_tools.store.budget import RateBudget
 from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.ledger import Ledger
@@ -30,6 +33,7 @@ class Store:
         self.ledger = Ledger(db)
         self.inbox = Inbox(db)
         self.outbox = Outbox(db)
+        self.budget = RateBudget(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
@@ -75,6 +79,9 @@ class Store:
             self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
+            # Inbound message ids encode the number (wamid.HBgM… is base64): erased by the sender's hash.
+            self.db.execute("DELETE FROM inbound WHERE sender_hash = ?", (sender_hash(phone),))
+            self.db.execute("DELETE FROM pending_receipts WHERE phone = ?", (phone,))
             if sub is None:
                 return False
             self.db.execute(

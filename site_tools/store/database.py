@@ -48,25 +48,96 @@ def parse_url(url: str | None, default_dir: Path | None = None) -> Target:
     return Target("sqlite", url)
 
 
+class StoreUnavailable(Exception):
+    """A transient failure: the connection dropped (and could not be made again yet), the database is busy
+    or locked, a transaction lost a race. Nothing was changed; the caller retries later, with backoff."""
+
+
+def _transient(exc: BaseException) -> bool:
+    """Errors that mean "try again later", by type, for both drivers."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True  # locked, busy, disk I/O, cannot open: never a bug in our SQL (that is ProgrammingError)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) or isinstance(
+        exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected
+    )
+
+
 class Database:
-    """A connection with the project's SQL conventions. Not shared between threads."""
+    """A connection with the project's SQL conventions, that reconnects after a drop.
+
+    A dropped connection (a server restart, a failover, ``pg_terminate_backend``)
+    is noticed on the next statement: the connection is made again and a lone
+    statement is retried once; inside a transaction the whole unit fails with
+    :class:`StoreUnavailable` (nothing half-written) and the caller retries it.
+    """
 
     def __init__(self, target: Target):
         self.target = target
         self.dialect = target.dialect
         self._lock = threading.RLock()
+        self._depth = 0
+        self.conn: Any = None
+        self.reconnects = 0
+        self._connect()
+
+    def _connect(self) -> None:
         if self.dialect == "sqlite":
-            if target.location != ":memory:":
-                Path(target.location).parent.mkdir(parents=True, exist_ok=True)
-            self.conn: Any = sqlite3.connect(target.location, isolation_level=None, check_same_thread=False, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA busy_timeout=30000")
+            if self.target.location != ":memory:":
+                Path(self.target.location).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.target.location, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self.conn = conn
         else:
             import psycopg
 
-            self.conn = psycopg.connect(target.location, autocommit=True)
-        self._depth = 0
+            self.conn = psycopg.connect(self.target.location, autocommit=True, connect_timeout=5)
+
+    def _broken(self) -> bool:
+        if self.conn is None:
+            return True
+        return self.dialect == "postgresql" and bool(self.conn.closed or self.conn.broken)
+
+    def _ensure(self) -> None:
+        if not self._broken():
+            return
+        if self._depth:
+            raise StoreUnavailable("the connection dropped inside a transaction: it was rolled back")
+        if self.target.location == ":memory:":
+            raise StoreUnavailable("the in-memory database is gone")
+        try:
+            if self.conn is not None:
+                self.conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail in any way
+            pass
+        self.conn = None
+        try:
+            self._connect()
+        except Exception as exc:
+            if _transient(exc):
+                raise StoreUnavailable(f"database unreachable ({type(exc).__name__})") from exc
+            raise
+        self.reconnects += 1
+
+    def _run(self, action: Any) -> Any:
+        """Run ``action(conn)``; reconnect after a drop; retry a lone statement once."""
+        with self._lock:
+            for attempt in (1, 2):
+                self._ensure()
+                try:
+                    return action(self.conn)
+                except Exception as exc:
+                    if not _transient(exc):
+                        raise
+                    lost = self._broken()
+                    if self._depth or not lost or attempt == 2:
+                        raise StoreUnavailable(f"{type(exc).__name__}: {str(exc).strip()[:200]}") from exc
+            raise AssertionError("unreachable")
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Database:
@@ -75,28 +146,34 @@ class Database:
         return db
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable when the database cannot answer a trivial query."""
+        self.scalar("SELECT 1")
 
     # -- SQL -----------------------------------------------------------------
     def sql(self, text: str) -> str:
         if self.dialect == "postgresql":
             text = text.replace("?", "%s")
             text = text.replace("{skip_locked}", "FOR UPDATE SKIP LOCKED")
+            text = text.replace("{for_update}", "FOR UPDATE")
         else:
-            text = text.replace("{skip_locked}", "")
+            text = text.replace("{skip_locked}", "").replace("{for_update}", "")
         return text
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
-        with self._lock:
-            return self.conn.execute(self.sql(text), tuple(params))
+        sql, args = self.sql(text), tuple(params)
+        return self._run(lambda conn: conn.execute(sql, args))
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self.conn.execute(self.sql(text), tuple(params)).fetchall())
+        sql, args = self.sql(text), tuple(params)
+        return self._run(lambda conn: list(conn.execute(sql, args).fetchall()))
 
     def one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        with self._lock:
-            return self.conn.execute(self.sql(text), tuple(params)).fetchone()
+        sql, args = self.sql(text), tuple(params)
+        return self._run(lambda conn: conn.execute(sql, args).fetchone())
 
     def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row (a count, an id); None when there is no row."""
@@ -106,16 +183,24 @@ class Database:
     def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        with self._lock:
+        sql = self.sql(text)
+
+        def action(conn: Any) -> None:
             if self.dialect == "sqlite":
-                self.conn.executemany(self.sql(text), rows)
+                conn.executemany(sql, rows)
             else:
-                with self.conn.cursor() as cur:
-                    cur.executemany(self.sql(text), rows)
+                with conn.cursor() as cur:
+                    cur.executemany(sql, rows)
+
+        self._run(action)
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: writers queue, never deadlock)."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: writers queue, never deadlock).
+
+        Nested calls join the outer transaction. A drop inside it rolls everything back and raises
+        :class:`StoreUnavailable`.
+        """
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -124,21 +209,44 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
+            self._ensure()
             self._depth = 1
             try:
                 if self.dialect == "sqlite":
-                    self.conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        yield self
-                    except BaseException:
-                        self.conn.execute("ROLLBACK")
-                        raise
-                    self.conn.execute("COMMIT")
+                    yield from self._sqlite_transaction()
                 else:
-                    with self.conn.transaction():
-                        yield self
+                    yield from self._pg_transaction()
             finally:
                 self._depth = 0
+
+    def _sqlite_transaction(self) -> Iterator[Database]:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"database busy: {exc}") from exc
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"commit failed: {exc}") from exc
+
+    def _pg_transaction(self) -> Iterator[Database]:
+        try:
+            with self.conn.transaction():
+                yield self
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if _transient(exc):
+                raise StoreUnavailable(f"{type(exc).__name__}: {str(exc).strip()[:200]}") from exc
+            raise
 
     # -- schema --------------------------------------------------------------
     def migrate(self) -> int:

@@ -20,6 +20,9 @@ from site_tools.store.subscribers import ACTIVE
 #: Order of receipt states: a late "sent" never overwrites "read".
 RANK = {"sending": 0, "retry": 0, "skipped": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
 DONE_STATES = ("accepted", "sent", "delivered", "read")
+#: Meta: a citizen at the marketing cap (131049) may be tried again after 24 hours, not before.
+DEFERRED_CODE = 131049
+DEFER_131049 = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class Ledger:
                 return True
             resumed = self.db.all(
                 "UPDATE publications SET state = 'sending', detail = NULL, priority = ? WHERE bulletin_id = ?"
-                " AND channel = ? AND state IN ('pending', 'paused', 'failed') RETURNING state",
+                " AND channel = ? AND state IN ('pending', 'paused', 'failed', 'waiting') RETURNING state",
                 (priority, bulletin_id, channel),
             )
             if resumed:
@@ -264,12 +267,18 @@ class Ledger:
         )
         return row[0] if row else 0
 
-    def pending_count(self, bulletin_id: str, channel: str) -> int:
-        row = self.db.one(
-            "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state IN ('retry', 'sending')",
-            (bulletin_id, channel),
+    def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:
+        """Rows still owed the bulletin; with ``horizon`` (a time), only those due by then."""
+        if horizon is None:
+            return self.db.scalar(
+                "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state IN ('retry', 'sending')",
+                (bulletin_id, channel),
+            )
+        return self.db.scalar(
+            "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND (state = 'sending'"
+            " OR (state = 'retry' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)))",
+            (bulletin_id, channel, horizon),
         )
-        return row[0] if row else 0
 
     def apply_status(
         self,
@@ -279,33 +288,91 @@ class Ledger:
         callback: str | None,
         error_code: int | None,
         at: float | None = None,
-    ) -> bool:
-        """A status webhook. Idempotent; out-of-order events never move a row backwards."""
+    ) -> str:
+        """A status webhook: ``applied``, ``stale`` (nothing newer to say) or ``unmatched`` (no send known yet).
+
+        Idempotent; out-of-order events never move a row backwards. A failure
+        with 131049 (the citizen's marketing cap) is not final: the row is
+        retried after :data:`DEFER_131049` and the publication reopened.
+        """
         if status not in RANK:
-            return False
+            return "stale"
         now = at or time.time()
         with self.db.transaction():
-            row = self.db.one("SELECT id, state FROM deliveries WHERE wamid = ?", (wamid,))
+            row = self.db.one("SELECT id, state, bulletin_id, channel FROM deliveries WHERE wamid = ?", (wamid,))
             if row is None and callback and phone:
                 # The run that sent it died before recording the wamid: match by recipient.
                 row = self.db.one(
-                    "SELECT d.id, d.state FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                    "SELECT d.id, d.state, d.bulletin_id, d.channel FROM deliveries d"
+                    " JOIN subscribers s ON s.id = d.subscriber_id"
                     " WHERE d.bulletin_id = ? AND d.channel = 'whatsapp_list' AND s.phone = ?",
                     (callback, phone),
                 )
             if row is None:
-                return False
-            delivery_id, state = row
+                return "unmatched"
+            delivery_id, state, bulletin_id, channel = row
             if status != "failed" and RANK[status] <= RANK.get(state, 0) and state != "retry":
-                return False
+                return "stale"
             if status == "failed" and state == "failed":
-                return False
+                return "stale"
+            if status == "failed" and error_code == DEFERRED_CODE:
+                self.db.execute(
+                    "UPDATE deliveries SET state = 'retry', wamid = NULL, error_code = ?, next_attempt_at = ?,"
+                    " updated_at = ? WHERE id = ?",
+                    (error_code, now + DEFER_131049, now, delivery_id),
+                )
+                self.db.execute(
+                    "UPDATE publications SET state = 'waiting', detail = ? WHERE bulletin_id = ? AND channel = ?"
+                    " AND state = 'done'",
+                    (
+                        "rinviati di 24 ore i cittadini al limite dei messaggi di marketing (131049)",
+                        bulletin_id,
+                        channel,
+                    ),
+                )
+                return "applied"
             self.db.execute(
                 "UPDATE deliveries SET state = ?, wamid = COALESCE(wamid, ?), error_code = ?,"
                 " updated_at = ? WHERE id = ?",
                 (status, wamid, error_code, now, delivery_id),
             )
-            return True
+            return "applied"
+
+    # -- receipts that came before the send was recorded --------------------------------------
+    def hold_receipt(
+        self,
+        wamid: str,
+        phone: str | None,
+        status: str,
+        callback: str | None,
+        error_code: int | None,
+        at: float | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO pending_receipts (wamid, phone, status, callback, error_code, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (wamid, phone, status, callback, error_code, at or time.time()),
+        )
+
+    def rematch_receipts(self, keep_for: float, limit: int = 500) -> tuple[int, int]:
+        """Try held receipts again; drop those older than ``keep_for`` seconds. Returns (matched, dropped)."""
+        rows = self.db.all(
+            "SELECT id, wamid, phone, status, callback, error_code, received_at FROM pending_receipts"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        matched = dropped = 0
+        now = time.time()
+        for row_id, wamid, phone, status, callback, code, received_at in rows:
+            outcome = self.apply_status(wamid, phone, status, callback, code, at=received_at)
+            if outcome != "unmatched":
+                matched += 1
+            elif now - received_at <= keep_for:
+                continue
+            else:
+                dropped += 1
+            self.db.execute("DELETE FROM pending_receipts WHERE id = ?", (row_id,))
+        return matched, dropped
 
     def delivery_counts(self, bulletin_id: str) -> dict[str, dict[str, int]]:
         """channel → {state or 'failed:<code>': count}."""

@@ -104,4 +104,35 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX outbox_state ON outbox (state, not_before)",
         ],
     ),
+    (
+        3,
+        [
+            # Events: a transient failure is retried later; a permanent one is parked, with its reason.
+            "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE events ADD COLUMN next_attempt_at {float}",
+            # Inbound message ids encode the sender's number: keep who sent it as a hash, so that erasure
+            # can find them, and prune them after the retention period.
+            "ALTER TABLE inbound ADD COLUMN sender_hash TEXT",
+            "CREATE INDEX inbound_received ON inbound (received_at)",
+            "CREATE INDEX inbound_sender ON inbound (sender_hash)",
+            # A receipt that arrived before the publisher recorded its message id: matched again for a while.
+            """CREATE TABLE pending_receipts (
+            id {id},
+            wamid TEXT NOT NULL,
+            phone TEXT,
+            status TEXT NOT NULL,
+            callback TEXT,
+            error_code INTEGER,
+            received_at {float} NOT NULL
+        )""",
+            "CREATE INDEX pending_receipts_received ON pending_receipts (received_at)",
+            # One rate budget per phone number, shared by every process that sends from it.
+            """CREATE TABLE rate_budget (
+            number_id TEXT PRIMARY KEY,
+            next_slot {float} NOT NULL,
+            urgent_seen {float} NOT NULL DEFAULT 0,
+            reply_seen {float} NOT NULL DEFAULT 0
+        )""",
+        ],
+    ),
 ]

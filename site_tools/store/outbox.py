@@ -57,3 +57,13 @@ class Outbox:
                 " not_before = COALESCE(?, not_before) WHERE id = ?",
                 [(state, wamid, error, now, retry_at, reply_id) for reply_id, state, wamid, error, retry_at in rows],
             )
+
+    def release_stuck(self) -> int:
+        """Replies a crashed sender left 'sending' with no outcome: sent again (a repeated confirmation is better
+        than a missing one)."""
+        return self.db.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND sent_at IS NULL"
+        ).rowcount
+
+    def pending(self) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")

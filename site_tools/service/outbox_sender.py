@@ -1,0 +1,134 @@
+"""Replies to citizens leave through the outbox, at the number's shared rate, after urgent bulletins.
+
+Free-form text (the citizen just wrote to us: the 24-hour service window is
+open), through the same Cloud API client as the fan-out and the same rate
+budget in the store (:class:`~site_tools.delivery.pacer.SharedPacer`, priority
+``reply``): a publish running at the cap and an opt-in burst share the number
+instead of both asking for all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from site_tools.channels.base import Outcome
+from site_tools.channels.errors import Action
+from site_tools.delivery.pacer import Pacer, SharedPacer
+from site_tools.settings import Settings
+from site_tools.store import Store
+from site_tools.store.budget import Reservation
+from site_tools.store.database import StoreUnavailable
+from site_tools.store.outbox import Reply, ReplyOutcome
+
+log = logging.getLogger("site_tools.service")
+RETRYABLE = (Action.RETRY, Action.THROTTLE, Action.MAINTENANCE, Action.RETRY_LATER)
+MAX_ATTEMPTS = 5
+
+Work = Callable[[Callable[[Store], Any]], Awaitable[Any]]
+
+
+class ReplySender:
+    def __init__(self, settings: Settings, work: Work):
+        self.settings = settings
+        self.work = work
+        self.rate = settings.whatsapp_mps
+        self.in_flight = max(8, min(256, int(self.rate * 0.6)))
+        self.sent = 0
+        self._done: list[ReplyOutcome] = []
+
+    def pacer(self) -> Pacer:
+        number = self.settings.whatsapp_phone_number_id
+        if not number:
+            return Pacer(self.rate)
+
+        async def reserve(count: int, priority: str, not_before: float, rate: float) -> Reservation:
+            return await self.work(lambda store: store.budget.reserve(number, rate, count, priority, not_before))
+
+        return SharedPacer(reserve, self.rate, "reply")
+
+    async def run(self) -> None:
+        if not (self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id):
+            log.warning("WHATSAPP_TOKEN or WHATSAPP_PHONE_NUMBER_ID not set: replies stay in the outbox")
+            return
+        from site_tools.channels.cloud_api import WhatsAppCloud
+
+        s = self.settings
+        await self.work(lambda store: store.outbox.release_stuck())
+        pacer = self.pacer()
+        queue: asyncio.Queue[Reply] = asyncio.Queue()
+        async with WhatsAppCloud(
+            s.whatsapp_api_url,
+            s.whatsapp_phone_number_id or "",
+            s.whatsapp_token or "",
+            max_in_flight=self.in_flight,
+            timeout=s.http_timeout,
+        ) as cloud:
+            workers = [asyncio.create_task(self._sender(cloud, pacer, queue)) for _ in range(self.in_flight)]
+            try:
+                await self._feed(queue)
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                await self._flush()
+
+    async def _feed(self, queue: asyncio.Queue[Reply]) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._flush()
+                if queue.qsize() < self.in_flight:
+                    for reply in await self.work(lambda store: store.outbox.due(self.in_flight * 2)):
+                        queue.put_nowait(reply)
+                failures = 0
+            except StoreUnavailable as exc:
+                failures += 1
+                log.warning("outbox unavailable (%s): retrying", exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            await asyncio.sleep(0.1)
+
+    async def _sender(self, cloud: Any, pacer: Pacer, queue: asyncio.Queue[Reply]) -> None:
+        while True:
+            reply = await queue.get()
+            try:
+                await pacer.wait()
+                outcome = await cloud.send(text_message(reply.phone, reply.body))
+            except Exception as exc:  # noqa: BLE001 - one reply must not stop the others
+                log.warning("reply %s not sent: %s", reply.id, type(exc).__name__)
+                outcome = Outcome(False, Action.RETRY, detail=type(exc).__name__)
+            self._done.append(self._result(reply, outcome, pacer))
+            queue.task_done()
+
+    def _result(self, reply: Reply, outcome: Outcome, pacer: Pacer) -> ReplyOutcome:
+        if outcome.ok:
+            self.sent += 1
+            return ReplyOutcome(reply.id, "sent", outcome.message_id)
+        if outcome.action in RETRYABLE and reply.attempt < MAX_ATTEMPTS:
+            if outcome.action is Action.THROTTLE:
+                pacer.throttled(outcome.retry_after or 1.0)
+            return ReplyOutcome(reply.id, "pending", None, outcome.detail, time.time() + 2**reply.attempt)
+        return ReplyOutcome(reply.id, "failed", None, outcome.detail)
+
+    async def _flush(self) -> None:
+        if self._done:
+            batch, self._done = self._done, []
+            try:
+                await self.work(lambda store: store.outbox.done(batch))
+            except StoreUnavailable:
+                self._done = batch + self._done  # written on the next pass
+                raise
+
+
+def text_message(phone: str, body: str) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": phone,
+        "type": "text",
+        "text": {"preview_url": True, "body": body},
+    }
