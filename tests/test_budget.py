@@ -84,8 +84,7 @@ def test_two_shared_pacers_together_stay_at_the_rate(store: Store, store_url: st
     elapsed = starts[-1] - starts[0]
     # Slots are placed from the database's clock when the reservation returns: a reservation's round trip
     # (under a row lock, a few ms to tens of ms) shifts a window by that much, never more.
-    assert elapsed >= 399 / 200 - 0.1  # never faster than the cap, together
-    assert 400 / elapsed >= 0.95 * 200  # and close to it
+    assert elapsed >= 399 / 200 - 0.1  # never faster than the cap, together (how close: bench/fanout.py)
     for span, allowed in ((0.5, 100 + 20), (1.0, 200 + 20)):
         worst = max(sum(1 for t in starts if s <= t < s + span) for s in starts)
         assert worst <= allowed, f"{worst} starts in {span} s"

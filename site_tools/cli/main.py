@@ -41,6 +41,7 @@ for command in (
     publish.publish,
     publish.deliveries,
     service.webhook,
+    service.webhook_events,
     subscribers.subscribers,
     dev.demo,
     dev.simulator,

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from site_tools.cli.common import EXIT_FATAL, Context, friendly, pass_ctx
+from site_tools.cli.common import EXIT_FATAL, EXIT_PROBLEMS, Context, friendly, pass_ctx
 from site_tools.store import Store
 
 
@@ -38,3 +38,30 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
     if service.fatal:
         click.echo(f"Servizio fermato: {service.fatal}", err=True)
         sys.exit(EXIT_FATAL)
+
+
+@click.command("webhook-events")
+@click.option("--requeue", "requeue", type=int, metavar="ID", help="Process this parked event again.")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def webhook_events(ctx: Context, requeue: int | None, db_url: str | None) -> None:
+    """Webhook events parked with a permanent problem (exit 1 when there are some); --requeue after a fix."""
+    from datetime import datetime
+
+    from site_tools.cli.common import store_for
+
+    with store_for(ctx.config, db_url) as store:
+        if requeue is not None:
+            if not store.inbox.requeue(requeue):
+                raise click.ClickException(f"nessun evento parcheggiato con id {requeue}.")
+            click.echo(f"Evento {requeue} di nuovo in coda: il servizio lo elabora entro pochi secondi.")
+            return
+        parked = store.inbox.parked()
+        pending = store.inbox.pending()
+    click.echo(f"Eventi in attesa di elaborazione: {pending}. Eventi parcheggiati: {len(parked)}.")
+    for event in parked:
+        when = datetime.fromtimestamp(event.received_at).astimezone(ctx.config.timezone)
+        click.echo(f"{event.id}  {when:%d/%m/%Y %H:%M:%S}  tentativi {event.attempts}  {event.error or ''}")
+    if parked:
+        sys.exit(EXIT_PROBLEMS)

@@ -35,7 +35,7 @@ from typing import Any, Protocol, TypeVar
 from site_tools.channels.base import FanOutReport, Outcome
 from site_tools.channels.errors import EXPLAIN, Action
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
-from site_tools.delivery.pacer import Pacer
+from site_tools.delivery.pacer import Pacer, SharedPacer
 from site_tools.store import Store
 from site_tools.store.budget import Reservation
 from site_tools.store.ledger import DEFER_131049, Claim, Result
@@ -144,6 +144,10 @@ class FanOut:
         assert self.opt.number_id
         return await self._db(self.store.budget.reserve, self.opt.number_id, rate, count, priority, not_before)
 
+    async def _release(self, priority: str) -> None:
+        assert self.opt.number_id
+        await self._db(self.store.budget.release, self.opt.number_id, priority)
+
     # -- the run -----------------------------------------------------------------
     async def run(
         self,
@@ -160,6 +164,9 @@ class FanOut:
             priority,
             build_payload,
         )
+        if self.opt.number_id:  # one budget for the phone number, shared with every other sender
+            level = "urgent" if priority == "urgent" else "normal"
+            self.pacer = SharedPacer(self._reserve, self.opt.rate, level, self.clock, release=self._release)
         self.report = report = FanOutReport(bulletin_id)
         started = self.clock.monotonic()
         report.recipients = await self._db(self.store.subscribers.count_active)
@@ -175,6 +182,8 @@ class FanOut:
                 await self._drain_retries()
             finally:
                 await self._shut_down(workers, keeper)
+                if isinstance(self.pacer, SharedPacer):
+                    await self.pacer.done()
             report.seconds = self.clock.monotonic() - started
             if self.stop is not None:
                 report.state, report.reason = self.stop.value, self.stop_reason

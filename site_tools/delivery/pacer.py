@@ -47,15 +47,21 @@ class Pacer:
             self._last_cut = now
 
 
+#: A slot missed by more than this (a busy event loop) is dropped, not sent late in a burst.
+LATE_SLOT = 0.02
+
+
 class SharedPacer(Pacer):
     """The same promise for one phone number across every process: slots reserved from the store.
 
     ``reserve(count, priority, not_before, rate)`` returns a
-    :class:`~site_tools.store.budget.Reservation`: ``count`` slots, the first
-    after ``delay`` seconds, ``spacing`` apart. Slots are handed out in order;
-    a slot already in the past by more than one spacing is dropped rather
-    than sent late in a burst. While a sender of higher priority holds the
-    number, the reservation is empty and this sender waits.
+    :class:`~site_tools.store.budget.Reservation`: ``count`` slots on the
+    database's clock, ``spacing`` apart. This sender keeps an estimate of its
+    offset from that clock (from the reservation with the shortest round
+    trip, as NTP does) and starts each request at the slot's time on its own
+    wall clock. A slot already in the past by more than :data:`LATE_SLOT` is
+    dropped rather than sent late in a burst. While a sender of higher
+    priority holds the number, the reservation is empty and this one waits.
     """
 
     def __init__(
@@ -65,14 +71,20 @@ class SharedPacer(Pacer):
         priority: str = "normal",
         clock: Clock = SYSTEM_CLOCK,
         window: float = 0.1,
+        release: Callable[[str], Awaitable[None]] | None = None,
+        demand: Callable[[], int] | None = None,
     ):
         super().__init__(rate, clock)
         self._reserve = reserve
+        self._release = release
+        self._demand = demand  # how many starts are wanted now: reserve no more than that
         self.priority = priority
         self.window = window
-        self._slots: deque[float] = deque()
+        self._slots: deque[float] = deque()  # on this process's wall clock
         self._lock: asyncio.Lock | None = None
         self._push = 0.0  # seconds every sender of the number should wait (after a 130429)
+        self._offset = 0.0  # database clock minus ours
+        self._best_trip = float("inf")
         self.reservations = 0
 
     async def wait(self) -> None:
@@ -81,7 +93,7 @@ class SharedPacer(Pacer):
         while True:
             slot = self._next_slot()
             if slot is not None:
-                now = self.clock.monotonic()
+                now = self.clock.time()
                 if slot > now:
                     await self.clock.sleep(slot - now)
                 return
@@ -91,10 +103,11 @@ class SharedPacer(Pacer):
                 await self._refill()
 
     def _next_slot(self) -> float | None:
-        now = self.clock.monotonic()
+        now = self.clock.time()
+        late = max(2.0 / self.rate, LATE_SLOT)
         while self._slots:
-            slot = max(self._slots.popleft(), self._paused_until)
-            if slot >= now - 1.0 / self.rate:
+            slot = self._slots.popleft()
+            if slot >= now - late:
                 return slot
         return None
 
@@ -105,19 +118,30 @@ class SharedPacer(Pacer):
             self._last_raise = now
         push, self._push = self._push, 0.0
         count = max(1, round(self.rate * self.window))
-        asked = self.clock.monotonic()
-        reservation = await self._reserve(count, self.priority, push, self.rate)
+        if self._demand is not None:
+            count = max(1, min(count, self._demand()))
+        # Ask for a window that starts after the answer is back: its first slots are not dropped as late.
+        lead = min(0.05, 2 * self._best_trip + 0.002) if self._best_trip < float("inf") else 0.02
+        asked = self.clock.time()
+        reservation = await self._reserve(count, self.priority, max(push, lead), self.rate)
+        answered = self.clock.time()
         self.reservations += 1
-        # The database read its clock somewhere inside the round trip: the midpoint is the best guess (error at
-        # most half the round trip, which is what two senders' windows can overlap by).
-        base = (asked + self.clock.monotonic()) / 2
+        if answered - asked < self._best_trip:  # the database read its clock inside the trip: best guess, midpoint
+            self._best_trip = answered - asked
+            self._offset = reservation.now - (asked + answered) / 2
         if not reservation.granted:
-            await self.clock.sleep(reservation.delay)
+            await self.clock.sleep(max(0.0, reservation.delay))
             return
-        first = base + reservation.delay
+        first = reservation.start - self._offset
         self._slots.extend(first + i * reservation.spacing for i in range(reservation.count))
 
+    async def done(self) -> None:
+        """Nothing more to send for now: give the number back to lower priorities at once."""
+        self._slots.clear()
+        if self._release is not None:
+            await self._release(self.priority)
+
     def throttled(self, pause: float) -> None:
-        super().throttled(pause)
-        self._push = max(self._push, pause)
-        self._slots.clear()  # reserved at the old pace: let them go, the next reservation pushes everyone back
+        super().throttled(pause)  # the rate comes down for this sender
+        self._push = max(self._push, pause)  # and the next reservation pushes every sender back
+        self._slots.clear()

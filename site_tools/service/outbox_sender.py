@@ -40,7 +40,7 @@ class ReplySender:
         self.sent = 0
         self._done: list[ReplyOutcome] = []
 
-    def pacer(self) -> Pacer:
+    def pacer(self, queue: asyncio.Queue[Reply]) -> Pacer:
         number = self.settings.whatsapp_phone_number_id
         if not number:
             return Pacer(self.rate)
@@ -48,7 +48,11 @@ class ReplySender:
         async def reserve(count: int, priority: str, not_before: float, rate: float) -> Reservation:
             return await self.work(lambda store: store.budget.reserve(number, rate, count, priority, not_before))
 
-        return SharedPacer(reserve, self.rate, "reply")
+        async def release(priority: str) -> None:
+            await self.work(lambda store: store.budget.release(number, priority))
+
+        # Replies come and go: reserve only the slots there are replies for, and give the number back when idle.
+        return SharedPacer(reserve, self.rate, "reply", release=release, demand=lambda: queue.qsize() + 1)
 
     async def run(self) -> None:
         if not (self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id):
@@ -58,8 +62,8 @@ class ReplySender:
 
         s = self.settings
         await self.work(lambda store: store.outbox.release_stuck())
-        pacer = self.pacer()
         queue: asyncio.Queue[Reply] = asyncio.Queue()
+        pacer = self.pacer(queue)
         async with WhatsAppCloud(
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id or "",
@@ -69,21 +73,28 @@ class ReplySender:
         ) as cloud:
             workers = [asyncio.create_task(self._sender(cloud, pacer, queue)) for _ in range(self.in_flight)]
             try:
-                await self._feed(queue)
+                await self._feed(queue, pacer)
             finally:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
                 await self._flush()
 
-    async def _feed(self, queue: asyncio.Queue[Reply]) -> None:
+    async def _feed(self, queue: asyncio.Queue[Reply], pacer: Pacer) -> None:
         failures = 0
+        holding = False
         while True:
             try:
                 await self._flush()
                 if queue.qsize() < self.in_flight:
-                    for reply in await self.work(lambda store: store.outbox.due(self.in_flight * 2)):
+                    due = await self.work(lambda store: store.outbox.due(self.in_flight * 2))
+                    for reply in due:
                         queue.put_nowait(reply)
+                    if due:
+                        holding = True
+                    elif holding and queue.empty() and isinstance(pacer, SharedPacer):
+                        await pacer.done()  # idle: the number goes back to the bulletins at once
+                        holding = False
                 failures = 0
             except StoreUnavailable as exc:
                 failures += 1

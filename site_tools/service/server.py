@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import uvicorn
 
 log = logging.getLogger("site_tools.service")
 
-HEADER_TIMEOUT = 10.0
+HEADER_TIMEOUT = float(os.environ.get("SITE_TOOLS_HEADER_TIMEOUT") or 10.0)
 MAX_CONNECTIONS = 512
 
 

@@ -58,6 +58,7 @@ class EventWorker:
         self.counters = counters
         self.retention_days = retention_days
         self.wake = asyncio.Event()
+        self.housekeeping_every = 5.0  # seconds between re-matching held receipts and pruning inbound ids
         self._housekept = 0.0
 
     async def run(self) -> None:
@@ -74,7 +75,7 @@ class EventWorker:
             if not busy:
                 self.wake.clear()
                 try:
-                    await asyncio.wait_for(self.wake.wait(), timeout=0.5)
+                    await asyncio.wait_for(self.wake.wait(), timeout=min(0.5, self.housekeeping_every))
                 except TimeoutError:
                     pass
 
@@ -84,7 +85,7 @@ class EventWorker:
         for event in events:
             await self._one(event.id, event.body, event.attempts)
         self.counters.last_ok = time.time()
-        if time.monotonic() - self._housekept > 5.0:
+        if time.monotonic() - self._housekept > self.housekeeping_every:
             await self._housekeeping()
             self._housekept = time.monotonic()
         return bool(events)

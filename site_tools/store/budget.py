@@ -11,9 +11,11 @@ Priorities: an urgent bulletin first, then replies to citizens, then normal
 bulletins. A sender of lower priority gets no slot while one of higher
 priority reserved within the last :data:`HOLD` seconds.
 
-Times are the database's (``clock_timestamp()`` on PostgreSQL), and a
-reservation is returned as a delay from now, so clocks of different machines
-never need to agree.
+Times are the database's (``clock_timestamp()`` on PostgreSQL, the file's
+machine on SQLite): every sender places its slots on that one clock, estimating
+its own offset from it like NTP does (the reservation with the shortest round
+trip wins), so clocks of different machines never need to agree and a slow
+reservation does not shift its window onto another sender's.
 """
 
 from __future__ import annotations
@@ -25,20 +27,27 @@ from site_tools.store.database import Database
 
 PRIORITIES = ("urgent", "reply", "normal")
 #: A higher-priority sender counts as active this long after its last reservation.
-HOLD = 0.5
+HOLD = 0.3
 
 
 @dataclass(frozen=True)
 class Reservation:
-    """``count`` slots, the first ``delay`` seconds from now, then one every ``spacing`` seconds."""
+    """``count`` slots, the first at ``start``, then one every ``spacing`` seconds (times on the database's
+    clock, which read ``now`` when it reserved)."""
 
     count: int
-    delay: float
+    start: float
     spacing: float
+    now: float
 
     @property
     def granted(self) -> bool:
         return self.count > 0
+
+    @property
+    def delay(self) -> float:
+        """Seconds from the reservation to the first slot (or, when none was granted, before asking again)."""
+        return self.start - self.now
 
 
 class RateBudget:
@@ -82,8 +91,14 @@ class RateBudget:
             if busy_above:
                 if not_before:
                     self.db.execute("UPDATE rate_budget SET next_slot = ? WHERE number_id = ?", (start, number_id))
-                return Reservation(0, min(HOLD, max(0.0, start - now)) or HOLD / 5, spacing)
+                return Reservation(0, now + (min(HOLD, max(0.0, start - now)) or HOLD / 5), spacing, now)
             seen = {"urgent": ", urgent_seen = ?", "reply": ", reply_seen = ?", "normal": ""}[priority]
             params = (start + count * spacing, *((now,) if seen else ()), number_id)
             self.db.execute(f"UPDATE rate_budget SET next_slot = ?{seen} WHERE number_id = ?", params)
-            return Reservation(count, start - now, spacing)
+            return Reservation(count, start, spacing, now)
+
+    def release(self, number_id: str, priority: str) -> None:
+        """A sender of this priority has nothing more to send: lower priorities need not wait out the hold."""
+        column = {"urgent": "urgent_seen", "reply": "reply_seen"}.get(priority)
+        if column:
+            self.db.execute(f"UPDATE rate_budget SET {column} = 0 WHERE number_id = ?", (number_id,))
