@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/fanout.py                 # the full run: 100,000 recipients at 80 and 1,000/s (~25 min)
     .venv/bin/python bench/fanout.py --quick         # 10,000 and 20,000 recipients at 1,000/s, 5,000 bulletins
+    .venv/bin/python bench/fanout.py --shared-only   # only two publishers at once on one phone number
 
 Each publish runs as `site-tools publish` in its own process against the
 simulator (150 ms latency) over loopback HTTP, with the store in SQLite.
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -143,6 +145,50 @@ def fanout_run(recipients: int, cap: float, latency: float) -> dict[str, float]:
     }
 
 
+def shared_run(recipients: int, cap: float, latency: float, senders: int) -> dict[str, float]:
+    """Several publisher processes at once on one phone number, each with its own bulletin."""
+    town = make_town(0)
+    db = f"sqlite:///{town / 'store.db'}"
+    store = Store.open(db)
+    store.ledger.mark_historical(["placeholder"], ["telegram"])  # not a first run
+    store.subscribers.bulk_subscribe([f"39333{i:07d}" for i in range(recipients)], "bench")
+    store.close()
+    for i in range(senders):
+        text = URGENT.format(id=f"bench-{i}").replace("priority: urgent\n", "")  # all normal: they share equally
+        (town / "content" / "notizie" / "2026" / f"2026-11-23-bench-{i}.md").write_text(text, encoding="utf-8")
+    sim, url = start_simulator(cap, latency)
+    try:
+        runs = [
+            threading.Thread(
+                target=publish,
+                args=(town, url, db, cap, ["--channel", "whatsapp_list", "--only", f"bench-{i}"]),
+            )
+            for i in range(senders)
+        ]
+        for run in runs:
+            run.start()
+        for run in runs:
+            run.join()
+        stats = httpx.get(f"{url}/_sim/stats").json()
+        msgs = httpx.get(f"{url}/_sim/messages", timeout=120).json()["whatsapp"]
+    finally:
+        sim.terminate()
+        sim.wait()
+        shutil.rmtree(town)
+    times = sorted(m["t"] for m in msgs)
+    achieved = (len(times) - 1) / (times[-1] - times[0])
+    return {
+        "senders": senders,
+        "recipients": recipients,
+        "cap": cap,
+        "accepted": stats.get("accepted", 0),
+        "throttled": stats.get("throttled", 0),
+        "duplicates": stats.get("duplicates", 0),
+        "achieved": achieved,
+        "ratio": achieved / cap,
+    }
+
+
 def first_message(bulletins: int, latency: float) -> dict[str, float]:
     town = make_town(bulletins)
     db = f"sqlite:///{town / 'store.db'}"
@@ -174,6 +220,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--latency", type=float, default=0.150)
+    parser.add_argument("--shared-only", action="store_true", help="only the runs of several publishers at once")
+    parser.add_argument("--senders", type=int, default=2, help="publisher processes on one number (shared budget)")
     parser.add_argument(
         "--run",
         action="append",
@@ -189,6 +237,8 @@ def main() -> None:
     )
     if args.run:
         sizes = [(int(r.split(":")[0]), float(r.split(":")[1])) for r in args.run]
+    if args.shared_only:
+        sizes = []
     print(f"fan-out against the simulator, latency {args.latency * 1000:.0f} ms, SQLite store")
     print(
         f"{'recipients':>10} {'accepted':>9} {'cap/s':>6} {'achieved/s':>10} {'ratio':>6} {'seconds':>8} "
@@ -201,6 +251,19 @@ def main() -> None:
             f"{r['rss_mb']:>6} MB {r['throttled']:>9} {r['duplicates']:>5}",
             flush=True,
         )
+    print(f"\n{args.senders} publishers at once on one phone number (one rate budget in the store):")
+    print(
+        f"{'recipients':>10} {'accepted':>9} {'cap/s':>6} {'achieved/s':>10} {'ratio':>6} {'throttled':>9} {'dupes':>5}"
+    )
+    for recipients, cap in [(2000, 200.0)] if args.quick else [(5000, 80.0), (10000, 1000.0)]:
+        r = shared_run(recipients, cap, args.latency, args.senders)
+        print(
+            f"{r['recipients']:>10,} {r['accepted']:>9,} {r['cap']:>6.0f} {r['achieved']:>10.1f} {r['ratio']:>6.3f} "
+            f"{r['throttled']:>9} {r['duplicates']:>5}",
+            flush=True,
+        )
+    if args.shared_only:
+        return
     f = first_message(5000, args.latency)
     print(
         f"first urgent message on the wire with {f['bulletins']:,} bulletins in content/: "
