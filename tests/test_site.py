@@ -31,13 +31,14 @@ CAP_XSD = REPO / "tests" / "fixtures" / "cap12.xsd"
 ALERT_URL = "notizie/2026/11/allerta-arancione-idrogeologica/"
 
 
-def build_at(now: str, out: Path) -> Path:
+def build_at(now: str, out: Path, config: Path = REPO / "mkdocs.yml") -> Path:
+    """Build strictly as the site is at ``now`` (SITE_TOOLS_NOW)."""
     import os
 
     previous = os.environ.get("SITE_TOOLS_NOW")
     os.environ["SITE_TOOLS_NOW"] = now
     try:
-        return build_site(REPO / "mkdocs.yml", out, strict=True)
+        return build_site(config, out, strict=True)
     finally:
         if previous is None:
             os.environ.pop("SITE_TOOLS_NOW")
