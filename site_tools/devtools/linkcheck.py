@@ -83,8 +83,6 @@ class _Site:
         if not path.startswith(self.site_path[:-1] or "/"):
             return None, "", "fuori dal sito"
         inside = path[len(self.site_path) :] if path.startswith(self.site_path) else ""
-        if ".." in inside.split("/"):
-            return None, "", "sale sopra la radice del sito"
         file = self.root / inside
         if inside == "" or inside.endswith("/"):
             file = file / "index.html"
