@@ -10,6 +10,7 @@ every Italian accent), so the build needs nothing from the network.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 from pathlib import Path
 
@@ -40,6 +41,14 @@ def town_css(color: str) -> str:
         f":root{{--st-town-color:{color};--md-primary-fg-color:{color};--md-primary-fg-color--light:{light};"
         f"--md-primary-fg-color--dark:{dark};--md-accent-fg-color:{dark};--md-typeset-a-color:{color}}}\n"
     )
+
+
+def minify_css(css: str) -> str:
+    """Comments and layout whitespace out: every page loads this file (our CSS only, no strings with spaces)."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\s+", " ", css)
+    css = re.sub(r"\s*([{};])\s*", r"\1", css)
+    return re.sub(r"([,:])\s+", r"\1", css).replace(";}", "}").strip() + "\n"
 
 
 def share_image(config: TownConfig) -> bytes:

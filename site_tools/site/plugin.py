@@ -29,7 +29,7 @@ from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
 from site_tools.site import pages
-from site_tools.site.branding import SHARE_IMAGE, share_image, town_css
+from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
@@ -118,7 +118,9 @@ class TownPlugin(BasePlugin):
                 generated[poster_name(channel, size)] = poster_pdf(town, channel, size)
         for asset in ASSETS.iterdir():
             generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
-        generated["assets/site-tools.css"] = town_css(town.identity.color) + str(generated["assets/site-tools.css"])
+        generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
+            str(generated["assets/site-tools.css"])
+        )
         for src_uri, data in generated.items():
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
