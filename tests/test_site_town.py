@@ -87,6 +87,14 @@ def test_the_identity_is_checked_for_the_site_but_never_blocks_an_alert(
     assert f"extra.town.{field}" in str(info.value)
 
 
+def test_validate_reports_what_would_stop_the_site(town: Town) -> None:
+    from .test_cli import run
+
+    edit_config(town, "    pec: protocollo@pec.comune.valfiorita.example.it\n", "")
+    result = run("validate", cwd=town.root)
+    assert result.returncode != 0 and "[extra.town.pec] manca «pec»" in result.stderr + result.stdout
+
+
 def test_a_misspelt_identity_key_gets_a_suggestion(town: Town) -> None:
     path = edit_config(town, 'color: "#0b4fa3"', 'colour: "#0b4fa3"')
     with pytest.raises(InvalidContent) as info:

@@ -14,6 +14,7 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from site_tools.content.config import load_config
 from site_tools.content.dates import DEFAULT_TZ
 
 WORDS = (
@@ -48,7 +49,7 @@ def generate_town(template: Path, dest: Path, n: int, seed: int = 14) -> Path:
     shutil.copy(pdf, content / "allegati" / "documento.pdf")
     photo = content / "img" / "foto.png"
     _photo(photo)
-    categories = [line.split("slug: ")[1].split(",")[0] for line in config.read_text().splitlines() if "slug: " in line]
+    categories = list(load_config(dest / "mkdocs.yml").category_slugs)
     published: list[tuple[str, str, bool]] = []  # id, file from notizie/, urgent: on the site, oldest first
     cancelled: set[str] = set()
     for i in range(n):
