@@ -352,3 +352,16 @@ def test_dates_and_event_times_in_italian() -> None:
         "da sabato 5 dicembre 2026, ore 10:00, a lunedì 7 dicembre 2026, ore 20:00"
     )
     assert event_when(Event(at("2026-12-05"), at("2026-12-05", end_of_day=True)), ROME) == "sabato 5 dicembre 2026"
+
+
+@pytest.mark.parametrize("path", ["dati-aperti/", "note-legali/", "segnalazioni/"])
+def test_the_new_pages_have_no_serious_accessibility_violations(page, server: str, path: str) -> None:
+    import json
+
+    from .test_site import AXE, run_axe
+
+    if not AXE.is_file():
+        pytest.fail("axe-core is missing: scripts/test runs npm install")
+    page.goto(server + path)
+    violations = run_axe(page)
+    assert violations == [], json.dumps([(v["id"], v["help"]) for v in violations], indent=1)

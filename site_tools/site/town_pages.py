@@ -14,7 +14,7 @@ from site_tools.content.config import TownConfig
 from site_tools.render.cap import CapFeed
 from site_tools.render.rss import FEED_SIZE
 from site_tools.site.model import SiteModel
-from site_tools.site.pages import FRONT, page_url
+from site_tools.site.pages import FRONT, _md, page_url
 
 esc = html.escape
 
@@ -70,16 +70,16 @@ def open_data(model: SiteModel, cap: CapFeed) -> str:
     site = config.site_url
     webcal = "webcal://" + site.split("://", 1)[1] + "eventi.ics"
     rows = "\n".join(
-        f"| {esc(c.label)} | [categorie/{c.slug}/feed.xml](categorie/{c.slug}/feed.xml) |" for c in config.categories
+        f"| {_md(c.label)} | [categorie/{c.slug}/feed.xml](categorie/{c.slug}/feed.xml) |" for c in config.categories
     )
     alerts = (
-        "\n".join(f"- [{esc(b.title, quote=False)}](cap/{b.id}.xml) ({cap.msg_type(b)})" for b in cap.messages)
+        "\n".join(f"- [{_md(b.title)}](cap/{b.id}.xml) ({cap.msg_type(b)})" for b in cap.messages)
         or "- Nessuna allerta in corso."
     )
     events = sum(1 for b in model.bulletins if b.event)
     return f"""# Dati aperti
 
-Gli avvisi del {esc(config.name)} sono anche dati aperti, in tre formati standard che si
+Gli avvisi del {_md(config.name)} sono anche dati aperti, in tre formati standard che si
 aggiornano da soli a ogni pubblicazione. Si possono riusare liberamente, citando la fonte
 (licenza CC-BY 4.0: vedi le [Note legali]({LEGAL_NOTES})).
 
@@ -89,7 +89,7 @@ Un feed RSS elenca gli ultimi {FEED_SIZE} avvisi, dal più recente. Serve per se
 con un'app di lettura di notizie (*feed reader*), per mostrarle su un altro sito (quello di una
 scuola, di un'associazione, di un giornale locale) o per collegarle ad altri servizi.
 
-- [Tutti gli avvisi](feed.xml): `{esc(site)}feed.xml`
+- [Tutti gli avvisi](feed.xml): <code>{esc(site)}feed.xml</code>
 - Una categoria sola:
 
 | categoria | feed RSS |
@@ -103,7 +103,7 @@ aggiunto all'app Calendario del telefono o del computer, si aggiorna da solo qua
 pubblica, sposta o annulla un evento.
 
 - [Abbonati al calendario degli eventi]({esc(webcal)}) (dal telefono), oppure aggiungi
-  l'indirizzo `{esc(site)}eventi.ics` nell'app Calendario;
+  l'indirizzo <code>{esc(site)}eventi.ics</code> nell'app Calendario;
 - [Scarica il calendario](eventi.ics) (file .ics);
 - ogni evento futuro ha anche il suo pulsante «Aggiungi al calendario» nella sua pagina.
 
@@ -114,7 +114,7 @@ formato internazionale delle allerte di protezione civile: lo leggono i sistemi 
 media e le app che diffondono gli avvisi alla popolazione. Ogni allerta è un file XML; un
 aggiornamento o un annullamento rimanda all'allerta che aggiorna o annulla.
 
-- [Elenco delle allerte](cap/index.json) (JSON, l'indirizzo di ogni file): `{esc(site)}cap/index.json`
+- [Elenco delle allerte](cap/index.json) (JSON, l'indirizzo di ogni file): <code>{esc(site)}cap/index.json</code>
 - Allerte in corso:
 
 {alerts}
@@ -132,9 +132,9 @@ def legal_notes(model: SiteModel) -> str:
 
 ## Titolare del sito
 
-{esc(config.name)}, {esc(identity.address)}. Codice fiscale {esc(identity.tax_code)}.
-Posta elettronica certificata (PEC): [{esc(identity.pec)}](mailto:{esc(identity.pec)}).
-Sito istituzionale: [{esc(identity.website)}]({esc(identity.website)}).
+{_md(config.name)}, {_md(identity.address)}. Codice fiscale {_md(identity.tax_code)}.
+Posta elettronica certificata (PEC): [{_md(identity.pec)}](mailto:{esc(identity.pec)}).
+Sito istituzionale: [{_md(identity.website)}]({esc(identity.website)}).
 
 ## Stemma e nome del Comune
 
@@ -154,16 +154,16 @@ def reports(model: SiteModel) -> str:
     ways = []
     if r.toll_free:
         digits = re.sub(r"\D", "", r.toll_free)
-        ways.append(f"- **Numero verde** (gratuito): [{esc(r.toll_free)}](tel:{digits})")
+        ways.append(f"- **Numero verde** (gratuito): [{_md(r.toll_free)}](tel:{digits})")
     if r.form_url:
-        ways.append(f"- **Modulo online**: [{esc(r.form_url)}]({esc(r.form_url)})")
+        ways.append(f"- **Modulo online**: [{_md(r.form_url)}]({esc(r.form_url)})")
     if r.email:
-        ways.append(f"- **E-mail**: [{esc(r.email)}](mailto:{esc(r.email)})")
+        ways.append(f"- **E-mail**: [{_md(r.email)}](mailto:{esc(r.email)})")
     hours = config.office_hours.describe()
     if config.counter and config.whatsapp:
         chat = (
-            f"Al numero WhatsApp degli avvisi ({esc(config.whatsapp.display)}) risponde lo sportello "
-            f"negli orari d'ufficio ({esc(hours)}); per una segnalazione usa i canali qui sopra, "
+            f"Al numero WhatsApp degli avvisi ({_md(config.whatsapp.display)}) risponde lo sportello "
+            f"negli orari d'ufficio ({_md(hours)}); per una segnalazione usa i canali qui sopra, "
             "che la registrano e la passano all'ufficio giusto."
         )
     else:
@@ -175,7 +175,7 @@ def reports(model: SiteModel) -> str:
 
 Per segnalare un disservizio o un problema in città (una buca, un lampione spento, un albero
 caduto, rifiuti abbandonati, un servizio che non funziona) usa uno di questi canali del
-{esc(config.name)}:
+{_md(config.name)}:
 
 {chr(10).join(ways)}
 
