@@ -23,6 +23,10 @@ class Town:
         else:
             (root / "content" / "notizie").mkdir(parents=True)
             (root / "content" / "index.md").write_text("# Home\n", encoding="utf-8")
+            # What mkdocs.yml names for the site (coat of arms, privacy and accessibility pages): it still builds.
+            shutil.copytree(REPO / "content" / "img", root / "content" / "img")
+            for page in ("privacy.md", "accessibilita.md"):
+                shutil.copy(REPO / "content" / page, root / "content" / page)
 
     @property
     def config(self) -> TownConfig:

@@ -70,9 +70,7 @@ def test_channel_post_uses_whatsapp_formatting() -> None:
     cancel = CONTENT.by_id()["2026-11-22-sottopasso-via-marconi-riaperto"]
     assert "ANNULLATO" in render_channel_post(cancel, CONFIG, LINKS)
     event = CONTENT.by_id()["2026-11-02-festa-degli-alberi"]
-    assert "🗓 _sabato 21 novembre 2026, ore 09:30 – sabato 21 novembre 2026, ore 12:30_" in render_channel_post(
-        event, CONFIG, LINKS
-    )
+    assert "🗓 _sabato 21 novembre 2026, dalle ore 09:30 alle ore 12:30_" in render_channel_post(event, CONFIG, LINKS)
 
 
 def parse_telegram(text: str) -> str:

@@ -31,13 +31,14 @@ CAP_XSD = REPO / "tests" / "fixtures" / "cap12.xsd"
 ALERT_URL = "notizie/2026/11/allerta-arancione-idrogeologica/"
 
 
-def build_at(now: str, out: Path) -> Path:
+def build_at(now: str, out: Path, config: Path = REPO / "mkdocs.yml") -> Path:
+    """Build strictly as the site is at ``now`` (SITE_TOOLS_NOW)."""
     import os
 
     previous = os.environ.get("SITE_TOOLS_NOW")
     os.environ["SITE_TOOLS_NOW"] = now
     try:
-        return build_site(REPO / "mkdocs.yml", out, strict=True)
+        return build_site(config, out, strict=True)
     finally:
         if previous is None:
             os.environ.pop("SITE_TOOLS_NOW")
@@ -109,7 +110,8 @@ def test_navigation_home_category_bulletin(page, server: str) -> None:
     assert "Allerta arancione" in page.locator("article h1").inner_text()
     crumbs = page.get_by_role("navigation", name="Percorso di navigazione")
     assert crumbs.inner_text().startswith("Home › Novità › Avvisi ›")
-    assert page.get_by_text("Ci sono novità del").is_visible()  # updated by a later bulletin
+    # Updated by a later bulletin: said with the weekday, never «del lunedì».
+    assert page.get_by_text("Questo avviso è stato aggiornato lunedì 23 novembre 2026, ore 07:00").is_visible()
 
 
 def test_urgent_banner_and_its_end(page, server: str, expired_site: Path) -> None:
@@ -238,7 +240,8 @@ def test_cap_alerts_validate_against_the_oasis_schema(site: Path) -> None:
         "avvisi.valfiorita.example.it,avvisi.valfiorita.example.it.2026-11-22-sottopasso-via-marconi-chiuso,"
         "2026-11-22T08:00:00+01:00"
     )
-    assert "2026-11-22-sottopasso-via-marconi-chiuso" not in kinds  # withdrawn: only its cancellation
+    # The cancelled alert stays in the feed with its Cancel: the reference names a file a consumer can read.
+    assert kinds["2026-11-22-sottopasso-via-marconi-chiuso"] == "Alert"
 
 
 def test_search_is_italian_and_light(site: Path) -> None:
@@ -251,7 +254,9 @@ def test_search_is_italian_and_light(site: Path) -> None:
 
 def test_accessibility_statement_and_privacy_pages_are_linked_from_every_page(site: Path) -> None:
     html = (site / ALERT_URL / "index.html").read_text(encoding="utf-8")
-    assert 'href="../../../../accessibilita/">Dichiarazione di accessibilità' in html
+    statement = CONFIG.identity.accessibility_statement
+    assert f'href="{statement}" data-element="accessibility-link">Dichiarazione di accessibilità' in html
+    assert 'href="../../../../privacy/" data-element="privacy-policy-link">Privacy' in html
     assert (site / "accessibilita/index.html").is_file() and (site / "privacy/index.html").is_file()
 
 

@@ -28,6 +28,8 @@ def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
     extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
     content = load_content(config, extra_files=extra)
     problems = content.problems_for(paths)
+    if not paths:
+        problems += config.site_problems  # the footer's fields: they stop the site build, not the publisher
     if problems:
         raise InvalidContent(problems)
     checked = len(extra) if paths else len(content.bulletins)

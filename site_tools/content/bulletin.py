@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
@@ -36,12 +36,53 @@ TYPES: dict[str, str] = {
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
+#: OASIS CAP 1.2's enumerations (``urgency``, ``severity``, ``certainty`` of an alert), with
+#: what each value means in Italian for the editor who sets it. The values are CAP's own words.
+CAP_URGENCY: dict[str, str] = {
+    "Immediate": "immediata: agire subito",
+    "Expected": "attesa: agire entro un'ora circa",
+    "Future": "futura: agire nel prossimo futuro",
+    "Past": "passata: non serve più agire",
+    "Unknown": "sconosciuta",
+}
+CAP_SEVERITY: dict[str, str] = {
+    "Extreme": "estrema: minaccia straordinaria alla vita o ai beni",
+    "Severe": "grave: minaccia significativa alla vita o ai beni",
+    "Moderate": "moderata: possibile minaccia alla vita o ai beni",
+    "Minor": "lieve: minaccia minima o nulla",
+    "Unknown": "sconosciuta",
+}
+CAP_CERTAINTY: dict[str, str] = {
+    "Observed": "osservata: è già in corso",
+    "Likely": "probabile (oltre il 50%)",
+    "Possible": "possibile (50% o meno)",
+    "Unlikely": "improbabile",
+    "Unknown": "sconosciuta",
+}
+#: An event without an end lasts this long (the calendar entry, "evento concluso").
+EVENT_DEFAULT_DURATION = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class Event:
     start: datetime
     end: datetime | None = None
     location: str | None = None
+
+    @property
+    def finish(self) -> datetime:
+        return self.end or self.start + EVENT_DEFAULT_DURATION
+
+    def is_over(self, now: datetime) -> bool:
+        return self.finish <= now
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A document published with a bulletin: a PDF inside ``content/``."""
+
+    file: str  # as written: relative to the bulletin's file, or from content/ with a leading "/"
+    title: str
 
 
 @dataclass(frozen=True)
@@ -66,6 +107,13 @@ class Bulletin:
     image: str | None = None
     updates: str | None = None
     cancels: str | None = None
+    #: Last time the editor changed the text (``updated``); None: never since ``date``.
+    updated: datetime | None = None
+    attachments: tuple[Attachment, ...] = ()
+    #: CAP assessment set by the editor (None: the default, or inherited from the alert it updates).
+    urgency: str | None = None
+    severity: str | None = None
+    certainty: str | None = None
     #: 1-based line of the first body line in the file (for link errors).
     body_line: int = 1
     #: The folder of bulletins under content/, first part of every URL.

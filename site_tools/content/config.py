@@ -24,6 +24,7 @@ import yaml
 
 from site_tools.content import yamlio
 from site_tools.content.dates import WEEKDAYS_IT
+from site_tools.content.identity import IDENTITY_KEYS, Identity, parse_identity
 from site_tools.content.problems import InvalidContent, Problem, ProblemList, display_path
 
 #: The channels a bulletin can go to, with the name editors see.
@@ -141,6 +142,10 @@ class TownConfig:
     reports: Reports
     #: Estimated price of one delivered template message, in euro.
     price_per_template: float = 0.05
+    #: Footer, colour, coat of arms… (content/identity.py): only the site needs them.
+    identity: Identity = field(default_factory=Identity)
+    #: What stops the site build but not the publisher (a missing PEC must not hold back an alert).
+    site_problems: tuple[Problem, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -255,6 +260,7 @@ TOWN_KEYS = (
     "counter",
     "reports",
     "price_per_template",
+    *IDENTITY_KEYS,
 )
 
 Add = Callable[[str, str, str], None]
@@ -296,6 +302,18 @@ def _build(
             "nessun canale configurato.",
             "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram.",
         )
+    site_problems = ProblemList()
+
+    def add_site(key: str, message: str, fix: str) -> None:
+        site_problems.add(shown, key, message, fix, lines.get(key))
+
+    identity = parse_identity(town, content_dir, P, add_site)
+    if not town.get("reports"):
+        add_site(
+            P + "reports",
+            "manca «reports»: il sito deve dire dove segnalare un disservizio (la lista WhatsApp è a senso unico).",
+            "aggiungi «reports:» con toll_free (numero verde), form_url (modulo web) e/o email.",
+        )
     config = TownConfig(
         path=path,
         site_name=str(raw.get("site_name") or name),
@@ -314,6 +332,8 @@ def _build(
         counter=_counter(town.get("counter", False), P, add),
         reports=_reports(town.get("reports"), P, add),
         price_per_template=_price(town.get("price_per_template", 0.05), P, add),
+        identity=identity,
+        site_problems=tuple(site_problems),
     )
     return None if problems else config
 

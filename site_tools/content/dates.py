@@ -14,23 +14,14 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-DEFAULT_TZ = ZoneInfo("Europe/Rome")
+from babel.dates import format_date, get_day_names, get_month_names
 
-MONTHS_IT = (
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-)
-WEEKDAYS_IT = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+DEFAULT_TZ = ZoneInfo("Europe/Rome")
+LOCALE = "it_IT"
+
+#: Italian month and weekday names from Babel (the CLDR data every Italian locale uses), Monday first.
+MONTHS_IT: tuple[str, ...] = tuple(get_month_names("wide", locale=LOCALE)[m] for m in range(1, 13))
+WEEKDAYS_IT: tuple[str, ...] = tuple(get_day_names("wide", locale=LOCALE)[d] for d in range(7))
 
 _ISO = re.compile(
     r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
@@ -112,13 +103,31 @@ def is_date_only(value: object) -> bool:
     return isinstance(value, str) and bool(re.fullmatch(r"\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\s*", value))
 
 
+def format_day(moment: datetime | date, tz: tzinfo = DEFAULT_TZ) -> str:
+    """``domenica 22 novembre 2026``; the first of the month is ``1º`` as Italian writes it.
+
+    Always with the weekday, so a sentence never needs an article before the
+    date (no «il domenica», no «dell'8»): «annullato domenica 22 novembre 2026».
+    """
+    local = moment.astimezone(tz) if isinstance(moment, datetime) else moment
+    text = format_date(local, "EEEE d MMMM y", locale=LOCALE)
+    if local.day == 1:
+        text = text.replace(" 1 ", " 1º ", 1)
+    return text
+
+
 def format_it(moment: datetime, tz: tzinfo = DEFAULT_TZ, *, with_time: bool = True) -> str:
-    """``venerdì 20 novembre 2026, ore 08:30`` in the town's zone."""
+    """``venerdì 20 novembre 2026, ore 08:30`` in the town's zone (no time at midnight)."""
     local = moment.astimezone(tz)
-    text = f"{WEEKDAYS_IT[local.weekday()]} {local.day} {MONTHS_IT[local.month - 1]} {local.year}"
+    text = format_day(local, tz)
     if with_time and (local.hour or local.minute):
         text += f", ore {local:%H:%M}"
     return text
+
+
+def month_title(year: int, month: int) -> str:
+    """``Novembre 2026``: a heading of the archive."""
+    return format_date(date(year, month, 1), "LLLL y", locale=LOCALE).capitalize()
 
 
 def now(tz: tzinfo = DEFAULT_TZ, override: str | None = None) -> datetime:

@@ -13,7 +13,17 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from site_tools.content import limits, yamlio
-from site_tools.content.bulletin import ID_PATTERN, TYPES, Bulletin, Event, Priority
+from site_tools.content.bulletin import (
+    CAP_CERTAINTY,
+    CAP_SEVERITY,
+    CAP_URGENCY,
+    ID_PATTERN,
+    TYPES,
+    Attachment,
+    Bulletin,
+    Event,
+    Priority,
+)
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem, ProblemList, display_path
@@ -41,6 +51,11 @@ KEYS: dict[str, str] = {
     "image": "immagine",
     "updates": "aggiorna un avviso precedente",
     "cancels": "annulla un avviso precedente",
+    "updated": "data dell'ultima modifica del testo",
+    "attachments": "allegati: documenti PDF nella cartella content/",
+    "urgency": "urgenza dell'allerta CAP (Immediate, Expected, Future, Past, Unknown)",
+    "severity": "gravità dell'allerta CAP (Extreme, Severe, Moderate, Minor, Unknown)",
+    "certainty": "certezza dell'allerta CAP (Observed, Likely, Possible, Unlikely, Unknown)",
 }
 
 
@@ -85,7 +100,23 @@ ALIASES: dict[str, str] = {
     "in_evidenza": "pin",
     "evidenza": "pin",
     "pinned": "pin",
+    "aggiornato": "updated",
+    "aggiornamento": "updated",
+    "ultimo_aggiornamento": "updated",
+    "modified": "updated",
+    "allegati": "attachments",
+    "allegato": "attachments",
+    "documenti": "attachments",
+    "attachment": "attachments",
+    "urgenza": "urgency",
+    "gravita": "severity",
+    "gravità": "severity",
+    "certezza": "certainty",
 }
+
+#: What an attachment may be (Designers Italia: documents are PDF).
+ATTACHMENT_SUFFIXES = (".pdf",)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 
 
 EVENT_KEYS = ("start", "end", "location")
@@ -335,6 +366,9 @@ class _Fields:
         area = self.text("area", limits.AREA_MAX)
         office = self.text("office", limits.OFFICE_MAX)
         image = self.image()
+        updated = self.updated(date)
+        attachments = self.attachments()
+        urgency, severity, certainty = (self.cap_value(k, v) for k, v in _CAP_FIELDS.items())
         updates, cancels = self.reference("updates", bid), self.reference("cancels", bid)
         if updates and cancels:
             self.add(
@@ -369,6 +403,11 @@ class _Fields:
             image=image,
             updates=updates,
             cancels=cancels,
+            updated=updated,
+            attachments=attachments,
+            urgency=urgency,
+            severity=severity,
+            certainty=certainty,
             body_line=self.body_line,
             section=self.config.bulletins_dir,
         )
@@ -539,22 +578,91 @@ class _Fields:
                 "scrivi per esempio «image: img/via-roma.jpg».",
             )
             return None
-        if re.match(r"^[a-z]+://", value):
+        return value if self.content_file("image", value, "l'immagine", IMAGE_SUFFIXES) else None
+
+    def content_file(self, key: str, value: str, what: str, suffixes: tuple[str, ...]) -> bool:
+        """A file of the repository, inside content/ (nothing else is ever published), of the right kind."""
+        if re.match(r"^[a-z]+:", value) or value.startswith("//"):
             self.add(
-                "image",
-                "l'immagine deve stare nel repository, non su un altro sito.",
+                key,
+                f"{what} deve stare nel repository, non su un altro sito.",
                 "carica il file nella cartella content/ e scrivi il suo percorso.",
             )
-            return None
-        target = (self.config.content_dir / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
+            return False
+        content = self.config.content_dir
+        target = (content / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
+        if not target.resolve().is_relative_to(content.resolve()):
+            self.add(key, f"{what} «{value}» è fuori dalla cartella content/.", "sposta il file dentro content/.")
+            return False
         if not target.is_file():
             self.add(
-                "image",
-                f"l'immagine «{value}» non esiste.",
+                key,
+                f"{what} «{value}» non esiste.",
                 "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
             )
+            return False
+        if not value.lower().endswith(suffixes):
+            self.add(key, f"{what} «{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
+            return False
+        return True
+
+    def attachments(self) -> tuple[Attachment, ...]:
+        value = self.meta.get("attachments")
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        found: list[Attachment] = []
+        for item in items:
+            file, title = (item, None) if isinstance(item, str) else (None, None)
+            if isinstance(item, dict):
+                file, title = item.get("file"), item.get("title")
+                if set(item) - {"file", "title"} or not isinstance(file, str):
+                    file = None
+            if not isinstance(file, str) or (title is not None and not isinstance(title, str)):
+                self.add(
+                    "attachments",
+                    "ogni allegato è un percorso di file, oppure «file» e «title».",
+                    "scrivi per esempio «- {file: allegati/ordinanza-45.pdf, title: Ordinanza n. 45}».",
+                )
+                continue
+            if title is not None and not 3 <= len(title.strip()) <= limits.ATTACHMENT_TITLE_MAX:
+                self.add(
+                    "attachments",
+                    f"il titolo dell'allegato «{file}» deve avere da 3 a {limits.ATTACHMENT_TITLE_MAX} caratteri.",
+                    "scrivi un titolo breve che dica cos'è il documento, per esempio «Ordinanza n. 45».",
+                )
+                continue
+            if self.content_file("attachments", file, "l'allegato", ATTACHMENT_SUFFIXES):
+                found.append(Attachment(file, " ".join((title or Path(file).name).split())))
+        return tuple(found)
+
+    def updated(self, date: datetime | None) -> datetime | None:
+        if self.meta.get("updated") is None:
             return None
-        return value
+        updated = self.when("updated", self.meta["updated"])
+        if updated and date and updated < date:
+            self.add(
+                "updated",
+                "l'ultima modifica viene prima della data di pubblicazione.",
+                "scrivi la data e l'ora in cui hai cambiato il testo, dopo «date», o togli il campo.",
+            )
+            return None
+        return updated
+
+    def cap_value(self, key: str, allowed: dict[str, str]) -> str | None:
+        """One of CAP's own words (``Severe``); an Italian or lower-case one gets the right spelling."""
+        value = self.meta.get(key)
+        if value is None:
+            return None
+        text = str(value).strip()
+        if text in allowed:
+            return text
+        by_meaning = {m.split(" ")[0].rstrip(":").lower(): v for v, m in allowed.items()}
+        match = next((v for v in allowed if v.lower() == text.lower()), None) or by_meaning.get(text.lower())
+        hint = f"scrivi «{key}: {match}». " if match else ""
+        choices = "; ".join(f"{v} ({m})" for v, m in allowed.items())
+        self.add(key, f"«{text}» non è un valore CAP ammesso per «{key}».", f"{hint}Valori ammessi: {choices}.")
+        return None
 
     def reference(self, key: str, own_id: str | None) -> str | None:
         value = self.meta.get(key)
@@ -571,6 +679,9 @@ class _Fields:
             self.add(key, "un avviso non può riferirsi a se stesso.", "scrivi l'id dell'avviso precedente.")
             return None
         return value
+
+
+_CAP_FIELDS = {"urgency": CAP_URGENCY, "severity": CAP_SEVERITY, "certainty": CAP_CERTAINTY}
 
 
 _REQUIRED_FIX = {

@@ -19,6 +19,8 @@ TITLE_MIN = 5
 AREA_MAX = 200
 OFFICE_MAX = 120
 LOCATION_MAX = 200
+#: The title of an attached document, as a link text.
+ATTACHMENT_TITLE_MAX = 120
 #: A stable identifier is also used as ``biz_opaque_callback_data``, whose
 #: maximum is undocumented: keep it short.
 ID_MAX = 80

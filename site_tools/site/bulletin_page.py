@@ -1,15 +1,24 @@
-"""The page of one bulletin: breadcrumb, status, summary, body, details, event, share."""
+"""The page of one bulletin: breadcrumb, status, summary, body, event, details, attachments, share.
+
+A bulletin's source is ``notizie/<yyyy>/<file>.md`` but its page is published
+at ``notizie/<yyyy>/<mm>/<slug>/``: every link in generated HTML starts from
+the published URL (``rel_url(b.url_path, …)``); Markdown links to other
+``.md`` files are resolved by MkDocs, which knows both.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.dates import format_it
 from site_tools.render.common import event_when
 from site_tools.site.model import SECTIONS, SiteModel
-from site_tools.site.pages import _md, href, link
+from site_tools.site.pages import _md, link, rel_url
+
+esc = html.escape
 
 
 def calendar_src(b: Bulletin) -> str:
@@ -23,33 +32,45 @@ def root_prefix(url: str) -> str:
 
 
 def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
-    config = model.config
-    src = model.src_uri(b)
-    tz = config.timezone
+    parts = [_breadcrumb(b), f"# {_md(b.title)}\n", *_notices(model, b)]
+    parts.append(f'<p class="st-lead">{esc(b.summary)}</p>\n')
+    parts.append(body.strip() + "\n")
+    parts.extend(_event(model, b))
+    parts.append(_details(model, b))
+    parts.extend(_attachments(model, b))
+    parts.append(_share(model, b))
+    return "\n".join(parts)
+
+
+def _breadcrumb(b: Bulletin) -> str:
     root = root_prefix(b.url_path)
-    section_slug, section_label = SECTIONS[b.type]
-    crumbs = (
-        f'<nav class="st-breadcrumb" aria-label="Percorso di navigazione">'
+    section = SECTIONS[b.type]
+    return (
+        f'<nav class="st-breadcrumb" aria-label="Percorso di navigazione" data-element="breadcrumb">'
         f'<a href="{root}">Home</a> › <a href="{root}novita/">Novità</a> › '
-        f'<a href="{root}novita/{section_slug}/">{section_label}</a> › '
-        f'<span aria-current="page">{html.escape(b.title)}</span></nav>\n\n'
+        f'<a href="{root}novita/{section.slug}/">{esc(section.label)}</a> › '
+        f'<span aria-current="page">{esc(b.title)}</span></nav>\n\n'
     )
-    parts = [crumbs, f"# {_md(b.title)}\n"]
+
+
+def _notices(model: SiteModel, b: Bulletin) -> list[str]:
+    """Admonitions: urgent, withdrawn, updated since, and what this one updates or withdraws."""
+    tz, src = model.config.timezone, model.src_uri(b)
+    parts = []
     if b.urgent and b.is_active(model.now) and b.id not in model.cancelled:
         parts.append('!!! danger "Avviso urgente"\n    Segui le indicazioni di questo avviso.\n')
     cancelling = model.cancelled.get(b.id)
     if cancelling:
         parts.append(
-            f'!!! danger "Avviso annullato"\n    Questo avviso è stato annullato il '
-            f"{format_it(cancelling.date, tz)}: leggi [{_md(cancelling.title)}]"
-            f"({link(src, model.src_uri(cancelling))}).\n"
+            f'!!! danger "Avviso annullato"\n    Questo avviso è stato annullato {format_it(cancelling.date, tz)}: '
+            f"leggi [{_md(cancelling.title)}]({link(src, model.src_uri(cancelling))}).\n"
         )
     else:
         updates = [n for n in model.newer.get(b.id, []) if not n.cancels]
         if updates:
             latest = updates[-1]
             parts.append(
-                f'!!! warning "Avviso aggiornato"\n    Ci sono novità del {format_it(latest.date, tz)}: '
+                f'!!! warning "Avviso aggiornato"\n    Questo avviso è stato aggiornato {format_it(latest.date, tz)}: '
                 f"leggi [{_md(latest.title)}]({link(src, model.src_uri(latest))}).\n"
             )
     earlier = model.by_id.get(b.refers_to or "")
@@ -57,26 +78,38 @@ def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
         verb = "annulla" if b.cancels else "aggiorna"
         parts.append(
             f'!!! info "{"Annullamento" if b.cancels else "Aggiornamento"}"\n'
-            f"    Questo avviso {verb} [{_md(earlier.title)}]({link(src, model.src_uri(earlier))}) "
-            f"del {format_it(earlier.date, tz, with_time=False)}.\n"
+            f"    Questo avviso {verb} [{_md(earlier.title)}]({link(src, model.src_uri(earlier))}), "
+            f"pubblicato {format_it(earlier.date, tz, with_time=False)}.\n"
         )
-    parts.append(f'<p class="st-lead">{html.escape(b.summary)}</p>\n')
-    parts.append(body.strip() + "\n")
-    esc = html.escape
-    if b.event:
-        when = event_when(b.event, tz)
-        where = f"<li><strong>Dove:</strong> {esc(b.event.location)}</li>" if b.event.location else ""
-        parts.append(
-            f'<h2 id="evento">Evento</h2>\n<ul><li><strong>Quando:</strong> {when}</li>{where}</ul>\n'
-            f'<p><a class="md-button" href="{href(src, calendar_src(b))}">Aggiungi al calendario</a></p>\n'
-        )
+    return parts
+
+
+def _event(model: SiteModel, b: Bulletin) -> list[str]:
+    """When and where; «Aggiungi al calendario» only while the event is still to come."""
+    if not b.event:
+        return []
+    when = event_when(b.event, model.config.timezone)
+    where = f"<li><strong>Dove:</strong> {esc(b.event.location)}</li>" if b.event.location else ""
+    if b.id in model.cancelled:
+        action = "<p><strong>L'evento è stato annullato.</strong></p>"
+    elif b.event.is_over(model.now):
+        action = "<p>L'evento si è concluso.</p>"
+    else:
+        action = f'<p><a class="md-button" href="{rel_url(b.url_path, calendar_src(b))}">Aggiungi al calendario</a></p>'
+    return [f'<h2 id="evento">Evento</h2>\n<ul><li><strong>Quando:</strong> {esc(when)}</li>{where}</ul>\n{action}\n']
+
+
+def _details(model: SiteModel, b: Bulletin) -> str:
+    config, tz, here = model.config, model.config.timezone, b.url_path
     categories = ", ".join(
-        f'<a href="{href(src, f"categorie/{c}/")}">{esc(cat.label if (cat := config.category(c)) else c)}</a>'
+        f'<a href="{rel_url(here, f"categorie/{c}/")}">{esc(cat.label if (cat := config.category(c)) else c)}</a>'
         for c in b.categories
     )
+    minutes = model.reading_minutes(b)
     details = [
         f"<li><strong>Pubblicato:</strong> {format_it(b.date, tz)}</li>",
-        f"<li><strong>Tipo:</strong> {TYPES[b.type]}</li>",
+        f"<li><strong>Ultimo aggiornamento:</strong> {format_it(model.last_updated(b), tz)}</li>",
+        f"<li><strong>Tipo:</strong> {esc(TYPES[b.type])}</li>",
         f"<li><strong>Categorie:</strong> {categories}</li>",
     ]
     if b.area:
@@ -88,13 +121,39 @@ def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
         details.append(
             f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {format_it(b.expires, tz)}</li>"
         )
-    parts.append('<h2 id="dettagli">Dettagli</h2>\n<ul>' + "".join(details) + "</ul>\n")
-    url = config.site_url + b.url_path
+    details.append(f"<li><strong>Tempo di lettura:</strong> {minutes} {'minuto' if minutes == 1 else 'minuti'}</li>")
+    return '<h2 id="dettagli">Dettagli</h2>\n<ul data-element="metadata">' + "".join(details) + "</ul>\n"
+
+
+def _attachments(model: SiteModel, b: Bulletin) -> list[str]:
+    if not b.attachments:
+        return []
+    rows = []
+    for attachment in b.attachments:
+        target = model.site_file(b, attachment.file)
+        size = os.path.getsize(model.config.content_dir / target)
+        rows.append(
+            f'<li><a href="{esc(quote(rel_url(b.url_path, target)))}">{esc(attachment.title)}</a> '
+            f"(PDF, {file_size(size)})</li>"
+        )
+    return ['<h2 id="allegati">Allegati</h2>\n<ul class="st-attachments">' + "".join(rows) + "</ul>\n"]
+
+
+def file_size(size: int) -> str:
+    """``840 byte``, ``120 kB``, ``1,4 MB``: as a citizen on a metered phone plan reads it."""
+    if size < 1000:
+        return f"{size} byte"
+    if size < 1_000_000:
+        return f"{round(size / 1000)} kB"
+    return f"{size / 1_000_000:.1f} MB".replace(".", ",")
+
+
+def _share(model: SiteModel, b: Bulletin) -> str:
+    url = model.config.site_url + b.url_path
     text = quote(f"{b.title} – {url}")
-    parts.append(
+    return (
         '<h2 id="condividi">Condividi</h2>\n<p>'
         f'<a href="https://wa.me/?text={text}">Condividi su WhatsApp</a> · '
         f'<a href="https://t.me/share/url?url={quote(url)}&amp;text={quote(b.title)}">Condividi su Telegram</a> · '
-        f'<a href="{href(src, "iscriviti/")}">Ricevi gli avvisi sul telefono</a></p>\n'
+        f'<a href="{rel_url(b.url_path, "iscriviti/")}">Ricevi gli avvisi sul telefono</a></p>\n'
     )
-    return "\n".join(parts)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import math
+import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.config import TownConfig
 
+
+class Section(NamedTuple):
+    slug: str
+    label: str
+    everything: str  # the link to the whole list, with the right Italian article
+
+
 #: Designers Italia's "Novità" sections, by content type, in menu order.
 SECTIONS = {
-    "notizia": ("notizie", "Notizie"),
-    "comunicato": ("comunicati", "Comunicati"),
-    "avviso": ("avvisi", "Avvisi"),
-    "bando": ("bandi", "Bandi e concorsi"),
+    "notizia": Section("notizie", "Notizie", "Tutte le notizie"),
+    "comunicato": Section("comunicati", "Comunicati", "Tutti i comunicati"),
+    "avviso": Section("avvisi", "Avvisi", "Tutti gli avvisi"),
+    "bando": Section("bandi", "Bandi e concorsi", "Tutti i bandi e concorsi"),
 }
+#: Words a minute for «Tempo di lettura»: a general public reading on a phone, not a fast reader.
+READING_SPEED = 200
 assert set(SECTIONS) == set(TYPES)
 
 
@@ -45,6 +57,42 @@ class SiteModel:
 
     def src_uri(self, b: Bulletin) -> str:
         return Path(b.path).relative_to(self.config.content_dir).as_posix()
+
+    def site_file(self, b: Bulletin, value: str) -> str:
+        """Where a file named in a bulletin (``image``, an attachment) is published, from the site root.
+
+        MkDocs copies every file of content/ to the same place in the site; a
+        path in frontmatter is relative to the bulletin's file, or to content/
+        with a leading ``/`` (validation has checked that it exists inside content/).
+        """
+        if value.startswith("/"):
+            return posixpath.normpath(value.lstrip("/"))
+        return posixpath.normpath(posixpath.join(posixpath.dirname(self.src_uri(b)), value))
+
+    def last_updated(self, b: Bulletin) -> datetime:
+        """When the page last changed: the editor's ``updated``, or a later bulletin that updates or cancels it."""
+        moments = [b.updated or b.date, *(n.date for n in self.newer.get(b.id, []))]
+        return max(moments)
+
+    def reading_minutes(self, b: Bulletin) -> int:
+        # Words of the Markdown source: a link's address counts as a word, close enough for a minute.
+        words = len(b.summary.split()) + len(b.body.split())
+        return max(1, math.ceil(words / READING_SPEED))
+
+    def status(self, b: Bulletin) -> list[str]:
+        """What a listing says about a bulletin besides its title: the state a citizen must see first."""
+        labels = []
+        if b.id in self.cancelled:
+            labels.append("Annullato")
+        elif b.expires is not None and b.expires <= self.now:
+            labels.append("Scaduto")
+        elif b.urgent:
+            labels.append("Urgente")
+        if b.event is not None and b.event.is_over(self.now) and b.id not in self.cancelled:
+            labels.append("Evento concluso")
+        if b.id not in self.cancelled and any(not n.cancels for n in self.newer.get(b.id, [])):
+            labels.append("Aggiornato")
+        return labels
 
     def urgent_active(self) -> list[Bulletin]:
         """The banner: urgent, not expired, not withdrawn."""

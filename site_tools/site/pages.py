@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.dates import MONTHS_IT, format_it
+from site_tools.content.dates import format_it, month_title
 from site_tools.formatting import number
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
@@ -36,11 +36,23 @@ def page_url(src: str) -> str:
     return f"{stem.rstrip('/')}/" if stem.strip("/") else ""
 
 
-def href(from_src: str, to_url: str) -> str:
-    """A relative URL from a page to a site path, for generated HTML."""
-    here = page_url(from_src)
-    target = posixpath.relpath(to_url or ".", here or ".")
+def rel_url(from_url: str, to_url: str) -> str:
+    """A relative URL from the page published at ``from_url`` to the site path ``to_url``.
+
+    Both are paths from the site root as the site publishes them
+    (``notizie/2026/11/x/``, ``categorie/meteo/``, ``feed.xml``, ``""`` for the home).
+    """
+    target = posixpath.relpath(to_url or ".", from_url or ".")
     return target if not to_url.endswith("/") or target.endswith("/") else target + "/"
+
+
+def href(from_src: str, to_url: str) -> str:
+    """A relative URL from a generated page (by its source name) to a site path, for generated HTML.
+
+    Only for pages published where their source says (``categorie/meteo.md`` → ``categorie/meteo/``):
+    a bulletin is published by date and slug, so its links start from ``rel_url(b.url_path, …)``.
+    """
+    return rel_url(page_url(from_src), to_url)
 
 
 def item(model: SiteModel, b: Bulletin, page: str) -> str:
@@ -51,13 +63,7 @@ def item(model: SiteModel, b: Bulletin, page: str) -> str:
     for slug in b.categories:
         category = model.config.category(slug)
         labels.append(f'<a href="{href(page, f"categorie/{slug}/")}">{esc(category.label if category else slug)}</a>')
-    flags = ""
-    if b.urgent:
-        flags += "<strong>Urgente</strong> · "
-    if b.id in model.cancelled:
-        flags += "<strong>Annullato</strong> · "
-    elif model.newer.get(b.id):
-        flags += "<strong>Aggiornato</strong> · "
+    flags = "".join(f"<strong>{esc(label)}</strong> · " for label in model.status(b))
     when = format_it(b.date, model.config.timezone, with_time=False)
     return (
         f'<li><a class="st-title" href="{href(page, b.url_path)}">{esc(b.title)}</a><br>'
@@ -105,16 +111,16 @@ def paginated(
 def novita(model: SiteModel) -> dict[str, str]:
     pages: dict[str, str] = {}
     index = f"{FRONT}# Novità\n\nNotizie, comunicati, avvisi e bandi del {model.config.name}.\n"
-    for kind, (slug, label) in SECTIONS.items():
+    for kind, (slug, label, everything) in SECTIONS.items():
         listed = model.of_type(kind)
         index += f"\n## {label}\n\n{items(model, listed[:5], 'novita/index.md')}\n\n"
-        index += f"[Tutti: {label.lower()} ({number(len(listed))})]({slug}.md)\n"
+        index += f"[{everything} ({number(len(listed))})]({slug}.md)\n"
         pages.update(
             paginated(
                 model,
                 f"novita/{slug}",
                 label,
-                partial(_type_intro, label),
+                partial(_type_intro, everything, model.config.name),
                 listed,
             )
         )
@@ -122,8 +128,8 @@ def novita(model: SiteModel) -> dict[str, str]:
     return pages
 
 
-def _type_intro(label: str, page: str) -> str:
-    return f"Tutti i contenuti di tipo «{label}»."
+def _type_intro(everything: str, town: str, page: str) -> str:
+    return f"{everything} del {html.escape(town, quote=False)}, dalla data più recente."
 
 
 def _category_intro(label: str, feed: str, page: str) -> str:
@@ -159,8 +165,8 @@ def archive(model: SiteModel) -> dict[str, str]:
             index += f"\n## {y}\n\n"
             year = y
         name = f"archivio/{y}/{m:02d}.md"
-        index += f"- [{MONTHS_IT[m - 1].capitalize()} {y}]({link('archivio/index.md', name)}) ({len(listed)})\n"
-        pages[name] = f"{FRONT}# {MONTHS_IT[m - 1].capitalize()} {y}\n\n{items(model, listed, name)}\n"
+        index += f"- [{month_title(y, m)}]({link('archivio/index.md', name)}) ({len(listed)})\n"
+        pages[name] = f"{FRONT}# {month_title(y, m)}\n\n{items(model, listed, name)}\n"
     pages["archivio/index.md"] = index
     return pages
 

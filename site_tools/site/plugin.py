@@ -18,19 +18,24 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from mkdocs.utils.templates import TemplateContext
 
 from site_tools.content.config import load_config
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, format_report
-from site_tools.render.cap import cap_bulletins, cap_xml
+from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
 from site_tools.site import pages
+from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
+from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
+from site_tools.site.town_pages import footer, town_pages
 
 THEME = Path(__file__).parent / "theme"
 ASSETS = Path(__file__).parent / "assets"
@@ -48,6 +53,8 @@ class TownPlugin(BasePlugin):
             town = load_config(Path(config.config_file_path))
         except InvalidContent as exc:
             raise PluginError("\n" + format_report(exc.problems)) from exc
+        if town.site_problems:
+            raise PluginError("\n" + format_report(list(town.site_problems)))
         content = load_content(town)
         if content.problems:
             raise PluginError("\n" + format_report(content.problems))
@@ -58,12 +65,15 @@ class TownPlugin(BasePlugin):
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
+        config.theme["logo"] = config.theme["favicon"] = town.identity.coat_of_arms
         config.extra["site_tools"] = {
             "urgent": [
                 {"title": b.title, "url": b.url_path, "expires": b.expires.isoformat() if b.expires else ""}
                 for b in self.model.urgent_active()
             ],
             "town": town.name,
+            "footer": footer(town),
+            "feedback": town.identity.page_feedback,
         }
         return config
 
@@ -98,17 +108,19 @@ class TownPlugin(BasePlugin):
         for b in model.bulletins:
             if b.event:
                 generated[calendar_src(b)] = event_ics(town, b, b.id in cancelled)
-        alerts = cap_bulletins(model.bulletins, model.now)
-        for b in alerts:
-            generated[f"cap/{b.id}.xml"] = cap_xml(town, b, model.by_id)
-        generated["cap/index.json"] = json.dumps(
-            {"alerts": [f"{town.site_url}cap/{b.id}.xml" for b in alerts]}, indent=1
-        )
+        cap = CapFeed(town, model.now, model.bulletins)
+        generated.update(cap.files())
+        generated.update(town_pages(model, cap))
+        if not town.identity.share_image:
+            generated[SHARE_IMAGE] = share_image(town)
         for channel in signup_channels(town):
             for size in SIZES:
                 generated[poster_name(channel, size)] = poster_pdf(town, channel, size)
         for asset in ASSETS.iterdir():
             generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+        generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
+            str(generated["assets/site-tools.css"])
+        )
         for src_uri, data in generated.items():
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
@@ -127,6 +139,17 @@ class TownPlugin(BasePlugin):
         if page.file.src_uri == "index.md":
             return markdown + "\n" + pages.home_sections(self.model)
         return markdown
+
+    def on_page_context(
+        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext:
+        """Link previews and feeds for ``<head>`` (partials/st-head.html)."""
+        b = self.by_src.get(page.file.src_uri)
+        description = (page.meta or {}).get("description") or config.site_description or ""
+        title = config.site_name if page.is_homepage else str(page.title or config.site_name)
+        meta = page_meta(self.model, page.url, title, str(description), b)
+        context["site_tools_page"] = meta  # type: ignore[typeddict-unknown-key]  # our own key, read by st-head.html
+        return context
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         shrink_search_index(Path(config.site_dir), self.model)

@@ -23,7 +23,6 @@ HEADLINES = {
     "whatsapp_list": "Ricevi gli avvisi urgenti su WhatsApp",
     "telegram": "Segui il Comune su Telegram",
 }
-BLUE = HexColor("#0b4fa3")  # 7.6:1 on white
 
 
 def _latin1(text: str) -> str:
@@ -40,8 +39,9 @@ def poster_pdf(config: TownConfig, channel: SignupChannel, size: str) -> bytes:
     pdf.setAuthor(config.name)
     pdf.setSubject(channel.link)
     margin = 40 * scale
+    colour = HexColor(config.identity.color)  # the town's, at least 4.5:1 with white (content/identity.py)
     # Band with the town's name.
-    pdf.setFillColor(BLUE)
+    pdf.setFillColor(colour)
     pdf.rect(0, height - 120 * scale, width, 120 * scale, stroke=0, fill=1)
     pdf.setFillColor(white)
     pdf.setFont("Helvetica-Bold", 34 * scale)
@@ -71,8 +71,8 @@ def poster_pdf(config: TownConfig, channel: SignupChannel, size: str) -> bytes:
     pdf.drawCentredString(width / 2, top - side - 16 * scale, _latin1(channel.link))
     # Three steps.
     y = top - side - 60 * scale
-    for number, step in enumerate(channel.steps, 1):
-        pdf.setFillColor(BLUE)
+    for number, step in enumerate(channel.printed_steps, 1):
+        pdf.setFillColor(colour)
         pdf.circle(margin + 14 * scale, y + 5 * scale, 13 * scale, stroke=0, fill=1)
         pdf.setFillColor(white)
         pdf.setFont("Helvetica-Bold", 15 * scale)

@@ -17,8 +17,18 @@ class SignupChannel:
     name: str  # as citizens call it
     link: str  # what the button and the QR code open
     button: str
-    steps: tuple[str, ...]  # three short steps, plain Italian
+    steps: tuple[str, ...]  # three short steps, plain Italian, for the web page
     stop: str  # how to stop
+
+    @property
+    def printed_steps(self) -> tuple[str, ...]:
+        """The same steps on paper: a poster has a code to scan, no button to tap."""
+        return tuple(step.replace(SCAN_OR_TAP, SCAN) for step in self.steps)
+
+
+#: The web page offers both; a poster only the first.
+SCAN_OR_TAP = "Inquadra il codice o tocca il pulsante"
+SCAN = "Inquadra il codice QR con la fotocamera del telefono"
 
 
 def signup_channels(config: TownConfig) -> list[SignupChannel]:
@@ -31,7 +41,7 @@ def signup_channels(config: TownConfig) -> list[SignupChannel]:
                 config.channel_url,
                 "Segui il Canale WhatsApp",
                 (
-                    "Inquadra il codice o tocca il pulsante: si apre WhatsApp.",
+                    f"{SCAN_OR_TAP}: si apre WhatsApp.",
                     f"Tocca «Segui» sul canale «{config.name}».",
                     "Tocca la campanella 🔔 per ricevere le notifiche degli avvisi.",
                 ),
@@ -49,7 +59,7 @@ def signup_channels(config: TownConfig) -> list[SignupChannel]:
                 f"Scrivi «{wa.on_message}» su WhatsApp",
                 (
                     f"Salva in rubrica il numero del Comune: {wa.display}.",
-                    f"Inquadra il codice o tocca il pulsante: il messaggio «{wa.on_message}» è già scritto.",
+                    f"{SCAN_OR_TAP}: il messaggio «{wa.on_message}» è già scritto.",
                     "Invia il messaggio: la conferma arriva in pochi secondi.",
                 ),
                 f"Per smettere: scrivi «{wa.off_message}» allo stesso numero; la cancellazione è immediata. "
@@ -64,7 +74,7 @@ def signup_channels(config: TownConfig) -> list[SignupChannel]:
                 config.telegram.link,
                 "Unisciti su Telegram",
                 (
-                    "Inquadra il codice o tocca il pulsante: si apre Telegram.",
+                    f"{SCAN_OR_TAP}: si apre Telegram.",
                     "Tocca «Unisciti».",
                     "Lascia attive le notifiche del canale.",
                 ),
