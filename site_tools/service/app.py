@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -66,15 +67,17 @@ class Service:
         # One connection per thread: the request thread writes the inbox, the worker thread the rest.
         self._pools = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in ("inbox", "worker")}
         self._stores: dict[str, Store] = {}
+        self._stores_lock = threading.Lock()
         self.counters = Counters()
         self.worker = EventWorker(config, settings.whatsapp_phone_number_id, self.work, self.counters)
         self.replies = ReplySender(settings, self.work)
         self.loops = [Supervised("events", self.worker.run), Supervised("replies", self.replies.run)]
 
     def _store(self, name: str) -> Store:
-        if name not in self._stores:
-            self._stores[name] = self.store_factory()
-        return self._stores[name]
+        with self._stores_lock:
+            if name not in self._stores:
+                self._stores[name] = self.store_factory()
+            return self._stores[name]
 
     async def _in(self, name: str, fn: Callable[[Store], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pools[name], lambda: fn(self._store(name)))
