@@ -35,6 +35,7 @@ from site_tools.service.events import process_event
 from site_tools.service.signature import valid_signature
 from site_tools.settings import Settings
 from site_tools.store import Store
+from site_tools.store.outbox import Reply
 
 log = logging.getLogger("site_tools.webhook")
 MAX_BODY = 1_000_000  # Meta batches up to 1,000 updates; 1 MB is ample
@@ -151,22 +152,15 @@ class Service:
         rate = self.settings.whatsapp_mps
         in_flight = max(8, min(256, int(rate * 0.6)))
         pacer = Pacer(rate)
-        queue: asyncio.Queue[tuple[int, str, str, int]] = asyncio.Queue()
+        queue: asyncio.Queue[Reply] = asyncio.Queue()
         done: list[tuple[int, str, str | None, str | None, float | None]] = []
 
         async def sender(cloud: Any) -> None:
             while True:
-                reply_id, phone, body, attempts = await queue.get()
+                reply = await queue.get()
+                reply_id, attempts = reply.id, reply.attempt
                 await pacer.wait()
-                outcome = await cloud.send(
-                    {
-                        "messaging_product": "whatsapp",
-                        "recipient_type": "individual",
-                        "to": phone,
-                        "type": "text",
-                        "text": {"preview_url": True, "body": body},
-                    }
-                )
+                outcome = await cloud.send(reply.message())  # free text, or a template outside the window
                 if outcome.ok:
                     done.append((reply_id, "sent", outcome.message_id, None, None))
                 elif (

@@ -8,7 +8,9 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.subscribers`` — consent, opt-out, reachability (:mod:`.subscribers`);
 * ``store.ledger`` — publications, runs and per-recipient deliveries (:mod:`.ledger`);
 * ``store.inbox`` — webhook events stored before they are acknowledged (:mod:`.inbox`);
-* ``store.outbox`` — replies to citizens (:mod:`.outbox`).
+* ``store.outbox`` — replies to citizens (:mod:`.outbox`);
+* ``store.conversations`` — the one-to-one counter's questions and answers (:mod:`.conversations`);
+* ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from site_tools.store.conversations import Conversations
 from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
+from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
 
 
@@ -30,6 +34,8 @@ class Store:
         self.ledger = Ledger(db)
         self.inbox = Inbox(db)
         self.outbox = Outbox(db)
+        self.conversations = Conversations(db)
+        self.staff = Staff(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
@@ -41,23 +47,24 @@ class Store:
     # -- GDPR: access and erasure span every repository ------------------------------
     def export(self, phone: str) -> dict[str, Any] | None:
         sub = self.subscribers.get(phone)
-        if sub is None:
+        conversations = self.conversations.export(phone)
+        if sub is None and not conversations:
             return None
         deliveries = self.db.all(
             "SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
             " WHERE subscriber_id = ? ORDER BY id",
-            (sub.id,),
+            (sub.id if sub else -1,),
         )
         replies = self.db.all(
             "SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,)
         )
         return {
-            "phone": sub.phone,
-            "status": sub.status,
-            "consent_at": sub.consent_at,
-            "consent_source": sub.consent_source,
-            "consent_text": sub.consent_text,
-            "opted_out_at": sub.opted_out_at,
+            "phone": phone,
+            "status": sub.status if sub else None,
+            "consent_at": sub.consent_at if sub else None,
+            "consent_source": sub.consent_source if sub else None,
+            "consent_text": sub.consent_text if sub else None,
+            "opted_out_at": sub.opted_out_at if sub else None,
             "deliveries": [
                 dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d, strict=True))
                 for d in deliveries
@@ -66,6 +73,7 @@ class Store:
             "automatic_answers_on": [
                 r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))
             ],
+            "conversations": conversations,
         }
 
     def forget(self, phone: str) -> bool:
@@ -75,8 +83,9 @@ class Store:
             self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
+            talked = self.conversations.forget(phone) > 0
             if sub is None:
-                return False
+                return talked
             self.db.execute(
                 "UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,)
             )
