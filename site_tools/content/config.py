@@ -130,12 +130,12 @@ class OfficeHours:
         """When the office opens next, after ``moment`` (None: it never opens)."""
         return next((a for a, _ in self._spans(moment, range(0, 8)) if a > moment), None)
 
-    def closed_since(self, moment: datetime) -> datetime | None:
-        """When the office last closed before the current (or next) opening: the start of "overnight"."""
+    def overnight(self, moment: datetime) -> tuple[datetime, datetime] | None:
+        """The last closed stretch up to ``moment``: (when the office closed, when it reopened or ``moment``)."""
         spans = self._spans(moment, range(-8, 1))
         current = next((a for a, b in spans if a <= moment < b), None)
         ends = [b for a, b in spans if b <= (current or moment)]
-        return ends[-1] if ends else None
+        return (ends[-1], current or moment) if ends else None
 
     def describe(self) -> str:
         """``lunedì 09:00–13:00; martedì 09:00–13:00, 15:00–17:30``"""
@@ -427,7 +427,9 @@ def _counter(value: Any, P: str, add: Add) -> Counter | None:
         return None
     for key in value:
         if key not in COUNTER_KEYS:
-            add(P + f"counter.{key}", f"campo sconosciuto «{key}».", f"i campi ammessi sono: {', '.join(COUNTER_KEYS)}.")
+            add(
+                P + f"counter.{key}", f"campo sconosciuto «{key}».", f"i campi ammessi sono: {', '.join(COUNTER_KEYS)}."
+            )
     answers = value.get("answers_dir", Counter.answers_dir)
     if not isinstance(answers, str) or not _SLUG.match(answers.strip("/")):
         add(

@@ -25,12 +25,13 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from site_tools.channels.errors import Action
 from site_tools.content.config import TownConfig
 from site_tools.delivery.pacer import Pacer
 from site_tools.phones import mask_all
+from site_tools.service.counter.runtime import Counter
 from site_tools.service.events import process_event
 from site_tools.service.signature import valid_signature
 from site_tools.settings import Settings
@@ -199,21 +200,28 @@ class Service:
                     await self.work(lambda store, b=list(done): store.outbox.done(b))
 
     def app(self) -> Starlette:
+        # The one-to-one counter (issue 15): its inbox is a second Starlette app mounted here, its loops run beside ours.
+        counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
+
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             tasks = [asyncio.create_task(self.process_loop()), asyncio.create_task(self.reply_loop())]
+            tasks += [asyncio.create_task(loop) for loop in (counter.loops() if counter else [])]
             yield
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for pool in (self._inbox_pool, self._work_pool):
                 pool.shutdown(wait=True)
+            if counter:
+                counter.close()
 
         return Starlette(
             routes=[
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                *([Mount("/sportello", app=counter.app("/sportello"))] if counter else []),
             ],
             lifespan=lifespan,
         )

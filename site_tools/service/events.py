@@ -18,6 +18,7 @@ from typing import Any
 from site_tools.content.config import TownConfig
 from site_tools.phones import e164, mask
 from site_tools.service import replies
+from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.store import Store
 
@@ -88,9 +89,12 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 log.info("unsubscribed %s", mask(phone))
             else:
                 outcome.repeated += 1
-        elif store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
-            store.outbox.queue(phone, replies.automatic(config, moment))
-            outcome.auto_answers += 1
+        else:
+            if config.counter:  # the one-to-one counter keeps what is not a keyword (issue 15)
+                counter_inbound.record(store, phone, message, sent_at)
+            if store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
+                store.outbox.queue(phone, replies.automatic(config, moment))
+                outcome.auto_answers += 1
 
 
 def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
@@ -109,3 +113,5 @@ def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
             sub = store.subscribers.get(phone)
             if sub:
                 store.subscribers.record_undeliverable([sub.id])
+    elif store.conversations.apply_status(str(wamid), state, code):  # an answer from the counter (issue 15)
+        outcome.statuses += 1

@@ -144,7 +144,12 @@ class Conversations:
 
     # -- the inbox ----------------------------------------------------------------------
     def queue(
-        self, state: str = OPEN, assignee_id: int | None = None, unassigned: bool = False, limit: int = 50, offset: int = 0
+        self,
+        state: str = OPEN,
+        assignee_id: int | None = None,
+        unassigned: bool = False,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[list[Conversation], int]:
         """A page of conversations in the given state (oldest waiting first) and how many there are in all."""
         where, params = self._filter(state, assignee_id, unassigned)
@@ -154,7 +159,8 @@ class Conversations:
 
     @staticmethod
     def _filter(state: str, assignee_id: int | None, unassigned: bool) -> tuple[str, tuple[Any, ...]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if state != "all":
             clauses.append("c.state = ?")
             params.append(state)
@@ -330,7 +336,11 @@ class Conversations:
                 "text": m.body,
                 "at": _iso(m.at),
                 "status": m.status,
-                **({"media": {"mime": m.media_mime, "filename": m.media_filename, "size": m.media_size}} if m.media_state else {}),
+                **(
+                    {"media": {"mime": m.media_mime, "filename": m.media_filename, "size": m.media_size}}
+                    if m.media_state
+                    else {}
+                ),
             }
             for m in self.messages(conversation[0])
         ]

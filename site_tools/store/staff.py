@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from site_tools.store.database import Database
 
@@ -37,7 +38,7 @@ class AuditEntry:
 _MEMBER = "SELECT id, username, display_name, password_hash, active, last_login_at FROM staff"
 
 
-def _member(row: tuple | None) -> StaffMember | None:  # type: ignore[type-arg]
+def _member(row: tuple[Any, ...] | None) -> StaffMember | None:
     if row is None:
         return None
     return StaffMember(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
@@ -137,7 +138,9 @@ class Staff:
         self.db.execute("DELETE FROM login_throttle WHERE key = ?", (key,))
 
     # -- the audit log ------------------------------------------------------------------
-    def audit(self, staff_id: int | None, action: str, conversation_id: int | None = None, detail: str | None = None) -> None:
+    def audit(
+        self, staff_id: int | None, action: str, conversation_id: int | None = None, detail: str | None = None
+    ) -> None:
         self.db.execute(
             "INSERT INTO audit_log (at, staff_id, action, conversation_id, detail) VALUES (?, ?, ?, ?, ?)",
             (time.time(), staff_id, action, conversation_id, detail),
@@ -157,4 +160,6 @@ class Staff:
         now = now or time.time()
         with self.db.transaction():
             self.db.execute("DELETE FROM staff_sessions WHERE expires_at < ?", (now,))
-            self.db.execute("DELETE FROM login_throttle WHERE blocked_until < ? AND last_failure_at < ?", (now, now - 86400))
+            self.db.execute(
+                "DELETE FROM login_throttle WHERE blocked_until < ? AND last_failure_at < ?", (now, now - 86400)
+            )
