@@ -31,6 +31,11 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
     Store.open(db_url, default_dir=config.root / "data").close()  # migrate once, before serving
     service = Service(config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"))
     click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
+    if config.counter:  # the one-to-one counter's inbox (issue 15)
+        where = (
+            f"http://{host}:{port}/sportello/" if settings.session_secret else "chiuso: manca SITE_TOOLS_SESSION_SECRET"
+        )
+        click.echo(f"Sportello del personale: {where}", err=True)
     uvicorn.run(
         service.app(),
         host=host,
