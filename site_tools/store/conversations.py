@@ -188,12 +188,13 @@ class Conversations:
     def messages(self, conversation_id: int) -> list[Message]:
         rows = self.db.all(
             "SELECT m.id, m.direction, m.kind, m.body, m.at, s.display_name,"
-            " CASE WHEN m.status IN ('delivered', 'read', 'failed') THEN m.status"
+            " CASE WHEN r.status IN ('delivered', 'read', 'failed') THEN r.status"
             " WHEN o.state = 'pending' THEN 'queued' ELSE COALESCE(o.state, m.status) END,"
-            " COALESCE(o.error, CASE WHEN m.error_code IS NOT NULL THEN 'errore ' || m.error_code END),"
+            " COALESCE(o.error, CASE WHEN r.error_code IS NOT NULL THEN 'errore ' || r.error_code END),"
             " m.media_mime, m.media_filename, m.media_size, m.media_state"
             " FROM conversation_messages m LEFT JOIN staff s ON s.id = m.staff_id"
-            " LEFT JOIN outbox o ON o.id = m.outbox_id WHERE m.conversation_id = ? ORDER BY m.at, m.id",
+            " LEFT JOIN outbox o ON o.id = m.outbox_id LEFT JOIN reply_statuses r ON r.wamid = o.wamid"
+            " WHERE m.conversation_id = ? ORDER BY m.at, m.id",
             (conversation_id,),
         )
         return [Message(*r) for r in rows]
@@ -241,22 +242,23 @@ class Conversations:
         cur = self.db.execute("UPDATE conversations SET assignee_id = ? WHERE id = ?", (staff_id, conversation_id))
         return cur.rowcount > 0
 
-    def apply_status(self, wamid: str, status: str, error_code: int | None) -> bool:
-        """A status webhook for an answer sent from the inbox; never moves it backwards."""
+    def apply_status(self, wamid: str, status: str, error_code: int | None, at: float | None = None) -> bool:
+        """A status webhook for a reply (not a bulletin); kept by message id, never moved backwards.
+
+        Kept apart from the outbox because it can arrive before the outbox has
+        recorded the id the API gave the reply; :meth:`messages` joins them.
+        """
         if status not in STATUS_RANK:
             return False
         with self.db.transaction():
-            row = self.db.one(
-                "SELECT m.id, m.status FROM conversation_messages m JOIN outbox o ON o.id = m.outbox_id"
-                " WHERE o.wamid = ?",
-                (wamid,),
-            )
-            if row is None:
-                return False
-            if STATUS_RANK[status] <= STATUS_RANK.get(row[1] or "queued", 0):
+            row = self.db.one("SELECT status FROM reply_statuses WHERE wamid = ?", (wamid,))
+            if row is not None and STATUS_RANK[status] <= STATUS_RANK.get(row[0], 0):
                 return False
             self.db.execute(
-                "UPDATE conversation_messages SET status = ?, error_code = ? WHERE id = ?", (status, error_code, row[0])
+                "INSERT INTO reply_statuses (wamid, status, error_code, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (wamid) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,"
+                " at = excluded.at",
+                (wamid, status, error_code, at or time.time()),
             )
             return True
 
@@ -316,6 +318,7 @@ class Conversations:
                 " (SELECT outbox_id FROM conversation_messages WHERE at < ? AND outbox_id IS NOT NULL)",
                 (cutoff,),
             )
+            self.db.execute("DELETE FROM reply_statuses WHERE at < ?", (cutoff,))
             messages = self.db.execute("DELETE FROM conversation_messages WHERE at < ?", (cutoff,)).rowcount
             conversations = self.db.execute(
                 "DELETE FROM conversations WHERE last_message_at < ? AND NOT EXISTS"
@@ -349,6 +352,10 @@ class Conversations:
     def forget(self, phone: str) -> int:
         """Erase this number's conversation, messages and media; returns the messages deleted."""
         with self.db.transaction():
+            self.db.execute(
+                "DELETE FROM reply_statuses WHERE wamid IN (SELECT wamid FROM outbox WHERE phone = ? AND wamid IS NOT NULL)",
+                (phone,),
+            )
             ids = [r[0] for r in self.db.all("SELECT id FROM conversations WHERE phone = ?", (phone,))]
             deleted = 0
             for conversation_id in ids:

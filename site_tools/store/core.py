@@ -80,10 +80,10 @@ class Store:
         """Erasure: the number is gone everywhere; delivery counts stay, anonymous."""
         with self.db.transaction():
             sub = self.subscribers.get(phone)
+            talked = self.conversations.forget(phone) > 0  # before the outbox: it finds reply statuses through it
             self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
-            talked = self.conversations.forget(phone) > 0
             if sub is None:
                 return talked
             self.db.execute(

@@ -158,6 +158,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             # Replies that must be a template (outside the 24-hour window); NULL for free text.
             "ALTER TABLE outbox ADD COLUMN template TEXT",
             "CREATE INDEX outbox_wamid ON outbox (wamid)",
+            # Status webhooks for replies (not bulletins), by message id: they may arrive before the
+            # outbox has recorded the id it was given, so they are kept apart and joined when shown.
+            """CREATE TABLE reply_statuses (
+            wamid TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            error_code INTEGER,
+            at {float} NOT NULL
+        )""",
             """CREATE TABLE staff (
             id {id},
             username TEXT NOT NULL UNIQUE,
