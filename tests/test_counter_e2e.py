@@ -59,7 +59,13 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
     port = free_port()
     db = f"sqlite:///{tmp_path / 'store.db'}"
     sim = SimProcess(
-        "--latency", "0", "--enforce-window", "--app-secret", SECRET, "--webhook-url", f"http://127.0.0.1:{port}/webhook"
+        "--latency",
+        "0",
+        "--enforce-window",
+        "--app-secret",
+        SECRET,
+        "--webhook-url",
+        f"http://127.0.0.1:{port}/webhook",
     )
     env = {
         **os.environ,
@@ -144,7 +150,9 @@ def test_staff_log_in_see_a_question_answer_it_and_the_citizen_receives_it(count
     assert page.get_by_role("heading", name="Conversazioni").is_visible()
     page.get_by_role("link", name="+39 333 000 1100").click()
     assert "Quando la sistemate?" in page.locator("ol.thread").inner_text()
-    image = page.get_by_role("img", name="Immagine inviata dal cittadino: Buongiorno, la buca in via Roma è ancora lì: ecco la foto")
+    image = page.get_by_role(
+        "img", name="Immagine inviata dal cittadino: Buongiorno, la buca in via Roma è ancora lì: ecco la foto"
+    )
     assert image.evaluate("img => img.naturalWidth") == 48  # fetched from WhatsApp's media endpoint, served privately
     page.get_by_role("link", name="Usa «Come fare una segnalazione (buche, lampioni, rifiuti)»").click()
     reply = page.get_by_label("Risposta (testo libero", exact=False)

@@ -220,13 +220,23 @@ def test_a_question_is_listed_answered_and_queued_once(any_desk: Desk) -> None:
 def test_keywords_do_not_open_conversations_but_media_and_other_types_do(desk: Desk) -> None:
     a, b, c, d = phones(4, 400)
     desk.write(a, "VALFIORITA ON")
-    desk.write(b, None, "image", {"image": {"id": "1234567890", "mime_type": "image/jpeg", "sha256": "ab", "caption": "La buca"}})
+    desk.write(
+        b,
+        None,
+        "image",
+        {"image": {"id": "1234567890", "mime_type": "image/jpeg", "sha256": "ab", "caption": "La buca"}},
+    )
     desk.write(c, None, "location", {"location": {"latitude": 43.1, "longitude": 12.3, "name": "Piazza"}})
     desk.write(d, None, "reaction", {"reaction": {"message_id": "wamid.x", "emoji": "👍"}})
     assert desk.store.db.scalar("SELECT COUNT(*) FROM conversations WHERE phone = ?", (a,)) == 0
     assert desk.store.db.scalar("SELECT COUNT(*) FROM conversations WHERE phone = ?", (d,)) == 0
     image = desk.store.conversations.messages(desk.conversation_id(b))[0]
-    assert (image.kind, image.body, image.media_state, image.media_mime) == ("image", "La buca", "pending", "image/jpeg")
+    assert (image.kind, image.body, image.media_state, image.media_mime) == (
+        "image",
+        "La buca",
+        "pending",
+        "image/jpeg",
+    )
     place = desk.store.conversations.messages(desk.conversation_id(c))[0]
     assert place.body.startswith("📍 Posizione: Piazza")
     desk.login()
@@ -286,7 +296,9 @@ def test_handled_reopened_when_the_citizen_writes_again_and_assigned(desk: Desk)
     assert "Assegnata a Anna Verdi" in assigned.text
     mine = desk.client.get("/sportello/?filtro=mie").text
     assert "+39 333 000 0700" not in mine
-    closed = desk.client.post(f"/sportello/conversazioni/{cid}/stato", data={"csrf": csrf(page.text), "stato": "gestita"})
+    closed = desk.client.post(
+        f"/sportello/conversazioni/{cid}/stato", data={"csrf": csrf(page.text), "stato": "gestita"}
+    )
     assert "segnata come gestita" in closed.text and "+39 333 000 0700" not in closed.text  # back to the open list
     assert "+39 333 000 0700" in desk.client.get("/sportello/?stato=gestite").text
     desk.write(phone, "È ancora rotto")
@@ -343,7 +355,9 @@ def test_media_are_served_only_to_staff_and_never_run(desk: Desk) -> None:
     assert answer.content == b"<script>alert(1)</script>"
     assert answer.headers["content-type"] == "application/octet-stream"
     assert answer.headers["content-disposition"].startswith("attachment")
-    assert "sandbox" in answer.headers["content-security-policy"] and answer.headers["x-content-type-options"] == "nosniff"
+    assert (
+        "sandbox" in answer.headers["content-security-policy"] and answer.headers["x-content-type-options"] == "nosniff"
+    )
     assert desk.client.get(f"/sportello/conversazioni/{cid + 1}/media/{mid}").status_code == 404  # not of that thread
     assert ("media", cid) in [(e.action, e.conversation_id) for e in desk.store.staff.audit_log()]
 
@@ -374,9 +388,19 @@ def test_status_webhooks_move_an_answer_forward(desk: Desk) -> None:
             {
                 "object": "whatsapp_business_account",
                 "entry": [
-                    {"id": "1", "changes": [{"field": "messages", "value": {"statuses": [
-                        {"id": "wamid.ans", "status": state, "timestamp": "1", "recipient_id": phone}
-                    ]}}]}
+                    {
+                        "id": "1",
+                        "changes": [
+                            {
+                                "field": "messages",
+                                "value": {
+                                    "statuses": [
+                                        {"id": "wamid.ans", "status": state, "timestamp": "1", "recipient_id": phone}
+                                    ]
+                                },
+                            }
+                        ],
+                    }
                 ],
             }
         ).encode()

@@ -142,6 +142,7 @@ async def media_loop(settings: Settings, run: Run, idle: float = 1.0) -> None:
     if not (settings.whatsapp_token and settings.whatsapp_api_url):
         log.warning("WHATSAPP_TOKEN not set: citizens' media stay unfetched")
         return
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines carry the short-lived download URLs
     async with httpx.AsyncClient(timeout=settings.http_timeout, follow_redirects=False) as client:
         fetcher = MediaFetcher(settings, client)
         while True:
