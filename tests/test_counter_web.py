@@ -359,6 +359,7 @@ def test_media_are_served_only_to_staff_and_never_run(desk: Desk) -> None:
         "sandbox" in answer.headers["content-security-policy"] and answer.headers["x-content-type-options"] == "nosniff"
     )
     assert desk.client.get(f"/sportello/conversazioni/{cid + 1}/media/{mid}").status_code == 404  # not of that thread
+    assert "Pagina non trovata" in desk.client.get("/sportello/conversazioni/nessuna").text
     assert ("media", cid) in [(e.action, e.conversation_id) for e in desk.store.staff.audit_log()]
 
 

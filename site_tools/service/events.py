@@ -54,7 +54,7 @@ def process_event(store: Store, config: TownConfig, body: str, now: datetime | N
             for message in value.get("messages") or []:
                 _message(store, config, message, now, outcome)
             for status in value.get("statuses") or []:
-                _status(store, status, outcome)
+                _status(store, status, outcome, counter=bool(config.counter))
     return outcome
 
 
@@ -97,7 +97,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 outcome.auto_answers += 1
 
 
-def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
+def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: bool = False) -> None:
     wamid, state = status.get("id"), status.get("status")
     if not wamid or state not in ("sent", "delivered", "read", "failed"):
         outcome.ignored.append(f"status {state!r}")
@@ -113,5 +113,5 @@ def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
             sub = store.subscribers.get(phone)
             if sub:
                 store.subscribers.record_undeliverable([sub.id])
-    elif store.conversations.apply_status(str(wamid), state, code):  # an answer from the counter (issue 15)
+    elif counter and store.conversations.apply_status(str(wamid), state, code):  # a counter answer (issue 15)
         outcome.statuses += 1

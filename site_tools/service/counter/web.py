@@ -421,7 +421,9 @@ def inbox_app(counter: Counter, clock: Callable[[], float] = time.time, cookie_p
 
     async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        detail = exc.detail if exc.status_code == 404 else "Richiesta non valida."
+        detail = "Richiesta non valida."
+        if exc.status_code == 404:
+            detail = exc.detail if exc.detail != "Not Found" else "Pagina non trovata."
         return inbox.page(request, "error.html", exc.status_code, title="Non trovato", message=detail)
 
     async def css(request: Request) -> Response:
