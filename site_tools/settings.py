@@ -30,6 +30,8 @@ class Settings:
     verify_token: str | None = field(default=None, repr=False)
     db_url: str | None = None
     http_timeout: float = 20.0
+    #: Signs the staff inbox's session cookies (the one-to-one counter); the inbox stays closed without it.
+    session_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             verify_token=e.get("WHATSAPP_VERIFY_TOKEN") or None,
             db_url=e.get("SITE_TOOLS_DB") or None,
             http_timeout=float(e.get("SITE_TOOLS_HTTP_TIMEOUT") or 20.0),
+            session_secret=e.get("SITE_TOOLS_SESSION_SECRET") or None,
         )
 
     def secrets(self) -> list[str]:
@@ -61,6 +64,7 @@ class Settings:
                 self.channel_gateway_token,
                 self.app_secret,
                 self.verify_token,
+                self.session_secret,
             )
             if s
         ]

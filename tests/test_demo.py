@@ -40,6 +40,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (data / "site" / "iscriviti" / "index.html").is_file()
     assert not any(alive(pid) for pid in summary["pids"])
     assert "393330000" not in result.stdout + result.stderr  # no phone number printed
+    # The one-to-one counter: citizens asked, the inbox and a demo login are printed.
+    assert summary["counter_conversations"] == 4
+    assert "/sportello/" in result.stdout and "utente «demo», password «" in result.stdout
+    assert "/_sim/telefono" in result.stdout
 
 
 def test_ctrl_c_stops_everything(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from site_tools.cli.common import Context, friendly, pass_ctx, store_for
+from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
 from site_tools.content.dates import parse_datetime
 from site_tools.content.loading import load_content
@@ -27,13 +28,16 @@ def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
     config = ctx.config
     extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
     content = load_content(config, extra_files=extra)
+    answers, answer_problems = load_answers(config)  # the counter's canned answers, if any
+    content.problems.extend(answer_problems)
     problems = content.problems_for(paths)
     if not paths:
         problems += config.site_problems  # the footer's fields: they stop the site build, not the publisher
     if problems:
         raise InvalidContent(problems)
     checked = len(extra) if paths else len(content.bulletins)
-    click.echo(f"Tutto in ordine: {checked} avvisi controllati, nessun problema.")
+    also = f" e {len(answers)} risposte pronte dello sportello" if answers and not paths else ""
+    click.echo(f"Tutto in ordine: {checked} avvisi{also} controllati, nessun problema.")
 
 
 @click.command()

@@ -58,6 +58,7 @@ def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve:
 @click.option("--undeliverable-suffix", default=None, help="Numbers ending so fail later with 131026.")
 @click.option("--webhook-url", default=None, help="Where to post status webhooks (the subscriptions service).")
 @click.option("--app-secret", envvar="WHATSAPP_APP_SECRET", default="sim-app-secret", show_default=True)
+@click.option("--enforce-window", is_flag=True, help="Refuse free text outside the 24-hour window (131047).")
 def simulator(
     host: str,
     port: int,
@@ -70,6 +71,7 @@ def simulator(
     undeliverable_suffix: str | None,
     webhook_url: str | None,
     app_secret: str,
+    enforce_window: bool,
 ) -> None:
     """A local WhatsApp Cloud API, Channel gateway and Telegram Bot API, for demos and tests."""
     from site_tools.devtools.simulator import SimConfig, run
@@ -85,6 +87,7 @@ def simulator(
             undeliverable_suffix=undeliverable_suffix,
             webhook_url=webhook_url,
             app_secret=app_secret,
+            enforce_window=enforce_window,
         ),
         host=host,
         port=port,

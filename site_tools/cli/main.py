@@ -2,7 +2,8 @@
 
 Each subcommand is a thin layer over the package that does the work:
 :mod:`.content` (editors), :mod:`.publish` (sending), :mod:`.subscribers`
-(the list), :mod:`.service` (webhooks), :mod:`.dev` (demo and simulator).
+(the list), :mod:`.service` (webhooks), :mod:`.staff` (the counter's staff and
+retention), :mod:`.dev` (demo and simulator).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     ctx.obj = Context(config_path)
 
 
-from site_tools.cli import content, dev, publish, service, subscribers  # noqa: E402  (commands attach to main)
+from site_tools.cli import content, dev, publish, service, staff, subscribers  # noqa: E402  (commands attach to main)
 
 for command in (
     content.validate,
@@ -43,6 +44,8 @@ for command in (
     service.webhook,
     service.webhook_events,
     subscribers.subscribers,
+    staff.staff,
+    staff.counter,
     dev.demo,
     dev.simulator,
 ):

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -113,6 +113,31 @@ class OfficeHours:
         local_time = moment.time()
         return any(start <= local_time < end for start, end in self.ranges.get(moment.weekday(), ()))
 
+    def _spans(self, moment: datetime, days: range) -> list[tuple[datetime, datetime]]:
+        """Opening spans as aware datetimes, for the days around ``moment`` (offsets in days)."""
+        spans = []
+        for offset in days:
+            day = (moment + timedelta(days=offset)).date()
+            for start, end in self.ranges.get(day.weekday(), ()):
+                spans.append(
+                    (
+                        datetime.combine(day, start, moment.tzinfo),
+                        datetime.combine(day, end, moment.tzinfo),
+                    )
+                )
+        return sorted(spans)
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """When the office opens next, after ``moment`` (None: it never opens)."""
+        return next((a for a, _ in self._spans(moment, range(0, 8)) if a > moment), None)
+
+    def overnight(self, moment: datetime) -> tuple[datetime, datetime] | None:
+        """The last closed stretch up to ``moment``: (when the office closed, when it reopened or ``moment``)."""
+        spans = self._spans(moment, range(-8, 1))
+        current = next((a for a, b in spans if a <= moment < b), None)
+        ends = [b for a, b in spans if b <= (current or moment)]
+        return (ends[-1], current or moment) if ends else None
+
     def describe(self) -> str:
         """``lunedì 09:00–13:00; martedì 09:00–13:00, 15:00–17:30``"""
         parts = []
@@ -120,6 +145,18 @@ class OfficeHours:
             spans = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in self.ranges[day])
             parts.append(f"{WEEKDAYS_IT[day]} {spans}")
         return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Counter:
+    """The one-to-one counter (``extra.town.counter``): staff answer citizens from a web inbox."""
+
+    #: Canned answers, Markdown files under ``content/`` reviewed like bulletins; never published.
+    answers_dir: str = "risposte"
+    #: Days after which a conversation's messages and media are deleted.
+    retention_days: int = 90
+    #: The approved template for answers outside the 24-hour customer-service window.
+    template: str = "sportello_risposta"
 
 
 @dataclass(frozen=True)
@@ -138,7 +175,7 @@ class TownConfig:
     channel_url: str | None
     telegram: Telegram | None
     office_hours: OfficeHours
-    counter: bool
+    counter: Counter | None
     reports: Reports
     #: Estimated price of one delivered template message, in euro.
     price_per_template: float = 0.05
@@ -393,15 +430,51 @@ def _channel_url(value: Any, P: str, add: Add) -> str | None:
     return value
 
 
-def _counter(value: Any, P: str, add: Add) -> bool:
-    if not isinstance(value, bool):
+COUNTER_KEYS = ("answers_dir", "retention_days", "template")
+
+
+def _counter(value: Any, P: str, add: Add) -> Counter | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Counter()
+    if not isinstance(value, dict):
         add(
             P + "counter",
-            "«counter» deve essere true o false.",
+            "«counter» deve essere true, false oppure un blocco con le impostazioni dello sportello.",
             "scrivi true se il Comune risponde in chat uno a uno (sportello virtuale), altrimenti false.",
         )
-        return False
-    return value
+        return None
+    for key in value:
+        if key not in COUNTER_KEYS:
+            add(
+                P + f"counter.{key}", f"campo sconosciuto «{key}».", f"i campi ammessi sono: {', '.join(COUNTER_KEYS)}."
+            )
+    answers = value.get("answers_dir", Counter.answers_dir)
+    if not isinstance(answers, str) or not _SLUG.match(answers.strip("/")):
+        add(
+            P + "counter.answers_dir",
+            f"«{answers}» non è un nome di cartella valido.",
+            "scrivi il nome di una cartella dentro content/, per esempio «risposte».",
+        )
+        answers = Counter.answers_dir
+    days = value.get("retention_days", Counter.retention_days)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 3650:
+        add(
+            P + "counter.retention_days",
+            f"«{days}» non è un numero di giorni valido.",
+            "scrivi dopo quanti giorni cancellare i messaggi dei cittadini, per esempio 90.",
+        )
+        days = Counter.retention_days
+    template = value.get("template", Counter.template)
+    if not isinstance(template, str) or not _TEMPLATE.match(template):
+        add(
+            P + "counter.template",
+            f"il nome del modello WhatsApp «{template}» non è valido.",
+            "usa lettere minuscole, cifre e trattini bassi, come il modello approvato da Meta.",
+        )
+        template = Counter.template
+    return Counter(answers.strip("/"), days, template)
 
 
 def _price(value: Any, P: str, add: Add) -> float:

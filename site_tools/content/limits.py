@@ -44,3 +44,11 @@ WHATSAPP_DEFAULT_MPS = 80
 WHATSAPP_MAX_MPS = 1000
 WHATSAPP_SHARED_APP_MPS = 20
 TELEGRAM_MPS = 30
+
+# --- The one-to-one counter (issue 15) ----------------------------------------
+#: WhatsApp's customer-service window: free-form answers only within 24 h of the citizen's last message.
+SERVICE_WINDOW_SECONDS = 24 * 3600
+#: Media a citizen sends are fetched up to this size (WhatsApp allows documents up to 100 MB).
+COUNTER_MEDIA_MAX = 25 * 1024 * 1024
+#: A canned answer's title, as staff see it in the list.
+ANSWER_TITLE_MAX = 80

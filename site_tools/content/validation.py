@@ -68,9 +68,13 @@ def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
     """Every site path an absolute internal link may point to (``iscriviti/``)."""
     pages = {r.url_path for r in records if r.url_path}
     bulletins = os.path.normpath(config.bulletins_path)
+    answers = os.path.normpath(config.content_dir / config.counter.answers_dir) if config.counter else None
     for folder, dirs, names in os.walk(config.content_dir):
         if os.path.normpath(folder) == bulletins:
             dirs[:] = []  # bulletins are addressed by date and slug, added above
+            continue
+        if os.path.normpath(folder) == answers:
+            dirs[:] = []  # the counter's canned answers are not site pages
             continue
         rel_folder = os.path.relpath(folder, config.content_dir).replace(os.sep, "/")
         for name in names:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -27,6 +28,7 @@ from typing import Any
 import click
 
 from site_tools.content.config import TownConfig
+from site_tools.devtools.demo_counter import ask_the_counter
 from site_tools.devtools.meta_events import inbound_text
 from site_tools.formatting import duration, euro, number
 from site_tools.service.signature import signature
@@ -144,7 +146,10 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         demo.subscribe_citizens()
         demo.publish_urgent()
         demo.take_receipts()
+        counter = ask_the_counter(demo.db, demo.sim_url, demo.hook_port, "6/6")  # the one-to-one counter (issue 15)
+        demo.summary["counter_conversations"] = counter.conversations
         demo.tell()
+        counter.tell()
         if serve:
             _serve(site_dir)
         else:
@@ -170,7 +175,7 @@ class Demo:
         from site_tools.site.build import build_site
 
         started = time.monotonic()
-        click.echo("1/5 Costruisco il sito del Comune di esempio…")
+        click.echo("1/6 Costruisco il sito del Comune di esempio…")
         site_dir = build_site(self.config.path, self.data_dir / "site")
         click.echo(f"    fatto in {time.monotonic() - started:.1f} s: {site_dir}")
         return site_dir
@@ -180,6 +185,7 @@ class Demo:
 
         Store.open(self.db).close()  # create the store once, before two processes use it
         sim_port, hook_port = free_port(), free_port()
+        self.hook_port = hook_port
         self.hook_url = f"http://127.0.0.1:{hook_port}/webhook"
         sim_args = ["simulator", "--port", str(sim_port), "--mps", str(self.rate), "--latency", "0.150"]
         sim_args += ["--webhook-url", self.hook_url, "--app-secret", APP_SECRET]
@@ -197,12 +203,13 @@ class Demo:
             "TELEGRAM_API_URL": sim_url,
             "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
             "SITE_TOOLS_CONFIG": str(self.config.path),
+            "SITE_TOOLS_SESSION_SECRET": secrets.token_urlsafe(32),  # the counter's inbox
         }
         hook = self.procs.start("webhook", ["webhook", "--port", str(hook_port)], self.env, self.config.root)
         _wait_http(f"{sim_url}/_sim/stats", self.procs, "simulator")
         _wait_http(f"http://127.0.0.1:{hook_port}/health", self.procs, "webhook")
         self.summary["pids"] = [sim.pid, hook.pid]
-        click.echo(f"2/5 Simulatore delle API su {sim_url}, servizio iscrizioni su {self.hook_url}")
+        click.echo(f"2/6 Simulatore delle API su {sim_url}, servizio iscrizioni su {self.hook_url}")
 
     def subscribe_citizens(self) -> None:
         from site_tools.aio import run_loop
@@ -210,7 +217,7 @@ class Demo:
 
         wa = self.config.whatsapp
         assert wa is not None
-        click.echo(f"3/5 {number(self.citizens)} cittadini scrivono «{wa.on_message}» al numero del Comune…")
+        click.echo(f"3/6 {number(self.citizens)} cittadini scrivono «{wa.on_message}» al numero del Comune…")
         t0 = time.monotonic()
         errors = run_loop(_opt_in(self.hook_url, self.citizens, wa.keyword))
         with contextlib.closing(Store.open(self.db)) as store:
@@ -242,7 +249,7 @@ class Demo:
         if not urgent:
             raise click.ClickException("nessun avviso urgente attivo nel contenuto di esempio")
         self.bulletin = bulletin = urgent[-1]
-        click.echo(f"4/5 Pubblico l'avviso urgente «{bulletin.title}» su tutti i canali, a {self.rate:g} messaggi/s…")
+        click.echo(f"4/6 Pubblico l'avviso urgente «{bulletin.title}» su tutti i canali, a {self.rate:g} messaggi/s…")
         with contextlib.closing(Store.open(self.db)) as store:
             plan = make_plan(content, store, _now(config), only=bulletin.id, force=True)
             validate_for_publishing(content, plan)
@@ -256,7 +263,7 @@ class Demo:
     def take_receipts(self) -> None:
         from site_tools.store import Store
 
-        click.echo("5/5 Ricevo le conferme di consegna (webhook di stato)…")
+        click.echo("5/6 Ricevo le conferme di consegna (webhook di stato)…")
         t1 = time.monotonic()
         self.delivered = 0
         with contextlib.closing(Store.open(self.db)) as store:

@@ -31,10 +31,14 @@ from aiohttp import ClientSession, ClientTimeout, web
 from site_tools.aio import run_loop
 from site_tools.content import limits
 from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
+from site_tools.devtools.sim_citizens import Citizens
 from site_tools.render.whatsapp_template import BODY, hydrate
+from site_tools.service.counter.template import BODY as COUNTER_BODY
+from site_tools.service.counter.template import PARAMS as COUNTER_PARAMS
 from site_tools.service.signature import signature
 
 GRAPH_VERSION = "v24.0"
+TEMPLATE_BODIES = {"avviso_comunale": BODY, "sportello_risposta": COUNTER_BODY}
 TELEGRAM_ALLOWED_TAGS = {
     "b",
     "strong",
@@ -74,12 +78,18 @@ class SimConfig:
     undeliverable_suffix: str | None = None  # numbers ending so: accepted, then failed 131026 by webhook
     webhook_url: str | None = None
     statuses: list[str] = field(default_factory=lambda: ["sent", "delivered"])
-    templates: dict[str, list[str]] = field(default_factory=lambda: {"avviso_comunale": ["titolo", "sintesi"]})
+    templates: dict[str, list[str]] = field(
+        default_factory=lambda: {"avviso_comunale": ["titolo", "sintesi"], "sportello_risposta": list(COUNTER_PARAMS)}
+    )
     telegram_token: str = "123456:sim-telegram-token"
     telegram_per_chat_per_minute: int = 20
     telegram_window: float = 60.0  # seconds over which the per-chat limit counts
     gateway_token: str = "sim-gateway-token"
     fail_with: int | None = None  # force every WhatsApp send to fail with this error code
+    # The one-to-one counter (sim_citizens.py): refuse free text outside the 24 h window (131047);
+    # how long a media download URL lives.
+    enforce_window: bool = False
+    media_url_ttl: float = 300.0
 
     def bucket_size(self) -> float:
         return self.burst if self.burst is not None else max(1.0, self.mps / 10)
@@ -138,6 +148,7 @@ class Simulator:
         self.in_flight = 0
         self.max_in_flight = 0
         self.seq = 0
+        self.citizens = Citizens(self)
 
     # -- helpers --------------------------------------------------------------
     def _take_token(self) -> bool:
@@ -209,6 +220,8 @@ class Simulator:
         if cfg.fail_with is not None:
             return self.meta_error(cfg.fail_with)
         problem = self._check_payload(payload)
+        if not problem and cfg.enforce_window and payload["type"] != "template":
+            problem = None if self.citizens.window_open(payload["to"]) else (131047, 400)
         if problem:
             self.stats["rejected"] += 1
             return self.meta_error(*problem)
@@ -257,7 +270,7 @@ class Simulator:
                 params = {
                     p.get("parameter_name", str(i)): p.get("text", "") for i, p in enumerate(comp.get("parameters", []))
                 }
-        return hydrate(BODY, params)
+        return hydrate(TEMPLATE_BODIES.get(payload.get("template", {}).get("name"), BODY), params)
 
     def _check_payload(self, p: Any) -> tuple[int, int] | None:
         if not isinstance(p, dict) or p.get("messaging_product") != "whatsapp":
@@ -299,7 +312,7 @@ class Simulator:
                         return (132012, 400)
         if sorted(params) != sorted(expected):
             return (132000, 400)
-        if len(hydrate(BODY, params)) > limits.TEMPLATE_BODY_MAX:
+        if len(hydrate(TEMPLATE_BODIES.get(tpl["name"], BODY), params)) > limits.TEMPLATE_BODY_MAX:
             return (132005, 400)
         return None
 
@@ -458,6 +471,7 @@ class Simulator:
                 web.get("/_sim/stats", self.get_stats),
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),
+                *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
             ]
         )
 

@@ -29,9 +29,10 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from site_tools.content.config import TownConfig
+from site_tools.service.counter.runtime import Counter
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.outbox_sender import ReplySender
@@ -167,6 +168,12 @@ class Service:
             os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops gracefully; the command then exits 3
 
     def app(self) -> Starlette:
+        # The one-to-one counter (issue 15): its inbox is a second Starlette app mounted here, its loops
+        # supervised beside ours.
+        counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
+        if counter:
+            self.loops += [Supervised(name, run) for name, run in counter.loop_factories()]
+
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             tasks = [asyncio.create_task(supervise(loop, self.give_up)) for loop in self.loops]
@@ -176,12 +183,15 @@ class Service:
             await asyncio.gather(*tasks, return_exceptions=True)
             for pool in self._pools.values():
                 pool.shutdown(wait=True)
+            if counter:
+                counter.close()
 
         return Starlette(
             routes=[
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                *([Mount("/sportello", app=counter.app("/sportello"))] if counter else []),
             ],
             lifespan=lifespan,
         )

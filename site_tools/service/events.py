@@ -19,6 +19,7 @@ from typing import Any
 from site_tools.content.config import TownConfig
 from site_tools.phones import e164, mask, mask_all, sender_hash
 from site_tools.service import replies
+from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
@@ -93,7 +94,7 @@ def process_event(
     for value in values(payload, number_id, outcome):
         items = [
             *((_message, (store, config, m, now, outcome)) for m in _list(value, "messages")),
-            *((_status, (store, s, outcome)) for s in _list(value, "statuses")),
+            *((_status, (store, s, outcome, bool(config.counter))) for s in _list(value, "statuses")),
             *((_preference, (store, u, outcome)) for u in _list(value, "user_preferences")),
         ]
         for handle, args in items:
@@ -165,12 +166,15 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 log.info("unsubscribed %s", mask(phone))
             else:
                 outcome.repeated += 1
-        elif store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
-            store.outbox.queue(phone, replies.automatic(config, moment))
-            outcome.auto_answers += 1
+        else:
+            if config.counter:  # the one-to-one counter keeps what is not a keyword (issue 15)
+                counter_inbound.record(store, phone, message, sent_at)
+            if store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
+                store.outbox.queue(phone, replies.automatic(config, moment))
+                outcome.auto_answers += 1
 
 
-def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
+def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: bool = False) -> None:
     wamid, state = status.get("id"), status.get("status")
     if not wamid or state not in ("sent", "delivered", "read", "failed"):
         outcome.ignored.append(f"status {str(state)[:20]!r}")
@@ -184,6 +188,9 @@ def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
     callback = str(callback) if callback is not None else None
     result = store.ledger.apply_status(str(wamid), phone, state, callback, code)
     if result == "unmatched":
+        if not callback and _reply_status(store, str(wamid), state, code, counter):
+            outcome.statuses += 1
+            return
         store.ledger.hold_receipt(str(wamid), phone, state, callback, code)
         outcome.held += 1
         return
@@ -196,6 +203,35 @@ def _status(store: Store, status: dict[str, Any], outcome: Outcome) -> None:
     if code == STOPPED_MARKETING and phone and store.subscribers.unsubscribe(phone):
         outcome.unsubscribed += 1  # Meta: treat it as an opt-out
         log.info("unsubscribed %s (131050: stopped marketing messages)", mask(phone))
+
+
+def _reply_status(store: Store, wamid: str, state: str, code: int | None, counter: bool) -> bool:
+    """A receipt for one of our replies (a confirmation, a counter answer), not for a bulletin: True if it was."""
+    if not store.outbox.has_wamid(wamid):
+        return False
+    if counter:  # the counter shows staff whether their answer arrived (issue 15)
+        store.conversations.apply_status(wamid, state, code)
+    return True
+
+
+def rematch_receipts(store: Store, counter: bool, keep_for: float) -> tuple[int, int]:
+    """Held receipts, tried again: those that now match a send (or a reply) are applied, those older than
+    ``keep_for`` seconds are dropped. Returns (matched, dropped)."""
+    matched = dropped = 0
+    now = time.time()
+    for held in store.ledger.held_receipts():
+        result = store.ledger.apply_status(held.wamid, held.phone, held.status, held.callback, held.error_code,
+                                           at=held.received_at)  # fmt: skip
+        if result != "unmatched" or (
+            not held.callback and _reply_status(store, held.wamid, held.status, held.error_code, counter)
+        ):
+            matched += 1
+        elif now - held.received_at <= keep_for:
+            continue
+        else:
+            dropped += 1
+        store.ledger.drop_held(held.id)
+    return matched, dropped
 
 
 def _preference(store: Store, item: dict[str, Any], outcome: Outcome) -> None:

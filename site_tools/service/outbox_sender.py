@@ -108,7 +108,7 @@ class ReplySender:
             reply = await queue.get()
             try:
                 await pacer.wait()
-                outcome = await cloud.send(text_message(reply.phone, reply.body))
+                outcome = await cloud.send(reply.message())  # free text, or a template outside the 24-hour window
             except Exception as exc:  # noqa: BLE001 - one reply must not stop the others
                 log.warning("reply %s not sent: %s", reply.id, type(exc).__name__)
                 outcome = Outcome(False, Action.RETRY, detail=type(exc).__name__)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from site_tools.content.config import TownConfig
+from site_tools.content.dates import WEEKDAYS_IT
 
 
 def subscribed(config: TownConfig) -> str:
@@ -39,6 +40,17 @@ def _reports(config: TownConfig) -> str:
     return ", ".join(ways)
 
 
+def _reopening(config: TownConfig, local: datetime) -> str:
+    """The counter's promise outside office hours, with the day and time it reopens."""
+    opening = config.office_hours.next_opening(local)
+    if opening is None:
+        return " Un operatore ti risponderà appena possibile."
+    day = "domani" if opening.date() == (local + timedelta(days=1)).date() else WEEKDAYS_IT[opening.weekday()]
+    if opening.date() == local.date():
+        day = "oggi"
+    return f" La tua domanda è registrata: un operatore ti risponderà qui alla riapertura, {day} dalle {opening:%H:%M}."
+
+
 def automatic(config: TownConfig, moment: datetime) -> str:
     """The one answer per day to a message that is not a keyword."""
     wa = config.whatsapp
@@ -47,12 +59,17 @@ def automatic(config: TownConfig, moment: datetime) -> str:
     reports = _reports(config)
     if config.office_hours.is_open(local):
         if config.counter:
-            text = "Grazie del messaggio: un operatore dello sportello ti risponderà appena possibile, in orario d'ufficio."
+            text = "Grazie del messaggio: un operatore dello sportello ti risponderà qui appena possibile."
         else:
             text = "Questo numero serve a mandare avvisi e non legge i messaggi."
     else:
         text = f"Grazie del messaggio. Ora gli uffici sono chiusi: orari {config.office_hours.describe()}." + (
-            " Un operatore ti risponderà alla riapertura." if config.counter else ""
+            _reopening(config, local) if config.counter else ""
+        )
+    if config.counter:
+        text += (
+            f" I messaggi allo sportello sono conservati per {config.counter.retention_days} giorni "
+            f"(informativa: {config.site_url}privacy/)."
         )
     if reports:
         text += f" Per segnalazioni: {reports}."

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from site_tools.content.config import TownConfig
 from site_tools.phones import mask_all
-from site_tools.service.events import process_event
+from site_tools.service.events import process_event, rematch_receipts
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
 
@@ -119,7 +119,8 @@ class EventWorker:
         log.warning("event %s parked: %s", event_id, reason)
 
     async def _housekeeping(self) -> None:
-        matched, dropped = await self.work(lambda store: store.ledger.rematch_receipts(RECEIPT_GRACE))
+        counter = bool(self.config.counter)
+        matched, dropped = await self.work(lambda store: rematch_receipts(store, counter, RECEIPT_GRACE))
         if dropped:
             log.warning("%d receipts matched no send in %.0f minutes: dropped", dropped, RECEIPT_GRACE / 60)
         cutoff = time.time() - self.retention_days * 86400

@@ -79,7 +79,11 @@ class TownPlugin(BasePlugin):
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
+        answers = f"{self.town.counter.answers_dir}/" if self.town.counter else None
         for file in list(files):
+            if answers and file.src_uri.startswith(answers):
+                files.remove(file)  # the counter's canned answers: reviewed in Git, never published
+                continue
             if file.src_uri in self.hidden:
                 files.remove(file)  # drafts and future-dated: off the site until their time
                 continue

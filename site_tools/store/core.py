@@ -10,6 +10,8 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.inbox`` — webhook events stored before they are acknowledged (:mod:`.inbox`);
 * ``store.outbox`` — replies to citizens (:mod:`.outbox`);
 * ``store.budget`` — one rate budget per phone number, shared by every sender (:mod:`.budget`).
+* ``store.conversations`` — the one-to-one counter's questions and answers (:mod:`.conversations`);
+* ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Any
 
 from site_tools.phones import sender_hash
 from site_tools.store.budget import RateBudget
+from site_tools.store.conversations import Conversations
 from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
+from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
 
 
@@ -34,6 +38,8 @@ class Store:
         self.inbox = Inbox(db)
         self.outbox = Outbox(db)
         self.budget = RateBudget(db)
+        self.conversations = Conversations(db)
+        self.staff = Staff(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
@@ -45,23 +51,24 @@ class Store:
     # -- GDPR: access and erasure span every repository ------------------------------
     def export(self, phone: str) -> dict[str, Any] | None:
         sub = self.subscribers.get(phone)
-        if sub is None:
+        conversations = self.conversations.export(phone)
+        if sub is None and not conversations:
             return None
         deliveries = self.db.all(
             "SELECT bulletin_id, channel, state, attempts, error_code, updated_at FROM deliveries"
             " WHERE subscriber_id = ? ORDER BY id",
-            (sub.id,),
+            (sub.id if sub else -1,),
         )
         replies = self.db.all(
             "SELECT body, state, created_at, sent_at FROM outbox WHERE phone = ? ORDER BY id", (phone,)
         )
         return {
-            "phone": sub.phone,
-            "status": sub.status,
-            "consent_at": sub.consent_at,
-            "consent_source": sub.consent_source,
-            "consent_text": sub.consent_text,
-            "opted_out_at": sub.opted_out_at,
+            "phone": phone,
+            "status": sub.status if sub else None,
+            "consent_at": sub.consent_at if sub else None,
+            "consent_source": sub.consent_source if sub else None,
+            "consent_text": sub.consent_text if sub else None,
+            "opted_out_at": sub.opted_out_at if sub else None,
             "deliveries": [
                 dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d, strict=True))
                 for d in deliveries
@@ -70,12 +77,14 @@ class Store:
             "automatic_answers_on": [
                 r[0] for r in self.db.all("SELECT day FROM auto_replies WHERE phone = ?", (phone,))
             ],
+            "conversations": conversations,
         }
 
     def forget(self, phone: str) -> bool:
         """Erasure: the number is gone everywhere; delivery counts stay, anonymous."""
         with self.db.transaction():
             sub = self.subscribers.get(phone)
+            talked = self.conversations.forget(phone) > 0  # before the outbox: it finds reply statuses through it
             self.db.execute("DELETE FROM outbox WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM auto_replies WHERE phone = ?", (phone,))
             self.db.execute("DELETE FROM events WHERE body LIKE ?", (f"%{phone}%",))
@@ -83,7 +92,7 @@ class Store:
             self.db.execute("DELETE FROM inbound WHERE sender_hash = ?", (sender_hash(phone),))
             self.db.execute("DELETE FROM pending_receipts WHERE phone = ?", (phone,))
             if sub is None:
-                return False
+                return talked
             self.db.execute(
                 "UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,)
             )

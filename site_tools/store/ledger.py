@@ -49,6 +49,18 @@ class Result:
     refund: bool = False  # throttled: this attempt does not count against the message
 
 
+class HeldReceipt(NamedTuple):
+    """A status webhook that came before its send was recorded (see :meth:`Ledger.hold_receipt`)."""
+
+    id: int
+    wamid: str
+    phone: str | None
+    status: str
+    callback: str | None
+    error_code: int | None
+    received_at: float
+
+
 class Claim(NamedTuple):
     """One recipient this run now owns: the attempt is in the ledger before the call."""
 
@@ -354,25 +366,18 @@ class Ledger:
             (wamid, phone, status, callback, error_code, at or time.time()),
         )
 
-    def rematch_receipts(self, keep_for: float, limit: int = 500) -> tuple[int, int]:
-        """Try held receipts again; drop those older than ``keep_for`` seconds. Returns (matched, dropped)."""
-        rows = self.db.all(
-            "SELECT id, wamid, phone, status, callback, error_code, received_at FROM pending_receipts"
-            " ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        matched = dropped = 0
-        now = time.time()
-        for row_id, wamid, phone, status, callback, code, received_at in rows:
-            outcome = self.apply_status(wamid, phone, status, callback, code, at=received_at)
-            if outcome != "unmatched":
-                matched += 1
-            elif now - received_at <= keep_for:
-                continue
-            else:
-                dropped += 1
-            self.db.execute("DELETE FROM pending_receipts WHERE id = ?", (row_id,))
-        return matched, dropped
+    def held_receipts(self, limit: int = 500) -> list[HeldReceipt]:
+        return [
+            HeldReceipt(*r)
+            for r in self.db.all(
+                "SELECT id, wamid, phone, status, callback, error_code, received_at FROM pending_receipts"
+                " ORDER BY id LIMIT ?",
+                (limit,),
+            )
+        ]
+
+    def drop_held(self, held_id: int) -> None:
+        self.db.execute("DELETE FROM pending_receipts WHERE id = ?", (held_id,))
 
     def delivery_counts(self, bulletin_id: str) -> dict[str, dict[str, int]]:
         """channel → {state or 'failed:<code>': count}."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from site_tools.store.database import Database
 
@@ -14,6 +15,15 @@ class Reply(NamedTuple):
     phone: str
     body: str
     attempt: int
+    #: A template object (name, language, components) when the reply must be a template, else None.
+    template: dict[str, Any] | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The Cloud API request body: free text inside the 24-hour window, else the template."""
+        base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": self.phone}
+        if self.template is not None:
+            return {**base, "type": "template", "template": self.template}
+        return {**base, "type": "text", "text": {"preview_url": True, "body": self.body}}
 
 
 class ReplyOutcome(NamedTuple):
@@ -28,25 +38,31 @@ class Outbox:
     def __init__(self, db: Database):
         self.db = db
 
-    def queue(self, phone: str, body: str, not_before: float | None = None) -> None:
+    def queue(
+        self, phone: str, body: str, not_before: float | None = None, template: dict[str, Any] | None = None
+    ) -> int:
+        """Queue a reply; ``body`` is what the citizen reads (for a template: the hydrated text). Returns its id."""
         now = time.time()
-        self.db.execute(
-            "INSERT INTO outbox (phone, body, state, not_before, created_at) VALUES (?, ?, 'pending', ?, ?)",
-            (phone, body, not_before or now, now),
+        row = self.db.one(
+            "INSERT INTO outbox (phone, body, state, not_before, created_at, template)"
+            " VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id",
+            (phone, body, not_before or now, now, json.dumps(template) if template is not None else None),
         )
+        assert row is not None
+        return int(row[0])
 
     def due(self, limit: int) -> list[Reply]:
         now = time.time()
         with self.db.transaction():
             rows = self.db.all(
-                "SELECT id, phone, body, attempts FROM outbox WHERE state = 'pending' AND not_before <= ?"
+                "SELECT id, phone, body, attempts, template FROM outbox WHERE state = 'pending' AND not_before <= ?"
                 " ORDER BY id LIMIT ? {skip_locked}",
                 (now, limit),
             )
             self.db.many(
                 "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ?", [(r[0],) for r in rows]
             )
-        return [Reply(r[0], r[1], r[2], r[3] + 1) for r in rows]
+        return [Reply(r[0], r[1], r[2], r[3] + 1, json.loads(r[4]) if r[4] else None) for r in rows]
 
     def done(self, rows: Sequence[ReplyOutcome]) -> None:
         """What became of each reply, in one transaction."""
@@ -67,3 +83,7 @@ class Outbox:
 
     def pending(self) -> int:
         return self.db.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
+
+    def has_wamid(self, wamid: str) -> bool:
+        """Is this message id one of our replies?"""
+        return self.db.one("SELECT 1 FROM outbox WHERE wamid = ?", (wamid,)) is not None

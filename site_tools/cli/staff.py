@@ -1,0 +1,169 @@
+"""``site-tools staff`` (the counter's accounts and audit log) and ``site-tools counter`` (retention, template)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from datetime import datetime
+
+import click
+
+from site_tools.cli.common import Context, friendly, pass_ctx, store_for
+from site_tools.content.config import TownConfig
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+
+
+def _password(username: str, from_stdin: bool) -> str:
+    from site_tools.service.counter.auth import password_problem
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt="Ripeti la password")
+    problem = password_problem(username, password)
+    if problem:
+        raise click.ClickException(problem)
+    return password
+
+
+def _counter(config: TownConfig) -> None:
+    if not config.counter:
+        raise click.ClickException("lo sportello non è attivo: imposta «counter» in extra.town di mkdocs.yml.")
+
+
+@click.group()
+def staff() -> None:
+    """Staff accounts of the one-to-one counter's inbox, and its audit log."""
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="Name and surname, as colleagues see it.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def staff_add(ctx: Context, username: str, display_name: str, password_stdin: bool, db_url: str | None) -> None:
+    """Create an account (the password is stored only as an argon2 hash)."""
+    from site_tools.service.counter.auth import hash_password
+
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise click.ClickException(
+            "nome utente non valido: 3–40 tra lettere minuscole, cifre, punto, trattino (per esempio mario.rossi)."
+        )
+    with store_for(ctx.config, db_url) as store:
+        if store.staff.by_username(username):
+            raise click.ClickException(f"l'utente «{username}» esiste già (per cambiare password: staff password).")
+        password = _password(username, password_stdin)
+        store.staff.add(username, display_name.strip(), hash_password(password))
+    click.echo(f"Creato l'utente «{username}» ({display_name.strip()}): può accedere a /sportello/.")
+
+
+@staff.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def staff_password(ctx: Context, username: str, password_stdin: bool, db_url: str | None) -> None:
+    """Set a new password; the user's open sessions end."""
+    from site_tools.service.counter.auth import hash_password
+
+    with store_for(ctx.config, db_url) as store:
+        member = store.staff.by_username(username.strip().lower())
+        if member is None:
+            raise click.ClickException(f"nessun utente «{username}».")
+        store.staff.set_password(member.id, hash_password(_password(member.username, password_stdin)))
+    click.echo(f"Password di «{member.username}» cambiata; le sue sessioni aperte sono chiuse.")
+
+
+@staff.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def staff_disable(ctx: Context, username: str, enable: bool, db_url: str | None) -> None:
+    """Disable an account at once (its sessions end, its conversations are unassigned)."""
+    with store_for(ctx.config, db_url) as store:
+        member = store.staff.by_username(username.strip().lower())
+        if member is None:
+            raise click.ClickException(f"nessun utente «{username}».")
+        store.staff.set_active(member.id, enable)
+    click.echo(f"Utente «{member.username}» " + ("riattivato." if enable else "disattivato."))
+
+
+@staff.command("list")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def staff_list(ctx: Context, db_url: str | None) -> None:
+    """Every account, with its last login."""
+    with store_for(ctx.config, db_url) as store:
+        members = store.staff.members(active_only=False)
+    for m in members:
+        last = (
+            datetime.fromtimestamp(m.last_login_at, ctx.config.timezone).strftime("%d/%m/%Y %H:%M")
+            if m.last_login_at
+            else "mai"
+        )
+        click.echo(
+            f"{m.username:<20} {m.display_name:<30} {'attivo' if m.active else 'disattivato':<12} ultimo accesso: {last}"
+        )
+    if not members:
+        click.echo("Nessun utente: creane uno con «site-tools staff add NOME --name 'Nome Cognome'».")
+
+
+@staff.command("audit")
+@click.option("--conversation", type=int, default=None, help="Only this conversation.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def staff_audit(ctx: Context, conversation: int | None, limit: int, db_url: str | None) -> None:
+    """Who read and answered what (newest first): logins, reads, answers, changes."""
+    with store_for(ctx.config, db_url) as store:
+        entries = store.staff.audit_log(conversation, limit)
+    for e in entries:
+        when = datetime.fromtimestamp(e.at, ctx.config.timezone).strftime("%d/%m/%Y %H:%M:%S")
+        where = f" conversazione {e.conversation_id}" if e.conversation_id else ""
+        click.echo(f"{when}  {e.staff or '-':<16} {e.action}{where}{' ' + e.detail if e.detail else ''}")
+
+
+@click.group()
+def counter() -> None:
+    """The one-to-one counter: retention and the template to submit to Meta."""
+
+
+@counter.command("purge")
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@pass_ctx
+@friendly
+def counter_purge(ctx: Context, db_url: str | None) -> None:
+    """Delete conversation messages and media older than extra.town.counter.retention_days (the service does it hourly too)."""
+    from site_tools.service.counter.runtime import purge_expired
+
+    config = ctx.config
+    _counter(config)
+    assert config.counter is not None
+    with store_for(config, db_url) as store:
+        messages, conversations = purge_expired(store, config, time.time())
+    click.echo(
+        f"Cancellati {messages} messaggi e {conversations} conversazioni più vecchi di "
+        f"{config.counter.retention_days} giorni."
+    )
+
+
+@counter.command("template")
+@pass_ctx
+@friendly
+def counter_template(ctx: Context) -> None:
+    """Print the answer template to submit to Meta for approval (Graph API JSON)."""
+    from site_tools.service.counter.template import submission
+
+    _counter(ctx.config)
+    click.echo(json.dumps(submission(ctx.config), indent=1, ensure_ascii=False))
