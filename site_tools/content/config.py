@@ -179,6 +179,9 @@ class TownConfig:
     reports: Reports
     #: Estimated price of one delivered template message, in euro.
     price_per_template: float = 0.05
+    #: Days the service keeps traces of webhook traffic that could identify a citizen (inbound message ids,
+    #: whose ``wamid.HBgM…`` encodes the sender's number).
+    retention_days: int = 30
     #: Footer, colour, coat of arms… (content/identity.py): only the site needs them.
     identity: Identity = field(default_factory=Identity)
     #: What stops the site build but not the publisher (a missing PEC must not hold back an alert).
@@ -297,6 +300,7 @@ TOWN_KEYS = (
     "counter",
     "reports",
     "price_per_template",
+    "retention_days",
     *IDENTITY_KEYS,
 )
 
@@ -369,6 +373,7 @@ def _build(
         counter=_counter(town.get("counter", False), P, add),
         reports=_reports(town.get("reports"), P, add),
         price_per_template=_price(town.get("price_per_template", 0.05), P, add),
+        retention_days=_retention(town.get("retention_days", 30), P, add),
         identity=identity,
         site_problems=tuple(site_problems),
     )
@@ -475,6 +480,17 @@ def _counter(value: Any, P: str, add: Add) -> Counter | None:
         )
         template = Counter.template
     return Counter(answers.strip("/"), days, template)
+
+
+def _retention(value: Any, P: str, add: Add) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3650:
+        add(
+            P + "retention_days",
+            "«retention_days» deve essere un numero di giorni tra 1 e 3650.",
+            "scrivi per quanti giorni tenere le tracce dei messaggi ricevuti, per esempio 30.",
+        )
+        return 30
+    return value
 
 
 def _price(value: Any, P: str, add: Add) -> float:

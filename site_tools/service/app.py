@@ -70,7 +70,9 @@ class Service:
         self._stores: dict[str, Store] = {}
         self._stores_lock = threading.Lock()
         self.counters = Counters()
-        self.worker = EventWorker(config, settings.whatsapp_phone_number_id, self.work, self.counters)
+        self.worker = EventWorker(
+            config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
+        )
         self.replies = ReplySender(settings, self.work)
         self.loops = [Supervised("events", self.worker.run), Supervised("replies", self.replies.run)]
 
