@@ -12,11 +12,11 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from site_tools.content import limits, yamlio
+from site_tools.content import files, limits, yamlio
 from site_tools.content.bulletin import ID_PATTERN, TYPES, Bulletin, Event, Priority
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
-from site_tools.content.problems import Problem, ProblemList, display_path
+from site_tools.content.problems import Problem, ProblemList, display_path, shown
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -102,9 +102,22 @@ class _Handler(YAMLHandler):
 _HANDLER = _Handler()
 
 
-def read_text(path: Path, problems: ProblemList, shown: str) -> str | None:
-    """The file as text: UTF-8 with or without BOM, any line endings."""
+def read_text(path: Path, problems: ProblemList, shown: str, max_bytes: int = limits.BULLETIN_MAX_BYTES) -> str | None:
+    """The file as text: UTF-8 with or without BOM, any line endings; never a symlink, never a huge file."""
     try:
+        if path.is_symlink():
+            problems.add(shown, None, *files.SYMLINK)
+            return None
+        size = path.stat().st_size
+        if size > max_bytes:
+            problems.add(
+                shown,
+                None,
+                *files.too_big(
+                    size, max_bytes, "un avviso" if max_bytes == limits.BULLETIN_MAX_BYTES else "una pagina"
+                ),
+            )
+            return None
         raw = path.read_bytes()
     except OSError as exc:
         problems.add(
@@ -204,16 +217,8 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         return
     parsed.body = body
     parsed.body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
-    try:
-        meta = _HANDLER.load(fm_text)
-    except yaml.YAMLError as exc:
-        problems.add(
-            shown,
-            None,
-            f"l'intestazione non è YAML valido ({getattr(exc, 'problem', None) or exc}).",
-            "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
-            yamlio.error_line(exc, first_line=1),
-        )
+    meta = load_header(fm_text, problems, shown)
+    if meta is _REFUSED:
         return
     if meta is None:
         meta = {}
@@ -228,6 +233,62 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         return
     parsed.fm_text = fm_text
     _Fields(parsed, meta, fm_text, config, problems).build()
+
+
+_REFUSED = object()
+
+
+def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
+    """The frontmatter's YAML, or ``_REFUSED`` with the problem added: too long, anchors, aliases, too deep, invalid."""
+    size = len(fm_text.encode("utf-8"))
+    if size > limits.FRONTMATTER_MAX_BYTES:
+        problems.add(
+            shown,
+            None,
+            f"l'intestazione (tra le due righe «---») è troppo lunga: {size:,} byte, al massimo {limits.FRONTMATTER_MAX_BYTES:,}.".replace(
+                ",", "."
+            ),
+            "l'intestazione contiene solo i campi brevi (titolo, data, sintesi…): il testo va sotto la seconda riga «---».",
+            1,
+        )
+        return _REFUSED
+    try:
+        refused = yamlio.refused_structure(fm_text, limits.FRONTMATTER_MAX_DEPTH)
+        if refused is not None:
+            problems.add(shown, None, *_STRUCTURE[refused[0]], refused[1] + 1)
+            return _REFUSED
+        return _HANDLER.load(fm_text)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        reason = shown_reason(exc)
+        problems.add(
+            shown,
+            None,
+            f"l'intestazione non è YAML valido ({reason}).",
+            "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
+            yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
+        )
+        return _REFUSED
+
+
+def shown_reason(exc: Exception) -> str:
+    reason = getattr(exc, "problem", None) or str(exc)
+    return shown(reason, 120)
+
+
+_STRUCTURE = {
+    "anchor": (
+        "l'intestazione usa un'ancora YAML («&nome»), che non è ammessa.",
+        "scrivi ogni valore per intero, senza «&» e «*».",
+    ),
+    "alias": (
+        "l'intestazione usa un rimando YAML («*nome»), che non è ammesso.",
+        "scrivi ogni valore per intero, senza «&» e «*».",
+    ),
+    "depth": (
+        f"l'intestazione ha più di {limits.FRONTMATTER_MAX_DEPTH} livelli di campi annidati.",
+        "i campi di un avviso hanno al massimo due livelli (per esempio «event:» e sotto «start:»).",
+    ),
+}
 
 
 class _Fields:
@@ -288,7 +349,9 @@ class _Fields:
         value = self.meta.get(key, False)
         if not isinstance(value, bool):
             self.add(
-                key, f"«{key}» deve essere true o false, non «{value}».", f"scrivi «{key}: true» oppure togli il campo."
+                key,
+                f"«{key}» deve essere true o false, non «{shown(value)}».",
+                f"scrivi «{key}: true» oppure togli il campo.",
             )
             return False
         return value
@@ -296,10 +359,12 @@ class _Fields:
     def choice(self, key: str, allowed: dict[str, str] | tuple[str, ...], default: str) -> str:
         value = self.meta.get(key, default)
         if not isinstance(value, str) or value not in allowed:
-            close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.5)
+            close = difflib.get_close_matches(shown(value).lower(), list(allowed), n=1, cutoff=0.5)
             hint = f"forse intendevi «{close[0]}»? " if close else ""
             self.add(
-                key, f"«{value}» non è un valore ammesso per «{key}».", f"{hint}Valori ammessi: {', '.join(allowed)}."
+                key,
+                f"«{shown(value)}» non è un valore ammesso per «{key}».",
+                f"{hint}Valori ammessi: {', '.join(allowed)}.",
             )
             return default
         return value
@@ -377,7 +442,7 @@ class _Fields:
         for key in self.meta:
             if key in KEYS:
                 continue
-            name = str(key)
+            name = shown(key)
             target = ALIASES.get(name.lower()) or next(
                 iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None
             )
@@ -398,15 +463,16 @@ class _Fields:
                 f"aggiungi «id: {self.path.stem}»: non cambiarlo più, anche se modifichi il titolo.",
             )
             return None
-        value = str(value)
-        if not ID_PATTERN.match(value) or len(value) > limits.ID_MAX:
+        plain = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+        text = str(value) if plain and len(shown(value)) <= limits.ID_MAX else ""
+        if not ID_PATTERN.match(text):
             self.add(
                 "id",
-                f"l'identificativo «{value}» non è valido.",
+                f"l'identificativo «{shown(value)}» non è valido.",
                 f"usa lettere minuscole senza accenti, cifre e trattini (massimo {limits.ID_MAX}), per esempio «{suggestion}».",
             )
             return None
-        return value
+        return text
 
     def categories(self) -> tuple[str, ...]:
         value = self.meta.get("categories")
@@ -433,7 +499,7 @@ class _Fields:
             hint = f"forse intendevi «{close}»? " if close else ""
             self.add(
                 "categories",
-                f"la categoria «{item}» non esiste.",
+                f"la categoria «{shown(item)}» non esiste.",
                 f"{hint}Categorie del Comune: {', '.join(self.config.category_slugs)}.",
             )
         if len(set(good)) != len(good):
@@ -462,9 +528,9 @@ class _Fields:
             return frozenset()
         bad = [c for c in items if c not in CHANNELS]
         for item in bad:
-            close = next(iter(difflib.get_close_matches(str(item), list(CHANNELS), n=1)), None)
+            close = next(iter(difflib.get_close_matches(shown(item), list(CHANNELS), n=1)), None)
             hint = f"forse intendevi «{close}»? " if close else ""
-            self.add("channels", f"il canale «{item}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
+            self.add("channels", f"il canale «{shown(item)}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
         return frozenset(items) if not bad else frozenset()
 
     def slug(self) -> str:
@@ -480,7 +546,9 @@ class _Fields:
             return default
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
-                "slug", f"lo slug «{value}» non è valido.", "usa lettere minuscole senza accenti, cifre e trattini."
+                "slug",
+                f"lo slug «{shown(value)}» non è valido.",
+                "usa lettere minuscole senza accenti, cifre e trattini.",
             )
             return default
         return value
@@ -498,11 +566,11 @@ class _Fields:
             return None
         for key in value:
             if key not in EVENT_KEYS:
-                target = EVENT_ALIASES.get(str(key).lower())
+                target = EVENT_ALIASES.get(shown(key).lower())
                 hint = f"forse intendevi «{target}»? " if target else ""
                 self.add(
-                    f"event.{key}",
-                    f"campo sconosciuto «{key}» in «event».",
+                    f"event.{shown(key)}",
+                    f"campo sconosciuto «{shown(key)}» in «event».",
                     f"{hint}Campi ammessi: start, end, location.",
                 )
         if value.get("start") is None:
@@ -539,20 +607,16 @@ class _Fields:
                 "scrivi per esempio «image: img/via-roma.jpg».",
             )
             return None
-        if re.match(r"^[a-z]+://", value):
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value.strip()) or value.strip().startswith(("//", "\\\\")):
             self.add(
                 "image",
                 "l'immagine deve stare nel repository, non su un altro sito.",
                 "carica il file nella cartella content/ e scrivi il suo percorso.",
             )
             return None
-        target = (self.config.content_dir / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
-        if not target.is_file():
-            self.add(
-                "image",
-                f"l'immagine «{value}» non esiste.",
-                "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
-            )
+        problem = files.image_problem(value, self.path, self.config.content_dir)
+        if problem:
+            self.add("image", *problem)
             return None
         return value
 
@@ -563,7 +627,7 @@ class _Fields:
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
                 key,
-                f"«{key}» deve essere l'id di un altro avviso, non «{value}».",
+                f"«{key}» deve essere l'id di un altro avviso, non «{shown(value)}».",
                 "copia il campo «id» dell'avviso precedente.",
             )
             return None

@@ -9,24 +9,28 @@ bulletin.
 
 from __future__ import annotations
 
+import html
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_tools.content.config import load_config
+from site_tools.content.files import escapes
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, format_report
+from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import cap_bulletins, cap_xml
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
-from site_tools.site import pages
+from site_tools.site import csp, pages, sanitize
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.model import SiteModel
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
@@ -34,6 +38,7 @@ from site_tools.site.signup import signup_channels
 
 THEME = Path(__file__).parent / "theme"
 ASSETS = Path(__file__).parent / "assets"
+log = logging.getLogger("mkdocs.plugins.site_tools")
 
 
 def site_now(config: Any) -> Any:
@@ -55,6 +60,8 @@ class TownPlugin(BasePlugin):
         self.model = SiteModel(town, site_now(town), content.bulletins)
         self.by_src = {self.model.src_uri(b): b for b in self.model.bulletins}
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src)
+        self.sanitizer = Sanitizer(town.site_url)
+        self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
@@ -69,6 +76,11 @@ class TownPlugin(BasePlugin):
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
+        docs = Path(config.docs_dir)
+        # Files read from content/ (the theme's own are elsewhere) must not reach outside it through a symlink.
+        refused = [f.src_uri for f in files if f.abs_src_path and escapes(Path(f.abs_src_path), docs) == "symlink"]
+        if refused:  # validation refuses them first (on_config): this is the last line, never a silent copy
+            raise PluginError(f"collegamenti simbolici in {docs.name}/: {', '.join(refused[:10])}")
         for file in list(files):
             if file.src_uri in self.hidden:
                 files.remove(file)  # drafts and future-dated: off the site until their time
@@ -128,6 +140,50 @@ class TownPlugin(BasePlugin):
             return markdown + "\n" + pages.home_sections(self.model)
         return markdown
 
+    def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
+        self.env = env
+        return env
+
+    @event_priority(-100)  # last: whatever another plugin added to the content is cleaned too
+    def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        checked = sanitize.clean_content(self.sanitizer, content, page.toc)
+        for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
+            log.warning(f"{page.file.src_uri}: il filtro di sicurezza ha tolto {finding}")
+        sanitize.escape_meta(page)
+        return checked.clean
+
+    def on_page_context(self, context: Any, page: Page, config: MkDocsConfig, nav: Any) -> Any:
+        self._remember_scripts(context)
+        return context
+
+    def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
+        self._remember_scripts(context)
+        return context
+
+    def _remember_scripts(self, context: Any) -> None:
+        base = str(context.get("base_url", ""))
+        if base not in self.script_hashes:
+            self.script_hashes[base] = csp.theme_script_hashes(self.env, context)
+        self._base = base
+
+    @event_priority(-100)  # last: the policy and the final check see the page as it is written
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        return self._guard(output, page.url or "")
+
+    def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
+        return self._guard(output, template_name) if template_name.endswith(".html") else output
+
+    def _guard(self, output: str, path: str) -> str:
+        hashes = self.script_hashes[self._base]
+        output = csp.with_meta(output, csp.render(csp.policy_for(path), hashes))
+        problems = sanitize.inspect_page(output, hashes, self.town.site_url)
+        if problems:
+            raise PluginError(
+                f"la pagina «{path or '/'}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): "
+                "non è stata pubblicata. Segnala il problema a chi gestisce il sito."
+            )
+        return output
+
     def on_post_build(self, config: MkDocsConfig) -> None:
         shrink_search_index(Path(config.site_dir), self.model)
 
@@ -145,5 +201,7 @@ def shrink_search_index(site_dir: Path, model: SiteModel) -> None:
     index = json.loads(path.read_text(encoding="utf-8"))
     for b in model.bulletins:
         labels = " ".join(c.label for slug in b.categories if (c := model.config.category(slug)))
-        index["docs"].append({"location": b.url_path, "title": b.title, "text": f"{b.summary} {labels}"})
+        # The theme shows these as HTML: escaped, an editor's text stays text.
+        text = html.escape(f"{b.summary} {labels}")
+        index["docs"].append({"location": b.url_path, "title": html.escape(b.title), "text": text})
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
