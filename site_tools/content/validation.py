@@ -86,8 +86,8 @@ def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
 
 
 def may_hold_markup(body: str) -> bool:
-    """Without «<», «[» or «{» a body has no link, image, HTML or attribute list: nothing to render to know."""
-    return "<" in body or "[" in body or "{" in body
+    """Without «<», «[», «{» or «__» a body has no link, image, HTML, attribute list or reserved id: nothing to render."""
+    return "<" in body or "[" in body or "{" in body or "__" in body
 
 
 def check_body(b: Parsed, config: TownConfig, pages: set[str] | None, site: SiteMarkdown) -> list[Problem]:
