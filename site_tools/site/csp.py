@@ -107,14 +107,19 @@ _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 THEME_SCRIPTS = "partials/javascripts/"
 
 
-def theme_script_hashes(env: Any, context: Mapping[str, Any]) -> set[str]:
+def theme_scripts(env: Any) -> list[str]:
+    """The theme's templates of inline scripts (listed once: the theme has thousands of icon templates)."""
+    return sorted(env.list_templates(filter_func=lambda n: n.startswith(THEME_SCRIPTS) and n.endswith(".html")))
+
+
+def theme_script_hashes(env: Any, names: Iterable[str], context: Mapping[str, Any]) -> set[str]:
     """Hashes of the theme's own inline scripts, rendered from the theme's templates with this page's context.
 
     They come from the templates, never from the page: a script that reached
     the page any other way has no hash and does not run.
     """
     hashes: set[str] = set()
-    for name in env.list_templates(filter_func=lambda n: n.startswith(THEME_SCRIPTS) and n.endswith(".html")):
+    for name in names:
         output = env.get_template(name).render(context)
         hashes.update(script_hash(text) for text in _SCRIPT.findall(output))
     return hashes

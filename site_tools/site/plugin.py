@@ -77,8 +77,13 @@ class TownPlugin(BasePlugin):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
         docs = Path(config.docs_dir)
+        inside = os.path.join(os.path.abspath(docs), "")
         # Files read from content/ (the theme's own are elsewhere) must not reach outside it through a symlink.
-        refused = [f.src_uri for f in files if f.abs_src_path and escapes(Path(f.abs_src_path), docs) == "symlink"]
+        refused = [
+            f.src_uri
+            for f in files
+            if (f.abs_src_path or "").startswith(inside) and escapes(Path(f.abs_src_path or ""), docs) == "symlink"
+        ]
         if refused:  # validation refuses them first (on_config): this is the last line, never a silent copy
             raise PluginError(f"collegamenti simbolici in {docs.name}/: {', '.join(refused[:10])}")
         for file in list(files):
@@ -142,6 +147,7 @@ class TownPlugin(BasePlugin):
 
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self.env = env
+        self.theme_scripts = csp.theme_scripts(env)
         return env
 
     @event_priority(-100)  # last: whatever another plugin added to the content is cleaned too
@@ -163,7 +169,7 @@ class TownPlugin(BasePlugin):
     def _remember_scripts(self, context: Any) -> None:
         base = str(context.get("base_url", ""))
         if base not in self.script_hashes:
-            self.script_hashes[base] = csp.theme_script_hashes(self.env, context)
+            self.script_hashes[base] = csp.theme_script_hashes(self.env, self.theme_scripts, context)
         self._base = base
 
     @event_priority(-100)  # last: the policy and the final check see the page as it is written

@@ -21,6 +21,7 @@ Three steps, hooked from :mod:`site_tools.site.plugin`:
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,11 +69,26 @@ RUNNING_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 DATA_BLOCKS = frozenset({"application/json", "application/ld+json"})
 
 
+#: An event handler attribute, as it must appear in the source: after a space, «/» or a quote, before «=».
+_HANDLER = re.compile(r"""[\s/"']on[a-z0-9_-]+\s*=""", re.I)
+#: The elements whose tag or attributes the checks below are about (the rest of the page is skipped in C).
+_SELECTED = ", ".join(
+    [*sorted(FORBIDDEN), "script", "meta[http-equiv]", "form", "link", "img"]
+    + ["[" + name.replace(":", "\\:") + "]" for name in sorted(URL_ATTRIBUTES)]
+)
+
+
 def inspect_page(page_html: str, script_hashes: set[str], site_url: str) -> list[str]:
-    """What in a final page could run or leak (empty: nothing). Every element and attribute is looked at."""
+    """What in a final page could run or leak (empty: nothing).
+
+    Every element with an address, every script, form, frame, style and
+    meta is looked at; every element's attributes too when the source
+    holds anything shaped like ``on…=`` (only text, as a rule).
+    """
     tree = LexborHTMLParser(page_html)
+    nodes = _elements(tree) if _HANDLER.search(page_html) else tree.css(_SELECTED)
     problems: list[str] = []
-    for node in _elements(tree):
+    for node in nodes:
         tag = node.tag or ""
         problems.extend(_attribute_problems(tag, node, site_url))
         if tag in FORBIDDEN:
