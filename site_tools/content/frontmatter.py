@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -102,31 +104,30 @@ class _Handler(YAMLHandler):
 _HANDLER = _Handler()
 
 
-def read_text(path: Path, problems: ProblemList, shown: str, max_bytes: int = limits.BULLETIN_MAX_BYTES) -> str | None:
-    """The file as text: UTF-8 with or without BOM, any line endings; never a symlink, never a huge file."""
+def read_text(
+    path: Path, problems: ProblemList, shown: str, max_bytes: int = limits.BULLETIN_MAX_BYTES, what: str = "un avviso"
+) -> str | None:
+    """The file as text: UTF-8 with or without BOM, any line endings; never through a symlink, never a huge file."""
     try:
-        if path.is_symlink():
+        # O_NOFOLLOW: a symlink is refused by the very call that opens the file (no extra system call).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
             problems.add(shown, None, *files.SYMLINK)
-            return None
-        size = path.stat().st_size
-        if size > max_bytes:
+        else:
             problems.add(
                 shown,
                 None,
-                *files.too_big(
-                    size, max_bytes, "un avviso" if max_bytes == limits.BULLETIN_MAX_BYTES else "una pagina"
-                ),
+                f"non riesco a leggere il file ({exc.strerror}).",
+                "controlla che il file esista e che tu abbia i permessi per leggerlo.",
             )
-            return None
-        raw = path.read_bytes()
-    except OSError as exc:
-        problems.add(
-            shown,
-            None,
-            f"non riesco a leggere il file ({exc.strerror}).",
-            "controlla che il file esista e che tu abbia i permessi per leggerlo.",
-        )
         return None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            problems.add(shown, None, *files.too_big(size, max_bytes, what))
+            return None
+        raw = handle.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -253,11 +254,21 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
         )
         return _REFUSED
     try:
-        refused = yamlio.refused_structure(fm_text, limits.FRONTMATTER_MAX_DEPTH)
-        if refused is not None:
-            problems.add(shown, None, *_STRUCTURE[refused[0]], refused[1] + 1)
-            return _REFUSED
-        return _HANDLER.load(fm_text)
+        # Anchors and aliases need «&» or «*»: only then one pass of libyaml's events, before anything is built.
+        if "&" in fm_text or "*" in fm_text:
+            refused = yamlio.refused_structure(fm_text, limits.FRONTMATTER_MAX_DEPTH)
+            if refused is not None:
+                problems.add(shown, None, *_STRUCTURE[refused[0]], refused[1] + 1)
+                return _REFUSED
+        meta = _HANDLER.load(fm_text)
+        if isinstance(meta, dict):
+            deep = next((k for k, v in meta.items() if _deeper(v, limits.FRONTMATTER_MAX_DEPTH - 1)), None)
+            if deep is not None:
+                problems.add(
+                    shown, None, *_STRUCTURE["depth"], yamlio.key_lines(fm_text, first_line=1).get(shown_key(deep))
+                )
+                return _REFUSED
+        return meta
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         reason = shown_reason(exc)
         problems.add(
@@ -268,6 +279,19 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
             yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
         )
         return _REFUSED
+
+
+def shown_key(key: Any) -> str:
+    return key if isinstance(key, str) else shown(key)
+
+
+def _deeper(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests lists or mappings more than ``levels`` deep (without aliases: a tree)."""
+    if not isinstance(value, dict | list):
+        return False
+    if levels <= 0:
+        return True
+    return any(_deeper(v, levels - 1) for v in (value.values() if isinstance(value, dict) else value))
 
 
 def shown_reason(exc: Exception) -> str:

@@ -91,13 +91,8 @@ def bulletin_files(config: TownConfig) -> list[Path]:
     found: list[str] = []
     for folder, dirs, names in os.walk(config.bulletins_path):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
-        found.extend(
-            path
-            for n in names
-            if n.endswith(".md")
-            and not n.startswith((".", "_"))
-            and not os.path.islink(path := os.path.join(folder, n))
-        )
+        # Symlinks are listed too: reading one is refused (O_NOFOLLOW), with a message.
+        found.extend(os.path.join(folder, n) for n in names if n.endswith(".md") and not n.startswith((".", "_")))
     return [Path(f) for f in sorted(found)]
 
 

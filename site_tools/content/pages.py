@@ -49,7 +49,7 @@ def page_files(config: TownConfig) -> list[Path]:
 def check_page(path: Path, config: TownConfig, site: SiteMarkdown) -> list[Problem]:
     shown_path = display_path(path, config.root)
     problems = ProblemList()
-    text = read_text(path, problems, shown_path, limits.PAGE_MAX_BYTES)
+    text = read_text(path, problems, shown_path, limits.PAGE_MAX_BYTES, "una pagina")
     if text is None:
         return problems
     body, body_line = text, 1
