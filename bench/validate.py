@@ -24,7 +24,6 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -123,7 +122,6 @@ def main() -> None:
     finally:
         for town in towns.values():
             shutil.rmtree(town)
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -256,3 +256,17 @@ def test_no_dialog_fires_on_any_built_page(hostile_site: Path, hostile_server: s
         results.get_by_text("<img src=x onerror=alert(1)> allerta").first.wait_for()
         browser.close()
     assert dialogs == [] and blocked == []
+
+
+def test_the_policy_takes_per_path_exceptions_without_loosening_other_pages() -> None:
+    """Issue 16's Decap CMS at admin/ will need its own sources: one rule, for that path only."""
+    from site_tools.site.csp import PathRule, policy_for, render, with_meta
+
+    rules = [PathRule("admin/*", add={"script-src": ("https://cms.example",), "form-action": ("'self'",)})]
+    admin, page = policy_for("admin/index.html", rules), policy_for("notizie/2026/11/x/", rules)
+    assert admin["script-src"] == ("'self'", "https://cms.example") and admin["form-action"] == ("'self'",)
+    assert page["script-src"] == ("'self'",) and page["form-action"] == ("'none'",)
+    html = with_meta('<!doctype html><html><head><meta charset="utf-8"><title>x</title></head></html>', render(admin))
+    assert '<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src' in html
+    with pytest.raises(ValueError):
+        with_meta("<p>no head</p>", render(page))
