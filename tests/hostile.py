@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -302,7 +303,8 @@ def _sized(path: Path, size: int, head: bytes = b"") -> Path:
 def _image_field(value: str) -> Callable[[Town, Path], Path]:
     def write(town: Town, outside: Path) -> Path:
         _secret_file(outside, "segreto.png")
-        return _bulletin(town, "immagine-" + str(abs(hash(value)) % 10_000), extra=f"image: {json.dumps(value)}\n")
+        slug = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+        return _bulletin(town, f"immagine-{slug}", extra=f"image: {json.dumps(value)}\n")
 
     return write
 

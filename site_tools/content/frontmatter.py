@@ -219,7 +219,7 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
     parsed.body = body
     parsed.body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
     meta = load_header(fm_text, problems, shown)
-    if meta is _REFUSED:
+    if meta is REFUSED:
         return
     if meta is None:
         meta = {}
@@ -236,11 +236,11 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
     _Fields(parsed, meta, fm_text, config, problems).build()
 
 
-_REFUSED = object()
+REFUSED = object()
 
 
 def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
-    """The frontmatter's YAML, or ``_REFUSED`` with the problem added: too long, anchors, aliases, too deep, invalid."""
+    """The frontmatter's YAML, or ``REFUSED`` with the problem added: too long, anchors, aliases, too deep, invalid."""
     size = len(fm_text.encode("utf-8"))
     if size > limits.FRONTMATTER_MAX_BYTES:
         problems.add(
@@ -252,14 +252,14 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
             "l'intestazione contiene solo i campi brevi (titolo, data, sintesi…): il testo va sotto la seconda riga «---».",
             1,
         )
-        return _REFUSED
+        return REFUSED
     try:
         # Anchors and aliases need «&» or «*»: only then one pass of libyaml's events, before anything is built.
         if "&" in fm_text or "*" in fm_text:
             refused = yamlio.refused_structure(fm_text, limits.FRONTMATTER_MAX_DEPTH)
             if refused is not None:
                 problems.add(shown, None, *_STRUCTURE[refused[0]], refused[1] + 1)
-                return _REFUSED
+                return REFUSED
         meta = _HANDLER.load(fm_text)
         if isinstance(meta, dict):
             deep = next((k for k, v in meta.items() if _deeper(v, limits.FRONTMATTER_MAX_DEPTH - 1)), None)
@@ -267,7 +267,7 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
                 problems.add(
                     shown, None, *_STRUCTURE["depth"], yamlio.key_lines(fm_text, first_line=1).get(shown_key(deep))
                 )
-                return _REFUSED
+                return REFUSED
         return meta
     except (yaml.YAMLError, ValueError, RecursionError) as exc:
         reason = shown_reason(exc)
@@ -278,7 +278,7 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
             "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
             yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
         )
-        return _REFUSED
+        return REFUSED
 
 
 def shown_key(key: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from site_tools.content import limits, yamlio
 from site_tools.content.config import TownConfig
-from site_tools.content.frontmatter import _HANDLER, _REFUSED, Parsed, load_header, read_text
+from site_tools.content.frontmatter import _HANDLER, REFUSED, Parsed, load_header, read_text
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
 from site_tools.content.validation import check_body
 from site_tools.markdown.body import SiteMarkdown
@@ -63,7 +63,7 @@ def check_page(path: Path, config: TownConfig, site: SiteMarkdown) -> list[Probl
             return problems
         body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
         meta = load_header(fm_text, problems, shown_path)
-        if meta is _REFUSED:
+        if meta is REFUSED:
             return problems
         _check_meta(meta, fm_text, shown_path, problems)
     problems.extend(check_body(Parsed(path, shown_path, body=body, body_line=body_line), config, None, site))

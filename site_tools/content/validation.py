@@ -1,4 +1,4 @@
-"""Checks that need every bulletin at once: duplicate ids and addresses, references, links in bodies."""
+"""Checks across bulletins (duplicate ids and addresses, references) and of bodies: links, and what the site removes."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from site_tools.content.config import load_config
 from site_tools.content.files import escapes
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, format_report
+from site_tools.content.validation import explain
 from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import cap_bulletins, cap_xml
 from site_tools.render.ical import event_ics, events_calendar
@@ -154,7 +155,7 @@ class TownPlugin(BasePlugin):
     def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         checked = sanitize.clean_content(self.sanitizer, content, page.toc)
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
-            log.warning(f"{page.file.src_uri}: il filtro di sicurezza ha tolto {finding}")
+            log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
         sanitize.escape_meta(page)
         return checked.clean
 
