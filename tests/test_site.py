@@ -100,6 +100,8 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 
 def test_navigation_home_category_bulletin(page, server: str) -> None:
+    # The site's time: after the alert's expiry the banner hides its link while the page loads (a race).
+    page.clock.install(time="2026-11-23T12:00:00+01:00")
     page.goto(server)
     assert page.locator("h1").first.inner_text() == "Avvisi del Comune di Valfiorita"
     page.get_by_role("link", name="Categorie", exact=True).first.click()
@@ -138,6 +140,36 @@ def test_drafts_and_future_bulletins_stay_off_the_site(site: Path) -> None:
     assert not (site / "notizie/2026/11/bozza-premiazione-presepi").exists()
     assert (site / "notizie/2026/11/emergenza-acqua-potabile-frazione-colle/index.html").is_file()
     assert "mercatini-di-natale" not in (site / "search/search_index.json").read_text(encoding="utf-8")
+
+
+CONFIG_COLOUR = load_config(REPO / "mkdocs.yml").identity.color
+
+
+def test_search_banner_expiry_and_palette_work_under_the_content_security_policy(page, server: str) -> None:
+    """The policy blocks every inline script but the theme's own (by hash): the theme must still work, unblocked."""
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if m.text.startswith("CSP ") else None)
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error('CSP ' + e.violatedDirective))"
+    )
+    page.clock.install(time="2026-11-25T09:00:00+01:00")  # the orange alert has expired: the script must hide it
+    page.goto(server)
+    policy = page.locator('meta[http-equiv="Content-Security-Policy"]').get_attribute("content") or ""
+    assert "script-src 'self' 'sha256-" in policy and "base-uri 'none'" in policy
+    assert page.evaluate("typeof __md_get") == "function"  # the theme's hashed inline script ran
+    banner = page.get_by_role("region", name="Avvisi urgenti in corso")
+    assert "Frazione Colle" in banner.inner_text() and "Allerta arancione" not in banner.inner_text()
+    # The palette: the town's colour (extra.town.color, issue 14) reaches the header through our stylesheet.
+    colour = CONFIG_COLOUR.lstrip("#")
+    expected = "rgb({}, {}, {})".format(*(int(colour[i : i + 2], 16) for i in (0, 2, 4)))
+    assert page.evaluate("getComputedStyle(document.querySelector('.md-header')).backgroundColor") == expected
+    # Search: its worker and index load from the site itself.
+    page.locator("input.md-search__input").press_sequentially("sottopasso", delay=20)
+    page.locator(".md-search-result__item").first.wait_for()
+    assert "Sottopasso" in page.locator(".md-search-result__list").inner_text()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/notizie/2026/11/sottopasso-via-marconi-**")
+    assert blocked == []
 
 
 def decode(image: Image.Image) -> list[str]:
@@ -179,7 +211,8 @@ def test_posters_print_a_qr_code_that_decodes(site: Path, channel: str, link: st
 
 
 def run_axe(page) -> list[dict]:  # type: ignore[no-untyped-def]
-    page.add_script_tag(path=str(AXE))
+    # Evaluated, not added as a <script>: the page's Content-Security-Policy (rightly) refuses foreign scripts.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("""async () => await axe.run(document, {resultTypes: ['violations']})""")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 

@@ -70,7 +70,7 @@ def edit_config(town: Town, old: str, new: str) -> Path:
             "accessibility_statement",
             "sito di AGID",
         ),
-        ("coat_of_arms: img/stemma-valfiorita.svg", "coat_of_arms: img/stemma.svg", "coat_of_arms", "non esiste"),
+        ("coat_of_arms: img/stemma-valfiorita.png", "coat_of_arms: img/stemma.png", "coat_of_arms", "non esiste"),
         ("privacy: privacy.md", "privacy: informativa.md", "privacy", "non è una pagina del sito"),
         ("    page_feedback: https://www", "    page_feedback: http://www", "page_feedback", "non è un indirizzo web"),
     ],
@@ -154,8 +154,8 @@ def test_the_report_page_says_where_reports_go(site: Path) -> None:
 def test_the_coat_of_arms_replaces_the_theme_icon(site: Path) -> None:
     document = doc(site, "")
     logo = document.xpath('//a[contains(@class, "md-logo")]/img')[0]
-    assert logo.get("src") == "img/stemma-valfiorita.svg" and logo.get("alt") == "Stemma del Comune di Valfiorita"
-    assert document.xpath('//link[@rel="icon"]/@href') == ["img/stemma-valfiorita.svg"]
+    assert logo.get("src") == "img/stemma-valfiorita.png" and logo.get("alt") == "Stemma del Comune di Valfiorita"
+    assert document.xpath('//link[@rel="icon"]/@href') == ["img/stemma-valfiorita.png"]
 
 
 # --- link previews and discovery ----------------------------------------------------------

@@ -186,6 +186,10 @@ class TownConfig:
     identity: Identity = field(default_factory=Identity)
     #: What stops the site build but not the publisher (a missing PEC must not hold back an alert).
     site_problems: tuple[Problem, ...] = ()
+    #: Python-Markdown extensions the site renders pages with (ProperDocs' built-ins first) and their options:
+    #: the validator renders bodies with the same, so both agree on what a link is.
+    markdown_extensions: tuple[str, ...] = ()
+    markdown_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -376,8 +380,43 @@ def _build(
         retention_days=_retention(town.get("retention_days", 30), P, add),
         identity=identity,
         site_problems=tuple(site_problems),
+        **_markdown(raw.get("markdown_extensions"), add),
     )
     return None if problems else config
+
+
+#: ProperDocs' own Markdown extensions, always on, before those listed in ``markdown_extensions``.
+BUILTIN_MARKDOWN_EXTENSIONS = ("toc", "tables", "fenced_code")
+
+
+def _markdown(value: Any, add: Add) -> dict[str, Any]:
+    """``markdown_extensions`` as ProperDocs reads it: names, or one-key mappings of a name to its options."""
+    names = list(BUILTIN_MARKDOWN_EXTENSIONS)
+    configs: dict[str, Mapping[str, Any]] = {}
+    for item in value if isinstance(value, list) else []:
+        name, options = None, None
+        if isinstance(item, str):
+            name = item
+        elif isinstance(item, dict) and len(item) == 1:
+            name, options = next(iter(item.items()))
+        if not isinstance(name, str) or not isinstance(options, (dict, type(None))):
+            add(
+                "markdown_extensions",
+                "un'estensione di «markdown_extensions» non è scritta bene.",
+                "scrivi il nome dell'estensione, oppure «- nome: {opzione: valore}».",
+            )
+            continue
+        if name not in names:
+            names.append(name)
+        if options:
+            configs[name] = options
+    if value is not None and not isinstance(value, list):
+        add(
+            "markdown_extensions",
+            "«markdown_extensions» deve essere un elenco.",
+            "scrivi un'estensione per riga, con «- ».",
+        )
+    return {"markdown_extensions": tuple(names), "markdown_configs": configs}
 
 
 def _unknown_keys(town: dict[str, Any], P: str, add: Add) -> None:

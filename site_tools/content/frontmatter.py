@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,7 +14,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from site_tools.content import limits, yamlio
+from site_tools.content import files, limits, yamlio
 from site_tools.content.bulletin import (
     CAP_CERTAINTY,
     CAP_SEVERITY,
@@ -26,7 +28,7 @@ from site_tools.content.bulletin import (
 )
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
-from site_tools.content.problems import Problem, ProblemList, display_path
+from site_tools.content.problems import Problem, ProblemList, display_path, shown
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -133,18 +135,30 @@ class _Handler(YAMLHandler):
 _HANDLER = _Handler()
 
 
-def read_text(path: Path, problems: ProblemList, shown: str) -> str | None:
-    """The file as text: UTF-8 with or without BOM, any line endings."""
+def read_text(
+    path: Path, problems: ProblemList, shown: str, max_bytes: int = limits.BULLETIN_MAX_BYTES, what: str = "un avviso"
+) -> str | None:
+    """The file as text: UTF-8 with or without BOM, any line endings; never through a symlink, never a huge file."""
     try:
-        raw = path.read_bytes()
+        # O_NOFOLLOW: a symlink is refused by the very call that opens the file (no extra system call).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
-        problems.add(
-            shown,
-            None,
-            f"non riesco a leggere il file ({exc.strerror}).",
-            "controlla che il file esista e che tu abbia i permessi per leggerlo.",
-        )
+        if exc.errno == errno.ELOOP:
+            problems.add(shown, None, *files.SYMLINK)
+        else:
+            problems.add(
+                shown,
+                None,
+                f"non riesco a leggere il file ({exc.strerror}).",
+                "controlla che il file esista e che tu abbia i permessi per leggerlo.",
+            )
         return None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            problems.add(shown, None, *files.too_big(size, max_bytes, what))
+            return None
+        raw = handle.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -235,16 +249,8 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         return
     parsed.body = body
     parsed.body_line = text.count("\n", 0, text.find(body)) + 1 if body else text.count("\n") + 1
-    try:
-        meta = _HANDLER.load(fm_text)
-    except yaml.YAMLError as exc:
-        problems.add(
-            shown,
-            None,
-            f"l'intestazione non è YAML valido ({getattr(exc, 'problem', None) or exc}).",
-            "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
-            yamlio.error_line(exc, first_line=1),
-        )
+    meta = load_header(fm_text, problems, shown)
+    if meta is REFUSED:
         return
     if meta is None:
         meta = {}
@@ -259,6 +265,85 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         return
     parsed.fm_text = fm_text
     _Fields(parsed, meta, fm_text, config, problems).build()
+
+
+REFUSED = object()
+
+
+def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
+    """The frontmatter's YAML, or ``REFUSED`` with the problem added: too long, anchors, aliases, too deep, invalid."""
+    size = len(fm_text.encode("utf-8"))
+    if size > limits.FRONTMATTER_MAX_BYTES:
+        problems.add(
+            shown,
+            None,
+            f"l'intestazione (tra le due righe «---») è troppo lunga: {size:,} byte, al massimo {limits.FRONTMATTER_MAX_BYTES:,}.".replace(
+                ",", "."
+            ),
+            "l'intestazione contiene solo i campi brevi (titolo, data, sintesi…): il testo va sotto la seconda riga «---».",
+            1,
+        )
+        return REFUSED
+    try:
+        # Anchors and aliases need «&» or «*»: only then one pass of libyaml's events, before anything is built.
+        if "&" in fm_text or "*" in fm_text:
+            refused = yamlio.refused_structure(fm_text, limits.FRONTMATTER_MAX_DEPTH)
+            if refused is not None:
+                problems.add(shown, None, *_STRUCTURE[refused[0]], refused[1] + 1)
+                return REFUSED
+        meta = _HANDLER.load(fm_text)
+        if isinstance(meta, dict):
+            deep = next((k for k, v in meta.items() if _deeper(v, limits.FRONTMATTER_MAX_DEPTH - 1)), None)
+            if deep is not None:
+                problems.add(
+                    shown, None, *_STRUCTURE["depth"], yamlio.key_lines(fm_text, first_line=1).get(shown_key(deep))
+                )
+                return REFUSED
+        return meta
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        reason = shown_reason(exc)
+        problems.add(
+            shown,
+            None,
+            f"l'intestazione non è YAML valido ({reason}).",
+            "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
+            yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
+        )
+        return REFUSED
+
+
+def shown_key(key: Any) -> str:
+    return key if isinstance(key, str) else shown(key)
+
+
+def _deeper(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests lists or mappings more than ``levels`` deep (without aliases: a tree)."""
+    if not isinstance(value, dict | list):
+        return False
+    if levels <= 0:
+        return True
+    return any(_deeper(v, levels - 1) for v in (value.values() if isinstance(value, dict) else value))
+
+
+def shown_reason(exc: Exception) -> str:
+    reason = getattr(exc, "problem", None) or str(exc)
+    return shown(reason, 120)
+
+
+_STRUCTURE = {
+    "anchor": (
+        "l'intestazione usa un'ancora YAML («&nome»), che non è ammessa.",
+        "scrivi ogni valore per intero, senza «&» e «*».",
+    ),
+    "alias": (
+        "l'intestazione usa un rimando YAML («*nome»), che non è ammesso.",
+        "scrivi ogni valore per intero, senza «&» e «*».",
+    ),
+    "depth": (
+        f"l'intestazione ha più di {limits.FRONTMATTER_MAX_DEPTH} livelli di campi annidati.",
+        "i campi di un avviso hanno al massimo due livelli (per esempio «event:» e sotto «start:»).",
+    ),
+}
 
 
 class _Fields:
@@ -319,7 +404,9 @@ class _Fields:
         value = self.meta.get(key, False)
         if not isinstance(value, bool):
             self.add(
-                key, f"«{key}» deve essere true o false, non «{value}».", f"scrivi «{key}: true» oppure togli il campo."
+                key,
+                f"«{key}» deve essere true o false, non «{shown(value)}».",
+                f"scrivi «{key}: true» oppure togli il campo.",
             )
             return False
         return value
@@ -327,10 +414,12 @@ class _Fields:
     def choice(self, key: str, allowed: dict[str, str] | tuple[str, ...], default: str) -> str:
         value = self.meta.get(key, default)
         if not isinstance(value, str) or value not in allowed:
-            close = difflib.get_close_matches(str(value).lower(), list(allowed), n=1, cutoff=0.5)
+            close = difflib.get_close_matches(shown(value).lower(), list(allowed), n=1, cutoff=0.5)
             hint = f"forse intendevi «{close[0]}»? " if close else ""
             self.add(
-                key, f"«{value}» non è un valore ammesso per «{key}».", f"{hint}Valori ammessi: {', '.join(allowed)}."
+                key,
+                f"«{shown(value)}» non è un valore ammesso per «{key}».",
+                f"{hint}Valori ammessi: {', '.join(allowed)}.",
             )
             return default
         return value
@@ -416,7 +505,7 @@ class _Fields:
         for key in self.meta:
             if key in KEYS:
                 continue
-            name = str(key)
+            name = shown(key)
             target = ALIASES.get(name.lower()) or next(
                 iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None
             )
@@ -437,15 +526,16 @@ class _Fields:
                 f"aggiungi «id: {self.path.stem}»: non cambiarlo più, anche se modifichi il titolo.",
             )
             return None
-        value = str(value)
-        if not ID_PATTERN.match(value) or len(value) > limits.ID_MAX:
+        plain = isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+        text = str(value) if plain and len(shown(value)) <= limits.ID_MAX else ""
+        if not ID_PATTERN.match(text):
             self.add(
                 "id",
-                f"l'identificativo «{value}» non è valido.",
+                f"l'identificativo «{shown(value)}» non è valido.",
                 f"usa lettere minuscole senza accenti, cifre e trattini (massimo {limits.ID_MAX}), per esempio «{suggestion}».",
             )
             return None
-        return value
+        return text
 
     def categories(self) -> tuple[str, ...]:
         value = self.meta.get("categories")
@@ -472,7 +562,7 @@ class _Fields:
             hint = f"forse intendevi «{close}»? " if close else ""
             self.add(
                 "categories",
-                f"la categoria «{item}» non esiste.",
+                f"la categoria «{shown(item)}» non esiste.",
                 f"{hint}Categorie del Comune: {', '.join(self.config.category_slugs)}.",
             )
         if len(set(good)) != len(good):
@@ -501,9 +591,9 @@ class _Fields:
             return frozenset()
         bad = [c for c in items if c not in CHANNELS]
         for item in bad:
-            close = next(iter(difflib.get_close_matches(str(item), list(CHANNELS), n=1)), None)
+            close = next(iter(difflib.get_close_matches(shown(item), list(CHANNELS), n=1)), None)
             hint = f"forse intendevi «{close}»? " if close else ""
-            self.add("channels", f"il canale «{item}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
+            self.add("channels", f"il canale «{shown(item)}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
         return frozenset(items) if not bad else frozenset()
 
     def slug(self) -> str:
@@ -519,7 +609,9 @@ class _Fields:
             return default
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
-                "slug", f"lo slug «{value}» non è valido.", "usa lettere minuscole senza accenti, cifre e trattini."
+                "slug",
+                f"lo slug «{shown(value)}» non è valido.",
+                "usa lettere minuscole senza accenti, cifre e trattini.",
             )
             return default
         return value
@@ -537,11 +629,11 @@ class _Fields:
             return None
         for key in value:
             if key not in EVENT_KEYS:
-                target = EVENT_ALIASES.get(str(key).lower())
+                target = EVENT_ALIASES.get(shown(key).lower())
                 hint = f"forse intendevi «{target}»? " if target else ""
                 self.add(
-                    f"event.{key}",
-                    f"campo sconosciuto «{key}» in «event».",
+                    f"event.{shown(key)}",
+                    f"campo sconosciuto «{shown(key)}» in «event».",
                     f"{hint}Campi ammessi: start, end, location.",
                 )
         if value.get("start") is None:
@@ -582,7 +674,7 @@ class _Fields:
 
     def content_file(self, key: str, value: str, what: str, suffixes: tuple[str, ...]) -> bool:
         """A file of the repository, inside content/ (nothing else is ever published), of the right kind."""
-        if re.match(r"^[a-z]+:", value) or value.startswith("//"):
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value.strip()) or value.strip().startswith(("//", "\\\\")):
             self.add(
                 key,
                 f"{what} deve stare nel repository, non su un altro sito.",
@@ -591,8 +683,12 @@ class _Fields:
             return False
         content = self.config.content_dir
         target = (content / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
-        if not target.resolve().is_relative_to(content.resolve()):
+        escape = files.escapes(target, content)
+        if escape == "outside":
             self.add(key, f"{what} «{value}» è fuori dalla cartella content/.", "sposta il file dentro content/.")
+            return False
+        if escape == "symlink":
+            self.add(key, *files.SYMLINK)
             return False
         if not target.is_file():
             self.add(
@@ -671,7 +767,7 @@ class _Fields:
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
                 key,
-                f"«{key}» deve essere l'id di un altro avviso, non «{value}».",
+                f"«{key}» deve essere l'id di un altro avviso, non «{shown(value)}».",
                 "copia il campo «id» dell'avviso precedente.",
             )
             return None

@@ -42,7 +42,7 @@ IDENTITY_KEYS = (
 #: White text on the town's colour (header, buttons) and the colour on white (links): WCAG AA.
 MIN_CONTRAST = 4.5
 AGID_FORM = "https://form.agid.gov.it/view/"
-COAT_OF_ARMS_SUFFIXES = (".svg", ".png", ".webp", ".jpg", ".jpeg")
+COAT_OF_ARMS_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")  # not SVG: opened alone it can run script (content/files.py)
 SHARE_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -96,7 +96,7 @@ def parse_identity(town: dict[str, Any], content_dir: Path, P: str, add: Add) ->
     return Identity(
         color=reader.color(),
         coat_of_arms=reader.file(
-            "coat_of_arms", COAT_OF_ARMS_SUFFIXES, "lo stemma del Comune, per esempio «img/stemma.svg»"
+            "coat_of_arms", COAT_OF_ARMS_SUFFIXES, "lo stemma del Comune, per esempio «img/stemma.png»"
         )
         or "",
         website=reader.url(

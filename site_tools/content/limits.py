@@ -25,6 +25,25 @@ ATTACHMENT_TITLE_MAX = 120
 #: maximum is undocumented: keep it short.
 ID_MAX = 80
 
+# --- Files in content/ ----------------------------------------------------------
+# A pull request is untrusted input: every file it adds has a ceiling, checked
+# before the file is read. Sizes in bytes.
+#: A bulletin is text: the longest real ones (a call for tenders) are a few tens of kilobytes.
+BULLETIN_MAX_BYTES = 256 * 1024
+#: A page of the site (home, privacy, accessibility statement…).
+PAGE_MAX_BYTES = 256 * 1024
+#: An image published with the site: a photo for the web. A phone's original (8–12 MB) is reduced first.
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+#: Another document published as it is (the PDF of an ordinance, a form).
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+#: The frontmatter between the two ``---`` lines: a few hundred bytes in practice.
+FRONTMATTER_MAX_BYTES = 16 * 1024
+#: Nesting of YAML in frontmatter: ``event:`` with its ``start:`` is 2; lists inside it 3.
+FRONTMATTER_MAX_DEPTH = 4
+#: A page's own frontmatter texts (MkDocs ``title`` and ``description``).
+PAGE_TITLE_MAX = 120
+PAGE_DESCRIPTION_MAX = 300
+
 # --- WhatsApp Cloud API templates --------------------------------------------
 TEMPLATE_BODY_MAX = 1024
 TEMPLATE_HEADER_MAX = 60

@@ -14,9 +14,12 @@ from pathlib import Path
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
+from site_tools.content.files import tree_problems
 from site_tools.content.frontmatter import Parsed, read_bulletin
+from site_tools.content.pages import check_page, page_files
 from site_tools.content.problems import Problem
 from site_tools.content.validation import check_body, cross_checks, site_pages
+from site_tools.markdown.body import SiteMarkdown
 
 
 @dataclass
@@ -26,6 +29,15 @@ class Content:
     problems: list[Problem] = field(default_factory=list)
     records: list[Parsed] = field(default_factory=list, repr=False)
     _bodies_checked: set[str] = field(default_factory=set, repr=False)
+    _site: SiteMarkdown | None = field(default=None, repr=False)
+
+    @property
+    def site_markdown(self) -> SiteMarkdown:
+        """Python-Markdown with the site's extensions and allow-list (made once: a few milliseconds)."""
+        if self._site is None:
+            c = self.config
+            self._site = SiteMarkdown(c.markdown_extensions, c.markdown_configs, c.site_url)
+        return self._site
 
     def check_bodies(self, ids: Iterable[str] | None = None) -> list[Problem]:
         """Check links and HTML in the bodies (all, or only the given bulletins).
@@ -42,10 +54,21 @@ class Content:
             if record.shown in self._bodies_checked:
                 continue
             self._bodies_checked.add(record.shown)
-            found.extend(check_body(record, self.config, pages))
-        self.problems.extend(found)
-        self.problems.sort()
+            found.extend(check_body(record, self.config, pages, self.site_markdown))
+        self._add(found)
         return found
+
+    def check_site_files(self) -> list[Problem]:
+        """Everything else in content/ that becomes the site: symlinks, file types and sizes, the pages."""
+        found = tree_problems(self.config.content_dir, self.config.root)
+        for path in page_files(self.config):
+            found.extend(check_page(path, self.config, self.site_markdown))
+        self._add(found)
+        return found
+
+    def _add(self, found: list[Problem]) -> None:
+        # A file can be refused twice over (a symlink named on the command line): say it once.
+        self.problems = sorted(dict.fromkeys([*self.problems, *found]))
 
     def by_id(self) -> dict[str, Bulletin]:
         return {b.id: b for b in self.bulletins}
@@ -68,6 +91,7 @@ def bulletin_files(config: TownConfig) -> list[Path]:
     found: list[str] = []
     for folder, dirs, names in os.walk(config.bulletins_path):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        # Symlinks are listed too: reading one is refused (O_NOFOLLOW), with a message.
         found.extend(os.path.join(folder, n) for n in names if n.endswith(".md") and not n.startswith((".", "_")))
     return [Path(f) for f in sorted(found)]
 
@@ -88,6 +112,7 @@ def load_content(config: TownConfig, *, check_bodies: bool = True, extra_files: 
     content.records = records
     content.bulletins = [r.bulletin for r in records if r.bulletin is not None and r.shown not in rejected]
     if check_bodies:
+        content.check_site_files()
         content.check_bodies()
     content.problems.sort()
     return content

@@ -72,6 +72,25 @@ def display_path(path: Path, root: Path | None = None) -> str:
         return path.as_posix()
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """A value an editor wrote, fit for a message: never the whole of a huge one.
+
+    Lists and mappings are named, not printed: ``str()`` of a large (or,
+    through YAML aliases, exponentially nested) value is how a message
+    could exhaust memory.
+    """
+    if isinstance(value, int) and value.bit_length() > 256:
+        return "un numero lunghissimo"
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = " ".join(str(value).split()) if isinstance(value, str) else repr(value)[: limit + 1]
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if isinstance(value, list | tuple):
+        return f"un elenco di {len(value)} elementi"
+    if isinstance(value, dict):
+        return f"un gruppo di {len(value)} campi"
+    return f"un valore di tipo {type(value).__name__}"
+
+
 def format_report(problems: list[Problem]) -> str:
     if not problems:
         return "Nessun problema trovato."

@@ -1,14 +1,16 @@
-"""Checks that need every bulletin at once: duplicate ids and addresses, references, links in bodies."""
+"""Checks across bulletins (duplicate ids and addresses, references) and of bodies: links, and what the site removes."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 from urllib.parse import unquote, urlsplit
 
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import Parsed
 from site_tools.content.problems import Problem, ProblemList
-from site_tools.markdown.scan import dangerous, scan
+from site_tools.markdown.body import SiteMarkdown
+from site_tools.markdown.html import Finding, shorten
 
 
 def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
@@ -87,36 +89,105 @@ def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
     return pages
 
 
-def check_body(b: Parsed, config: TownConfig, pages: set[str]) -> list[Problem]:
-    problems = ProblemList()
-    if "<" not in b.body and "[" not in b.body:
-        return problems  # no link, image or HTML can hide in it: skip the parse
-    shown = b.shown
-    for found in scan(b.body):
-        line = b.body_line + found.line
-        if found.kind == "html":
-            for what in dangerous(found.value):
-                problems.add(
-                    shown,
-                    "testo",
-                    f"il testo contiene {what}, che non è ammesso per sicurezza.",
-                    "togli il codice HTML: per un video o una mappa metti un link normale [testo](https://…).",
-                    line,
-                )
-            continue
-        problem = _check_target(found.value, found.kind, b, config, pages)
-        if problem:
-            problems.add(shown, "testo", problem[0], problem[1], line)
-    return problems
+def may_hold_markup(body: str) -> bool:
+    """Without «<», «[», «{» or «__» a body has no link, image, HTML, attribute list or reserved id: nothing to render."""
+    return "<" in body or "[" in body or "{" in body or "__" in body
+
+
+def check_body(b: Parsed, config: TownConfig, pages: set[str] | None, site: SiteMarkdown) -> list[Problem]:
+    """What the site's sanitiser would remove from the body, and (with ``pages``) links that lead nowhere.
+
+    The body is rendered as the site renders it (:class:`SiteMarkdown`): one
+    parser decides what a link is, for the site and for this check.
+    """
+    if not may_hold_markup(b.body):
+        return []
+    review = site.review(b.body)
+    found: list[tuple[Hashable, str, str]] = [(f, *explain(f)) for f in review.findings]
+    if pages is not None:
+        for kind, target in review.links:
+            problem = _check_target(target, kind, b, config, pages)
+            if problem:
+                found.append(((kind, target), *problem))
+    lines = site.locate(b.body, [key for key, _, _ in found]) if found else []
+    return [
+        Problem(b.shown, b.body_line + line, "testo", message, fix)
+        for (_, message, fix), line in zip(found, lines, strict=True)
+    ]
+
+
+_TAG_FIX = {
+    "script": "togli lo script: nel sito non può girare codice scritto in un avviso o in una pagina.",
+    "iframe": "per un video o una mappa metti un link normale [testo](https://…).",
+    "form": "per un modulo metti un link alla sua pagina: [Compila il modulo](https://…).",
+    "style": "l'aspetto lo decide il sito: togli il tag e usa il Markdown (**grassetto**, titoli, elenchi).",
+}
+_TAG_FIX.update(dict.fromkeys(("object", "embed", "video", "audio", "frame", "frameset"), _TAG_FIX["iframe"]))
+_TAG_FIX.update(dict.fromkeys(("input", "button", "select", "textarea"), _TAG_FIX["form"]))
+_TAG_FIX.update(dict.fromkeys(("link", "font", "center"), _TAG_FIX["style"]))
+
+
+def explain(f: Finding) -> tuple[str, str]:
+    """A finding of the sanitiser, in Italian: what the site removes and how to write it instead."""
+    if f.what == "tag":
+        if ":" in f.tag:  # <javascript:…> or another address between < >: not a link for Markdown
+            return (
+                f"«<{shorten(f.tag)}>» non è un link che il sito possa pubblicare: lo toglie.",
+                "per un link scrivi [testo](https://…): gli indirizzi tra «< >» devono iniziare con https://.",
+            )
+        return (
+            f"il testo contiene il tag «<{f.tag}>», che non è ammesso per sicurezza: il sito lo toglie.",
+            _TAG_FIX.get(f.tag, "togli il tag e usa il Markdown (**grassetto**, titoli, elenchi, [link](https://…))."),
+        )
+    if f.what == "attribute" and f.name.startswith("on"):
+        return (
+            f"l'attributo «{shorten(f.name)}» su «<{f.tag}>» è un gestore di eventi «on…=» che esegue codice: "
+            "non è ammesso per sicurezza e il sito lo toglie.",
+            f"togli «{shorten(f.name)}=…» (anche se è scritto dentro «{{: … }}»).",
+        )
+    if f.what == "attribute":
+        return (
+            f"l'attributo «{shorten(f.name)}» su «<{f.tag}>» non è ammesso: il sito lo toglie.",
+            "togli l'attributo: sono ammessi link (href), immagini (src, alt), class, id e title; "
+            "l'aspetto lo decide il sito.",
+        )
+    if f.what == "url":
+        scheme = f.value.split(":", 1)[0].lower()
+        runs = scheme in ("javascript", "vbscript")
+        return (
+            f"{_what(f)} «{f.value}» "
+            + ("esegue codice" if runs else f"usa un indirizzo «{scheme}:», che non è ammesso")
+            + ": il sito lo toglie.",
+            "usa un indirizzo web normale (https://…), oppure mailto: o tel:.",
+        )
+    if f.what == "image":
+        return (
+            f"l'immagine «{f.value}» è su un altro sito: chi apre la pagina verrebbe tracciato, quindi il sito la toglie.",
+            "scarica l'immagine, mettila in content/ (per esempio in content/img/) e scrivi il suo percorso.",
+        )
+    if f.what == "id":
+        return (
+            f"l'identificativo «{f.value}» è riservato al sito: il sito lo toglie.",
+            "cambia il titolo o l'id: non può cominciare con due trattini bassi «__».",
+        )
+    return (
+        "una parte dell'HTML non è valida e il sito la toglie o la cambia (per esempio un indirizzo scritto male).",
+        "controlla l'HTML indicato, o scrivi lo stesso contenuto in Markdown.",
+    )
+
+
+def _what(f: Finding) -> str:
+    return "l'immagine" if f.tag == "img" else "il link"
 
 
 def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: set[str]) -> tuple[str, str] | None:
     what = "l'immagine" if kind == "image" else "il link"
     if not target:
         return f"{what} è vuoto.", "scrivi l'indirizzo tra le parentesi tonde: [testo](indirizzo)."
-    if target.strip().lower().startswith("javascript:"):
-        return f"{what} «{target}» esegue codice.", "usa un indirizzo web normale."
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return f"{what} «{shorten(target)}» non è un indirizzo valido.", "controlla l'indirizzo tra le parentesi tonde."
     if parts.scheme or target.startswith("//") or target.startswith("#"):
         return None  # external, mail, phone, or an anchor on the same page
     path = unquote(parts.path)

@@ -81,3 +81,26 @@ def key_lines(text: str, first_line: int = 1) -> dict[str, int]:
 def error_line(exc: yaml.YAMLError, first_line: int = 1) -> int | None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     return None if mark is None else mark.line + first_line
+
+
+def refused_structure(text: str, max_depth: int) -> tuple[str, int] | None:
+    """The first anchor, alias or too-deep nesting in ``text``: (``"anchor"``, ``"alias"`` or ``"depth"``, 0-based line).
+
+    Editors never need them, and aliases nested in aliases make a 600-byte
+    header expand to gigabytes wherever the value is walked or printed. One
+    pass over libyaml's events, before anything is built.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_Base):
+        line = event.start_mark.line if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent):
+            return "alias", line
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            return "anchor", line
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                return "depth", line
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None

@@ -1,1 +1,1 @@
-"""Markdown bodies: scanning them for links and HTML, rendering them as channel text."""
+"""Markdown bodies: rendering them as the site does and what its HTML allow-list removes; channel text."""

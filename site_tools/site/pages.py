@@ -80,7 +80,7 @@ def items(model: SiteModel, bulletins: Iterable[Bulletin], page: str) -> str:
 def _md(text: str) -> str:
     """Editors' text inside generated Markdown: no accidental formatting or HTML."""
     escaped = html.escape(text, quote=False)
-    for ch in "\\`*_[]#":
+    for ch in "\\`*_[]#{}":  # {…} too: attr_list would read «{: onclick=… }» in a title as attributes
         escaped = escaped.replace(ch, "\\" + ch)
     return escaped
 

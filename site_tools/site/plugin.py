@@ -9,26 +9,31 @@ bulletin.
 
 from __future__ import annotations
 
+import html
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
-from mkdocs.plugins import BasePlugin
+from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 from mkdocs.utils.templates import TemplateContext
 
 from site_tools.content.config import load_config
+from site_tools.content.files import escapes
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, format_report
+from site_tools.content.validation import explain
+from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
-from site_tools.site import pages
+from site_tools.site import csp, pages, sanitize
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
@@ -39,6 +44,7 @@ from site_tools.site.town_pages import footer, town_pages
 
 THEME = Path(__file__).parent / "theme"
 ASSETS = Path(__file__).parent / "assets"
+log = logging.getLogger("mkdocs.plugins.site_tools")
 
 
 def site_now(config: Any) -> Any:
@@ -62,6 +68,8 @@ class TownPlugin(BasePlugin):
         self.model = SiteModel(town, site_now(town), content.bulletins)
         self.by_src = {self.model.src_uri(b): b for b in self.model.bulletins}
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src)
+        self.sanitizer = Sanitizer(town.site_url)
+        self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
@@ -79,6 +87,16 @@ class TownPlugin(BasePlugin):
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
+        docs = Path(config.docs_dir)
+        inside = os.path.join(os.path.abspath(docs), "")
+        # Files read from content/ (the theme's own are elsewhere) must not reach outside it through a symlink.
+        refused = [
+            f.src_uri
+            for f in files
+            if (f.abs_src_path or "").startswith(inside) and escapes(Path(f.abs_src_path or ""), docs) == "symlink"
+        ]
+        if refused:  # validation refuses them first (on_config): this is the last line, never a silent copy
+            raise PluginError(f"collegamenti simbolici in {docs.name}/: {', '.join(refused[:10])}")
         answers = f"{self.town.counter.answers_dir}/" if self.town.counter else None
         for file in list(files):
             if answers and file.src_uri.startswith(answers):
@@ -153,7 +171,51 @@ class TownPlugin(BasePlugin):
         title = config.site_name if page.is_homepage else str(page.title or config.site_name)
         meta = page_meta(self.model, page.url, title, str(description), b)
         context["site_tools_page"] = meta  # type: ignore[typeddict-unknown-key]  # our own key, read by st-head.html
+        self._remember_scripts(context)
         return context
+
+    def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
+        self.env = env
+        self.theme_scripts = csp.theme_scripts(env)
+        return env
+
+    @event_priority(-100)  # last: whatever another plugin added to the content is cleaned too
+    def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        checked = sanitize.clean_content(self.sanitizer, content, page.toc)
+        for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
+            log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
+        sanitize.escape_meta(page)
+        return checked.clean
+
+    def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
+        self._remember_scripts(context)
+        return context
+
+    def _remember_scripts(self, context: Any) -> None:
+        base = str(context.get("base_url", ""))
+        if base not in self.script_hashes:
+            self.script_hashes[base] = csp.theme_script_hashes(self.env, self.theme_scripts, context)
+        self._base = base
+
+    @event_priority(-100)  # last: the policy and the final check see the page as it is written
+    def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
+        return self._guard(output, page.url or "")
+
+    def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
+        return self._guard(output, template_name) if template_name.endswith(".html") else output
+
+    def _guard(self, output: str, path: str) -> str:
+        hashes = self.script_hashes[self._base]
+        feedback = self.town.identity.page_feedback
+        policy = csp.policy_for(path, csp.rules_for(feedback))
+        output = csp.with_meta(output, csp.render(policy, hashes))
+        problems = sanitize.inspect_page(output, hashes, self.town.site_url, feedback)
+        if problems:
+            raise PluginError(
+                f"la pagina «{path or '/'}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): "
+                "non è stata pubblicata. Segnala il problema a chi gestisce il sito."
+            )
+        return output
 
     def on_post_build(self, config: MkDocsConfig) -> None:
         shrink_search_index(Path(config.site_dir), self.model)
@@ -172,5 +234,7 @@ def shrink_search_index(site_dir: Path, model: SiteModel) -> None:
     index = json.loads(path.read_text(encoding="utf-8"))
     for b in model.bulletins:
         labels = " ".join(c.label for slug in b.categories if (c := model.config.category(slug)))
-        index["docs"].append({"location": b.url_path, "title": b.title, "text": f"{b.summary} {labels}"})
+        # The theme shows these as HTML: escaped, an editor's text stays text.
+        text = html.escape(f"{b.summary} {labels}")
+        index["docs"].append({"location": b.url_path, "title": html.escape(b.title), "text": text})
     path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
