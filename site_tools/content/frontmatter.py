@@ -94,6 +94,17 @@ EVENT_KEYS = ("start", "end", "location")
 EVENT_ALIASES = {"inizio": "start", "fine": "end", "luogo": "location", "dove": "location", "place": "location"}
 
 
+def image_too_big(path: Path) -> tuple[str, str] | None:
+    """(message, fix) when an image beside a bulletin is over :data:`limits.IMAGE_MAX_BYTES`."""
+    size = path.stat().st_size
+    if size <= limits.IMAGE_MAX_BYTES:
+        return None
+    return (
+        f"{{what}} pesa {size / 1_000_000:.1f} MB, più del massimo di {limits.IMAGE_MAX_BYTES / 1_000_000:g} MB.",
+        "riducila (per esempio a 1600 pixel di larghezza, JPEG): la pagina deve aprirsi anche su un telefono con poco segnale.",
+    )
+
+
 class _Handler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         return yamlio.load(fm)
@@ -553,6 +564,10 @@ class _Fields:
                 f"l'immagine «{value}» non esiste.",
                 "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
             )
+            return None
+        too_big = image_too_big(target)
+        if too_big:
+            self.add("image", too_big[0].format(what=f"l'immagine «{value}»"), too_big[1])
             return None
         return value
 

@@ -22,6 +22,9 @@ LOCATION_MAX = 200
 #: A stable identifier is also used as ``biz_opaque_callback_data``, whose
 #: maximum is undocumented: keep it short.
 ID_MAX = 80
+#: An image beside a bulletin (frontmatter ``image`` or in the text): a page must open on a phone
+#: with a weak signal in an emergency. The web editor refuses bigger uploads with the same number.
+IMAGE_MAX_BYTES = 2_000_000
 
 # --- WhatsApp Cloud API templates --------------------------------------------
 TEMPLATE_BODY_MAX = 1024

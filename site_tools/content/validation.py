@@ -6,7 +6,7 @@ import os
 from urllib.parse import unquote, urlsplit
 
 from site_tools.content.config import TownConfig
-from site_tools.content.frontmatter import Parsed
+from site_tools.content.frontmatter import Parsed, image_too_big
 from site_tools.content.problems import Problem, ProblemList
 from site_tools.markdown.scan import dangerous, scan
 
@@ -122,7 +122,8 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: 
         if kind == "link" and site_path in pages:
             return None
         if kind == "image" and (config.content_dir / path.lstrip("/")).is_file():
-            return None
+            too_big = image_too_big(config.content_dir / path.lstrip("/"))
+            return (too_big[0].format(what=f"l'immagine «{target}»"), too_big[1]) if too_big else None
         return (
             f"{what} «{target}» punta a una pagina del sito che non esiste.",
             "controlla l'indirizzo; per un altro avviso è più sicuro il percorso del file .md.",
@@ -139,4 +140,7 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: 
             f"{what} «{target}» non esiste.",
             "controlla nome del file (maiuscole comprese) e cartelle: il percorso è relativo a questo file.",
         )
+    too_big = image_too_big(resolved) if kind == "image" else None
+    if too_big:
+        return too_big[0].format(what=f"l'immagine «{target}»"), too_big[1]
     return None

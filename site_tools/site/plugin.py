@@ -26,7 +26,7 @@ from site_tools.content.problems import InvalidContent, format_report
 from site_tools.render.cap import cap_bulletins, cap_xml
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
-from site_tools.site import pages
+from site_tools.site import admin, pages
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.model import SiteModel
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
@@ -114,6 +114,7 @@ class TownPlugin(BasePlugin):
             if existing is not None:
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=data))
+        admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
