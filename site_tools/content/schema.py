@@ -133,7 +133,7 @@ def _text(name: str, label: str, hint: str, maximum: int, minimum: int | None = 
 
 
 def _event(hint: str, zone: str) -> FieldSpec:
-    start = FieldSpec("start", _EVENT_LABELS["start"], Kind.DATETIME, True, f"Ora di {zone}.")
+    start = FieldSpec("start", _EVENT_LABELS["start"], Kind.DATETIME, True, f"Ora di {zone}. Obbligatorio se c'è un evento.")
     end = FieldSpec("end", _EVENT_LABELS["end"], Kind.DATETIME, False, f"Ora di {zone}. Facoltativa.")
     location = FieldSpec(
         "location",

@@ -249,6 +249,7 @@
       cancels: data.cancels || null,
       body: data.body || '',
       slug: slug,
+      channels: data.channels === undefined || data.channels === null || data.channels === 'all' ? null : list(data.channels),
     };
     if (date !== null) {
       var w = wallClock(date, tz);
@@ -551,10 +552,32 @@
     return pack(blocks, limit || town.limits.telegramTextMax);
   }
 
+  /** delivery/plan.py channels_for: the town's channels, by category (all of them when urgent). */
+  function channelsFor(b, town) {
+    var routed = {};
+    if (b.urgent) {
+      town.enabledChannels.forEach(function (c) {
+        routed[c] = true;
+      });
+    } else {
+      town.categories.forEach(function (c) {
+        if (b.categories.indexOf(c.slug) >= 0) {
+          c.channels.forEach(function (name) {
+            routed[name] = true;
+          });
+        }
+      });
+    }
+    return Object.keys(town.channels).filter(function (c) {
+      return town.enabledChannels.indexOf(c) >= 0 && routed[c] && (b.channels === null || b.channels.indexOf(c) >= 0);
+    });
+  }
+
   /** Every text that will reach phones, for one bulletin (what the tests compare with Python). */
   function phoneTexts(data, town, path) {
     var b = bulletin(data, town, path);
     return {
+      routed: channelsFor(b, town),
       whatsapp_list: renderTemplate(b, town),
       whatsapp_channel: renderChannelPost(b, town),
       telegram: renderTelegram(b, town),
@@ -575,6 +598,7 @@
     renderChannelPost: renderChannelPost,
     renderTelegram: renderTelegram,
     phoneTexts: phoneTexts,
+    channelsFor: channelsFor,
     escapeHtml: escapeHtml,
     statusLabels: statusLabels,
     eventWhen: eventWhen,
