@@ -131,7 +131,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 @click.command("cms-config")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here (default: print).")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here (default: print)."
+)
 @click.option("--local-backend", default=None, help="URL of a decap-server to use from localhost (offline editing).")
 @pass_ctx
 @friendly

@@ -127,13 +127,17 @@ def _hints(config: TownConfig) -> dict[str, str]:
     }
 
 
-def _text(name: str, label: str, hint: str, maximum: int, minimum: int | None = None, required: bool = False) -> FieldSpec:
+def _text(
+    name: str, label: str, hint: str, maximum: int, minimum: int | None = None, required: bool = False
+) -> FieldSpec:
     kind = Kind.TEXT_AREA if name == "summary" else Kind.TEXT_LINE
     return FieldSpec(name, label, kind, required, hint, min_length=minimum or 1, max_length=maximum)
 
 
 def _event(hint: str, zone: str) -> FieldSpec:
-    start = FieldSpec("start", _EVENT_LABELS["start"], Kind.DATETIME, True, f"Ora di {zone}. Obbligatorio se c'è un evento.")
+    start = FieldSpec(
+        "start", _EVENT_LABELS["start"], Kind.DATETIME, True, f"Ora di {zone}. Obbligatorio se c'è un evento."
+    )
     end = FieldSpec("end", _EVENT_LABELS["end"], Kind.DATETIME, False, f"Ora di {zone}. Facoltativa.")
     location = FieldSpec(
         "location",
@@ -159,7 +163,9 @@ def bulletin_fields(config: TownConfig) -> tuple[FieldSpec, ...]:
         _text("summary", L["summary"], hints["summary"], limits.SUMMARY_MAX, limits.SUMMARY_MIN, required=True),
         FieldSpec("date", L["date"], Kind.DATETIME, True, hints["date"]),
         FieldSpec("categories", L["categories"], Kind.CHOICES, True, hints["categories"], choices=categories),
-        FieldSpec("type", L["type"], Kind.CHOICE, False, hints["type"], choices=tuple(TYPES.items()), default="notizia"),
+        FieldSpec(
+            "type", L["type"], Kind.CHOICE, False, hints["type"], choices=tuple(TYPES.items()), default="notizia"
+        ),
         FieldSpec(
             "priority",
             L["priority"],
@@ -206,4 +212,3 @@ def identifier_for(date_text: str, title: str) -> str:
     day = date_text.strip()[:10]
     slug = slugify(title, max_length=SLUG_MAX, word_boundary=True) or "avviso"
     return f"{day}-{slug}"[: limits.ID_MAX].rstrip("-")
-

@@ -148,7 +148,16 @@ def _bulletins_collection(town: TownConfig) -> dict[str, Any]:
             "label": "Testo dell'avviso",
             "widget": "markdown",
             "hint": "Cosa succede, dove, quando, chi contattare. Sul sito compare tutto; sui telefoni arriva la sintesi con il link.",
-            "buttons": ["bold", "italic", "link", "heading-two", "heading-three", "bulleted-list", "numbered-list", "quote"],
+            "buttons": [
+                "bold",
+                "italic",
+                "link",
+                "heading-two",
+                "heading-three",
+                "bulleted-list",
+                "numbered-list",
+                "quote",
+            ],
             "editor_components": ["image"],
             "modes": ["rich_text", "raw"],
             "sanitize_preview": True,
@@ -334,19 +343,28 @@ def _origin(url: str) -> str:
 def content_security_policy(town: TownConfig, local_backend: str | None = None) -> str:
     """The admin page's own policy: as strict as Decap CMS allows (README, «L'editor web»).
 
-    * ``script-src 'self' 'unsafe-eval'``: Decap validates its configuration with
-      ajv, which compiles schemas with ``new Function`` — without it the editor
-      does not start. No inline script, no other host.
+    Measured with Chromium on Decap CMS 3.16 (tests/test_cms_browser.py checks each claim):
+
+    * ``script-src 'self' 'unsafe-eval'``: no inline script (the page has none: Decap
+      is told to wait with ``CMS_MANUAL_INIT`` from a file) and no other host; but
+      Decap checks its configuration with ajv, which compiles validators with
+      ``new Function``: without ``'unsafe-eval'`` the editor stops at «Error loading
+      the CMS configuration».
     * ``style-src 'self' 'unsafe-inline'``: Decap styles itself with emotion
-      (CSS-in-JS), which inserts ``<style>`` elements at run time.
-    * ``connect-src``: GitHub's API (the repository, through the editor's
-      token), the OAuth endpoint, and in local mode decap-server.
-    * ``img-src``: the repository's images come as blobs or data URLs; GitHub
-      serves avatars and, for private repositories, raw files.
-    * nothing may frame the editor (``frame-ancestors`` is ignored in a
-      ``<meta>``: a host that can send headers should send it too).
+      (CSS-in-JS), which writes ``<style>`` elements at run time.
+    * ``connect-src``: GitHub's API (the repository, with the editor's token), the
+      OAuth endpoint, ``blob:``/``data:`` (Decap reads images back as blobs), and in
+      local mode decap-server on 127.0.0.1 — nothing else.
+    * ``img-src``: blobs and data URLs for images being edited, GitHub's avatars and
+      raw files (a private repository's media).
+    * ``frame-src 'self'``: the preview pane is an iframe of this page.
+    * ``frame-ancestors 'none'`` cannot be set from a ``<meta>``: a host that sends
+      headers should send the same policy with it (README).
+
+    What the unsafe keywords cost is bounded by the rest: scripts only from this
+    folder, no connection but GitHub's, no form, no plugin, no base change.
     """
-    connect = ["'self'", "https://api.github.com"]
+    connect = ["'self'", "blob:", "data:", "https://api.github.com"]
     if town.editor and town.editor.auth_url:
         connect.append(_origin(town.editor.auth_url))
     if local_backend:
@@ -355,11 +373,16 @@ def content_security_policy(town: TownConfig, local_backend: str | None = None) 
         "default-src": ["'none'"],
         "script-src": ["'self'", "'unsafe-eval'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:", "https://avatars.githubusercontent.com", "https://raw.githubusercontent.com"],
+        "img-src": [
+            "'self'",
+            "data:",
+            "blob:",
+            "https://avatars.githubusercontent.com",
+            "https://raw.githubusercontent.com",
+        ],
         "font-src": ["'self'", "data:"],
         "connect-src": connect,
-        "frame-src": ["'self'", "blob:"],
-        "worker-src": ["'self'", "blob:"],
+        "frame-src": ["'self'"],
         "manifest-src": ["'self'"],
         "base-uri": ["'self'"],
         "form-action": ["'none'"],

@@ -272,16 +272,13 @@
       .filter(function (w) {
         return w !== '';
       });
+    // As python-slugify's max_length with word_boundary: a word that does not fit is skipped.
     var out = '';
     for (var i = 0; i < words.length; i++) {
       var next = out ? out + '-' + words[i] : words[i];
-      if (next.length > maxLength) {
-        if (!out) out = words[i].slice(0, maxLength);
-        break;
-      }
-      out = next;
+      if (next.length <= maxLength) out = next;
     }
-    return out;
+    return out || words.join('-').slice(0, maxLength).replace(/-+$/, '');
   }
 
   function newId(dateText, title, town) {

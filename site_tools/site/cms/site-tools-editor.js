@@ -22,6 +22,10 @@
   var italian = CMS.getLocale && CMS.getLocale('it');
   if (italian && italian.editor && italian.editor.editorControlPane) {
     italian.editor.editorControlPane.widget.regexPattern = '%{fieldLabel}: %{pattern}.';
+    italian.mediaLibrary.mediaLibraryModal.upload = 'Carica un file';
+    italian.mediaLibrary.mediaLibrary.fileTooLarge =
+      'Il file è troppo grande: al massimo %{size} kB, come controlla la pubblicazione. ' +
+      'Riducilo (per esempio a 1600 pixel di larghezza, JPEG) e riprova.';
   }
   var esc = cms.escapeHtml;
   var COLLECTION = 'notizie';
