@@ -16,9 +16,9 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 import pytest
-from playwright.sync_api import expect
 import yaml
 from lxml import html as lxml_html
+from playwright.sync_api import expect
 
 from site_tools.content.config import load_config
 from site_tools.site.admin import LOCAL_BACKEND_ENV, config_yaml
