@@ -27,7 +27,7 @@ from site_tools.render.telegram import render_telegram
 from site_tools.render.whatsapp_template import BUTTON_LABEL, render_template
 from site_tools.site.admin import DECAP_DATETIME, config_yaml, decap_config, town_data
 
-from .conftest import REPO, Town
+from .conftest import REPO, Town, good
 
 CONFIG = load_config(REPO / "mkdocs.yml")
 NODE_MODULES = REPO / "node_modules"
@@ -331,3 +331,30 @@ def test_a_new_bulletins_id_is_what_site_tools_new_would_name_it() -> None:
     ids = node(PORT, {"town": town_data(CONFIG), "bulletins": [], "titles": titles})["ids"]
     assert ids == [identifier_for(d, t) for d, t in titles]
     assert ids[0] == "2026-11-24-viabilita-chiusura-di-via-citta-di-castello"
+
+
+def test_validate_refuses_an_image_over_the_editors_upload_limit(demo_town: Town) -> None:
+    folder = demo_town.bulletins / "2026"
+    (folder / "foto.jpg").write_bytes(b"\xff\xd8" + b"0" * (limits.IMAGE_MAX_BYTES - 2))  # exactly the limit
+    (folder / "grande.jpg").write_bytes(b"\xff\xd8" + b"0" * limits.IMAGE_MAX_BYTES)  # one byte over
+    demo_town.write("2026-11-20-con-foto.md", good("2026-11-20-con-foto", image="foto.jpg"), "![Mappa](foto.jpg)\n")
+    demo_town.write(
+        "2026-11-20-foto-grande.md", good("2026-11-20-foto-grande", image="grande.jpg"), "![Mappa](grande.jpg)\n"
+    )
+    content = load_content(demo_town.config)
+    problems = [p for p in content.problems if "grande" in p.file or "con-foto" in p.file]
+    assert {(p.file.rsplit("/", 1)[-1], p.field) for p in problems} == {
+        ("2026-11-20-foto-grande.md", "image"),
+        ("2026-11-20-foto-grande.md", "testo"),
+    }
+    assert all("2.0 MB" in p.message and "1600 pixel" in p.fix for p in problems)
+
+
+def test_a_build_without_the_editors_npm_package_says_how_to_fix_it(demo_town: Town, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from site_tools.content.problems import InvalidContent
+    from site_tools.site import admin
+
+    monkeypatch.setattr(admin, "find_node_package", lambda name, town: None)
+    with pytest.raises(InvalidContent) as raised:
+        admin.admin_files(demo_town.config, [], [])
+    assert "npm ci" in str(raised.value) and "decap-cms" in str(raised.value)

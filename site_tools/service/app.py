@@ -32,6 +32,7 @@ from site_tools.content.config import TownConfig
 from site_tools.delivery.pacer import Pacer
 from site_tools.phones import mask_all
 from site_tools.service.events import process_event
+from site_tools.service.oauth import editor_login_routes
 from site_tools.service.signature import valid_signature
 from site_tools.settings import Settings
 from site_tools.store import Store
@@ -220,6 +221,7 @@ class Service:
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                *editor_login_routes(self.config),  # GitHub login for the web editor, when configured
             ],
             lifespan=lifespan,
         )
