@@ -45,7 +45,7 @@ def main() -> None:
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{httpd.server_port}/admin/"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--lang=it-IT"])
             page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="it-IT", timezone_id="Europe/Rome")
             page.goto(base)
             page.get_by_role("button", name="Accedi").click()
@@ -63,6 +63,7 @@ def main() -> None:
             page.get_by_label("Zona interessata").fill("Via Città di Castello, tra piazza Garibaldi e via Leopardi")
             preview = page.frame_locator("iframe").first
             preview.get_by_role("heading", name="Come arriva sui telefoni").wait_for()
+            page.get_by_label("Titolo", exact=True).scroll_into_view_if_needed()
             page.screenshot(path=str(out / "editor.png"))
             print(out / "editor.png")
             preview.locator(".st-tg").last.evaluate("e => e.scrollIntoView({block: 'end'})")
