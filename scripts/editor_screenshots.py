@@ -45,7 +45,9 @@ def main() -> None:
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{httpd.server_port}/admin/"
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--lang=it-IT"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--lang=it-IT"]
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="it-IT", timezone_id="Europe/Rome")
             page.goto(base)
             page.get_by_role("button", name="Accedi").click()
