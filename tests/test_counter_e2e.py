@@ -199,6 +199,8 @@ def test_outside_the_window_the_simulator_refuses_free_text_and_the_template_goe
     phone = phones(1, 1300)[0]
     counter.write(phone, "Domanda di ieri")
     store = Store.open(counter.db)
+    # The service takes the webhook, then its worker opens the conversation: wait for it, then age it a day.
+    wait_for(lambda: store.db.scalar("SELECT COUNT(*) FROM conversations WHERE phone = ?", (phone,)) == 1)
     store.db.execute("UPDATE conversations SET last_inbound_at = last_inbound_at - 90000 WHERE phone = ?", (phone,))
     store.close()
     log_in(page, counter)

@@ -136,7 +136,9 @@ def live_parts(html: str) -> list[str]:
 
 
 def built_pages(site: Path) -> list[Path]:
-    return sorted(site.rglob("*.html"))
+    """Every page built from content/ and the theme. /admin/ (the web editor, issue 16) is not one: it is a
+    fixed page of ours with its own, different policy, checked in test_cms.py."""
+    return sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "admin")
 
 
 def test_every_built_page_is_inert(hostile_site: Path) -> None:

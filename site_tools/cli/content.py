@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -103,13 +104,55 @@ def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | Non
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--cms/--no-cms",
+    default=None,
+    help="Also start the web editor's local backend (decap-server) on content/ (default: when extra.town.editor is set).",
+)
 @pass_ctx
 @friendly
-def serve(ctx: Context, host: str, port: int) -> None:
-    """Preview the site at http://127.0.0.1:8000/, rebuilt on every save."""
+def serve(ctx: Context, host: str, port: int, cms: bool | None) -> None:
+    """Preview the site at http://127.0.0.1:8000/, rebuilt on every save; the web editor at /admin/."""
+    from site_tools.site.admin import LOCAL_BACKEND_ENV, decap_config
     from site_tools.site.build import serve_site
+    from site_tools.site.local_editor import local_backend
 
-    serve_site(ctx.config.path, host, port)
+    config = ctx.config
+    if cms is None:
+        cms = config.editor is not None
+    if not cms:
+        serve_site(config.path, host, port)
+        return
+    decap_config(config)  # a town without the editor block gets the Italian explanation now
+    signal.signal(signal.SIGTERM, _interrupt)  # a plain `kill` ends the preview like Ctrl-C: backend stopped too
+    with local_backend(config, host) as api:
+        os.environ[LOCAL_BACKEND_ENV] = api
+        click.echo(f"Editor web: http://{host}:{port}/admin/ (salva direttamente in content/)", err=True)
+        click.echo(f"Anteprima del sito: http://{host}:{port}/", err=True)
+        serve_site(config.path, host, port)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command("cms-config")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here (default: print)."
+)
+@click.option("--local-backend", default=None, help="URL of a decap-server to use from localhost (offline editing).")
+@pass_ctx
+@friendly
+def cms_config(ctx: Context, output: Path | None, local_backend: str | None) -> None:
+    """The web editor's config.yml (Decap CMS), generated from mkdocs.yml: the build puts it in admin/."""
+    from site_tools.site.admin import config_yaml
+
+    text = config_yaml(ctx.config, local_backend)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Scritto {output}.", err=True)
 
 
 @click.command()

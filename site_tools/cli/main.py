@@ -38,6 +38,7 @@ for command in (
     content.new,
     content.build,
     content.serve,
+    content.cms_config,
     content.preview,
     publish.publish,
     publish.deliveries,

@@ -105,6 +105,17 @@ class Reports:
 
 
 @dataclass(frozen=True)
+class Editor:
+    """Where the web editor (Decap CMS at /admin/) saves: a GitHub repository, through pull requests."""
+
+    repo: str  # "owner/name"
+    branch: str
+    #: Origin of the OAuth endpoint that turns a GitHub login into a token (the subscriptions service).
+    auth_url: str | None
+    open_authoring: bool
+
+
+@dataclass(frozen=True)
 class OfficeHours:
     #: weekday (0 = Monday) → list of (open, close)
     ranges: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
@@ -190,6 +201,8 @@ class TownConfig:
     #: the validator renders bodies with the same, so both agree on what a link is.
     markdown_extensions: tuple[str, ...] = ()
     markdown_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The web editor at /admin/ (None: the town has not set it up).
+    editor: Editor | None = None
 
     @property
     def root(self) -> Path:
@@ -306,6 +319,7 @@ TOWN_KEYS = (
     "price_per_template",
     "retention_days",
     *IDENTITY_KEYS,
+    "editor",
 )
 
 Add = Callable[[str, str, str], None]
@@ -381,6 +395,7 @@ def _build(
         identity=identity,
         site_problems=tuple(site_problems),
         **_markdown(raw.get("markdown_extensions"), add),
+        editor=_editor(town.get("editor"), P, add),
     )
     return None if problems else config
 
@@ -751,3 +766,44 @@ def _reports(value: Any, P: str, add: Any) -> Reports:
         )
     toll_free = value.get("toll_free")
     return Reports(str(toll_free) if toll_free else None, form_url, email)
+
+
+_REPO = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$")
+
+
+def _editor(value: Any, P: str, add: Add) -> Editor | None:
+    if value is None:
+        return None
+    where = P + "editor"
+    if not isinstance(value, dict):
+        add(where, "«editor» deve indicare il repository GitHub.", "scrivi «repo: proprietario/nome» sotto «editor:».")
+        return None
+    repo, branch = value.get("repo"), value.get("branch", "main")
+    auth_url, open_authoring = value.get("auth_url"), value.get("open_authoring", True)
+    ok = True
+    if not isinstance(repo, str) or not _REPO.match(repo):
+        add(
+            where + ".repo",
+            f"«{repo}» non è il nome di un repository GitHub.",
+            "scrivi proprietario e nome, come nell'indirizzo: «comune-valfiorita/avvisi».",
+        )
+        ok = False
+    if not isinstance(branch, str) or not branch.strip() or " " in branch:
+        add(where + ".branch", f"«{branch}» non è un ramo valido.", "scrivi il ramo principale, di solito «main».")
+        ok = False
+    parsed = urlparse(auth_url) if isinstance(auth_url, str) else None
+    if auth_url is not None and (
+        parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path not in ("", "/")
+    ):
+        add(
+            where + ".auth_url",
+            f"«{auth_url}» non è l'indirizzo del servizio di accesso.",
+            "scrivi solo protocollo e nome del server, senza percorso: https://servizi.comune.example.it.",
+        )
+        ok = False
+    if not isinstance(open_authoring, bool):
+        add(where + ".open_authoring", "«open_authoring» deve essere true o false.", "scrivi true o false.")
+        ok = False
+    if not ok:
+        return None
+    return Editor(str(repo), str(branch), str(auth_url).rstrip("/") if auth_url else None, bool(open_authoring))

@@ -127,6 +127,17 @@ EVENT_KEYS = ("start", "end", "location")
 EVENT_ALIASES = {"inizio": "start", "fine": "end", "luogo": "location", "dove": "location", "place": "location"}
 
 
+def image_too_big(path: Path) -> tuple[str, str] | None:
+    """(message, fix) when an image beside a bulletin is over :data:`limits.IMAGE_MAX_BYTES`."""
+    size = path.stat().st_size
+    if size <= limits.IMAGE_MAX_BYTES:
+        return None
+    return (
+        f"{{what}} pesa {files.human(size)}, più del massimo di {files.human(limits.IMAGE_MAX_BYTES)}.",
+        "riducila (per esempio a 1600 pixel di larghezza, JPEG): la pagina deve aprirsi anche su un telefono con poco segnale.",
+    )
+
+
 class _Handler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         return yamlio.load(fm)
@@ -699,6 +710,10 @@ class _Fields:
             return False
         if not value.lower().endswith(suffixes):
             self.add(key, f"{what} «{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
+            return False
+        too_big = image_too_big(target) if key == "image" else None
+        if too_big:
+            self.add(key, too_big[0].format(what=f"{what} «{value}»"), too_big[1])
             return False
         return True
 

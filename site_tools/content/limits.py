@@ -24,7 +24,6 @@ ATTACHMENT_TITLE_MAX = 120
 #: A stable identifier is also used as ``biz_opaque_callback_data``, whose
 #: maximum is undocumented: keep it short.
 ID_MAX = 80
-
 # --- Files in content/ ----------------------------------------------------------
 # A pull request is untrusted input: every file it adds has a ceiling, checked
 # before the file is read. Sizes in bytes.
@@ -32,8 +31,10 @@ ID_MAX = 80
 BULLETIN_MAX_BYTES = 256 * 1024
 #: A page of the site (home, privacy, accessibility statement…).
 PAGE_MAX_BYTES = 256 * 1024
-#: An image published with the site: a photo for the web. A phone's original (8–12 MB) is reduced first.
-IMAGE_MAX_BYTES = 5 * 1024 * 1024
+#: An image published with the site (frontmatter ``image``, in a text, anywhere in content/): a page must
+#: open on a phone with a weak signal in an emergency, so a phone's original (8–12 MB) is reduced first.
+#: The web editor refuses bigger uploads with the same number.
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
 #: Another document published as it is (the PDF of an ordinance, a form).
 DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 #: The frontmatter between the two ``---`` lines: a few hundred bytes in practice.

@@ -7,7 +7,7 @@ from collections.abc import Hashable
 from urllib.parse import unquote, urlsplit
 
 from site_tools.content.config import TownConfig
-from site_tools.content.frontmatter import Parsed
+from site_tools.content.frontmatter import Parsed, image_too_big
 from site_tools.content.problems import Problem, ProblemList
 from site_tools.markdown.body import SiteMarkdown
 from site_tools.markdown.html import Finding, shorten
@@ -197,7 +197,8 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: 
         if kind == "link" and site_path in pages:
             return None
         if kind == "image" and (config.content_dir / path.lstrip("/")).is_file():
-            return None
+            too_big = image_too_big(config.content_dir / path.lstrip("/"))
+            return (too_big[0].format(what=f"l'immagine «{target}»"), too_big[1]) if too_big else None
         return (
             f"{what} «{target}» punta a una pagina del sito che non esiste.",
             "controlla l'indirizzo; per un altro avviso è più sicuro il percorso del file .md.",
@@ -214,4 +215,7 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: 
             f"{what} «{target}» non esiste.",
             "controlla nome del file (maiuscole comprese) e cartelle: il percorso è relativo a questo file.",
         )
+    too_big = image_too_big(resolved) if kind == "image" else None
+    if too_big:
+        return too_big[0].format(what=f"l'immagine «{target}»"), too_big[1]
     return None

@@ -40,6 +40,8 @@ from site_tools.store import Store
 from site_tools.store.budget import Reservation
 from site_tools.store.ledger import DEFER_131049, Claim, Result
 
+#: How often a normal run looks for an urgent one to give way to (seconds).
+URGENT_CHECK = 0.25
 #: No retry waits longer than this inside a run: a run must end in minutes, not hours.
 MAX_RETRY_DELAY = 120.0
 
@@ -282,6 +284,8 @@ class FanOut:
             return
         if claim.subscriber_id in self._opted_out:  # checked again after waiting for the slot
             return self._skip(claim)
+        if not self._resume.is_set():  # an urgent bulletin started meanwhile: it goes first
+            await self._resume.wait()
         outcome = await self.sender.send(self.build_payload(claim.phone))
         if outcome.ok:
             self._streak = 0
@@ -394,7 +398,7 @@ class FanOut:
 
     async def _housekeeping(self) -> None:
         since = self.clock.time() - 1.0
-        beat = 0.0
+        beat = urgent_checked = 0.0
         while not self._closing:
             await self.clock.sleep(self.opt.tick)
             await self._flush()
@@ -404,6 +408,8 @@ class FanOut:
             if now - beat >= self.opt.heartbeat_every():
                 beat = now
                 await self._db(self.store.ledger.heartbeat, self.run_id)
+            if now - urgent_checked >= URGENT_CHECK:
+                urgent_checked = now
                 await self._yield_to_urgent()
 
     async def _yield_to_urgent(self) -> None:

@@ -35,6 +35,7 @@ from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
+from site_tools.service.oauth import editor_login_routes
 from site_tools.service.outbox_sender import ReplySender
 from site_tools.service.signature import same_secret, valid_signature
 from site_tools.service.supervisor import Supervised, supervise
@@ -193,6 +194,7 @@ class Service:
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                *editor_login_routes(self.config),  # GitHub login for the web editor, when configured
                 *([Mount("/sportello", app=counter.app("/sportello"))] if counter else []),
             ],
             lifespan=lifespan,

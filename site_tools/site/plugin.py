@@ -33,7 +33,7 @@ from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
-from site_tools.site import csp, pages, sanitize
+from site_tools.site import admin, csp, pages, sanitize
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
@@ -55,6 +55,8 @@ def site_now(config: Any) -> Any:
 
 class TownPlugin(BasePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        # The address this build is for: the town's, or the preview server's (`site-tools serve` sets its own).
+        self.build_url = config.site_url or ""
         try:
             town = load_config(Path(config.config_file_path))
         except InvalidContent as exc:
@@ -148,6 +150,7 @@ class TownPlugin(BasePlugin):
             if existing is not None:
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=data))
+        admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         return files
 
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -209,7 +212,7 @@ class TownPlugin(BasePlugin):
         feedback = self.town.identity.page_feedback
         policy = csp.policy_for(path, csp.rules_for(feedback))
         output = csp.with_meta(output, csp.render(policy, hashes))
-        problems = sanitize.inspect_page(output, hashes, self.town.site_url, feedback)
+        problems = sanitize.inspect_page(output, hashes, self.build_url or self.town.site_url, feedback)
         if problems:
             raise PluginError(
                 f"la pagina «{path or '/'}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): "

@@ -9,7 +9,7 @@ requests per second, evenly spaced, whatever their number.
 
 Priorities: an urgent bulletin first, then replies to citizens, then normal
 bulletins. A sender of lower priority gets no slot while one of higher
-priority reserved within the last :data:`HOLD` seconds.
+priority holds slots, or held them within the last :data:`HOLD` seconds.
 
 Times are the database's (``clock_timestamp()`` on PostgreSQL, the file's
 machine on SQLite): every sender places its slots on that one clock, estimating
@@ -93,7 +93,9 @@ class RateBudget:
                     self.db.execute("UPDATE rate_budget SET next_slot = ? WHERE number_id = ?", (start, number_id))
                 return Reservation(0, now + (min(HOLD, max(0.0, start - now)) or HOLD / 5), spacing, now)
             seen = {"urgent": ", urgent_seen = ?", "reply": ", reply_seen = ?", "normal": ""}[priority]
-            params = (start + count * spacing, *((now,) if seen else ()), number_id)
+            end = start + count * spacing
+            # "Seen" until the end of its window: lower priorities wait for that, plus the hold.
+            params = (end, *((end,) if seen else ()), number_id)
             self.db.execute(f"UPDATE rate_budget SET next_slot = ?{seen} WHERE number_id = ?", params)
             return Reservation(count, start, spacing, now)
 
