@@ -1,4 +1,4 @@
-"""Numbers as Italians read them: € 1.234,56 and durations."""
+"""Numbers as Italians read them: € 1.234,56, durations and file sizes."""
 
 from __future__ import annotations
 
@@ -18,3 +18,12 @@ def duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} ore".replace(".", ",")
+
+
+def file_size(size: int) -> str:
+    """``840 byte``, ``256 KB``, ``1,4 MB`` (1 KB = 1,024 bytes, as the limits are written): one way everywhere."""
+    if size < 1024:
+        return f"{size} byte"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")

@@ -306,8 +306,8 @@ def test_a_bulletin_shows_last_update_reading_time_and_its_documents(site: Path)
     assert link.text == "Ordinanza n. 45 del 22 novembre 2026 (chiusura del sottopasso)"
     pdf = (site / CLOSED / link.get("href")).resolve()
     assert pdf.is_file() and pdf.read_bytes().startswith(b"%PDF")
-    kb = round(pdf.stat().st_size / 1000)
-    assert f"(PDF, {kb} kB)" in " ".join(link.getparent().text_content().split())
+    kb = round(pdf.stat().st_size / 1024)  # sizes are binary everywhere, like the limits (formatting.file_size)
+    assert f"(PDF, {kb} KB)" in " ".join(link.getparent().text_content().split())
 
 
 def test_italian_wording_on_bulletin_and_listing_pages(site: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from site_tools.content import limits
 from site_tools.content.problems import Problem, display_path
+from site_tools.formatting import file_size
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif"})
 #: Documents published as they are: none of them runs in the site's origin.
@@ -42,10 +43,8 @@ SYMLINK = (
 
 
 def human(size: int) -> str:
-    """``5,2 MB``, ``256 KB``: sizes as an editor reads them (1 KB = 1,024 bytes)."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
-    return f"{max(1, round(size / 1024))} KB"
+    """``5,2 MB``, ``256 KB``: sizes as an editor reads them (:func:`site_tools.formatting.file_size`)."""
+    return file_size(max(size, 1024))
 
 
 def too_big(size: int, maximum: int, what: str) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.dates import format_it
+from site_tools.formatting import file_size
 from site_tools.render.common import event_when
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.pages import _md, link, rel_url
@@ -137,15 +138,6 @@ def _attachments(model: SiteModel, b: Bulletin) -> list[str]:
             f"(PDF, {file_size(size)})</li>"
         )
     return ['<h2 id="allegati">Allegati</h2>\n<ul class="st-attachments">' + "".join(rows) + "</ul>\n"]
-
-
-def file_size(size: int) -> str:
-    """``840 byte``, ``120 kB``, ``1,4 MB``: as a citizen on a metered phone plan reads it."""
-    if size < 1000:
-        return f"{size} byte"
-    if size < 1_000_000:
-        return f"{round(size / 1000)} kB"
-    return f"{size / 1_000_000:.1f} MB".replace(".", ",")
 
 
 def _share(model: SiteModel, b: Bulletin) -> str:
