@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import random
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
 from site_tools.delivery.pacer import Pacer, SharedPacer
 from site_tools.store import Store
 from site_tools.store.budget import Reservation
+from site_tools.store.database import StoreUnavailable
 from site_tools.store.ledger import DEFER_131049, Claim, Result
 
 #: How often a normal run looks for an urgent one to give way to (seconds).
@@ -46,6 +48,7 @@ URGENT_CHECK = 0.25
 MAX_RETRY_DELAY = 120.0
 
 T = TypeVar("T")
+log = logging.getLogger("site_tools.delivery")
 
 
 class Sender(Protocol):
@@ -77,6 +80,7 @@ class FanOutOptions:
     retry_base: float = 1.0  # first backoff after a transient error; doubles each attempt
     stale_after: float = 15.0  # a run silent this long is dead; its unknown rows are reconciled
     tick: float = 0.1  # how often answers are written to the ledger and opt-outs polled
+    store_patience: float = 30.0  # seconds a store call is retried (the store reconnects) before the run stops
     #: The phone number's id: when set, the rate is a budget shared through the store with every other
     #: process sending from that number (publishers, the service's replies), urgent first.
     number_id: str | None = None
@@ -140,7 +144,19 @@ class FanOut:
         self._deferred = 0
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        """A store call in the ledger's thread; a transient failure (a dropped connection, which the store
+        makes again; a locked file) is retried with backoff for ``store_patience`` seconds, then raised."""
+        deadline = self.clock.monotonic() + self.opt.store_patience
+        delay = 0.1
+        while True:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+            except StoreUnavailable as exc:
+                if self.clock.monotonic() >= deadline:
+                    raise
+                log.warning("store unavailable (%s): retrying in %.1f s", exc, delay)
+                await self.clock.sleep(delay)
+                delay = min(2.0, delay * 2)
 
     async def _reserve(self, count: int, priority: str, not_before: float, rate: float) -> Reservation:
         assert self.opt.number_id
@@ -182,6 +198,8 @@ class FanOut:
             try:
                 await self._claim_everyone()
                 await self._drain_retries()
+            except StoreUnavailable as exc:
+                self.halt(Stop.FAILED, f"il database non risponde ({exc}): invio fermato, il resto resta in attesa")
             finally:
                 await self._shut_down(workers, keeper)
                 if isinstance(self.pacer, SharedPacer):
@@ -252,9 +270,13 @@ class FanOut:
         # Never cancel the keeper: a cancelled ledger write that had not started yet is lost.
         self._closing = True
         await asyncio.gather(keeper, return_exceptions=True)
-        await self._flush()
-        await self._db(self.store.ledger.release, self.run_id, self._released)
         self.bar.close()
+        try:
+            await self._flush()
+            await self._db(self.store.ledger.release, self.run_id, self._released)
+        except StoreUnavailable as exc:
+            # What was sent but not recorded stays 'sending': the next run reconciles it (receipts first).
+            self.halt(Stop.FAILED, f"il database non risponde ({exc}): il prossimo avvio riprende da dove si è fermato")
 
     # -- one recipient ---------------------------------------------------------------
     async def _worker(self) -> None:
@@ -380,11 +402,12 @@ class FanOut:
 
     # -- the ledger and the world around the run ----------------------------------------
     async def _flush(self) -> None:
+        """Write what is waiting; it leaves memory only once it is in the ledger (a failed write keeps it)."""
         async with self._flush_lock:
             if self._results:
                 batch = self._results[:]
-                del self._results[: len(batch)]
                 await self._db(self.store.ledger.record_results, batch)
+                del self._results[: len(batch)]  # only _flush removes, under the lock; workers only append
                 self._unrecorded -= len(batch)
                 self._recorded.set()
             for pending, write in (
@@ -393,10 +416,20 @@ class FanOut:
             ):
                 if pending:
                     ids = pending[:]
-                    del pending[: len(ids)]
                     await self._db(write, ids)
+                    del pending[: len(ids)]
 
     async def _housekeeping(self) -> None:
+        """Never dies quietly: if the store stays away past the patience, the run stops loudly."""
+        try:
+            await self._keep_house()
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the run must stop and say so
+            log.error("the fan-out's housekeeping failed: %s", exc)
+            self.halt(Stop.FAILED, f"il registro degli invii non è raggiungibile ({type(exc).__name__}): invio fermato")
+            self._recorded.set()  # workers waiting for the ledger see the stop
+            self._resume.set()
+
+    async def _keep_house(self) -> None:
         since = self.clock.time() - 1.0
         beat = urgent_checked = 0.0
         while not self._closing:

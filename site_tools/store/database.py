@@ -66,6 +66,30 @@ def _transient(exc: BaseException) -> bool:
     )
 
 
+#: No statement waits longer than this for the server's answer: a connection that stops answering without
+#: closing (a frozen server, a middlebox keeping a half-open socket) must not hold a caller forever.
+QUERY_TIMEOUT = 30.0
+
+
+def _timed_connection() -> Any:
+    """psycopg's Connection whose every wait on the socket is bounded by :data:`QUERY_TIMEOUT`.
+
+    On expiry the connection is closed (its state is unknown) and the wait raises an
+    OperationalError: the caller sees :class:`StoreUnavailable` and the next call connects again.
+    """
+    import psycopg
+
+    class TimedConnection(psycopg.Connection):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            try:
+                return super().wait(gen, interval=interval, timeout=QUERY_TIMEOUT if timeout is None else timeout)
+            except psycopg.errors._WaitTimeout:
+                self.pgconn.finish()
+                raise
+
+    return TimedConnection
+
+
 class Database:
     """A connection with the project's SQL conventions, that reconnects after a drop.
 
@@ -94,9 +118,17 @@ class Database:
             conn.execute("PRAGMA busy_timeout=30000")
             self.conn = conn
         else:
-            import psycopg
-
-            self.conn = psycopg.connect(self.target.location, autocommit=True, connect_timeout=5)
+            self.conn = _timed_connection().connect(
+                self.target.location,
+                autocommit=True,
+                connect_timeout=5,
+                # A peer that died without closing (a failover, a cut cable) is noticed in seconds, not minutes.
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
+                tcp_user_timeout=30_000,
+            )
 
     def _broken(self) -> bool:
         if self.conn is None:
