@@ -112,7 +112,11 @@ def apply_opt_outs(store: Store, config: TownConfig, payload: dict[str, Any], nu
 
     The opt-out is one row; a fan-out already running sees it at its next poll
     (every 100 ms). The message is then marked as seen, so the worker that
-    processes the stored event later does not apply it twice.
+    processes the stored event later does not apply it twice. Only a citizen
+    who is subscribed now is unsubscribed here: one whose ON is still waiting
+    for the worker (in this very POST, or in an earlier one while the worker
+    is behind) is left to the worker, which applies both in order — the last
+    word wins.
     """
     outcome = Outcome()
     wa = config.whatsapp
@@ -120,7 +124,11 @@ def apply_opt_outs(store: Store, config: TownConfig, payload: dict[str, Any], nu
         return outcome
     for value in values(payload, number_id, outcome):
         for message in _list(value, "messages"):
-            if message.get("type") == "text" and intent(_text(message), wa) is Intent.OFF:
+            if message.get("type") != "text" or intent(_text(message), wa) is not Intent.OFF:
+                continue
+            phone = e164(str(message.get("from") or ""))
+            sub = store.subscribers.get(phone) if phone else None
+            if sub is not None and sub.status == "active":
                 _message(store, config, message, None, outcome)
     return outcome
 
@@ -153,14 +161,20 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         text = _text(message)
         wish = intent(text, config.whatsapp) if text and config.whatsapp else Intent.OTHER
         if wish is Intent.ON:
-            if store.subscribers.subscribe(phone, "whatsapp", text[:200], at=sent_at):
+            if _older_than_opt_out(store, phone, sent_at):
+                outcome.repeated += (
+                    1  # an ON written before the OFF that was already applied: the OFF was the last word
+                )
+                log.info("ON from %s older than their OFF: ignored", mask(phone))
+            elif store.subscribers.subscribe(phone, "whatsapp", text[:200], at=sent_at):
                 store.outbox.queue(phone, replies.subscribed(config))
                 outcome.subscribed += 1
                 log.info("subscribed %s", mask(phone))
             else:
                 outcome.repeated += 1
         elif wish is Intent.OFF:
-            if store.subscribers.unsubscribe(phone, at=time.time()):
+            # Recorded at the moment the citizen wrote it, so an ON written before it cannot undo it.
+            if store.subscribers.unsubscribe(phone, at=min(sent_at, time.time())):
                 store.outbox.queue(phone, replies.unsubscribed(config), not_before=time.time() + OFF_CONFIRMATION_DELAY)
                 outcome.unsubscribed += 1
                 log.info("unsubscribed %s", mask(phone))
@@ -172,6 +186,11 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             if store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
                 store.outbox.queue(phone, replies.automatic(config, moment))
                 outcome.auto_answers += 1
+
+
+def _older_than_opt_out(store: Store, phone: str, sent_at: float) -> bool:
+    sub = store.subscribers.get(phone)
+    return bool(sub and sub.status != "active" and sub.opted_out_at is not None and sub.opted_out_at >= sent_at)
 
 
 def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: bool = False) -> None:
