@@ -77,3 +77,35 @@ def test_the_webhook_still_answers_while_a_staff_password_is_being_checked(
     login.join(30)
     probe.join(30)
     assert answered, "/health (and every webhook) waited for a staff password check on the event loop"
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["Ricevuta €50.pdf", "справка.pdf", "foto 😀.jpg", 'a"\r\nSet-Cookie: sportello=x; b.pdf', "città.pdf"],
+)
+def test_a_citizens_document_with_any_file_name_can_be_downloaded(desk: Desk, filename: str) -> None:
+    """The file name comes from the citizen's phone. It went raw into Content-Disposition: a «€», Cyrillic
+    or an emoji made the download a 500 (headers are Latin-1), CR/LF went into the header (uvicorn refuses
+    that: 500 again)."""
+    import re
+    import time
+    from urllib.parse import unquote
+
+    from site_tools.store.conversations import Inbound
+
+    cid, mid = desk.store.conversations.record_inbound(
+        "393330009999", Inbound("w.name", "document", None, time.time(), "55", "application/pdf", None, filename)
+    )
+    desk.store.conversations.media_stored(mid, b"%PDF-1.4 test", "application/pdf")
+    desk.login()
+    answer = desk.client.get(f"/sportello/conversazioni/{cid}/media/{mid}")
+    assert answer.status_code == 200 and answer.content == b"%PDF-1.4 test"
+    raw = answer.headers.get_list("content-disposition")
+    assert len(raw) == 1 and raw[0].isascii() and not any(c in raw[0] for c in "\r\n")
+    assert not any(k.lower() == "set-cookie" and "sportello=x" in v for k, v in answer.headers.multi_items())
+    star = re.search(r"filename\*=UTF-8''([^;\s]+)", raw[0], re.I)  # RFC 6266: browsers take this one first
+    plain = re.search(r'filename="([^"]*)"', raw[0])
+    assert raw[0].startswith("attachment;") and plain
+    shown = unquote(star.group(1)) if star else plain.group(1)
+    wanted = "".join(c for c in filename if c.isprintable()).replace('"', "").replace("\\", "")
+    assert shown == wanted
