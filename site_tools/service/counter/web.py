@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import phonenumbers
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -87,6 +87,13 @@ def phone_display(phone: str) -> str:
         return phonenumbers.format_number(phonenumbers.parse("+" + phone), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     except phonenumbers.NumberParseException:
         return "+" + phone
+
+
+def disposition(kind: str, filename: str | None, message_id: int) -> str:
+    """Content-Disposition for a citizen's file name (any characters): an ASCII fallback, the name in RFC 5987."""
+    name = "".join(c for c in filename or "" if c.isprintable() and c not in '"\\')[:100] or f"allegato-{message_id}"
+    fallback = "".join(c if c.isascii() else "_" for c in name)
+    return f'{kind}; filename="{fallback}"' + ("" if fallback == name else f"; filename*=UTF-8''{quote(name, safe='')}")
 
 
 class Refused(Exception):
@@ -346,12 +353,11 @@ class Inbox:
             raise HTTPException(404, "File non disponibile.")
         mime, filename, data = found
         inline = mime in INLINE_IMAGES
-        name = (filename or f"allegato-{message_id}").replace('"', "").replace("\\", "")[:100]
         return Response(
             data,
             media_type=mime if inline else "application/octet-stream",
             headers={
-                "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"',
+                "Content-Disposition": disposition("inline" if inline else "attachment", filename, message_id),
                 "Content-Security-Policy": "default-src 'none'; sandbox",
             },
         )
