@@ -70,6 +70,10 @@ def parse_datetime(value: object, tz: tzinfo = DEFAULT_TZ, *, end_of_day: bool =
             f"il {d} {MONTHS_IT[m - 1]} {y} non esiste: {MONTHS_IT[m - 1]} ha {last} giorni.",
             f"controlla il giorno (da 1 a {last}) e correggi la data.",
         )
+    if y < 1:
+        raise DateError(
+            f"nella data «{text}» l'anno {y} non esiste.", "scrivi l'anno con quattro cifre, per esempio 2026."
+        )
     day = date(y, m, d)
     if parts.get("H") is None:
         return _at(day, None, tz, end_of_day)
@@ -78,6 +82,12 @@ def parse_datetime(value: object, tz: tzinfo = DEFAULT_TZ, *, end_of_day: bool =
         raise DateError(f"nella data «{text}» l'ora non esiste.", "scrivi l'ora da 00:00 a 23:59.")
     zone: tzinfo = tz
     if parts.get("tz"):
+        digits = parts["tz"].lstrip("+-").replace(":", "")
+        if parts["tz"] != "Z" and (int(digits[:2]) > 23 or int(digits[2:]) > 59):
+            raise DateError(
+                f"nella data «{text}» il fuso orario {parts['tz']} non esiste.",
+                "scrivi +01:00 (ora solare) o +02:00 (ora legale), oppure toglilo: vale l'ora italiana.",
+            )
         zone = _offset(parts["tz"])
     return datetime.combine(day, time(hh, mm, ss), tzinfo=zone)
 
