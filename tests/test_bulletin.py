@@ -287,3 +287,21 @@ def test_demo_content_is_valid_and_complete() -> None:
     assert any(b.date > now for b in bulletins)
     assert any(b.draft for b in bulletins)
     assert any(b.cancels for b in bulletins) and any(b.updates for b in bulletins)
+
+
+def test_impossible_years_and_offsets_are_problems_not_crashes(town: Town) -> None:
+    """Found in review: `date: 0000-01-01` and an offset of +25:00 matched the date pattern, then datetime raised:
+    `site-tools validate` stopped with «Errore imprevisto», exit 2, no file named, every other problem lost."""
+    import subprocess
+    import sys
+
+    for n, value in enumerate(["0000-01-01", "2026-11-20T08:30:00+25:00", "2026-11-20 08:30 +01:75"]):
+        town.write(f"2026-11-20-data-{n}.md", good(id=f"data-{n}").replace("date: 2026-11-20 08:30", f"date: {value}"))
+    town.write("2026-11-20-altro.md", good(id="altro").replace("categories: [viabilita]", "categories: [nessuna]"))
+    run = subprocess.run([sys.executable, "-m", "site_tools", "validate"], cwd=town.root, capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    out = run.stdout + run.stderr
+    assert run.returncode == 1 and "imprevisto" not in out, out[-500:]
+    for n in range(3):
+        assert f"2026-11-20-data-{n}.md" in out and "[date]" in out
+    assert "2026-11-20-altro.md" in out  # the other problems are still listed

@@ -134,8 +134,31 @@ class Staff:
                 )
         return until
 
-    def login_succeeded(self, key: str) -> None:
-        self.db.execute("DELETE FROM login_throttle WHERE key = ?", (key,))
+    def attempt(self, limits: Sequence[tuple[str, int, float, float, float]]) -> float:
+        """Count a login attempt *before* the password is checked: 0.0 if it may go on, else the seconds to wait.
+
+        ``limits`` holds (key, free, base, cap, window) for the user and the address. The check and the count
+        are one transaction, so concurrent guesses cannot all read "not blocked" before any of them is
+        counted; a successful login then takes its attempt back (:meth:`login_succeeded`).
+        """
+        now = time.time()
+        with self.db.transaction():
+            keys = [limit[0] for limit in limits]
+            blocked = self.blocked_until(keys)
+            if blocked > now:
+                return blocked - now
+            for key, free, base, cap, window in limits:
+                self.failed_login([key], free, base, cap, window)
+            return 0.0
+
+    def login_succeeded(self, key: str, address_key: str | None = None) -> None:
+        """The user's count is cleared; the address gives back the attempt it was charged."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM login_throttle WHERE key = ?", (key,))
+            if address_key:
+                self.db.execute(
+                    "UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND failures > 0", (address_key,)
+                )
 
     # -- the audit log ------------------------------------------------------------------
     def audit(

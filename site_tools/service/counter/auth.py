@@ -41,6 +41,9 @@ class Throttle:
     cap: float = 900.0
     window: float = 900.0  # failures older than this are forgotten
 
+    def parameters(self) -> tuple[int, float, float, float]:
+        return self.free, self.base, self.cap, self.window
+
 
 PER_USER = Throttle(free=5, base=30.0)
 PER_ADDRESS = Throttle(free=25, base=30.0)

@@ -175,10 +175,11 @@ class Inbox:
         password = str(form.get("password") or "")[:1000]
         address = request.client.host if request.client else "?"
         keys = (f"user:{username}", f"ip:{address}")
-        now = self.clock()
-        blocked = await self.run(lambda store: store.staff.blocked_until(keys))
-        if blocked > now:
-            return await self._throttled(request, username, blocked - now)
+        limits = [(keys[0], *auth.PER_USER.parameters()), (keys[1], *auth.PER_ADDRESS.parameters())]
+        # Counted before the password is checked, in one transaction with the check of the block.
+        wait = await self.run(lambda store: store.staff.attempt(limits))
+        if wait > 0:
+            return await self._throttled(request, username, wait)
         member = await self.run(lambda store: store.staff.by_username(username))
         stored = member.password_hash if member and member.active else None
         # argon2 costs ~0.2 s of CPU: on a counter thread, never on the event loop the webhook shares.
@@ -189,7 +190,7 @@ class Inbox:
                 request, "login.html", 401, title="Accesso", error="Nome utente o password errati.", utente=username
             )
         sid = auth.new_token()
-        await self.run(lambda store: self._opened(store, member, password, sid, keys[0]))
+        await self.run(lambda store: self._opened(store, member, password, sid, keys[0], keys[1]))
         request.session.clear()
         request.session.update(sid=sid, csrf=auth.new_token())
         return self.redirect(request, "/")
@@ -210,21 +211,14 @@ class Inbox:
 
     @staticmethod
     def _failed(store: Store, keys: tuple[str, str], username: str) -> None:
-        user, address = keys
-        store.staff.failed_login(
-            [user], auth.PER_USER.free, auth.PER_USER.base, auth.PER_USER.cap, auth.PER_USER.window
-        )
-        store.staff.failed_login(
-            [address], auth.PER_ADDRESS.free, auth.PER_ADDRESS.base, auth.PER_ADDRESS.cap, auth.PER_ADDRESS.window
-        )
-        store.staff.audit(None, "login_failed", None, username)
+        store.staff.audit(None, "login_failed", None, username)  # the attempt was counted before the check
 
     @staticmethod
-    def _opened(store: Store, member: StaffMember, password: str, sid: str, user_key: str) -> None:
+    def _opened(store: Store, member: StaffMember, password: str, sid: str, user_key: str, address_key: str) -> None:
         if member.password_hash and auth.needs_rehash(member.password_hash):
             store.staff.set_password(member.id, auth.hash_password(password))
         store.staff.open_session(sid, member.id, auth.SESSION_LIFETIME)
-        store.staff.login_succeeded(user_key)
+        store.staff.login_succeeded(user_key, address_key)
         store.staff.logged_in(member.id)
         store.staff.audit(member.id, "login")
 
