@@ -425,3 +425,11 @@ def test_citizens_numbers_never_reach_the_log(desk: Desk, caplog: pytest.LogCapt
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "counter:" in text and "0970" not in text.replace("••", "")
     assert phone not in text
+
+
+def test_addresses_with_impossible_numbers_are_not_found_not_a_crash(desk: Desk) -> None:
+    desk.login()
+    huge = "9" * 40
+    for path in (f"/sportello/conversazioni/{huge}", f"/sportello/conversazioni/1/media/{huge}"):
+        assert desk.client.get(path).status_code == 404
+    assert desk.client.get(f"/sportello/?pagina={huge}").status_code == 200

@@ -309,3 +309,11 @@ def served_slow(sqlite_url: str) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+@pytest.mark.parametrize("entry", [5, "x", [5, None, {"changes": 7}], {"changes": []}])
+def test_a_signed_body_of_the_wrong_shape_is_never_a_500(sqlite_url: str, sim: Any, entry: Any) -> None:
+    with running(sqlite_url, sim) as (service, _):
+        assert service.post({"object": "whatsapp_business_account", "entry": entry}).status_code == 200
+        service.settle()
+        assert service.get("/health").status_code == 200

@@ -19,6 +19,7 @@ import click
 
 from site_tools.content.config import TownConfig, load_config
 from site_tools.content.problems import InvalidContent, Problem, format_report
+from site_tools.phones import mask_all
 from site_tools.store import Store
 
 EXIT_PROBLEMS = 1
@@ -50,7 +51,7 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
             if os.environ.get("SITE_TOOLS_DEBUG"):
                 raise
             click.echo(
-                f"Errore imprevisto ({type(exc).__name__}): {exc}\n"
+                f"Errore imprevisto ({type(exc).__name__}): {mask_all(str(exc))}\n"
                 "Non è colpa del contenuto: avvisa chi gestisce il sito "
                 "(SITE_TOOLS_DEBUG=1 mostra i dettagli tecnici).",
                 err=True,

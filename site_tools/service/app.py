@@ -140,7 +140,7 @@ class Service:
         try:
             details = await asyncio.wait_for(self.inbox(_store_health), timeout=5)
         except (StoreUnavailable, TimeoutError) as exc:
-            problems.append(f"database unreachable: {exc or type(exc).__name__}")
+            problems.append(f"database unreachable: {str(exc) or type(exc).__name__}")
         if details.get("oldest_pending_seconds", 0) > STALE_EVENTS:
             problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
         for loop in self.loops:

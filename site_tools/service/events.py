@@ -59,8 +59,8 @@ def parse(body: str | bytes) -> dict[str, Any]:
 
 def values(payload: dict[str, Any], number_id: str | None, outcome: Outcome) -> Iterator[dict[str, Any]]:
     """The ``value`` of every change for our number (another number's are counted and skipped)."""
-    for entry in payload.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
+    for entry in _items(payload.get("entry")):
+        for change in _items(entry.get("changes")) if isinstance(entry, dict) else []:
             if not isinstance(change, dict) or change.get("field") not in ("messages", "user_preferences"):
                 outcome.ignored.append(str(change.get("field") if isinstance(change, dict) else change)[:50])
                 continue
@@ -131,6 +131,11 @@ def apply_opt_outs(store: Store, config: TownConfig, payload: dict[str, Any], nu
             if sub is not None and sub.status == "active":
                 _message(store, config, message, None, outcome)
     return outcome
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON list, or nothing: a signed body of another shape is ignored, never a crash."""
+    return value if isinstance(value, list) else []
 
 
 def _list(value: dict[str, Any], key: str) -> list[dict[str, Any]]:

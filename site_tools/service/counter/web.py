@@ -242,7 +242,7 @@ class Inbox:
         state = {"aperte": OPEN, "gestite": HANDLED, "tutte": "all"}.get(q.get("stato", "aperte"), OPEN)
         mine = q.get("filtro") == "mie"
         free = q.get("filtro") == "libere"
-        page = max(1, int(q["pagina"])) if q.get("pagina", "").isdigit() else 1
+        page = min(max(1, int(q["pagina"])), 100_000) if q.get("pagina", "").isdigit() and len(q["pagina"]) < 7 else 1
         now = self.now_local()
         overnight = self.config.office_hours.overnight(now)
 
@@ -279,7 +279,7 @@ class Inbox:
         )
 
     async def conversation(self, request: Request, me: StaffMember) -> Response:
-        conversation_id = int(request.path_params["id"])
+        conversation_id = _ident(request.path_params["id"])
         lib = self.counter.library
 
         def load(store: Store) -> tuple[Any, ...]:
@@ -334,7 +334,7 @@ class Inbox:
         return "\n\n".join(parts)
 
     async def media(self, request: Request, me: StaffMember) -> Response:
-        conversation_id, message_id = int(request.path_params["id"]), int(request.path_params["message"])
+        conversation_id, message_id = _ident(request.path_params["id"]), _ident(request.path_params["message"])
 
         def load(store: Store) -> Any:
             found = store.conversations.media(conversation_id, message_id)
@@ -359,7 +359,7 @@ class Inbox:
     # -- actions ------------------------------------------------------------------------------
     async def reply(self, request: Request, me: StaffMember) -> Response:
         form = await self.form(request)
-        conversation_id = int(request.path_params["id"])
+        conversation_id = _ident(request.path_params["id"])
         template = request.url.path.endswith("/modello")
         done = await self.run(
             lambda store: actions.answer(
@@ -378,7 +378,7 @@ class Inbox:
 
     async def change_state(self, request: Request, me: StaffMember) -> Response:
         form = await self.form(request)
-        conversation_id = int(request.path_params["id"])
+        conversation_id = _ident(request.path_params["id"])
         state = {"gestita": HANDLED, "aperta": OPEN}.get(str(form.get("stato")), "")
         done = await self.run(lambda store: actions.set_state(store, conversation_id, me.id, state))
         target = "/" if state == HANDLED and done.ok else f"/conversazioni/{conversation_id}"
@@ -386,7 +386,7 @@ class Inbox:
 
     async def assign(self, request: Request, me: StaffMember) -> Response:
         form = await self.form(request)
-        conversation_id = int(request.path_params["id"])
+        conversation_id = _ident(request.path_params["id"])
         to = str(form.get("a") or "")
         done = await self.run(
             lambda store: actions.assign(store, conversation_id, me.id, int(to) if to.isdigit() else None)
@@ -472,3 +472,10 @@ def closed_app() -> ASGIApp:
         )
 
     return Starlette(routes=[Route("/{path:path}", closed, methods=["GET", "POST"])])
+
+
+def _ident(value: int) -> int:
+    """An id from the address; one no database could hold is simply not found (never a 500)."""
+    if not 0 < value < 2**53:
+        raise HTTPException(404)
+    return value
