@@ -107,8 +107,29 @@ def pg_schema_url() -> Iterator[str]:
     try:
         yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        _drop_schema(schema)
+
+
+def _drop_schema(schema: str) -> None:
+    """Drop a test's schema; a backend the test left open (a killed process's half-open socket) holding a lock
+    on it is ended first, so one test's leftovers never hang the next one's teardown."""
+    import psycopg
+
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute("SET lock_timeout = '5s'")
+        try:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            return
+        except psycopg.errors.LockNotAvailable:
+            pass
+        conn.execute(
+            """SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+            JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %s AND l.pid <> pg_backend_pid()""",
+            (schema,),
+        )
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def phones(n: int, start: int = 0) -> list[str]:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import httpx
@@ -272,6 +273,23 @@ def publish(page) -> None:  # type: ignore[no-untyped-def]
     page.get_by_role("menuitem", name="Pubblica ora").click()
 
 
+def saved_frontmatter(path: Path, timeout: float = 30) -> dict[str, Any]:
+    """The frontmatter of a file Decap saves, once it is whole (decap-server writes it in pieces)."""
+
+    seen: list[bytes] = [b""]
+
+    def whole() -> bool:  # closed frontmatter, a final newline, and the same bytes at two looks in a row
+        data = path.read_bytes() if path.exists() else b""
+        done = data.count(b"---\n") >= 2 and data.endswith(b"\n") and data == seen[0]
+        seen[0] = data
+        return done
+
+    wait_for(whole, timeout=timeout)
+    meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+    assert isinstance(meta, dict), path.read_text(encoding="utf-8")
+    return meta
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(CLI), *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, "SITE_TOOLS_NOW": NOW}
@@ -287,9 +305,8 @@ def test_an_editor_writes_a_bulletin_that_validates_unchanged_and_builds(page, s
     fill_bulletin(page, title, summary, "Viabilità", expires="2026-12-31T18:00")
     publish(page)
     path = town / "content/notizie/2026/2026-11-23-viabilita-chiusura-di-via-citta-di-castello.md"
-    wait_for(path.exists, timeout=30)
+    meta = saved_frontmatter(path)
     written = path.read_bytes()
-    meta = yaml.safe_load(written.decode("utf-8").split("---\n")[1])
     assert meta["title"] == title and meta["summary"] == summary
     assert meta["categories"] == ["viabilita"] and meta["expires"] == "2026-12-31 18:00"
     assert meta["id"] == path.stem and str(meta["date"]) == "2026-11-23 10:00"
@@ -332,7 +349,7 @@ def test_a_101_character_title_is_refused_in_italian(page, served) -> None:  # t
     publish(page)
     wait_for(lambda: len(list((town / "content/notizie").rglob("*.md"))) == len(before) + 1, timeout=30)
     (new,) = set((town / "content/notizie").rglob("*.md")) - set(before)
-    assert yaml.safe_load(new.read_text(encoding="utf-8").split("---\n")[1])["title"] == long_title[:100]
+    assert saved_frontmatter(new)["title"] == long_title[:100]
     assert saves() == 1
     checked = run("validate", str(new), cwd=town)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -357,8 +374,7 @@ def test_an_update_picks_its_original_from_a_list(page, served) -> None:  # type
     preview.get_by_text("Questo avviso aggiorna").wait_for()  # the page shows the link to the original
     publish(page)
     path = town / "content/notizie/2026/2026-11-23-via-roma-riapre-in-anticipo.md"
-    wait_for(path.exists, timeout=30)
-    meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---\n")[1])
+    meta = saved_frontmatter(path)
     assert meta["updates"] == "2026-10-26-lavori-acquedotto-via-roma"
     checked = run("validate", str(path), cwd=town)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -11,6 +11,7 @@ from contextlib import closing
 from typing import Any
 
 import psycopg
+import pytest
 
 from site_tools.delivery.fanout import FanOut, FanOutOptions
 from site_tools.store import Store
@@ -176,11 +177,19 @@ class BlackholeProxy:
         return len(pairs)
 
     def close(self) -> None:
+        """Close every socket, both sides: a server backend left open keeps its locks (the schema's drop waits)."""
         self.server.close()
         for client in self.silenced:
             client.close()
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for client, upstream, dead in pairs:
+            dead.set()
+            client.close()
+            upstream.close()
 
 
+@pytest.mark.timeout(240)  # the service's own bound on a silent connection is 30 s; a loaded machine adds to it
 def test_the_service_recovers_when_its_postgresql_connection_stops_answering(pg_url: str) -> None:
     """A connection that stops answering without being closed (a frozen server or pooler, a middlebox that
     keeps the socket alive, a half-open TCP connection after a failover) is waited on without any bound:
