@@ -12,7 +12,7 @@ import pytest
 
 from site_tools.service.counter import auth
 
-from .test_counter_web import Desk, csrf, make_desk
+from .test_counter_web import PASSWORD, Desk, csrf, make_desk
 
 
 @pytest.fixture
@@ -109,3 +109,47 @@ def test_a_citizens_document_with_any_file_name_can_be_downloaded(desk: Desk, fi
     shown = unquote(star.group(1)) if star else plain.group(1)
     wanted = "".join(c for c in filename if c.isprintable()).replace('"', "").replace("\\", "")
     assert shown == wanted
+
+
+def test_guesses_from_elsewhere_cannot_lock_a_member_out_of_their_own_browser(tmp_path: Path) -> None:
+    """Review: with only a per-user throttle, one wrong try every 15 minutes keeps «mario» blocked forever.
+    The browser where mario logged in before keeps a device cookie; its tries are counted on their own."""
+    for office in make_desk(f"sqlite:///{tmp_path / 'store.db'}"):
+        assert office.login().status_code == 303  # mario's office browser: now a known device
+        assert auth.DEVICE_COOKIE in office.client.cookies
+        office.client.post("/sportello/esci", data={"csrf": csrf(office.client.get("/sportello/").text)})
+        attacker = _stranger(office)
+        for _ in range(auth.PER_USER.free + 2):
+            attacker.post("/sportello/accesso", data={"csrf": csrf(attacker.get("/sportello/accesso").text),
+                                                      "utente": "mario", "password": "indovino"})  # fmt: skip
+        blocked = attacker.post("/sportello/accesso", data={"csrf": csrf(attacker.get("/sportello/accesso").text),
+                                                            "utente": "mario", "password": PASSWORD})  # fmt: skip
+        assert blocked.status_code == 429  # a browser mario never used is still throttled, right password or not
+        assert office.login().status_code == 303  # but mario, at his own desk, gets in
+        forged = _stranger(office)
+        forged.cookies.set(auth.DEVICE_COOKIE, office.client.cookies[auth.DEVICE_COOKIE] + "x", path="/sportello")
+        answer = forged.post("/sportello/accesso", data={"csrf": csrf(forged.get("/sportello/accesso").text),
+                                                         "utente": "mario", "password": PASSWORD})  # fmt: skip
+        assert answer.status_code == 429  # a tampered cookie is no device
+
+
+def test_a_stolen_device_cookie_is_throttled_on_its_own_and_only_for_its_user(desk: Desk) -> None:
+    assert desk.login().status_code == 303
+    cookie = desk.client.cookies[auth.DEVICE_COOKIE]
+    desk.client.post("/sportello/esci", data={"csrf": csrf(desk.client.get("/sportello/").text)})
+    for _ in range(auth.PER_USER.free):
+        assert desk.login(password="sbagliata").status_code == 401
+    assert desk.login().status_code == 429  # guessing with the cookie is throttled like any user
+    assert desk.client.cookies[auth.DEVICE_COOKIE] == cookie
+    assert auth.device_key("s" * 40, cookie, "anna") is None  # mario's device says nothing about anna
+
+
+def _stranger(desk: Desk) -> Any:
+    """Another browser on the same service (no cookies of its own)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    return TestClient(desk.client.app, base_url="https://testserver")

@@ -12,6 +12,11 @@
 * After 5 wrong passwords for a user within 15 minutes, each further try
   waits 30 s, then 60 s, 120 s … up to 15 minutes (25 for one address,
   so an office behind one NAT is not locked out by one person).
+* A browser where a member logged in keeps a signed *device cookie*
+  (OWASP's "device cookies", 90 days): its tries are counted on their own
+  key, not on the user's, so someone guessing a member's password from
+  elsewhere — even one wrong try every 15 minutes, forever — cannot lock
+  that member out of their own office computer.
 
 OIDC (a town's identity provider) fits beside the password: ``staff.oidc_subject``
 holds the provider's ``sub``, and a login route pair (authlib) would open the
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 HASHER = PasswordHasher()
 _DUMMY = HASHER.hash("not-a-password-" + secrets.token_hex(8))
@@ -47,6 +53,31 @@ class Throttle:
 
 PER_USER = Throttle(free=5, base=30.0)
 PER_ADDRESS = Throttle(free=25, base=30.0)
+
+DEVICE_COOKIE = "sportello_dispositivo"
+DEVICE_LIFETIME = 90 * 86400
+
+
+def _devices(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="sportello-device-cookie")
+
+
+def device_cookie(secret: str, username: str) -> str:
+    """A signed token saying "this browser logged in as ``username``", with a random part of its own."""
+    return _devices(secret).dumps({"u": username, "d": secrets.token_hex(8)})
+
+
+def device_key(secret: str, cookie: str | None, username: str) -> str | None:
+    """The throttle key of a valid device cookie for ``username`` (None: not a known device for this user)."""
+    if not cookie:
+        return None
+    try:
+        data = _devices(secret).loads(cookie, max_age=DEVICE_LIFETIME)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != username or not isinstance(data.get("d"), str):
+        return None
+    return f"device:{username}:{data['d']}"
 
 
 def hash_password(password: str) -> str:

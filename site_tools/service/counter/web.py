@@ -102,8 +102,9 @@ class Refused(Exception):
 
 
 class Inbox:
-    def __init__(self, counter: Counter, clock: Callable[[], float] = time.time):
+    def __init__(self, counter: Counter, clock: Callable[[], float] = time.time, cookie_path: str = "/sportello"):
         self.counter = counter
+        self.cookie_path = cookie_path
         self.config = counter.config
         self.clock = clock
         self.env = Environment(
@@ -174,7 +175,10 @@ class Inbox:
         username = str(form.get("utente") or "").strip().lower()[:100]
         password = str(form.get("password") or "")[:1000]
         address = request.client.host if request.client else "?"
-        keys = (f"user:{username}", f"ip:{address}")
+        secret = self.counter.settings.session_secret or ""
+        device = auth.device_key(secret, request.cookies.get(auth.DEVICE_COOKIE), username)
+        # A known device's tries count on their own: guesses from elsewhere cannot lock a member out of it.
+        keys = (device or f"user:{username}", f"ip:{address}")
         limits = [(keys[0], *auth.PER_USER.parameters()), (keys[1], *auth.PER_ADDRESS.parameters())]
         # Counted before the password is checked, in one transaction with the check of the block.
         wait = await self.run(lambda store: store.staff.attempt(limits))
@@ -193,7 +197,18 @@ class Inbox:
         await self.run(lambda store: self._opened(store, member, password, sid, keys[0], keys[1]))
         request.session.clear()
         request.session.update(sid=sid, csrf=auth.new_token())
-        return self.redirect(request, "/")
+        response = self.redirect(request, "/")
+        if device is None:
+            response.set_cookie(
+                auth.DEVICE_COOKIE,
+                auth.device_cookie(secret, username),
+                max_age=auth.DEVICE_LIFETIME,
+                path=self.cookie_path,
+                secure=True,
+                httponly=True,
+                samesite="strict",
+            )
+        return response
 
     async def _throttled(self, request: Request, username: str, wait: float) -> Response:
         await self.run(lambda store: store.staff.audit(None, "login_throttled", None, username))
@@ -415,7 +430,7 @@ def inbox_app(counter: Counter, clock: Callable[[], float] = time.time, cookie_p
     if not secret:
         log.warning("SITE_TOOLS_SESSION_SECRET not set: the counter's inbox is closed")
         return closed_app()
-    inbox = Inbox(counter, clock)
+    inbox = Inbox(counter, clock, cookie_path)
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
