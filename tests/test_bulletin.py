@@ -271,9 +271,9 @@ def test_malformed_frontmatter(town: Town, text: str, needle: str) -> None:
 def test_demo_content_is_valid_and_complete() -> None:
     from site_tools.content.config import load_config
 
-    from .conftest import REPO
+    from .conftest import FIXTURE_TOWN
 
-    config = load_config(REPO / "mkdocs.yml")
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
     content = load_content(config)
     assert content.problems == []
     bulletins = content.bulletins

@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO, Town
+from .conftest import FIXTURE_TOWN, REPO, Town
 
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
-def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(*args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "site_tools", *args],
         cwd=cwd,
@@ -25,7 +25,7 @@ def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None
 
 
 def test_validate_passes_on_the_demo_town() -> None:
-    result = run("validate")
+    result = run("validate", cwd=REPO)  # about the demo itself: the repository's own content/
     assert result.returncode == 0, result.stderr
     assert "nessun problema" in result.stdout
 
@@ -63,7 +63,7 @@ def test_validate_lists_every_problem_of_a_broken_folder_in_one_run() -> None:
 def test_validate_writes_github_annotations_in_ci() -> None:
     result = run("validate", str(BROKEN / "2026-11-20-chiusura.md"), env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1
-    assert "::error file=tests/fixtures/broken/2026-11-20-chiusura.md,line=4,title=Campo date::" in result.stdout
+    assert "::error file=../broken/2026-11-20-chiusura.md,line=4,title=Campo date::" in result.stdout
 
 
 def test_a_bad_config_is_reported_not_a_traceback(town: Town) -> None:
