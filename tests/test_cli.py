@@ -12,7 +12,9 @@ from .conftest import FIXTURE_TOWN, REPO, Town
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
-def run(*args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "site_tools", *args],
         cwd=cwd,

@@ -25,7 +25,7 @@ import pytest
 from site_tools.store import Store
 from site_tools.store.ledger import Result
 
-from .conftest import FIXTURE_TOWN, REPO
+from .conftest import FIXTURE_TOWN
 from .services import phones, simulator, wait_for
 
 SECRET = "test-app-secret"
