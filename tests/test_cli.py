@@ -86,6 +86,11 @@ def test_new_asks_and_writes_a_valid_bulletin(town: Town) -> None:
     assert result.returncode == 0, result.stderr
     path = town.bulletins / "2026" / "2026-11-24-chiusura-del-ponte-vecchio-per-verifiche.md"
     assert path.is_file()
+    unfinished = run("validate", str(path), cwd=town.root)  # the template's placeholder must not reach the phones
+    assert unfinished.returncode == 1 and "Scrivi qui il testo completo" in unfinished.stderr
+    path.write_text(
+        path.read_text(encoding="utf-8").split("---\n\n")[0] + "---\n\nIl ponte è chiuso.\n", encoding="utf-8"
+    )
     assert run("validate", str(path), cwd=town.root).returncode == 0
     from site_tools.content.frontmatter import parse_bulletin
 

@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import FIXTURE_TOWN, REPO
+from site_tools.content.loading import load_content
+from site_tools.content.problems import Problem
+from site_tools.content.slips import NEW_BODY
+
+from .conftest import FIXTURE_TOWN, REPO, Town, good
 
 # The only tests about the demo itself (its content/ and mkdocs.yml at the repository root).
 DEMO_TESTS = {"test_demo.py"}
@@ -53,3 +57,60 @@ def test_a_town_that_replaced_the_demo_content_keeps_a_green_suite(tmp_path: Pat
     result = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+# -- 1. slips caught by validate ----------------------------------------------------------------------------------
+
+
+def problems_of(town: Town) -> list[Problem]:
+    content = load_content(town.config)
+    content.check_bodies()
+    return content.problems
+
+
+def test_the_placeholder_of_new_is_an_error(town: Town) -> None:
+    path = town.write("2026-11-20-chiusura.md", good(), body=f"{NEW_BODY}\n")
+    (problem,) = problems_of(town)
+    assert problem.file.endswith(path.name) and problem.field == "testo" and problem.line == 9
+    assert "Scrivi qui il testo completo" in problem.message and "sostituiscilo" in problem.fix
+    # Kept among other text (the editor wrote above it), still caught.
+    town.write("2026-11-20-chiusura.md", good(), body=f"Via Roma è chiusa.\n\n{NEW_BODY}\n")
+    assert [p.field for p in problems_of(town)] == ["testo"]
+
+
+def test_a_hash_in_an_unquoted_title_is_an_error_with_the_quoted_fix(town: Town) -> None:
+    header = good().replace("title: Chiusura di via Roma per lavori", "title: Avviso #3 via Sant'Anna chiusa")
+    town.write("2026-11-20-chiusura.md", header)
+    (problem,) = problems_of(town)
+    assert problem.field == "title" and problem.line == 3
+    assert "«Avviso»" in problem.message and "«Avviso #3 via Sant'Anna chiusa»" in problem.message
+    assert problem.fix.endswith('title: "Avviso #3 via Sant\'Anna chiusa"')
+    # The fix, applied literally, validates; a quoted «#» and a hash without a space before it are fine.
+    town.write(
+        "2026-11-20-chiusura.md",
+        header.replace("title: Avviso #3 via Sant'Anna chiusa", "title: " + problem.fix.split("title: ")[1]),
+    )
+    town.write("2026-11-21-pec.md", good("2026-11-21-pec", area="Civico n.#3, 'via' Verdi"), folder="2026")
+    assert problems_of(town) == []
+    assert load_content(town.config).bulletins[0].title == "Avviso #3 via Sant'Anna chiusa"
+
+
+def _guide() -> str:
+    return (REPO / "GUIDA-REDAZIONE.md").read_text(encoding="utf-8")
+
+
+def test_every_example_and_link_form_of_the_editors_guide_validates(town: Town) -> None:
+    guide = _guide()
+    examples = re.findall(r"```markdown\n(.*?)```", guide, re.DOTALL)
+    assert examples, "the guide shows a whole bulletin"
+    for example in examples:
+        bid = re.search(r"^id: (\S+)$", example, re.MULTILINE)
+        assert bid is not None
+        (town.bulletins / "2026").mkdir(parents=True, exist_ok=True)
+        (town.bulletins / "2026" / f"{bid.group(1)}.md").write_text(example, encoding="utf-8")
+    # Every link the guide teaches, written in a bulletin of content/notizie/2026/ as the guide says.
+    links = re.findall(r"\]\(([^)\s]+\.md[^)\s]*)\)", guide) + re.findall(r"`(\.\./[^`\s]+\.md)`", guide)
+    assert len(links) >= 2, links
+    body = "\n\n".join(f"Vedi [questo]({link})." for link in links) + "\n"
+    town.write("2026-11-21-rimandi.md", good("2026-11-21-rimandi"), body=body)
+    assert problems_of(town) == []

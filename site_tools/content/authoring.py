@@ -14,6 +14,7 @@ from site_tools.content.bulletin import Priority
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import parse_bulletin
 from site_tools.content.problems import InvalidContent, Problem, display_path
+from site_tools.content.slips import NEW_BODY
 
 SLUG_MAX = 60
 
@@ -45,7 +46,7 @@ def render(draft: Draft, path: Path, config: TownConfig) -> str:
         "summary": draft.summary,
     }
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
-    return f"---\n{head}---\n\nScrivi qui il testo completo dell'avviso: cosa succede, dove, quando, chi contattare.\n"
+    return f"---\n{head}---\n\n{NEW_BODY}\n"
 
 
 def write_new(config: TownConfig, draft: Draft) -> Path:
@@ -69,7 +70,7 @@ def write_new(config: TownConfig, draft: Draft) -> Path:
     # written under content/ unless it is valid.
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir) / path.name
-        scratch.write_text(text, encoding="utf-8")
+        scratch.write_text(text.replace(NEW_BODY, "Testo."), encoding="utf-8")  # the placeholder: for the editor
         _, problems = parse_bulletin(scratch, config)
     if problems:
         raise InvalidContent([Problem(shown, p.line, p.field, p.message, p.fix) for p in problems])

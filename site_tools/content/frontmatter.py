@@ -29,6 +29,7 @@ from site_tools.content.bulletin import (
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
+from site_tools.content.slips import check_slips
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -275,6 +276,7 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         )
         return
     parsed.fm_text = fm_text
+    check_slips(fm_text, body, parsed.body_line, shown, problems)  # before build(): a slip keeps the bulletin out
     _Fields(parsed, meta, fm_text, config, problems).build()
 
 
