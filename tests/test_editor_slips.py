@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from site_tools.content.loading import load_content
-from site_tools.content.problems import Problem
+from site_tools.content.problems import Problem, format_report
 from site_tools.content.slips import NEW_BODY
 
 from .conftest import FIXTURE_TOWN, REPO, Town, good
@@ -114,3 +114,38 @@ def test_every_example_and_link_form_of_the_editors_guide_validates(town: Town) 
     body = "\n\n".join(f"Vedi [questo]({link})." for link in links) + "\n"
     town.write("2026-11-21-rimandi.md", good("2026-11-21-rimandi"), body=body)
     assert problems_of(town) == []
+
+
+# -- 4. messages only in Italian ----------------------------------------------------------------------------------
+
+ENGLISH = re.compile(r"\b(found|expected|mapping|scanning|parsing|character|stream|token|while)\b")
+
+
+def test_yaml_errors_are_told_in_italian_with_the_line_and_a_tab_named(town: Town) -> None:
+    town.write("2026-11-20-tab.md", good("2026-11-20-tab").replace("summary:", "\tsummary:"))
+    town.write("2026-11-21-due-punti.md", good("2026-11-21-due-punti").replace("per lavori", "per lavori: ordinanza"))
+    town.write("2026-11-22-elenco.md", good("2026-11-22-elenco").replace("[viabilita]", "[viabilita"))
+    town.write("2026-11-23-virgolette.md", good("2026-11-23-virgolette").replace("title: ", "title: 'Chiusura"))
+    found = {p.file.rsplit("/", 1)[1]: p for p in problems_of(town)}
+    assert set(found) == {
+        "2026-11-20-tab.md",
+        "2026-11-21-due-punti.md",
+        "2026-11-22-elenco.md",
+        "2026-11-23-virgolette.md",
+    }
+    for problem in found.values():
+        assert not ENGLISH.search(problem.message + problem.fix), problem
+        assert problem.line is not None
+    tab = found["2026-11-20-tab.md"]
+    assert "tabulazione (TAB)" in tab.message and tab.line == 6 and "spazi" in tab.fix
+    assert "«: »" in found["2026-11-21-due-punti.md"].message and found["2026-11-21-due-punti.md"].line == 3
+    assert "parentesi quadre" in found["2026-11-22-elenco.md"].message
+    assert "virgoletta" in found["2026-11-23-virgolette.md"].message
+
+
+def test_one_problem_is_told_in_the_singular(town: Town) -> None:
+    assert format_report([Problem("a.md", 1, "title", "x.", "y.")]).endswith(
+        "Trovato 1 problema in 1 file. Nulla è stato pubblicato."
+    )
+    two = [Problem("a.md", 1, "title", "x.", "y."), Problem("b.md", 2, "date", "x.", "y.")]
+    assert format_report(two).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")

@@ -313,14 +313,16 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
                 )
                 return REFUSED
         return meta
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        reason = shown_reason(exc)
+    except yaml.YAMLError as exc:
+        reason, fix, line = yamlio.explain_error(exc, fm_text)
+        problems.add(shown, None, f"l'intestazione non è YAML valido: {reason}.", fix, line)
+        return REFUSED
+    except (ValueError, RecursionError) as exc:
         problems.add(
             shown,
             None,
-            f"l'intestazione non è YAML valido ({reason}).",
+            f"l'intestazione non è YAML valido ({shown_reason(exc)}).",
             "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
-            yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
         )
         return REFUSED
 

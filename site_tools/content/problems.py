@@ -97,7 +97,7 @@ def format_report(problems: list[Problem]) -> str:
     files = {p.file for p in problems}
     lines = [p.format() for p in sorted(problems)]
     n = len(problems)
-    noun = "problema" if n == 1 else "problemi"
+    found = "Trovato 1 problema" if n == 1 else f"Trovati {n} problemi"
     lines.append("")
-    lines.append(f"Trovati {n} {noun} in {len(files)} file. Nulla è stato pubblicato.")
+    lines.append(f"{found} in {len(files)} file. Nulla è stato pubblicato.")
     return "\n".join(lines)
