@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from site_tools.content.loading import load_content
 from site_tools.content.problems import Problem, format_report
 from site_tools.content.slips import NEW_BODY
+from site_tools.content.validation import GENERATED_PAGES, page_path
 
 from .conftest import FIXTURE_TOWN, REPO, Town, good
 
@@ -149,3 +152,72 @@ def test_one_problem_is_told_in_the_singular(town: Town) -> None:
     )
     two = [Problem("a.md", 1, "title", "x.", "y."), Problem("b.md", 2, "date", "x.", "y.")]
     assert format_report(two).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")
+
+
+# -- 2. stable addresses ------------------------------------------------------------------------------------------
+
+
+def test_renaming_a_published_bulletins_file_keeps_its_address_on_the_site_and_in_messages(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from site_tools.render.links import Links
+    from site_tools.render.telegram import render_telegram
+    from site_tools.site.build import build_site
+
+    monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-23 12:00")
+    first = town.write(
+        "2026-11-20-chiusura-via-roma.md", good(), body="Via Roma è chiusa. [Iscriviti](../../iscriviti.md)\n"
+    )
+    (sent,) = load_content(town.config).bulletins
+    address = sent.url(town.config)  # what the phones received
+    assert address.endswith("/notizie/2026/11/chiusura-via-roma/")
+    first.rename(first.with_name("2026-11-20-via-roma-chiusa-per-lavori.md"))  # an editor tidies the name
+    (renamed,) = load_content(town.config).bulletins
+    assert renamed.url(town.config) == address
+    assert address in "".join(render_telegram(renamed, town.config, Links.for_bulletins(town.config, [renamed])))
+    site = build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=True)
+    page = site / "notizie/2026/11/chiusura-via-roma/index.html"
+    assert "Chiusura di via Roma per lavori" in page.read_text(encoding="utf-8")
+    assert not (site / "notizie/2026/11/via-roma-chiusa-per-lavori").exists()
+    for generated in GENERATED_PAGES:  # the pages a link may name by their .md file (the guide's example)
+        assert (site / page_path(generated) / "index.html").is_file(), generated
+
+
+def _git(root: Path, *args: str) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "r",
+        "GIT_AUTHOR_EMAIL": "r@x",
+        "GIT_COMMITTER_NAME": "r",
+        "GIT_COMMITTER_EMAIL": "r@x",
+    }
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def _validate(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00", "GITHUB_ACTIONS": "true"}
+    env.pop("GITHUB_BASE_REF", None)
+    return subprocess.run(
+        [sys.executable, "-m", "site_tools", "validate"], cwd=root, env=env, capture_output=True, text=True
+    )
+
+
+def test_validate_warns_when_a_published_bulletins_address_would_change(town: Town) -> None:
+    path = town.write("2026-11-20-chiusura-via-roma.md", good())
+    town.write("2026-11-21-mercato.md", good("2026-11-21-mercato"))
+    _git(town.root, "init", "-q")
+    _git(town.root, "add", "-A")
+    _git(town.root, "commit", "-qm", "pubblicati")
+    path.rename(path.with_name("2026-11-20-via-roma-chiusa.md"))  # renamed: same address, no warning
+    quiet = _validate(town.root)
+    assert quiet.returncode == 0 and "Attenzione" not in quiet.stderr, quiet.stderr
+    moved = path.with_name("2026-11-20-via-roma-chiusa.md")
+    moved.write_text(
+        moved.read_text(encoding="utf-8").replace("date: 2026-11-20", "date: 2026-10-20"), encoding="utf-8"
+    )
+    (town.bulletins / "2026" / "2026-11-21-mercato.md").unlink()
+    loud = _validate(town.root)
+    assert loud.returncode == 0, loud.stderr  # a warning: the editor decides
+    assert "Attenzione:" in loud.stderr and "/notizie/2026/11/chiusura-via-roma/ a " in loud.stderr
+    assert "«2026-11-21-mercato» sparirebbe" in loud.stderr and "cancels: 2026-11-21-mercato" in loud.stderr
+    assert "::warning file=content/notizie/2026/2026-11-20-via-roma-chiusa.md,line=4" in loud.stdout

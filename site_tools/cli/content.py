@@ -13,22 +13,34 @@ from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
 from site_tools.content.dates import parse_datetime
 from site_tools.content.loading import load_content
-from site_tools.content.problems import InvalidContent
+from site_tools.content.problems import InvalidContent, Problem
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--base",
+    default=None,
+    help="Git revision whose published addresses must not change (default: the PR's base branch, else HEAD).",
+)
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Check as at this time.")
 @pass_ctx
 @friendly
-def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
+def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: str | None) -> None:
     """Check the configuration and the bulletins; list every problem.
 
     With PATHS, report only on those files or folders (the rest of the
-    content is still read, to check references and duplicates).
+    content is still read, to check references and duplicates). A published
+    bulletin whose address would change is a warning (exit 0).
     """
+    from site_tools.content.addresses import default_base, moved_addresses
+    from site_tools.content.dates import now as current_time
+
     config = ctx.config
     extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
     content = load_content(config, extra_files=extra)
+    at = current_time(config.timezone, now_text)
+    warn(moved_addresses(config, content.records, at, base or default_base()))
     answers, answer_problems = load_answers(config)  # the counter's canned answers, if any
     content.problems.extend(answer_problems)
     problems = content.problems_for(paths)
@@ -39,6 +51,14 @@ def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
     checked = len(extra) if paths else len(content.bulletins)
     also = f" e {len(answers)} risposte pronte dello sportello" if answers and not paths else ""
     click.echo(f"Tutto in ordine: {checked} avvisi{also} controllati, nessun problema.")
+
+
+def warn(warnings: list[Problem]) -> None:
+    """Warnings: printed (and annotated on GitHub) but the command still succeeds."""
+    for warning in warnings:
+        click.echo(f"Attenzione: {warning.format()}", err=True)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            click.echo(warning.github_annotation("warning"))
 
 
 @click.command()

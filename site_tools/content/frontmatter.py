@@ -456,7 +456,7 @@ class _Fields:
         channels = self.channels()
         draft = self.flag("draft")
         pin = self.flag("pin")
-        slug = self.slug()
+        slug = self.slug(bid)
         expires = None
         if self.meta.get("expires") is not None:
             expires = self.when("expires", self.meta["expires"], end_of_day=True)
@@ -611,17 +611,12 @@ class _Fields:
             self.add("channels", f"il canale «{shown(item)}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
         return frozenset(items) if not bad else frozenset()
 
-    def slug(self) -> str:
+    def slug(self, bid: str | None) -> str:
+        """``slug:``, or the ``id`` without its date prefix: never the file's name, so renaming it keeps the address."""
         value = self.meta.get("slug")
-        default = _DATE_PREFIX.sub("", self.path.stem)
+        default = _DATE_PREFIX.sub("", bid or self.path.stem)
         if value is None:
-            if not ID_PATTERN.match(default):
-                self.add(
-                    None,
-                    f"il nome del file «{self.path.name}» non va bene come indirizzo della pagina.",
-                    "rinomina il file con lettere minuscole, cifre e trattini, per esempio 2026-11-20-chiusura-via-roma.md, oppure aggiungi «slug:».",
-                )
-            return default
+            return default  # without a valid id the bulletin is refused anyway (reported by identifier())
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
                 "slug",

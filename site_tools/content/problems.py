@@ -34,15 +34,15 @@ class Problem:
         field = f" [{self.field}]" if self.field else ""
         return f"{where}:{field} {self.message}\n    ➜ Come correggere: {self.fix}"
 
-    def github_annotation(self) -> str:
-        """The same problem as a GitHub Actions annotation on the PR's diff."""
+    def github_annotation(self, level: str = "error") -> str:
+        """The same problem as a GitHub Actions annotation on the PR's diff (``error`` or ``warning``)."""
         parts = [f"file={self.file}"]
         if self.line is not None:
             parts.append(f"line={self.line}")
         title = f"Campo {self.field}" if self.field else "Problema"
         text = f"{self.message} Come correggere: {self.fix}".replace("%", "%25")
         text = text.replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error {','.join(parts)},title={title}::{text}"
+        return f"::{level} {','.join(parts)},title={title}::{text}"
 
 
 class ProblemList(list[Problem]):
