@@ -183,14 +183,9 @@ def test_renaming_a_published_bulletins_file_keeps_its_address_on_the_site_and_i
         assert (site / page_path(generated) / "index.html").is_file(), generated
 
 
-def _git(root: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "r",
-        "GIT_AUTHOR_EMAIL": "r@x",
-        "GIT_COMMITTER_NAME": "r",
-        "GIT_COMMITTER_EMAIL": "r@x",
-    }
+def _git(root: Path, *args: str, date: str | None = None) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "r", "GIT_AUTHOR_EMAIL": "r@x", "GIT_COMMITTER_NAME": "r"}
+    env |= {"GIT_COMMITTER_EMAIL": "r@x"} | ({"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date} if date else {})
     subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
@@ -221,3 +216,78 @@ def test_validate_warns_when_a_published_bulletins_address_would_change(town: To
     assert "Attenzione:" in loud.stderr and "/notizie/2026/11/chiusura-via-roma/ a " in loud.stderr
     assert "«2026-11-21-mercato» sparirebbe" in loud.stderr and "cancels: 2026-11-21-mercato" in loud.stderr
     assert "::warning file=content/notizie/2026/2026-11-20-via-roma-chiusa.md,line=4" in loud.stdout
+
+
+# -- 3. site-tools new ---------------------------------------------------------------------------------------------
+
+
+def _new(town: Town, *args: str, input: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "site_tools", "new", *args]
+    return subprocess.run(cmd, cwd=town.root, input=input, capture_output=True, text=True, timeout=120)
+
+
+def test_new_lists_the_categories_and_asks_again_only_the_wrong_answer(town: Town) -> None:
+    summary = "Il ponte Vecchio è chiuso da domani per le verifiche dopo la piena."
+    # title, a too short summary, an unknown category, priority, no date; then only summary and category again.
+    answers = f"Chiusura del ponte Vecchio\ncorta\nfeste\nurgent\n\n{summary}\n4\n"
+    result = _new(town, input=answers)
+    assert result.returncode == 0, result.stderr
+    assert "4. viabilita – Viabilità" in result.stderr or "4. viabilita – Viabilità" in result.stdout
+    shown = result.stdout + result.stderr
+    assert shown.count("Titolo dell'avviso") == 1 and shown.count("Priorità") == 1  # kept, not asked again
+    assert (
+        shown.count("Sintesi") == 2
+        and "«summary» è troppo corto" in shown
+        and "la categoria «feste» non esiste" in shown
+    )
+    (path,) = town.bulletins.rglob("*.md")
+    text = path.read_text(encoding="utf-8")
+    assert "categories:\n- viabilita" in text and "priority: urgent" in text and summary in text
+    assert "\ndate:" not in text  # dated when merged
+
+
+def test_a_bulletin_without_a_date_is_dated_by_its_merge_not_when_it_was_written(town: Town) -> None:
+    from datetime import datetime, timedelta
+
+    from site_tools.delivery.plan import DEFAULT_MAX_AGE
+
+    result = _new(
+        town,
+        "--priority",
+        "normal",
+        input="Mercato spostato in piazza\nIl mercato del sabato si tiene in piazza Garibaldi.\nviabilita\n\n",
+    )
+    assert result.returncode == 0, result.stderr
+    (path,) = town.bulletins.rglob("*.md")
+    path.write_text(path.read_text(encoding="utf-8").replace(NEW_BODY, "Il mercato è in piazza."), encoding="utf-8")
+    (draft,) = load_content(town.config).bulletins
+    assert draft.dated_at_merge and abs(draft.date - datetime.now(town.config.timezone)) < timedelta(minutes=2)
+    # Written on a branch five days ago, merged now: dated at the merge, not too old to send.
+    _git(town.root, "init", "-q", "-b", "main")
+    _git(town.root, "commit", "-q", "--allow-empty", "-m", "inizio", date="2026-11-01T08:00:00+01:00")
+    _git(town.root, "checkout", "-q", "-b", "avviso")
+    _git(town.root, "add", "-A")
+    _git(town.root, "commit", "-qm", "nuovo avviso", date="2026-11-20T08:00:00+01:00")
+    _git(town.root, "checkout", "-q", "main")
+    _git(town.root, "merge", "-q", "--no-ff", "-m", "merge", "avviso", date="2026-11-25T10:15:00+01:00")
+    merged = datetime.fromisoformat("2026-11-25T10:15:00+01:00")
+    from site_tools.content import merged as cache
+
+    cache._cache.clear()
+    (bulletin,) = load_content(town.config).bulletins
+    assert bulletin.date == merged and bulletin.url_path.startswith("notizie/2026/11/")
+    assert bulletin.date >= merged - DEFAULT_MAX_AGE
+    # Renamed later: still dated by its merge.
+    _git(town.root, "mv", str(path), str(path.with_name("2026-11-20-mercato-in-piazza.md")))
+    _git(town.root, "commit", "-qm", "rinomina", date="2026-11-28T09:00:00+01:00")
+    cache._cache.clear()
+    assert load_content(town.config).bulletins[0].date == merged
+
+
+def test_new_writes_the_date_only_when_the_editor_schedules_it(town: Town) -> None:
+    answers = (
+        "Festa degli alberi\nDomenica si piantano gli alberi nel parco comunale.\neventi\nnormal\n2026-12-06 10:00\n"
+    )
+    assert _new(town, input=answers).returncode == 0
+    (path,) = town.bulletins.rglob("*.md")
+    assert "date: 2026-12-06 10:00" in path.read_text(encoding="utf-8") and path.parent.name == "2026"

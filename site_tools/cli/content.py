@@ -11,7 +11,6 @@ import click
 from site_tools.cli.common import Context, friendly, pass_ctx, store_for
 from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
-from site_tools.content.dates import parse_datetime
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, Problem
 
@@ -62,37 +61,34 @@ def warn(warnings: list[Problem]) -> None:
 
 
 @click.command()
-@click.option("--title", prompt="Titolo dell'avviso", help="Title of the bulletin.")
-@click.option("--summary", prompt="Sintesi (il testo breve che arriva sui telefoni)", help="Short text for phones.")
-@click.option("--category", prompt="Categoria", help="Category slug.")
-@click.option(
-    "--priority",
-    type=click.Choice([p.value for p in Priority]),
-    default=Priority.NORMAL.value,
-    prompt="Priorità (normal o urgent)",
-    show_choices=True,
-)
-@click.option("--date", "when", default=None, help="Publication date and time (default: now).")
+@click.option("--title", default=None, help="Title of the bulletin.")
+@click.option("--summary", default=None, help="Short text for phones.")
+@click.option("--category", default=None, help="Category slug, label or number in the list.")
+@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None)
+@click.option("--date", "when", default=None, help="Schedule at this date and time (default: dated when merged).")
 @click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
 @pass_ctx
 @friendly
-def new(ctx: Context, title: str, summary: str, category: str, priority: str, when: str | None, kind: str) -> None:
-    """Write a new bulletin with valid frontmatter under content/."""
-    from datetime import datetime
+def new(
+    ctx: Context,
+    title: str | None,
+    summary: str | None,
+    category: str | None,
+    priority: str | None,
+    when: str | None,
+    kind: str,
+) -> None:
+    """Write a new bulletin with valid frontmatter under content/, asking what is missing.
 
-    from site_tools.content.authoring import Draft, write_new
-    from site_tools.content.dates import DateError
+    A wrong answer is asked again, alone: the others are kept. Without a
+    date the bulletin is dated when it is merged.
+    """
+    from site_tools.cli.asking import ask_draft
+    from site_tools.content.authoring import write_new
 
     config = ctx.config
-    try:
-        moment = (
-            parse_datetime(when, config.timezone)
-            if when
-            else datetime.now(config.timezone).replace(second=0, microsecond=0)
-        )
-    except DateError as exc:
-        raise click.BadParameter(f"{exc.message} {exc.fix}", param_hint="--date") from exc
-    path = write_new(config, Draft(title.strip(), summary.strip(), category.strip(), Priority(priority), moment, kind))
+    given = {"title": title, "summary": summary, "categories": category, "priority": priority, "date": when}
+    path = write_new(config, ask_draft(config, given, kind))
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
 
 

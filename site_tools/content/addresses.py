@@ -82,7 +82,9 @@ def _warning(config: TownConfig, bid: str, url: str, name: str, record: Parsed |
             None,
             "id",
             f"l'avviso pubblicato «{bid}» sparirebbe: il suo indirizzo {old} è già arrivato sui telefoni.",
-            "per ritirare un avviso scrivine uno nuovo con «cancels: " + bid + "»; se hai cambiato l'id, rimetti quello di prima.",
+            "per ritirare un avviso scrivine uno nuovo con «cancels: "
+            + bid
+            + "»; se hai cambiato l'id, rimetti quello di prima.",
         )
     return Problem(
         record.shown,

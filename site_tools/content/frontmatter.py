@@ -28,6 +28,7 @@ from site_tools.content.bulletin import (
 )
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
+from site_tools.content.merged import merge_time
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
 from site_tools.content.slips import check_slips
 
@@ -62,7 +63,13 @@ KEYS: dict[str, str] = {
 }
 
 
-REQUIRED = ("id", "title", "date", "summary", "categories")
+REQUIRED = (
+    "id",
+    "title",
+    "date",
+    "summary",
+    "categories",
+)  # the web editor asks for «date»; a file without it is dated at merge (merged.py)
 
 
 #: Italian (and common English) names editors reach for, mapped to our keys.
@@ -415,6 +422,10 @@ class _Fields:
             self.add(key, f"«{key}»: {exc.message}", exc.fix)
             return None
 
+    def merge_date(self) -> datetime:
+        """No «date:»: the bulletin is dated when it reaches the main branch (see :mod:`merged`)."""
+        return merge_time(self.path, self.config.bulletins_path, self.config.timezone)
+
     def flag(self, key: str) -> bool:
         value = self.meta.get(key, False)
         if not isinstance(value, bool):
@@ -445,11 +456,7 @@ class _Fields:
         bid = self.identifier()
         title = self.text("title", limits.TITLE_MAX, limits.TITLE_MIN, required=True)
         summary = self.text("summary", limits.SUMMARY_MAX, limits.SUMMARY_MIN, required=True)
-        date = None
-        if "date" not in self.meta:
-            self.add("date", "manca il campo obbligatorio «date» (data di pubblicazione).", _REQUIRED_FIX["date"])
-        else:
-            date = self.when("date", self.meta["date"])
+        date = self.when("date", self.meta["date"]) if "date" in self.meta else self.merge_date()
         categories = self.categories()
         btype = self.choice("type", TYPES, "notizia")
         priority_text = self.priority()
@@ -514,6 +521,7 @@ class _Fields:
             certainty=certainty,
             body_line=self.body_line,
             section=self.config.bulletins_dir,
+            dated_at_merge="date" not in self.meta,
         )
 
     def unknown_keys(self) -> None:
