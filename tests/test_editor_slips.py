@@ -291,3 +291,71 @@ def test_new_writes_the_date_only_when_the_editor_schedules_it(town: Town) -> No
     assert _new(town, input=answers).returncode == 0
     (path,) = town.bulletins.rglob("*.md")
     assert "date: 2026-12-06 10:00" in path.read_text(encoding="utf-8") and path.parent.name == "2026"
+
+
+# -- 5. the pull request's preview ---------------------------------------------------------------------------------
+
+
+def _preview(town: Town, *paths: Path, now: str = "2026-11-20 12:00") -> str:
+    out = town.root / "summary.md"
+    out.unlink(missing_ok=True)  # preview appends (to $GITHUB_STEP_SUMMARY)
+    cmd = [sys.executable, "-m", "site_tools", "preview", *map(str, paths), "--now", now, "--recipients", "100"]
+    env = {**os.environ, "SITE_TOOLS_DB": ""}
+    result = subprocess.run([*cmd, "--output", str(out)], cwd=town.root, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def _section(preview: str, label: str) -> str:
+    return preview.split(f"**{label}**", 1)[1].split("\n**", 1)[0]
+
+
+def test_the_preview_shows_the_telegram_post_as_a_reader_sees_it_and_the_lists_opt_out_footer(town: Town) -> None:
+    body = "Via Roma è **chiusa** dalle 8 & fino alle 18: [il modulo](https://example.org/modulo).\n"
+    path = town.write("2026-11-20-chiusura.md", good(priority="urgent"), body=body)
+    text = _preview(town, path)
+    telegram = _section(text, "Telegram")
+    assert "<b>" not in telegram and "</a>" not in telegram and "&amp;" not in telegram
+    assert "> 🔴 **URGENTE**" in telegram and "> **Chiusura di via Roma per lavori**" in telegram
+    assert "**chiusa** dalle 8 & fino alle 18: [il modulo](https://example.org/modulo)" in telegram
+    assert (
+        "[Leggi sul sito del Comune](https://avvisi.valfiorita.example.it/notizie/2026/11/chiusura-via-roma/)"
+        in telegram
+    )
+    assert "\nPer non ricevere più avvisi scrivi VALFIORITA OFF\n" in _section(text, "Lista WhatsApp")
+
+
+def test_a_cancellation_carries_annullato_on_every_channel_the_whatsapp_list_included(town: Town) -> None:
+    from site_tools import channels
+    from site_tools.render.links import Links
+    from site_tools.render.whatsapp_template import render_template
+    from site_tools.settings import Settings
+
+    town.write("2026-11-20-chiusura-via-roma.md", good())
+    path = town.write(
+        "2026-11-21-via-roma-riaperta.md", good("2026-11-21-via-roma-riaperta", cancels="2026-11-20-chiusura-via-roma")
+    )
+    content = load_content(town.config)
+    (cancelling,) = [b for b in content.bulletins if b.cancels]
+    links = Links.for_bulletins(town.config, content.bulletins)
+    by_name = channels.create(town.config, Settings.from_env({}))
+    assert len(by_name) == 3
+    for name, channel in by_name.items():
+        assert "ANNULLATO" in "".join(channel.render(cancelling, links).parts), name
+    template = render_template(cancelling, town.config)
+    assert template.payload("393331234567")["template"]["components"][0]["parameters"][0]["text"].startswith(
+        "ANNULLATO – "
+    )
+    assert "\nANNULLATO – Chiusura di via Roma" in _section(_preview(town, path), "Lista WhatsApp")
+
+
+def test_the_preview_warns_when_the_date_will_be_too_old_at_merge(town: Town) -> None:
+    from site_tools.delivery.plan import DEFAULT_MAX_AGE
+
+    dated = town.write("2026-11-20-chiusura-via-roma.md", good())  # date: 2026-11-20 08:30
+    undated = town.write("2026-11-21-mercato.md", good("2026-11-21-mercato").replace("date: 2026-11-20 08:30\n", ""))
+    late = _preview(town, dated, undated, now="2026-11-24 09:00")
+    assert late.count("⚠️") == 1 and f"più di {DEFAULT_MAX_AGE.days} giorni" in late
+    assert "dopo il 23/11/2026 alle 08:30" in late and "Togli la riga «date:»" in late
+    assert "⚠️" in _preview(town, dated, now="2026-11-22 12:00")  # less than a day left
+    assert "⚠️" not in _preview(town, dated, now="2026-11-20 12:00")

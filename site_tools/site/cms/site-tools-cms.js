@@ -472,8 +472,8 @@
     });
     var fixed = pyLen(hydrate(tpl.body, empty));
     var room = town.limits.templateBodyMax - fixed;
-    var title = (b.urgent ? tpl.urgentPrefix : '') + b.title;
-    title = cleanParam(title, Math.min(pyLen(tpl.urgentPrefix) + town.limits.titleMax, Math.floor(room / 3)));
+    var prefix = (b.cancels ? tpl.cancelPrefix : '') + (b.urgent ? tpl.urgentPrefix : '');
+    var title = cleanParam(prefix + b.title, Math.min(pyLen(prefix) + town.limits.titleMax, Math.floor(room / 3)));
     var summary = cleanParam(b.summary, Math.min(town.limits.summaryMax, room - pyLen(title)));
     var footer = pySlice(tpl.footer.replace('{off}', town.offMessage), town.limits.templateFooterMax);
     return {
