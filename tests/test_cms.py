@@ -38,7 +38,7 @@ def node(script: str, payload: Any) -> Any:
     if not (NODE_MODULES / "markdown-it").is_dir():
         pytest.fail("npm packages are missing: scripts/test runs npm ci")
     result = subprocess.run(
-        ["node", "-e", script], input=json.dumps(payload), capture_output=True, text=True, cwd=FIXTURE_TOWN, check=False
+        ["node", "-e", script], input=json.dumps(payload), capture_output=True, text=True, cwd=REPO, check=False
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
