@@ -359,3 +359,22 @@ def test_the_preview_warns_when_the_date_will_be_too_old_at_merge(town: Town) ->
     assert "dopo il 23/11/2026 alle 08:30" in late and "Togli la riga «date:»" in late
     assert "⚠️" in _preview(town, dated, now="2026-11-22 12:00")  # less than a day left
     assert "⚠️" not in _preview(town, dated, now="2026-11-20 12:00")
+
+
+# -- 6. the editors' guide followed literally -----------------------------------------------------------------------
+
+
+def test_the_guide_puts_github_com_first_then_the_local_way_with_its_setup(town: Town) -> None:
+    guide = _guide()
+    sections = re.findall(r"^## (.+)$", guide, re.MULTILINE)
+    web, github, local = (
+        next(i for i, s in enumerate(sections) if word in s) for word in ("editor web", "github.com", "Dal computer")
+    )
+    assert web < github < local
+    local_text = guide.split("## Dal computer", 1)[1].split("\n## ", 1)[0]
+    assert "./scripts/setup" in local_text and ".venv/bin/site-tools new" in local_text
+    assert (REPO / "scripts" / "setup").is_file()
+    # The quoted title the guide shows is read whole.
+    (title,) = re.findall(r'`(title: "[^`]+")`', guide)
+    town.write("2026-11-20-chiusura.md", good().replace("title: Chiusura di via Roma per lavori", title))
+    assert problems_of(town) == [] and load_content(town.config).bulletins[0].title == "Avviso #3: via Sant'Anna chiusa"
