@@ -378,3 +378,24 @@ def test_the_guide_puts_github_com_first_then_the_local_way_with_its_setup(town:
     (title,) = re.findall(r'`(title: "[^`]+")`', guide)
     town.write("2026-11-20-chiusura.md", good().replace("title: Chiusura di via Roma per lavori", title))
     assert problems_of(town) == [] and load_content(town.config).bulletins[0].title == "Avviso #3: via Sant'Anna chiusa"
+
+
+def test_an_undated_bulletin_in_a_shallow_clone_is_refused_not_dated_by_the_last_push(
+    town: Town, tmp_path: Path
+) -> None:
+    town.write("2026-11-21-mercato.md", good("2026-11-21-mercato").replace("date: 2026-11-20 08:30\n", ""))
+    _git(town.root, "init", "-q", "-b", "main")
+    _git(town.root, "add", "-A")
+    _git(town.root, "commit", "-qm", "avviso", date="2026-11-21T08:00:00+01:00")
+    _git(town.root, "commit", "-q", "--allow-empty", "-m", "dopo", date="2026-11-26T08:00:00+01:00")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", "--depth", "1", f"file://{town.root}", str(clone))
+    from site_tools.content.config import load_config
+
+    (problem,) = load_content(load_config(clone / "mkdocs.yml")).problems
+    assert "fetch-depth: 0" in problem.fix and "shallow" in problem.message
+    # Every workflow that reads the bulletins checks out the whole history.
+    for workflow in (REPO / ".github" / "workflows").glob("*.yml"):
+        text = workflow.read_text(encoding="utf-8")
+        if "site-tools" in text:
+            assert text.count("actions/checkout@") == text.count("fetch-depth: 0"), workflow.name

@@ -422,9 +422,17 @@ class _Fields:
             self.add(key, f"«{key}»: {exc.message}", exc.fix)
             return None
 
-    def merge_date(self) -> datetime:
+    def merge_date(self) -> datetime | None:
         """No «date:»: the bulletin is dated when it reaches the main branch (see :mod:`merged`)."""
-        return merge_time(self.path, self.config.bulletins_path, self.config.timezone)
+        when = merge_time(self.path, self.config.bulletins_path, self.config.timezone)
+        if when is None:
+            self.add(
+                None,
+                "l'avviso non ha «date:» e la storia Git qui è incompleta (copia «shallow»): non so quando è stato unito.",
+                "chi gestisce il sito: nel workflow usa actions/checkout con «fetch-depth: 0»; "
+                "oppure aggiungi all'avviso «date:» con la data di pubblicazione.",
+            )
+        return when
 
     def flag(self, key: str) -> bool:
         value = self.meta.get(key, False)

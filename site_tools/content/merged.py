@@ -22,19 +22,23 @@ from pathlib import Path
 from site_tools.content.dates import now
 
 _REFRESH_SECONDS = 60.0
-_cache: dict[Path, tuple[float, dict[Path, datetime]]] = {}
+_cache: dict[Path, tuple[float, dict[Path, datetime | None]]] = {}
 
 
-def merge_time(path: Path, folder: Path, tz: tzinfo) -> datetime:
-    """When ``path`` (inside ``folder``) reached the branch; «now» when it is not committed (to the minute)."""
+def merge_time(path: Path, folder: Path, tz: tzinfo) -> datetime | None:
+    """When ``path`` (inside ``folder``) reached the branch; «now» when it is not committed (to the minute).
+
+    None when Git cannot tell: a shallow clone (``fetch-depth: 1``) shows every file as added by its
+    oldest commit, so a date read there would move with every push (and the page's address with it).
+    """
     key = path.resolve()
     known = _known(folder)
     if key not in known and _age(folder) > 1.0:
         known = _known(folder, refresh=True)
-    when = known.get(key)
-    if when is None:
+    if key not in known:
         return now(tz, os.environ.get("SITE_TOOLS_NOW")).replace(second=0, microsecond=0)
-    return when.astimezone(tz)
+    when = known[key]
+    return None if when is None else when.astimezone(tz)
 
 
 def _age(folder: Path) -> float:
@@ -42,7 +46,7 @@ def _age(folder: Path) -> float:
     return time.monotonic() - cached[0] if cached else float("inf")
 
 
-def _known(folder: Path, refresh: bool = False) -> dict[Path, datetime]:
+def _known(folder: Path, refresh: bool = False) -> dict[Path, datetime | None]:
     cached = _cache.get(folder)
     if cached and not refresh and time.monotonic() - cached[0] < _REFRESH_SECONDS:
         return cached[1]
@@ -51,25 +55,36 @@ def _known(folder: Path, refresh: bool = False) -> dict[Path, datetime]:
     return found
 
 
-def added_times(folder: Path) -> dict[Path, datetime]:
-    """Absolute path → commit time of the first-parent commit that added it (renames carry the time)."""
-    cmd = ["git", "log", "--first-parent", "-m", "--reverse", "--name-status", "--format=%x00%cI", "--", "."]
+def _git(folder: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=120, check=False)
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder, capture_output=True, text=True)
+        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=120, check=False)
     except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def added_times(folder: Path) -> dict[Path, datetime | None]:
+    """Absolute path → commit time of the first-parent commit that added it (renames carry the time).
+
+    None for a file added by a shallow clone's boundary commit: when it was really added is unknown.
+    """
+    log = _git(folder, "log", "--first-parent", "-m", "--reverse", "--name-status", "--format=%x00%H %cI", "--", ".")
+    top = _git(folder, "rev-parse", "--show-toplevel")
+    shallow_file = _git(folder, "rev-parse", "--git-path", "shallow")
+    if log is None or top is None:
         return {}
-    if out.returncode != 0 or top.returncode != 0:
-        return {}
-    root = Path(top.stdout.strip()).resolve()
-    times: dict[Path, datetime] = {}
+    root = Path(top.strip()).resolve()
+    boundary = Path(folder, shallow_file.strip()) if shallow_file else None
+    shallow = set(boundary.read_text().split()) if boundary and boundary.is_file() else set()
+    times: dict[Path, datetime | None] = {}
     when: datetime | None = None
-    for line in out.stdout.splitlines():
+    for line in log.splitlines():
         if line.startswith("\x00"):
-            when = datetime.fromisoformat(line[1:])
+            commit, _, stamp = line[1:].partition(" ")
+            when = None if commit in shallow else datetime.fromisoformat(stamp)
             continue
         fields = line.split("\t")
-        if when is None or len(fields) < 2:
+        if len(fields) < 2:
             continue
         status, names = fields[0], [Path(os.path.normpath(root / n)) for n in fields[1:]]
         if status.startswith("A"):
