@@ -223,7 +223,8 @@
     var tz = town.timezone;
     var id = data.id || newId(data.date, data.title, town);
     var stem = path ? stemOf(path) : id;
-    var slug = data.slug || stem.replace(DATE_PREFIX, '');
+    // As the site: the address comes from the id (renaming the file keeps it), not from the file's name.
+    var slug = data.slug || String(data.id || stem).replace(DATE_PREFIX, '');
     var date = parseDate(data.date, tz, false);
     var event = null;
     var rawEvent = plain(data.event);
