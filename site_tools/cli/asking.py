@@ -79,7 +79,7 @@ def _draft(
         try:
             moment = parse_datetime(answers["date"], config.timezone)
         except DateError as exc:
-            return None, [Problem("", None, "date", f"«date»: {exc.message}", exc.fix)]
+            return None, [Problem("site-tools new", None, "date", f"«date»: {exc.message}", exc.fix)]
     draft = Draft(
         str(answers["title"]),
         str(answers["summary"]),
