@@ -399,3 +399,15 @@ def test_an_undated_bulletin_in_a_shallow_clone_is_refused_not_dated_by_the_last
         text = workflow.read_text(encoding="utf-8")
         if "site-tools" in text:
             assert text.count("actions/checkout@") == text.count("fetch-depth: 0"), workflow.name
+
+
+def test_renaming_a_published_undated_bulletin_raises_no_warning(town: Town) -> None:
+    path = town.write("2026-11-21-mercato.md", good("2026-11-21-mercato").replace("date: 2026-11-20 08:30\n", ""))
+    _git(town.root, "init", "-q", "-b", "main")
+    _git(town.root, "add", "-A")
+    _git(town.root, "commit", "-qm", "avviso", date="2026-10-21T08:00:00+01:00")
+    path.write_text(path.read_text(encoding="utf-8") + "\nCorretto un refuso.\n", encoding="utf-8")
+    quiet = _validate(town.root)
+    assert quiet.returncode == 0 and "Attenzione" not in quiet.stderr, quiet.stderr
+    path.write_text(path.read_text(encoding="utf-8").replace("id: 2026-11-21-mercato", "id: 2026-11-21-mercato-piazza"))
+    assert "da https://avvisi.valfiorita.example.it/notizie/2026/10/mercato/ a" in _validate(town.root).stderr

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import Parsed, read_bulletin
+from site_tools.content.merged import merge_time
 from site_tools.content.problems import Problem
 
 
@@ -40,7 +42,8 @@ def _published_before(config: TownConfig, base: str, now: datetime) -> dict[str,
     folder = os.path.relpath(config.bulletins_path, config.root)
     changed = _git(config.root, "diff", "--name-status", "--no-renames", base, "--", folder)
     top = _git(config.root, "rev-parse", "--show-prefix")
-    if not changed or top is None:
+    root = _git(config.root, "rev-parse", "--show-toplevel")
+    if not changed or top is None or root is None:
         return {}
     found: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -54,6 +57,9 @@ def _published_before(config: TownConfig, base: str, now: datetime) -> dict[str,
             copy = Path(scratch) / Path(name).name
             copy.write_text(old, encoding="utf-8")
             b = read_bulletin(copy, config).bulletin
+            if b is not None and b.dated_at_merge:  # dated by the merge of the file where it was, not the copy
+                merged = merge_time(Path(root.strip(), name), config.bulletins_path, config.timezone)
+                b = replace(b, date=merged) if merged else None
             if b is not None and not b.draft and b.date <= now:
                 found[b.id] = (b.url_path, name.removeprefix(top.strip()))
     return found
@@ -65,9 +71,10 @@ def moved_addresses(config: TownConfig, records: list[Parsed], now: datetime, ba
     if not before:
         return []
     current = {r.id: r for r in records if r.id}
+    same_file = {r.shown: r for r in records}
     warnings = []
     for bid, (url, name) in sorted(before.items()):
-        record = current.get(bid)
+        record = current.get(bid) or same_file.get(name)  # by id; a changed id: by the file it is still in
         if record is not None and record.url_path in (url, None):
             continue
         warnings.append(_warning(config, bid, url, name, record))
