@@ -1,4 +1,8 @@
-"""Shared fixtures: a throw-away copy of the demo town to break at will."""
+"""Shared fixtures: a throw-away copy of the tests' own fixture town (tests/fixtures/town/) to break at will.
+
+The tests never read the demo's content/ or mkdocs.yml at the repository root: a town that replaced the demo
+with its own bulletins keeps a green suite. Only tests/test_demo.py and the demo check in tests/test_cli.py
+are about the demo itself."""
 
 from __future__ import annotations
 
@@ -12,21 +16,22 @@ import pytest
 from site_tools.content.config import TownConfig, load_config
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE_TOWN = REPO / "tests" / "fixtures" / "town"  # a frozen town of the tests' own, not the demo
 
 
 class Town:
     def __init__(self, root: Path, with_demo: bool):
         self.root = root
-        shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+        shutil.copy(FIXTURE_TOWN / "mkdocs.yml", root / "mkdocs.yml")
         if with_demo:
-            shutil.copytree(REPO / "content", root / "content")
+            shutil.copytree(FIXTURE_TOWN / "content", root / "content")
         else:
             (root / "content" / "notizie").mkdir(parents=True)
             (root / "content" / "index.md").write_text("# Home\n", encoding="utf-8")
             # What mkdocs.yml names for the site (coat of arms, privacy and accessibility pages): it still builds.
-            shutil.copytree(REPO / "content" / "img", root / "content" / "img")
+            shutil.copytree(FIXTURE_TOWN / "content" / "img", root / "content" / "img")
             for page in ("privacy.md", "accessibilita.md"):
-                shutil.copy(REPO / "content" / page, root / "content" / page)
+                shutil.copy(FIXTURE_TOWN / "content" / page, root / "content" / page)
 
     @property
     def config(self) -> TownConfig:

@@ -46,7 +46,9 @@ def test_explicit_offset_is_kept_and_shown_in_rome_time(town: Town) -> None:
     assert bulletin.date.utcoffset() == timedelta(hours=2)
 
 
-@pytest.mark.parametrize("missing", ["id", "title", "date", "summary", "categories"])
+@pytest.mark.parametrize(
+    "missing", ["id", "title", "summary", "categories"]
+)  # no date: dated at merge (test_editor_slips)
 def test_required_fields(town: Town, missing: str) -> None:
     fm = "\n".join(line for line in good().splitlines() if not line.startswith(f"{missing}:"))
     bulletin, problems = check(town, "2026-11-20-a.md", fm)
@@ -156,7 +158,11 @@ def test_priority_and_channels_values(town: Town) -> None:
 def test_duplicate_ids_and_slugs(town: Town) -> None:
     town.write("2026-11-20-chiusura-via-roma.md", good())
     town.write("2026-11-20-altro.md", good())  # same id
-    town.write("2026-11-21-chiusura-via-roma.md", good(id="altro-id").replace("2026-11-20 08:30", "2026-11-21"))
+    # Another id whose address (from the id, without its date) is the same page: notizie/2026/11/chiusura-via-roma/.
+    town.write(
+        "2026-11-21-chiusura-via-roma.md",
+        good(id="2026-11-21-chiusura-via-roma").replace("2026-11-20 08:30", "2026-11-21"),
+    )
     content = load_content(town.config)
     by = {(p.file.rsplit("/", 1)[1], p.field) for p in content.problems}
     assert {("2026-11-20-altro.md", "id"), ("2026-11-20-chiusura-via-roma.md", "id")} & by
@@ -271,9 +277,9 @@ def test_malformed_frontmatter(town: Town, text: str, needle: str) -> None:
 def test_demo_content_is_valid_and_complete() -> None:
     from site_tools.content.config import load_config
 
-    from .conftest import REPO
+    from .conftest import FIXTURE_TOWN
 
-    config = load_config(REPO / "mkdocs.yml")
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
     content = load_content(config)
     assert content.problems == []
     bulletins = content.bulletins

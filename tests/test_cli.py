@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import REPO, Town
+from .conftest import FIXTURE_TOWN, REPO, Town
 
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
-def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "site_tools", *args],
         cwd=cwd,
@@ -25,7 +27,7 @@ def run(*args: str, cwd: Path = REPO, input: str | None = None, env: dict | None
 
 
 def test_validate_passes_on_the_demo_town() -> None:
-    result = run("validate")
+    result = run("validate", cwd=REPO)  # about the demo itself: the repository's own content/
     assert result.returncode == 0, result.stderr
     assert "nessun problema" in result.stdout
 
@@ -63,7 +65,7 @@ def test_validate_lists_every_problem_of_a_broken_folder_in_one_run() -> None:
 def test_validate_writes_github_annotations_in_ci() -> None:
     result = run("validate", str(BROKEN / "2026-11-20-chiusura.md"), env={"GITHUB_ACTIONS": "true"})
     assert result.returncode == 1
-    assert "::error file=tests/fixtures/broken/2026-11-20-chiusura.md,line=4,title=Campo date::" in result.stdout
+    assert "::error file=../broken/2026-11-20-chiusura.md,line=4,title=Campo date::" in result.stdout
 
 
 def test_a_bad_config_is_reported_not_a_traceback(town: Town) -> None:
@@ -84,6 +86,11 @@ def test_new_asks_and_writes_a_valid_bulletin(town: Town) -> None:
     assert result.returncode == 0, result.stderr
     path = town.bulletins / "2026" / "2026-11-24-chiusura-del-ponte-vecchio-per-verifiche.md"
     assert path.is_file()
+    unfinished = run("validate", str(path), cwd=town.root)  # the template's placeholder must not reach the phones
+    assert unfinished.returncode == 1 and "Scrivi qui il testo completo" in unfinished.stderr
+    path.write_text(
+        path.read_text(encoding="utf-8").split("---\n\n")[0] + "---\n\nIl ponte è chiuso.\n", encoding="utf-8"
+    )
     assert run("validate", str(path), cwd=town.root).returncode == 0
     from site_tools.content.frontmatter import parse_bulletin
 
@@ -131,5 +138,5 @@ def test_new_refuses_an_impossible_date(town: Town) -> None:
         "2026-02-30",
         cwd=town.root,
     )
-    assert result.returncode == 2 and "30 febbraio" in result.stderr
+    assert result.returncode == 1 and "30 febbraio" in result.stderr  # a problem in Italian, as for the file
     assert list(town.bulletins.rglob("*.md")) == []

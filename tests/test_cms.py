@@ -27,9 +27,9 @@ from site_tools.render.telegram import render_telegram
 from site_tools.render.whatsapp_template import BUTTON_LABEL, render_template
 from site_tools.site.admin import DECAP_DATETIME, config_yaml, decap_config, town_data
 
-from .conftest import REPO, Town, good
+from .conftest import FIXTURE_TOWN, REPO, Town, good
 
-CONFIG = load_config(REPO / "mkdocs.yml")
+CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 NODE_MODULES = REPO / "node_modules"
 
 
@@ -210,7 +210,7 @@ def test_the_town_without_an_editor_block_is_told_what_to_add(town: Town) -> Non
 def test_cms_config_command_prints_what_the_build_publishes(tmp_path: Path) -> None:
     out = tmp_path / "config.yml"
     cli = Path(__import__("sys").executable).parent / "site-tools"
-    result = subprocess.run([str(cli), "cms-config", "-o", str(out)], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run([str(cli), "cms-config", "-o", str(out)], capture_output=True, text=True, cwd=FIXTURE_TOWN)
     assert result.returncode == 0, result.stderr
     assert out.read_text(encoding="utf-8") == config_yaml(CONFIG)
 
@@ -266,7 +266,7 @@ def compare_with_python(town_config: Any) -> int:
 
 
 def test_phone_previews_match_the_python_renderers_on_every_demo_bulletin() -> None:
-    assert compare_with_python(CONFIG) == len(list((REPO / "content" / "notizie").rglob("*.md")))
+    assert compare_with_python(CONFIG) == len(list((FIXTURE_TOWN / "content" / "notizie").rglob("*.md")))
 
 
 HARD_BODY = """## Cosa fare

@@ -26,7 +26,7 @@ from site_tools.site.admin import LOCAL_BACKEND_ENV, config_yaml
 from site_tools.site.build import build_site
 from site_tools.site.local_editor import free_port, local_backend
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN, REPO
 from .services import wait_for
 
 NOW = "2026-11-23 12:00"
@@ -35,8 +35,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def copy_town(root: Path) -> Path:
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(FIXTURE_TOWN / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(FIXTURE_TOWN / "content", root / "content")
     return root
 
 
@@ -74,7 +74,7 @@ def build(config_file: Path, out: Path, local: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(REPO / "mkdocs.yml", tmp_path_factory.mktemp("site"))
+    return build(FIXTURE_TOWN / "mkdocs.yml", tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_admin_is_built_with_decap_its_licence_config_and_own_policy(site: Path)
     assert (decap / "decap-cms.js").is_file() and (decap / "decap-cms.js.LICENSE.txt").is_file()
     assert "MIT" in (decap / "LICENSE.txt").read_text(encoding="utf-8")
     assert not list(decap.glob("*.map"))
-    assert (admin / "config.yml").read_text(encoding="utf-8") == config_yaml(load_config(REPO / "mkdocs.yml"))
+    assert (admin / "config.yml").read_text(encoding="utf-8") == config_yaml(load_config(FIXTURE_TOWN / "mkdocs.yml"))
     assert "local_backend" not in (admin / "config.yml").read_text(encoding="utf-8")  # only under site-tools serve
     page = lxml_html.parse(str(admin / "index.html")).getroot()
     csp = page.xpath('//meta[@http-equiv="Content-Security-Policy"]/@content')[0]

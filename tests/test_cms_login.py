@@ -22,7 +22,7 @@ from site_tools.content.config import TownConfig, load_config
 from site_tools.service.oauth import editor_login_routes
 from site_tools.site.local_editor import free_port
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 from .services import wait_for
 from .test_cms_browser import CHROMIUM_ARGS, build, static_server
 
@@ -66,8 +66,8 @@ def fake_github(seen: list[dict[str, Any]]) -> Starlette:
 
 
 def town_with(tmp: Path, site_url: str, auth_url: str) -> TownConfig:
-    shutil.copytree(REPO / "content", tmp / "content")
-    text = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    shutil.copytree(FIXTURE_TOWN / "content", tmp / "content")
+    text = (FIXTURE_TOWN / "mkdocs.yml").read_text(encoding="utf-8")
     text = text.replace("site_url: https://avvisi.valfiorita.example.it/", f"site_url: {site_url}")
     text = text.replace("auth_url: https://servizi.valfiorita.example.it", f"auth_url: {auth_url}")
     text = text.replace("open_authoring: true", "open_authoring: false")
@@ -103,7 +103,7 @@ def login(tmp_path: Path) -> Iterator[tuple[str, str, list[dict[str, Any]], Path
 
 
 def test_no_routes_without_the_oauth_apps_secrets() -> None:
-    config = load_config(REPO / "mkdocs.yml")
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
     assert editor_login_routes(config, {}) == []
     assert editor_login_routes(config, {"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID}) == []
     assert (

@@ -10,11 +10,11 @@ import pytest
 from site_tools.content.config import load_config, normalize_keyword
 from site_tools.content.problems import InvalidContent
 
-from .conftest import REPO, Town
+from .conftest import FIXTURE_TOWN, Town
 
 
 def test_demo_config_loads() -> None:
-    config = load_config(REPO / "mkdocs.yml")
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
     assert config.name == "Comune di Valfiorita"
     assert config.site_url == "https://avvisi.valfiorita.example.it/"
     assert config.timezone == ZoneInfo("Europe/Rome")
@@ -31,7 +31,7 @@ def test_demo_config_loads() -> None:
 
 
 def test_office_hours() -> None:
-    hours = load_config(REPO / "mkdocs.yml").office_hours
+    hours = load_config(FIXTURE_TOWN / "mkdocs.yml").office_hours
     rome = ZoneInfo("Europe/Rome")
     assert hours.is_open(datetime(2026, 11, 24, 16, 0, tzinfo=rome))  # Tuesday afternoon
     assert not hours.is_open(datetime(2026, 11, 25, 16, 0, tzinfo=rome))  # Wednesday afternoon

@@ -25,7 +25,7 @@ import pytest
 from site_tools.devtools.sim_citizens import sample_png
 from site_tools.store import Store
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN, REPO
 from .services import SimProcess, phones, wait_for
 from .test_subscriptions import free_port
 
@@ -78,7 +78,7 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
     added = subprocess.run(
         [sys.executable, "-m", "site_tools", "staff", "add", "mario", "--name", "Mario Bianchi", "--password-stdin"],
         input=PASSWORD + "\n",
-        cwd=REPO,
+        cwd=FIXTURE_TOWN,
         env=env,
         capture_output=True,
         text=True,
@@ -87,7 +87,7 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
     assert added.returncode == 0, added.stderr
     proc = subprocess.Popen(
         [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
-        cwd=REPO,
+        cwd=FIXTURE_TOWN,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

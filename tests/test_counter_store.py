@@ -23,7 +23,7 @@ from site_tools.settings import Settings
 from site_tools.store import Store
 from site_tools.store.conversations import Inbound
 
-from .conftest import REPO, Town
+from .conftest import FIXTURE_TOWN, Town
 from .services import phones, simulator
 
 
@@ -229,8 +229,8 @@ def test_canned_answers_are_never_published(tmp_path: Path, monkeypatch: pytest.
     from site_tools.site.build import build_site
 
     monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-23 12:00")
-    site = build_site(REPO / "mkdocs.yml", tmp_path / "site", strict=True)
-    assert (REPO / "content" / "risposte" / "tari.md").is_file()
+    site = build_site(FIXTURE_TOWN / "mkdocs.yml", tmp_path / "site", strict=True)
+    assert (FIXTURE_TOWN / "content" / "risposte" / "tari.md").is_file()
     assert not (site / "risposte").exists()
     published = "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in site.rglob("*.html"))
     assert "la TARI si paga con l'avviso pagoPA" not in published and "pagoPA che arriva a casa" not in published

@@ -28,7 +28,7 @@ from site_tools.settings import Settings
 from site_tools.store import Store
 from site_tools.store.conversations import Inbound
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 from .services import phones, wait_for
 
 with warnings.catch_warnings():
@@ -37,7 +37,7 @@ with warnings.catch_warnings():
 
 SECRET = "test-app-secret"
 PASSWORD = "cavallo batteria graffetta"
-CONFIG = load_config(REPO / "mkdocs.yml")
+CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 
 
 class Desk:

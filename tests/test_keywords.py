@@ -7,9 +7,9 @@ import pytest
 from site_tools.content.config import load_config
 from site_tools.service.keywords import Intent, intent
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 
-WA = load_config(REPO / "mkdocs.yml").whatsapp
+WA = load_config(FIXTURE_TOWN / "mkdocs.yml").whatsapp
 assert WA is not None
 
 

@@ -10,9 +10,9 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import load_config
 from site_tools.content.frontmatter import KEYS, parse_bulletin
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 
-CONFIG = load_config(REPO / "mkdocs.yml")
+CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 
 scalars = st.one_of(
     st.none(),

@@ -15,9 +15,9 @@ from site_tools.render.links import Links
 from site_tools.render.telegram import render_telegram, visible_length
 from site_tools.render.whatsapp_template import clean_param, render_template, submission
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 
-CONFIG = load_config(REPO / "mkdocs.yml")
+CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 CONTENT = load_content(CONFIG)
 LINKS = Links.for_bulletins(CONFIG, CONTENT.bulletins)
 ALERT = CONTENT.by_id()["2026-11-21-allerta-arancione-idrogeologica"]

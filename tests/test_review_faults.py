@@ -213,9 +213,9 @@ def test_the_service_recovers_when_its_postgresql_connection_stops_answering(pg_
     Store.open(pg_url).close()
     port = free_port()
     env = {**os.environ, "SITE_TOOLS_DB": proxied, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY}
-    from .conftest import REPO
+    from .conftest import FIXTURE_TOWN
 
-    proc = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)], cwd=FIXTURE_TOWN, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
 

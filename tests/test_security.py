@@ -27,14 +27,14 @@ from site_tools.content.loading import Content, load_content
 from site_tools.content.problems import InvalidContent
 from site_tools.site.build import build_site
 
-from .conftest import REPO, Town
+from .conftest import FIXTURE_TOWN, Town
 from .hostile import FIELDS, INERT, REFUSED, Case, all_cases
 
 CASES = all_cases()
 NOW = "2026-11-23 12:00"
 SITE_URL = "https://avvisi.valfiorita.example.it/"
 #: The one form target a page may have besides search: the town's own page-rating form (AGID, issue 14).
-FEEDBACK = load_config(REPO / "mkdocs.yml").identity.page_feedback
+FEEDBACK = load_config(FIXTURE_TOWN / "mkdocs.yml").identity.page_feedback
 
 
 @pytest.fixture

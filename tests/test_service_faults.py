@@ -22,7 +22,7 @@ from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
 from site_tools.store.ledger import Result
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 from .services import PG_BASE, phones, simulator, wait_for
 from .test_subscriptions import SECRET, VERIFY, Service, inbound, status
 
@@ -32,7 +32,7 @@ OTHER_NUMBER = "999999999999999"
 @contextmanager
 def running(url: str, sim: Any, **env: str) -> Iterator[tuple[Service, App]]:
     settings = Settings.from_env({**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY, **env})
-    app = App(load_config(REPO / "mkdocs.yml"), settings, lambda: Store.open(url))
+    app = App(load_config(FIXTURE_TOWN / "mkdocs.yml"), settings, lambda: Store.open(url))
     app.worker.housekeeping_every = 0.2
     Store.open(url).close()
     with TestClient(app.app()) as client:
@@ -255,13 +255,13 @@ def test_a_permanently_bad_event_is_parked_and_can_be_requeued(sqlite_url: str, 
         service.settle()
         listed = subprocess.run(
             [sys.executable, "-m", "site_tools", "webhook-events"],
-            capture_output=True, text=True, cwd=REPO, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
+            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
         )  # fmt: skip
         assert listed.returncode == 1 and "not a WhatsApp Business Account event" in listed.stdout
         (event_id,) = [line.split()[0] for line in listed.stdout.splitlines() if line.split()[:1] and line[0].isdigit()]
         again = subprocess.run(
             [sys.executable, "-m", "site_tools", "webhook-events", "--requeue", event_id],
-            capture_output=True, text=True, cwd=REPO, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
+            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
         )  # fmt: skip
         assert again.returncode == 0, again.stderr
         service.settle()
@@ -300,7 +300,7 @@ def served_slow(sqlite_url: str) -> Iterator[str]:
         port = free_port()
         env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": sqlite_url, "WHATSAPP_APP_SECRET": SECRET,
                "WHATSAPP_VERIFY_TOKEN": VERIFY, "SITE_TOOLS_HEADER_TIMEOUT": "1"}  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)], cwd=REPO,
+        proc = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)], cwd=FIXTURE_TOWN,
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:

@@ -21,17 +21,17 @@ from PIL import Image
 from site_tools.content.config import load_config
 from site_tools.site.build import build_site
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN, REPO
 
 NOW = "2026-11-23 12:00"
 AFTER_EXPIRY = "2026-11-25 09:00"  # the orange alert expired on the 24th at 23:59
-CONFIG = load_config(REPO / "mkdocs.yml")
+CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CAP_XSD = REPO / "tests" / "fixtures" / "cap12.xsd"
 ALERT_URL = "notizie/2026/11/allerta-arancione-idrogeologica/"
 
 
-def build_at(now: str, out: Path, config: Path = REPO / "mkdocs.yml") -> Path:
+def build_at(now: str, out: Path, config: Path = FIXTURE_TOWN / "mkdocs.yml") -> Path:
     """Build strictly as the site is at ``now`` (SITE_TOOLS_NOW)."""
     import os
 
@@ -142,7 +142,7 @@ def test_drafts_and_future_bulletins_stay_off_the_site(site: Path) -> None:
     assert "mercatini-di-natale" not in (site / "search/search_index.json").read_text(encoding="utf-8")
 
 
-CONFIG_COLOUR = load_config(REPO / "mkdocs.yml").identity.color
+CONFIG_COLOUR = load_config(FIXTURE_TOWN / "mkdocs.yml").identity.color
 
 
 def test_search_banner_expiry_and_palette_work_under_the_content_security_policy(page, server: str) -> None:
@@ -323,8 +323,8 @@ def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
 
     from site_tools.content.problems import InvalidContent
 
-    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    shutil.copytree(REPO / "content", tmp_path / "content")
+    shutil.copy(FIXTURE_TOWN / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(FIXTURE_TOWN / "content", tmp_path / "content")
     page = tmp_path / "content" / "privacy.md"
     page.write_text(page.read_text(encoding="utf-8") + "\n[vecchia pagina](vecchia-pagina.md)\n", encoding="utf-8")
     with pytest.raises(InvalidContent) as info:

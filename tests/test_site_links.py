@@ -10,7 +10,7 @@ import pytest
 from site_tools.devtools.generated import generate_town
 from site_tools.devtools.linkcheck import check_site
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 from .test_site import CONFIG, NOW, build_at
 
 SITE_URL = CONFIG.site_url
@@ -33,7 +33,7 @@ def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> 
 
 @pytest.mark.timeout(300)
 def test_every_internal_reference_of_a_1000_bulletin_site_resolves(tmp_path: Path) -> None:
-    config = generate_town(REPO, tmp_path, 1000)
+    config = generate_town(FIXTURE_TOWN, tmp_path, 1000)
     site = build_at(NOW, tmp_path / "site", config)
     report = check_site(site, SITE_URL)
     assert report.broken == [], "\n".join(map(str, report.broken[:50]))

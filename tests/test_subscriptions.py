@@ -25,7 +25,7 @@ import pytest
 from site_tools.store import Store
 from site_tools.store.ledger import Result
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN
 from .services import phones, simulator, wait_for
 
 SECRET = "test-app-secret"
@@ -88,7 +88,7 @@ def service(store_url: str) -> Iterator[Service]:
 
     with simulator("--latency", "0") as sim:
         settings = Settings.from_env({**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY})
-        app = App(load_config(REPO / "mkdocs.yml"), settings, lambda: Store.open(store_url))
+        app = App(load_config(FIXTURE_TOWN / "mkdocs.yml"), settings, lambda: Store.open(store_url))
         Store.open(store_url).close()  # migrated once, as the command does before serving
         with TestClient(app.app()) as client:
             yield Service(client, store_url, sim)
@@ -108,7 +108,7 @@ def served(store_url: str) -> Iterator[Service]:
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
-            cwd=REPO,
+            cwd=FIXTURE_TOWN,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -311,7 +311,7 @@ def test_the_service_as_a_process_subscribes_and_logs_no_number(served: Service)
     assert len(served.texts_to(phone)) == 1
 
 
-def cli(*args: str, db: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def cli(*args: str, db: str, cwd: Path = FIXTURE_TOWN) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "site_tools", "subscribers", *args],
         cwd=cwd,

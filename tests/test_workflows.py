@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import FIXTURE_TOWN, REPO
 from .services import phones, simulator
 from .test_publisher import URGENT
 
@@ -135,8 +135,8 @@ class Repo:
 def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
     root = tmp_path / "comune"
     root.mkdir()
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "content", root / "content")
+    shutil.copy(FIXTURE_TOWN / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(FIXTURE_TOWN / "content", root / "content")
     with simulator("--latency", "0.01") as sim:
         db = f"sqlite:///{tmp_path / 'ledger.db'}"
         from site_tools.store import Store
@@ -234,7 +234,7 @@ def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> No
             "--output",
             str(summary),
         ],
-        cwd=REPO,
+        cwd=FIXTURE_TOWN,
         capture_output=True,
         text=True,
         env={**os.environ, "SITE_TOOLS_DB": ""},

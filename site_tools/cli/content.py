@@ -11,24 +11,35 @@ import click
 from site_tools.cli.common import Context, friendly, pass_ctx, store_for
 from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
-from site_tools.content.dates import parse_datetime
 from site_tools.content.loading import load_content
-from site_tools.content.problems import InvalidContent
+from site_tools.content.problems import InvalidContent, Problem
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--base",
+    default=None,
+    help="Git revision whose published addresses must not change (default: the PR's base branch, else HEAD).",
+)
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Check as at this time.")
 @pass_ctx
 @friendly
-def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
+def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: str | None) -> None:
     """Check the configuration and the bulletins; list every problem.
 
     With PATHS, report only on those files or folders (the rest of the
-    content is still read, to check references and duplicates).
+    content is still read, to check references and duplicates). A published
+    bulletin whose address would change is a warning (exit 0).
     """
+    from site_tools.content.addresses import default_base, moved_addresses
+    from site_tools.content.dates import now as current_time
+
     config = ctx.config
     extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
     content = load_content(config, extra_files=extra)
+    at = current_time(config.timezone, now_text)
+    warn(moved_addresses(config, content.records, at, base or default_base()))
     answers, answer_problems = load_answers(config)  # the counter's canned answers, if any
     content.problems.extend(answer_problems)
     problems = content.problems_for(paths)
@@ -41,38 +52,43 @@ def validate(ctx: Context, paths: tuple[Path, ...]) -> None:
     click.echo(f"Tutto in ordine: {checked} avvisi{also} controllati, nessun problema.")
 
 
+def warn(warnings: list[Problem]) -> None:
+    """Warnings: printed (and annotated on GitHub) but the command still succeeds."""
+    for warning in warnings:
+        click.echo(f"Attenzione: {warning.format()}", err=True)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            click.echo(warning.github_annotation("warning"))
+
+
 @click.command()
-@click.option("--title", prompt="Titolo dell'avviso", help="Title of the bulletin.")
-@click.option("--summary", prompt="Sintesi (il testo breve che arriva sui telefoni)", help="Short text for phones.")
-@click.option("--category", prompt="Categoria", help="Category slug.")
-@click.option(
-    "--priority",
-    type=click.Choice([p.value for p in Priority]),
-    default=Priority.NORMAL.value,
-    prompt="Priorità (normal o urgent)",
-    show_choices=True,
-)
-@click.option("--date", "when", default=None, help="Publication date and time (default: now).")
+@click.option("--title", default=None, help="Title of the bulletin.")
+@click.option("--summary", default=None, help="Short text for phones.")
+@click.option("--category", default=None, help="Category slug, label or number in the list.")
+@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None)
+@click.option("--date", "when", default=None, help="Schedule at this date and time (default: dated when merged).")
 @click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
 @pass_ctx
 @friendly
-def new(ctx: Context, title: str, summary: str, category: str, priority: str, when: str | None, kind: str) -> None:
-    """Write a new bulletin with valid frontmatter under content/."""
-    from datetime import datetime
+def new(
+    ctx: Context,
+    title: str | None,
+    summary: str | None,
+    category: str | None,
+    priority: str | None,
+    when: str | None,
+    kind: str,
+) -> None:
+    """Write a new bulletin with valid frontmatter under content/, asking what is missing.
 
-    from site_tools.content.authoring import Draft, write_new
-    from site_tools.content.dates import DateError
+    A wrong answer is asked again, alone: the others are kept. Without a
+    date the bulletin is dated when it is merged.
+    """
+    from site_tools.cli.asking import ask_draft
+    from site_tools.content.authoring import write_new
 
     config = ctx.config
-    try:
-        moment = (
-            parse_datetime(when, config.timezone)
-            if when
-            else datetime.now(config.timezone).replace(second=0, microsecond=0)
-        )
-    except DateError as exc:
-        raise click.BadParameter(f"{exc.message} {exc.fix}", param_hint="--date") from exc
-    path = write_new(config, Draft(title.strip(), summary.strip(), category.strip(), Priority(priority), moment, kind))
+    given = {"title": title, "summary": summary, "categories": category, "priority": priority, "date": when}
+    path = write_new(config, ask_draft(config, given, kind))
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
 
 

@@ -72,13 +72,8 @@ def _read(path: Path, config: TownConfig, problems: ProblemList) -> Answer | Non
     try:
         meta = yamlio.load(head, yamlio.ConfigLoader) or {}
     except yaml.YAMLError as exc:
-        problems.add(
-            shown,
-            None,
-            "l'intestazione non è YAML valido.",
-            "controlla due punti e virgolette.",
-            yamlio.error_line(exc),
-        )
+        reason, fix, line = yamlio.explain_error(exc, head)
+        problems.add(shown, None, f"l'intestazione non è YAML valido: {reason}.", fix, line)
         return None
     if not isinstance(meta, dict):
         problems.add(

@@ -1,4 +1,9 @@
-"""Writing a new bulletin file with valid frontmatter (``site-tools new``)."""
+"""Writing a new bulletin file with valid frontmatter (``site-tools new``).
+
+Without a date the file has no ``date:``: the bulletin is dated when it is
+merged (:mod:`site_tools.content.merged`), so a pull request reviewed for a
+few days is not refused as too old. A date the editor gives schedules it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from site_tools.content.bulletin import Priority
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import parse_bulletin
 from site_tools.content.problems import InvalidContent, Problem, display_path
+from site_tools.content.slips import NEW_BODY
 
 SLUG_MAX = 60
 
@@ -24,55 +30,61 @@ class Draft:
     summary: str
     category: str
     priority: Priority
-    date: datetime
+    date: datetime | None  # None: dated at merge
     type: str = "avviso"
+    #: When the file is written (its name and id start with this day); None: now.
+    written: datetime | None = None
 
 
 def target_path(config: TownConfig, draft: Draft) -> Path:
     slug = slugify(draft.title, max_length=SLUG_MAX, word_boundary=True) or "avviso"
-    local = draft.date.astimezone(config.timezone)
+    local = (draft.date or draft.written or datetime.now(config.timezone)).astimezone(config.timezone)
     return config.bulletins_path / f"{local:%Y}" / f"{local:%Y-%m-%d}-{slug}.md"
 
 
 def render(draft: Draft, path: Path, config: TownConfig) -> str:
-    meta = {
-        "id": path.stem,
-        "title": draft.title,
-        "date": draft.date.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M"),
+    meta: dict[str, object] = {"id": path.stem, "title": draft.title}
+    if draft.date is not None:
+        meta["date"] = draft.date.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M")
+    meta |= {
         "type": draft.type,
         "categories": [draft.category],
         "priority": draft.priority.value,
         "summary": draft.summary,
     }
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
-    return f"---\n{head}---\n\nScrivi qui il testo completo dell'avviso: cosa succede, dove, quando, chi contattare.\n"
+    return f"---\n{head}---\n\n{NEW_BODY}\n"
 
 
-def write_new(config: TownConfig, draft: Draft) -> Path:
-    """Write the file, or raise :class:`InvalidContent` and write nothing."""
+def draft_problems(config: TownConfig, draft: Draft) -> list[Problem]:
+    """What is wrong with the answers (fields: title, summary, categories, priority, date), nothing written."""
     path = target_path(config, draft)
     shown = display_path(path, config.root)
     if path.exists():
-        raise InvalidContent(
-            [
-                Problem(
-                    shown,
-                    None,
-                    None,
-                    "esiste già un avviso con questo titolo e questa data.",
-                    "scegli un titolo diverso o modifica il file esistente.",
-                )
-            ]
-        )
-    text = render(draft, path, config)
-    # Check the file before it exists, in a scratch folder: nothing is
-    # written under content/ unless it is valid.
+        return [
+            Problem(
+                shown,
+                None,
+                "title",
+                "esiste già un avviso con questo titolo e questa data.",
+                "scegli un titolo diverso o modifica il file esistente.",
+            )
+        ]
+    # Check the file before it exists, in a scratch folder: nothing is written under content/ unless it is valid.
+    text = render(draft, path, config).replace(NEW_BODY, "Testo.")  # the placeholder is for the editor to replace
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir) / path.name
         scratch.write_text(text, encoding="utf-8")
         _, problems = parse_bulletin(scratch, config)
+    return [Problem(shown, p.line, p.field, p.message, p.fix) for p in problems]
+
+
+def write_new(config: TownConfig, draft: Draft) -> Path:
+    """Write the file, or raise :class:`InvalidContent` and write nothing."""
+    problems = draft_problems(config, draft)
     if problems:
-        raise InvalidContent([Problem(shown, p.line, p.field, p.message, p.fix) for p in problems])
+        raise InvalidContent(problems)
+    path = target_path(config, draft)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(render(draft, path, config), encoding="utf-8")
     return path

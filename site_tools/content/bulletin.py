@@ -118,6 +118,8 @@ class Bulletin:
     body_line: int = 1
     #: The folder of bulletins under content/, first part of every URL.
     section: str = "notizie"
+    #: No «date:» in the file: dated when it reached the main branch (see :mod:`site_tools.content.merged`).
+    dated_at_merge: bool = False
 
     @property
     def urgent(self) -> bool:

@@ -286,13 +286,8 @@ def load_config(path: Path | None = None) -> TownConfig:
     except yaml.YAMLError as exc:
         raise InvalidContent(
             [
-                Problem(
-                    shown,
-                    yamlio.error_line(exc),
-                    None,
-                    f"il file non è YAML valido ({getattr(exc, 'problem', exc)}).",
-                    "controlla rientri, due punti e virgolette alla riga indicata.",
-                )
+                Problem(shown, line, None, f"il file non è YAML valido: {reason}.", fix)
+                for reason, fix, line in [yamlio.explain_error(exc, text)]
             ]
         ) from exc
     lines = yamlio.key_lines(text)

@@ -28,7 +28,9 @@ from site_tools.content.bulletin import (
 )
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
+from site_tools.content.merged import merge_time
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
+from site_tools.content.slips import check_slips
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -61,7 +63,13 @@ KEYS: dict[str, str] = {
 }
 
 
-REQUIRED = ("id", "title", "date", "summary", "categories")
+REQUIRED = (
+    "id",
+    "title",
+    "date",
+    "summary",
+    "categories",
+)  # the web editor asks for «date»; a file without it is dated at merge (merged.py)
 
 
 #: Italian (and common English) names editors reach for, mapped to our keys.
@@ -275,6 +283,7 @@ def _read(parsed: Parsed, config: TownConfig) -> None:
         )
         return
     parsed.fm_text = fm_text
+    check_slips(fm_text, body, parsed.body_line, shown, problems)  # before build(): a slip keeps the bulletin out
     _Fields(parsed, meta, fm_text, config, problems).build()
 
 
@@ -311,14 +320,16 @@ def load_header(fm_text: str, problems: ProblemList, shown: str) -> Any:
                 )
                 return REFUSED
         return meta
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
-        reason = shown_reason(exc)
+    except yaml.YAMLError as exc:
+        reason, fix, line = yamlio.explain_error(exc, fm_text)
+        problems.add(shown, None, f"l'intestazione non è YAML valido: {reason}.", fix, line)
+        return REFUSED
+    except (ValueError, RecursionError) as exc:
         problems.add(
             shown,
             None,
-            f"l'intestazione non è YAML valido ({reason}).",
+            f"l'intestazione non è YAML valido ({shown_reason(exc)}).",
             "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
-            yamlio.error_line(exc, first_line=1) if isinstance(exc, yaml.YAMLError) else None,
         )
         return REFUSED
 
@@ -411,6 +422,18 @@ class _Fields:
             self.add(key, f"«{key}»: {exc.message}", exc.fix)
             return None
 
+    def merge_date(self) -> datetime | None:
+        """No «date:»: the bulletin is dated when it reaches the main branch (see :mod:`merged`)."""
+        when = merge_time(self.path, self.config.bulletins_path, self.config.timezone)
+        if when is None:
+            self.add(
+                None,
+                "l'avviso non ha «date:» e la storia Git qui è incompleta (copia «shallow»): non so quando è stato unito.",
+                "chi gestisce il sito: nel workflow usa actions/checkout con «fetch-depth: 0»; "
+                "oppure aggiungi all'avviso «date:» con la data di pubblicazione.",
+            )
+        return when
+
     def flag(self, key: str) -> bool:
         value = self.meta.get(key, False)
         if not isinstance(value, bool):
@@ -441,18 +464,14 @@ class _Fields:
         bid = self.identifier()
         title = self.text("title", limits.TITLE_MAX, limits.TITLE_MIN, required=True)
         summary = self.text("summary", limits.SUMMARY_MAX, limits.SUMMARY_MIN, required=True)
-        date = None
-        if "date" not in self.meta:
-            self.add("date", "manca il campo obbligatorio «date» (data di pubblicazione).", _REQUIRED_FIX["date"])
-        else:
-            date = self.when("date", self.meta["date"])
+        date = self.when("date", self.meta["date"]) if "date" in self.meta else self.merge_date()
         categories = self.categories()
         btype = self.choice("type", TYPES, "notizia")
         priority_text = self.priority()
         channels = self.channels()
         draft = self.flag("draft")
         pin = self.flag("pin")
-        slug = self.slug()
+        slug = self.slug(bid)
         expires = None
         if self.meta.get("expires") is not None:
             expires = self.when("expires", self.meta["expires"], end_of_day=True)
@@ -510,6 +529,7 @@ class _Fields:
             certainty=certainty,
             body_line=self.body_line,
             section=self.config.bulletins_dir,
+            dated_at_merge="date" not in self.meta,
         )
 
     def unknown_keys(self) -> None:
@@ -607,17 +627,12 @@ class _Fields:
             self.add("channels", f"il canale «{shown(item)}» non esiste.", f"{hint}Canali: {', '.join(CHANNELS)}.")
         return frozenset(items) if not bad else frozenset()
 
-    def slug(self) -> str:
+    def slug(self, bid: str | None) -> str:
+        """``slug:``, or the ``id`` without its date prefix: never the file's name, so renaming it keeps the address."""
         value = self.meta.get("slug")
-        default = _DATE_PREFIX.sub("", self.path.stem)
+        default = _DATE_PREFIX.sub("", bid or self.path.stem)
         if value is None:
-            if not ID_PATTERN.match(default):
-                self.add(
-                    None,
-                    f"il nome del file «{self.path.name}» non va bene come indirizzo della pagina.",
-                    "rinomina il file con lettere minuscole, cifre e trattini, per esempio 2026-11-20-chiusura-via-roma.md, oppure aggiungi «slug:».",
-                )
-            return default
+            return default  # without a valid id the bulletin is refused anyway (reported by identifier())
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.add(
                 "slug",

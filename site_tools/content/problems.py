@@ -34,15 +34,15 @@ class Problem:
         field = f" [{self.field}]" if self.field else ""
         return f"{where}:{field} {self.message}\n    ➜ Come correggere: {self.fix}"
 
-    def github_annotation(self) -> str:
-        """The same problem as a GitHub Actions annotation on the PR's diff."""
+    def github_annotation(self, level: str = "error") -> str:
+        """The same problem as a GitHub Actions annotation on the PR's diff (``error`` or ``warning``)."""
         parts = [f"file={self.file}"]
         if self.line is not None:
             parts.append(f"line={self.line}")
         title = f"Campo {self.field}" if self.field else "Problema"
         text = f"{self.message} Come correggere: {self.fix}".replace("%", "%25")
         text = text.replace("\r", "%0D").replace("\n", "%0A")
-        return f"::error {','.join(parts)},title={title}::{text}"
+        return f"::{level} {','.join(parts)},title={title}::{text}"
 
 
 class ProblemList(list[Problem]):
@@ -97,7 +97,7 @@ def format_report(problems: list[Problem]) -> str:
     files = {p.file for p in problems}
     lines = [p.format() for p in sorted(problems)]
     n = len(problems)
-    noun = "problema" if n == 1 else "problemi"
+    found = "Trovato 1 problema" if n == 1 else f"Trovati {n} problemi"
     lines.append("")
-    lines.append(f"Trovati {n} {noun} in {len(files)} file. Nulla è stato pubblicato.")
+    lines.append(f"{found} in {len(files)} file. Nulla è stato pubblicato.")
     return "\n".join(lines)

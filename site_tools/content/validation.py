@@ -66,9 +66,28 @@ def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
     return {p.file for p in problems}
 
 
+#: The pages the site generates (no file in content/): a link may name them as ``.md`` files like any page.
+GENERATED_PAGES = (
+    "novita/index.md",
+    "categorie/index.md",
+    "archivio/index.md",
+    "iscriviti.md",
+    "dati-aperti.md",
+    "note-legali.md",
+)
+
+
+def page_path(rel: str) -> str:
+    """The site path of a page's file relative to content/ (``iscriviti.md`` → ``iscriviti/``)."""
+    rel = rel.removesuffix(".md")
+    if rel.endswith("index") or rel.endswith("README"):
+        rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
+    return f"{rel}/" if rel else ""
+
+
 def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
     """Every site path an absolute internal link may point to (``iscriviti/``)."""
-    pages = {r.url_path for r in records if r.url_path}
+    pages = {r.url_path for r in records if r.url_path} | {page_path(p) for p in GENERATED_PAGES}
     bulletins = os.path.normpath(config.bulletins_path)
     answers = os.path.normpath(config.content_dir / config.counter.answers_dir) if config.counter else None
     for folder, dirs, names in os.walk(config.content_dir):
@@ -82,10 +101,7 @@ def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
         for name in names:
             if not name.endswith(".md"):
                 continue
-            rel = name[:-3] if rel_folder == "." else f"{rel_folder}/{name[:-3]}"
-            if rel.endswith("index") or rel.endswith("README"):
-                rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
-            pages.add(f"{rel}/" if rel else "")
+            pages.add(page_path(name if rel_folder == "." else f"{rel_folder}/{name}"))
     return pages
 
 
@@ -205,6 +221,8 @@ def _check_target(target: str, kind: str, b: Parsed, config: TownConfig, pages: 
         )
     resolved = (b.path.parent / path).resolve()
     inside = config.content_dir.resolve() in resolved.parents
+    if kind == "link" and inside and resolved.relative_to(config.content_dir.resolve()).as_posix() in GENERATED_PAGES:
+        return None  # a page the site generates, named by its .md file as the guide teaches
     if kind == "link" and not path.endswith(".md") and not resolved.is_file():
         return (
             f"il link «{target}» non è il percorso di un file.",

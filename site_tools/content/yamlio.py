@@ -104,3 +104,75 @@ def refused_structure(text: str, max_depth: int) -> tuple[str, int] | None:
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     return None
+
+
+#: PyYAML's problems (its English text) → what an editor reads, and how to fix it.
+_REASONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "mapping values are not allowed",
+        "un testo contiene «: » ma non è tra virgolette",
+        'metti il valore tra virgolette, per esempio title: "Ordinanza: chiusura di via Roma".',
+    ),
+    (
+        "expected ',' or ']'",
+        "un elenco tra parentesi quadre non è chiuso o manca una virgola",
+        "chiudi l'elenco con «]» e separa i valori con una virgola, per esempio [viabilita, eventi].",
+    ),
+    (
+        "expected ',' or '}'",
+        "un gruppo tra parentesi graffe non è chiuso o manca una virgola",
+        "chiudi il gruppo con «}», oppure togli le graffe e scrivi un campo per riga.",
+    ),
+    (
+        "could not find expected ':'",
+        "una riga non ha i due punti dopo il nome del campo",
+        "scrivi «nome: valore»; se la riga continua il testo di sopra, mettilo tutto su una riga tra virgolette.",
+    ),
+    (
+        "cannot start any token",
+        "un valore inizia con un carattere riservato (per esempio «@», «`», «%» o «|»)",
+        "metti il valore tra virgolette.",
+    ),
+    (
+        "unknown escape character",
+        "tra virgolette doppie c'è una barra rovesciata «\\» non valida",
+        "usa le virgolette semplici '…' oppure scrivi la barra due volte «\\\\».",
+    ),
+)
+_QUOTE_OPEN = (
+    "una virgoletta aperta non è chiusa",
+    "chiudi la virgoletta alla fine del valore (la stessa: ' oppure \").",
+)
+_INDENT = (
+    "i campi non iniziano tutti dallo stesso punto, o dopo un valore tra virgolette c'è altro testo",
+    "fai iniziare ogni campo all'inizio della riga (i sotto-campi con due spazi) e metti tutto il valore tra virgolette.",
+)
+_TAB = (
+    "la riga contiene un carattere di tabulazione (TAB): in YAML i rientri si fanno solo con spazi",
+    "sostituisci la tabulazione con due spazi.",
+)
+
+
+def explain_error(exc: yaml.YAMLError, text: str, first_line: int = 1) -> tuple[str, str, int | None]:
+    """PyYAML's error in Italian: (what is wrong, how to fix it, line), a tab named as the cause when there is one."""
+    line = error_line(exc, first_line)
+    problem = str(getattr(exc, "problem", "") or "")
+    context = str(getattr(exc, "context", "") or "")
+    lines = text.split("\n")
+    marks = [m.line for m in (getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)) if m is not None]
+    tab_line = next((i for i in marks if i < len(lines) and "\t" in lines[i]), None)
+    if "tab" in problem or tab_line is not None:
+        at = tab_line if tab_line is not None else (marks[0] if marks else None)
+        return *_TAB, (None if at is None else at + first_line)
+    for english, reason, fix in _REASONS:
+        if english in problem:
+            return reason, fix, line
+    if "end of stream" in problem and "quoted" in context:
+        return *_QUOTE_OPEN, line
+    if "expected" in problem:
+        return *_INDENT, line
+    return (
+        "la sintassi YAML non è valida",
+        "controlla i due punti dopo ogni campo e metti tra virgolette i testi che contengono «:» o «#».",
+        line,
+    )

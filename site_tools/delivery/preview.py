@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from site_tools import channels
@@ -10,9 +10,10 @@ from site_tools.channels.base import Channel
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
 from site_tools.content.loading import Content
-from site_tools.delivery.plan import channels_for
+from site_tools.delivery.plan import DEFAULT_MAX_AGE, channels_for
 from site_tools.formatting import number
 from site_tools.render.links import Links
+from site_tools.render.reader import as_read
 from site_tools.settings import Settings
 
 
@@ -40,6 +41,8 @@ def preview_markdown(
             f"`{b.path.relative_to(config.root).as_posix()}` · {when} · sul sito: {links.page(b)}",
             "",
         ]
+        warning = date_warning(b, now)
+        out += [warning, ""] if warning else []
         routed = channels_for(b, config)
         for name in routed:
             out += channel_section(by_name[name], b, links, count, settings.whatsapp_mps, who)
@@ -55,12 +58,22 @@ def preview_markdown(
 def channel_section(channel: Channel, b: Bulletin, links: Links, audience: int, rate: float, who: str) -> list[str]:
     rendered = channel.render(b, links)
     estimate = channel.estimate(b, audience, rate)
-    fence = "html" if rendered.markup == "html" else "text"
-    return [
-        f"**{channel.label}** – {rendered.facts}; {estimate.describe(who)}",
-        "",
-        f"```{fence}",
-        "\n\n— — —\n\n".join(rendered.parts),
-        "```",
-        "",
-    ]
+    head = [f"**{channel.label}** – {rendered.facts}; {estimate.describe(who)}", ""]
+    if rendered.markup == "html":  # as the reader sees it: bold as bold, links as links, no tags
+        return head + ["\n\n— — —\n\n".join(as_read(part) for part in rendered.parts), ""]
+    return head + ["```text", "\n\n— — —\n\n".join(rendered.parts), "```", ""]
+
+
+def date_warning(b: Bulletin, now: datetime) -> str | None:
+    """A dated bulletin merged more than the publisher's limit after its date is refused: say so before the merge."""
+    if b.dated_at_merge or b.draft or b.date > now:
+        return None
+    deadline = b.date + DEFAULT_MAX_AGE
+    if deadline > now + timedelta(days=1):
+        return None
+    late = "è già passato" if deadline <= now else "manca meno di un giorno"
+    return (
+        f"⚠️ La data dell'avviso è {b.date:%d/%m/%Y %H:%M}: se viene unito dopo il {deadline:%d/%m/%Y alle %H:%M} "
+        f"(più di {DEFAULT_MAX_AGE.days} giorni dopo la data: {late}) non parte. Togli la riga «date:» "
+        "perché abbia la data del merge, o scrivi la data in cui deve uscire."
+    )

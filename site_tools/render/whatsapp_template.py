@@ -22,6 +22,8 @@ BUTTON_LABEL = "Leggi l'avviso"
 FOOTER = "Per non ricevere più avvisi scrivi {off}"
 PARAMS = ("titolo", "sintesi")
 URGENT_PREFIX = "URGENTE – "
+#: A bulletin that withdraws another says so first, on the list too: its title alone could read as a new notice.
+CANCEL_PREFIX = "ANNULLATO – "
 
 _BREAKS = re.compile(r"[\r\n\t\v\f]+")
 _SPACES = re.compile(r" {2,}")
@@ -88,13 +90,18 @@ class TemplateMessage:
         return self.site_url + self.url_suffix
 
 
+def title_prefix(bulletin: Bulletin) -> str:
+    """«ANNULLATO – » and «URGENTE – » before the title parameter (the template's text is fixed by Meta)."""
+    return (CANCEL_PREFIX if bulletin.cancels else "") + (URGENT_PREFIX if bulletin.urgent else "")
+
+
 def render_template(bulletin: Bulletin, config: TownConfig) -> TemplateMessage:
     category = config.category(bulletin.categories[0])
     name = category.template if category else "avviso_comunale"
     fixed = len(hydrate(BODY, dict.fromkeys(PARAMS, "")))
     room = limits.TEMPLATE_BODY_MAX - fixed
-    title = (URGENT_PREFIX if bulletin.urgent else "") + bulletin.title
-    title = clean_param(title, min(len(URGENT_PREFIX) + limits.TITLE_MAX, room // 3))
+    prefix = title_prefix(bulletin)
+    title = clean_param(prefix + bulletin.title, min(len(prefix) + limits.TITLE_MAX, room // 3))
     summary = clean_param(bulletin.summary, min(limits.SUMMARY_MAX, room - len(title)))
     off = config.whatsapp.off_message if config.whatsapp else "STOP"
     return TemplateMessage(

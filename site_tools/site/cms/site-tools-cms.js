@@ -223,7 +223,8 @@
     var tz = town.timezone;
     var id = data.id || newId(data.date, data.title, town);
     var stem = path ? stemOf(path) : id;
-    var slug = data.slug || stem.replace(DATE_PREFIX, '');
+    // As the site: the address comes from the id (renaming the file keeps it), not from the file's name.
+    var slug = data.slug || String(data.id || stem).replace(DATE_PREFIX, '');
     var date = parseDate(data.date, tz, false);
     var event = null;
     var rawEvent = plain(data.event);
@@ -472,8 +473,8 @@
     });
     var fixed = pyLen(hydrate(tpl.body, empty));
     var room = town.limits.templateBodyMax - fixed;
-    var title = (b.urgent ? tpl.urgentPrefix : '') + b.title;
-    title = cleanParam(title, Math.min(pyLen(tpl.urgentPrefix) + town.limits.titleMax, Math.floor(room / 3)));
+    var prefix = (b.cancels ? tpl.cancelPrefix : '') + (b.urgent ? tpl.urgentPrefix : '');
+    var title = cleanParam(prefix + b.title, Math.min(pyLen(prefix) + town.limits.titleMax, Math.floor(room / 3)));
     var summary = cleanParam(b.summary, Math.min(town.limits.summaryMax, room - pyLen(title)));
     var footer = pySlice(tpl.footer.replace('{off}', town.offMessage), town.limits.templateFooterMax);
     return {
