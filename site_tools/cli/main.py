@@ -41,6 +41,7 @@ for command in (
     content.cms_config,
     content.preview,
     publish.publish,
+    publish.adopt,
     publish.deliveries,
     service.webhook,
     service.webhook_events,
