@@ -370,3 +370,19 @@ def test_a_send_past_the_time_limit_continues_in_the_next_run(town: Town, sqlite
         resumed = cli(town, "publish", env=env, now="2026-11-23 12:10")
         assert resumed.returncode == 0, resumed.stderr
         assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_the_site_still_builds_strictly_without_the_clashing_bulletins(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from site_tools.site.build import build_site
+
+    write(town, "2026-11-23-biblioteca.md", NORMAL, "orario")
+    write(town, "2026-11-23-palestra.md", NORMAL.replace("biblioteca", "palestra"), "orario")
+    write(town, "2026-11-23-rotto.md", "id: rotto\ntitle: x\n{date}", "rotto")
+    write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+    monkeypatch.setenv("SITE_TOOLS_NOW", NOW)
+    site = build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=True)
+    pages = {p.parent.name for p in (site / "notizie").rglob("index.html")}
+    assert "fuga-di-gas" in pages
+    assert not {"orario", "biblioteca", "palestra", "rotto", "2026-11-23-rotto"} & pages

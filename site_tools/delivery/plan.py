@@ -13,7 +13,6 @@ bulletins stops the run before a single message leaves.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -78,12 +77,6 @@ def commit_adoption(plan: Plan, store: Store, how: str = "primo avvio") -> None:
         plan.adopting = False
 
 
-def clashing_ids(content: Content) -> set[str]:
-    """Ids used by more than one file: none of those files is sent (which one is meant is not known)."""
-    used = Counter(r.id for r in content.records if r.id)
-    return {i for i, n in used.items() if n > 1}
-
-
 def make_plan(
     content: Content,
     store: Store,
@@ -97,7 +90,7 @@ def make_plan(
     resend_uncertain: bool = False,
 ) -> Plan:
     plan = Plan(problems=list(content.problems))
-    clashing = clashing_ids(content)
+    clashing = content.clashing_ids()
     usable = [b for b in content.bulletins if b.id not in clashing]
     visible = [b for b in usable if b.is_visible(now)]
     plan.waiting = sorted((b for b in usable if not b.draft and b.date > now), key=lambda b: b.date)
