@@ -12,8 +12,6 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from site_tools.aio import run_loop
 from site_tools.content.loading import load_content
 from site_tools.delivery.fanout import FanOutOptions
