@@ -42,6 +42,7 @@ for command in (
     content.preview,
     publish.publish,
     publish.adopt,
+    publish.visible_state_command,
     publish.deliveries,
     service.webhook,
     service.webhook_events,

@@ -396,6 +396,35 @@ def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
     )
 
 
+def visible_state(config: TownConfig, now_text: str | None) -> str:
+    """A fingerprint of what the site shows now: its sources, and each bulletin's time-dependent state
+    (published, expired, event over, urgent banner). Same fingerprint, same site: no need to redeploy."""
+    import hashlib
+
+    from site_tools.content.dates import now as current_time
+    from site_tools.site.model import SiteModel
+
+    digest = hashlib.sha256()
+    sources = [config.root / "mkdocs.yml", *sorted(p for p in config.content_dir.rglob("*") if p.is_file())]
+    for path in sources:
+        digest.update(path.relative_to(config.root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    content = load_content(config, check_bodies=False)
+    model = SiteModel(config, current_time(config.timezone, now_text), content.bulletins)
+    for b in model.bulletins:
+        digest.update(f"{b.id}:{','.join(model.status(b))}\n".encode())
+    digest.update(" ".join(b.id for b in model.urgent_active()).encode())
+    return digest.hexdigest()
+
+
+@click.command("visible-state")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests).")
+@pass_ctx
+@friendly
+def visible_state_command(ctx: Context, now_text: str | None) -> None:
+    """Print a fingerprint of what the site shows now (the scheduled workflow redeploys only when it changes)."""
+    click.echo(visible_state(ctx.config, now_text))
+
+
 @click.command()
 @click.argument("bulletin_id")
 @click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
