@@ -307,7 +307,11 @@ def test_the_channel_post_becomes_an_issue_and_closing_it_records_the_post(
         assert issue["title"] == "🔴 URGENTE – Da pubblicare a mano su Canale WhatsApp: " + (
             "Fuga di gas in via Garibaldi, stare lontani"
         )
-        assert "```text\n" in issue["body"] and "*Fuga di gas in via Garibaldi, stare lontani*\n" in issue["body"] and "- [ ] Pubblicato su Canale WhatsApp" in issue["body"]
+        assert (
+            "```text\n" in issue["body"]
+            and "*Fuga di gas in via Garibaldi, stare lontani*\n" in issue["body"]
+            and "- [ ] Pubblicato su Canale WhatsApp" in issue["body"]
+        )
         assert "https://avvisi.valfiorita.example.it/notizie/2026/11/fuga-di-gas/" in issue["body"]
         assert {lab["name"] for lab in issue["labels"]} == {"da-pubblicare-a-mano", "urgente"}
         assert "issue #1 aperta" in first.stdout and "issue #1 aperta" in summary.read_text(encoding="utf-8")
@@ -384,5 +388,5 @@ def test_the_site_still_builds_strictly_without_the_clashing_bulletins(
     monkeypatch.setenv("SITE_TOOLS_NOW", NOW)
     site = build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=True)
     pages = {p.parent.name for p in (site / "notizie").rglob("index.html")}
-    assert "fuga-di-gas" in pages
-    assert not {"orario", "biblioteca", "palestra", "rotto", "2026-11-23-rotto"} & pages
+    assert {"fuga-di-gas", "biblioteca"} <= pages  # the first of two with one id stays: links already sent work
+    assert not {"palestra", "rotto", "2026-11-23-rotto"} & pages

@@ -76,8 +76,13 @@ def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: 
         click.echo("Niente da pubblicare adesso.")
 
 
-def _print_plan_notes(plan: Plan) -> None:
+def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
+    from site_tools.delivery.plan import refused_key
+
     for b, why in plan.refused:
+        if fresh is not None and refused_key(b, why) not in fresh:
+            click.echo(f"(già segnalato) {b.id}: non inviato, {why}.")
+            continue
         click.echo(f"✗ {b.id}: non inviato, {why}. Se va davvero inviato usa --force --only {b.id}.", err=True)
     for b, channel in plan.uncertain:
         click.echo(
@@ -94,7 +99,7 @@ def _print_plan_notes(plan: Plan) -> None:
         )
 
 
-def print_report(report: PublishReport, plan: Plan, config: TownConfig) -> None:
+def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: set[str] | None = None) -> None:
     if report.historical:
         click.echo(f"Primo avvio: {report.historical} avvisi già presenti segnati come storici, nessuno inviato.")
     for result in report.results:
@@ -110,7 +115,7 @@ def print_report(report: PublishReport, plan: Plan, config: TownConfig) -> None:
         if result.post:
             click.echo("  Testo per il Canale WhatsApp (copialo e incollalo dall'app, poi attiva la campanella):")
             click.echo("  " + result.post.replace("\n", "\n  "))
-    _print_plan_notes(plan)
+    _print_plan_notes(plan, fresh)
 
 
 #: Result states as an editor reads them.
@@ -294,16 +299,16 @@ def _conclude(content: Content, store: Store, settings: Any, plan: Plan, report:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
     from site_tools.delivery.channel_issues import notify
 
-    print_report(report, plan, content.config)
-    issue_lines = notify(settings, store, manual_posts(report, plan, links))
-    for line in issue_lines:
-        click.echo(line, err=line.startswith("⚠"))
     refusals = plan.refusals() + [
         Refusal(f"costo:{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
         for r in report.results
         if r.state == "held"
     ]
     fresh = store.ledger.record_refusals(refusals)
+    print_report(report, plan, content.config, fresh)
+    issue_lines = notify(settings, store, manual_posts(report, plan, links))
+    for line in issue_lines:
+        click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)
     failed = bool(fresh) or bool(report.uncertain) or any(r.state in ("failed", "paused") for r in report.results)
     if not report.results and not report.historical and not failed:

@@ -54,7 +54,7 @@ def site_now(config: Any) -> Any:
 
 
 def leave_out_bad_bulletins(content: Content) -> list[str]:
-    """A bad or clashing bulletin is left off the site, loudly; the site still deploys (issue 12).
+    """A bad bulletin (or the second of two with one id) is left off the site, loudly; the site still deploys.
 
     Problems anywhere else (a page, the configuration) still stop the build. Returns the files left out,
     relative to ``content/``. The warning goes to stderr (and a GitHub annotation), not to MkDocs' log,
@@ -67,10 +67,11 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     bulletins = {r.shown: r for r in content.records}
     if any(p.file not in bulletins for p in content.problems):
         raise PluginError("\n" + format_report(content.problems))
-    clashing = content.clashing_ids()
-    bad = {p.file for p in content.problems} | {r.shown for r in content.records if r.id in clashing}
+    # Of two files with one id, the first (by name: usually the older, already published) stays online,
+    # so that links already sent to phones keep working; the publisher sends neither.
+    bad = {p.file for p in content.problems}
     bad_paths = {bulletins[f].path for f in bad}
-    content.bulletins = [b for b in content.bulletins if b.id not in clashing and b.path not in bad_paths]
+    content.bulletins = [b for b in content.bulletins if b.path not in bad_paths]
     print("ATTENZIONE: avvisi lasciati fuori dal sito finché non sono corretti:", file=sys.stderr)
     for problem in content.problems:
         print(problem.format(), file=sys.stderr)
