@@ -390,3 +390,19 @@ def test_the_site_still_builds_strictly_without_the_clashing_bulletins(
     pages = {p.parent.name for p in (site / "notizie").rglob("index.html")}
     assert {"fuga-di-gas", "biblioteca"} <= pages  # the first of two with one id stays: links already sent work
     assert not {"palestra", "rotto", "2026-11-23-rotto"} & pages
+
+
+def test_the_visible_fingerprint_changes_only_when_the_site_would(town: Town) -> None:
+    write(town, "2026-11-24-biblioteca.md", NORMAL, "biblioteca", date="2026-11-24 08:00")  # scheduled
+    write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas", extra="expires: 2026-11-23 18:00\n")
+
+    def state_at(now: str) -> str:
+        result = cli(town, "visible-state", env={}, now=now)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    before = state_at("2026-11-23 12:00")
+    assert state_at("2026-11-23 12:10") == before  # nothing appeared or expired: no redeploy
+    expired = state_at("2026-11-23 18:10")  # the urgent banner goes
+    appeared = state_at("2026-11-24 08:05")  # the scheduled bulletin appears
+    assert len({before, expired, appeared}) == 3

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,10 @@ from site_tools.formatting import euro
 from site_tools.render.links import Links
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
+
+if TYPE_CHECKING:
+    from site_tools.delivery.channel_issues import ManualPost
+    from site_tools.settings import Settings
 
 
 def changed_ids(content: Content, rev: str, root: Path) -> set[str] | None:
@@ -275,7 +279,7 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
 
 
 def _send(
-    config: TownConfig, store: Store, settings: Any, links: Links, plan: Plan, o: PublishOptions, rate: float
+    config: TownConfig, store: Store, settings: Settings, links: Links, plan: Plan, o: PublishOptions, rate: float
 ) -> PublishReport:
     import time
 
@@ -295,7 +299,9 @@ def _send(
     return run_loop(publisher.publish(plan))
 
 
-def _conclude(content: Content, store: Store, settings: Any, plan: Plan, report: PublishReport, links: Links) -> bool:
+def _conclude(
+    content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links
+) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
     from site_tools.delivery.channel_issues import notify
 
@@ -317,7 +323,7 @@ def _conclude(content: Content, store: Store, settings: Any, plan: Plan, report:
     return failed
 
 
-def manual_posts(report: PublishReport, plan: Plan, links: Links) -> list[Any]:
+def manual_posts(report: PublishReport, plan: Plan, links: Links) -> list[ManualPost]:
     from site_tools.delivery.channel_issues import ManualPost
 
     by_id = {item.bulletin.id: item.bulletin for item in plan.items}
