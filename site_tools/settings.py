@@ -32,6 +32,10 @@ class Settings:
     http_timeout: float = 20.0
     #: Signs the staff inbox's session cookies (the one-to-one counter); the inbox stays closed without it.
     session_secret: str | None = field(default=None, repr=False)
+    #: The workflow's own token and repository (GitHub sets them): manual posts become issues for the editors.
+    github_token: str | None = field(default=None, repr=False)
+    github_repository: str | None = None
+    github_api_url: str = "https://api.github.com"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +56,9 @@ class Settings:
             db_url=e.get("SITE_TOOLS_DB") or None,
             http_timeout=float(e.get("SITE_TOOLS_HTTP_TIMEOUT") or 20.0),
             session_secret=e.get("SITE_TOOLS_SESSION_SECRET") or None,
+            github_token=e.get("GITHUB_TOKEN") or None,
+            github_repository=e.get("GITHUB_REPOSITORY") or None,
+            github_api_url=(e.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         )
 
     def secrets(self) -> list[str]:
@@ -65,6 +72,7 @@ class Settings:
                 self.app_secret,
                 self.verify_token,
                 self.session_secret,
+                self.github_token,
             )
             if s
         ]

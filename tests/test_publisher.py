@@ -12,8 +12,6 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from site_tools.aio import run_loop
 from site_tools.content.loading import load_content
 from site_tools.delivery.fanout import FanOutOptions
@@ -307,19 +305,19 @@ def test_future_and_old_bulletins(demo_town: Town, sqlite_url: str) -> None:
         assert {r.bulletin_id for r in report.results} == {"vecchio"}
 
 
-def test_a_broken_bulletin_stops_everything_before_any_send(demo_town: Town, sqlite_url: str) -> None:
+def test_a_broken_bulletin_is_left_out_and_the_valid_ones_still_go(demo_town: Town, sqlite_url: str) -> None:
+    """Isolation (issue 12): the broken file is reported with its fields; the urgent one is not held up by it."""
     store_url = sqlite_url
-    from site_tools.content.problems import InvalidContent
-
     with simulator("--latency", "0.01") as sim:
         subscribe(store_url, phones(5))
         adopt(demo_town, store_url, sim)
         add(demo_town, URGENT, "allerta-rossa")
         demo_town.write("2026-11-23-rotto.md", "id: rotto\ntitle: x\n", "testo")
-        with pytest.raises(InvalidContent) as info:
-            publish(demo_town, store_url, sim)
-        assert {p.field for p in info.value.problems} >= {"title", "summary", "categories"}  # no date: dated at merge
-        assert sim.stats().get("requests", 0) == 0 and sim.messages()["telegram"] == []
+        plan, report = publish(demo_town, store_url, sim)
+        broken = {p.field for p in plan.problems if p.file.endswith("2026-11-23-rotto.md")}
+        assert broken >= {"title", "summary", "categories"}  # no date: dated at merge, not a problem
+        assert [i.bulletin.id for i in plan.items] == ["allerta-rossa"]
+        assert counts(sim, "allerta-rossa") == Counter(dict.fromkeys(phones(5), 1))
 
 
 def test_sigkill_half_way_then_resume(demo_town: Town, store_url: str) -> None:

@@ -69,18 +69,72 @@ def test_pull_requests_get_no_secrets_and_no_write_token() -> None:
     assert list(pr["on"]) == ["pull_request"]
 
 
-def test_publish_runs_first_in_a_group_that_never_cancels() -> None:
+def test_publish_runs_first_with_the_production_environment_and_nothing_can_replace_it() -> None:
     for name in ("publish.yml", "scheduled.yml"):
         wf = load(name)
         assert wf["permissions"] == {}
         job = wf["jobs"]["publish"]
-        assert job["concurrency"] == {"group": "publish", "cancel-in-progress": False}
-        assert job["permissions"] == {"contents": "read"}
-        assert wf["jobs"]["site"]["needs"] == "publish"
+        # GitHub keeps one pending run per concurrency group and cancels the older pending one: a queued push
+        # run would be replaced by the scheduled one. No group, then; the ledger keeps concurrent runs apart.
+        assert "concurrency" not in job and "concurrency" not in wf
+        assert job["environment"] == "produzione"  # secrets there, deployment branches limited to main
+        assert job["permissions"] == {"contents": "read", "issues": "write"}
+        assert wf["jobs"]["site"]["needs"] == "publish"  # the first send waits for nothing else
+        steps = job["steps"]
+        checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"]["fetch-depth"] == 0  # undated bulletins are dated by their merge commit
+        script = publish_script(name)
+        assert "site-tools validate" not in script  # one bad bulletin must not stop the others
+        deadline = int(re.search(r"--deadline (\d+)", script).group(1))  # type: ignore[union-attr]
+        assert deadline < job["timeout-minutes"] * 60 - 300  # stops cleanly, well before the job is killed
+        assert "GITHUB_TOKEN" in next(s for s in steps if s.get("id") == "publish")["env"]
     site = load("site.yml")
     assert site["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
     assert site["jobs"]["build"]["permissions"] == {"contents": "read"}
     assert load("scheduled.yml")["on"]["schedule"] == [{"cron": "*/10 * * * *"}]
+
+
+def test_the_push_publishes_what_changed_since_its_before_commit() -> None:
+    steps = load("publish.yml")["jobs"]["publish"]["steps"]
+    publish = next(s for s in steps if s.get("id") == "publish")
+    assert publish["env"]["BEFORE"] == "${{ github.event.before }}"
+    assert '--since "$BEFORE"' in publish_script("publish.yml")
+
+
+def test_a_dispatch_from_another_branch_cannot_publish() -> None:
+    wf = load("scheduled.yml")
+    assert set(wf["on"]["workflow_dispatch"]["inputs"]) == {"approva_costo"}
+    guard = wf["jobs"]["publish"]["steps"][0]  # before the checkout and the secrets
+    assert guard["env"]["REF"] == "${{ github.ref }}"
+    assert '"$REF" != "refs/heads/main"' in guard["run"] and "exit 1" in guard["run"]
+    assert "${APPROVE:+--approve-cost}" in publish_script("scheduled.yml")
+
+
+def test_the_scheduled_run_redeploys_only_when_what_is_visible_changed() -> None:
+    wf = load("scheduled.yml")
+    steps = {s.get("id"): s for s in wf["jobs"]["publish"]["steps"]}
+    assert "site-tools visible-state" in steps["visible"]["run"]
+    lookup = steps["deployed"]
+    assert lookup["uses"].startswith("actions/cache/restore@") and lookup["with"]["lookup-only"] is True
+    assert wf["jobs"]["site"]["if"] == "${{ !cancelled() && needs.publish.outputs.changed == 'true' }}"
+    save = next(s for s in load("site.yml")["jobs"]["deploy"]["steps"] if "cache/save" in s.get("uses", ""))
+    assert save["with"]["path"] == lookup["with"]["path"]  # same path: the same cache version
+    assert save["with"]["key"] == "sito-${{ inputs.visible }}" and lookup["with"]["key"].startswith("sito-")
+    assert load("publish.yml")["jobs"]["site"]["with"] == {"visible": "${{ needs.publish.outputs.visible }}"}
+
+
+def test_the_pull_request_is_checked_merged_onto_main_as_it_is_now() -> None:
+    steps = load("pull-request.yml")["jobs"]["check"]["steps"]
+    names = [s.get("run", "") for s in steps]
+    merge = next(i for i, run in enumerate(names) if "git" in run and "merge" in run)
+    validate = next(i for i, run in enumerate(names) if run.strip() == "site-tools validate")
+    assert merge < validate and "FETCH_HEAD" in names[merge] and "::error::" in names[merge]
+
+
+def test_the_install_keeps_uvs_cache_keyed_on_the_lock_file() -> None:
+    action = yaml.safe_load((REPO / ".github" / "actions" / "install" / "action.yml").read_text(encoding="utf-8"))
+    cache = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert "hashFiles('uv.lock')" in cache["with"]["key"] and cache["with"]["path"] == "~/.cache/uv"
 
 
 def publish_script(name: str) -> str:
@@ -207,11 +261,10 @@ def test_publish_on_push_end_to_end(repo: Repo) -> None:
         "---\n" + URGENT.format(id="valido", date="2026-11-24 09:00").strip() + "\n---\n\nTesto.\n", encoding="utf-8"
     )
     repo.commit("Un avviso rotto e uno valido")
-    before = sim.stats()["requests"]
     stop = repo.run_workflow("publish.yml", fourth, "2026-11-24 09:01")
-    assert stop.returncode != 0
+    assert stop.returncode != 0  # loud: the broken file is named, with the field to fix
     assert "2026-11-24-rotto.md" in stop.stderr and "summary" in stop.stderr
-    assert sim.stats()["requests"] == before and not list_messages(sim, "valido")
+    assert list_messages(sim, "valido") == Counter(dict.fromkeys(phones(40), 1))  # the valid one still went
 
 
 def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> None:

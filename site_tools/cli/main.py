@@ -41,6 +41,8 @@ for command in (
     content.cms_config,
     content.preview,
     publish.publish,
+    publish.adopt,
+    publish.visible_state_command,
     publish.deliveries,
     service.webhook,
     service.webhook_events,

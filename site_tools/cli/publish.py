@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,17 +16,29 @@ from site_tools.channels.base import Channel
 from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, store_for
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
-from site_tools.content.problems import InvalidContent
+from site_tools.content.problems import InvalidContent, Problem
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
 from site_tools.formatting import euro
 from site_tools.render.links import Links
 from site_tools.store import Store
+from site_tools.store.ledger import Refusal
+
+if TYPE_CHECKING:
+    from site_tools.delivery.channel_issues import ManualPost
+    from site_tools.settings import Settings
 
 
-def changed_ids(content: Content, rev: str, root: Path) -> set[str]:
-    """Ids of the bulletins added or modified since ``rev`` (the push's "before" commit)."""
+def changed_ids(content: Content, rev: str, root: Path) -> set[str] | None:
+    """Ids of the bulletins added or modified since ``rev`` (the push's "before" commit).
+
+    None when that commit is not there (a force-push rewrote it, a new branch, a shallow clone): the
+    store's ledger then decides what is new, which is all it ever decides once the store has adopted.
+    """
+    if not rev.strip("0"):
+        click.echo("Nessuna revisione precedente (primo push): decide il registro degli invii.")
+        return None
     try:
         out = subprocess.run(
             ["git", "diff", "--name-only", "--diff-filter=AMR", rev, "HEAD", "--", str(content.config.bulletins_path)],
@@ -34,8 +47,13 @@ def changed_ids(content: Content, rev: str, root: Path) -> set[str]:
             text=True,
             check=True,
         ).stdout
-    except (subprocess.CalledProcessError, FileNotFoundError) as exc:
-        raise click.ClickException(f"non riesco a leggere le modifiche da {rev} (git diff): {exc}") from exc
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        click.echo(
+            f"La revisione precedente al push ({rev[:12]}) non c'è più (forse un force-push): "
+            "uso il registro degli invii per sapere cosa è già stato pubblicato. Nessun avviso va perso "
+            "e nessuno è inviato due volte."
+        )
+        return None
     top = subprocess.run(
         ["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True
     ).stdout.strip()
@@ -62,8 +80,13 @@ def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: 
         click.echo("Niente da pubblicare adesso.")
 
 
-def _print_plan_notes(plan: Plan) -> None:
+def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
+    from site_tools.delivery.plan import refused_key
+
     for b, why in plan.refused:
+        if fresh is not None and refused_key(b, why) not in fresh:
+            click.echo(f"(già segnalato) {b.id}: non inviato, {why}.")
+            continue
         click.echo(f"✗ {b.id}: non inviato, {why}. Se va davvero inviato usa --force --only {b.id}.", err=True)
     for b, channel in plan.uncertain:
         click.echo(
@@ -80,12 +103,14 @@ def _print_plan_notes(plan: Plan) -> None:
         )
 
 
-def print_report(report: PublishReport, plan: Plan, config: TownConfig, rate: float) -> None:
+def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: set[str] | None = None) -> None:
     if report.historical:
         click.echo(f"Primo avvio: {report.historical} avvisi già presenti segnati come storici, nessuno inviato.")
     for result in report.results:
-        mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…"}.get(result.state, "✗")
-        line = f"{mark} {result.bulletin_id} → {CHANNELS[result.channel]}: {result.state}"
+        mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…", "held": "€"}.get(
+            result.state, "✗"
+        )
+        line = f"{mark} {result.bulletin_id} → {CHANNELS[result.channel]}: {STATES.get(result.state, result.state)}"
         if result.report:
             line += " — " + fanout_summary(result.report, config)
         elif result.detail:
@@ -94,9 +119,19 @@ def print_report(report: PublishReport, plan: Plan, config: TownConfig, rate: fl
         if result.post:
             click.echo("  Testo per il Canale WhatsApp (copialo e incollalo dall'app, poi attiva la campanella):")
             click.echo("  " + result.post.replace("\n", "\n  "))
-    _print_plan_notes(plan)
-    if not report.results and not report.historical:
-        click.echo("Niente da pubblicare adesso.")
+    _print_plan_notes(plan, fresh)
+
+
+#: Result states as an editor reads them.
+STATES = {
+    "done": "inviato",
+    "manual": "da pubblicare a mano",
+    "failed": "non riuscito",
+    "paused": "sospeso",
+    "waiting": "in corso, riprende al prossimo avvio",
+    "skipped": "già in corso altrove",
+    "held": "fermo, serve l'approvazione della spesa",
+}
 
 
 def fanout_summary(r: FanOutReport, config: TownConfig) -> str:
@@ -162,6 +197,19 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     is_flag=True,
     help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).",
 )
+@click.option(
+    "--approve-cost",
+    is_flag=True,
+    envvar="SITE_TOOLS_APPROVE_COST",
+    help="Send even above the town's cost ceiling (extra.town.cost_ceiling_eur).",
+)
+@click.option(
+    "--deadline",
+    type=float,
+    envvar="SITE_TOOLS_DEADLINE",
+    help="Seconds from now after which nothing new is sent (the job's time limit less a margin): "
+    "the rest stays pending and the next run resumes it.",
+)
 @pass_ctx
 @friendly
 def publish(ctx: Context, **options: Any) -> None:
@@ -184,21 +232,21 @@ class PublishOptions:
     stale_after: float
     receipt_grace: float
     resend_uncertain: bool
+    approve_cost: bool = False
+    deadline: float | None = None
 
 
 def run_publish(config: TownConfig, o: PublishOptions) -> None:
     from site_tools import channels
-    from site_tools.aio import run_loop
     from site_tools.content.dates import now as current_time
-    from site_tools.delivery.fanout import FanOutOptions
-    from site_tools.delivery.plan import make_plan, missing_secrets, validate_for_publishing
-    from site_tools.delivery.publisher import Publisher
+    from site_tools.delivery.plan import commit_adoption, make_plan, missing_secrets, validate_for_publishing
     from site_tools.settings import Settings
 
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
     content = load_content(config, check_bodies=False)
     settings = Settings.from_env()
+    new_ids = changed_ids(content, o.since, config.root) if o.since else None
     with store_for(config, o.db_url) as store:
         plan = make_plan(
             content,
@@ -207,26 +255,185 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
             only=o.only,
             channel=o.channel,
             force=o.force,
-            new_ids=changed_ids(content, o.since, config.root) if o.since else None,
+            new_ids=new_ids,
             max_age=timedelta(days=o.max_age_days),
             resend_uncertain=o.resend_uncertain and not o.dry_run,
         )
-        validate_for_publishing(content, plan)
+        problems = validate_for_publishing(content, plan)
         links = Links.for_bulletins(config, content.bulletins)
         by_name = channels.create(config, settings)
         rate = o.rate or settings.whatsapp_mps
         if o.dry_run:
             print_dry_run(plan, by_name, links, store, rate)
+            if problems:
+                raise InvalidContent(problems)
             return
-        problems = missing_secrets(plan, by_name)
-        if problems:
-            raise InvalidContent(problems)
-        show = sys.stderr.isatty() if o.progress is None else o.progress
-        options = FanOutOptions(rate=rate, progress=show, stale_after=o.stale_after, unknown_grace=o.receipt_grace)
-        report = run_loop(Publisher(config, store, settings, links, options).publish(plan))
-        print_report(report, plan, config, rate)
-    if not report.ok:
+        commit_adoption(plan, store)  # decided: a run that fails from here on has swallowed nothing
+        secrets = missing_secrets(plan, by_name)
+        if secrets:
+            raise InvalidContent(secrets)
+        report = _send(config, store, settings, links, plan, o, rate)
+        failed = _conclude(content, store, settings, plan, report, links)
+    if failed:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _send(
+    config: TownConfig, store: Store, settings: Settings, links: Links, plan: Plan, o: PublishOptions, rate: float
+) -> PublishReport:
+    import time
+
+    from site_tools.aio import run_loop
+    from site_tools.delivery.fanout import FanOutOptions
+    from site_tools.delivery.publisher import Publisher
+
+    show = sys.stderr.isatty() if o.progress is None else o.progress
+    options = FanOutOptions(
+        rate=rate,
+        progress=show,
+        stale_after=o.stale_after,
+        unknown_grace=o.receipt_grace,
+        deadline_at=None if o.deadline is None else time.time() + o.deadline,
+    )
+    publisher = Publisher(config, store, settings, links, options, approve_cost=o.approve_cost)
+    return run_loop(publisher.publish(plan))
+
+
+def _conclude(
+    content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links
+) -> bool:
+    """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
+    from site_tools.delivery.channel_issues import notify
+
+    refusals = plan.refusals() + [
+        Refusal(f"costo:{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
+        for r in report.results
+        if r.state == "held"
+    ]
+    fresh = store.ledger.record_refusals(refusals)
+    print_report(report, plan, content.config, fresh)
+    issue_lines = notify(settings, store, manual_posts(report, plan, links))
+    for line in issue_lines:
+        click.echo(line, err=line.startswith("⚠"))
+    annotate(content, plan, fresh)
+    failed = bool(fresh) or bool(report.uncertain) or any(r.state in ("failed", "paused") for r in report.results)
+    if not report.results and not report.historical and not failed:
+        click.echo("Niente da pubblicare adesso.")
+    write_summary(job_summary(report, plan, refusals, fresh, issue_lines))
+    return failed
+
+
+def manual_posts(report: PublishReport, plan: Plan, links: Links) -> list[ManualPost]:
+    from site_tools.delivery.channel_issues import ManualPost
+
+    by_id = {item.bulletin.id: item.bulletin for item in plan.items}
+    return [
+        ManualPost(by_id[r.bulletin_id], r.channel, r.post, links.page(by_id[r.bulletin_id]))
+        for r in report.results
+        if r.state == "manual" and r.post and r.bulletin_id in by_id
+    ]
+
+
+def annotate(content: Content, plan: Plan, fresh: set[str]) -> None:
+    """What this run found goes to the log as errors (GitHub annotations); what an earlier one found, as a note."""
+    from site_tools.delivery.plan import problem_key, refused_key
+
+    files = {r.id: r.shown for r in content.records if r.id}
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    for problem in plan.problems:
+        if problem_key(problem) in fresh:
+            click.echo(problem.format() + "\n    (questo avviso non è stato inviato; gli altri sì)", err=True)
+            if in_actions:
+                click.echo(problem.github_annotation())
+        else:
+            click.echo(f"(già segnalato) {problem.file}: {problem.message}")
+    for b, why in plan.refused:
+        if refused_key(b, why) in fresh and in_actions:
+            fix = f"se va davvero inviato, lancia «site-tools publish --force --only {b.id}»."
+            click.echo(Problem(files.get(b.id, b.id), None, "date", f"non inviato: {why}.", fix).github_annotation())
+
+
+def job_summary(
+    report: PublishReport, plan: Plan, refusals: list[Refusal], fresh: set[str], issue_lines: list[str]
+) -> str:
+    lines = ["## Pubblicazione degli avvisi", ""]
+    for r in report.results:
+        lines.append(f"- **{r.bulletin_id}** → {CHANNELS[r.channel]}: {STATES.get(r.state, r.state)}")
+    for refusal in refusals:
+        when = "**nuovo**" if refusal.key in fresh else "già segnalato"
+        lines.append(f"- ✗ {when}: {refusal.reason.splitlines()[0]}")
+    lines += [f"- {line}" for line in issue_lines]
+    if len(lines) == 2:
+        lines.append("Niente da pubblicare adesso.")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary(text: str) -> None:
+    """Append to the job summary GitHub shows on the run's page ($GITHUB_STEP_SUMMARY), when there is one."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(text)
+
+
+@click.command()
+@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests).")
+@pass_ctx
+@friendly
+def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
+    """Record that this store adopts the repository now: what is already published is never sent."""
+    from datetime import datetime
+
+    from site_tools.content.dates import now as current_time
+
+    config = ctx.config
+    content = load_content(config, check_bodies=False)
+    moment = current_time(config.timezone, now_text)
+    with store_for(config, db_url) as store:
+        known = store.ledger.adoption()
+        if known is not None:
+            when = datetime.fromtimestamp(known.adopted_at, config.timezone)
+            click.echo(
+                f"Il registro ha già adottato il sito il {when:%d/%m/%Y alle %H:%M} ({known.how}): nulla da fare."
+            )
+            return
+        visible = [b.id for b in content.bulletins if b.is_visible(moment)]
+        store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp())
+    click.echo(
+        f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: {len(visible)} avvisi già pubblicati sul sito "
+        "restano storici (non inviati). Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
+        "invio non riesce."
+    )
+
+
+def visible_state(config: TownConfig, now_text: str | None) -> str:
+    """A fingerprint of what the site shows now: its sources, and each bulletin's time-dependent state
+    (published, expired, event over, urgent banner). Same fingerprint, same site: no need to redeploy."""
+    import hashlib
+
+    from site_tools.content.dates import now as current_time
+    from site_tools.site.model import SiteModel
+
+    digest = hashlib.sha256()
+    sources = [config.root / "mkdocs.yml", *sorted(p for p in config.content_dir.rglob("*") if p.is_file())]
+    for path in sources:
+        digest.update(path.relative_to(config.root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    content = load_content(config, check_bodies=False)
+    model = SiteModel(config, current_time(config.timezone, now_text), content.bulletins)
+    for b in model.bulletins:
+        digest.update(f"{b.id}:{','.join(model.status(b))}\n".encode())
+    digest.update(" ".join(b.id for b in model.urgent_active()).encode())
+    return digest.hexdigest()
+
+
+@click.command("visible-state")
+@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests).")
+@pass_ctx
+@friendly
+def visible_state_command(ctx: Context, now_text: str | None) -> None:
+    """Print a fingerprint of what the site shows now (the scheduled workflow redeploys only when it changes)."""
+    click.echo(visible_state(ctx.config, now_text))
 
 
 @click.command()

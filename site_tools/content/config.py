@@ -190,6 +190,8 @@ class TownConfig:
     reports: Reports
     #: Estimated price of one delivered template message, in euro.
     price_per_template: float = 0.05
+    #: Above this estimated cost (euro) a send is not started without an explicit approval; None: no ceiling.
+    cost_ceiling_eur: float | None = None
     #: Days the service keeps traces of webhook traffic that could identify a citizen (inbound message ids,
     #: whose ``wamid.HBgM…`` encodes the sender's number).
     retention_days: int = 30
@@ -312,6 +314,7 @@ TOWN_KEYS = (
     "counter",
     "reports",
     "price_per_template",
+    "cost_ceiling_eur",
     "retention_days",
     *IDENTITY_KEYS,
     "editor",
@@ -386,6 +389,7 @@ def _build(
         counter=_counter(town.get("counter", False), P, add),
         reports=_reports(town.get("reports"), P, add),
         price_per_template=_price(town.get("price_per_template", 0.05), P, add),
+        cost_ceiling_eur=_ceiling(town.get("cost_ceiling_eur"), P, add),
         retention_days=_retention(town.get("retention_days", 30), P, add),
         identity=identity,
         site_problems=tuple(site_problems),
@@ -550,6 +554,19 @@ def _price(value: Any, P: str, add: Add) -> float:
             "scrivi per esempio 0.05 (cinque centesimi).",
         )
         return 0.05
+    return float(value)
+
+
+def _ceiling(value: Any, P: str, add: Add) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        add(
+            P + "cost_ceiling_eur",
+            "il tetto di spesa per invio deve essere un numero in euro.",
+            "scrivi per esempio 300 (trecento euro), oppure togli la riga per non avere un tetto.",
+        )
+        return None
     return float(value)
 
 

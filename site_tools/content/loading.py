@@ -8,6 +8,7 @@ that need every file at once (duplicates, references, links in bodies) in
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,12 @@ class Content:
     def _add(self, found: list[Problem]) -> None:
         # A file can be refused twice over (a symlink named on the command line): say it once.
         self.problems = sorted(dict.fromkeys([*self.problems, *found]))
+
+    def clashing_ids(self) -> set[str]:
+        """Ids used by more than one file: none of those bulletins is sent or shown (which one is meant is not
+        known; validation names both files)."""
+        used = Counter(r.id for r in self.records if r.id)
+        return {i for i, n in used.items() if n > 1}
 
     def by_id(self) -> dict[str, Bulletin]:
         return {b.id: b for b in self.bulletins}

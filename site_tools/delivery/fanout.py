@@ -66,6 +66,7 @@ class Stop(str, Enum):
 
     FAILED = "failed"  # credentials, permissions, template: the same would happen to everyone
     PAUSED = "paused"  # quality or messaging limit, a streak of errors: the rest stays pending
+    DEADLINE = "waiting"  # the job's time is nearly up: the rest stays pending, the next run resumes
 
 
 @dataclass
@@ -85,6 +86,9 @@ class FanOutOptions:
     #: process sending from that number (publishers, the service's replies), urgent first.
     number_id: str | None = None
     progress: bool = True
+    #: Wall-clock time (the clock's ``time()``) after which nothing new is sent: the job's time limit, less a
+    #: margin. The fan-out stops cleanly; the rest stays pending in the ledger and the next run resumes it.
+    deadline_at: float | None = None
 
     def in_flight(self) -> int:
         return self.max_in_flight or max(8, min(512, math.ceil(self.rate * 0.6)))
@@ -226,6 +230,9 @@ class FanOut:
         """First attempts: every active subscriber without a row for this bulletin, in id order."""
         last_id = 0
         while self.stop is None:
+            if self.opt.deadline_at is not None and self.clock.time() >= self.opt.deadline_at:
+                self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")
+                return
             batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim())
             if not batch:
                 return
@@ -438,6 +445,8 @@ class FanOut:
             now = self.clock.time()
             self._opted_out.update(await self._db(self.store.subscribers.opted_out_since, since - 1.0))
             since = now
+            if self.opt.deadline_at is not None and now >= self.opt.deadline_at:
+                self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")
             if now - beat >= self.opt.heartbeat_every():
                 beat = now
                 await self._db(self.store.ledger.heartbeat, self.run_id)

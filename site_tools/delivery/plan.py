@@ -19,10 +19,11 @@ from datetime import datetime, timedelta
 from site_tools import channels
 from site_tools.channels.base import Channel
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.config import TownConfig
+from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content
-from site_tools.content.problems import InvalidContent, Problem
+from site_tools.content.problems import Problem
 from site_tools.store import Store
+from site_tools.store.ledger import Refusal
 
 FINAL_STATES = ("done", "historical", "manual")
 DEFAULT_MAX_AGE = timedelta(days=3)
@@ -51,6 +52,29 @@ class Plan:
     refused: list[tuple[Bulletin, str]] = field(default_factory=list)
     uncertain: list[tuple[Bulletin, str]] = field(default_factory=list)
     waiting: list[Bulletin] = field(default_factory=list)
+    adopting: bool = False  # the store has not adopted the repository yet: this run decides
+    problems: list[Problem] = field(default_factory=list)  # bad or clashing bulletins, left out
+
+    def refusals(self) -> list[Refusal]:
+        """What this run would not send, keyed so that a later run knows it was already reported."""
+        found = [Refusal(refused_key(b, why), b.id, why) for b, why in self.refused]
+        found += [Refusal(problem_key(p), None, p.format()) for p in self.problems]
+        return found
+
+
+def refused_key(b: Bulletin, why: str) -> str:
+    return f"rifiutato:{b.id}:{why}"
+
+
+def problem_key(p: Problem) -> str:
+    return f"problema:{p.file}:{p.field}:{p.message}"
+
+
+def commit_adoption(plan: Plan, store: Store, how: str = "primo avvio") -> None:
+    """The adoption and its historical marks, in one transaction, once the whole plan is decided."""
+    if plan.adopting:
+        store.ledger.adopt([b.id for b in plan.historical], list(CHANNELS), how)
+        plan.adopting = False
 
 
 def make_plan(
@@ -65,15 +89,18 @@ def make_plan(
     max_age: timedelta = DEFAULT_MAX_AGE,
     resend_uncertain: bool = False,
 ) -> Plan:
-    plan = Plan()
-    visible = [b for b in content.bulletins if b.is_visible(now)]
-    plan.waiting = sorted((b for b in content.bulletins if not b.draft and b.date > now), key=lambda b: b.date)
-    if not store.ledger.has_history():
+    plan = Plan(problems=list(content.problems))
+    clashing = content.clashing_ids()
+    usable = [b for b in content.bulletins if b.id not in clashing]
+    visible = [b for b in usable if b.is_visible(now)]
+    plan.waiting = sorted((b for b in usable if not b.draft and b.date > now), key=lambda b: b.date)
+    if store.ledger.adoption() is None:
+        plan.adopting = True
         plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
     historical_ids = {b.id for b in plan.historical}
     states = {(p.bulletin_id, p.channel): p.state for p in store.ledger.publications()}
     for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):
-        if b.id in historical_ids or (only and b.id != only) or not b.is_active(now):
+        if b.id in historical_ids or (only and b.id != only):
             continue
         wanted = [c for c in channels_for(b, content.config) if channel in (None, c)]
         todo = [
@@ -84,11 +111,22 @@ def make_plan(
         if not todo:
             continue
         started = any((b.id, c) in states for c in channels.names())
-        if not force and not started and b.date < now - max_age:
-            plan.refused.append((b, f"la data ({b.date:%d/%m/%Y}) è di più di {max_age.days} giorni fa"))
+        why = None if force or started else _refusal(b, now, max_age)
+        if why:
+            plan.refused.append((b, why))
             continue
-        plan.items.append(PlanItem(b, tuple(todo)))
+        if b.is_active(now):
+            plan.items.append(PlanItem(b, tuple(todo)))
     return plan
+
+
+def _refusal(b: Bulletin, now: datetime, max_age: timedelta) -> str | None:
+    """Why a bulletin never sent anywhere is not sent now (None: it may go)."""
+    if b.expires is not None and now >= b.expires:
+        return f"è già scaduto (campo «expires»: {b.expires:%d/%m/%Y %H:%M})"
+    if b.date < now - max_age:
+        return f"la data ({b.date:%d/%m/%Y}) è di più di {max_age.days} giorni fa"
+    return None
 
 
 def _still_to_do(plan: Plan, store: Store, b: Bulletin, channel: str, state: str | None, resend: bool) -> bool:
@@ -104,11 +142,15 @@ def _still_to_do(plan: Plan, store: Store, b: Bulletin, channel: str, state: str
     return True
 
 
-def validate_for_publishing(content: Content, plan: Plan) -> None:
-    """Invariant 3: every problem, in everything, before anything is sent."""
+def validate_for_publishing(content: Content, plan: Plan) -> list[Problem]:
+    """Invariant 3, bulletin by bulletin: what is about to be sent is checked in full before anything leaves;
+    a bulletin with a problem is left out of the plan (and reported), the others still go."""
     content.check_bodies({item.bulletin.id for item in plan.items})
-    if content.problems:
-        raise InvalidContent(content.problems)
+    plan.problems = sorted(dict.fromkeys(content.problems))
+    bad = {p.file for p in plan.problems}
+    shown = {r.bulletin.id: r.shown for r in content.records if r.bulletin is not None}
+    plan.items = [item for item in plan.items if shown.get(item.bulletin.id) not in bad]
+    return plan.problems
 
 
 def missing_secrets(plan: Plan, by_name: dict[str, Channel]) -> list[Problem]:

@@ -18,9 +18,10 @@ from typing import Any
 from site_tools import channels
 from site_tools.channels.base import Channel, ChannelStopped, Delivered, Sender
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.config import CHANNELS, TownConfig
+from site_tools.content.config import TownConfig
 from site_tools.delivery.fanout import FanOut, FanOutOptions, FanOutReport
-from site_tools.delivery.plan import Plan
+from site_tools.delivery.plan import Plan, commit_adoption
+from site_tools.formatting import euro
 from site_tools.render.links import Links
 from site_tools.settings import Settings
 from site_tools.store import Store
@@ -30,7 +31,7 @@ from site_tools.store import Store
 class ChannelResult:
     bulletin_id: str
     channel: str
-    state: str  # done, manual, failed, paused, skipped
+    state: str  # done, manual, failed, paused, waiting, skipped, held (over the cost ceiling)
     detail: str = ""
     report: FanOutReport | None = None
     post: str | None = None  # the text handed to the editor (manual Channel)
@@ -56,9 +57,17 @@ class PublishReport:
 
 class Publisher:
     def __init__(
-        self, config: TownConfig, store: Store, settings: Settings, links: Links, options: FanOutOptions | None = None
+        self,
+        config: TownConfig,
+        store: Store,
+        settings: Settings,
+        links: Links,
+        options: FanOutOptions | None = None,
+        *,
+        approve_cost: bool = False,
     ):
         self.config = config
+        self.approve_cost = approve_cost
         self.store = store
         self.settings = settings
         self.links = links
@@ -67,6 +76,7 @@ class Publisher:
             self.options = replace(self.options, number_id=settings.whatsapp_phone_number_id)
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels = channels.create(config, settings)
+        self._audience: int | None = None
 
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender
@@ -77,9 +87,8 @@ class Publisher:
 
     async def publish(self, plan: Plan) -> PublishReport:
         report = PublishReport()
-        if plan.historical:
-            self.store.ledger.mark_historical([b.id for b in plan.historical], list(CHANNELS))
-            report.historical = len(plan.historical)
+        commit_adoption(plan, self.store)  # already done by the command line, before its secret check
+        report.historical = len(plan.historical)
         report.refused = [(b.id, why) for b, why in plan.refused]
         report.uncertain = [(b.id, c) for b, c in plan.uncertain]
         if not plan.items:
@@ -92,6 +101,10 @@ class Publisher:
                     if name in down:
                         report.results.append(ChannelResult(item.bulletin.id, name, "failed", down[name]))
                         continue
+                    over = self.over_ceiling(item.bulletin, self.channels[name])
+                    if over:
+                        report.results.append(ChannelResult(item.bulletin.id, name, "held", over))
+                        continue
                     result = await self._publish_one(item.bulletin, self.channels[name], report)
                     report.results.append(result)
                     if result.channel_down:
@@ -100,6 +113,22 @@ class Publisher:
             for channel in self.channels.values():
                 await channel.close()
         return report
+
+    def over_ceiling(self, b: Bulletin, channel: Channel) -> str | None:
+        """The town's cost ceiling per send (``extra.town.cost_ceiling_eur``): above it, only with approval."""
+        ceiling = self.config.cost_ceiling_eur
+        if ceiling is None or self.approve_cost:
+            return None
+        if self._audience is None:
+            self._audience = self.store.subscribers.count_active()
+        estimate = channel.estimate(b, self._audience, self.options.rate)
+        if estimate.cost <= ceiling:
+            return None
+        return (
+            f"non inviato: {estimate.describe()}, oltre il tetto di spesa di {euro(ceiling)} "
+            "(extra.town.cost_ceiling_eur). Se va inviato, approva la spesa: rilancia il workflow "
+            "«Avvisi programmati» con «approva_costo» oppure «site-tools publish --approve-cost»"
+        )
 
     async def _publish_one(self, b: Bulletin, channel: Channel, report: PublishReport) -> ChannelResult:
         priority = "urgent" if b.urgent else "normal"

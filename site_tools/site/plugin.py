@@ -26,7 +26,7 @@ from mkdocs.utils.templates import TemplateContext
 
 from site_tools.content.config import load_config
 from site_tools.content.files import escapes
-from site_tools.content.loading import load_content
+from site_tools.content.loading import Content, load_content
 from site_tools.content.problems import InvalidContent, format_report
 from site_tools.content.validation import explain
 from site_tools.markdown.html import Sanitizer
@@ -53,6 +53,34 @@ def site_now(config: Any) -> Any:
     return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
 
 
+def leave_out_bad_bulletins(content: Content) -> list[str]:
+    """A bad bulletin (or the second of two with one id) is left off the site, loudly; the site still deploys.
+
+    Problems anywhere else (a page, the configuration) still stop the build. Returns the files left out,
+    relative to ``content/``. The warning goes to stderr (and a GitHub annotation), not to MkDocs' log,
+    where ``--strict`` would turn it back into a failed build.
+    """
+    import sys
+
+    if not content.problems:
+        return []
+    bulletins = {r.shown: r for r in content.records}
+    if any(p.file not in bulletins for p in content.problems):
+        raise PluginError("\n" + format_report(content.problems))
+    # Of two files with one id, the first (by name: usually the older, already published) stays online,
+    # so that links already sent to phones keep working; the publisher sends neither.
+    bad = {p.file for p in content.problems}
+    bad_paths = {bulletins[f].path for f in bad}
+    content.bulletins = [b for b in content.bulletins if b.path not in bad_paths]
+    print("ATTENZIONE: avvisi lasciati fuori dal sito finché non sono corretti:", file=sys.stderr)
+    for problem in content.problems:
+        print(problem.format(), file=sys.stderr)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            print(problem.github_annotation().replace("::error ", "::warning ", 1))
+    root = content.config.content_dir
+    return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)
+
+
 class TownPlugin(BasePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         # The address this build is for: the town's, or the preview server's (`site-tools serve` sets its own).
@@ -64,12 +92,11 @@ class TownPlugin(BasePlugin):
         if town.site_problems:
             raise PluginError("\n" + format_report(list(town.site_problems)))
         content = load_content(town)
-        if content.problems:
-            raise PluginError("\n" + format_report(content.problems))
+        left_out = set(leave_out_bad_bulletins(content))
         self.town = town
         self.model = SiteModel(town, site_now(town), content.bulletins)
         self.by_src = {self.model.src_uri(b): b for b in self.model.bulletins}
-        self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src)
+        self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src) | left_out
         self.sanitizer = Sanitizer(town.site_url)
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
         config.theme.dirs.insert(0, str(THEME))

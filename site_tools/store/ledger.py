@@ -70,9 +70,76 @@ class Claim(NamedTuple):
     attempt: int
 
 
+@dataclass(frozen=True)
+class Adoption:
+    """When the store adopted the repository; what was visible then is historical, nothing after."""
+
+    adopted_at: float
+    historical: int
+    how: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A bulletin (or a file) a run would not send, and why; ``key`` names it across runs."""
+
+    key: str
+    bulletin_id: str | None
+    reason: str
+
+
 class Ledger:
     def __init__(self, db: Database):
         self.db = db
+
+    # -- adoption and refusals ---------------------------------------------------------------
+    def adoption(self) -> Adoption | None:
+        row = self.db.one("SELECT adopted_at, historical, how FROM adoption WHERE id = 1")
+        return Adoption(*row) if row else None
+
+    def adopt(self, bulletin_ids: Sequence[str], channels: Sequence[str], how: str, at: float | None = None) -> bool:
+        """Record the adoption and its historical bulletins in one transaction; False if already adopted."""
+        now = at or time.time()
+        with self.db.transaction():
+            inserted = self.db.all(
+                "INSERT INTO adoption (id, adopted_at, historical, how) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                (now, len(bulletin_ids), how),
+            )
+            if not inserted:
+                return False
+            self.db.many(
+                "INSERT INTO publications (bulletin_id, channel, state, mode, started_at, finished_at)"
+                " VALUES (?, ?, 'historical', 'none', ?, NULL) ON CONFLICT DO NOTHING",
+                [(b, c, now) for b in bulletin_ids for c in channels],
+            )
+        return True
+
+    def record_refusals(self, refusals: Sequence[Refusal]) -> set[str]:
+        """Remember each refusal; returns the keys no earlier run had reported."""
+        now = time.time()
+        fresh: set[str] = set()
+        with self.db.transaction():
+            for r in refusals:
+                if self.db.all(
+                    "INSERT INTO refusals (key, bulletin_id, reason, first_at, last_at) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (key) DO NOTHING RETURNING key",
+                    (r.key, r.bulletin_id, r.reason, now, now),
+                ):
+                    fresh.add(r.key)
+            self.db.many(
+                "UPDATE refusals SET last_at = ? WHERE key = ?", [(now, r.key) for r in refusals if r.key not in fresh]
+            )
+        return fresh
+
+    def refusals(self) -> list[Refusal]:
+        return [Refusal(*r) for r in self.db.all("SELECT key, bulletin_id, reason FROM refusals ORDER BY first_at")]
+
+    def set_external_id(self, bulletin_id: str, channel: str, external_id: str) -> None:
+        self.db.execute(
+            "UPDATE publications SET external_id = ? WHERE bulletin_id = ? AND channel = ?",
+            (external_id, bulletin_id, channel),
+        )
 
     def publication(self, bulletin_id: str, channel: str) -> Publication | None:
         row = self.db.one(
@@ -103,6 +170,12 @@ class Ledger:
         now = time.time()
         rows = [(b, c, now) for b in bulletin_ids for c in channels]
         with self.db.transaction():
+            # Marking bulletins historical by hand (tools, tests) adopts the repository if nothing had.
+            self.db.execute(
+                "INSERT INTO adoption (id, adopted_at, historical, how) VALUES (1, ?, 0, 'a mano')"
+                " ON CONFLICT (id) DO NOTHING",
+                (now,),
+            )
             self.db.many(
                 "INSERT INTO publications (bulletin_id, channel, state, mode, started_at, finished_at)"
                 " VALUES (?, ?, 'historical', 'none', ?, NULL) ON CONFLICT DO NOTHING",

@@ -232,4 +232,29 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX audit_log_conversation ON audit_log (conversation_id, id)",
         ],
     ),
+    (
+        5,
+        [
+            # When this store adopted the repository: bulletins already there then are historical (never
+            # sent); one that first appears later is always a candidate, whatever happened to earlier runs.
+            """CREATE TABLE adoption (
+            id INTEGER PRIMARY KEY,
+            adopted_at {float} NOT NULL,
+            historical INTEGER NOT NULL DEFAULT 0,
+            how TEXT NOT NULL
+        )""",
+            # A store with history from before this migration adopted the repository at its first record.
+            "INSERT INTO adoption (id, adopted_at, historical, how)"
+            " SELECT 1, COALESCE(MIN(started_at), 0), COUNT(*), 'registro esistente' FROM publications"
+            " HAVING COUNT(*) > 0",
+            # Bulletins (or files) refused by a run, and why: reported once, by the run that found them.
+            """CREATE TABLE refusals (
+            key TEXT PRIMARY KEY,
+            bulletin_id TEXT,
+            reason TEXT NOT NULL,
+            first_at {float} NOT NULL,
+            last_at {float} NOT NULL
+        )""",
+        ],
+    ),
 ]

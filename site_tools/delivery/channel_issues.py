@@ -1,0 +1,159 @@
+"""A post the publisher cannot make itself reaches a person: one GitHub issue per manual post.
+
+The WhatsApp Channel has no official API, so its post is prepared for an
+editor. A log line on a night-time run reaches nobody; an issue does (GitHub
+notifies the repository's watchers by e-mail and in the mobile app). The
+issue is found again by its number (kept as the publication's external id)
+or by a marker in its body, so a re-run updates it instead of opening
+another; once an editor closes it, the next run records the post as done.
+Only the workflow's own token is used (``GITHUB_TOKEN``, ``issues: write``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from site_tools.content.bulletin import Bulletin
+from site_tools.content.config import CHANNELS
+from site_tools.settings import Settings
+from site_tools.store import Store
+
+LABEL = "da-pubblicare-a-mano"
+URGENT_LABEL = "urgente"
+ISSUE_PREFIX = "issue:"
+
+
+@dataclass(frozen=True)
+class ManualPost:
+    bulletin: Bulletin
+    channel: str
+    text: str
+    link: str
+
+
+def marker(bulletin_id: str, channel: str) -> str:
+    return f"<!-- site-tools: {bulletin_id} {channel} -->"
+
+
+def issue_title(post: ManualPost) -> str:
+    where = CHANNELS.get(post.channel, post.channel)
+    urgent = "🔴 URGENTE – " if post.bulletin.urgent else ""
+    return f"{urgent}Da pubblicare a mano su {where}: {post.bulletin.title}"
+
+
+def issue_body(post: ManualPost) -> str:
+    where = CHANNELS.get(post.channel, post.channel)
+    longest = max((len(run) for run in re.findall(r"`+", post.text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return (
+        f"{marker(post.bulletin.id, post.channel)}\n"
+        f"L'avviso **{post.bulletin.title}** va pubblicato a mano su **{where}**: non c'è un'API ufficiale.\n\n"
+        f"Avviso sul sito: {post.link}\n\n"
+        "Testo pronto (copialo e incollalo dall'app, poi attiva la campanella):\n\n"
+        f"{fence}text\n{post.text}\n{fence}\n\n"
+        f"- [ ] Pubblicato su {where}\n\n"
+        "Quando l'hai pubblicato, chiudi questa issue: il prossimo avvio del workflow lo registra come fatto."
+    )
+
+
+class GitHubIssues:
+    """The few REST calls needed, with the workflow's token (httpx, synchronous: a handful per run)."""
+
+    def __init__(self, settings: Settings):
+        self.repo = settings.github_repository or ""
+        self.client = httpx.Client(
+            base_url=f"{settings.github_api_url}/repos/{self.repo}",
+            headers={
+                "Authorization": f"Bearer {settings.github_token}",
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+            timeout=settings.http_timeout,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def find(self, post: ManualPost, number: int | None) -> int | None:
+        if number is not None:
+            return number
+        wanted = marker(post.bulletin.id, post.channel)
+        for issue in self.call("GET", "/issues", params={"labels": LABEL, "state": "all", "per_page": 100}):
+            if wanted in (issue.get("body") or ""):
+                return int(issue["number"])
+        return None
+
+    def upsert(self, post: ManualPost, number: int | None) -> tuple[int, bool]:
+        """Open the issue, or update the one already there; (number, opened)."""
+        labels = [LABEL, *([URGENT_LABEL] if post.bulletin.urgent else [])]
+        data = {"title": issue_title(post), "body": issue_body(post), "labels": labels}
+        found = self.find(post, number)
+        if found is None:
+            return int(self.call("POST", "/issues", json=data)["number"]), True
+        self.call("PATCH", f"/issues/{found}", json=data)
+        return found, False
+
+    def closed(self, number: int) -> bool:
+        return bool(self.call("GET", f"/issues/{number}").get("state") == "closed")
+
+
+def _number(external_id: str | None) -> int | None:
+    if external_id and external_id.startswith(ISSUE_PREFIX) and external_id[len(ISSUE_PREFIX) :].isdigit():
+        return int(external_id[len(ISSUE_PREFIX) :])
+    return None
+
+
+def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[str]:
+    """Open or update an issue per manual post, then record the closed ones as done; lines to show."""
+    waiting = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id)]
+    if not posts and not waiting:
+        return []
+    if not (settings.github_token and settings.github_repository):
+        if not posts:
+            return []
+        return [
+            f"⚠ ATTENZIONE: {len(posts)} post da pubblicare a mano, ma senza GITHUB_TOKEN e "
+            "GITHUB_REPOSITORY non apro l'issue che avvisa la redazione: copia il testo da questo log "
+            "e dai a questo job il permesso «issues: write»."
+        ]
+    github = GitHubIssues(settings)
+    lines: list[str] = []
+    try:
+        for post in posts:
+            known = store.ledger.publication(post.bulletin.id, post.channel)
+            number, opened = github.upsert(post, _number(known.external_id if known else None))
+            store.ledger.set_external_id(post.bulletin.id, post.channel, f"{ISSUE_PREFIX}{number}")
+            verb = "aperta" if opened else "aggiornata"
+            lines.append(f"✍ {post.bulletin.id}: issue #{number} {verb} per chi pubblica su {CHANNELS[post.channel]}.")
+        lines += record_closed(github, store)
+    except httpx.HTTPError as exc:
+        lines.append(
+            f"⚠ ATTENZIONE: GitHub non ha accettato l'issue per il post a mano ({settings.scrub(str(exc))}): "
+            "copia il testo da questo log e controlla che il job abbia «permissions: issues: write»."
+        )
+    finally:
+        github.close()
+    return lines
+
+
+def record_closed(github: GitHubIssues, store: Store) -> list[str]:
+    """A manual post whose issue an editor closed is done."""
+    lines = []
+    for pub in store.ledger.publications():
+        number = _number(pub.external_id)
+        if pub.state != "manual" or number is None or not github.closed(number):
+            continue
+        store.ledger.finish_publication(
+            pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
+        )
+        lines.append(f"✔ {pub.bulletin_id} → {CHANNELS.get(pub.channel, pub.channel)}: issue #{number} chiusa, fatto.")
+    return lines

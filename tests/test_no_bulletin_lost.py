@@ -1,0 +1,408 @@
+"""Issue 12, the publishing side: no bulletin is silently lost or held up.
+
+Each test is one of the issue's numbered cases, run as CI runs it: the
+``site-tools`` command in a subprocess, the API simulator over real HTTP,
+a real store, and (for the Channel post) a small GitHub API served over real
+HTTP by the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from site_tools.store import Store
+
+from .conftest import Town
+from .services import phones, simulator
+
+NOW = "2026-11-23 12:00"
+URGENT = """
+id: {id}
+title: Fuga di gas in via Garibaldi, stare lontani
+date: {date}
+categories: [protezione-civile]
+priority: urgent
+summary: Fuga di gas in via Garibaldi, la strada è chiusa. Chi abita ai numeri 1-30 resti in casa con le finestre chiuse.
+"""
+NORMAL = """
+id: {id}
+title: Nuovo orario della biblioteca comunale
+date: {date}
+categories: [servizi]
+summary: Da lunedì la biblioteca comunale è aperta anche il sabato mattina, dalle 9:00 alle 13:00, con il prestito.
+"""
+
+
+def write(town: Town, name: str, template: str, id: str, date: str = "2026-11-23 11:30", extra: str = "") -> Path:
+    return town.write(name, template.format(id=id, date=date) + extra)
+
+
+def cli(town: Town, *args: str, env: dict[str, str], now: str = NOW) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "site_tools", *args],
+        cwd=town.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SITE_TOOLS_NOW": now, **env},
+        timeout=180,
+    )
+
+
+def subscribe(url: str, n: int) -> None:
+    store = Store.open(url)
+    store.subscribers.bulk_subscribe(phones(n), "test")
+    store.close()
+
+
+def sent(sim: Any, bulletin_id: str) -> Counter[str]:
+    return Counter(m["to"] for m in sim.messages()["whatsapp"] if m["callback"] == bulletin_id)
+
+
+def state(url: str, bulletin_id: str, channel: str) -> str | None:
+    store = Store.open(url)
+    try:
+        pub = store.ledger.publication(bulletin_id, channel)
+        return pub.state if pub else None
+    finally:
+        store.close()
+
+
+# -- case 1: a new town's first bulletin ----------------------------------------------------------
+def test_a_new_towns_first_bulletin_is_sent_after_a_run_that_failed_on_a_missing_secret(
+    town: Town, store_url: str
+) -> None:
+    with simulator("--latency", "0.01") as sim:
+        subscribe(store_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": store_url}
+        dry = cli(town, "publish", "--dry-run", env=env)
+        assert dry.returncode == 0 and Store.open(store_url).ledger.adoption() is None  # a dry run decides nothing
+        empty = cli(town, "publish", env=env)  # the town's first run: nothing to send yet
+        assert empty.returncode == 0, empty.stderr
+        assert "Niente da pubblicare adesso" in empty.stdout
+
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        write(town, "2026-11-24-biblioteca.md", NORMAL, "biblioteca", date="2026-11-24 08:00")  # scheduled
+        no_secret = cli(town, "publish", env={**env, "WHATSAPP_TOKEN": ""})
+        assert no_secret.returncode == 1 and "WHATSAPP_TOKEN" in no_secret.stderr
+        assert sim.stats().get("requests", 0) == 0
+
+        after = cli(town, "publish", env=env)
+        assert after.returncode == 0, after.stderr
+        assert "storici" not in after.stdout
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+        due = cli(town, "publish", env=env, now="2026-11-24 08:05")
+        assert due.returncode == 0, due.stderr
+        assert sent(sim, "biblioteca") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_adopt_records_what_was_there_and_nothing_after(town: Town, sqlite_url: str) -> None:
+    write(town, "2026-11-20-vecchio.md", NORMAL, "vecchio", date="2026-11-20 08:00")
+    env = {"SITE_TOOLS_DB": sqlite_url}
+    first = cli(town, "adopt", env=env)
+    assert first.returncode == 0 and "1 avvisi già pubblicati" in first.stdout
+    again = cli(town, "adopt", env=env)
+    assert again.returncode == 0 and "già adottato" in again.stdout
+    write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+    dry = cli(town, "publish", "--dry-run", env=env)
+    assert "=== fuga-di-gas" in dry.stdout and "=== vecchio" not in dry.stdout and "storici" not in dry.stdout
+
+
+# -- case 2: two pull requests reuse one id; an urgent bulletin follows --------------------------------
+def test_an_id_clash_fails_loudly_but_the_urgent_bulletin_still_goes(town: Town, sqlite_url: str) -> None:
+    summary = town.root / "summary.md"
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-biblioteca.md", NORMAL, "orario")
+        write(town, "2026-11-23-palestra.md", NORMAL.replace("biblioteca", "palestra"), "orario")
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        run = cli(town, "publish", env=env)
+        assert run.returncode == 1
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+        assert not sent(sim, "orario")  # which of the two is meant is not known: neither goes
+        assert "::error file=content/notizie/2026/2026-11-23-palestra.md,line=2" in run.stdout
+        assert "cambia l'id di quello nuovo" in run.stdout
+        assert "Niente da pubblicare" not in run.stdout + run.stderr
+        assert "nuovo" in summary.read_text(encoding="utf-8")
+
+        later = cli(town, "publish", env=env)  # reported once: the next runs are green until something new
+        assert later.returncode == 0, later.stderr
+        assert "già segnalato" in later.stdout and "::error" not in later.stdout
+
+
+# -- case 3: merged too late, refused once -----------------------------------------------------------
+def test_a_late_merge_is_refused_once_and_force_still_sends_it(town: Town, store_url: str) -> None:
+    summary = town.root / "summary.md"
+    with simulator("--latency", "0.01") as sim:
+        subscribe(store_url, 3)
+        env = {**sim.env(), "SITE_TOOLS_DB": store_url, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-18-biblioteca.md", NORMAL, "biblioteca", date="2026-11-18 08:00")
+        expired = URGENT.replace("Fuga", "Prima fuga")
+        write(town, "2026-11-22-gas.md", expired, "gas-ieri", "2026-11-22 08:00", "expires: 2026-11-22 20:00\n")
+        refused = cli(town, "publish", env=env)
+        assert refused.returncode == 1
+        assert "Niente da pubblicare" not in refused.stdout + refused.stderr
+        text = summary.read_text(encoding="utf-8")
+        assert "di più di 3 giorni fa" in text and "già scaduto" in text
+        assert "::error file=content/notizie/2026/2026-11-18-biblioteca.md" in refused.stdout
+
+        for hour in ("12:10", "12:20"):  # the scheduled runs after it
+            again = cli(town, "publish", env=env, now=f"2026-11-23 {hour}")
+            assert again.returncode == 0, again.stderr
+        assert sim.stats().get("requests", 0) == 0
+
+        forced = cli(town, "publish", "--force", "--only", "biblioteca", env=env)
+        assert forced.returncode == 0, forced.stderr
+        assert sent(sim, "biblioteca") == Counter(dict.fromkeys(phones(3), 1))
+        store = Store.open(store_url)
+        assert {r.bulletin_id for r in store.ledger.refusals()} == {"biblioteca", "gas-ieri"}
+        store.close()
+
+
+# -- case 5: force-push ------------------------------------------------------------------------------
+def git(root: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "R", "GIT_AUTHOR_EMAIL": "r@e.it", "GIT_COMMITTER_NAME": "R"}
+    env["GIT_COMMITTER_EMAIL"] = "r@e.it"
+    return subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def test_a_force_push_falls_back_to_the_ledger(town: Town, sqlite_url: str) -> None:
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 3)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        git(town.root, "init", "-q", "-b", "main")
+        git(town.root, "add", "-A")
+        git(town.root, "commit", "-qm", "adozione")
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        git(town.root, "add", "-A")
+        git(town.root, "commit", "-qm", "fuga di gas")
+        gone = "3" * 40  # the "before" of a force-push: not in the repository any more
+        run = cli(town, "publish", "--since", gone, env=env)
+        assert run.returncode == 0, run.stderr
+        assert "force-push" in run.stdout and "git diff" not in run.stdout + run.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(3), 1))
+
+
+# -- case 6: the Channel post reaches a person --------------------------------------------------------
+class FakeGitHub(ThreadingHTTPServer):
+    """The four issue calls the publisher makes, over real HTTP, with the token checked."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _GitHubHandler)
+        self.issues: dict[int, dict[str, Any]] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _GitHubHandler(BaseHTTPRequestHandler):
+    server: FakeGitHub
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self) -> tuple[str, int | None]:
+        path = urlsplit(self.path).path
+        assert path.startswith("/repos/comune/avvisi/issues"), path
+        tail = path.removeprefix("/repos/comune/avvisi/issues").strip("/")
+        return path, int(tail) if tail else None
+
+    def _authorised(self) -> bool:
+        if self.headers.get("Authorization") != "Bearer gh-test-token":
+            self._answer(401, {"message": "Bad credentials"})
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self._authorised():
+            return
+        _, number = self._route()
+        if number is not None:
+            self._answer(200, self.server.issues[number])
+            return
+        labels = parse_qs(urlsplit(self.path).query).get("labels", [""])[0]
+        found = [i for i in self.server.issues.values() if labels in {lab["name"] for lab in i["labels"]}]
+        self._answer(200, found)
+
+    def do_POST(self) -> None:
+        if not self._authorised():
+            return
+        data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        number = len(self.server.issues) + 1
+        issue = {"number": number, "state": "open", "title": data["title"], "body": data["body"]}
+        issue["labels"] = [{"name": name} for name in data.get("labels", [])]
+        self.server.issues[number] = issue
+        self._answer(201, issue)
+
+    def do_PATCH(self) -> None:
+        if not self._authorised():
+            return
+        _, number = self._route()
+        assert number is not None
+        data = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        issue = self.server.issues[number]
+        issue.update({k: v for k, v in data.items() if k in ("title", "body", "state")})
+        if "labels" in data:
+            issue["labels"] = [{"name": name} for name in data["labels"]]
+        self._answer(200, issue)
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    server = FakeGitHub()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_channel_post_becomes_an_issue_and_closing_it_records_the_post(
+    town: Town, sqlite_url: str, github: FakeGitHub
+) -> None:
+    summary = town.root / "summary.md"
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 2)
+        env = {
+            **sim.env(),
+            "SITE_TOOLS_DB": sqlite_url,
+            "GITHUB_TOKEN": "gh-test-token",
+            "GITHUB_REPOSITORY": "comune/avvisi",
+            "GITHUB_API_URL": github.url,
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        first = cli(town, "publish", env=env)
+        assert first.returncode == 0, first.stderr
+        (issue,) = github.issues.values()
+        assert issue["title"] == "🔴 URGENTE – Da pubblicare a mano su Canale WhatsApp: " + (
+            "Fuga di gas in via Garibaldi, stare lontani"
+        )
+        assert (
+            "```text\n" in issue["body"]
+            and "*Fuga di gas in via Garibaldi, stare lontani*\n" in issue["body"]
+            and "- [ ] Pubblicato su Canale WhatsApp" in issue["body"]
+        )
+        assert "https://avvisi.valfiorita.example.it/notizie/2026/11/fuga-di-gas/" in issue["body"]
+        assert {lab["name"] for lab in issue["labels"]} == {"da-pubblicare-a-mano", "urgente"}
+        assert "issue #1 aperta" in first.stdout and "issue #1 aperta" in summary.read_text(encoding="utf-8")
+
+        rerun = cli(town, "publish", env=env)  # a re-run opens nothing more
+        assert rerun.returncode == 0 and len(github.issues) == 1
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_channel") == "manual"
+
+        issue["state"] = "closed"  # an editor posted it and closed the issue
+        closed = cli(town, "publish", env=env)
+        assert closed.returncode == 0, closed.stderr
+        assert "issue #1 chiusa" in closed.stdout
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_channel") == "done"
+
+
+def test_without_a_token_the_channel_post_is_announced_loudly(town: Town, sqlite_url: str) -> None:
+    summary = town.root / "summary.md"
+    with simulator("--latency", "0.01") as sim:
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url, "GITHUB_TOKEN": "", "GITHUB_STEP_SUMMARY": str(summary)}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        run = cli(town, "publish", env=env)
+        assert run.returncode == 0, run.stderr
+        assert "ATTENZIONE" in run.stderr and "GITHUB_TOKEN" in run.stderr
+        assert "ATTENZIONE" in summary.read_text(encoding="utf-8")
+        assert "*Fuga di gas" in run.stdout  # the text is still in the log
+
+
+# -- the cost ceiling and the job's time limit ---------------------------------------------------------
+def test_over_the_cost_ceiling_the_list_waits_for_approval(town: Town, sqlite_url: str) -> None:
+    config = town.root / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
+        encoding="utf-8",
+    )
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        held = cli(town, "publish", env=env)
+        assert held.returncode == 1
+        assert "costo stimato € 0,25" in held.stderr and "tetto di spesa di € 0,20" in held.stderr
+        assert not sent(sim, "fuga-di-gas") and len(sim.messages()["telegram"]) == 1  # the free channels went
+        approved = cli(town, "publish", "--approve-cost", env=env)
+        assert approved.returncode == 0, approved.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_a_send_past_the_time_limit_continues_in_the_next_run(town: Town, sqlite_url: str) -> None:
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        cut = cli(town, "publish", "--deadline", "0", env=env)
+        assert cut.returncode == 0, cut.stderr
+        assert "riprende al prossimo avvio" in cut.stdout and not sent(sim, "fuga-di-gas")
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_list") == "waiting"
+        resumed = cli(town, "publish", env=env, now="2026-11-23 12:10")
+        assert resumed.returncode == 0, resumed.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_the_site_still_builds_strictly_without_the_clashing_bulletins(
+    town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from site_tools.site.build import build_site
+
+    write(town, "2026-11-23-biblioteca.md", NORMAL, "orario")
+    write(town, "2026-11-23-palestra.md", NORMAL.replace("biblioteca", "palestra"), "orario")
+    write(town, "2026-11-23-rotto.md", "id: rotto\ntitle: x\n{date}", "rotto")
+    write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+    monkeypatch.setenv("SITE_TOOLS_NOW", NOW)
+    site = build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=True)
+    pages = {p.parent.name for p in (site / "notizie").rglob("index.html")}
+    assert {"fuga-di-gas", "biblioteca"} <= pages  # the first of two with one id stays: links already sent work
+    assert not {"palestra", "rotto", "2026-11-23-rotto"} & pages
+
+
+def test_the_visible_fingerprint_changes_only_when_the_site_would(town: Town) -> None:
+    write(town, "2026-11-24-biblioteca.md", NORMAL, "biblioteca", date="2026-11-24 08:00")  # scheduled
+    write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas", extra="expires: 2026-11-23 18:00\n")
+
+    def state_at(now: str) -> str:
+        result = cli(town, "visible-state", env={}, now=now)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    before = state_at("2026-11-23 12:00")
+    assert state_at("2026-11-23 12:10") == before  # nothing appeared or expired: no redeploy
+    expired = state_at("2026-11-23 18:10")  # the urgent banner goes
+    appeared = state_at("2026-11-24 08:05")  # the scheduled bulletin appears
+    assert len({before, expired, appeared}) == 3
