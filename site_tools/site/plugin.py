@@ -40,6 +40,7 @@ from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
+from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import footer, town_pages
 
 THEME = Path(__file__).parent / "theme"
@@ -72,6 +73,8 @@ class TownPlugin(BasePlugin):
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src)
         self.sanitizer = Sanitizer(town.site_url)
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
+        self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
+        self.generated_pages: set[str] = set()
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
@@ -145,6 +148,7 @@ class TownPlugin(BasePlugin):
         generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
             str(generated["assets/site-tools.css"])
         )
+        self.generated_pages = {src for src in generated if src.endswith(".md")}
         for src_uri, data in generated.items():
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
@@ -160,9 +164,11 @@ class TownPlugin(BasePlugin):
             # The search plugin would parse the whole page only for us to keep the summary:
             # bulletins get one short entry each in on_post_build instead.
             page.meta["search"] = {"exclude": True}
-            return page_markdown(self.model, b, b.body)
+            return page_markdown(self.model, b, b.body, self.stash.put)
         if page.file.src_uri == "index.md":
-            return markdown + "\n" + pages.home_sections(self.model)
+            return markdown + "\n" + self.stash.hide(pages.home_sections(self.model))
+        if page.file.src_uri in self.generated_pages:
+            return self.stash.hide(markdown)
         return markdown
 
     def on_page_context(
@@ -184,6 +190,11 @@ class TownPlugin(BasePlugin):
 
     @event_priority(-100)  # last: whatever another plugin added to the content is cleaned too
     def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        content, ids = self.stash.restore(content)  # before the sanitiser: what was stashed is checked like the rest
+        if ids and page.present_anchor_ids is not None:
+            page.present_anchor_ids |= ids
+        if self.stash.nonce in content:  # a placeholder Markdown did not leave as a paragraph of its own: a bug
+            raise PluginError(f"{page.file.src_uri}: un segnaposto interno è rimasto nella pagina.")
         checked = sanitize.clean_content(self.sanitizer, content, page.toc)
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
             log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
