@@ -29,7 +29,9 @@ class HtmlStash:
         self.nonce = secrets.token_hex(8)
         self._kept: dict[str, str] = {}
         self._count = itertools.count()
-        self._token = re.compile(rf"<p>(stash{self.nonce}n\d+)</p>")
+        # As a paragraph of its own, or as text inside an editor's unclosed HTML block (which swallows what follows,
+        # as it swallowed the generated HTML itself before the stash): put back either way, then sanitised.
+        self._token = re.compile(rf"(?:<p>)?(stash{self.nonce}n\d+)(?:</p>)?")
 
     def put(self, html: str) -> str:
         """A Markdown paragraph that becomes ``html`` again in :meth:`restore`."""
