@@ -221,6 +221,10 @@ class TownPlugin(BasePlugin):
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
             log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
         sanitize.escape_meta(page)
+        if b is not None or page.file.src_uri in self.generated_pages:
+            # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
+            # build for nothing: 10,000 bulletins, tens of MB (peak memory, issue 17).
+            page.markdown = ""
         return checked.clean
 
     def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
