@@ -72,7 +72,6 @@ def known_digests(folder: Path) -> dict[str, str]:
     try:
         staged = _git(folder, "ls-files", "-s", "-z", "--", ".")
         changed = set(_git(folder, "diff-files", "--name-only", "--relative", "-z", "--", ".").split("\0"))
-        untracked = set(_git(folder, "ls-files", "-o", "-z", "--", ".").split("\0"))
     except (OSError, subprocess.CalledProcessError):
         return {}
     known: dict[str, str] = {}
@@ -82,7 +81,8 @@ def known_digests(folder: Path) -> dict[str, str]:
         meta, _, name = entry.partition("\t")
         mode, blob, stage = meta.split(" ")
         # Regular files only (a symlink, 120000, is read and refused), merged (stage 0), unchanged.
-        if mode in ("100644", "100755") and stage == "0" and name not in changed and name not in untracked:
+        # (An untracked file is not in the index: it is read.)
+        if mode in ("100644", "100755") and stage == "0" and name not in changed:
             known[os.path.normpath(os.path.join(folder, name))] = blob
     return known
 
