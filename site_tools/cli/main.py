@@ -8,6 +8,7 @@ retention), :mod:`.dev` (demo and simulator).
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
@@ -15,8 +16,42 @@ import click
 from site_tools import __version__
 from site_tools.cli.common import Context
 
+#: Each subcommand and where it lives: imported only when it runs (``publish`` must not wait for the site
+#: generator, the web service or the counter to be imported: the first urgent message is timed, issue 17).
+COMMANDS = {
+    "validate": ("content", "validate"),
+    "new": ("content", "new"),
+    "build": ("content", "build"),
+    "serve": ("content", "serve"),
+    "cms-config": ("content", "cms_config"),
+    "preview": ("content", "preview"),
+    "publish": ("publish", "publish"),
+    "adopt": ("publish", "adopt"),
+    "visible-state": ("publish", "visible_state_command"),
+    "deliveries": ("publish", "deliveries"),
+    "webhook": ("service", "webhook"),
+    "webhook-events": ("service", "webhook_events"),
+    "subscribers": ("subscribers", "subscribers"),
+    "staff": ("staff", "staff"),
+    "counter": ("staff", "counter"),
+    "demo": ("dev", "demo"),
+    "simulator": ("dev", "simulator"),
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(f"site_tools.cli.{module}"), attr)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.version_option(__version__)
 @click.option(
     "--config",
@@ -30,29 +65,6 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     """Bulletins of an Italian town hall: validate, build the site, publish."""
     ctx.obj = Context(config_path)
 
-
-from site_tools.cli import content, dev, publish, service, staff, subscribers  # noqa: E402  (commands attach to main)
-
-for command in (
-    content.validate,
-    content.new,
-    content.build,
-    content.serve,
-    content.cms_config,
-    content.preview,
-    publish.publish,
-    publish.adopt,
-    publish.visible_state_command,
-    publish.deliveries,
-    service.webhook,
-    service.webhook_events,
-    subscribers.subscribers,
-    staff.staff,
-    staff.counter,
-    dev.demo,
-    dev.simulator,
-):
-    main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

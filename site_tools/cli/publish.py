@@ -244,10 +244,11 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
 
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
-    content = load_content(config, check_bodies=False)
     settings = Settings.from_env()
-    new_ids = changed_ids(content, o.since, config.root) if o.since else None
     with store_for(config, o.db_url) as store:
+        # Only new or changed bulletins are parsed: the rest comes from the store, by content hash (issue 17).
+        content = load_content(config, check_bodies=False, cache=store.parsed)
+        new_ids = changed_ids(content, o.since, config.root) if o.since else None
         plan = make_plan(
             content,
             store,

@@ -146,6 +146,38 @@ def image_too_big(path: Path) -> tuple[str, str] | None:
     )
 
 
+def content_file_problem(
+    path: Path, value: str, config: TownConfig, what: str, suffixes: tuple[str, ...], *, image: bool
+) -> tuple[str, str] | None:
+    """(message, fix) when a file a bulletin names (``image``, an attachment) may not be published; else None.
+
+    Inside content/ (nothing else is ever published), no symlink on the way, existing, of the right kind.
+    """
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value.strip()) or value.strip().startswith(("//", "\\\\")):
+        return (
+            f"{what} deve stare nel repository, non su un altro sito.",
+            "carica il file nella cartella content/ e scrivi il suo percorso.",
+        )
+    content = config.content_dir
+    target = (content / value.lstrip("/")) if value.startswith("/") else (path.parent / value)
+    escape = files.escapes(target, content)
+    if escape == "outside":
+        return (f"{what} «{value}» è fuori dalla cartella content/.", "sposta il file dentro content/.")
+    if escape == "symlink":
+        return files.SYMLINK
+    if not target.is_file():
+        return (
+            f"{what} «{value}» non esiste.",
+            "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
+        )
+    if not value.lower().endswith(suffixes):
+        return (f"{what} «{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
+    too_big = image_too_big(target) if image else None
+    if too_big:
+        return (too_big[0].format(what=f"{what} «{value}»"), too_big[1])
+    return None
+
+
 class _Handler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         return yamlio.load(fm)
@@ -700,37 +732,10 @@ class _Fields:
 
     def content_file(self, key: str, value: str, what: str, suffixes: tuple[str, ...]) -> bool:
         """A file of the repository, inside content/ (nothing else is ever published), of the right kind."""
-        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value.strip()) or value.strip().startswith(("//", "\\\\")):
-            self.add(
-                key,
-                f"{what} deve stare nel repository, non su un altro sito.",
-                "carica il file nella cartella content/ e scrivi il suo percorso.",
-            )
-            return False
-        content = self.config.content_dir
-        target = (content / value.lstrip("/")) if value.startswith("/") else (self.path.parent / value)
-        escape = files.escapes(target, content)
-        if escape == "outside":
-            self.add(key, f"{what} «{value}» è fuori dalla cartella content/.", "sposta il file dentro content/.")
-            return False
-        if escape == "symlink":
-            self.add(key, *files.SYMLINK)
-            return False
-        if not target.is_file():
-            self.add(
-                key,
-                f"{what} «{value}» non esiste.",
-                "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
-            )
-            return False
-        if not value.lower().endswith(suffixes):
-            self.add(key, f"{what} «{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
-            return False
-        too_big = image_too_big(target) if key == "image" else None
-        if too_big:
-            self.add(key, too_big[0].format(what=f"{what} «{value}»"), too_big[1])
-            return False
-        return True
+        problem = content_file_problem(self.path, value, self.config, what, suffixes, image=key == "image")
+        if problem:
+            self.add(key, *problem)
+        return problem is None
 
     def attachments(self) -> tuple[Attachment, ...]:
         value = self.meta.get("attachments")

@@ -8,17 +8,21 @@ that need every file at once (duplicates, references, links in bodies) in
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from site_tools.content import cache as parse_cache
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.content.files import tree_problems
-from site_tools.content.frontmatter import Parsed, read_bulletin
+from site_tools.content.frontmatter import Parsed, content_file_problem, read_bulletin
+from site_tools.content.limits import BULLETIN_MAX_BYTES
 from site_tools.content.pages import check_page, page_files
-from site_tools.content.problems import Problem
+from site_tools.content.problems import Problem, display_path
 from site_tools.content.validation import check_body, cross_checks, site_pages
 from site_tools.markdown.body import SiteMarkdown
 
@@ -103,16 +107,24 @@ def bulletin_files(config: TownConfig) -> list[Path]:
     return [Path(f) for f in sorted(found)]
 
 
-def load_content(config: TownConfig, *, check_bodies: bool = True, extra_files: Iterable[Path] = ()) -> Content:
+def load_content(
+    config: TownConfig,
+    *,
+    check_bodies: bool = True,
+    extra_files: Iterable[Path] = (),
+    cache: parse_cache.ParseCache | None = None,
+) -> Content:
     """Parse every bulletin; never raises for bad content, lists problems.
 
     ``extra_files`` are checked as bulletins too, with the town's bulletins
-    as context (``site-tools validate some/other/folder``).
+    as context (``site-tools validate some/other/folder``). With a ``cache``,
+    a file whose content hash was parsed before (and was valid) is not parsed
+    again (:mod:`site_tools.content.cache`); every cross-file check still runs.
     """
     content = Content(config)
     files = dict.fromkeys(bulletin_files(config))  # absolute already: config paths are resolved
     files.update(dict.fromkeys(p.resolve() for p in extra_files))
-    records = [read_bulletin(path, config) for path in files]
+    records = read_cached(list(files), config, cache) if cache else [read_bulletin(path, config) for path in files]
     for record in records:
         content.problems.extend(record.problems)
     rejected = cross_checks(records, content.problems)
@@ -123,3 +135,78 @@ def load_content(config: TownConfig, *, check_bodies: bool = True, extra_files: 
         content.check_bodies()
     content.problems.sort()
     return content
+
+
+def read_cached(paths: list[Path], config: TownConfig, cache: parse_cache.ParseCache) -> list[Parsed]:
+    """Like ``read_bulletin`` on every path, but from ``cache`` where the content hash is known and valid."""
+    key = parse_cache.fingerprint(config)
+    known = parse_cache.known_digests(config.bulletins_path)
+    entries = cache.entries(key)
+    records: list[Parsed | None] = []
+    hits: list[tuple[int, str, tuple[str, str, str, str]]] = []
+    digests: list[str | None] = []
+    for path in paths:
+        name = display_path(path, config.root)  # relative: a fresh clone elsewhere finds the same entries
+        digest = known.get(str(path)) or _digest(path)
+        entry = entries.get(name)
+        if entry and digest and entry[0] == digest:
+            hits.append((len(records), name, entry))
+        records.append(None)
+        digests.append(digest)
+    fields = parse_cache.fields_of([entry[1] for _, _, entry in hits])
+    for (index, name, entry), f in zip(hits, fields, strict=True):
+        records[index] = _from_cache(paths[index], name, f, entry, config)
+    fresh: list[tuple[str, str, str, str, str]] = []
+    for index, path in enumerate(paths):
+        if records[index] is None:
+            record = records[index] = read_bulletin(path, config)
+            b, digest = record.bulletin, digests[index]
+            # A bulletin without date: is dated by the commit that merged it (content/merged.py): kept only when
+            # Git vouches for the file (committed, unchanged), never a draft's «now».
+            committed = str(path) in known
+            if digest and b is not None and not record.problems and (committed or not b.dated_at_merge):
+                fresh.append((record.shown, digest, parse_cache.encode(b), b.body, record.fm_text))
+    if fresh:
+        cache.save(key, fresh)
+    return [r for r in records if r is not None]
+
+
+def _digest(path: Path) -> str | None:
+    """The Git blob id of a regular file of a bulletin's size (anything else: parsed, and refused, as always)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > BULLETIN_MAX_BYTES:
+            return None
+        return parse_cache.blob_id(handle.read())
+
+
+def _from_cache(
+    path: Path, shown: str, fields: Any, entry: tuple[str, str, str, str], config: TownConfig
+) -> Parsed | None:
+    """The record a valid parse gave, if the files it names can still be published (else: parse again)."""
+    _, _, body, fm_text = entry
+    try:
+        b = parse_cache.decode(fields, body, path, config)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None  # an entry of another shape: parse again
+    for value in parse_cache.named_files(b):
+        # Its kind (suffix) was checked when it was parsed: only what may have changed on disk since.
+        if content_file_problem(path, value, config, "", (value.lower(),), image=value == b.image):
+            return None
+    return Parsed(
+        path=path,
+        shown=shown,
+        bulletin=b,
+        id=b.id,
+        url_path=b.url_path,
+        date=b.date,
+        updates=b.updates,
+        cancels=b.cancels,
+        body=b.body,
+        body_line=b.body_line,
+        fm_text=fm_text,
+    )

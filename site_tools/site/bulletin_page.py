@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Callable
 from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
@@ -32,14 +33,15 @@ def root_prefix(url: str) -> str:
     return "../" * depth if depth else "./"
 
 
-def page_markdown(model: SiteModel, b: Bulletin, body: str) -> str:
-    parts = [_breadcrumb(b), f"# {_md(b.title)}\n", *_notices(model, b)]
-    parts.append(f'<p class="st-lead">{esc(b.summary)}</p>\n')
+def page_markdown(model: SiteModel, b: Bulletin, body: str, keep: Callable[[str], str] = str) -> str:
+    """The page's Markdown; ``keep`` takes each piece of generated HTML (:class:`~site_tools.site.stash.HtmlStash`)."""
+    parts = [keep(_breadcrumb(b)), f"# {_md(b.title)}\n", *_notices(model, b)]
+    parts.append(keep(f'<p class="st-lead">{esc(b.summary)}</p>\n'))
     parts.append(body.strip() + "\n")
-    parts.extend(_event(model, b))
-    parts.append(_details(model, b))
-    parts.extend(_attachments(model, b))
-    parts.append(_share(model, b))
+    parts.extend(keep(html) for html in _event(model, b))
+    parts.append(keep(_details(model, b)))
+    parts.extend(keep(html) for html in _attachments(model, b))
+    parts.append(keep(_share(model, b)))
     return "\n".join(parts)
 
 

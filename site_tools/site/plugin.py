@@ -9,8 +9,6 @@ bulletin.
 
 from __future__ import annotations
 
-import html
-import json
 import logging
 import os
 from pathlib import Path
@@ -33,13 +31,14 @@ from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
-from site_tools.site import admin, csp, pages, sanitize
+from site_tools.site import admin, csp, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
+from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import footer, town_pages
 
 THEME = Path(__file__).parent / "theme"
@@ -99,6 +98,12 @@ class TownPlugin(BasePlugin):
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src) | left_out
         self.sanitizer = Sanitizer(town.site_url)
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
+        self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
+        self.generated_pages: set[str] = set()
+        self.search_tiers = search.tiers(self.model)
+        self.search_bodies: dict[str, str] = {}  # url_path → body text, for the newest bulletins (search.py)
+        self._nav_pages: set[int] | None = None  # pages in the nav (by id), known at the first page
+        self._nav_shallow = False
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
@@ -172,6 +177,7 @@ class TownPlugin(BasePlugin):
         generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
             str(generated["assets/site-tools.css"])
         )
+        self.generated_pages = {src for src in generated if src.endswith(".md")}
         for src_uri, data in generated.items():
             existing = files.get_file_from_path(src_uri)
             if existing is not None:
@@ -187,9 +193,11 @@ class TownPlugin(BasePlugin):
             # The search plugin would parse the whole page only for us to keep the summary:
             # bulletins get one short entry each in on_post_build instead.
             page.meta["search"] = {"exclude": True}
-            return page_markdown(self.model, b, b.body)
+            return page_markdown(self.model, b, b.body, self.stash.put)
         if page.file.src_uri == "index.md":
-            return markdown + "\n" + pages.home_sections(self.model)
+            return markdown + "\n" + self.stash.hide(pages.home_sections(self.model))
+        if page.file.src_uri in self.generated_pages:
+            return self.stash.hide(markdown)
         return markdown
 
     def on_page_context(
@@ -201,20 +209,49 @@ class TownPlugin(BasePlugin):
         title = config.site_name if page.is_homepage else str(page.title or config.site_name)
         meta = page_meta(self.model, page.url, title, str(description), b)
         context["site_tools_page"] = meta  # type: ignore[typeddict-unknown-key]  # our own key, read by st-head.html
+        context["st_memo"] = self._memo_key(page, nav)  # type: ignore[typeddict-unknown-key]  # read by main.html
         self._remember_scripts(context)
         return context
 
+    def _memo_key(self, page: Page, nav: Navigation) -> str | None:
+        """Pages not in the nav share its rendering by depth and first folder (main.html), if every nav
+        address is at the top: links from ``a/b/c/`` to ``x/`` depend on nothing else."""
+        if self._nav_pages is None:
+            self._nav_pages = {id(p) for p in nav.pages}
+            self._nav_shallow = all((p.url or "").rstrip("/").count("/") == 0 for p in nav.pages)
+        if id(page) in self._nav_pages or not self._nav_shallow:
+            return None
+        url = page.url or ""
+        return f"{url.count('/')}:{url.split('/', 1)[0]}"
+
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         self.env = env
+        env.auto_reload = False  # one build, one environment: no stat() of each template at every include
+        memo: dict[str, str] = {}
+        env.globals["st_memo_get"] = memo.get
+        env.globals["st_memo_put"] = lambda key, html: memo.setdefault(key, html)
+        self._nav_pages = None
         self.theme_scripts = csp.theme_scripts(env)
         return env
 
     @event_priority(-100)  # last: whatever another plugin added to the content is cleaned too
     def on_page_content(self, content: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        b = self.by_src.get(page.file.src_uri)
+        if b is not None and self.search_tiers.get(b.url_path) == search.FULL:
+            self.search_bodies[b.url_path] = search.body_text(content, self.stash.nonce)
+        content, ids = self.stash.restore(content)  # before the sanitiser: what was stashed is checked like the rest
+        if ids and page.present_anchor_ids is not None:
+            page.present_anchor_ids |= ids
+        if self.stash.nonce in content:  # a placeholder Markdown did not leave as a paragraph of its own: a bug
+            raise PluginError(f"{page.file.src_uri}: un segnaposto interno è rimasto nella pagina.")
         checked = sanitize.clean_content(self.sanitizer, content, page.toc)
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
             log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
         sanitize.escape_meta(page)
+        if b is not None or page.file.src_uri in self.generated_pages:
+            # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
+            # build for nothing: 10,000 bulletins, tens of MB (peak memory, issue 17).
+            page.markdown = ""
         return checked.clean
 
     def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
@@ -248,23 +285,4 @@ class TownPlugin(BasePlugin):
         return output
 
     def on_post_build(self, config: MkDocsConfig) -> None:
-        shrink_search_index(Path(config.site_dir), self.model)
-
-
-def shrink_search_index(site_dir: Path, model: SiteModel) -> None:
-    """One short entry per bulletin (title, summary, categories) instead of every section's full text.
-
-    A visitor who searches downloads the whole index: at 5,000 bulletins the
-    default is 13 MB, too heavy for a phone. Bulletin pages are excluded from
-    the search plugin (see on_page_markdown) and added here.
-    """
-    path = site_dir / "search" / "search_index.json"
-    if not path.is_file():
-        return
-    index = json.loads(path.read_text(encoding="utf-8"))
-    for b in model.bulletins:
-        labels = " ".join(c.label for slug in b.categories if (c := model.config.category(slug)))
-        # The theme shows these as HTML: escaped, an editor's text stays text.
-        text = html.escape(f"{b.summary} {labels}")
-        index["docs"].append({"location": b.url_path, "title": html.escape(b.title), "text": text})
-    path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        search.add_bulletins(Path(config.site_dir), self.model, self.search_tiers, self.search_bodies)

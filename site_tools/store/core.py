@@ -11,7 +11,8 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.outbox`` — replies to citizens (:mod:`.outbox`);
 * ``store.budget`` — one rate budget per phone number, shared by every sender (:mod:`.budget`).
 * ``store.conversations`` — the one-to-one counter's questions and answers (:mod:`.conversations`);
-* ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`).
+* ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`);
+* ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
+from site_tools.store.parsed import ParsedBulletins
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
 
@@ -40,13 +42,19 @@ class Store:
         self.budget = RateBudget(db)
         self.conversations = Conversations(db)
         self.staff = Staff(db)
+        self.parsed = ParsedBulletins(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
         return cls(Database.open(url, default_dir))
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.parsed.flush()  # parses kept during the run: written once the run is done
+        except Exception:  # noqa: BLE001 - a cache not written costs a parse next time, never the run
+            pass
+        finally:
+            self.db.close()
 
     # -- GDPR: access and erasure span every repository ------------------------------
     def export(self, phone: str) -> dict[str, Any] | None:

@@ -257,4 +257,22 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         )""",
         ],
     ),
+    (
+        6,
+        [
+            # Bulletins parsed before, by content hash (Git's blob id), so a publish parses only what changed
+            # (site_tools.content.cache). Only valid parses; "fingerprint" is the configuration and parser code
+            # they were made under: an entry under another fingerprint is never used. The body and the frontmatter's
+            # text are columns of their own: read as they are, not decoded from JSON (10,000 bodies: 0.25 s).
+            """CREATE TABLE parsed_bulletins (
+            path TEXT PRIMARY KEY,
+            sha TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            parsed TEXT NOT NULL,
+            body TEXT NOT NULL,
+            frontmatter TEXT NOT NULL,
+            parsed_at {float} NOT NULL
+        )""",
+        ],
+    ),
 ]

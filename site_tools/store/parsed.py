@@ -1,0 +1,53 @@
+"""Bulletins parsed before, by content hash: what lets a publish parse only what is new or changed.
+
+The rows are opaque here (``site_tools.content.cache`` writes and reads the
+payload); this repository only keeps them. New rows wait in memory until
+:meth:`ParsedBulletins.flush` (called by ``Store.close``): writing 10,000 rows
+after a cold start must not delay the first urgent message.
+"""
+
+from __future__ import annotations
+
+import time
+
+from site_tools.store.database import Database
+
+
+class ParsedBulletins:
+    def __init__(self, db: Database):
+        self.db = db
+        self._pending: dict[str, tuple[str, str, str, str, str]] = {}  # path → (fingerprint, sha, parsed, body, fm)
+
+    def entries(self, fingerprint: str) -> dict[str, tuple[str, str, str, str]]:
+        """Every kept parse made under ``fingerprint``: path → (sha, parsed, body, frontmatter)."""
+        rows = self.db.all(
+            "SELECT path, sha, parsed, body, frontmatter FROM parsed_bulletins WHERE fingerprint = ?", (fingerprint,)
+        )
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Keep (path, sha, parsed, body, frontmatter) rows, written by :meth:`flush`."""
+        for path, *entry in rows:
+            self._pending[path] = (fingerprint, entry[0], entry[1], entry[2], entry[3])
+
+    def flush(self) -> int:
+        """Write what :meth:`save` kept; entries of another fingerprint go (they can never be used again)."""
+        if not self._pending:
+            return 0
+        now = time.time()
+        rows = [(path, *rest[1:], rest[0], now) for path, rest in self._pending.items()]
+        with self.db.transaction():
+            for fingerprint in {rest[0] for rest in self._pending.values()}:
+                self.db.execute("DELETE FROM parsed_bulletins WHERE fingerprint <> ?", (fingerprint,))
+            self.db.many(
+                "INSERT INTO parsed_bulletins (path, sha, parsed, body, frontmatter, fingerprint, parsed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET sha = excluded.sha,"
+                " parsed = excluded.parsed, body = excluded.body, frontmatter = excluded.frontmatter,"
+                " fingerprint = excluded.fingerprint, parsed_at = excluded.parsed_at",
+                rows,
+            )
+        self._pending.clear()
+        return len(rows)
+
+    def count(self) -> int:
+        return int(self.db.scalar("SELECT COUNT(*) FROM parsed_bulletins") or 0)
