@@ -11,7 +11,6 @@ pull request's base branch, or ``HEAD``) and reported as a warning.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from dataclasses import replace
 from datetime import datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import Parsed, read_bulletin
+from site_tools.content.merged import git_output as _git
 from site_tools.content.merged import merge_time
 from site_tools.content.problems import Problem
 
@@ -27,14 +27,6 @@ def default_base() -> str:
     """The pull request's base branch on GitHub (``GITHUB_BASE_REF``), else the last commit."""
     base = os.environ.get("GITHUB_BASE_REF")
     return f"origin/{base}" if base else "HEAD"
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def _published_before(config: TownConfig, base: str, now: datetime) -> dict[str, tuple[str, str]]:

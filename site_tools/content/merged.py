@@ -55,7 +55,8 @@ def _known(folder: Path, refresh: bool = False) -> dict[Path, datetime | None]:
     return found
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def git_output(folder: Path, *args: str) -> str | None:
+    """What ``git args…`` prints in ``folder``; None when Git is missing, fails or takes over two minutes."""
     try:
         done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=120, check=False)
     except (OSError, subprocess.SubprocessError):
@@ -68,9 +69,11 @@ def added_times(folder: Path) -> dict[Path, datetime | None]:
 
     None for a file added by a shallow clone's boundary commit: when it was really added is unknown.
     """
-    log = _git(folder, "log", "--first-parent", "-m", "--reverse", "--name-status", "--format=%x00%H %cI", "--", ".")
-    top = _git(folder, "rev-parse", "--show-toplevel")
-    shallow_file = _git(folder, "rev-parse", "--git-path", "shallow")
+    log = git_output(
+        folder, "log", "--first-parent", "-m", "--reverse", "--name-status", "--format=%x00%H %cI", "--", "."
+    )
+    top = git_output(folder, "rev-parse", "--show-toplevel")
+    shallow_file = git_output(folder, "rev-parse", "--git-path", "shallow")
     if log is None or top is None:
         return {}
     root = Path(top.strip()).resolve()
