@@ -185,3 +185,25 @@ def test_an_undated_bulletin_is_cached_only_once_git_dates_it_by_its_merge(
     for content in (first, warm):
         b = next(b for b in content.bulletins if b.id == "senza-data")
         assert b.dated_at_merge and b.date.strftime("%d/%m %H:%M") == "24/11 09:15"
+
+
+def test_a_new_file_reusing_a_cached_bulletins_id_is_refused_before_the_send(demo_town: Town, sqlite_url: str) -> None:
+    """The old bulletin comes from the cache (never parsed in this run), the new one reuses its id: the clash is
+    still found before anything leaves, reported loudly, and neither is sent; a valid urgent bulletin still goes."""
+    committed(demo_town)
+    with simulator("--latency", "0.01") as sim:
+        store = Store.open(sqlite_url)
+        store.subscribers.bulk_subscribe(phones(5), "test")
+        store.close()
+        assert run_publish(demo_town, sim, sqlite_url).returncode == 0  # adoption: all historical, all cached
+        old_id = Path(ALERT).stem
+        demo_town.write("2026-11-23-allerta-rossa.md", URGENT)
+        demo_town.write("2026-11-23-doppione.md", URGENT.replace("id: allerta-rossa", f"id: {old_id}"))
+        git(demo_town.root, "add", "-A")
+        git(demo_town.root, "commit", "-qm", "two urgent bulletins, one with an old id")
+        refused = run_publish(demo_town, sim, sqlite_url)
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "2026-11-23-doppione.md" in refused.stderr and f"l'id «{old_id}» è già usato" in refused.stderr
+        # Only the valid urgent bulletin went: one template per subscriber, one Telegram post.
+        assert sim.stats()["accepted"] == 5 and len(sim.messages()["telegram"]) == 1
+        assert "allerta-rossa" in str(sim.messages()["telegram"][0])

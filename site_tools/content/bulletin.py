@@ -128,8 +128,8 @@ class Bulletin:
     @property
     def url_path(self) -> str:
         """Site path relative to the site root: ``notizie/2026/11/chiusura-via-roma/``."""
-        local = self.date
-        return f"{self.section}/{local:%Y}/{local:%m}/{self.slug}/"
+        local = self.date  # the numbers, not strftime (a tenth of a second at 10,000): same text as %Y/%m
+        return f"{self.section}/{local.year}/{local.month:02d}/{self.slug}/"
 
     @property
     def refers_to(self) -> str | None:

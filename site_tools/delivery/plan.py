@@ -98,11 +98,15 @@ def make_plan(
         plan.adopting = True
         plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
     historical_ids = {b.id for b in plan.historical}
-    states = {(p.bulletin_id, p.channel): p.state for p in store.ledger.publications()}
+    states = store.ledger.states()
+    routes: dict[tuple[bool, tuple[str, ...], frozenset[str]], tuple[str, ...]] = {}  # few distinct routings
     for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):
         if b.id in historical_ids or (only and b.id != only):
             continue
-        wanted = [c for c in channels_for(b, content.config) if channel in (None, c)]
+        route = (b.urgent, b.categories, b.channels)
+        if route not in routes:
+            routes[route] = channels_for(b, content.config)
+        wanted = [c for c in routes[route] if channel in (None, c)]
         todo = [
             c
             for c in wanted
