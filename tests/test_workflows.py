@@ -135,6 +135,8 @@ def test_the_install_keeps_uvs_cache_keyed_on_the_lock_file() -> None:
     action = yaml.safe_load((REPO / ".github" / "actions" / "install" / "action.yml").read_text(encoding="utf-8"))
     cache = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/cache@"))
     assert "hashFiles('uv.lock')" in cache["with"]["key"] and cache["with"]["path"] == "~/.cache/uv"
+    install = next(s for s in action["runs"]["steps"] if "uv sync" in s.get("run", ""))
+    assert "UV_COMPILE_BYTECODE=1" in install["run"]  # the first publish does not compile ~400 modules
 
 
 def publish_script(name: str) -> str:
