@@ -304,7 +304,7 @@ def _conclude(
     content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
-    from site_tools.delivery.channel_issues import notify
+    from site_tools.delivery.channel_issues import notify, unannounced
 
     refusals = plan.refusals() + [
         Refusal(f"costo:{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
@@ -313,7 +313,8 @@ def _conclude(
     ]
     fresh = store.ledger.record_refusals(refusals)
     print_report(report, plan, content.config, fresh)
-    issue_lines = notify(settings, store, manual_posts(report, plan, links))
+    earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
+    issue_lines = notify(settings, store, manual_posts(report, plan, links), earlier)
     for line in issue_lines:
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)

@@ -19,6 +19,7 @@ import httpx
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
+from site_tools.render.links import Links
 from site_tools.settings import Settings
 from site_tools.store import Store
 
@@ -112,11 +113,31 @@ def _number(external_id: str | None) -> int | None:
     return None
 
 
-def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[str]:
-    """Open or update an issue per manual post, then record the closed ones as done; lines to show."""
-    waiting = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id)]
-    if not posts and not waiting:
+def unannounced(store: Store, bulletins: list[Bulletin], links: Links, settings: Settings) -> list[ManualPost]:
+    """Manual posts recorded without an issue (GitHub refused it on an earlier run): handed over again.
+
+    The publication is final once it is ``manual``, so without this the post would live only in that
+    run's log: the next run with a token opens the issue it could not open then."""
+    by_id = {b.id: b for b in bulletins}
+    pubs = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id) is None]
+    if not pubs:
         return []
+    from site_tools import channels
+
+    by_name = channels.create(links.config, settings)
+    return [
+        ManualPost(b, p.channel, "\n\n".join(by_name[p.channel].render(b, links).parts), links.page(b))
+        for p in pubs
+        if (b := by_id.get(p.bulletin_id)) is not None and p.channel in by_name
+    ]
+
+
+def notify(
+    settings: Settings, store: Store, posts: list[ManualPost], earlier: list[ManualPost] | None = None
+) -> list[str]:
+    """Open or update an issue per manual post (this run's, then ``earlier`` ones still without an issue),
+    then record the closed ones as done; lines to show."""
+    waiting = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id)]
     if not (settings.github_token and settings.github_repository):
         if not posts:
             return []
@@ -125,6 +146,10 @@ def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[st
             "GITHUB_REPOSITORY non apro l'issue che avvisa la redazione: copia il testo da questo log "
             "e dai a questo job il permesso «issues: write»."
         ]
+    seen = {(p.bulletin.id, p.channel) for p in posts}
+    posts = posts + [p for p in earlier or [] if (p.bulletin.id, p.channel) not in seen]
+    if not posts and not waiting:
+        return []
     github = GitHubIssues(settings)
     lines: list[str] = []
     try:
