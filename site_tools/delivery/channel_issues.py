@@ -103,8 +103,10 @@ class GitHubIssues:
         self.call("PATCH", f"/issues/{found}", json=data)
         return found, False
 
-    def closed(self, number: int) -> bool:
-        return bool(self.call("GET", f"/issues/{number}").get("state") == "closed")
+    def closed(self, number: int) -> str | None:
+        """None while open; else why it was closed ("completed", "not_planned", "duplicate")."""
+        issue = self.call("GET", f"/issues/{number}")
+        return None if issue.get("state") != "closed" else str(issue.get("state_reason") or "completed")
 
 
 def _number(external_id: str | None) -> int | None:
@@ -171,14 +173,22 @@ def notify(
 
 
 def record_closed(github: GitHubIssues, store: Store) -> list[str]:
-    """A manual post whose issue an editor closed is done."""
+    """A manual post whose issue an editor closed as completed is done; closed as «not planned» (or as a
+    duplicate) it was not posted, and the ledger says so (``declined``, final: nobody is asked again)."""
     lines = []
     for pub in store.ledger.publications():
         number = _number(pub.external_id)
-        if pub.state != "manual" or number is None or not github.closed(number):
+        reason = github.closed(number) if pub.state == "manual" and number is not None else None
+        if reason is None:
             continue
-        store.ledger.finish_publication(
-            pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
-        )
-        lines.append(f"✔ {pub.bulletin_id} → {CHANNELS.get(pub.channel, pub.channel)}: issue #{number} chiusa, fatto.")
+        where = CHANNELS.get(pub.channel, pub.channel)
+        if reason == "completed":
+            store.ledger.finish_publication(
+                pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
+            )
+            lines.append(f"✔ {pub.bulletin_id} → {where}: issue #{number} chiusa, fatto.")
+            continue
+        why = f"non pubblicato: issue #{number} chiusa come «{reason}» senza pubblicare"
+        store.ledger.finish_publication(pub.bulletin_id, pub.channel, "declined", why)
+        lines.append(f"· {pub.bulletin_id} → {where}: {why}. Se va pubblicato, il testo è nell'issue #{number}.")
     return lines
