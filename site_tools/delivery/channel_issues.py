@@ -11,6 +11,7 @@ Only the workflow's own token is used (``GITHUB_TOKEN``, ``issues: write``).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -46,13 +47,21 @@ def issue_title(post: ManualPost) -> str:
     return f"{urgent}Da pubblicare a mano su {where}: {post.bulletin.title}"
 
 
+def inert(text: str) -> str:
+    """An editor's title as plain text in an issue body: no Markdown or HTML, no @mention that pings
+    someone, no ``owner/repo#1`` that lands in another repository's timeline, on one line."""
+    text = html.escape(" ".join(text.split()), quote=False)
+    text = re.sub(r"([\\`*_\[\]!|~])", r"\\\1", text)
+    return text.replace("@", "@\u2060").replace("#", "#\u2060")
+
+
 def issue_body(post: ManualPost) -> str:
     where = CHANNELS.get(post.channel, post.channel)
     longest = max((len(run) for run in re.findall(r"`+", post.text)), default=0)
     fence = "`" * max(3, longest + 1)
     return (
         f"{marker(post.bulletin.id, post.channel)}\n"
-        f"L'avviso **{post.bulletin.title}** va pubblicato a mano su **{where}**: non c'è un'API ufficiale.\n\n"
+        f"L'avviso **{inert(post.bulletin.title)}** va pubblicato a mano su **{where}**: non c'è un'API ufficiale.\n\n"
         f"Avviso sul sito: {post.link}\n\n"
         "Testo pronto (copialo e incollalo dall'app, poi attiva la campanella):\n\n"
         f"{fence}text\n{post.text}\n{fence}\n\n"
