@@ -132,3 +132,20 @@ def test_a_hostile_title_does_not_ping_people_nor_break_the_issue_body() -> None
     assert "altro/repo#1" not in head  # no cross-reference in another repository's timeline
     assert "<img" not in head and "\\[qui\\]" in head and "\\*\\*grassetto" in head
     assert "sindaco" in head and "grassetto" in head  # the title is still readable
+
+
+def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sqlite_url: str) -> None:
+    """A new town that skipped «site-tools adopt»: the push run dies before adopting (PostgreSQL down), then
+    the scheduled run (no --since) would mark the just-merged bulletin historical and exit 0: lost."""
+    with simulator("--latency", "0.01") as sim:
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        down = cli(
+            town, "publish", "--since", "0" * 40, env={**sim.env(), "SITE_TOOLS_DB": "postgresql://x@127.0.0.1:1/x"}
+        )
+        assert down.returncode != 0
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        scheduled = cli(town, "publish", "--no-adopt", env=env)
+        assert scheduled.returncode == 1 and "site-tools adopt" in scheduled.stderr
+        assert "storici" not in scheduled.stdout and state(sqlite_url, "fuga-di-gas", "whatsapp_channel") is None
+        workflow = (Path(__file__).parents[1] / ".github/workflows/scheduled.yml").read_text(encoding="utf-8")
+        assert "site-tools publish --no-adopt" in workflow
