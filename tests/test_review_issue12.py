@@ -149,3 +149,25 @@ def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sq
         assert "storici" not in scheduled.stdout and state(sqlite_url, "fuga-di-gas", "whatsapp_channel") is None
         workflow = (Path(__file__).parents[1] / ".github/workflows/scheduled.yml").read_text(encoding="utf-8")
         assert "site-tools publish --no-adopt" in workflow
+
+
+@pytest.mark.parametrize("workflow", ["publish.yml", "scheduled.yml"])
+def test_a_missing_store_secret_stops_the_workflow_instead_of_a_throwaway_store(
+    town: Town, workflow: str, tmp_path: Path
+) -> None:
+    """Without the SITE_TOOLS_DB secret the runner's own data/site-tools.db (gone after the job) was used: every
+    run a "first run", a re-run of a push sending the list again to every citizen."""
+    import os
+    import subprocess
+
+    from .test_workflows import VENV_BIN, publish_script
+
+    with simulator("--latency", "0.01") as sim:
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": "", "BEFORE": "", "SITE_TOOLS_NOW": "2026-11-23 12:00"}
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
+        run = subprocess.run(
+            ["bash", "-e", "-c", publish_script(workflow)], cwd=town.root, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 1 and "SITE_TOOLS_DB" in run.stdout + run.stderr
+        assert not (town.root / "data").exists() and sim.stats().get("requests", 0) == 0
