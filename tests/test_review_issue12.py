@@ -28,6 +28,13 @@ class _FlakyHandler(_GitHubHandler):
     server: FlakyGitHub
 
     def do_POST(self) -> None:
+        if self.server.html:  # a proxy or an outage page: 200, but not JSON
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "15")
+            self.end_headers()
+            self.wfile.write(b"<html>ok</html>")
+            return
         if self.server.failures > 0:
             self.server.failures -= 1
             data = json.dumps({"message": "Server Error"}).encode()
@@ -47,6 +54,7 @@ class FlakyGitHub(FakeGitHub):
         ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), _FlakyHandler)
         self.issues: dict[int, dict[str, Any]] = {}
         self.failures = 0
+        self.html = False
 
 
 @pytest.fixture
@@ -195,3 +203,17 @@ def test_new_takes_a_priority_typed_in_capitals(town: Town) -> None:
     assert "is not one of" not in run.stderr
     (written,) = town.bulletins.rglob("*strada-chiusa*.md")
     assert "priority: urgent" in written.read_text(encoding="utf-8")
+
+
+def test_a_github_answer_that_is_not_json_does_not_fail_the_run(
+    town: Town, sqlite_url: str, flaky_github: FlakyGitHub
+) -> None:
+    with simulator("--latency", "0.01") as sim:
+        env = _env(sim, sqlite_url, flaky_github)
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        flaky_github.html = True
+        run = cli(town, "publish", env=env)
+        assert run.returncode == 0, run.stderr  # the messages went: the run did not fail
+        assert "ATTENZIONE" in run.stderr and "Errore imprevisto" not in run.stderr
+        assert "*Fuga di gas" in run.stdout  # the text is in the log, and the next run tries the issue again

@@ -171,7 +171,7 @@ def notify(
             verb = "aperta" if opened else "aggiornata"
             lines.append(f"✍ {post.bulletin.id}: issue #{number} {verb} per chi pubblica su {CHANNELS[post.channel]}.")
         lines += record_closed(github, store)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:  # refused, or not GitHub's JSON
         lines.append(
             f"⚠ ATTENZIONE: GitHub non ha accettato l'issue per il post a mano ({settings.scrub(str(exc))}): "
             "copia il testo da questo log e controlla che il job abbia «permissions: issues: write»."
