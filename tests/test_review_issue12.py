@@ -21,7 +21,7 @@ from site_tools.delivery.channel_issues import ManualPost, issue_body
 
 from .conftest import Town
 from .services import simulator
-from .test_no_bulletin_lost import URGENT, FakeGitHub, _GitHubHandler, cli, state, write
+from .test_no_bulletin_lost import URGENT, FakeGitHub, _GitHubHandler, cli, sent, state, subscribe, write
 
 
 class _FlakyHandler(_GitHubHandler):
@@ -217,3 +217,29 @@ def test_a_github_answer_that_is_not_json_does_not_fail_the_run(
         assert run.returncode == 0, run.stderr  # the messages went: the run did not fail
         assert "ATTENZIONE" in run.stderr and "Errore imprevisto" not in run.stderr
         assert "*Fuga di gas" in run.stdout  # the text is in the log, and the next run tries the issue again
+
+
+def test_an_approved_send_cut_by_the_time_limit_continues_without_a_second_approval(
+    town: Town, sqlite_url: str
+) -> None:
+    """The approval was given for this send: the run that resumes it (scheduled, no approval) must not hold it."""
+    from collections import Counter
+
+    from .services import phones
+
+    config = town.root / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
+        encoding="utf-8",
+    )
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25, over the ceiling
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        cut = cli(town, "publish", "--approve-cost", "--deadline", "0", env=env)
+        assert cut.returncode == 0, cut.stderr
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_list") == "waiting"
+        resumed = cli(town, "publish", env=env, now="2026-11-23 12:10")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
