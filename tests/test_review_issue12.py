@@ -46,6 +46,18 @@ class _FlakyHandler(_GitHubHandler):
             return
         super().do_POST()
 
+    def do_GET(self) -> None:
+        _, number = self._route()
+        if number is not None and number not in self.server.issues:  # deleted or transferred
+            data = b'{"message": "Not Found"}'
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        super().do_GET()
+
 
 class FlakyGitHub(FakeGitHub):
     """The fake GitHub, whose next ``failures`` issue openings answer 500."""
@@ -243,3 +255,20 @@ def test_an_approved_send_cut_by_the_time_limit_continues_without_a_second_appro
         resumed = cli(town, "publish", env=env, now="2026-11-23 12:10")
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
         assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_a_deleted_channel_issue_is_opened_again(town: Town, sqlite_url: str, flaky_github: FlakyGitHub) -> None:
+    """Someone deleted (or transferred) the issue before posting: every run warned about a 404, nobody was told."""
+    with simulator("--latency", "0.01") as sim:
+        env = _env(sim, sqlite_url, flaky_github)
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        assert cli(town, "publish", env=env).returncode == 0
+        del flaky_github.issues[1]
+        noticed = cli(town, "publish", env=env)
+        assert noticed.returncode == 0, noticed.stderr
+        assert "non esiste più" in noticed.stdout + noticed.stderr
+        reopened = cli(town, "publish", env=env)
+        assert reopened.returncode == 0, reopened.stderr
+        assert len(flaky_github.issues) == 1 and "aperta" in reopened.stdout
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_channel") == "manual"

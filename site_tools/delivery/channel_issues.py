@@ -113,8 +113,12 @@ class GitHubIssues:
         return found, False
 
     def closed(self, number: int) -> str | None:
-        """None while open; else why it was closed ("completed", "not_planned", "duplicate")."""
-        issue = self.call("GET", f"/issues/{number}")
+        """None while open; else why it was closed ("completed", "not_planned", "duplicate"), or "gone"."""
+        response = self.client.request("GET", f"/issues/{number}")
+        if response.status_code in (404, 410):
+            return "gone"  # deleted, or transferred to another repository
+        response.raise_for_status()
+        issue = response.json()
         return None if issue.get("state") != "closed" else str(issue.get("state_reason") or "completed")
 
 
@@ -191,6 +195,12 @@ def record_closed(github: GitHubIssues, store: Store) -> list[str]:
         if reason is None:
             continue
         where = CHANNELS.get(pub.channel, pub.channel)
+        if reason == "gone":  # forgotten: the next run opens a new one (unannounced)
+            store.ledger.set_external_id(pub.bulletin_id, pub.channel, "")
+            lines.append(
+                f"⚠ ATTENZIONE: {pub.bulletin_id} → {where}: l'issue #{number} non esiste più: il prossimo avvio ne apre una nuova."
+            )
+            continue
         if reason == "completed":
             store.ledger.finish_publication(
                 pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
