@@ -56,7 +56,11 @@ def _ask(config: TownConfig, name: str) -> str:
         for number, category in enumerate(config.categories, 1):
             click.echo(f"  {number}. {category.slug} – {category.label}", err=True)
     if name == "priority":
-        return str(click.prompt(QUESTIONS[name], type=click.Choice([p.value for p in Priority]), default="normal"))
+        return str(
+            click.prompt(
+                QUESTIONS[name], type=click.Choice([p.value for p in Priority], case_sensitive=False), default="normal"
+            )
+        )
     if name == "date":
         return str(click.prompt(QUESTIONS[name], default="", show_default=False)).strip()
     return str(click.prompt(QUESTIONS[name])).strip()

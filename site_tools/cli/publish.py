@@ -210,6 +210,12 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     help="Seconds from now after which nothing new is sent (the job's time limit less a margin): "
     "the rest stays pending and the next run resumes it.",
 )
+@click.option(
+    "--adopt/--no-adopt",
+    "adopt_store",
+    default=True,
+    help="On a store that never adopted the repository: adopt it now (push runs) or stop (scheduled runs).",
+)
 @pass_ctx
 @friendly
 def publish(ctx: Context, **options: Any) -> None:
@@ -234,6 +240,19 @@ class PublishOptions:
     resend_uncertain: bool
     approve_cost: bool = False
     deadline: float | None = None
+    adopt_store: bool = True
+
+
+#: A scheduled run knows nothing of the last push: adopting there would mark a just-merged bulletin historical.
+NOT_ADOPTED = Problem(
+    "ambiente (SITE_TOOLS_DB)",
+    None,
+    "adozione",
+    "il registro degli invii non ha ancora adottato il sito e un avvio programmato non lo fa da solo: "
+    "segnerebbe come già pubblicato anche un avviso appena unito il cui invio non è riuscito.",
+    "rilancia l'ultimo avvio non riuscito del workflow «Pubblica» (Re-run jobs): adotta il sito e invia i nuovi "
+    "avvisi. Se nessun avviso nuovo aspetta, basta «site-tools adopt» con il SITE_TOOLS_DB di produzione.",
+)
 
 
 def run_publish(config: TownConfig, o: PublishOptions) -> None:
@@ -269,6 +288,8 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
             if problems:
                 raise InvalidContent(problems)
             return
+        if plan.adopting and not o.adopt_store:
+            raise InvalidContent([NOT_ADOPTED])
         commit_adoption(plan, store)  # decided: a run that fails from here on has swallowed nothing
         secrets = missing_secrets(plan, by_name)
         if secrets:
@@ -304,7 +325,7 @@ def _conclude(
     content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
-    from site_tools.delivery.channel_issues import notify
+    from site_tools.delivery.channel_issues import notify, unannounced
 
     refusals = plan.refusals() + [
         Refusal(f"costo:{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
@@ -313,7 +334,8 @@ def _conclude(
     ]
     fresh = store.ledger.record_refusals(refusals)
     print_report(report, plan, content.config, fresh)
-    issue_lines = notify(settings, store, manual_posts(report, plan, links))
+    earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
+    issue_lines = notify(settings, store, manual_posts(report, plan, links), earlier)
     for line in issue_lines:
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)

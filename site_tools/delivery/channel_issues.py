@@ -11,6 +11,7 @@ Only the workflow's own token is used (``GITHUB_TOKEN``, ``issues: write``).
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import httpx
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
+from site_tools.render.links import Links
 from site_tools.settings import Settings
 from site_tools.store import Store
 
@@ -45,13 +47,21 @@ def issue_title(post: ManualPost) -> str:
     return f"{urgent}Da pubblicare a mano su {where}: {post.bulletin.title}"
 
 
+def inert(text: str) -> str:
+    """An editor's title as plain text in an issue body: no Markdown or HTML, no @mention that pings
+    someone, no ``owner/repo#1`` that lands in another repository's timeline, on one line."""
+    text = html.escape(" ".join(text.split()), quote=False)
+    text = re.sub(r"([\\`*_\[\]!|~])", r"\\\1", text)
+    return text.replace("@", "@\u2060").replace("#", "#\u2060")
+
+
 def issue_body(post: ManualPost) -> str:
     where = CHANNELS.get(post.channel, post.channel)
     longest = max((len(run) for run in re.findall(r"`+", post.text)), default=0)
     fence = "`" * max(3, longest + 1)
     return (
         f"{marker(post.bulletin.id, post.channel)}\n"
-        f"L'avviso **{post.bulletin.title}** va pubblicato a mano su **{where}**: non c'è un'API ufficiale.\n\n"
+        f"L'avviso **{inert(post.bulletin.title)}** va pubblicato a mano su **{where}**: non c'è un'API ufficiale.\n\n"
         f"Avviso sul sito: {post.link}\n\n"
         "Testo pronto (copialo e incollalo dall'app, poi attiva la campanella):\n\n"
         f"{fence}text\n{post.text}\n{fence}\n\n"
@@ -102,8 +112,14 @@ class GitHubIssues:
         self.call("PATCH", f"/issues/{found}", json=data)
         return found, False
 
-    def closed(self, number: int) -> bool:
-        return bool(self.call("GET", f"/issues/{number}").get("state") == "closed")
+    def closed(self, number: int) -> str | None:
+        """None while open; else why it was closed ("completed", "not_planned", "duplicate"), or "gone"."""
+        response = self.client.request("GET", f"/issues/{number}")
+        if response.status_code in (404, 410):
+            return "gone"  # deleted, or transferred to another repository
+        response.raise_for_status()
+        issue = response.json()
+        return None if issue.get("state") != "closed" else str(issue.get("state_reason") or "completed")
 
 
 def _number(external_id: str | None) -> int | None:
@@ -112,11 +128,31 @@ def _number(external_id: str | None) -> int | None:
     return None
 
 
-def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[str]:
-    """Open or update an issue per manual post, then record the closed ones as done; lines to show."""
-    waiting = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id)]
-    if not posts and not waiting:
+def unannounced(store: Store, bulletins: list[Bulletin], links: Links, settings: Settings) -> list[ManualPost]:
+    """Manual posts recorded without an issue (GitHub refused it on an earlier run): handed over again.
+
+    The publication is final once it is ``manual``, so without this the post would live only in that
+    run's log: the next run with a token opens the issue it could not open then."""
+    by_id = {b.id: b for b in bulletins}
+    pubs = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id) is None]
+    if not pubs:
         return []
+    from site_tools import channels
+
+    by_name = channels.create(links.config, settings)
+    return [
+        ManualPost(b, p.channel, "\n\n".join(by_name[p.channel].render(b, links).parts), links.page(b))
+        for p in pubs
+        if (b := by_id.get(p.bulletin_id)) is not None and p.channel in by_name
+    ]
+
+
+def notify(
+    settings: Settings, store: Store, posts: list[ManualPost], earlier: list[ManualPost] | None = None
+) -> list[str]:
+    """Open or update an issue per manual post (this run's, then ``earlier`` ones still without an issue),
+    then record the closed ones as done; lines to show."""
+    waiting = [p for p in store.ledger.publications() if p.state == "manual" and _number(p.external_id)]
     if not (settings.github_token and settings.github_repository):
         if not posts:
             return []
@@ -125,6 +161,10 @@ def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[st
             "GITHUB_REPOSITORY non apro l'issue che avvisa la redazione: copia il testo da questo log "
             "e dai a questo job il permesso «issues: write»."
         ]
+    seen = {(p.bulletin.id, p.channel) for p in posts}
+    posts = posts + [p for p in earlier or [] if (p.bulletin.id, p.channel) not in seen]
+    if not posts and not waiting:
+        return []
     github = GitHubIssues(settings)
     lines: list[str] = []
     try:
@@ -135,7 +175,7 @@ def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[st
             verb = "aperta" if opened else "aggiornata"
             lines.append(f"✍ {post.bulletin.id}: issue #{number} {verb} per chi pubblica su {CHANNELS[post.channel]}.")
         lines += record_closed(github, store)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:  # refused, or not GitHub's JSON
         lines.append(
             f"⚠ ATTENZIONE: GitHub non ha accettato l'issue per il post a mano ({settings.scrub(str(exc))}): "
             "copia il testo da questo log e controlla che il job abbia «permissions: issues: write»."
@@ -146,14 +186,28 @@ def notify(settings: Settings, store: Store, posts: list[ManualPost]) -> list[st
 
 
 def record_closed(github: GitHubIssues, store: Store) -> list[str]:
-    """A manual post whose issue an editor closed is done."""
+    """A manual post whose issue an editor closed as completed is done; closed as «not planned» (or as a
+    duplicate) it was not posted, and the ledger says so (``declined``, final: nobody is asked again)."""
     lines = []
     for pub in store.ledger.publications():
         number = _number(pub.external_id)
-        if pub.state != "manual" or number is None or not github.closed(number):
+        reason = github.closed(number) if pub.state == "manual" and number is not None else None
+        if reason is None:
             continue
-        store.ledger.finish_publication(
-            pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
-        )
-        lines.append(f"✔ {pub.bulletin_id} → {CHANNELS.get(pub.channel, pub.channel)}: issue #{number} chiusa, fatto.")
+        where = CHANNELS.get(pub.channel, pub.channel)
+        if reason == "gone":  # forgotten: the next run opens a new one (unannounced)
+            store.ledger.set_external_id(pub.bulletin_id, pub.channel, "")
+            lines.append(
+                f"⚠ ATTENZIONE: {pub.bulletin_id} → {where}: l'issue #{number} non esiste più: il prossimo avvio ne apre una nuova."
+            )
+            continue
+        if reason == "completed":
+            store.ledger.finish_publication(
+                pub.bulletin_id, pub.channel, "done", f"pubblicato a mano (issue #{number} chiusa)"
+            )
+            lines.append(f"✔ {pub.bulletin_id} → {where}: issue #{number} chiusa, fatto.")
+            continue
+        why = f"non pubblicato: issue #{number} chiusa come «{reason}» senza pubblicare"
+        store.ledger.finish_publication(pub.bulletin_id, pub.channel, "declined", why)
+        lines.append(f"· {pub.bulletin_id} → {where}: {why}. Se va pubblicato, il testo è nell'issue #{number}.")
     return lines

@@ -25,7 +25,7 @@ from site_tools.content.problems import Problem
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
 
-FINAL_STATES = ("done", "historical", "manual")
+FINAL_STATES = ("done", "historical", "manual", "declined")  # declined: Channel issue closed unposted
 DEFAULT_MAX_AGE = timedelta(days=3)
 
 

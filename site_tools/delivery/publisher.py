@@ -115,9 +115,10 @@ class Publisher:
         return report
 
     def over_ceiling(self, b: Bulletin, channel: Channel) -> str | None:
-        """The town's cost ceiling per send (``extra.town.cost_ceiling_eur``): above it, only with approval."""
+        """The town's cost ceiling per send (``extra.town.cost_ceiling_eur``): above it, only with approval.
+        A send already started (approved then, or under the ceiling) is resumed: it was decided."""
         ceiling = self.config.cost_ceiling_eur
-        if ceiling is None or self.approve_cost:
+        if ceiling is None or self.approve_cost or self.store.ledger.publication(b.id, channel.name):
             return None
         if self._audience is None:
             self._audience = self.store.subscribers.count_active()
