@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,9 @@ class TownPlugin(BasePlugin):
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
+        # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
+        # converts every page before it renders the first, so every page's HTML is in memory at once (peak RSS).
+        self.packed: dict[str, bytes] = {}
         self.search_tiers = search.tiers(self.model)
         self.search_bodies: dict[str, str] = {}  # url_path → body text, for the newest bulletins (search.py)
         self._nav_pages: set[int] | None = None  # pages in the nav (by id), known at the first page
@@ -200,8 +204,8 @@ class TownPlugin(BasePlugin):
             return self.stash.hide(markdown)
         return markdown
 
-    def on_page_context(
-        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    def _page_context(
+        self, context: TemplateContext, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
         """Link previews and feeds for ``<head>`` (partials/st-head.html)."""
         b = self.by_src.get(page.file.src_uri)
@@ -252,7 +256,19 @@ class TownPlugin(BasePlugin):
             # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
             # build for nothing: 10,000 bulletins, tens of MB (peak memory, issue 17).
             page.markdown = ""
+            # Its HTML (already sanitised) waits compressed until on_page_context, a fifth of the size.
+            self.packed[page.file.src_uri] = zlib.compress(checked.clean.encode("utf-8"), 1)
+            return ""
         return checked.clean
+
+    @event_priority(100)  # first: every other plugin's on_page_context sees the page's HTML
+    def on_page_context(
+        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext:
+        packed = self.packed.pop(page.file.src_uri, None)
+        if packed is not None:
+            page.content = zlib.decompress(packed).decode("utf-8")
+        return self._page_context(context, page, config, nav)
 
     def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
         self._remember_scripts(context)
@@ -266,7 +282,10 @@ class TownPlugin(BasePlugin):
 
     @event_priority(-100)  # last: the policy and the final check see the page as it is written
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
-        return self._guard(output, page.url or "")
+        output = self._guard(output, page.url or "")
+        if page.file.src_uri in self.by_src or page.file.src_uri in self.generated_pages:
+            page.content = None  # written: nothing reads it again (anchors are checked against present_anchor_ids)
+        return output
 
     def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
         return self._guard(output, template_name) if template_name.endswith(".html") else output
