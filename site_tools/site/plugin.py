@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import zlib
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -81,6 +83,19 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)
 
 
+class TitledPage:
+    """A page as the header template sees it, with a placeholder title: the header is rendered once per
+    memo key and the page's own (escaped) title replaces the placeholder (main.html, block header)."""
+
+    def __init__(self, page: Page, title: Markup) -> None:
+        self._page = page
+        self.meta = {**page.meta, "title": title}
+        self.title = title
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
 class TownPlugin(BasePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         # The address this build is for: the town's, or the preview server's (`site-tools serve` sets its own).
@@ -104,6 +119,7 @@ class TownPlugin(BasePlugin):
         # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
         # converts every page before it renders the first, so every page's HTML is in memory at once (peak RSS).
         self.packed: dict[str, bytes] = {}
+        self.title_placeholder = Markup(f"st-title-{secrets.token_hex(8)}")  # the memoised header's (main.html)
         self.search_tiers = search.tiers(self.model)
         self.search_bodies: dict[str, str] = {}  # url_path → body text, for the newest bulletins (search.py)
         self._nav_pages: set[int] | None = None  # pages in the nav (by id), known at the first page
@@ -213,7 +229,10 @@ class TownPlugin(BasePlugin):
         title = config.site_name if page.is_homepage else str(page.title or config.site_name)
         meta = page_meta(self.model, page.url, title, str(description), b)
         context["site_tools_page"] = meta  # type: ignore[typeddict-unknown-key]  # our own key, read by st-head.html
-        context["st_memo"] = self._memo_key(page, nav)  # type: ignore[typeddict-unknown-key]  # read by main.html
+        memo = self._memo_key(page, nav)
+        context["st_memo"] = memo  # type: ignore[typeddict-unknown-key]  # read by main.html
+        titled = memo is not None and isinstance((page.meta or {}).get("title"), Markup)
+        context["st_header_page"] = TitledPage(page, self.title_placeholder) if titled else None  # type: ignore[typeddict-unknown-key]
         self._remember_scripts(context)
         return context
 
