@@ -253,6 +253,7 @@ class TownPlugin(BasePlugin):
         memo: dict[str, str] = {}
         env.globals["st_memo_get"] = memo.get
         env.globals["st_memo_put"] = lambda key, html: memo.setdefault(key, html)
+        env.globals["st_url_placeholder"] = f"st-url-{secrets.token_hex(8)}"  # the page rating's (main.html)
         self._nav_pages = None
         self.theme_scripts = csp.theme_scripts(env)
         return env
