@@ -331,3 +331,25 @@ def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
         build_site(tmp_path / "mkdocs.yml", tmp_path / "site", strict=True)
     assert "vecchia-pagina.md" in str(info.value)
     build_site(tmp_path / "mkdocs.yml", tmp_path / "site", strict=False)  # not strict: builds anyway
+
+
+def test_each_page_shows_its_own_title_and_rates_its_own_address(site: Path) -> None:
+    """The header and the page rating are rendered once and shared (issue 17): each page still has its own."""
+    import re
+
+    pages = sorted((site / "notizie").rglob("index.html")) + sorted((site / "categorie").rglob("index.html"))
+    assert len(pages) > 5
+    titles = set()
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert "st-title-" not in html and "st-url-" not in html
+        url = CONFIG.site_url.rstrip("/") + "/" + path.parent.relative_to(site).as_posix() + "/"
+        assert f'name="pagina" value="{url}"' in html
+        topic = re.search(
+            r'data-md-component="header-topic">\s*<span class="md-ellipsis">\s*(.*?)\s*</span>', html, re.S
+        )
+        assert topic is not None
+        heading = re.search(r"<title>(.*?)(?: - [^<]*)?</title>", html)
+        assert heading is not None and topic.group(1).strip() == heading.group(1).strip()
+        titles.add(topic.group(1))
+    assert len(titles) == len(pages)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 import posixpath
 from collections.abc import Callable, Iterable
-from functools import partial
+from datetime import datetime, tzinfo
+from functools import lru_cache, partial
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.dates import format_it, month_title
@@ -25,7 +26,7 @@ FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
 
 def link(from_src: str, to_src: str) -> str:
     """A relative link between two source files (MkDocs checks these)."""
-    return posixpath.relpath(to_src, posixpath.dirname(from_src) or ".")
+    return _relpath(to_src, posixpath.dirname(from_src))
 
 
 def page_url(src: str) -> str:
@@ -36,13 +37,28 @@ def page_url(src: str) -> str:
     return f"{stem.rstrip('/')}/" if stem.strip("/") else ""
 
 
+def _relpath(path: str, start: str) -> str:
+    """``posixpath.relpath`` for two paths from the site root, without its ``getcwd()`` per call (profiled)."""
+    p = [part for part in path.split("/") if part and part != "."]
+    s = [part for part in start.split("/") if part and part != "."]
+    if ".." in p or ".." in s or path.startswith("/") or start.startswith("/"):
+        return posixpath.relpath(path or ".", start or ".")
+    common = 0
+    for a, b in zip(p, s, strict=False):
+        if a != b:
+            break
+        common += 1
+    return "/".join([".."] * (len(s) - common) + p[common:]) or "."
+
+
+@lru_cache(maxsize=65536)  # listing pages and bulletins ask the same few thousand pairs again and again
 def rel_url(from_url: str, to_url: str) -> str:
     """A relative URL from the page published at ``from_url`` to the site path ``to_url``.
 
     Both are paths from the site root as the site publishes them
     (``notizie/2026/11/x/``, ``categorie/meteo/``, ``feed.xml``, ``""`` for the home).
     """
-    target = posixpath.relpath(to_url or ".", from_url or ".")
+    target = _relpath(to_url, from_url)
     return target if not to_url.endswith("/") or target.endswith("/") else target + "/"
 
 
@@ -55,6 +71,11 @@ def href(from_src: str, to_url: str) -> str:
     return rel_url(page_url(from_src), to_url)
 
 
+@lru_cache(maxsize=4096)  # babel formats each date once, not once per listing a bulletin appears in
+def day_it(moment: datetime, tz: tzinfo) -> str:
+    return format_it(moment, tz, with_time=False)
+
+
 def item(model: SiteModel, b: Bulletin, page: str) -> str:
     """One entry of a listing, as HTML: generated lists are long, and raw HTML
     skips Python-Markdown's inline processing (most of the build time)."""
@@ -64,7 +85,7 @@ def item(model: SiteModel, b: Bulletin, page: str) -> str:
         category = model.config.category(slug)
         labels.append(f'<a href="{href(page, f"categorie/{slug}/")}">{esc(category.label if category else slug)}</a>')
     flags = "".join(f"<strong>{esc(label)}</strong> · " for label in model.status(b))
-    when = format_it(b.date, model.config.timezone, with_time=False)
+    when = day_it(b.date, model.config.timezone)
     return (
         f'<li><a class="st-title" href="{href(page, b.url_path)}">{esc(b.title)}</a><br>'
         f'<span class="st-meta">{flags}<time datetime="{b.date.isoformat()}">{when}</time> · '

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import zlib
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -80,6 +83,19 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)
 
 
+class TitledPage:
+    """A page as the header template sees it, with a placeholder title: the header is rendered once per
+    memo key and the page's own (escaped) title replaces the placeholder (main.html, block header)."""
+
+    def __init__(self, page: Page, title: Markup) -> None:
+        self._page = page
+        self.meta = {**page.meta, "title": title}
+        self.title = title
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
 class TownPlugin(BasePlugin):
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         # The address this build is for: the town's, or the preview server's (`site-tools serve` sets its own).
@@ -100,6 +116,10 @@ class TownPlugin(BasePlugin):
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
+        # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
+        # converts every page before it renders the first, so every page's HTML is in memory at once (peak RSS).
+        self.packed: dict[str, bytes] = {}
+        self.title_placeholder = Markup(f"st-title-{secrets.token_hex(8)}")  # the memoised header's (main.html)
         self.search_tiers = search.tiers(self.model)
         self.search_bodies: dict[str, str] = {}  # url_path → body text, for the newest bulletins (search.py)
         self._nav_pages: set[int] | None = None  # pages in the nav (by id), known at the first page
@@ -200,8 +220,8 @@ class TownPlugin(BasePlugin):
             return self.stash.hide(markdown)
         return markdown
 
-    def on_page_context(
-        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    def _page_context(
+        self, context: TemplateContext, page: Page, config: MkDocsConfig, nav: Navigation
     ) -> TemplateContext:
         """Link previews and feeds for ``<head>`` (partials/st-head.html)."""
         b = self.by_src.get(page.file.src_uri)
@@ -209,7 +229,10 @@ class TownPlugin(BasePlugin):
         title = config.site_name if page.is_homepage else str(page.title or config.site_name)
         meta = page_meta(self.model, page.url, title, str(description), b)
         context["site_tools_page"] = meta  # type: ignore[typeddict-unknown-key]  # our own key, read by st-head.html
-        context["st_memo"] = self._memo_key(page, nav)  # type: ignore[typeddict-unknown-key]  # read by main.html
+        memo = self._memo_key(page, nav)
+        context["st_memo"] = memo  # type: ignore[typeddict-unknown-key]  # read by main.html
+        titled = memo is not None and isinstance((page.meta or {}).get("title"), Markup)
+        context["st_header_page"] = TitledPage(page, self.title_placeholder) if titled else None  # type: ignore[typeddict-unknown-key]
         self._remember_scripts(context)
         return context
 
@@ -230,6 +253,7 @@ class TownPlugin(BasePlugin):
         memo: dict[str, str] = {}
         env.globals["st_memo_get"] = memo.get
         env.globals["st_memo_put"] = lambda key, html: memo.setdefault(key, html)
+        env.globals["st_url_placeholder"] = f"st-url-{secrets.token_hex(8)}"  # the page rating's (main.html)
         self._nav_pages = None
         self.theme_scripts = csp.theme_scripts(env)
         return env
@@ -252,7 +276,19 @@ class TownPlugin(BasePlugin):
             # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
             # build for nothing: 10,000 bulletins, tens of MB (peak memory, issue 17).
             page.markdown = ""
+            # Its HTML (already sanitised) waits compressed until on_page_context, a fifth of the size.
+            self.packed[page.file.src_uri] = zlib.compress(checked.clean.encode("utf-8"), 1)
+            return ""
         return checked.clean
+
+    @event_priority(100)  # first: every other plugin's on_page_context sees the page's HTML
+    def on_page_context(
+        self, context: TemplateContext, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> TemplateContext:
+        packed = self.packed.pop(page.file.src_uri, None)
+        if packed is not None:
+            page.content = zlib.decompress(packed).decode("utf-8")
+        return self._page_context(context, page, config, nav)
 
     def on_template_context(self, context: Any, template_name: str, config: MkDocsConfig) -> Any:
         self._remember_scripts(context)
@@ -266,7 +302,10 @@ class TownPlugin(BasePlugin):
 
     @event_priority(-100)  # last: the policy and the final check see the page as it is written
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
-        return self._guard(output, page.url or "")
+        output = self._guard(output, page.url or "")
+        if page.file.src_uri in self.by_src or page.file.src_uri in self.generated_pages:
+            page.content = None  # written: nothing reads it again (anchors are checked against present_anchor_ids)
+        return output
 
     def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
         return self._guard(output, template_name) if template_name.endswith(".html") else output

@@ -37,7 +37,10 @@ DROPPED_KEYS = ("template", "redirect", "location")
 
 
 def clean_content(sanitizer: Sanitizer, content: str, toc: Any) -> Checked:
-    checked = sanitizer.check(content)
+    """The page's HTML through the allow-list. When ammonia returns the HTML unchanged, nothing was removed:
+    there is nothing to report, and the second parse that finds what was removed is skipped (profiled)."""
+    cleaned = sanitizer.clean(content)
+    checked = Checked(cleaned, [], []) if cleaned == content else sanitizer.check(content)
     _text_toc(toc)
     return checked
 
