@@ -272,3 +272,30 @@ def test_a_deleted_channel_issue_is_opened_again(town: Town, sqlite_url: str, fl
         assert reopened.returncode == 0, reopened.stderr
         assert len(flaky_github.issues) == 1 and "aperta" in reopened.stdout
         assert state(sqlite_url, "fuga-di-gas", "whatsapp_channel") == "manual"
+
+
+def test_a_send_held_over_the_cost_ceiling_does_not_age_into_too_old_while_it_waits(
+    town: Town, sqlite_url: str
+) -> None:
+    """Review: a bulletin for the WhatsApp list only, held over the cost ceiling, approved four days later, was
+    refused as «più di 3 giorni fa»: the approval no longer sent it without --force and the production secrets."""
+    from collections import Counter
+
+    from .services import phones
+
+    config = town.root / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
+        encoding="utf-8",
+    )
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas", extra="channels: [whatsapp_list]\n")
+        held = cli(town, "publish", env=env)
+        assert held.returncode == 1 and "tetto di spesa" in held.stderr
+        assert not sent(sim, "fuga-di-gas")
+        approved = cli(town, "publish", "--approve-cost", env=env, now="2026-11-27 12:00")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))

@@ -326,9 +326,10 @@ def _conclude(
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
     from site_tools.delivery.channel_issues import notify, unannounced
+    from site_tools.delivery.plan import COST_HOLD
 
     refusals = plan.refusals() + [
-        Refusal(f"costo:{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
+        Refusal(f"{COST_HOLD}{r.bulletin_id}:{r.channel}", r.bulletin_id, r.detail)
         for r in report.results
         if r.state == "held"
     ]

@@ -27,6 +27,8 @@ from site_tools.store.ledger import Refusal
 
 FINAL_STATES = ("done", "historical", "manual", "declined")  # declined: Channel issue closed unposted
 DEFAULT_MAX_AGE = timedelta(days=3)
+#: The key prefix of a send held over the town's cost ceiling (``refusals``): ``costo:<bulletin>:<channel>``.
+COST_HOLD = "costo:"
 
 
 def channels_for(bulletin: Bulletin, config: TownConfig) -> tuple[str, ...]:
@@ -99,6 +101,7 @@ def make_plan(
         plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
     historical_ids = {b.id for b in plan.historical}
     states = store.ledger.states()
+    held = {r.bulletin_id for r in store.ledger.refusals() if r.key.startswith(COST_HOLD)}
     routes: dict[tuple[bool, tuple[str, ...], frozenset[str]], tuple[str, ...]] = {}  # few distinct routings
     for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):
         if b.id in historical_ids or (only and b.id != only):
@@ -115,7 +118,8 @@ def make_plan(
         if not todo:
             continue
         started = any((b.id, c) in states for c in channels.names())
-        why = None if force or started else _refusal(b, now, max_age)
+        # Held over the cost ceiling, it was on time then: waiting for an approval does not make it «too old».
+        why = None if force or started else _refusal(b, now, None if b.id in held else max_age)
         if why:
             plan.refused.append((b, why))
             continue
@@ -124,11 +128,11 @@ def make_plan(
     return plan
 
 
-def _refusal(b: Bulletin, now: datetime, max_age: timedelta) -> str | None:
+def _refusal(b: Bulletin, now: datetime, max_age: timedelta | None) -> str | None:
     """Why a bulletin never sent anywhere is not sent now (None: it may go)."""
     if b.expires is not None and now >= b.expires:
         return f"è già scaduto (campo «expires»: {b.expires:%d/%m/%Y %H:%M})"
-    if b.date < now - max_age:
+    if max_age is not None and b.date < now - max_age:
         return f"la data ({b.date:%d/%m/%Y}) è di più di {max_age.days} giorni fa"
     return None
 
