@@ -140,3 +140,12 @@ def test_new_refuses_an_impossible_date(town: Town) -> None:
     )
     assert result.returncode == 1 and "30 febbraio" in result.stderr  # a problem in Italian, as for the file
     assert list(town.bulletins.rglob("*.md")) == []
+
+
+def test_new_interrupted_says_so_in_italian_and_keeps_the_answers_as_options(town: Town) -> None:
+    """Review: Ctrl-D before any mistake printed click's English «Aborted!» and the answers typed were lost."""
+    result = run("new", cwd=town.root, input="Chiusura del ponte sul Fiora\n")
+    assert result.returncode == 1
+    assert "Aborted" not in result.stderr and "nessun avviso è stato scritto" in result.stderr
+    assert "--title 'Chiusura del ponte sul Fiora'" in result.stderr
+    assert list(town.bulletins.rglob("*.md")) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 
 import click
@@ -36,7 +37,7 @@ def ask_draft(config: TownConfig, given: dict[str, str | None], kind: str) -> Dr
         except click.Abort:
             if problems:
                 raise InvalidContent(problems) from None  # input ended: the editor sees what was wrong, in Italian
-            raise
+            raise click.ClickException(_interrupted(answers)) from None
         draft, problems = _draft(config, answers, kind, written)
         if draft is not None and not problems:
             return draft
@@ -48,6 +49,16 @@ def ask_draft(config: TownConfig, given: dict[str, str | None], kind: str) -> Dr
         for field in wrong:
             answers[field] = None  # asked again; the other answers are kept
     raise InvalidContent(problems)
+
+
+_OPTIONS = {"title": "--title", "summary": "--summary", "categories": "--category", "priority": "--priority"}
+
+
+def _interrupted(answers: dict[str, str | None]) -> str:
+    """Input ended (Ctrl-D, Ctrl-C): nothing written; the answers given, as options to start again from."""
+    given = [f"{option} {shlex.quote(str(answers[name]))}" for name, option in _OPTIONS.items() if answers.get(name)]
+    again = f" Per riprendere senza riscrivere le risposte: site-tools new {' '.join(given)}" if given else ""
+    return f"Interrotto prima della fine: nessun avviso è stato scritto.{again}"
 
 
 def _ask(config: TownConfig, name: str) -> str:
