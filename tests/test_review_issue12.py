@@ -299,3 +299,27 @@ def test_a_send_held_over_the_cost_ceiling_does_not_age_into_too_old_while_it_wa
         approved = cli(town, "publish", "--approve-cost", env=env, now="2026-11-27 12:00")
         assert approved.returncode == 0, approved.stdout + approved.stderr
         assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_a_mistake_fixed_then_made_again_is_reported_again(town: Town, sqlite_url: str) -> None:
+    """Review: refusals were never forgotten, so a file broken the same way months later was «già segnalato» and
+    the run exited 0. A run that looks at everything forgets what it no longer refuses."""
+    from site_tools.store import Store
+
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 3)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        broken = URGENT.replace("categories: [protezione-civile]", "categories: [inesistente]")
+        path = write(town, "2026-11-23-gas.md", broken, "gas")
+        assert cli(town, "publish", env=env).returncode == 1  # reported
+        assert cli(town, "publish", env=env, now="2026-11-23 12:10").returncode == 0  # already reported
+        path.unlink()  # withdrawn: nothing refused any more, the table forgets it
+        assert cli(town, "publish", env=env, now="2026-11-23 12:20").returncode == 0
+        store = Store.open(sqlite_url)
+        assert store.ledger.refusals() == []
+        store.close()
+        write(town, "2026-11-23-gas.md", broken, "gas")  # the same mistake, again
+        again = cli(town, "publish", env=env, now="2026-11-23 12:30")
+        assert again.returncode == 1 and "inesistente" in again.stdout + again.stderr
+        assert sim.stats().get("requests", 0) == 0

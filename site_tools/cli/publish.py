@@ -295,7 +295,7 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         if secrets:
             raise InvalidContent(secrets)
         report = _send(config, store, settings, links, plan, o, rate)
-        failed = _conclude(content, store, settings, plan, report, links)
+        failed = _conclude(content, store, settings, plan, report, links, whole=not (o.only or o.channel))
     if failed:
         sys.exit(EXIT_PROBLEMS)
 
@@ -322,7 +322,7 @@ def _send(
 
 
 def _conclude(
-    content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links
+    content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links, whole: bool
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
     from site_tools.delivery.channel_issues import notify, unannounced
@@ -333,7 +333,7 @@ def _conclude(
         for r in report.results
         if r.state == "held"
     ]
-    fresh = store.ledger.record_refusals(refusals)
+    fresh = store.ledger.record_refusals(refusals, prune=whole)
     print_report(report, plan, content.config, fresh)
     earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
     issue_lines = notify(settings, store, manual_posts(report, plan, links), earlier)

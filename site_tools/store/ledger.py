@@ -115,11 +115,19 @@ class Ledger:
             )
         return True
 
-    def record_refusals(self, refusals: Sequence[Refusal]) -> set[str]:
-        """Remember each refusal; returns the keys no earlier run had reported."""
+    def record_refusals(self, refusals: Sequence[Refusal], prune: bool = False) -> set[str]:
+        """Remember each refusal; returns the keys no earlier run had reported.
+
+        ``prune`` (a run that looked at everything): what it no longer refuses was resolved and is forgotten,
+        so the same mistake made again later is reported again, and the table does not grow forever.
+        """
         now = time.time()
         fresh: set[str] = set()
         with self.db.transaction():
+            if prune:
+                keep = {r.key for r in refusals}
+                gone = [(key,) for (key,) in self.db.all("SELECT key FROM refusals") if key not in keep]
+                self.db.many("DELETE FROM refusals WHERE key = ?", gone)
             for r in refusals:
                 if self.db.all(
                     "INSERT INTO refusals (key, bulletin_id, reason, first_at, last_at) VALUES (?, ?, ?, ?, ?)"
