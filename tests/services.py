@@ -151,3 +151,18 @@ def dump(obj: Any) -> str:
 
 
 __all__ = ["SimProcess", "simulator", "pg_schema_url", "phones", "wait_for", "dump", "Path"]
+
+
+@contextmanager
+def serving(server: Any) -> Iterator[Any]:
+    """A ``socketserver`` server answering on a thread for the duration of the block, then shut down."""
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

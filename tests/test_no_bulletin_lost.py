@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +24,7 @@ import pytest
 from site_tools.store import Store
 
 from .conftest import Town
-from .services import phones, simulator
+from .services import phones, serving, simulator
 
 NOW = "2026-11-23 12:00"
 URGENT = """
@@ -274,15 +273,8 @@ class _GitHubHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(FakeGitHub()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_the_channel_post_becomes_an_issue_and_closing_it_records_the_post(

@@ -8,7 +8,6 @@ API over real HTTP (here it can also answer 500).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +19,7 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.delivery.channel_issues import ManualPost, issue_body
 
 from .conftest import Town
-from .services import simulator
+from .services import serving, simulator
 from .test_no_bulletin_lost import URGENT, FakeGitHub, _GitHubHandler, cli, sent, state, subscribe, write
 
 
@@ -71,15 +70,8 @@ class FlakyGitHub(FakeGitHub):
 
 @pytest.fixture
 def flaky_github() -> Iterator[FlakyGitHub]:
-    server = FlakyGitHub()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(FlakyGitHub()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _env(sim: Any, url: str, github: FakeGitHub) -> dict[str, str]:
