@@ -333,12 +333,15 @@ def test_without_a_token_the_channel_post_is_announced_loudly(town: Town, sqlite
 
 
 # -- the cost ceiling and the job's time limit ---------------------------------------------------------
-def test_over_the_cost_ceiling_the_list_waits_for_approval(town: Town, sqlite_url: str) -> None:
+def set_cost_ceiling(town: Town, euro: float) -> None:
+    """``extra.town.cost_ceiling_eur`` in the town's mkdocs.yml."""
     config = town.root / "mkdocs.yml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
-        encoding="utf-8",
-    )
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  town:\n", f"  town:\n    cost_ceiling_eur: {euro}\n", 1), encoding="utf-8")
+
+
+def test_over_the_cost_ceiling_the_list_waits_for_approval(town: Town, sqlite_url: str) -> None:
+    set_cost_ceiling(town, 0.2)
     with simulator("--latency", "0.01") as sim:
         subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25
         env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}

@@ -20,7 +20,17 @@ from site_tools.delivery.channel_issues import ManualPost, issue_body
 
 from .conftest import Town
 from .services import serving, simulator
-from .test_no_bulletin_lost import URGENT, FakeGitHub, _GitHubHandler, cli, sent, state, subscribe, write
+from .test_no_bulletin_lost import (
+    URGENT,
+    FakeGitHub,
+    _GitHubHandler,
+    cli,
+    sent,
+    set_cost_ceiling,
+    state,
+    subscribe,
+    write,
+)
 
 
 class _FlakyHandler(_GitHubHandler):
@@ -231,11 +241,7 @@ def test_an_approved_send_cut_by_the_time_limit_continues_without_a_second_appro
 
     from .services import phones
 
-    config = town.root / "mkdocs.yml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
-        encoding="utf-8",
-    )
+    set_cost_ceiling(town, 0.2)
     with simulator("--latency", "0.01") as sim:
         subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25, over the ceiling
         env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
@@ -275,11 +281,7 @@ def test_a_send_held_over_the_cost_ceiling_does_not_age_into_too_old_while_it_wa
 
     from .services import phones
 
-    config = town.root / "mkdocs.yml"
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.2\n", 1),
-        encoding="utf-8",
-    )
+    set_cost_ceiling(town, 0.2)
     with simulator("--latency", "0.01") as sim:
         subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25
         env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
