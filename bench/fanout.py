@@ -55,6 +55,12 @@ def make_town(bulletins: int) -> Path:
     root = Path(tempfile.mkdtemp(prefix="bench-town-"))
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(REPO / "content", root / "content")
+    write_archive(root, bulletins)
+    return root
+
+
+def write_archive(root: Path, bulletins: int) -> None:
+    """``bulletins`` old bulletins (2016-2025) in content/notizie/archivio of the town at ``root``."""
     gen = root / "content" / "notizie" / "archivio"
     gen.mkdir(parents=True)
     for i in range(bulletins):
@@ -65,7 +71,6 @@ def make_town(bulletins: int) -> Path:
             f"---\n\nTesto dell'avviso {i}, con qualche parola in più per fare volume.\n",
             encoding="utf-8",
         )
-    return root
 
 
 def publish(town: Path, sim_url: str, db: str, rate: float, extra: list[str]) -> tuple[float, float, int, str]:

@@ -34,7 +34,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from fanout import URGENT, start_simulator  # noqa: E402
+from fanout import URGENT, start_simulator, write_archive  # noqa: E402
 
 from site_tools.store import Store  # noqa: E402
 
@@ -58,16 +58,7 @@ def make_origin(work: Path, n: int) -> Path:
     origin.mkdir()
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(origin)], input=archive, check=True)
-    folder = origin / "content" / "notizie" / "archivio"
-    folder.mkdir(parents=True)
-    for i in range(n):
-        y, m, d = 2016 + i % 10, 1 + i % 12, 1 + i % 28
-        (folder / f"{y}-{m:02d}-{d:02d}-archivio-{i}.md").write_text(
-            f"---\nid: archivio-{i}\ntitle: Avviso di archivio numero {i}\ndate: {y}-{m:02d}-{d:02d} 08:00\n"
-            f"categories: [servizi]\nsummary: Un avviso di archivio per misurare il caricamento di migliaia di file.\n"
-            f"---\n\nTesto dell'avviso {i}, con qualche parola in più per fare volume.\n",
-            encoding="utf-8",
-        )
+    write_archive(origin, n)
     git(origin, "init", "-q", ".")
     git(origin, "add", "-A")
     git(origin, "commit", "-qm", "archive")
