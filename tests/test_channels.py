@@ -186,3 +186,17 @@ def test_an_interrupted_channel_post_is_not_reposted_unless_an_editor_says_so(de
         assert again.returncode == 0, again.stderr
         assert len(sim.messages()["telegram"]) == 1
         assert cli(demo_town, "publish", "--resend-uncertain", env=env).returncode == 2  # needs --only
+
+
+def test_simulated_faults_strike_at_their_rate_not_by_luck() -> None:
+    # A test that asks for 2 % timeouts must see them: faults are spread evenly over the requests.
+    from collections import Counter
+
+    from site_tools.devtools.simulator import SimConfig, Simulator
+
+    sim = Simulator(SimConfig(drop_rate=0.03, timeout_rate=0.02, error_rate=0.1))
+    seen = Counter(sim._fault() for _ in range(1000))
+    assert abs(seen["dropped"] - 30) <= 1
+    assert abs(seen["timeouts"] - 20) <= 1
+    assert abs(seen["server_errors"] - 100) <= 1
+    assert Simulator(SimConfig())._fault() is None

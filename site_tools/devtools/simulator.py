@@ -149,8 +149,24 @@ class Simulator:
         self.max_in_flight = 0
         self.seq = 0
         self.citizens = Citizens(self)
+        # Faults are spread evenly, not drawn independently: each kind gains its rate
+        # per request and strikes when it reaches one (from a random start), so N
+        # requests at rate r see floor or ceil of N*r faults, never a lucky run of none.
+        self.fault_credit = {kind: random.random() for kind in ("dropped", "timeouts", "server_errors")}
 
     # -- helpers --------------------------------------------------------------
+    def _fault(self) -> str | None:
+        """The fault this request gets, if any (at most one per request)."""
+        rates = {"dropped": self.config.drop_rate, "timeouts": self.config.timeout_rate}
+        rates["server_errors"] = self.config.error_rate
+        struck = None
+        for kind, rate in rates.items():
+            self.fault_credit[kind] += rate
+            if struck is None and self.fault_credit[kind] >= 1:
+                self.fault_credit[kind] -= 1
+                struck = kind
+        return struck
+
     def _take_token(self) -> bool:
         now = time.monotonic()
         size = self.config.bucket_size()
@@ -203,18 +219,18 @@ class Simulator:
         if not self._take_token():
             self.stats["throttled"] += 1
             return self.meta_error(130429, cfg.throttle_http_status)
-        roll = random.random()
-        if roll < cfg.drop_rate:
+        fault = self._fault()
+        if fault == "dropped":
             self.stats["dropped"] += 1
             await self._latency()
             if request.transport:
                 request.transport.close()
             raise ConnectionResetError("simulated drop")
-        if roll < cfg.drop_rate + cfg.timeout_rate:
+        if fault == "timeouts":
             self.stats["timeouts"] += 1
             await asyncio.sleep(3600)
         await self._latency()
-        if roll < cfg.drop_rate + cfg.timeout_rate + cfg.error_rate:
+        if fault == "server_errors":
             self.stats["server_errors"] += 1
             return self.meta_error(random.choice((131000, 131016)))
         if cfg.fail_with is not None:
