@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ import click
 
 from site_tools.channels.base import Channel
 from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, store_for
+from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
 from site_tools.content.problems import InvalidContent, Problem
@@ -256,6 +257,8 @@ NOT_ADOPTED = Problem(
 
 
 def run_publish(config: TownConfig, o: PublishOptions) -> None:
+    import time
+
     from site_tools import channels
     from site_tools.content.dates import now as current_time
     from site_tools.delivery.plan import commit_adoption, make_plan, missing_secrets, validate_for_publishing
@@ -264,14 +267,18 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
     settings = Settings.from_env()
+    rate = o.rate or settings.whatsapp_mps
+    now = current_time(config.timezone, o.now_text)
+    deadline_at = None if o.deadline is None else time.time() + o.deadline
     with store_for(config, o.db_url) as store:
+        early = None if o.dry_run else send_urgent_first(config, store, settings, o, now, deadline_at)
         # Only new or changed bulletins are parsed: the rest comes from the store, by content hash (issue 17).
         content = load_content(config, check_bodies=False, cache=store.parsed)
         new_ids = changed_ids(content, o.since, config.root) if o.since else None
         plan = make_plan(
             content,
             store,
-            current_time(config.timezone, o.now_text),
+            now,
             only=o.only,
             channel=o.channel,
             force=o.force,
@@ -282,7 +289,6 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         problems = validate_for_publishing(content, plan)
         links = Links.for_bulletins(config, content.bulletins)
         by_name = channels.create(config, settings)
-        rate = o.rate or settings.whatsapp_mps
         if o.dry_run:
             print_dry_run(plan, by_name, links, store, rate)
             if problems:
@@ -291,20 +297,62 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         if plan.adopting and not o.adopt_store:
             raise InvalidContent([NOT_ADOPTED])
         commit_adoption(plan, store)  # decided: a run that fails from here on has swallowed nothing
+        if early:
+            plan.drop({(r.bulletin_id, r.channel) for r in early.results})
         secrets = missing_secrets(plan, by_name)
         if secrets:
             raise InvalidContent(secrets)
-        report = _send(config, store, settings, links, plan, o, rate)
+        report = _send(config, store, settings, links, plan, o, rate, deadline_at)
+        if early:
+            report = early.followed_by(report)
         failed = _conclude(content, store, settings, plan, report, links, whole=not (o.only or o.channel))
     if failed:
         sys.exit(EXIT_PROBLEMS)
 
 
-def _send(
-    config: TownConfig, store: Store, settings: Settings, links: Links, plan: Plan, o: PublishOptions, rate: float
-) -> PublishReport:
-    import time
+def send_urgent_first(
+    config: TownConfig, store: Store, settings: Settings, o: PublishOptions, now: datetime, deadline_at: float | None
+) -> PublishReport | None:
+    """An urgent bulletin new in this push goes out before the archive is read (issue 17: the first urgent
+    message within half a second, at any size of archive).
 
+    Only the new or changed files are parsed and checked in full, against what the store's cache knows of the
+    others (ids, addresses, dates). Nothing else is decided here: the whole run that follows reads every
+    bulletin, reports every problem and sends the rest; what this sent is in the ledger and not sent again.
+    None when there is nothing to send early (or no early path: a store not adopted yet, a cold cache).
+    """
+    from site_tools import channels
+    from site_tools.content.loading import load_changed
+    from site_tools.delivery.plan import make_plan, missing_secrets, validate_for_publishing
+
+    rate = o.rate or settings.whatsapp_mps
+    if o.resend_uncertain or store.ledger.adoption() is None:
+        return None
+    partial = load_changed(config, store.parsed)
+    if partial is None or partial.known is None:
+        return None
+    max_age = timedelta(days=o.max_age_days)
+    plan = make_plan(partial, store, now, only=o.only, channel=o.channel, force=o.force, max_age=max_age)
+    plan.items = [item for item in plan.items if item.bulletin.urgent]
+    if not plan.items:
+        return None
+    validate_for_publishing(partial, plan)  # a problem keeps the bulletin out; the whole run reports it
+    if not plan.items or missing_secrets(plan, channels.create(config, settings)):
+        return None
+    links = Links(config, partial.bulletins, {shown: url for url, shown in partial.known.urls.items()})
+    return _send(config, store, settings, links, plan, o, rate, deadline_at)
+
+
+def _send(
+    config: TownConfig,
+    store: Store,
+    settings: Settings,
+    links: Links,
+    plan: Plan,
+    o: PublishOptions,
+    rate: float,
+    deadline_at: float | None,
+) -> PublishReport:
     from site_tools.aio import run_loop
     from site_tools.delivery.fanout import FanOutOptions
     from site_tools.delivery.publisher import Publisher
@@ -315,7 +363,7 @@ def _send(
         progress=show,
         stale_after=o.stale_after,
         unknown_grace=o.receipt_grace,
-        deadline_at=None if o.deadline is None else time.time() + o.deadline,
+        deadline_at=deadline_at,
     )
     publisher = Publisher(config, store, settings, links, options, approve_cost=o.approve_cost)
     return run_loop(publisher.publish(plan))
@@ -336,7 +384,7 @@ def _conclude(
     fresh = store.ledger.record_refusals(refusals, prune=whole)
     print_report(report, plan, content.config, fresh)
     earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
-    issue_lines = notify(settings, store, manual_posts(report, plan, links), earlier)
+    issue_lines = notify(settings, store, manual_posts(report, content.by_id(), links), earlier)
     for line in issue_lines:
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)
@@ -347,10 +395,9 @@ def _conclude(
     return failed
 
 
-def manual_posts(report: PublishReport, plan: Plan, links: Links) -> list[ManualPost]:
+def manual_posts(report: PublishReport, by_id: dict[str, Bulletin], links: Links) -> list[ManualPost]:
     from site_tools.delivery.channel_issues import ManualPost
 
-    by_id = {item.bulletin.id: item.bulletin for item in plan.items}
     return [
         ManualPost(by_id[r.bulletin_id], r.channel, r.post, links.page(by_id[r.bulletin_id]))
         for r in report.results

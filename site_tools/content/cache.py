@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,9 +44,32 @@ class ParseCache(Protocol):
         """Every entry made under ``fingerprint``: path → (digest, fields, body, frontmatter)."""
         ...
 
-    def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str]]) -> None:
-        """Remember (path, digest, fields, body, frontmatter) rows, replacing what was there for those paths."""
+    def index(self, fingerprint: str) -> dict[str, tuple[str, str, str, str]]:
+        """The short columns of every entry made under ``fingerprint``: path → (digest, id, url path, date)."""
         ...
+
+    def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str, str, str, str]]) -> None:
+        """Remember (path, digest, fields, body, frontmatter, id, url path, date) rows, replacing what was there
+        for those paths."""
+        ...
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the cache remembers of the bulletins a run did not parse (unchanged since a valid parse): enough for
+    the checks across files (ids, addresses, references) and for links to them. Paths as the editor sees them."""
+
+    ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (file, date in ISO 8601)
+    urls: dict[str, str] = field(default_factory=dict)  # site path → file
+
+    def add(self, shown: str, bulletin_id: str, url_path: str, date: str) -> None:
+        self.ids[bulletin_id] = (shown, date)
+        self.urls[url_path] = shown
+
+
+def row(shown: str, digest: str, b: Bulletin, fm_text: str) -> tuple[str, str, str, str, str, str, str, str]:
+    """The cache row of a valid parse."""
+    return (shown, digest, encode(b), b.body, fm_text, b.id, b.url_path, b.date.isoformat())
 
 
 def fingerprint(config: TownConfig) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable
+from datetime import datetime
 from urllib.parse import unquote, urlsplit
 
+from site_tools.content.cache import Known
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import Parsed, image_too_big
 from site_tools.content.problems import Problem, ProblemList
@@ -13,40 +15,45 @@ from site_tools.markdown.body import SiteMarkdown
 from site_tools.markdown.html import Finding, shorten
 
 
-def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
-    """Duplicates and references; returns the files that must not be used."""
+def cross_checks(records: list[Parsed], out: list[Problem], known: Known | None = None) -> set[str]:
+    """Duplicates and references; returns the files that must not be used.
+
+    ``known``: the bulletins of the cache this run did not parse (a publish parses only new or changed files):
+    a parsed file clashing with one of them, or referring to one, is checked against them.
+    """
     problems = ProblemList()
-    seen_ids: dict[str, Parsed] = {}
-    seen_urls: dict[str, Parsed] = {}
+    ids: dict[str, str] = {i: shown for i, (shown, _) in known.ids.items()} if known else {}
+    urls: dict[str, str] = dict(known.urls) if known else {}
+    dates: dict[str, datetime | None] = {}
     for r in records:
         if r.id is not None:
-            if r.id in seen_ids:
+            if r.id in ids:
                 problems.add(
                     r.shown,
                     "id",
-                    f"l'id «{r.id}» è già usato da {seen_ids[r.id].shown}.",
+                    f"l'id «{r.id}» è già usato da {ids[r.id]}.",
                     "ogni avviso ha un id suo: se hai copiato un file, cambia l'id di quello nuovo.",
                     r.line("id"),
                 )
             else:
-                seen_ids[r.id] = r
+                ids[r.id], dates[r.id] = r.shown, r.date
         if r.url_path is not None:
-            if r.url_path in seen_urls:
+            if r.url_path in urls:
                 problems.add(
                     r.shown,
                     "slug",
-                    f"l'indirizzo {r.url_path} è già usato da {seen_urls[r.url_path].shown}.",
+                    f"l'indirizzo {r.url_path} è già usato da {urls[r.url_path]}.",
                     "cambia il nome del file o aggiungi un campo «slug:» diverso.",
                     r.line("slug"),
                 )
             else:
-                seen_urls[r.url_path] = r
+                urls[r.url_path] = r.shown
     for r in records:
         for key in ("updates", "cancels"):
             target = getattr(r, key)
             if target is None:
                 continue
-            if target not in seen_ids:
+            if target not in ids:
                 problems.add(
                     r.shown,
                     key,
@@ -54,7 +61,7 @@ def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
                     "copia esattamente il campo «id» dell'avviso che vuoi aggiornare o annullare.",
                     r.line(key),
                 )
-            elif r.date and (target_date := seen_ids[target].date) and target_date > r.date:
+            elif r.date and (target_date := _date_of(target, dates, known)) and target_date > r.date:
                 problems.add(
                     r.shown,
                     key,
@@ -64,6 +71,12 @@ def cross_checks(records: list[Parsed], out: list[Problem]) -> set[str]:
                 )
     out.extend(problems)
     return {p.file for p in problems}
+
+
+def _date_of(bulletin_id: str, dates: dict[str, datetime | None], known: Known | None) -> datetime | None:
+    if bulletin_id in dates:
+        return dates[bulletin_id]
+    return datetime.fromisoformat(known.ids[bulletin_id][1]) if known else None
 
 
 #: The pages the site generates (no file in content/): a link may name them as ``.md`` files like any page.
@@ -85,9 +98,10 @@ def page_path(rel: str) -> str:
     return f"{rel}/" if rel else ""
 
 
-def site_pages(config: TownConfig, records: list[Parsed]) -> set[str]:
+def site_pages(config: TownConfig, records: list[Parsed], known: Known | None = None) -> set[str]:
     """Every site path an absolute internal link may point to (``iscriviti/``)."""
     pages = {r.url_path for r in records if r.url_path} | {page_path(p) for p in GENERATED_PAGES}
+    pages.update(known.urls if known else ())
     bulletins = os.path.normpath(config.bulletins_path)
     answers = os.path.normpath(config.content_dir / config.counter.answers_dir) if config.counter else None
     for folder, dirs, names in os.walk(config.content_dir):

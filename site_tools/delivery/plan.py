@@ -57,6 +57,11 @@ class Plan:
     adopting: bool = False  # the store has not adopted the repository yet: this run decides
     problems: list[Problem] = field(default_factory=list)  # bad or clashing bulletins, left out
 
+    def drop(self, pairs: set[tuple[str, str]]) -> None:
+        """Leave out these (bulletin id, channel) pairs: an earlier part of the run published them."""
+        kept = ((item, tuple(c for c in item.channels if (item.bulletin.id, c) not in pairs)) for item in self.items)
+        self.items = [PlanItem(item.bulletin, rest) for item, rest in kept if rest]
+
     def refusals(self) -> list[Refusal]:
         """What this run would not send, keyed so that a later run knows it was already reported."""
         found = [Refusal(refused_key(b, why), b.id, why) for b, why in self.refused]
@@ -100,7 +105,8 @@ def make_plan(
         plan.adopting = True
         plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
     historical_ids = {b.id for b in plan.historical}
-    states = store.ledger.states()
+    # A partial load (the new files only) asks for its own few bulletins; a whole one reads the table at once.
+    states = store.ledger.states([b.id for b in visible] if content.known is not None else None)
     held = {r.bulletin_id for r in store.ledger.refusals() if r.key.startswith(COST_HOLD)}
     routes: dict[tuple[bool, tuple[str, ...], frozenset[str]], tuple[str, ...]] = {}  # few distinct routings
     for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):

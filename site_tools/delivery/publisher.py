@@ -46,6 +46,16 @@ class PublishReport:
     uncertain: list[tuple[str, str]] = field(default_factory=list)
     first_send_at: float | None = None  # monotonic time of the first message accepted, any channel
 
+    def followed_by(self, later: PublishReport) -> PublishReport:
+        """This (early) part of a run and the rest of it, as one report: the later part decided the rest."""
+        return PublishReport(
+            self.results + later.results,
+            later.historical,
+            later.refused,
+            later.uncertain,
+            self.first_send_at or later.first_send_at,
+        )
+
     @property
     def ok(self) -> bool:
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +19,8 @@ class Links:
     config: TownConfig
     #: every bulletin a body may link to (the map below is made from them on the first relative link)
     bulletins: Sequence[Bulletin] = ()
+    #: the files the run did not parse (a publish reads only new or changed ones): file as shown → site path
+    others: Mapping[str, str] = field(default_factory=dict)
     _pages: dict[Path, str] | None = field(default=None, repr=False)
 
     @classmethod
@@ -31,7 +33,9 @@ class Links:
         not before: at 10,000 bulletins it costs a tenth of a second the first urgent message need not wait for
         (issue 17)."""
         if self._pages is None:
-            self._pages = {Path(os.path.normpath(b.path)): b.url_path for b in self.bulletins}
+            root = self.config.root
+            self._pages = {Path(os.path.normpath(root / shown)): url for shown, url in self.others.items()}
+            self._pages.update({Path(os.path.normpath(b.path)): b.url_path for b in self.bulletins})
         return self._pages
 
     def page(self, bulletin: Bulletin) -> str:

@@ -16,7 +16,7 @@ from site_tools.store.database import Database
 class ParsedBulletins:
     def __init__(self, db: Database):
         self.db = db
-        self._pending: dict[str, tuple[str, str, str, str, str]] = {}  # path → (fingerprint, sha, parsed, body, fm)
+        self._pending: dict[str, tuple[str, ...]] = {}  # path → (fingerprint, sha, parsed, body, fm, id, url, date)
 
     def entries(self, fingerprint: str) -> dict[str, tuple[str, str, str, str]]:
         """Every kept parse made under ``fingerprint``: path → (sha, parsed, body, frontmatter)."""
@@ -25,10 +25,19 @@ class ParsedBulletins:
         )
         return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
-    def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str]]) -> None:
-        """Keep (path, sha, parsed, body, frontmatter) rows, written by :meth:`flush`."""
+    def index(self, fingerprint: str) -> dict[str, tuple[str, str, str, str]]:
+        """The short columns of every kept parse: path → (sha, bulletin id, url path, date). What the checks
+        across files need of the bulletins a publish does not parse (10,000 rows in milliseconds)."""
+        rows = self.db.all(
+            "SELECT path, sha, bulletin_id, url_path, published FROM parsed_bulletins WHERE fingerprint = ?",
+            (fingerprint,),
+        )
+        return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+    def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str, str, str, str]]) -> None:
+        """Keep (path, sha, parsed, body, frontmatter, bulletin id, url path, date) rows, written by :meth:`flush`."""
         for path, *entry in rows:
-            self._pending[path] = (fingerprint, entry[0], entry[1], entry[2], entry[3])
+            self._pending[path] = (fingerprint, *entry)
 
     def flush(self) -> int:
         """Write what :meth:`save` kept; entries of another fingerprint go (they can never be used again)."""
@@ -40,9 +49,11 @@ class ParsedBulletins:
             for fingerprint in {rest[0] for rest in self._pending.values()}:
                 self.db.execute("DELETE FROM parsed_bulletins WHERE fingerprint <> ?", (fingerprint,))
             self.db.many(
-                "INSERT INTO parsed_bulletins (path, sha, parsed, body, frontmatter, fingerprint, parsed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET sha = excluded.sha,"
-                " parsed = excluded.parsed, body = excluded.body, frontmatter = excluded.frontmatter,"
+                "INSERT INTO parsed_bulletins (path, sha, parsed, body, frontmatter, bulletin_id, url_path, published,"
+                " fingerprint, parsed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET"
+                " sha = excluded.sha, parsed = excluded.parsed, body = excluded.body,"
+                " frontmatter = excluded.frontmatter, bulletin_id = excluded.bulletin_id,"
+                " url_path = excluded.url_path, published = excluded.published,"
                 " fingerprint = excluded.fingerprint, parsed_at = excluded.parsed_at",
                 rows,
             )
