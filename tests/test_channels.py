@@ -200,3 +200,35 @@ def test_simulated_faults_strike_at_their_rate_not_by_luck() -> None:
     assert abs(seen["timeouts"] - 20) <= 1
     assert abs(seen["server_errors"] - 100) <= 1
     assert Simulator(SimConfig())._fault() is None
+
+
+def test_the_tls_context_is_built_once_on_a_thread_and_a_failure_reaches_the_sender(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ssl
+    import threading
+
+    import httpx
+
+    from site_tools.channels import https
+
+    built: list[str] = []
+
+    def build() -> ssl.SSLContext:
+        built.append(threading.current_thread().name)
+        return ssl.create_default_context()
+
+    monkeypatch.setattr(https, "_pending", None)
+    monkeypatch.setattr(httpx, "create_ssl_context", build)
+    https.prepare()
+    https.prepare()
+    context = https.context()
+    assert isinstance(context, ssl.SSLContext) and https.context() is context and built == ["tls-context"]
+
+    def broken() -> ssl.SSLContext:
+        raise ssl.SSLError("certificate store unreadable")
+
+    monkeypatch.setattr(https, "_pending", None)
+    monkeypatch.setattr(httpx, "create_ssl_context", broken)
+    with pytest.raises(ssl.SSLError, match="unreadable"):
+        https.context()

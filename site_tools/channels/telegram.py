@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from typing import TYPE_CHECKING
 
-import httpx
-
+from site_tools.channels import https
 from site_tools.channels.base import (
     Channel,
     ChannelStopped,
@@ -22,7 +22,12 @@ from site_tools.channels.errors import Action, classify_telegram
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
 from site_tools.render.links import Links
-from site_tools.render.telegram import render_telegram, visible_length
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and the Telegram renderer (markdown-it) are imported when first used: a publish whose first message
+# goes to the WhatsApp list does not wait for them (issue 17).
 
 
 @register
@@ -42,6 +47,8 @@ class TelegramChannel(Channel):
         ]
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
+        from site_tools.render.telegram import render_telegram, visible_length
+
         parts = render_telegram(bulletin, self.config, links)
         sizes = ", ".join(f"{visible_length(p)}/4.096" for p in parts)
         return Rendered(tuple(parts), f"{len(parts)} messaggio/i ({sizes} caratteri)", markup="html")
@@ -54,6 +61,8 @@ class TelegramChannel(Channel):
             self.config.telegram.chat,
             timeout=self.settings.http_timeout,
         )
+        from site_tools.render.telegram import render_telegram
+
         ids = await bot.post(render_telegram(bulletin, self.config, ctx.links))
         return Delivered(
             "done",
@@ -76,6 +85,8 @@ class TelegramBot:
         self.timeout = timeout
 
     async def send_one(self, client: httpx.AsyncClient, text: str) -> Outcome:
+        import httpx
+
         payload = {
             "chat_id": self.chat_id,
             "text": text,
@@ -107,8 +118,10 @@ class TelegramBot:
 
     async def post(self, messages: list[str]) -> list[str]:
         """Send the parts in order; return their message ids. Raises ChannelStopped."""
+        import httpx
+
         ids: list[str] = []
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, verify=https.context()) as client:
             for text in messages:
                 for attempt in range(MAX_ATTEMPTS):
                     outcome = await self.send_one(client, text)

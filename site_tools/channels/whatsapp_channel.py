@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 
-import httpx
-
+from site_tools.channels import https
 from site_tools.channels.base import (
     Channel,
     ChannelStopped,
@@ -80,7 +79,9 @@ class GatewayClient:
         self.timeout = timeout
 
     async def post(self, text: str) -> str:
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        import httpx  # when first used (issue 17)
+
+        async with httpx.AsyncClient(timeout=self.timeout, verify=https.context()) as client:
             try:
                 response = await client.post(self.url, json={"to": self.channel_id, "body": text}, headers=self.headers)
             except httpx.HTTPError as exc:

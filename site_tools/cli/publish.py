@@ -260,12 +260,15 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     import time
 
     from site_tools import channels
+    from site_tools.channels import https
     from site_tools.content.dates import now as current_time
     from site_tools.delivery.plan import commit_adoption, make_plan, missing_secrets, validate_for_publishing
     from site_tools.settings import Settings
 
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
+    if not o.dry_run:
+        https.prepare()  # the TLS context of the first post, built while the run starts (issue 17)
     settings = Settings.from_env()
     rate = o.rate or settings.whatsapp_mps
     now = current_time(config.timezone, o.now_text)

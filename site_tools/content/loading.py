@@ -110,7 +110,8 @@ def bulletin_names(config: TownConfig) -> list[str]:
     for folder, dirs, names in os.walk(config.bulletins_path):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
         # Symlinks are listed too: reading one is refused (O_NOFOLLOW), with a message.
-        found.extend(os.path.join(folder, n) for n in names if n.endswith(".md") and not n.startswith((".", "_")))
+        prefix = os.path.join(folder, "")  # joined once per folder, not per file
+        found.extend(prefix + n for n in names if n.endswith(".md") and not n.startswith((".", "_")))
     return sorted(found)
 
 

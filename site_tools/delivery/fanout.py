@@ -467,14 +467,28 @@ class FanOut:
             self.bar.set_postfix_str("")
 
 
+class _NoBar:
+    """The progress bar of a run nobody watches (CI, a pipe): tqdm is not even imported."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress_bar(total: int, label: str, enabled: bool) -> Progress:
+    if not enabled:
+        return _NoBar()
     from tqdm import tqdm
 
     return tqdm(
         total=total,
         unit="msg",
         desc=label[:30],
-        disable=not enabled,
         smoothing=0.1,
         mininterval=0.5,
         dynamic_ncols=True,
