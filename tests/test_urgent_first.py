@@ -182,7 +182,7 @@ def test_the_urgent_bulletin_is_out_before_the_archive_is_read(
 
 
 def test_early_and_late_sends_are_one_run_in_the_report(
-    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    demo_town: Town, store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An urgent and an ordinary new bulletin: the urgent goes first (early), the other after the whole load;
     the run's report names each once, and every subscriber got each once."""
@@ -190,16 +190,16 @@ def test_early_and_late_sends_are_one_run_in_the_report(
     with simulator("--latency", "0.01") as sim:
         for key, value in sim.env().items():
             monkeypatch.setenv(key, value)
-        store = Store.open(sqlite_url)
+        store = Store.open(store_url)
         store.subscribers.bulk_subscribe(phones(4), "test")
         store.close()
-        run_publish(demo_town.config, options(db_url=sqlite_url))
+        run_publish(demo_town.config, options(db_url=store_url))
         capsys.readouterr()
         ordinary = URGENT.replace("id: allerta-rossa", "id: sagra").replace("priority: urgent\n", "")
         demo_town.write("2026-11-23-sagra.md", ordinary.replace("[protezione-civile]", "[viabilita]"))
         demo_town.write("2026-11-23-allerta-rossa.md", URGENT)
         git(demo_town.root, "add", "-A")
-        run_publish(demo_town.config, options(db_url=sqlite_url))
+        run_publish(demo_town.config, options(db_url=store_url))
         out = capsys.readouterr().out
         assert out.count("✔ allerta-rossa → Lista WhatsApp") == 1 and out.count("✔ allerta-rossa → Telegram") == 1
         assert out.index("allerta-rossa → Lista WhatsApp") < out.index("sagra →")
