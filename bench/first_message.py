@@ -10,8 +10,10 @@ simulated API round trip). A first publish adopts the archive (historical,
 nothing sent). Then, each time with a new urgent bulletin committed:
 
 * **cold**: the store's cache of parsed bulletins emptied: every file parsed
-  (what every run cost before issue 17);
-* **warm**: the cache as the previous run left it: only the new file parsed.
+  before the first send (what every run cost before issue 17);
+* **warm**: the cache as the previous run left it: only the new file is
+  parsed, checked against the cache's columns for the others, and sent;
+  the rest of the archive is read after the first sends.
 
 Figures: seconds from just before the process is started to the first
 message the simulator accepted (WhatsApp list or Telegram), and the whole

@@ -209,3 +209,25 @@ def test_early_and_late_sends_are_one_run_in_the_report(
             (True, False),
             (False, True),
         ]
+
+
+def test_what_the_first_post_does_not_need_is_not_imported_before_it(demo_town: Town) -> None:
+    """Imports are most of the time before the first message (issue 17): the publish command, the channels and
+    the check of a plain-text bulletin load neither the other HTTP clients nor Python-Markdown nor tqdm."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+import site_tools.cli.publish, site_tools.channels, site_tools.delivery.publisher
+from site_tools.content.config import load_config
+from site_tools.content.loading import load_content
+from pathlib import Path
+content = load_content(load_config(Path({str(demo_town.root / "mkdocs.yml")!r})), check_bodies=False)
+plain = [r.id for r in content.records if r.body.strip() and "<" not in r.body and "[" not in r.body]
+assert plain and not content.check_bodies(plain[:1])
+print(sorted(m for m in ("aiohttp", "httpx", "markdown", "markdown_it", "tqdm", "pygments") if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from site_tools.content import cache as parse_cache
 from site_tools.content.bulletin import Bulletin
@@ -21,10 +21,11 @@ from site_tools.content.config import TownConfig
 from site_tools.content.files import tree_problems
 from site_tools.content.frontmatter import Parsed, content_file_problem, read_bulletin
 from site_tools.content.limits import BULLETIN_MAX_BYTES
-from site_tools.content.pages import check_page, page_files
 from site_tools.content.problems import Problem, display_path
-from site_tools.content.validation import check_body, cross_checks, site_pages
-from site_tools.markdown.body import SiteMarkdown
+from site_tools.content.validation import check_body, cross_checks, may_hold_markup, site_pages
+
+if TYPE_CHECKING:  # imported when first needed: a publish may never render a body (issue 17)
+    from site_tools.markdown.body import SiteMarkdown
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Content:
     def site_markdown(self) -> SiteMarkdown:
         """Python-Markdown with the site's extensions and allow-list (made once: a few milliseconds)."""
         if self._site is None:
+            from site_tools.markdown.body import SiteMarkdown
+
             c = self.config
             self._site = SiteMarkdown(c.markdown_extensions, c.markdown_configs, c.site_url)
         return self._site
@@ -61,12 +64,15 @@ class Content:
             if record.shown in self._bodies_checked:
                 continue
             self._bodies_checked.add(record.shown)
-            found.extend(check_body(record, self.config, pages, self.site_markdown))
+            if may_hold_markup(record.body):  # plain text: nothing to render, Python-Markdown not even loaded
+                found.extend(check_body(record, self.config, pages, self.site_markdown))
         self._add(found)
         return found
 
     def check_site_files(self) -> list[Problem]:
         """Everything else in content/ that becomes the site: symlinks, file types and sizes, the pages."""
+        from site_tools.content.pages import check_page, page_files
+
         found = tree_problems(self.config.content_dir, self.config.root)
         for path in page_files(self.config):
             found.extend(check_page(path, self.config, self.site_markdown))

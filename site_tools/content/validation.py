@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from site_tools.content.cache import Known
 from site_tools.content.config import TownConfig
 from site_tools.content.frontmatter import Parsed, image_too_big
 from site_tools.content.problems import Problem, ProblemList
-from site_tools.markdown.body import SiteMarkdown
-from site_tools.markdown.html import Finding, shorten
+from site_tools.markdown.html import shorten
+
+if TYPE_CHECKING:  # Python-Markdown is imported when a body has markup to render (issue 17)
+    from site_tools.markdown.body import SiteMarkdown
+    from site_tools.markdown.html import Finding
 
 
 def cross_checks(records: list[Parsed], out: list[Problem], known: Known | None = None) -> set[str]:
