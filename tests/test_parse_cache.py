@@ -207,3 +207,23 @@ def test_a_new_file_reusing_a_cached_bulletins_id_is_refused_before_the_send(dem
         # Only the valid urgent bulletin went: one template per subscriber, one Telegram post.
         assert sim.stats()["accepted"] == 5 and len(sim.messages()["telegram"]) == 1
         assert "allerta-rossa" in str(sim.messages()["telegram"][0])
+
+
+def test_git_vouches_for_thousands_of_files_started_ahead_of_time(tmp_path: Path) -> None:
+    """The Git calls start before the store is read and are read after (issue 17): their output (a megabyte at
+    10,000 bulletins) goes to a file, so git never waits on a full pipe; edited files are not vouched for."""
+    from site_tools.content.cache import blob_id, start_known_digests
+
+    folder = tmp_path / "notizie"
+    folder.mkdir()
+    for n in range(3000):
+        (folder / f"avviso-{n}.md").write_text(f"avviso {n}\n", encoding="utf-8")
+    git(tmp_path, "init", "-q", ".")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "archive")
+    (folder / "avviso-7.md").write_text("cambiato\n", encoding="utf-8")
+    pending = start_known_digests(folder)
+    known = pending()
+    assert len(known) == 2999 and str(folder / "avviso-7.md") not in known
+    assert known[str(folder / "avviso-2999.md")] == blob_id(b"avviso 2999\n")
+    assert start_known_digests(tmp_path / "altrove")() == {}  # no such folder: nothing known, every file read

@@ -23,11 +23,12 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from site_tools.content.bulletin import Attachment, Bulletin, Event, Priority
 from site_tools.content.config import TownConfig
@@ -93,17 +94,31 @@ def known_digests(folder: Path) -> dict[str, str]:
     Two ``git`` calls instead of reading thousands of files. Outside a
     repository (or without git) nothing is known: every file is read.
     """
+    return start_known_digests(folder)()
+
+
+def start_known_digests(folder: Path) -> Callable[[], dict[str, str]]:
+    """:func:`known_digests` started now (the ``git`` calls run while the caller does something else), read
+    when the returned function is called."""
     try:
         # Both at once (two cores: one waits less for the other), read after.
         calls = [
             _start_git(folder, "ls-files", "-s", "-z", "--", "."),
             _start_git(folder, "diff-files", "--name-only", "--relative", "-z", "--", "."),
         ]
+    except OSError:
+        return dict
+    return lambda: _digests_of(folder, calls)
+
+
+def _digests_of(folder: Path, calls: list[tuple[subprocess.Popen[bytes], IO[bytes]]]) -> dict[str, str]:
+    try:
         staged, changed_text = _finish_git(calls)
-        changed = set(changed_text.split("\0"))
-    except (OSError, subprocess.CalledProcessError):
+    except subprocess.CalledProcessError:
         return {}
+    changed = set(changed_text.split("\0"))
     known: dict[str, str] = {}
+    prefix = os.path.join(os.path.normpath(folder), "")
     for entry in staged.split("\0"):
         if not entry:
             continue
@@ -112,23 +127,32 @@ def known_digests(folder: Path) -> dict[str, str]:
         # Regular files only (a symlink, 120000, is read and refused), merged (stage 0), unchanged.
         # (An untracked file is not in the index: it is read.)
         if mode in ("100644", "100755") and stage == "0" and name not in changed:
-            known[os.path.normpath(os.path.join(folder, name))] = blob
+            known[prefix + name if os.sep == "/" else os.path.normpath(prefix + name)] = blob
     return known
 
 
-def _start_git(folder: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["git", *args], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
-    )
+def _start_git(folder: Path, *args: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    # Into a file, not a pipe: 10,000 entries are a megabyte, and a pipe nobody reads yet would stop git at 64 KB.
+    out = tempfile.TemporaryFile()
+    try:
+        return subprocess.Popen(["git", *args], cwd=folder, stdout=out, stderr=subprocess.DEVNULL), out
+    except OSError:
+        out.close()
+        raise
 
 
-def _finish_git(calls: list[subprocess.Popen[str]]) -> list[str]:
+def _finish_git(calls: list[tuple[subprocess.Popen[bytes], IO[bytes]]]) -> list[str]:
     """Every call's output, each waited for (none left behind when one failed)."""
-    outputs = [call.communicate() for call in calls]
-    for call, (out, err) in zip(calls, outputs, strict=True):
+    outputs = []
+    for call, out in calls:
+        with out:
+            call.wait()
+            out.seek(0)
+            outputs.append(out.read().decode("utf-8"))
+    for call, _ in calls:
         if call.returncode:
-            raise subprocess.CalledProcessError(call.returncode, call.args, out, err)
-    return [out for out, _ in outputs]
+            raise subprocess.CalledProcessError(call.returncode, call.args)
+    return outputs
 
 
 def encode(b: Bulletin) -> str:

@@ -165,12 +165,14 @@ def load_changed(config: TownConfig, cache: parse_cache.ParseCache) -> Content |
     archive (issue 17). Every check of a new file runs as in :func:`load_content`; the unchanged files were
     valid when parsed. None when more than :data:`CHANGED_AT_MOST` files are new or changed.
     """
+    git_digests = parse_cache.start_known_digests(config.bulletins_path)  # Git works while the store is read
     index = cache.index(parse_cache.fingerprint(config))
-    in_git = parse_cache.known_digests(config.bulletins_path)
+    names = bulletin_names(config)
+    in_git = git_digests()
     root = str(config.root).rstrip(os.sep) + os.sep
     known = parse_cache.Known()
     changed: list[Path] = []
-    for name in bulletin_names(config):
+    for name in names:
         shown = name[len(root) :] if name.startswith(root) and os.sep == "/" else display_path(Path(name), config.root)
         entry = index.get(shown)
         if entry is not None and entry[0] == (in_git.get(name) or _digest(Path(name))):
