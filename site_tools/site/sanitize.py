@@ -72,8 +72,11 @@ RUNNING_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 DATA_BLOCKS = frozenset({"application/json", "application/ld+json"})
 
 
-#: An event handler attribute, as it must appear in the source: after a space, «/» or a quote, before «=».
-_HANDLER = re.compile(r"""[\s/"']on[a-z0-9_-]+\s*=""", re.I)
+#: An attribute named «on…» with a value, as the HTML tokenizer reads one: its name starts after whitespace, «/» or
+#: a quote and runs to whitespace, «/», «>» or «=». Searched in the page's UTF-8 bytes, ASCII-lowercased as the
+#: tokenizer lowercases names: a case-sensitive pattern that starts with a literal is scanned for in C, about six
+#: times faster than the case-insensitive one that starts with a class (0.39 → 0.06 ms a page, profiled, issue 17).
+_HANDLER = re.compile(rb"""on(?<=[\t\n\f\r /"']on)[^\t\n\f\r />=]*\s*=""")
 #: The elements whose tag or attributes the checks below are about (the rest of the page is skipped in C).
 #: Addresses only matter with a scheme («javascript:», «data:»), hence a «:» (lexbor compares decoded values).
 _SELECTED = ", ".join(
@@ -90,7 +93,7 @@ def inspect_page(page_html: str, script_hashes: set[str], site_url: str, feedbac
     holds anything shaped like ``on…=`` (only text, as a rule).
     """
     tree = LexborHTMLParser(page_html)
-    nodes = _elements(tree) if _HANDLER.search(page_html) else tree.css(_SELECTED)
+    nodes = _elements(tree) if has_handler(page_html) else tree.css(_SELECTED)
     problems: list[str] = []
     for node in nodes:
         tag = node.tag or ""
@@ -107,6 +110,11 @@ def inspect_page(page_html: str, script_hashes: set[str], site_url: str, feedbac
         elif tag == "link" and not same_site(node.attributes.get("href") or "", site_url):
             problems.append(f"<link href={node.attributes.get('href')!r}> from another site")
     return problems
+
+
+def has_handler(page_html: str) -> bool:
+    """Whether the source holds anything shaped like an ``on…=`` attribute (then every element is looked at)."""
+    return _HANDLER.search(page_html.encode("utf-8", "surrogatepass").lower()) is not None
 
 
 def _allowed_form(node: LexborNode, feedback_url: str) -> bool:
