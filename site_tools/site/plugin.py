@@ -164,6 +164,9 @@ class TownPlugin(BasePlugin):
                 file.dest_uri = b.url_path + "index.html"
                 file.url = b.url_path
                 file.abs_dest_path = os.path.normpath(os.path.join(config.site_dir, file.dest_uri))
+                # Read and its frontmatter parsed in on_config already: ProperDocs would read the file and parse
+                # the YAML again (pure overhead, 10,000 times); the page's meta is set in on_page_markdown.
+                file.content_string = ""
         generated: dict[str, str | bytes] = {}
         generated.update(pages.novita(model))
         generated.update(pages.categories(model))
@@ -209,10 +212,10 @@ class TownPlugin(BasePlugin):
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         b = self.by_src.get(page.file.src_uri)
         if b is not None:
-            page.meta.setdefault("description", b.summary)
+            # What the theme reads of a page's meta, from the bulletin (its source is not read again: on_files).
             # The search plugin would parse the whole page only for us to keep the summary:
             # bulletins get one short entry each in on_post_build instead.
-            page.meta["search"] = {"exclude": True}
+            page.meta = {"title": b.title, "description": b.summary, "search": {"exclude": True}}
             return page_markdown(self.model, b, b.body, self.stash.put)
         if page.file.src_uri == "index.md":
             return markdown + "\n" + self.stash.hide(pages.home_sections(self.model))
