@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import zlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
+from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.stash import HtmlStash
@@ -115,6 +117,7 @@ class TownPlugin(BasePlugin):
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src) | left_out
         self.sanitizer = Sanitizer(town.site_url)
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
+        self.one_markdown = OneMarkdown()  # one_markdown.py
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
         # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
@@ -209,6 +212,10 @@ class TownPlugin(BasePlugin):
             files.append(File.generated(config, src_uri, content=data))
         admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         return files
+
+    def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page:
+        setattr(page, "render", partial(self.one_markdown.render, page))  # noqa: B010  # one Markdown a build
+        return page
 
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         b = self.by_src.get(page.file.src_uri)
