@@ -44,7 +44,7 @@ from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.stash import HtmlStash
-from site_tools.site.town_pages import footer, town_pages
+from site_tools.site.town_pages import footer, footer_key, town_pages
 from site_tools.site.translate import translator
 
 THEME = Path(__file__).parent / "theme"
@@ -265,6 +265,7 @@ class TownPlugin(BasePlugin):
         env.globals["st_memo_get"] = memo.get
         env.globals["st_memo_put"] = lambda key, html: memo.setdefault(key, html)
         env.globals["st_url_placeholder"] = f"st-url-{secrets.token_hex(8)}"  # the page rating's (main.html)
+        env.globals["st_footer_key"] = footer_key(config.extra["site_tools"]["footer"])  # main.html, block footer
         env.globals["st_translate"] = translator(env, config.theme["language"])  # partials/language.html
         self._nav_pages = None
         self.theme_scripts = csp.theme_scripts(env)
