@@ -86,6 +86,42 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)
 
 
+def symlinked_files(files: Files, docs: Path) -> list[str]:
+    """The files of ``docs`` (content/) that a symlink on the way would take elsewhere, by ``src_uri``.
+
+    Only files at or under a symlink found in ``docs`` (one ``scandir`` pass: no ``stat`` a file) are asked
+    :func:`~site_tools.content.files.escapes`, which resolves every folder of the path (10,000 ``realpath``
+    calls, profiled); if ``docs`` cannot be listed, every file is asked.
+    """
+    inside = os.path.join(os.path.abspath(docs), "")
+    try:
+        links: set[str] | None = _symlinks(inside.rstrip(os.sep))
+    except OSError:
+        links = None
+    under = tuple(os.path.join(link, "") for link in links or ())
+    return [
+        f.src_uri
+        for f in files
+        if (path := f.abs_src_path or "").startswith(inside)
+        and (links is None or path in links or path.startswith(under))
+        and escapes(Path(path), docs) == "symlink"
+    ]
+
+
+def _symlinks(root: str) -> set[str]:
+    """Every symlink under ``root`` (files and folders; none followed), by absolute path."""
+    found: set[str] = set()
+    folders = [root]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    found.add(entry.path)
+                elif entry.is_dir():
+                    folders.append(entry.path)
+    return found
+
+
 class TitledPage:
     """A page as the header template sees it, with a placeholder title: the header is rendered once per
     memo key and the page's own (escaped) title replaces the placeholder (main.html, block header)."""
@@ -146,13 +182,8 @@ class TownPlugin(BasePlugin):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
         docs = Path(config.docs_dir)
-        inside = os.path.join(os.path.abspath(docs), "")
         # Files read from content/ (the theme's own are elsewhere) must not reach outside it through a symlink.
-        refused = [
-            f.src_uri
-            for f in files
-            if (f.abs_src_path or "").startswith(inside) and escapes(Path(f.abs_src_path or ""), docs) == "symlink"
-        ]
+        refused = symlinked_files(files, docs)
         if refused:  # validation refuses them first (on_config): this is the last line, never a silent copy
             raise PluginError(f"collegamenti simbolici in {docs.name}/: {', '.join(refused[:10])}")
         answers = f"{self.town.counter.answers_dir}/" if self.town.counter else None
