@@ -283,3 +283,39 @@ def test_the_policy_takes_per_path_exceptions_without_loosening_other_pages() ->
     assert '<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src' in html
     with pytest.raises(ValueError):
         with_meta("<p>no head</p>", render(page))
+
+
+#: What the final check must find in a page that reached it, however the source spells it (issue 17's fast path).
+TRIPWIRE = [
+    '<a onclick="alert(1)">x</a>',
+    "<A\nONCLICK=alert(1)>x</A>",
+    '<a href="x"onclick=alert(1)>x</a>',
+    '<img/src="x"/onerror=alert(1)>',
+    "<svg><a xlink:href=x onmouseover =alert(1)>x</a></svg>",
+    "<a\fOnFocus\t=\talert(1)>x</a>",
+    "<a on:x=1>x</a>",
+    "<a onſ=1>x</a>",
+    '<a HREF="JavaScript:alert(1)">x</a>',
+    '<a href="jav&#x61;script&colon;alert(1)">x</a>',
+    '<svg><a XLINK:HREF="javascript:alert(1)"><text>x</text></a></svg>',
+    '<button FormAction="javascript:alert(1)">x</button>',
+    '<object DATA="data:text/html,x"></object>',
+    '<image src="https://elsewhere.example/x.png">',
+    "<IFRAME></IFRAME>",
+]
+
+
+@pytest.mark.parametrize("snippet", TRIPWIRE)
+def test_the_final_check_finds_what_runs_however_it_is_spelled(snippet: str) -> None:
+    from site_tools.site.sanitize import inspect_page
+
+    page = f'<!doctype html><html><head><meta charset="utf-8"><title>x</title></head><body>{snippet}</body></html>'
+    assert inspect_page(page, set(), SITE_URL) != [], snippet
+
+
+def test_text_about_handlers_is_no_handler() -> None:
+    """Only an «on…=» where an attribute name could start sends the check to look at every element."""
+    from site_tools.site.sanitize import has_handler
+
+    assert not has_handler("<p>content=1, «Modulo online»; x-on=2</p>")
+    assert has_handler("<p>scrivi onclick= nel testo</p>")  # text that merely looks like one: the slow path, sound

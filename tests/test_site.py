@@ -353,3 +353,16 @@ def test_each_page_shows_its_own_title_and_rates_its_own_address(site: Path) -> 
         assert heading is not None and topic.group(1).strip() == heading.group(1).strip()
         titles.add(topic.group(1))
     assert len(titles) == len(pages)
+
+
+def test_stashed_html_comes_back_with_or_without_its_paragraph() -> None:
+    """A placeholder as a paragraph of its own, as text inside an editor's HTML block, or unknown (left as it is)."""
+    from site_tools.site.stash import HtmlStash
+
+    stash = HtmlStash()
+    one, two, three = (stash.put(html).strip() for html in ('<nav id="a">1</nav>', "<ul><li>2</li></ul>", "<p>3</p>"))
+    unknown = f"stash{stash.nonce}n99"
+    html = f"<p>{one}</p>\n<div>{two}</div><p>{three}<p>{unknown}</p>"
+    restored, ids = stash.restore(html)
+    assert restored == f'<nav id="a">1</nav>\n<div><ul><li>2</li></ul></div><p>3</p><p>{unknown}</p>'
+    assert ids == {"a"}

@@ -41,6 +41,7 @@ class SiteModel:
     by_id: dict[str, Bulletin] = field(init=False)
     newer: dict[str, list[Bulletin]] = field(init=False)  # id → bulletins that update or cancel it
     cancelled: dict[str, Bulletin] = field(init=False)  # id → the bulletin that cancels it
+    _src: dict[str, str] = field(init=False, default_factory=dict, repr=False)  # path → src_uri
 
     def __post_init__(self) -> None:
         self.bulletins = sorted(
@@ -56,7 +57,11 @@ class SiteModel:
                 self.cancelled[b.cancels] = b
 
     def src_uri(self, b: Bulletin) -> str:
-        return Path(b.path).relative_to(self.config.content_dir).as_posix()
+        """The bulletin's file from content/ (``notizie/2026/x.md``), computed once: asked for on every page."""
+        src = self._src.get(str(b.path))
+        if src is None:
+            src = self._src[str(b.path)] = Path(b.path).relative_to(self.config.content_dir).as_posix()
+        return src
 
     def site_file(self, b: Bulletin, value: str) -> str:
         """Where a file named in a bulletin (``image``, an attachment) is published, from the site root.

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import zlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,12 @@ from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
+from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.stash import HtmlStash
-from site_tools.site.town_pages import footer, town_pages
+from site_tools.site.town_pages import footer, footer_key, town_pages
+from site_tools.site.translate import translator
 
 THEME = Path(__file__).parent / "theme"
 ASSETS = Path(__file__).parent / "assets"
@@ -83,6 +86,42 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)
 
 
+def symlinked_files(files: Files, docs: Path) -> list[str]:
+    """The files of ``docs`` (content/) that a symlink on the way would take elsewhere, by ``src_uri``.
+
+    Only files at or under a symlink found in ``docs`` (one ``scandir`` pass: no ``stat`` a file) are asked
+    :func:`~site_tools.content.files.escapes`, which resolves every folder of the path (10,000 ``realpath``
+    calls, profiled); if ``docs`` cannot be listed, every file is asked.
+    """
+    inside = os.path.join(os.path.abspath(docs), "")
+    try:
+        links: set[str] | None = _symlinks(inside.rstrip(os.sep))
+    except OSError:
+        links = None
+    under = tuple(os.path.join(link, "") for link in links or ())
+    return [
+        f.src_uri
+        for f in files
+        if (path := f.abs_src_path or "").startswith(inside)
+        and (links is None or path in links or path.startswith(under))
+        and escapes(Path(path), docs) == "symlink"
+    ]
+
+
+def _symlinks(root: str) -> set[str]:
+    """Every symlink under ``root`` (files and folders; none followed), by absolute path."""
+    found: set[str] = set()
+    folders = [root]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    found.add(entry.path)
+                elif entry.is_dir():
+                    folders.append(entry.path)
+    return found
+
+
 class TitledPage:
     """A page as the header template sees it, with a placeholder title: the header is rendered once per
     memo key and the page's own (escaped) title replaces the placeholder (main.html, block header)."""
@@ -114,6 +153,7 @@ class TownPlugin(BasePlugin):
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src) | left_out
         self.sanitizer = Sanitizer(town.site_url)
         self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
+        self.one_markdown = OneMarkdown()  # one_markdown.py
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
         # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
@@ -142,13 +182,8 @@ class TownPlugin(BasePlugin):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         model = self.model
         docs = Path(config.docs_dir)
-        inside = os.path.join(os.path.abspath(docs), "")
         # Files read from content/ (the theme's own are elsewhere) must not reach outside it through a symlink.
-        refused = [
-            f.src_uri
-            for f in files
-            if (f.abs_src_path or "").startswith(inside) and escapes(Path(f.abs_src_path or ""), docs) == "symlink"
-        ]
+        refused = symlinked_files(files, docs)
         if refused:  # validation refuses them first (on_config): this is the last line, never a silent copy
             raise PluginError(f"collegamenti simbolici in {docs.name}/: {', '.join(refused[:10])}")
         answers = f"{self.town.counter.answers_dir}/" if self.town.counter else None
@@ -164,6 +199,9 @@ class TownPlugin(BasePlugin):
                 file.dest_uri = b.url_path + "index.html"
                 file.url = b.url_path
                 file.abs_dest_path = os.path.normpath(os.path.join(config.site_dir, file.dest_uri))
+                # Read and its frontmatter parsed in on_config already: ProperDocs would read the file and parse
+                # the YAML again (pure overhead, 10,000 times); the page's meta is set in on_page_markdown.
+                file.content_string = ""
         generated: dict[str, str | bytes] = {}
         generated.update(pages.novita(model))
         generated.update(pages.categories(model))
@@ -206,13 +244,17 @@ class TownPlugin(BasePlugin):
         admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         return files
 
+    def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page:
+        setattr(page, "render", partial(self.one_markdown.render, page))  # noqa: B010  # one Markdown a build
+        return page
+
     def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         b = self.by_src.get(page.file.src_uri)
         if b is not None:
-            page.meta.setdefault("description", b.summary)
+            # What the theme reads of a page's meta, from the bulletin (its source is not read again: on_files).
             # The search plugin would parse the whole page only for us to keep the summary:
             # bulletins get one short entry each in on_post_build instead.
-            page.meta["search"] = {"exclude": True}
+            page.meta = {"title": b.title, "description": b.summary, "search": {"exclude": True}}
             return page_markdown(self.model, b, b.body, self.stash.put)
         if page.file.src_uri == "index.md":
             return markdown + "\n" + self.stash.hide(pages.home_sections(self.model))
@@ -254,6 +296,8 @@ class TownPlugin(BasePlugin):
         env.globals["st_memo_get"] = memo.get
         env.globals["st_memo_put"] = lambda key, html: memo.setdefault(key, html)
         env.globals["st_url_placeholder"] = f"st-url-{secrets.token_hex(8)}"  # the page rating's (main.html)
+        env.globals["st_footer_key"] = footer_key(config.extra["site_tools"]["footer"])  # main.html, block footer
+        env.globals["st_translate"] = translator(env, config.theme["language"])  # partials/language.html
         self._nav_pages = None
         self.theme_scripts = csp.theme_scripts(env)
         return env

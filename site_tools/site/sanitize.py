@@ -70,10 +70,15 @@ URL_ATTRIBUTES = frozenset(
 )
 RUNNING_SCHEMES = frozenset({"javascript", "vbscript", "data"})
 DATA_BLOCKS = frozenset({"application/json", "application/ld+json"})
+#: An element's attributes as selectolax gives them.
+Attributes = dict[str, str | None]
 
 
-#: An event handler attribute, as it must appear in the source: after a space, «/» or a quote, before «=».
-_HANDLER = re.compile(r"""[\s/"']on[a-z0-9_-]+\s*=""", re.I)
+#: An attribute named «on…» with a value, as the HTML tokenizer reads one: its name starts after whitespace, «/» or
+#: a quote and runs to whitespace, «/», «>» or «=». Searched in the page's UTF-8 bytes, ASCII-lowercased as the
+#: tokenizer lowercases names: a case-sensitive pattern that starts with a literal is scanned for in C, about six
+#: times faster than the case-insensitive one that starts with a class (0.39 → 0.06 ms a page, profiled, issue 17).
+_HANDLER = re.compile(rb"""on(?<=[\t\n\f\r /"']on)[^\t\n\f\r />=]*\s*=""")
 #: The elements whose tag or attributes the checks below are about (the rest of the page is skipped in C).
 #: Addresses only matter with a scheme («javascript:», «data:»), hence a «:» (lexbor compares decoded values).
 _SELECTED = ", ".join(
@@ -90,28 +95,41 @@ def inspect_page(page_html: str, script_hashes: set[str], site_url: str, feedbac
     holds anything shaped like ``on…=`` (only text, as a rule).
     """
     tree = LexborHTMLParser(page_html)
-    nodes = _elements(tree) if _HANDLER.search(page_html) else tree.css(_SELECTED)
+    nodes = _elements(tree) if has_handler(page_html) else tree.css(_SELECTED)
     problems: list[str] = []
+    seen: set[int] = set()  # an element two selectors match (<link href="https://…">) is listed twice: looked at once
     for node in nodes:
-        tag = node.tag or ""
-        problems.extend(_attribute_problems(tag, node, site_url))
+        if node.mem_id in seen:
+            continue
+        seen.add(node.mem_id)
+        tag, attributes = node.tag or "", node.attributes  # selectolax builds the dict at each access: once
+        problems.extend(_attribute_problems(tag, attributes, site_url))
         if tag in FORBIDDEN:
             problems.append(f"<{tag}>")
         elif tag == "script":
-            problems.extend(_script_problem(node, script_hashes, site_url))
-        elif tag == "meta" and "http-equiv" in node.attributes:
-            if (node.attributes.get("http-equiv") or "").lower() != "content-security-policy":
-                problems.append(f"<meta http-equiv={node.attributes.get('http-equiv')!r}>")
-        elif tag == "form" and not _allowed_form(node, feedback_url):
+            problems.extend(_script_problem(node, attributes, script_hashes, site_url))
+        elif tag == "meta" and "http-equiv" in attributes:
+            if (attributes.get("http-equiv") or "").lower() != "content-security-policy":
+                problems.append(f"<meta http-equiv={attributes.get('http-equiv')!r}>")
+        elif tag == "form" and not _allowed_form(attributes, feedback_url):
             problems.append("<form> that is not the theme's search box nor the page rating")
-        elif tag == "link" and not same_site(node.attributes.get("href") or "", site_url):
-            problems.append(f"<link href={node.attributes.get('href')!r}> from another site")
+        elif tag == "link" and not same_site(attributes.get("href") or "", site_url):
+            problems.append(f"<link href={attributes.get('href')!r}> from another site")
     return problems
 
 
-def _allowed_form(node: LexborNode, feedback_url: str) -> bool:
+def has_handler(page_html: str) -> bool:
+    """Whether the source holds anything shaped like an ``on…=`` attribute (then every element is looked at)."""
+    return _HANDLER.search(_lowered(page_html)) is not None
+
+
+def _lowered(page_html: str) -> bytes:
+    """The page's UTF-8 bytes, ASCII letters lowercased (as the HTML tokenizer lowercases tag and attribute names)."""
+    return page_html.encode("utf-8", "surrogatepass").lower()
+
+
+def _allowed_form(attributes: Attributes, feedback_url: str) -> bool:
     """The theme's search box (no action), or the page rating (AGID) going to exactly the town's configured URL."""
-    attributes = node.attributes
     if "action" not in attributes:
         return attributes.get("name") == "search"
     return bool(feedback_url) and attributes.get("action") == feedback_url and attributes.get("method") == "get"
@@ -126,24 +144,25 @@ def _elements(tree: LexborHTMLParser) -> Iterator[LexborNode]:
     )
 
 
-def _attribute_problems(tag: str, node: LexborNode, site_url: str) -> Iterator[str]:
-    for name, value in node.attributes.items():
+def _attribute_problems(tag: str, attributes: Attributes, site_url: str) -> Iterator[str]:
+    for name, value in attributes.items():
         lowered = name.lower()
         if lowered.startswith("on"):
             yield f"<{tag} {name}=…>"
-        elif lowered in URL_ATTRIBUTES and value and url_scheme(value) in RUNNING_SCHEMES:
+        # No «:» in the (decoded) value, no scheme: most addresses are relative, skipped without a regex.
+        elif lowered in URL_ATTRIBUTES and value and ":" in value and url_scheme(value) in RUNNING_SCHEMES:
             yield f"<{tag} {name}={normalize_url(value)[:40]!r}>"
         elif tag == "img" and lowered == "src" and not same_site(value or "", site_url):
             yield f"<img src={value!r}> from another site"
 
 
-def _script_problem(node: LexborNode, script_hashes: set[str], site_url: str) -> Iterator[str]:
-    src = node.attributes.get("src")
+def _script_problem(node: LexborNode, attributes: Attributes, script_hashes: set[str], site_url: str) -> Iterator[str]:
+    src = attributes.get("src")
     if src is not None:
         if not same_site(src or "", site_url):
             yield f"<script src={src!r}> from another site"
         return
-    if (node.attributes.get("type") or "").lower() in DATA_BLOCKS:
+    if (attributes.get("type") or "").lower() in DATA_BLOCKS:
         return  # data, never run
     if script_hash(node.text(deep=True)) not in script_hashes:
         yield f"an inline <script> that is not the theme's: {node.text(deep=True)[:60]!r}"

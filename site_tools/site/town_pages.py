@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
+from typing import Any, cast
+
+from mkdocs.utils import normalize_url
 
 from site_tools.content.config import TownConfig
 from site_tools.render.cap import CapFeed
@@ -59,6 +63,18 @@ def footer(config: TownConfig) -> dict[str, object]:
         "tax_code": identity.tax_code,
         "links": [{"label": label, "href": href, "element": element} for label, href, element in links],
     }
+
+
+def footer_key(shown: dict[str, Any]) -> Callable[[Any, str], str]:
+    """The footer's link addresses as a page prints them (the ``url`` filter, ProperDocs' ``normalize_url``):
+    partials/copyright.html prints nothing else that depends on the page, so pages with one key share one footer."""
+    links = cast(list[dict[str, str]], shown["links"])
+    targets = [str(shown["coat_of_arms"] or ""), *(link["href"] for link in links), "feed.xml"]
+
+    def key(page: Any, base_url: str) -> str:
+        return "|".join(normalize_url(target, page=page, base=base_url) for target in targets)
+
+    return key
 
 
 def town_pages(model: SiteModel, cap: CapFeed) -> dict[str, str]:
