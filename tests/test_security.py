@@ -319,3 +319,14 @@ def test_text_about_handlers_is_no_handler() -> None:
 
     assert not has_handler("<p>content=1, «Modulo online»; x-on=2</p>")
     assert has_handler("<p>scrivi onclick= nel testo</p>")  # text that merely looks like one: the slow path, sound
+
+
+def test_a_content_pages_title_written_as_a_number_is_printed_escaped_not_dropped() -> None:
+    from types import SimpleNamespace
+
+    from site_tools.site.sanitize import escape_meta
+
+    for written, shown in ((2026, "2026"), ("<b>Orari</b>", "&lt;b&gt;Orari&lt;/b&gt;"), (["a"], ""), (True, "")):
+        page = SimpleNamespace(meta={"title": written}, is_homepage=False, title="x")
+        escape_meta(page)
+        assert str(page.meta["title"]) == shown

@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup
@@ -57,10 +58,17 @@ def escape_meta(page: Any) -> None:
         meta.pop(key, None)
     for key in PRINTED_KEYS:
         if key in meta and not isinstance(meta[key], Markup):
-            meta[key] = Markup(html.escape(str(meta[key]) if isinstance(meta[key], str) else "", quote=True))
+            meta[key] = Markup(html.escape(_printable(meta[key]), quote=True))
     if "title" not in meta and not page.is_homepage and page.title:
         # The title from the page's first heading is HTML with entities: back to text, then escaped.
         meta["title"] = Markup(html.escape(html.unescape(str(page.title)), quote=True))
+
+
+def _printable(value: Any) -> str:
+    """A frontmatter value as text for a page's head: «title: 2026» is the text 2026; a list or a map, nothing."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | date):
+        return ""
+    return str(value)
 
 
 #: Elements no page may hold, whatever wrote them.
