@@ -84,10 +84,14 @@ class Content:
         self.problems = sorted(dict.fromkeys([*self.problems, *found]))
 
     def clashing_ids(self) -> set[str]:
-        """Ids used by more than one file: none of those bulletins is sent or shown (which one is meant is not
-        known; validation names both files)."""
+        """Ids of the bulletins whose id or address is used by more than one file: none of those is sent (which
+        one is meant is not known; validation names both files). Not only the file read second: which file is
+        read first depends on names, and a partial load (:func:`load_changed`) always refuses the new one."""
         used = Counter(r.id for r in self.records if r.id)
-        return {i for i, n in used.items() if n > 1}
+        addresses = Counter(r.url_path for r in self.records if r.url_path)
+        clashing = {i for i, n in used.items() if n > 1}
+        clashing.update(r.id for r in self.records if r.id and r.url_path and addresses[r.url_path] > 1)
+        return clashing
 
     def by_id(self) -> dict[str, Bulletin]:
         return {b.id: b for b in self.bulletins}

@@ -1,0 +1,71 @@
+"""Review of the early urgent send (issue 17): scenarios where the early path and the whole run could disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from site_tools.cli.publish import run_publish
+from site_tools.content.loading import load_content
+from site_tools.store import Store
+
+from .conftest import Town
+from .services import phones, simulator
+from .test_parse_cache import ALERT, URGENT, committed, git
+from .test_urgent_first import options
+
+OLD_ID = Path(ALERT).stem
+
+
+def publish_after(
+    town: Town, url: str, monkeypatch: pytest.MonkeyPatch, change: Callable[[Town], None], **opts: object
+) -> tuple[list[str], int]:
+    """Adopt and warm the cache, apply ``change`` (committed), publish again: the Telegram posts of that second
+    run (their text) and its exit code."""
+    committed(town)
+    with simulator("--latency", "0.01") as sim:
+        for key, value in sim.env().items():
+            monkeypatch.setenv(key, value)
+        store = Store.open(url)
+        store.subscribers.bulk_subscribe(phones(3), "test")
+        store.close()
+        try:
+            run_publish(town.config, options(db_url=url))
+        except SystemExit:
+            pass
+        before = len(sim.messages()["telegram"])
+        change(town)
+        git(town.root, "add", "-A")
+        git(town.root, "commit", "-qm", "push")
+        code = 0
+        try:
+            run_publish(town.config, options(db_url=url, **opts))
+        except SystemExit as exit:
+            code = int(exit.code or 0)
+        return [str(m) for m in sim.messages()["telegram"][before:]], code
+
+
+def test_a_new_bulletin_taking_an_archived_address_is_not_sent_whatever_its_file_name(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The early path refuses a new urgent bulletin whose address is an archived one's; the whole run took the
+    files in name order, so a new file named before the archived one kept the address (and was sent, the archived
+    file being the one blamed). A clash of addresses keeps every bulletin involved out, like a clash of ids."""
+    old = load_content(demo_town.config, check_bodies=False).by_id()[OLD_ID]
+    slug = old.url_path.rstrip("/").rsplit("/", 1)[-1]
+    text = URGENT.replace("date: 2026-11-23 11:59", "date: 2026-11-21 10:00") + f"slug: {slug}\n"
+    posts, code = publish_after(demo_town, sqlite_url, monkeypatch, lambda t: t.write("2026-11-21-aaa.md", text))
+    assert not any("Allerta rossa" in p for p in posts) and code == 1
+
+
+def test_two_new_bulletins_with_one_address_are_neither_sent(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def two(town: Town) -> None:
+        town.write("2026-11-23-allerta-rossa.md", URGENT + "slug: stesso\n")
+        town.write("2026-11-23-bis.md", URGENT.replace("id: allerta-rossa", "id: bis") + "slug: stesso\n")
+
+    posts, code = publish_after(demo_town, sqlite_url, monkeypatch, two)
+    assert not any("Allerta rossa" in p for p in posts) and code == 1
