@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,3 +70,28 @@ def test_two_new_bulletins_with_one_address_are_neither_sent(
 
     posts, code = publish_after(demo_town, sqlite_url, monkeypatch, two)
     assert not any("Allerta rossa" in p for p in posts) and code == 1
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "---\nid: caffe\n---\n\nTesto.\n",
+        "---\n" + URGENT.replace("allerta-rossa", "caffe").replace("Allerta", "Caffè") + "---\n\nT.\n",
+    ],
+    ids=["broken", "valid"],
+)
+def test_a_file_name_not_in_utf8_does_not_stop_the_urgent_bulletin(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, odd: str
+) -> None:
+    """A file named in Latin-1 (a zip made on an old Windows PC: «caffè» as one byte 0xE8) beside a new urgent
+    bulletin: Git lists its name as raw bytes, and decoding them as UTF-8 raised before anything was sent (early
+    or late). The urgent bulletin goes; the odd file is the one refused."""
+
+    def change(town: Town) -> None:
+        town.write("2026-11-23-allerta-rossa.md", URGENT)
+        folder = os.fsencode(town.bulletins / "2026")
+        with open(folder + b"/2026-11-23-caff\xe8.md", "w", encoding="utf-8") as out:
+            out.write(odd)
+
+    posts, _ = publish_after(demo_town, sqlite_url, monkeypatch, change)
+    assert sum("Allerta rossa" in p for p in posts) == 1  # and the run ended: its cache and ledger written
