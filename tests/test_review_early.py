@@ -10,6 +10,7 @@ import pytest
 
 from site_tools.cli.publish import run_publish
 from site_tools.content.loading import load_content
+from site_tools.content.problems import InvalidContent
 from site_tools.store import Store
 
 from .conftest import Town
@@ -95,3 +96,23 @@ def test_a_file_name_not_in_utf8_does_not_stop_the_urgent_bulletin(
 
     posts, _ = publish_after(demo_town, sqlite_url, monkeypatch, change)
     assert sum("Allerta rossa" in p for p in posts) == 1  # and the run ended: its cache and ledger written
+
+
+def test_what_the_early_part_sent_is_reported_when_a_secret_stops_the_rest(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An urgent bulletin for Telegram and the WhatsApp Channel goes early; an ordinary one needs the WhatsApp
+    list, whose token is missing: the run stops on the missing secret. It said nothing of the urgent bulletin
+    already sent, nor printed the text to paste in the WhatsApp Channel by hand."""
+
+    def change(town: Town) -> None:
+        monkeypatch.delenv("WHATSAPP_TOKEN")
+        town.write("2026-11-23-allerta-rossa.md", URGENT + "channels: [telegram, whatsapp_channel]\n")
+        ordinary = URGENT.replace("id: allerta-rossa", "id: sagra").replace("priority: urgent\n", "")
+        town.write("2026-11-23-sagra.md", ordinary.replace("[protezione-civile]", "[viabilita]"))
+
+    with pytest.raises(InvalidContent, match="WHATSAPP_TOKEN"):
+        publish_after(demo_town, sqlite_url, monkeypatch, change)
+    out = capsys.readouterr().out
+    assert "✔ allerta-rossa → Telegram" in out
+    assert "Testo per il Canale WhatsApp" in out.split("✔ allerta-rossa → Telegram")[1]
