@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from site_tools.cli.publish import run_publish
+from site_tools.content import merged
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent
 from site_tools.store import Store
 
 from .conftest import Town
 from .services import phones, simulator
-from .test_parse_cache import ALERT, URGENT, committed, git
+from .test_parse_cache import ALERT, URGENT, cached_load, committed, git
 from .test_urgent_first import options
 
 OLD_ID = Path(ALERT).stem
@@ -116,3 +117,22 @@ def test_what_the_early_part_sent_is_reported_when_a_secret_stops_the_rest(
     out = capsys.readouterr().out
     assert "✔ allerta-rossa → Telegram" in out
     assert "Testo per il Canale WhatsApp" in out.split("✔ allerta-rossa → Telegram")[1]
+
+
+def test_an_undated_bulletin_staged_but_not_committed_is_not_cached_with_the_date_of_that_run(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulletin without «date:» is dated by the commit that adds it, «now» before. Staged (git add) but not
+    committed, Git's index vouched for it and its «now» was cached: once committed (same content, same path) a
+    publish on that store dated it when it was staged, days before the merge: «too old», never sent."""
+    committed(demo_town)
+    demo_town.write("2026-11-23-allerta-rossa.md", URGENT.replace("date: 2026-11-23 11:59\n", ""))
+    git(demo_town.root, "add", "-A")
+    monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-16 08:00")
+    assert cached_load(demo_town, sqlite_url).by_id()["allerta-rossa"].date.day == 16
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-23T11:59:00+01:00")
+    git(demo_town.root, "commit", "-qm", "merge")
+    merged._cache.clear()  # as a later process would see it
+    whole = load_content(demo_town.config, check_bodies=False).by_id()["allerta-rossa"]
+    assert cached_load(demo_town, sqlite_url).by_id()["allerta-rossa"].date == whole.date
+    assert whole.date.day == 23

@@ -21,6 +21,7 @@ from site_tools.content.config import TownConfig
 from site_tools.content.files import tree_problems
 from site_tools.content.frontmatter import Parsed, content_file_problem, read_bulletin
 from site_tools.content.limits import BULLETIN_MAX_BYTES
+from site_tools.content.merged import dated_by_git
 from site_tools.content.problems import Problem, display_path
 from site_tools.content.validation import check_body, cross_checks, may_hold_markup, site_pages
 
@@ -217,7 +218,10 @@ def read_cached(paths: list[Path], config: TownConfig, cache: parse_cache.ParseC
             b, digest = record.bulletin, digests[index]
             # A bulletin without date: is dated by the commit that merged it (content/merged.py): kept only when
             # Git vouches for the file (committed, unchanged), never a draft's «now».
-            committed = str(path) in known
+            # (In Git's index is not enough: a staged file is not committed yet, and is dated «now».)
+            committed = str(path) in known and (
+                not b or not b.dated_at_merge or dated_by_git(path, config.bulletins_path)
+            )
             if digest and b is not None and not record.problems and (committed or not b.dated_at_merge):
                 fresh.append(parse_cache.row(record.shown, digest, b, record.fm_text))
     if fresh:
