@@ -15,7 +15,7 @@ from site_tools.content.problems import InvalidContent
 from site_tools.store import Store
 
 from .conftest import Town
-from .services import phones, simulator
+from .services import pg_schema_url, phones, simulator
 from .test_parse_cache import ALERT, URGENT, cached_load, committed, git
 from .test_urgent_first import options
 
@@ -136,3 +136,124 @@ def test_an_undated_bulletin_staged_but_not_committed_is_not_cached_with_the_dat
     whole = load_content(demo_town.config, check_bodies=False).by_id()["allerta-rossa"]
     assert cached_load(demo_town, sqlite_url).by_id()["allerta-rossa"].date == whole.date
     assert whole.date.day == 23
+
+
+def _old(town: Town) -> str:
+    return (town.root / ALERT).read_text(encoding="utf-8")
+
+
+def _scenario(name: str) -> Callable[[Town], None]:
+    newer = URGENT.replace("date: 2026-11-23 11:59", "date: 2026-11-19 10:00")
+    ordinary = URGENT.replace("id: allerta-rossa", "id: sagra").replace("priority: urgent\n", "")
+    scenarios: dict[str, Callable[[Town], None]] = {
+        "id-clash-archived-after": lambda t: t.write("2026-11-23-zz.md", URGENT.replace("allerta-rossa", OLD_ID)),
+        "id-clash-archived-before": lambda t: t.write("2026-11-21-aa.md", URGENT.replace("allerta-rossa", OLD_ID)),
+        "id-clash-two-new": lambda t: (
+            t.write("2026-11-23-allerta-rossa.md", URGENT),
+            t.write("2026-11-23-bis.md", URGENT.replace("slug", "x") + "slug: bis\n"),
+        ),
+        "updates-archived": lambda t: t.write("2026-11-23-agg.md", URGENT + f"updates: {OLD_ID}\n"),
+        "updates-missing": lambda t: t.write("2026-11-23-agg.md", URGENT + "updates: non-esiste\n"),
+        "updates-newer": lambda t: t.write("2026-11-19-agg.md", newer + f"updates: {OLD_ID}\n"),
+        "cancels-new-broken": lambda t: (
+            t.write("2026-11-23-sagra.md", ordinary + "type: nonesiste\n"),
+            t.write("2026-11-23-allerta-rossa.md", URGENT + "cancels: sagra\n"),
+        ),
+        "renamed-archived": lambda t: (
+            (t.root / ALERT).rename(t.root / ALERT.replace("2026-11-21-", "2026-11-21-x-")),
+            t.write("2026-11-23-allerta-rossa.md", URGENT),
+        ),
+        "deleted-id-reused": lambda t: (
+            (t.root / ALERT).unlink(),
+            t.write("2026-11-23-allerta-rossa.md", URGENT.replace("allerta-rossa", OLD_ID)),
+        ),
+        "edited-archived-urgent": lambda t: (t.root / ALERT).write_text(
+            _old(t).replace("title:", "title: Ancora", 1), encoding="utf-8"
+        ),
+        "undated": lambda t: t.write("2026-11-23-allerta-rossa.md", URGENT.replace("date: 2026-11-23 11:59\n", "")),
+        "body-link-missing": lambda t: t.write("2026-11-23-allerta-rossa.md", URGENT, "Vedi [qui](../2026/no.md).\n"),
+        "old-urgent": lambda t: t.write(
+            "2026-11-10-allerta-rossa.md", URGENT.replace("2026-11-23 11:59", "2026-11-10 10:00")
+        ),
+        "symlink": lambda t: (t.bulletins / "2026" / "2026-11-23-link.md").symlink_to(
+            t.write("_allerta.md", URGENT, folder="2026")
+        ),
+    }
+    return scenarios[name]
+
+
+SCENARIOS = [
+    "id-clash-archived-after",
+    "id-clash-archived-before",
+    "id-clash-two-new",
+    "updates-archived",
+    "updates-missing",
+    "updates-newer",
+    "cancels-new-broken",
+    "renamed-archived",
+    "deleted-id-reused",
+    "edited-archived-urgent",
+    "undated",
+    "body-link-missing",
+    "old-urgent",
+    "symlink",
+]
+OPTIONS: dict[str, dict[str, object]] = {
+    "plain": {},
+    "only": {"only": "allerta-rossa"},
+    "channel": {"channel": "telegram"},
+    "force": {"force": True},
+    "ceiling": {},  # extra.town.cost_ceiling_eur below one message to the list
+}
+#: Every scenario as it comes; the options on the scenarios where they could change what the early path decides.
+CASES = [(s, "plain") for s in SCENARIOS] + [
+    (s, o)
+    for s in ("id-clash-two-new", "updates-archived", "deleted-id-reused", "old-urgent", "undated")
+    for o in ("only", "channel", "force", "ceiling")
+]
+
+
+def _ledger(url: str) -> dict[tuple[str, str], str]:
+    store = Store.open(url)
+    try:
+        return {(p.bulletin_id, p.channel): p.state for p in store.ledger.publications()}
+    finally:
+        store.close()
+
+
+def _compare(
+    town: Town, root: Path, urls: tuple[str, str], monkeypatch: pytest.MonkeyPatch, scenario: str, opts: str
+) -> None:
+    import site_tools.cli.publish as publish
+
+    change = _scenario(scenario)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "2026-11-23T11:58:00+01:00")  # an undated bulletin's date
+    late_town = Town(root, with_demo=True)
+    for t in (town, late_town):
+        if opts == "ceiling":
+            mkdocs = t.root / "mkdocs.yml"
+            text = mkdocs.read_text(encoding="utf-8")
+            mkdocs.write_text(text.replace("  town:\n", "  town:\n    cost_ceiling_eur: 0.01\n", 1), "utf-8")
+    early_posts, early_code = publish_after(town, urls[0], monkeypatch, change, **OPTIONS[opts])
+    monkeypatch.setattr(publish, "send_urgent_first", lambda *args: None)
+    late_posts, late_code = publish_after(late_town, urls[1], monkeypatch, change, **OPTIONS[opts])
+    assert _ledger(urls[0]) == _ledger(urls[1])
+    assert (len(early_posts), early_code) == (len(late_posts), late_code)
+
+
+@pytest.mark.parametrize(("scenario", "opts"), CASES)
+def test_the_early_path_and_the_whole_run_send_the_same(
+    demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, opts: str
+) -> None:
+    (tmp_path / "late").mkdir()
+    urls = (f"sqlite:///{tmp_path / 'early.db'}", f"sqlite:///{tmp_path / 'late.db'}")
+    _compare(demo_town, tmp_path / "late", urls, monkeypatch, scenario, opts)
+
+
+@pytest.mark.parametrize("scenario", ["id-clash-two-new", "updates-archived", "undated"])
+def test_the_same_on_postgresql(
+    demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
+) -> None:
+    (tmp_path / "late").mkdir()
+    with pg_schema_url() as early, pg_schema_url() as late:
+        _compare(demo_town, tmp_path / "late", (early, late), monkeypatch, scenario, "plain")
