@@ -274,3 +274,22 @@ def test_a_new_bulletin_reusing_a_deleted_bulletins_id_is_sent_or_reported(
     posts, _ = publish_after(demo_town, sqlite_url, monkeypatch, _scenario("deleted-id-reused"))
     err = capsys.readouterr().err
     assert any("Allerta rossa" in p for p in posts) or "2026-11-23-allerta-rossa.md" in err
+
+
+def test_a_bulletin_deep_in_long_folder_names_does_not_empty_the_cache_on_postgresql(demo_town: Town) -> None:
+    """PostgreSQL refuses an index entry over 2,704 bytes: one bulletin under a long path made the flush of every
+    parse fail (silently: a cache not written never stops a run), so every publish started cold and, past 100
+    files, never sent an urgent bulletin early. That file is not cached; the others are."""
+    import random
+    import string
+
+    committed(demo_town)
+    folder = "/".join("".join(random.choices(string.ascii_lowercase, k=200)) for _ in range(14))
+    demo_town.write("2026-11-23-allerta-rossa.md", URGENT, folder=f"2026/{folder}")
+    with pg_schema_url() as url:
+        whole = cached_load(demo_town, url)
+        store = Store.open(url)
+        try:
+            assert store.parsed.count() == len(whole.records) - 1
+        finally:
+            store.close()
