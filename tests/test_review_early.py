@@ -175,6 +175,13 @@ def _scenario(name: str) -> Callable[[Town], None]:
         "old-urgent": lambda t: t.write(
             "2026-11-10-allerta-rossa.md", URGENT.replace("2026-11-23 11:59", "2026-11-10 10:00")
         ),
+        "config-changed": lambda t: (  # the cache was made under another configuration: cold
+            (t.root / "mkdocs.yml").write_text(
+                (t.root / "mkdocs.yml").read_text(encoding="utf-8").replace("population: 38400", "population: 38401"),
+                encoding="utf-8",
+            ),
+            t.write("2026-11-23-allerta-rossa.md", URGENT),
+        ),
         "symlink": lambda t: (t.bulletins / "2026" / "2026-11-23-link.md").symlink_to(
             t.write("_allerta.md", URGENT, folder="2026")
         ),
@@ -197,6 +204,7 @@ SCENARIOS = [
     "body-link-missing",
     "old-urgent",
     "symlink",
+    "config-changed",
 ]
 OPTIONS: dict[str, dict[str, object]] = {
     "plain": {},
