@@ -304,6 +304,8 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
             plan.drop({(r.bulletin_id, r.channel) for r in early.results})
         secrets = missing_secrets(plan, by_name)
         if secrets:
+            if early:  # already out: said (with the WhatsApp Channel's text to paste) before the run stops
+                _conclude(content, store, settings, plan, early, links, whole=not (o.only or o.channel))
             raise InvalidContent(secrets)
         report = _send(config, store, settings, links, plan, o, rate, deadline_at)
         if early:

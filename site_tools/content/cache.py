@@ -148,7 +148,8 @@ def _finish_git(calls: list[tuple[subprocess.Popen[bytes], IO[bytes]]]) -> list[
         with out:
             call.wait()
             out.seek(0)
-            outputs.append(out.read().decode("utf-8"))
+            # As os.walk names files: a name that is not UTF-8 (Latin-1 from an old zip) must not raise here.
+            outputs.append(os.fsdecode(out.read()))
     for call, _ in calls:
         if call.returncode:
             raise subprocess.CalledProcessError(call.returncode, call.args)

@@ -21,6 +21,7 @@ from site_tools.content.config import TownConfig
 from site_tools.content.files import tree_problems
 from site_tools.content.frontmatter import Parsed, content_file_problem, read_bulletin
 from site_tools.content.limits import BULLETIN_MAX_BYTES
+from site_tools.content.merged import dated_by_git
 from site_tools.content.problems import Problem, display_path
 from site_tools.content.validation import check_body, cross_checks, may_hold_markup, site_pages
 
@@ -84,10 +85,14 @@ class Content:
         self.problems = sorted(dict.fromkeys([*self.problems, *found]))
 
     def clashing_ids(self) -> set[str]:
-        """Ids used by more than one file: none of those bulletins is sent or shown (which one is meant is not
-        known; validation names both files)."""
+        """Ids of the bulletins whose id or address is used by more than one file: none of those is sent (which
+        one is meant is not known; validation names both files). Not only the file read second: which file is
+        read first depends on names, and a partial load (:func:`load_changed`) always refuses the new one."""
         used = Counter(r.id for r in self.records if r.id)
-        return {i for i, n in used.items() if n > 1}
+        addresses = Counter(r.url_path for r in self.records if r.url_path)
+        clashing = {i for i, n in used.items() if n > 1}
+        clashing.update(r.id for r in self.records if r.id and r.url_path and addresses[r.url_path] > 1)
+        return clashing
 
     def by_id(self) -> dict[str, Bulletin]:
         return {b.id: b for b in self.bulletins}
@@ -213,7 +218,10 @@ def read_cached(paths: list[Path], config: TownConfig, cache: parse_cache.ParseC
             b, digest = record.bulletin, digests[index]
             # A bulletin without date: is dated by the commit that merged it (content/merged.py): kept only when
             # Git vouches for the file (committed, unchanged), never a draft's «now».
-            committed = str(path) in known
+            # (In Git's index is not enough: a staged file is not committed yet, and is dated «now».)
+            committed = str(path) in known and (
+                not b or not b.dated_at_merge or dated_by_git(path, config.bulletins_path)
+            )
             if digest and b is not None and not record.problems and (committed or not b.dated_at_merge):
                 fresh.append(parse_cache.row(record.shown, digest, b, record.fm_text))
     if fresh:

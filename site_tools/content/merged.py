@@ -41,6 +41,12 @@ def merge_time(path: Path, folder: Path, tz: tzinfo) -> datetime | None:
     return None if when is None else when.astimezone(tz)
 
 
+def dated_by_git(path: Path, folder: Path) -> bool:
+    """Whether :func:`merge_time` reads ``path``'s date from a commit (not «now»: a file not committed yet, even
+    if staged)."""
+    return path.resolve() in _known(folder)
+
+
 def _age(folder: Path) -> float:
     cached = _cache.get(folder)
     return time.monotonic() - cached[0] if cached else float("inf")

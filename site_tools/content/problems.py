@@ -65,11 +65,21 @@ def display_path(path: Path, root: Path | None = None) -> str:
     base = root or Path.cwd()
     text, prefix = str(path), str(base).rstrip(os.sep) + os.sep
     if text.startswith(prefix) and os.sep == "/" and ".." not in text:
-        return text[len(prefix) :]  # the common case, without relpath's syscalls
+        return _printable(text[len(prefix) :])  # the common case, without relpath's syscalls
     try:
-        return Path(os.path.relpath(path, base)).as_posix()
+        return _printable(Path(os.path.relpath(path, base)).as_posix())
     except ValueError:  # another drive on Windows
-        return path.as_posix()
+        return _printable(path.as_posix())
+
+
+def _printable(text: str) -> str:
+    """A file name that is not UTF-8 (Latin-1 from an old zip: os.walk keeps its bytes as surrogates) with «�»
+    for those bytes: printed, stored in the ledger or in the cache, it must not raise."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text
 
 
 def shown(value: object, limit: int = 60) -> str:

@@ -12,6 +12,11 @@ import time
 
 from site_tools.store.database import Database
 
+#: PostgreSQL refuses a B-tree index entry over 2,704 bytes, and the covering index holds the path, the id, the
+#: address and the date: one longer row (a file deep in folders of long names) failed the whole flush, and the
+#: cache stayed empty for good. Such a file is not kept: parsed on every run, like a broken one.
+INDEX_ENTRY_MAX = 2000
+
 
 class ParsedBulletins:
     def __init__(self, db: Database):
@@ -37,6 +42,9 @@ class ParsedBulletins:
     def save(self, fingerprint: str, rows: list[tuple[str, str, str, str, str, str, str, str]]) -> None:
         """Keep (path, sha, parsed, body, frontmatter, bulletin id, url path, date) rows, written by :meth:`flush`."""
         for path, *entry in rows:
+            sha, _, _, _, bulletin_id, url_path, published = entry
+            if len(f"{fingerprint}{path}{sha}{bulletin_id}{url_path}{published}".encode()) > INDEX_ENTRY_MAX:
+                continue
             self._pending[path] = (fingerprint, *entry)
 
     def flush(self) -> int:
