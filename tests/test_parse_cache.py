@@ -227,3 +227,17 @@ def test_git_vouches_for_thousands_of_files_started_ahead_of_time(tmp_path: Path
     assert len(known) == 2999 and str(folder / "avviso-7.md") not in known
     assert known[str(folder / "avviso-2999.md")] == blob_id(b"avviso 2999\n")
     assert start_known_digests(tmp_path / "altrove")() == {}  # no such folder: nothing known, every file read
+
+
+def test_a_cache_that_cannot_be_written_is_said_not_hidden(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store.open(sqlite_url)
+    store.parsed.save("f", [("a.md", "sha", "{}", "", "", "a", "notizie/a/", "2026-11-23T12:00:00+01:00")])
+
+    def refused() -> int:
+        raise RuntimeError("index row too large")
+
+    monkeypatch.setattr(store.parsed, "flush", refused)
+    store.close()  # the run is not failed by it…
+    assert "cache degli avvisi letti non è stata salvata" in capsys.readouterr().err  # …but it is said

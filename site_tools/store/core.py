@@ -17,6 +17,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,13 @@ class Store:
     def close(self) -> None:
         try:
             self.parsed.flush()  # parses kept during the run: written once the run is done
-        except Exception:  # noqa: BLE001 - a cache not written costs a parse next time, never the run
-            pass
+        except Exception as exc:  # noqa: BLE001 - a cache not written costs a parse next time, never the run
+            # But said: a cache that is never written makes every publish cold (issue 17's review found one).
+            print(
+                f"⚠ Attenzione: la cache degli avvisi letti non è stata salvata ({type(exc).__name__}: "
+                f"{str(exc)[:200]}). Nessun avviso è perso, ma il prossimo invio rilegge tutto l'archivio.",
+                file=sys.stderr,
+            )
         finally:
             self.db.close()
 
