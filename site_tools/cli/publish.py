@@ -274,7 +274,7 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     now = current_time(config.timezone, o.now_text)
     deadline_at = None if o.deadline is None else time.time() + o.deadline
     with store_for(config, o.db_url) as store:
-        early = None if o.dry_run else send_urgent_first(config, store, settings, o, now, deadline_at)
+        early = None if o.dry_run else send_urgent_first(config, store, settings, o, rate, now, deadline_at)
         # Only new or changed bulletins are parsed: the rest comes from the store, by content hash (issue 17).
         content = load_content(config, check_bodies=False, cache=store.parsed)
         new_ids = changed_ids(content, o.since, config.root) if o.since else None
@@ -316,7 +316,13 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
 
 
 def send_urgent_first(
-    config: TownConfig, store: Store, settings: Settings, o: PublishOptions, now: datetime, deadline_at: float | None
+    config: TownConfig,
+    store: Store,
+    settings: Settings,
+    o: PublishOptions,
+    rate: float,
+    now: datetime,
+    deadline_at: float | None,
 ) -> PublishReport | None:
     """An urgent bulletin new in this push goes out before the archive is read (issue 17: the first urgent
     message within half a second, at any size of archive).
@@ -330,7 +336,6 @@ def send_urgent_first(
     from site_tools.content.loading import load_changed
     from site_tools.delivery.plan import make_plan, missing_secrets, validate_for_publishing
 
-    rate = o.rate or settings.whatsapp_mps
     if o.resend_uncertain or store.ledger.adoption() is None:
         return None
     partial = load_changed(config, store.parsed)
