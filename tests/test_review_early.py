@@ -15,9 +15,9 @@ from site_tools.content.problems import InvalidContent
 from site_tools.store import Store
 
 from .conftest import Town
-from .services import pg_schema_url, phones, simulator
+from .services import pg_schema_url
 from .test_parse_cache import ALERT, URGENT, cached_load, committed, git
-from .test_urgent_first import options
+from .test_urgent_first import adopted, options
 
 OLD_ID = Path(ALERT).stem
 
@@ -27,17 +27,7 @@ def publish_after(
 ) -> tuple[list[str], int]:
     """Adopt and warm the cache, apply ``change`` (committed), publish again: the Telegram posts of that second
     run (their text) and its exit code."""
-    committed(town)
-    with simulator("--latency", "0.01") as sim:
-        for key, value in sim.env().items():
-            monkeypatch.setenv(key, value)
-        store = Store.open(url)
-        store.subscribers.bulk_subscribe(phones(3), "test")
-        store.close()
-        try:
-            run_publish(town.config, options(db_url=url))
-        except SystemExit:
-            pass
+    with adopted(town, url, monkeypatch, 3, adoption_may_fail=True) as sim:
         before = len(sim.messages()["telegram"])
         change(town)
         git(town.root, "add", "-A")
