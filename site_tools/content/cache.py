@@ -60,11 +60,13 @@ class Known:
     """What the cache remembers of the bulletins a run did not parse (unchanged since a valid parse): enough for
     the checks across files (ids, addresses, references) and for links to them. Paths as the editor sees them."""
 
-    ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (file, date in ISO 8601)
+    ids: dict[str, str] = field(default_factory=dict)  # id → file
+    dates: dict[str, str] = field(default_factory=dict)  # id → date in ISO 8601
     urls: dict[str, str] = field(default_factory=dict)  # site path → file
 
     def add(self, shown: str, bulletin_id: str, url_path: str, date: str) -> None:
-        self.ids[bulletin_id] = (shown, date)
+        self.ids[bulletin_id] = shown
+        self.dates[bulletin_id] = date
         self.urls[url_path] = shown
 
 

@@ -26,7 +26,7 @@ def cross_checks(records: list[Parsed], out: list[Problem], known: Known | None 
     a parsed file clashing with one of them, or referring to one, is checked against them.
     """
     problems = ProblemList()
-    ids: dict[str, str] = {i: shown for i, (shown, _) in known.ids.items()} if known else {}
+    ids: dict[str, str] = dict(known.ids) if known else {}
     urls: dict[str, str] = dict(known.urls) if known else {}
     dates: dict[str, datetime | None] = {}
     for r in records:
@@ -80,7 +80,7 @@ def cross_checks(records: list[Parsed], out: list[Problem], known: Known | None 
 def _date_of(bulletin_id: str, dates: dict[str, datetime | None], known: Known | None) -> datetime | None:
     if bulletin_id in dates:
         return dates[bulletin_id]
-    return datetime.fromisoformat(known.ids[bulletin_id][1]) if known else None
+    return datetime.fromisoformat(known.dates[bulletin_id]) if known else None
 
 
 #: The pages the site generates (no file in content/): a link may name them as ``.md`` files like any page.

@@ -279,7 +279,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         7,
         [
             # What the checks across files need of a cached bulletin, as columns (issue 17): a publish reads these
-            # three short columns of every file (10,000 rows: milliseconds) and parses only the new or changed ones
+            # short columns of every file (10,000 rows: milliseconds) and parses only the new or changed ones
             # before its first urgent send. Kept parses made before lack them: dropped (the cache is rebuilt).
             "DELETE FROM parsed_bulletins",
             "ALTER TABLE parsed_bulletins ADD COLUMN bulletin_id TEXT NOT NULL DEFAULT ''",
