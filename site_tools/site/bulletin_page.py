@@ -14,10 +14,11 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
+from site_tools.content.dates import format_it
 from site_tools.formatting import file_size
 from site_tools.render.common import event_when
 from site_tools.site.model import SECTIONS, SiteModel
-from site_tools.site.pages import _md, day_it, link, rel_url, when_it
+from site_tools.site.pages import _md, day_it, link, rel_url
 
 esc = html.escape
 
@@ -64,7 +65,7 @@ def _notices(model: SiteModel, b: Bulletin) -> list[str]:
     cancelling = model.cancelled.get(b.id)
     if cancelling:
         parts.append(
-            f'!!! danger "Avviso annullato"\n    Questo avviso è stato annullato {when_it(cancelling.date, tz)}: '
+            f'!!! danger "Avviso annullato"\n    Questo avviso è stato annullato {format_it(cancelling.date, tz)}: '
             f"leggi [{_md(cancelling.title)}]({link(src, model.src_uri(cancelling))}).\n"
         )
     else:
@@ -72,7 +73,7 @@ def _notices(model: SiteModel, b: Bulletin) -> list[str]:
         if updates:
             latest = updates[-1]
             parts.append(
-                f'!!! warning "Avviso aggiornato"\n    Questo avviso è stato aggiornato {when_it(latest.date, tz)}: '
+                f'!!! warning "Avviso aggiornato"\n    Questo avviso è stato aggiornato {format_it(latest.date, tz)}: '
                 f"leggi [{_md(latest.title)}]({link(src, model.src_uri(latest))}).\n"
             )
     earlier = model.by_id.get(b.refers_to or "")
@@ -109,8 +110,8 @@ def _details(model: SiteModel, b: Bulletin) -> str:
     )
     minutes = model.reading_minutes(b)
     details = [
-        f"<li><strong>Pubblicato:</strong> {when_it(b.date, tz)}</li>",
-        f"<li><strong>Ultimo aggiornamento:</strong> {when_it(model.last_updated(b), tz)}</li>",
+        f"<li><strong>Pubblicato:</strong> {format_it(b.date, tz)}</li>",
+        f"<li><strong>Ultimo aggiornamento:</strong> {format_it(model.last_updated(b), tz)}</li>",
         f"<li><strong>Tipo:</strong> {esc(TYPES[b.type])}</li>",
         f"<li><strong>Categorie:</strong> {categories}</li>",
     ]
@@ -120,7 +121,9 @@ def _details(model: SiteModel, b: Bulletin) -> str:
         details.append(f"<li><strong>A cura di:</strong> {esc(b.office)}</li>")
     if b.expires:
         past = b.expires <= model.now
-        details.append(f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {when_it(b.expires, tz)}</li>")
+        details.append(
+            f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {format_it(b.expires, tz)}</li>"
+        )
     details.append(f"<li><strong>Tempo di lettura:</strong> {minutes} {'minuto' if minutes == 1 else 'minuti'}</li>")
     return '<h2 id="dettagli">Dettagli</h2>\n<ul data-element="metadata">' + "".join(details) + "</ul>\n"
 

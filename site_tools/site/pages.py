@@ -9,11 +9,11 @@ from __future__ import annotations
 import html
 import posixpath
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from functools import lru_cache, partial
 
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.dates import format_day, month_title
+from site_tools.content.dates import format_it, month_title
 from site_tools.formatting import number
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
@@ -73,18 +73,7 @@ def href(from_src: str, to_url: str) -> str:
 
 def day_it(moment: datetime, tz: tzinfo) -> str:
     """``venerdì 20 novembre 2026``: :func:`~site_tools.content.dates.format_it` without the time."""
-    return _day(moment.astimezone(tz).date())
-
-
-def when_it(moment: datetime, tz: tzinfo) -> str:
-    """``venerdì 20 novembre 2026, ore 08:30``: :func:`~site_tools.content.dates.format_it`, its day from the cache."""
-    local = moment.astimezone(tz)
-    return _day(local.date()) + (f", ore {local:%H:%M}" if local.hour or local.minute else "")
-
-
-@lru_cache(maxsize=8192)  # babel formats each day once: ten years of bulletins are some 3,650 days (profiled)
-def _day(day: date) -> str:
-    return format_day(day)
+    return format_it(moment, tz, with_time=False)
 
 
 def item(model: SiteModel, b: Bulletin, page: str) -> str:
