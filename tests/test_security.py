@@ -214,6 +214,33 @@ def test_a_symlink_is_never_published_even_when_validation_is_bypassed(town: Tow
         build_site(town.root / "mkdocs.yml", tmp_path / "site2", strict=False)
 
 
+def test_the_final_check_fails_the_build_when_a_handler_gets_past_the_allow_list(town: Town) -> None:
+    """The tripwire: with the validator and the allow-list both bypassed, a bulletin's ``onerror=`` reaches the
+    written page; the final check of every page fails the build, names the page and does not write it."""
+    from site_tools.markdown.html import Checked
+
+    for n in range(30):  # other pages around the bad one
+        town.write(
+            f"2026-11-{1 + n % 28:02d}-avviso-{n}.md",
+            f"id: avviso-{n}\ntitle: Avviso {n}\n"
+            "date: 2026-11-20 08:30\ncategories: [viabilita]\nsummary: Un avviso qualsiasi per riempire il sito.",
+        )
+    town.write(
+        "2026-11-20-foto.md",
+        "id: foto\ntitle: Foto della piazza\ndate: 2026-11-20 08:30\ncategories: [viabilita]\nsummary: Una foto della piazza dopo i lavori.",
+        body='Guarda <img src="x.png" onerror="alert(1)">\n',
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("site_tools.site.plugin.load_content", _without_validation)
+        mp.setattr("site_tools.site.sanitize.clean_content", lambda sanitizer, content, toc: Checked(content, [], []))
+        mp.setenv("SITE_TOOLS_NOW", NOW)
+        with pytest.raises(InvalidContent, match="conterrebbe codice eseguibile") as refused:
+            build_site(town.root / "mkdocs.yml", town.root / "site", strict=False)
+    assert "notizie/2026/11/foto/" in str(refused.value)
+    assert "onerror" in str(refused.value)
+    assert not (town.root / "site" / "notizie" / "2026" / "11" / "foto" / "index.html").exists()
+
+
 # --- Chromium: the built pages, opened -----------------------------------------------------------
 
 
