@@ -214,9 +214,11 @@ def test_a_symlink_is_never_published_even_when_validation_is_bypassed(town: Tow
         build_site(town.root / "mkdocs.yml", tmp_path / "site2", strict=False)
 
 
-def test_the_final_check_fails_the_build_when_a_handler_gets_past_the_allow_list(town: Town) -> None:
+@pytest.mark.parametrize("beside", [False, True], ids=["in-line", "second-process"])
+def test_the_final_check_fails_the_build_when_a_handler_gets_past_the_allow_list(town: Town, beside: bool) -> None:
     """The tripwire: with the validator and the allow-list both bypassed, a bulletin's ``onerror=`` reaches the
-    written page; the final check of every page fails the build, names the page and does not write it."""
+    written page; the final check of every page fails the build, names the page and removes it from the output.
+    In line for a small site, in a second process for a large one (site/final_check.py): the same verdict."""
     from site_tools.markdown.html import Checked
 
     for n in range(30):  # other pages around the bad one
@@ -233,12 +235,14 @@ def test_the_final_check_fails_the_build_when_a_handler_gets_past_the_allow_list
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("site_tools.site.plugin.load_content", _without_validation)
         mp.setattr("site_tools.site.sanitize.clean_content", lambda sanitizer, content, toc: Checked(content, [], []))
+        mp.setattr("site_tools.site.final_check.BESIDE_FROM", 0 if beside else 10**9)
         mp.setenv("SITE_TOOLS_NOW", NOW)
         with pytest.raises(InvalidContent, match="conterrebbe codice eseguibile") as refused:
             build_site(town.root / "mkdocs.yml", town.root / "site", strict=False)
     assert "notizie/2026/11/foto/" in str(refused.value)
     assert "onerror" in str(refused.value)
     assert not (town.root / "site" / "notizie" / "2026" / "11" / "foto" / "index.html").exists()
+    assert (town.root / "site" / "notizie" / "2026" / "11" / "avviso-0" / "index.html").exists()
 
 
 # --- Chromium: the built pages, opened -----------------------------------------------------------

@@ -38,6 +38,7 @@ from site_tools.render.rss import rss
 from site_tools.site import admin, csp, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
+from site_tools.site.final_check import FinalCheck
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
@@ -156,6 +157,7 @@ class TownPlugin(BasePlugin):
         self.one_markdown = OneMarkdown()  # one_markdown.py
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
+        self.final_check = FinalCheck(len(content.bulletins))  # every written page (final_check.py)
         # Sanitised HTML of our pages, compressed between on_page_content and the page's rendering: ProperDocs
         # converts every page before it renders the first, so every page's HTML is in memory at once (peak RSS).
         self.packed: dict[str, bytes] = {}
@@ -346,26 +348,41 @@ class TownPlugin(BasePlugin):
 
     @event_priority(-100)  # last: the policy and the final check see the page as it is written
     def on_post_page(self, output: str, page: Page, config: MkDocsConfig) -> str:
-        output = self._guard(output, page.url or "")
+        output = self._guard(output, page.url or "", Path(page.file.abs_dest_path))
         if page.file.src_uri in self.by_src or page.file.src_uri in self.generated_pages:
             page.content = None  # written: nothing reads it again (anchors are checked against present_anchor_ids)
         return output
 
     def on_post_template(self, output: str, template_name: str, config: MkDocsConfig) -> str:
-        return self._guard(output, template_name) if template_name.endswith(".html") else output
+        if not template_name.endswith(".html"):
+            return output
+        return self._guard(output, template_name, Path(config.site_dir) / template_name)
 
-    def _guard(self, output: str, path: str) -> str:
-        hashes = self.script_hashes[self._base]
+    def _guard(self, output: str, path: str, written_to: Path) -> str:
+        """The page with its security policy, handed to the final check (its verdict: on_post_build)."""
+        hashes = frozenset(self.script_hashes[self._base])
         feedback = self.town.identity.page_feedback
         policy = csp.policy_for(path, csp.rules_for(feedback))
         output = csp.with_meta(output, csp.render(policy, hashes))
-        problems = sanitize.inspect_page(output, hashes, self.build_url or self.town.site_url, feedback)
-        if problems:
-            raise PluginError(
-                f"la pagina «{path or '/'}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): "
-                "non è stata pubblicata. Segnala il problema a chi gestisce il sito."
-            )
+        site_url = self.build_url or self.town.site_url
+        check = partial(sanitize.inspect_page, script_hashes=hashes, site_url=site_url, feedback_url=feedback)
+        self.final_check.submit(path or "/", written_to, output, check)
         return output
 
+    def on_build_error(self, error: Exception) -> None:
+        if hasattr(self, "final_check"):
+            self.final_check.close()
+
     def on_post_build(self, config: MkDocsConfig) -> None:
+        failed = self.final_check.verdict()
+        if failed:
+            raise PluginError(
+                "\n".join(
+                    f"la pagina «{name}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): "
+                    "non è stata pubblicata."
+                    for name, problems in failed[:20]
+                )
+                + (f"\n… e altre {len(failed) - 20} pagine." if len(failed) > 20 else "")
+                + "\nSegnala il problema a chi gestisce il sito: il sito non è stato aggiornato."
+            )
         search.add_bulletins(Path(config.site_dir), self.model, self.search_tiers, self.search_bodies)

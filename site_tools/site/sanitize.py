@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from datetime import date
 from typing import Any
 
@@ -95,7 +96,7 @@ _SELECTED = ", ".join(
 )
 
 
-def inspect_page(page_html: str, script_hashes: set[str], site_url: str, feedback_url: str = "") -> list[str]:
+def inspect_page(page_html: str, script_hashes: AbstractSet[str], site_url: str, feedback_url: str = "") -> list[str]:
     """What in a final page could run or leak (empty: nothing).
 
     Every element with an address, every script, form, frame, style and
@@ -164,7 +165,9 @@ def _attribute_problems(tag: str, attributes: Attributes, site_url: str) -> Iter
             yield f"<img src={value!r}> from another site"
 
 
-def _script_problem(node: LexborNode, attributes: Attributes, script_hashes: set[str], site_url: str) -> Iterator[str]:
+def _script_problem(
+    node: LexborNode, attributes: Attributes, script_hashes: AbstractSet[str], site_url: str
+) -> Iterator[str]:
     src = attributes.get("src")
     if src is not None:
         if not same_site(src or "", site_url):
