@@ -1,3 +1,4 @@
 from site_tools.cli.main import main
 
-main(prog_name="site-tools")
+if __name__ == "__main__":
+    main(prog_name="site-tools")

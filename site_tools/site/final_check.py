@@ -18,7 +18,10 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
+from mkdocs.exceptions import PluginError
 
 #: From this many pages on, the check runs in a second process.
 BESIDE_FROM = 1000
@@ -68,7 +71,15 @@ class FinalCheck:
 
     def _collect(self) -> None:
         name, written_to, future = self._waiting.popleft()
-        self._record(name, written_to, future.result())  # an exception of the check is the build's
+        try:
+            problems = future.result()  # an exception of the check is the build's
+        except BrokenProcessPool as exc:
+            raise PluginError(
+                "il controllo finale delle pagine si è interrotto (il processo che lo esegue è terminato, forse per "
+                "mancanza di memoria): il sito non è stato aggiornato. Rilancia la costruzione; se si ripete, "
+                "segnala il problema a chi gestisce il sito."
+            ) from exc
+        self._record(name, written_to, problems)
 
     def _record(self, name: str, written_to: Path, problems: list[str]) -> None:
         if problems:
