@@ -1,4 +1,5 @@
-"""The final check of written pages (site/final_check.py): the same verdict in line and in a second process."""
+"""The final check of written pages (site/final_check.py): the same verdict in line and in a second process,
+and no page that failed, or was not checked, left in the output whichever way the build ends."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mkdocs.exceptions import PluginError
+from properdocs.exceptions import PluginError  # what mkdocs.exceptions is, once site_tools.site aliases it
 
 from site_tools.site.final_check import AHEAD, FinalCheck
 
@@ -31,47 +32,99 @@ def dies(page: str) -> list[str]:
     os._exit(3)
 
 
-@pytest.fixture(params=[False, True], ids=["in-line", "second-process"])
-def beside(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    monkeypatch.setattr("site_tools.site.final_check.BESIDE_FROM", 0 if request.param else 10**9)
-    return bool(request.param)
+def beside(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("site_tools.site.final_check.BESIDE_FROM", 0)
 
 
-def test_every_failing_page_is_named_in_order_and_removed(tmp_path: Path, beside: bool) -> None:
+def pages(folder: Path, n: int, bad: set[int] = frozenset()) -> list[tuple[str, Path, str]]:  # type: ignore[assignment]
+    made = []
+    for i in range(n):
+        path = folder / f"p{i}.html"
+        path.write_text("BAD" if i in bad else "ok", encoding="utf-8")
+        made.append((f"p{i}/", path, path.read_text(encoding="utf-8")))
+    return made
+
+
+def test_in_line_a_failing_page_is_refused_before_it_is_written(tmp_path: Path) -> None:
+    check = FinalCheck(pages=10)
+    check.submit("ok/", tmp_path / "ok.html", "ok", flag_bad)
+    with pytest.raises(PluginError, match="«bad/» conterrebbe codice eseguibile \\(onerror\\)"):
+        check.submit("bad/", tmp_path / "bad.html", "BAD", flag_bad)
+
+
+def test_beside_every_failing_page_is_named_in_order_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beside(monkeypatch)
     check = FinalCheck(pages=200)
-    for n in range(200):
-        page = tmp_path / f"p{n}.html"
-        page.write_text("BAD" if n in (3, 150) else "ok", encoding="utf-8")
-        check.submit(f"p{n}/", page, page.read_text(encoding="utf-8"), flag_bad)
-    assert check.verdict() == [("p3/", ["onerror"]), ("p150/", ["onerror"])]
+    for name, path, html in pages(tmp_path, 200, bad={3, 150}):
+        check.submit(name, path, html, flag_bad)
+    with pytest.raises(PluginError) as refused:
+        check.verdict()
+    assert "«p3/»" in str(refused.value) and "«p150/»" in str(refused.value)
+    assert str(refused.value).index("«p3/»") < str(refused.value).index("«p150/»")
     assert not (tmp_path / "p3.html").exists() and not (tmp_path / "p150.html").exists()
     assert len(list(tmp_path.glob("*.html"))) == 198
 
 
-def test_a_failure_of_the_check_fails_the_build(tmp_path: Path, beside: bool) -> None:
+def test_beside_a_clean_site_passes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    beside(monkeypatch)
+    check = FinalCheck(pages=50)
+    for name, path, html in pages(tmp_path, 50):
+        check.submit(name, path, html, flag_bad)
+    check.verdict()
+    assert len(list(tmp_path.glob("*.html"))) == 50
+
+
+def test_a_build_failing_elsewhere_removes_failed_and_unchecked_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beside(monkeypatch)
+    check = FinalCheck(pages=10)
+    made = pages(tmp_path, 40, bad={0})
+    for name, path, html in made[:-1]:
+        check.submit(name, path, html, flag_bad)
+    check.submit(*made[-1][:3], slow)  # still being checked when the build fails
+    check.abandon()  # on_build_error
+    left = {p.name for p in tmp_path.glob("*.html")}
+    assert "p0.html" not in left and "p39.html" not in left  # failed; not checked yet
+    assert "p1.html" in left or len(left) < 39  # what was checked clean may stay
+
+
+def test_a_failure_of_the_check_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    beside(monkeypatch)
     check = FinalCheck(pages=10)
     with pytest.raises(RuntimeError, match="lexbor"):
         check.submit("p/", tmp_path / "p.html", "x", broken)
         check.verdict()
-    check.close()
+    check.abandon()
 
 
+@pytest.mark.parametrize("when", ["at the verdict", "at the next page"])
 def test_the_checking_process_killed_fails_the_build_with_a_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
 ) -> None:
-    monkeypatch.setattr("site_tools.site.final_check.BESIDE_FROM", 0)
+    beside(monkeypatch)
     check = FinalCheck(pages=10)
+    (tmp_path / "p.html").write_text("ok", encoding="utf-8")
     check.submit("p/", tmp_path / "p.html", "x", dies)
     with pytest.raises(PluginError, match="controllo finale delle pagine si è interrotto"):
-        check.verdict()
+        if when == "at the verdict":
+            check.verdict()
+        else:
+            time.sleep(1)  # the process is gone
+            for n in range(AHEAD + 2):
+                check.submit(f"q{n}/", tmp_path / f"q{n}.html", "x", flag_bad)
+    check.abandon()
+    assert not (tmp_path / "p.html").exists()  # never checked: removed
 
 
 def test_pages_waiting_for_the_process_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("site_tools.site.final_check.BESIDE_FROM", 0)
+    beside(monkeypatch)
     check = FinalCheck(pages=10)
     most = 0
     for n in range(AHEAD * 3):
         check.submit(f"p{n}/", tmp_path / f"p{n}.html", "x", slow)
         most = max(most, len(check._waiting))
     assert most <= AHEAD  # the build waits for the oldest instead of queueing every page
-    assert check.verdict() == []
+    check.verdict()

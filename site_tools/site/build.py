@@ -27,9 +27,10 @@ class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.errors: list[str] = []  # ProperDocs logs a plugin's error, then stops with a bare Abort
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        (self.errors if record.levelno >= logging.ERROR else self.messages).append(record.getMessage())
 
 
 def _route_mkdocs_logs() -> None:
@@ -53,19 +54,12 @@ def build_site(config_file: Path, site_dir: Path | None = None, strict: bool = F
         properdocs_build(config)
         return Path(config.site_dir)
     except exceptions.PluginError as exc:
-        raise InvalidContent(
-            [
-                Problem(
-                    config_file.name,
-                    None,
-                    None,
-                    f"il sito non si può costruire:\n{exc}",
-                    "correggi i problemi elencati e riprova.",
-                )
-            ]
-        ) from exc
+        raise _cannot_build(config_file, str(exc)) from exc
     except exceptions.Abort as exc:
-        warnings = "\n".join(f"  - {m}" for m in collect.messages) or str(exc)
+        if collect.errors or not strict:  # a plugin's error (the strict mode's Abort names the warnings)
+            errors = "\n".join(collect.errors) or str(exc)
+            raise _cannot_build(config_file, errors) from exc
+        warnings = "\n".join("  - " + m.replace("\n", "\n    ") for m in collect.messages) or str(exc)
         raise InvalidContent(
             [
                 Problem(
@@ -79,6 +73,20 @@ def build_site(config_file: Path, site_dir: Path | None = None, strict: bool = F
         ) from exc
     finally:
         logging.getLogger(LOGGER).removeHandler(collect)
+
+
+def _cannot_build(config_file: Path, errors: str) -> InvalidContent:
+    return InvalidContent(
+        [
+            Problem(
+                config_file.name,
+                None,
+                None,
+                f"il sito non si può costruire:\n{errors}",
+                "correggi i problemi elencati e riprova.",
+            )
+        ]
+    )
 
 
 def serve_site(config_file: Path, host: str, port: int) -> None:

@@ -3,20 +3,24 @@
 The check parses each finished page with lexbor: 10 % of a 10,000-bulletin build, on the one core MkDocs
 uses. From :data:`BESIDE_FROM` pages on, it runs in a second process (a thread would fight the build for
 the GIL): the check of one page overlaps the rendering of the next, on the core MkDocs leaves idle (issue 17).
-Smaller sites are checked in line: starting the process would cost more than it saves.
 
-The verdict is the same either way, only given at the end: :meth:`FinalCheck.verdict` (the plugin's
-``on_post_build``) names every page that failed and deletes it from the output, so that nothing is published
-even by a deploy that ignored the failed build. A failure of the check itself (an exception, the process
-killed) fails the build too. At most :data:`AHEAD` pages wait for the check: a slow check slows the build
-down instead of holding thousands of pages in memory.
+* **In line** (smaller sites: starting the process would cost more than it saves): a page that fails is
+  refused at once, and never written.
+* **Beside**: a page is written while it is checked. :meth:`FinalCheck.verdict` (the plugin's
+  ``on_post_build``) waits for every page, deletes each that failed and refuses the build naming them all;
+  :meth:`FinalCheck.abandon` (``on_build_error``: the build failed for another reason) deletes every page
+  that failed *or was not checked yet*. Either way no page that failed is left in the output, even for a
+  deploy that ignored the failed build. (An interrupted process — Ctrl-C, a killed job — runs neither.)
+
+A failure of the check itself (an exception, the process killed) fails the build. At most :data:`AHEAD`
+pages wait for the check: a slow check slows the build down instead of holding pages in memory.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -31,6 +35,24 @@ AHEAD = 32
 #: A picklable callable (a module-level function, or a ``functools.partial`` of one): it crosses to the process.
 Check = Callable[[str], list[str]]
 
+STOPPED = (
+    "il controllo finale delle pagine si è interrotto (il processo che lo esegue è terminato, forse per mancanza "
+    "di memoria): il sito non è stato aggiornato. Rilancia la costruzione; se si ripete, segnala il problema a chi "
+    "gestisce il sito."
+)
+
+
+def refused(failed: list[tuple[str, list[str]]]) -> PluginError:
+    """The build's error for the pages that failed: (name, problems) of each."""
+    lines = [
+        f"la pagina «{name or '/'}» conterrebbe codice eseguibile ({'; '.join(problems[:5])}): non è stata pubblicata."
+        for name, problems in failed[:20]
+    ]
+    if len(failed) > 20:
+        lines.append(f"… e altre {len(failed) - 20} pagine.")
+    lines.append("Segnala il problema a chi gestisce il sito: il sito non è stato aggiornato.")
+    return PluginError("\n".join(lines))
+
 
 class FinalCheck:
     def __init__(self, pages: int) -> None:
@@ -42,45 +64,53 @@ class FinalCheck:
     def submit(self, name: str, written_to: Path, page_html: str, check: Check) -> None:
         """Check ``page_html``, the page ``name`` about to be written to ``written_to``."""
         if not self._beside:
-            self._record(name, written_to, check(page_html))
+            problems = check(page_html)
+            if problems:
+                raise refused([(name, problems)])
             return
         if self._pool is None:
             # "spawn": a fresh interpreter, not a fork of the build (its threads, its open files).
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-        self._waiting.append((name, written_to, self._pool.submit(check, page_html)))
+        try:
+            future = self._pool.submit(check, page_html)
+        except BrokenProcessPool as exc:
+            raise PluginError(STOPPED) from exc
+        self._waiting.append((name, written_to, future))
         while self._waiting and (self._waiting[0][2].done() or len(self._waiting) > AHEAD):
             self._collect()
 
-    def verdict(self) -> list[tuple[str, list[str]]]:
-        """Wait for every page; delete the pages that failed; (name, problems) of each, in the order written."""
-        try:
-            while self._waiting:
-                self._collect()
-        finally:
-            self.close()
-        for _, written_to, _ in self._failed:
-            written_to.unlink(missing_ok=True)
-        return [(name, problems) for name, _, problems in self._failed]
+    def verdict(self) -> None:
+        """Wait for every page; refuse the build, naming every page that failed (deleted from the output)."""
+        while self._waiting:
+            self._collect()
+        self._stop()
+        if self._failed:
+            _delete(written_to for _, written_to, _ in self._failed)
+            raise refused([(name, problems) for name, _, problems in self._failed])
 
-    def close(self) -> None:
-        """Stop the process (after a build that failed elsewhere, what was not checked is dropped)."""
+    def abandon(self) -> None:
+        """The build failed: delete every written page that failed or was not checked; stop the process."""
+        unchecked = [written_to for _, written_to, _ in self._waiting]
         self._waiting.clear()
+        self._stop()
+        _delete([*(written_to for _, written_to, _ in self._failed), *unchecked])
+
+    def _stop(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def _collect(self) -> None:
-        name, written_to, future = self._waiting.popleft()
+        name, written_to, future = self._waiting[0]
         try:
-            problems = future.result()  # an exception of the check is the build's
+            problems = future.result()  # an exception of the check is the build's (abandon deletes the page)
         except BrokenProcessPool as exc:
-            raise PluginError(
-                "il controllo finale delle pagine si è interrotto (il processo che lo esegue è terminato, forse per "
-                "mancanza di memoria): il sito non è stato aggiornato. Rilancia la costruzione; se si ripete, "
-                "segnala il problema a chi gestisce il sito."
-            ) from exc
-        self._record(name, written_to, problems)
-
-    def _record(self, name: str, written_to: Path, problems: list[str]) -> None:
+            raise PluginError(STOPPED) from exc
+        self._waiting.popleft()
         if problems:
             self._failed.append((name, written_to, problems))
+
+
+def _delete(paths: Iterable[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
