@@ -73,3 +73,19 @@ def test_the_checker_reports_what_a_visitor_would_find_broken(demo_site: Path, t
     missing_script = [b for b in report.broken if b.reference.endswith("assets/site-tools.js")]
     editor = len(list((site / "admin").rglob("*.html")))  # /admin/ loads only the editor's own scripts
     assert len(missing_script) == report.pages - editor  # one per page: every public page loads it
+
+
+def test_a_strict_build_names_the_broken_link_of_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from site_tools.content.problems import InvalidContent
+    from site_tools.site.build import build_site
+
+    from .conftest import Town
+
+    town = Town(tmp_path, with_demo=False)
+    (town.root / "content" / "privacy.md").write_text(
+        "# Privacy\n\nVedi [il regolamento](regolamento.md).\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("SITE_TOOLS_NOW", NOW)
+    with pytest.raises(InvalidContent) as refused:
+        build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=True)
+    assert "modalità rigorosa" in str(refused.value) and "regolamento.md" in str(refused.value)
