@@ -57,18 +57,30 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C as in a terminal: a suite started in the background (`cmd &` in a script) ignores SIGINT, its
+        # children inherit that, and Python then never turns SIGINT into KeyboardInterrupt (seen in a CI run).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
-    lines = []
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Apri il sito" in line or not line:
-            break
-    assert any("Apri il sito" in line for line in lines), "".join(lines)
-    summary = json.loads((data / "summary.json").read_text(encoding="utf-8"))
-    assert all(alive(pid) for pid in summary["pids"])  # still serving, services up
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert "Interrotto" in out
-    assert not any(alive(pid) for pid in summary["pids"])
+    try:
+        lines = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline() if proc.stdout else ""
+            lines.append(line)
+            if "Apri il sito" in line or not line:
+                break
+        assert any("Apri il sito" in line for line in lines), "".join(lines)
+        summary = json.loads((data / "summary.json").read_text(encoding="utf-8"))
+        assert all(alive(pid) for pid in summary["pids"])  # still serving, services up
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert "Interrotto" in out
+        assert not any(alive(pid) for pid in summary["pids"])
+    finally:  # a failed test leaves no demo behind (its services run in sessions of their own)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if (data / "summary.json").exists():
+            for pid in json.loads((data / "summary.json").read_text(encoding="utf-8"))["pids"]:
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
