@@ -153,7 +153,8 @@ class TownPlugin(BasePlugin):
         self.by_src = {self.model.src_uri(b): b for b in self.model.bulletins}
         self.hidden = {self.model.src_uri(b) for b in content.bulletins} - set(self.by_src) | left_out
         self.sanitizer = Sanitizer(town.site_url)
-        self.script_hashes: dict[str, set[str]] = {}  # base_url → the theme's inline scripts (csp.py)
+        # base_url → the theme's inline scripts (csp.py); frozen: each page's final check takes them to its process
+        self.script_hashes: dict[str, frozenset[str]] = {}
         self.one_markdown = OneMarkdown()  # one_markdown.py
         self.stash = HtmlStash()  # generated HTML skips Python-Markdown's HTML parser (stash.py)
         self.generated_pages: set[str] = set()
@@ -343,7 +344,7 @@ class TownPlugin(BasePlugin):
     def _remember_scripts(self, context: Any) -> None:
         base = str(context.get("base_url", ""))
         if base not in self.script_hashes:
-            self.script_hashes[base] = csp.theme_script_hashes(self.env, self.theme_scripts, context)
+            self.script_hashes[base] = frozenset(csp.theme_script_hashes(self.env, self.theme_scripts, context))
         self._base = base
 
     @event_priority(-100)  # last: the policy and the final check see the page as it is written
@@ -360,13 +361,13 @@ class TownPlugin(BasePlugin):
 
     def _guard(self, output: str, path: str, written_to: Path) -> str:
         """The page with its security policy, handed to the final check (its verdict: on_post_build)."""
-        hashes = frozenset(self.script_hashes[self._base])
+        hashes = self.script_hashes[self._base]
         feedback = self.town.identity.page_feedback
         policy = csp.policy_for(path, csp.rules_for(feedback))
         output = csp.with_meta(output, csp.render(policy, hashes))
         site_url = self.build_url or self.town.site_url
         check = partial(sanitize.inspect_page, script_hashes=hashes, site_url=site_url, feedback_url=feedback)
-        self.final_check.submit(path or "/", written_to, output, check)
+        self.final_check.submit(path, written_to, output, check)
         return output
 
     def on_build_error(self, error: Exception) -> None:
