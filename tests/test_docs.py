@@ -85,6 +85,30 @@ def test_the_link_finder_sees_links_and_images_but_not_code(tmp_path: Path) -> N
     assert found == ["comune/index.md#cosa-preparare", "img/x.png", "../README.md"]
 
 
+#: First folders of the repository's paths as the docs write them (``store/budget.py`` means ``site_tools/store/…``).
+SOURCE_ROOTS = {"site_tools", "tests", "bench", "scripts", "content", "docs", ".github", ".ci"} | {
+    p.name for p in (REPO / "site_tools").iterdir() if p.is_dir() and not p.name.startswith("_")
+}
+SOURCE_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)+/?)`")
+
+
+def test_every_source_path_the_docs_name_exists() -> None:
+    """A page that names ``channels/whatsapp_cloud.py`` when the file is ``cloud_api.py`` sends a newcomer nowhere."""
+    named = [
+        (file, path)
+        for file in markdown_files()
+        for path in SOURCE_PATH.findall(file.read_text(encoding="utf-8"))
+        if path.split("/")[0] in SOURCE_ROOTS
+    ]
+    assert len(named) > 30, "the docs name source files"
+    missing = [
+        f"{file.relative_to(REPO)}: {path}"
+        for file, path in named
+        if not any((base / path).exists() for base in (REPO, REPO / "site_tools"))
+    ]
+    assert missing == []
+
+
 def test_the_readme_and_the_docs_never_point_outside_the_repository() -> None:
     for file in markdown_files():
         text = file.read_text(encoding="utf-8")
