@@ -1,4 +1,4 @@
-"""Screenshots of the web editor (/admin/) for GUIDA-REDAZIONE.md, from Debian's Chromium.
+"""Screenshots of the web editor (/admin/) for the editors' guide (docs/redazione/guida.md), from Debian's Chromium.
 
 .venv/bin/python scripts/editor_screenshots.py
 

@@ -1,4 +1,4 @@
-"""Screenshots of the demo site for the README, taken from Debian's Chromium, on a phone and on a desktop.
+"""Screenshots of the demo site for the README and the docs (docs/img), taken from Debian's Chromium, on a phone and on a desktop.
 
 .venv/bin/site-tools build --now "2026-11-23 12:00" && .venv/bin/python scripts/screenshots.py
 

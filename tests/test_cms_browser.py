@@ -388,7 +388,7 @@ def test_an_update_picks_its_original_from_a_list(page, served) -> None:  # type
     ],
 )
 def test_what_each_unsafe_keyword_is_for(page, local_site, directive: str, keyword: str, symptom: str) -> None:  # type: ignore[no-untyped-def]
-    """Decap does not start properly under a stricter policy: the README's claims, checked."""
+    """Decap does not start properly under a stricter policy: the claims of docs/architecture/editor.md, checked."""
     base, folder = local_site
     index = folder / "admin" / "index.html"
     root = lxml_html.parse(str(index)).getroot()

@@ -99,7 +99,7 @@ def test_a_hash_in_an_unquoted_title_is_an_error_with_the_quoted_fix(town: Town)
 
 
 def _guide() -> str:
-    return (REPO / "GUIDA-REDAZIONE.md").read_text(encoding="utf-8")
+    return (REPO / "docs" / "redazione" / "guida.md").read_text(encoding="utf-8")
 
 
 def test_every_example_and_link_form_of_the_editors_guide_validates(town: Town) -> None:

@@ -21,7 +21,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
 
 
 def test_a_burst_of_concurrent_guesses_cannot_outrun_the_login_throttle(desk: Desk) -> None:
-    """README: after 5 wrong passwords for a user, every further try waits. The throttle is read before the
+    """docs/operations/counter.md: after 5 wrong passwords for a user, every further try waits. The throttle is read before the
     (slow) password check and written after it, so guesses sent at the same moment are all checked: 20 at
     once were all answered «errati» (401), and a right password among them logs in."""
     page = desk.client.get("/sportello/accesso")

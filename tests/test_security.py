@@ -64,7 +64,7 @@ def test_validate_refuses_it_or_it_is_only_text(town: Town, outside: Path, case:
 
 
 def test_the_hostile_set_keeps_its_size() -> None:
-    """The README states these figures: a case removed must show here."""
+    """docs/security/index.md states these figures: a case removed must show here."""
     refused = [c for c in CASES if c.expect == REFUSED]
     assert (len(CASES), len(refused), len([c for c in CASES if c.in_site])) == (127, 107, 103)
 

@@ -3,7 +3,7 @@
 Messages to the lists are business-initiated, so they must be an approved
 *utility* template. Ours has two named body parameters (``titolo``,
 ``sintesi``) and one URL button whose variable is the bulletin's path on
-the site. The exact text to submit to Meta is :data:`BODY` (README, setup).
+the site. The exact text to submit to Meta is :data:`BODY` (docs/comune/meta.md).
 """
 
 from __future__ import annotations

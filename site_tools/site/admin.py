@@ -237,7 +237,7 @@ def decap_config(town: TownConfig, local_backend: str | None = None) -> dict[str
                     None,
                     "extra.town.editor",
                     "manca il blocco «editor» con il repository GitHub in cui l'editor web salva gli avvisi.",
-                    "aggiungi sotto «town:» le righe «editor:», «  repo: proprietario/nome», «  auth_url: https://…» (vedi README).",
+                    "aggiungi sotto «town:» le righe «editor:», «  repo: proprietario/nome», «  auth_url: https://…» (vedi docs/comune/repository.md, «L'editor web»).",
                 )
             ]
         )
@@ -348,7 +348,7 @@ def _origin(url: str) -> str:
 
 
 def content_security_policy(town: TownConfig, local_backend: str | None = None) -> str:
-    """The admin page's own policy: as strict as Decap CMS allows (README, «L'editor web»).
+    """The admin page's own policy: as strict as Decap CMS allows (docs/architecture/editor.md).
 
     Measured with Chromium on Decap CMS 3.16 (tests/test_cms_browser.py checks each claim):
 
@@ -366,7 +366,7 @@ def content_security_policy(town: TownConfig, local_backend: str | None = None) 
       raw files (a private repository's media).
     * ``frame-src 'self'``: the preview pane is an iframe of this page.
     * ``frame-ancestors 'none'`` cannot be set from a ``<meta>``: a host that sends
-      headers should send the same policy with it (README).
+      headers should send the same policy with it (docs/architecture/editor.md).
 
     What the unsafe keywords cost is bounded by the rest: scripts only from this
     folder, no connection but GitHub's, no form, no plugin, no base change.

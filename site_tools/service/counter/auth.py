@@ -20,7 +20,7 @@
 
 OIDC (a town's identity provider) fits beside the password: ``staff.oidc_subject``
 holds the provider's ``sub``, and a login route pair (authlib) would open the
-same kind of session. Not built yet (README).
+same kind of session. Not built yet (docs/security/index.md).
 """
 
 from __future__ import annotations
