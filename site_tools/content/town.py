@@ -21,7 +21,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    GetJsonSchemaHandler,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -34,6 +33,7 @@ from site_tools.content.town_base import (
     Days,
     Email,
     Euro,
+    OrAlso,
     Slug,
     Template,
     Text,
@@ -241,16 +241,6 @@ class Telegram(Block):
         return self
 
 
-class OrAlso:
-    """In the JSON Schema, a setting that may also be written as ``alternative`` (a name alone, a yes or no)."""
-
-    def __init__(self, alternative: dict[str, Any]):
-        self.alternative = alternative
-
-    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
-        return {"anyOf": [self.alternative, handler(core)]}
-
-
 # --- the counter, reports, the web editor -----------------------------------------------------------
 
 
@@ -412,7 +402,10 @@ def _counter(value: Any) -> Any:
 class TownSettings(Block):
     """Ciò che serve per inviare gli avvisi: un errore qui ferma sia il sito sia l'invio."""
 
-    name: Text = Field(description="Il nome del Comune.", examples=["Comune di Valfiorita"])
+    name: Text = Field(
+        description="Il nome del Comune, come compare sul sito, nei messaggi e nei manifesti.",
+        examples=["Comune di Valfiorita"],
+    )
     short_name: Text | None = Field(
         default=None,
         description="Il nome breve, nei messaggi e nei manifesti. Se manca: il nome senza «Comune di».",

@@ -10,10 +10,10 @@ e-mail address, a number of days, an amount in euro) are declared here once.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
@@ -25,6 +25,16 @@ class Block(BaseModel):
     """A block of ``extra.town``: types are not coerced (``"12"`` is not a number), unknown keys are refused."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+
+
+class OrAlso:
+    """In the JSON Schema, a setting that may also be written as ``alternative`` (a name alone, a yes or no)."""
+
+    def __init__(self, alternative: dict[str, Any]):
+        self.alternative = alternative
+
+    def __get_pydantic_json_schema__(self, core: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {"anyOf": [self.alternative, handler(core)]}
 
 
 def refuse(message: str, fix: str) -> PydanticCustomError:

@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from site_tools.content.problems import Problem, shown
-from site_tools.content.town_base import REFUSED
+from site_tools.content.town_base import REFUSED, OrAlso
 
 Loc = tuple[str | int, ...]
 
@@ -110,7 +110,8 @@ def _say(error: ErrorDetails, key: str, info: FieldInfo | None, allowed: list[st
             return f"campo sconosciuto «{key}».", f"forse intendevi «{close[0]}»? Rinomina il campo."
         return f"campo sconosciuto «{key}».", f"togli il campo; quelli ammessi qui sono: {', '.join(allowed)}."
     if kind == "missing":
-        what = f" ({info.description.rstrip('.')})" if info is not None and info.description else ""
+        text = " ".join((info.description or "").split()) if info is not None else ""
+        what = f" ({text[:1].lower()}{text[1:].rstrip('.')})" if text else ""
         return f"manca «{key}»{what}.", f"aggiungi il campo: {write}"
     if kind in ("int_type", "int_from_float", "int_parsing"):
         return f"«{key}» deve essere un numero intero, senza virgolette né punti: «{value}» non lo è.", write
@@ -129,15 +130,17 @@ def _say(error: ErrorDetails, key: str, info: FieldInfo | None, allowed: list[st
     if kind in ("too_short",):
         return f"l'elenco «{key}» è vuoto.", "scrivi almeno un elemento, oppure togli la riga per il predefinito."
     if kind in ("model_type", "model_attributes_type", "dict_type"):
+        also = next((m.alternative for m in (info.metadata if info else []) if isinstance(m, OrAlso)), {})
+        alternative = {"boolean": "true, false oppure ", "string": "un nome oppure "}.get(also.get("type", ""), "")
         return (
-            f"«{key}» deve essere un blocco di campi, non «{value}».",
+            f"«{key}» deve essere {alternative}un blocco di campi, non «{value}».",
             f"scrivi i campi sotto «{key}:», uno per riga, rientrati di due spazi.",
         )
     if kind == "literal_error":
-        choices = str(ctx.get("expected", "")).replace("'", "")
-        close = difflib.get_close_matches(value, [c.strip() for c in choices.replace(" or ", ",").split(",")], n=1)
-        hint = f"forse intendevi «{close[0]}»? " if close else ""
-        return f"«{value}» non è un valore ammesso per «{key}».", f"{hint}usa uno tra: {choices}."
+        choices = [c.strip(" '") for c in str(ctx.get("expected", "")).replace(" or ", ",").split(",")]
+        close = difflib.get_close_matches(value, choices, n=1)
+        hint = f"forse intendevi «{close[0]}»? Altrimenti u" if close else "U"
+        return f"«{value}» non è un valore ammesso per «{key}».", f"{hint}sa uno tra: {', '.join(choices)}."
     return f"il valore «{value}» di «{key}» non è valido.", write
 
 
