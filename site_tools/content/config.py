@@ -135,16 +135,30 @@ class TownConfig:
     #: Days the service keeps traces of webhook traffic that could identify a citizen (inbound message ids,
     #: whose ``wamid.HBgM…`` encodes the sender's number).
     retention_days: int = 30
-    #: Footer, colour, coat of arms… (content/identity.py): only the site needs them.
-    identity: Identity = FALLBACK
-    #: What stops the site build but not the publisher (a missing PEC must not hold back an alert).
-    site_problems: tuple[Problem, ...] = ()
+    #: The identity and what stops the site build but not the publisher (a missing PEC must not hold back an
+    #: alert): checked when the site or ``validate`` asks, so the urgent path neither waits for nor imports it.
+    site_check: Callable[[], tuple[Identity, tuple[Problem, ...]]] = field(
+        default=lambda: (FALLBACK, ()), repr=False, compare=False
+    )
     #: Python-Markdown extensions the site renders pages with (ProperDocs' built-ins first) and their options:
     #: the validator renders bodies with the same, so both agree on what a link is.
     markdown_extensions: tuple[str, ...] = ()
     markdown_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The web editor at /admin/ (None: the town has not set it up).
     editor: Editor | None = None
+
+    @functools.cached_property
+    def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
+        return self.site_check()
+
+    @property
+    def identity(self) -> Identity:
+        """Footer, colour, coat of arms… (content/identity.py): only the site needs them."""
+        return self._site[0]
+
+    @property
+    def site_problems(self) -> tuple[Problem, ...]:
+        return self._site[1]
 
     @property
     def root(self) -> Path:
@@ -272,23 +286,6 @@ def _build(
         settings = TownSettings.model_validate({k: v for k, v in block.items() if k not in IDENTITY_KEYS})
     except ValidationError as exc:
         problems.extend(problems_from(exc, Town, block, _TOWN, shown, lines))
-    # The identity only stops the site: its problems are kept aside, and the publisher goes on.
-    site_problems = ProblemList()
-    identity = FALLBACK
-    try:
-        identity = Identity.model_validate(
-            {k: block[k] for k in IDENTITY_KEYS if k in block}, context={"content_dir": content_dir}
-        )
-    except ValidationError as exc:
-        site_problems.extend(problems_from(exc, Town, block, _TOWN, shown, lines))
-    if settings is not None and settings.reports is None:
-        site_problems.add(
-            shown,
-            "extra.town.reports",
-            "manca «reports»: il sito deve dire dove segnalare un disservizio (la lista WhatsApp è a senso unico).",
-            "aggiungi «reports:» con toll_free (numero verde), form_url (modulo web) e/o email.",
-            lines().get((*_TOWN, "reports")) or lines().get(_TOWN),
-        )
     if settings is None or problems:
         return None
     return TownConfig(
@@ -311,11 +308,33 @@ def _build(
         price_per_template=settings.price_per_template,
         cost_ceiling_eur=settings.cost_ceiling_eur,
         retention_days=settings.retention_days,
-        identity=identity,
-        site_problems=tuple(site_problems),
+        site_check=functools.partial(_site_check, block, content_dir, settings.reports is None, shown, lines),
         **markdown,
         editor=settings.editor,
     )
+
+
+def _site_check(
+    block: dict[str, Any], content_dir: Path, no_reports: bool, shown: str, lines: Callable[[], dict[Loc, int]]
+) -> tuple[Identity, tuple[Problem, ...]]:
+    """The identity, and what only stops the site (its problems are kept aside: the publisher goes on)."""
+    site_problems = ProblemList()
+    identity = FALLBACK
+    try:
+        identity = Identity.model_validate(
+            {k: block[k] for k in IDENTITY_KEYS if k in block}, context={"content_dir": content_dir}
+        )
+    except ValidationError as exc:
+        site_problems.extend(problems_from(exc, Town, block, _TOWN, shown, lines))
+    if no_reports:
+        site_problems.add(
+            shown,
+            "extra.town.reports",
+            "manca «reports»: il sito deve dire dove segnalare un disservizio (la lista WhatsApp è a senso unico).",
+            "aggiungi «reports:» con toll_free (numero verde), form_url (modulo web) e/o email.",
+            lines().get((*_TOWN, "reports")) or lines().get(_TOWN),
+        )
+    return identity, tuple(site_problems)
 
 
 #: ProperDocs' own Markdown extensions, always on, before those listed in ``markdown_extensions``.
