@@ -214,10 +214,10 @@ def test_what_is_left_out_takes_its_default(town: Town) -> None:
 
 
 def _blocks() -> list[type]:
-    from site_tools.content.town import Town as TownModel
+    from site_tools.content.town import town_model
     from site_tools.content.town_problems import _models
 
-    found, pending = [], [TownModel]
+    found, pending = [], [town_model()]
     while pending:
         model = pending.pop()
         if model not in found:

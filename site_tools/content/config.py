@@ -39,10 +39,10 @@ from site_tools.content.town import (
     Editor,
     Reports,
     Telegram,
-    Town,
     TownSettings,
     WhatsAppList,
     normalize_keyword,
+    town_model,
 )
 from site_tools.content.town_problems import Loc, node_lines, problems_from
 
@@ -285,7 +285,7 @@ def _build(
     try:
         settings = TownSettings.model_validate({k: v for k, v in block.items() if k not in IDENTITY_KEYS})
     except ValidationError as exc:
-        problems.extend(problems_from(exc, Town, block, _TOWN, shown, lines))
+        problems.extend(problems_from(exc, town_model(), block, _TOWN, shown, lines))
     if settings is None or problems:
         return None
     return TownConfig(
@@ -325,7 +325,7 @@ def _site_check(
             {k: block[k] for k in IDENTITY_KEYS if k in block}, context={"content_dir": content_dir}
         )
     except ValidationError as exc:
-        site_problems.extend(problems_from(exc, Town, block, _TOWN, shown, lines))
+        site_problems.extend(problems_from(exc, town_model(), block, _TOWN, shown, lines))
     if no_reports:
         site_problems.add(
             shown,

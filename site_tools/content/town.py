@@ -6,11 +6,12 @@ are validators beside it. The documentation page and the JSON Schema are
 generated from these classes (``site_tools.devtools.generated_config``).
 
 :class:`TownSettings` is what the publisher needs; :class:`Identity` what only
-the site needs. :class:`Town` is both, the whole block as a town writes it.
+the site needs. :func:`town_model` is both, the whole block as a town writes it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from datetime import time
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from site_tools.content.dates import WEEKDAYS_IT
-from site_tools.content.identity import Identity
+from site_tools.content.identity import IDENTITY_KEYS, Identity
 from site_tools.content.town_base import (
     Block,
     Days,
@@ -490,9 +491,16 @@ class TownSettings(Block):
         return self
 
 
-class Town(Identity, TownSettings):
-    """Il blocco «extra.town» di mkdocs.yml: i dati del Comune, i canali e l'identità del sito."""
+@functools.cache
+def town_model() -> type[Block]:
+    """The whole block as a town writes it (the settings and the identity), for the reference and for the
+    problems' suggestions: built when asked, not on the urgent path."""
+
+    class Town(Identity, TownSettings):
+        """Il blocco «extra.town» di mkdocs.yml: i dati del Comune, i canali e l'identità del sito."""
+
+    return Town
 
 
 #: Every key of ``extra.town``.
-TOWN_KEYS = tuple(Town.model_fields)
+TOWN_KEYS = (*TownSettings.model_fields, *IDENTITY_KEYS)

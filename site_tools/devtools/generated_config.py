@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from site_tools.content.identity import IDENTITY_KEYS
-from site_tools.content.town import Town
+from site_tools.content.town import town_model
 
 REFERENCE = Path("docs") / "reference"
 MARKDOWN = REFERENCE / "configuration.md"
@@ -36,7 +36,7 @@ _TYPES = {
 
 def town_schema() -> dict[str, Any]:
     """The JSON Schema of ``extra.town``."""
-    schema = Town.model_json_schema()
+    schema = town_model().model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "extra.town"
     return schema
