@@ -162,6 +162,13 @@ def test_a_misspelt_day_and_an_impossible_span_point_at_their_lines(town: Town) 
     assert problem.message == "orario «17:30-15:00» impossibile." and problem.line == line_of(town, "giovedi:")
 
 
+def test_a_missing_key_points_at_its_block_and_says_what_to_write(town: Town) -> None:
+    (problem,) = break_config(town, "      keyword: VALFIORITA\n", "")
+    assert problem.field == "extra.town.whatsapp.keyword" and problem.line == line_of(town, "whatsapp:")
+    assert problem.message.startswith("manca «keyword» (la parola chiave che i cittadini scrivono")
+    assert problem.fix == "aggiungi il campo: scrivi per esempio «keyword: VALFIORITA»."
+
+
 def test_values_are_not_coerced(town: Town) -> None:
     (problem,) = break_config(town, "population: 38400", 'population: "38.400"')
     assert problem.field == "extra.town.population" and problem.line == line_of(town, "population:")

@@ -129,12 +129,12 @@ class TownConfig:
     counter: Counter | None
     reports: Reports
     #: Estimated price of one delivered template message, in euro.
-    price_per_template: float = 0.05
+    price_per_template: float
     #: Above this estimated cost (euro) a send is not started without an explicit approval; None: no ceiling.
-    cost_ceiling_eur: float | None = None
+    cost_ceiling_eur: float | None
     #: Days the service keeps traces of webhook traffic that could identify a citizen (inbound message ids,
     #: whose ``wamid.HBgM…`` encodes the sender's number).
-    retention_days: int = 30
+    retention_days: int
     #: The identity and what stops the site build but not the publisher (a missing PEC must not hold back an
     #: alert): checked when the site or ``validate`` asks, so the urgent path neither waits for nor imports it.
     site_check: Callable[[], tuple[Identity, tuple[Problem, ...]]] = field(

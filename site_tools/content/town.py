@@ -331,7 +331,8 @@ class Editor(Block):
 _DAY_NAMES = {normalize_keyword(name): index for index, name in enumerate(WEEKDAYS_IT)} | {
     normalize_keyword(name[:3]): index for index, name in enumerate(WEEKDAYS_IT)
 }
-_HOURS = re.compile(r"^(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})$")
+_SPAN = r"(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})"
+_HOURS = re.compile(f"^{_SPAN}$")
 
 
 def _weekday(value: Any) -> int:
@@ -373,11 +374,7 @@ OfficeHoursInput = Annotated[
         {
             "type": "object",
             "propertyNames": {"enum": list(dict.fromkeys(_DAY_KEYS))},
-            "additionalProperties": {
-                "type": "string",
-                "pattern": r"^\d{1,2}[:.]\d{2}\s*-\s*\d{1,2}[:.]\d{2}(,\s*"
-                r"\d{1,2}[:.]\d{2}\s*-\s*\d{1,2}[:.]\d{2})*$",
-            },
+            "additionalProperties": {"type": "string", "pattern": rf"^\s*{_SPAN}\s*(,\s*{_SPAN}\s*)*$"},
         }
     ),
 ]
