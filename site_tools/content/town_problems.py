@@ -155,7 +155,8 @@ def problems_from(
     """Every error of ``exc`` (validating ``raw`` at ``prefix`` in the file) as a problem."""
     problems = []
     for error in exc.errors(include_url=False):
-        loc: Loc = tuple(p for p in error["loc"] if p != "[key]")
+        # A key YAML read as a boolean (``yes:``) is named as a key, not taken for a list's place.
+        loc: Loc = tuple(str(p).lower() if isinstance(p, bool) else p for p in error["loc"] if p != "[key]")
         while loc and _is_scalar(raw, loc[:-1]):
             loc = loc[:-1]  # ``telegram: "@x"`` refused: the problem is at ``telegram``, not at ``telegram.chat``
         keys = [p for p in loc if isinstance(p, str)]

@@ -36,10 +36,17 @@ _TYPES = {
 
 def town_schema() -> dict[str, Any]:
     """The JSON Schema of ``extra.town``."""
-    schema = town_model().model_json_schema()
+    schema = _one_line(town_model().model_json_schema())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "extra.town"
     return schema
+
+
+def _one_line(node: Any) -> Any:
+    """Descriptions taken from docstrings without their line breaks and indentation."""
+    if isinstance(node, dict):
+        return {k: " ".join(v.split()) if k == "description" else _one_line(v) for k, v in node.items()}
+    return [_one_line(item) for item in node] if isinstance(node, list) else node
 
 
 def schema_text() -> str:
