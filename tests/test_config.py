@@ -280,3 +280,8 @@ def test_the_schema_refuses_unknown_keys_at_every_level() -> None:
     assert schema["additionalProperties"] is False
     assert all(block["additionalProperties"] is False for block in schema["$defs"].values())
     assert {"name", "population"} <= set(schema["required"]) and "pec" in schema["required"]
+
+
+def test_a_key_that_is_a_number_is_named_as_a_key(town: Town) -> None:
+    (problem,) = break_config(town, "    population: 38400\n", "    population: 38400\n    2026: si\n")
+    assert problem.field == "extra.town.2026" and problem.message == "campo sconosciuto «2026»."

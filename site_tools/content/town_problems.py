@@ -104,7 +104,7 @@ def _say(error: ErrorDetails, key: str, info: FieldInfo | None, allowed: list[st
     kind, ctx, value = error["type"], error.get("ctx") or {}, shown(error.get("input"))
     example = _example(info)
     write = f"scrivi per esempio «{key}: {example}»." if example else "correggi il valore."
-    if kind == "extra_forbidden":
+    if kind in ("extra_forbidden", "invalid_key"):  # a key that is not a text (``2026:``) is no setting either
         close = difflib.get_close_matches(key, allowed, n=1)
         if close:
             return f"campo sconosciuto «{key}».", f"forse intendevi «{close[0]}»? Rinomina il campo."
@@ -159,7 +159,18 @@ def problems_from(
         loc: Loc = tuple(str(p).lower() if isinstance(p, bool) else p for p in error["loc"] if p != "[key]")
         while loc and _is_scalar(raw, loc[:-1]):
             loc = loc[:-1]  # ``telegram: "@x"`` refused: the problem is at ``telegram``, not at ``telegram.chat``
-        keys = [p for p in loc if isinstance(p, str)]
+        field, named = ".".join(map(str, prefix)), False
+        value: Any = raw
+        keys: list[str] = []
+        where: list[str | int] = list(prefix)
+        for part in loc:  # a key is named by its text, an item of a list by its place: «categories[3]»
+            if isinstance(value, list) and isinstance(part, int):
+                field += "" if named else f"[{part + 1}]"
+                named, where, value = True, [*where, part], value[part] if part < len(value) else None
+            else:
+                field += "" if named else f".{part}"
+                keys, where = [*keys, str(part)], [*where, str(part)]
+                value = value.get(part) if isinstance(value, dict) else None
         block, info = _walk(model, keys)
         if error["type"] == REFUSED:
             ctx = error.get("ctx") or {}
@@ -167,13 +178,7 @@ def problems_from(
         else:
             key = keys[-1] if keys else str(prefix[-1])
             message, fix = _say(error, key, info, list(_fields(block)) if block else [])
-        field = ".".join(str(p) for p in prefix)
-        for part in loc:
-            if isinstance(part, int):
-                field += f"[{part + 1}]"
-                break  # an item of a list is named by its place: «extra.town.categories[3]»
-            field += f".{part}"
-        where = (*prefix, *loc)
-        line = next((lines()[where[:n]] for n in range(len(where), 0, -1) if where[:n] in lines()), None)
+        spots = lines()
+        line = next((spots[tuple(where[:n])] for n in range(len(where), 0, -1) if tuple(where[:n]) in spots), None)
         problems.append(Problem(file, line, field, message, fix))
     return problems
