@@ -1,73 +1,37 @@
 """The town's identity on its site: what every page of an Italian town's site shows.
 
 AGID's guidelines and Designers Italia's model for municipal sites (and the
-checker that reads them, ``shared/spec/pa-site-model.md``) want in the footer
-the town's contacts (address, PEC, tax code), «Note legali», «Privacy», the
-«Dichiarazione di accessibilità» published on AGID's form site, a link to the
-town's main website and where to report a problem; on content pages the
-«Quanto sono chiare le informazioni su questa pagina?» rating; in the header
-the coat of arms. Each comes from ``extra.town`` in ``mkdocs.yml``.
+checker that reads them) want in the footer the town's contacts (address,
+PEC, tax code), «Note legali», «Privacy», the «Dichiarazione di
+accessibilità» published on AGID's form site, a link to the town's main
+website and where to report a problem; on content pages the «Quanto sono
+chiare le informazioni su questa pagina?» rating; in the header the coat of
+arms. Each comes from ``extra.town`` in ``mkdocs.yml``.
 
 Only the site needs these: a problem here stops the site build (with an
 Italian message naming the field and the fix) but never the publisher, so an
-urgent alert is not held back by a missing tax code.
+urgent alert is not held back by a missing tax code. The checks that need the
+content folder (files, pages) read it from the validation context
+(``{"content_dir": Path}``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlparse
 
-from stdnum.it import iva
+from pydantic import AfterValidator, Field, ValidationInfo
 
-Add = Callable[[str, str, str], None]
+from site_tools.content.town_base import Block, Email, HttpsUrl, Text, refuse
 
-#: The keys of ``extra.town`` that belong to the identity (config.py accepts them).
-IDENTITY_KEYS = (
-    "color",
-    "coat_of_arms",
-    "website",
-    "address",
-    "pec",
-    "tax_code",
-    "accessibility_statement",
-    "privacy",
-    "page_feedback",
-    "share_image",
-)
 #: White text on the town's colour (header, buttons) and the colour on white (links): WCAG AA.
 MIN_CONTRAST = 4.5
 AGID_FORM = "https://form.agid.gov.it/view/"
 COAT_OF_ARMS_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")  # not SVG: opened alone it can run script (content/files.py)
 SHARE_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@dataclass(frozen=True)
-class Identity:
-    color: str = "#0b4fa3"
-    #: Paths inside content/, as written (``img/stemma.svg``).
-    coat_of_arms: str = ""
-    website: str = ""
-    address: str = ""
-    pec: str = ""
-    tax_code: str = ""
-    accessibility_statement: str = ""
-    #: A page of the site (``privacy.md``) or the address of the town's own policy.
-    privacy: str = "privacy.md"
-    #: Where the «Quanto sono chiare le informazioni su questa pagina?» form is sent.
-    page_feedback: str = ""
-    #: The default link-preview image; None: one is drawn at build time with the town's name.
-    share_image: str | None = None
-
-    @property
-    def privacy_is_page(self) -> bool:
-        return not self.privacy.startswith("https://")
 
 
 def relative_luminance(color: str) -> float:
@@ -90,150 +54,136 @@ def _it(ratio: float) -> str:
     return f"{ratio:.1f}".replace(".", ",")
 
 
-def parse_identity(town: dict[str, Any], content_dir: Path, P: str, add: Add) -> Identity:
-    """Every identity field, each problem reported through ``add`` (field, message, fix)."""
-    reader = _Reader(town, content_dir, P, add)
-    return Identity(
-        color=reader.color(),
-        coat_of_arms=reader.file(
-            "coat_of_arms", COAT_OF_ARMS_SUFFIXES, "lo stemma del Comune, per esempio «img/stemma.png»"
+def _color(value: str) -> str:
+    if not _COLOR.match(value):
+        raise refuse(
+            f"«{value}» non è un colore.",
+            'scrivi il colore in esadecimale tra virgolette, per esempio «color: "#0b4fa3"».',
         )
-        or "",
-        website=reader.url(
-            "website", "l'indirizzo del sito istituzionale, per esempio https://www.comune.example.it/."
-        ),
-        address=reader.text("address", "l'indirizzo della sede, per esempio «Piazza del Municipio 1, 00000 Paese»."),
-        pec=reader.email("pec", "l'indirizzo di posta certificata, per esempio protocollo@pec.comune.example.it."),
-        tax_code=reader.tax_code(),
-        accessibility_statement=reader.accessibility_statement(),
-        privacy=reader.privacy(),
-        page_feedback=reader.url(
-            "page_feedback",
-            "l'indirizzo del modulo del Comune che riceve le valutazioni delle pagine "
-            "(«Quanto sono chiare le informazioni su questa pagina?»).",
-        ),
-        share_image=reader.file("share_image", SHARE_IMAGE_SUFFIXES, "", required=False),
-    )
+    ratio = contrast(value, "#ffffff")
+    if ratio < MIN_CONTRAST:
+        raise refuse(
+            f"il colore «{value}» è troppo chiaro: il testo bianco su questo colore (e il colore dei link "
+            f"sul bianco) ha un contrasto di {_it(ratio)}:1, ne serve almeno {_it(MIN_CONTRAST)}:1 (WCAG 2.1 AA).",
+            "scegli una tonalità più scura dello stesso colore.",
+        )
+    return value.lower()
 
 
-class _Reader:
-    def __init__(self, town: dict[str, Any], content_dir: Path, P: str, add: Add):
-        self.town, self.content_dir, self.P, self.add = town, content_dir, P, add
+def _content_dir(info: ValidationInfo) -> Path:
+    context = info.context if isinstance(info.context, dict) else {}
+    return Path(context.get("content_dir", "content"))
 
-    def missing(self, key: str, what: str) -> None:
-        self.add(self.P + key, f"manca «{key}», che il sito mostra a piè di pagina.", f"aggiungi sotto «town:» {what}")
 
-    def text(self, key: str, what: str) -> str:
-        value = self.town.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.missing(key, what)
-            return ""
-        return " ".join(value.split())
-
-    def url(self, key: str, what: str) -> str:
-        value = self.text(key, what)
-        if value and (urlparse(value).scheme != "https" or not urlparse(value).netloc):
-            self.add(
-                self.P + key, f"«{value}» non è un indirizzo web sicuro.", "scrivi l'indirizzo completo con https://."
-            )
-            return ""
-        return value
-
-    def email(self, key: str, what: str) -> str:
-        value = self.text(key, what)
-        if value and not _EMAIL.match(value):
-            self.add(self.P + key, f"«{value}» non è un indirizzo e-mail.", f"scrivi {what}")
-            return ""
-        return value
-
-    def color(self) -> str:
-        value = self.town.get("color")
-        if value is None:
-            self.missing("color", 'il colore del Comune, per esempio «color: "#0b4fa3"» (tra virgolette).')
-            return Identity.color
-        if not isinstance(value, str) or not _COLOR.match(value):
-            self.add(
-                self.P + "color",
-                f"«{value}» non è un colore.",
-                'scrivi il colore in esadecimale tra virgolette, per esempio «color: "#0b4fa3"».',
-            )
-            return Identity.color
-        ratio = contrast(value, "#ffffff")
-        if ratio < MIN_CONTRAST:
-            self.add(
-                self.P + "color",
-                f"il colore «{value}» è troppo chiaro: il testo bianco su questo colore (e il colore dei link "
-                f"sul bianco) ha un contrasto di {_it(ratio)}:1, ne serve almeno {_it(MIN_CONTRAST)}:1 (WCAG 2.1 AA).",
-                "scegli una tonalità più scura dello stesso colore.",
-            )
-            return Identity.color
-        return value.lower()
-
-    def file(self, key: str, suffixes: tuple[str, ...], what: str, required: bool = True) -> str | None:
-        value = self.town.get(key)
-        if value is None:
-            if required:
-                self.missing(key, f"{what} (un file dentro content/).")
-            return None
-        if not isinstance(value, str) or re.match(r"^[a-z]+:", value):
-            self.add(self.P + key, f"«{value}» deve essere un file dentro content/.", "scrivi il percorso del file.")
-            return None
-        target = self.content_dir / value.lstrip("/")
-        if not target.resolve().is_relative_to(self.content_dir.resolve()) or not target.is_file():
-            self.add(
-                self.P + key,
+def _content_file(suffixes: tuple[str, ...]) -> Any:
+    def check(value: str, info: ValidationInfo) -> str:
+        if re.match(r"^[a-z]+:", value):
+            raise refuse(f"«{value}» deve essere un file dentro content/.", "scrivi il percorso del file.")
+        content_dir = _content_dir(info)
+        target = content_dir / value.lstrip("/")
+        if not target.resolve().is_relative_to(content_dir.resolve()) or not target.is_file():
+            raise refuse(
                 f"il file «{value}» non esiste dentro content/.",
                 "controlla nome e cartella: il percorso parte da content/ (maiuscole comprese).",
             )
-            return None
         if not value.lower().endswith(suffixes):
-            self.add(self.P + key, f"«{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
-            return None
+            raise refuse(f"«{value}» non è di un tipo ammesso.", f"usa un file {', '.join(suffixes)}.")
         return value.lstrip("/")
 
-    def tax_code(self) -> str:
-        value = self.town.get("tax_code")
-        text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
-        if not text:
-            self.missing("tax_code", 'il codice fiscale del Comune tra virgolette, per esempio «tax_code: "…"».')
-            return ""
-        if not iva.is_valid(text):
-            self.add(
-                self.P + "tax_code",
-                f"«{text}» non è un codice fiscale valido: quello di un ente ha 11 cifre e l'ultima è di controllo.",
-                "copialo dal sito istituzionale del Comune, tra virgolette (così gli zeri iniziali restano).",
-            )
-            return ""
-        return text
+    return AfterValidator(check)
 
-    def accessibility_statement(self) -> str:
-        value = self.url(
-            "accessibility_statement",
-            f"l'indirizzo della dichiarazione di accessibilità pubblicata su AGID ({AGID_FORM}…).",
+
+def _tax_code(value: str) -> str:
+    from stdnum.it import iva  # only the site needs it: not imported on the urgent path's import
+
+    if not iva.is_valid(value):
+        raise refuse(
+            f"«{value}» non è un codice fiscale valido: quello di un ente ha 11 cifre e l'ultima è di controllo.",
+            "copialo dal sito istituzionale del Comune, tra virgolette (così gli zeri iniziali restano).",
         )
-        if value and not value.startswith(AGID_FORM):
-            self.add(
-                self.P + "accessibility_statement",
-                f"«{value}» non è una dichiarazione pubblicata sul sito di AGID.",
-                f"compila la dichiarazione su https://form.agid.gov.it e copia qui il link pubblico ({AGID_FORM}…).",
-            )
-            return ""
+    return value
+
+
+def _agid(value: str) -> str:
+    if not value.startswith(AGID_FORM):
+        raise refuse(
+            f"«{value}» non è una dichiarazione pubblicata sul sito di AGID.",
+            f"compila la dichiarazione su https://form.agid.gov.it e copia qui il link pubblico ({AGID_FORM}…).",
+        )
+    return value
+
+
+def _privacy(value: str, info: ValidationInfo) -> str:
+    if value.startswith("https://") and urlparse(value).netloc:
         return value
+    if value.endswith(".md") and (_content_dir(info) / value.lstrip("/")).is_file():
+        return value.lstrip("/")
+    raise refuse(
+        f"«{value}» non è una pagina del sito né un indirizzo https://.",
+        "scrivi il nome della pagina in content/ (per esempio privacy.md) o l'indirizzo completo dell'informativa.",
+    )
 
-    def privacy(self) -> str:
-        value = self.town.get("privacy")
-        if value is None:
-            self.missing(
-                "privacy", "«privacy: privacy.md» (una pagina del sito) o l'indirizzo https:// dell'informativa."
-            )
-            return Identity.privacy
-        if isinstance(value, str) and value.startswith("https://") and urlparse(value).netloc:
-            return value
-        if isinstance(value, str) and value.endswith(".md") and (self.content_dir / value.lstrip("/")).is_file():
-            return value.lstrip("/")
-        self.add(
-            self.P + "privacy",
-            f"«{value}» non è una pagina del sito né un indirizzo https://.",
-            "scrivi il nome della pagina in content/ (per esempio privacy.md) o l'indirizzo completo dell'informativa.",
-        )
-        return Identity.privacy
+
+class Identity(Block):
+    """L'identità del Comune sul sito (modello AGID dei siti comunali): serve solo al sito; un errore qui ferma
+    la costruzione del sito ma mai l'invio degli avvisi."""
+
+    color: Annotated[str, AfterValidator(_color)] = Field(
+        description="Colore del Comune (intestazione, pulsanti, link), in esadecimale tra virgolette. "
+        "Deve avere un contrasto di almeno 4,5:1 con il bianco (WCAG 2.1 AA).",
+        examples=['"#0b4fa3"'],
+    )
+    coat_of_arms: Annotated[Text, _content_file(COAT_OF_ARMS_SUFFIXES)] = Field(
+        description="Lo stemma del Comune: un file dentro content/ (PNG, WebP o JPEG; non SVG).",
+        examples=["img/stemma.png"],
+    )
+    website: HttpsUrl = Field(
+        description="Indirizzo del sito istituzionale del Comune, con https://.",
+        examples=["https://www.comune.example.it/"],
+    )
+    address: Text = Field(
+        description="Indirizzo della sede del Comune, mostrato a piè di pagina.",
+        examples=["Piazza del Municipio 1, 00000 Paese"],
+    )
+    pec: Email = Field(
+        description="Indirizzo di posta elettronica certificata (PEC) del Comune, mostrato a piè di pagina.",
+        examples=["protocollo@pec.comune.example.it"],
+    )
+    tax_code: Annotated[Text, AfterValidator(_tax_code)] = Field(
+        description="Codice fiscale del Comune (11 cifre, l'ultima di controllo), tra virgolette perché gli zeri "
+        "iniziali restino.",
+        examples=['"12345670017"'],
+    )
+    accessibility_statement: Annotated[HttpsUrl, AfterValidator(_agid)] = Field(
+        description=f"Link pubblico della dichiarazione di accessibilità compilata sul sito di AGID ({AGID_FORM}…).",
+        examples=[f"{AGID_FORM}00000000-0000-0000-0000-000000000000"],
+    )
+    privacy: Annotated[Text, AfterValidator(_privacy)] = Field(
+        description="L'informativa sulla privacy: una pagina del sito in content/ (per esempio privacy.md) "
+        "oppure l'indirizzo https:// dell'informativa del Comune.",
+        examples=["privacy.md"],
+    )
+    page_feedback: HttpsUrl = Field(
+        description="Indirizzo del modulo del Comune che riceve le valutazioni delle pagine "
+        "(«Quanto sono chiare le informazioni su questa pagina?»).",
+        examples=["https://www.comune.example.it/valutazione-pagine"],
+    )
+    share_image: Annotated[Text, _content_file(SHARE_IMAGE_SUFFIXES)] | None = Field(
+        default=None,
+        description="Immagine di anteprima quando un link del sito è condiviso (PNG o JPEG dentro content/). "
+        "Se manca, il sito ne disegna una con il nome e il colore del Comune.",
+        examples=["img/anteprima.png"],
+    )
+
+    @property
+    def privacy_is_page(self) -> bool:
+        return not self.privacy.startswith("https://")
+
+
+#: What the site falls back to while an identity problem is reported (the publisher never needs these).
+_FALLBACK: dict[str, Any] = dict.fromkeys(Identity.model_fields, "")
+FALLBACK = Identity.model_construct(
+    None, **_FALLBACK | {"color": "#0b4fa3", "privacy": "privacy.md", "share_image": None}
+)
+#: The keys of ``extra.town`` that belong to the identity.
+IDENTITY_KEYS = tuple(Identity.model_fields)

@@ -1,0 +1,503 @@
+"""The model of ``extra.town`` in ``mkdocs.yml``: every setting declared once, with its Italian description.
+
+Each setting says its type, default, constraints and an example; the checks a
+type cannot say (a phone number, a Telegram name, office hours, a time zone)
+are validators beside it. The documentation page and the JSON Schema are
+generated from these classes (``site_tools.devtools.generated_config``).
+
+:class:`TownSettings` is what the publisher needs; :class:`Identity` what only
+the site needs. :func:`town_model` is both, the whole block as a town writes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from datetime import time
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import quote, urlparse
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from site_tools.content.dates import WEEKDAYS_IT
+from site_tools.content.identity import IDENTITY_KEYS, Identity
+from site_tools.content.town_base import (
+    Block,
+    Days,
+    Email,
+    Euro,
+    OrAlso,
+    Slug,
+    Template,
+    Text,
+    WebUrl,
+    matching,
+    refuse,
+)
+
+Channel = Literal["whatsapp_list", "whatsapp_channel", "telegram"]
+#: The channels a bulletin can go to, with the name editors see.
+CHANNELS: dict[str, str] = dict(zip(get_args(Channel), ("Lista WhatsApp", "Canale WhatsApp", "Telegram"), strict=True))
+#: Bulletins marked urgent always go to every channel the town has.
+#: Without a town's own routing, the paid list gets only what is essential
+#: (a utility template); everything else goes to the free channels.
+UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram")
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram")
+DEFAULT_TEMPLATE = "avviso_comunale"
+
+DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
+    ("emergenza", "Emergenza", UTILITY_CHANNELS),
+    ("protezione-civile", "Protezione civile", UTILITY_CHANNELS),
+    ("meteo", "Meteo", UTILITY_CHANNELS),
+    ("viabilita", "Viabilità", UTILITY_CHANNELS),
+    ("scuola", "Scuola", UTILITY_CHANNELS),
+    ("eventi", "Eventi", FREE_CHANNELS),
+    ("bandi-e-concorsi", "Bandi e concorsi", FREE_CHANNELS),
+    ("scadenze", "Scadenze", FREE_CHANNELS),
+    ("servizi", "Servizi", UTILITY_CHANNELS),
+    ("ambiente", "Ambiente", FREE_CHANNELS),
+)
+
+
+def normalize_keyword(text: str) -> str:
+    """Upper case, no accents, single spaces: how keywords are compared."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[^A-Z0-9]+", " ", plain.upper()).strip()
+
+
+# --- categories -----------------------------------------------------------------------------------
+
+
+class Category(Block):
+    """Una categoria degli avvisi: il suo indirizzo, il nome che vedono i cittadini e dove va."""
+
+    slug: Slug = Field(
+        description="Il nome della categoria negli indirizzi e nei campi degli avvisi: lettere minuscole senza "
+        "accenti, cifre e trattini.",
+        examples=["protezione-civile"],
+    )
+    label: Text = Field(
+        description="Il nome della categoria in italiano, come lo vedono i cittadini.", examples=["Meteo"]
+    )
+    channels: tuple[Channel, ...] = Field(
+        default=UTILITY_CHANNELS,
+        strict=False,  # a YAML list
+        description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
+        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram.",
+        examples=[["whatsapp_channel", "telegram"]],
+    )
+    template: Template = Field(
+        default=DEFAULT_TEMPLATE,
+        description="Il modello WhatsApp approvato da Meta con cui gli avvisi della categoria vanno alla lista.",
+        examples=[DEFAULT_TEMPLATE],
+    )
+
+
+def _distinct(categories: tuple[Category, ...]) -> tuple[Category, ...]:
+    seen: set[str] = set()
+    for category in categories:
+        if category.slug in seen:
+            raise refuse(f"la categoria «{category.slug}» è ripetuta.", "togli il doppione.")
+        seen.add(category.slug)
+    return categories
+
+
+# --- channels -------------------------------------------------------------------------------------
+
+
+def _yaml_on_off(value: Any) -> Any:
+    """YAML 1.1 reads the keys ``on:`` and ``off:`` as true and false: give them their names back."""
+    if isinstance(value, dict):
+        return {({True: "on", False: "off"}.get(k, k) if isinstance(k, bool) else k): v for k, v in value.items()}
+    return value
+
+
+def _phone(value: str) -> str:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(value, "IT")
+        possible = phonenumbers.is_possible_number(parsed)
+    except phonenumbers.NumberParseException:
+        possible = False
+    if not possible:
+        raise refuse(
+            f"«{value}» non è un numero di telefono valido.",
+            "scrivi il numero completo di prefisso internazionale, per esempio +39 333 000 0000.",
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+
+
+def _keyword(value: str) -> str:
+    keyword = normalize_keyword(value)
+    if not keyword:
+        raise refuse(
+            "manca la parola chiave per iscriversi alla lista.",
+            "scrivi per esempio «keyword: VALFIORITA»: i cittadini manderanno «VALFIORITA ON».",
+        )
+    return keyword
+
+
+class WhatsAppList(Block):
+    """La lista WhatsApp del Comune: i cittadini si iscrivono mandando la parola chiave al numero."""
+
+    number: Annotated[str, AfterValidator(_phone)] = Field(
+        description="Il numero WhatsApp del Comune, con il prefisso internazionale, tra virgolette.",
+        examples=['"+39 333 000 0000"'],
+    )
+    keyword: Annotated[str, AfterValidator(_keyword)] = Field(
+        description="La parola chiave che i cittadini scrivono per iscriversi o cancellarsi "
+        "(maiuscole, accenti e punteggiatura non contano).",
+        examples=["VALFIORITA"],
+    )
+    on_word: Annotated[str, AfterValidator(lambda v: normalize_keyword(v) or "ON")] = Field(
+        default="ON",
+        alias="on",
+        description="La parola che segue la chiave per iscriversi, tra virgolette.",
+        examples=['"ON"'],
+    )
+    off_word: Annotated[str, AfterValidator(lambda v: normalize_keyword(v) or "OFF")] = Field(
+        default="OFF",
+        alias="off",
+        description="La parola che segue la chiave per cancellarsi, tra virgolette.",
+        examples=['"OFF"'],
+    )
+
+    _on_off = model_validator(mode="before")(_yaml_on_off)
+
+    @property
+    def display(self) -> str:
+        """As printed on posters: ``+39 333 000 0000``."""
+        import phonenumbers
+
+        parsed = phonenumbers.parse("+" + self.number)
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+    @property
+    def on_message(self) -> str:
+        return f"{self.keyword} {self.on_word}"
+
+    @property
+    def off_message(self) -> str:
+        return f"{self.keyword} {self.off_word}"
+
+    @property
+    def signup_link(self) -> str:
+        """Click-to-chat link with the ON keyword already typed."""
+        return f"https://wa.me/{self.number}?text={quote(self.on_message)}"
+
+
+_TELEGRAM_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
+_TELEGRAM_ID = re.compile(r"^-100\d{6,15}$")
+
+
+class Telegram(Block):
+    """Il canale Telegram del Comune. Basta il nome pubblico («telegram: "@nome"»); un canale privato si
+    indica con «chat» (il numero -100…) e «link» (il link di invito)."""
+
+    chat: str = Field(
+        description="Il nome pubblico del canale con la chiocciola, oppure il numero di un canale privato (-100…).",
+        examples=['"@valfiorita_avvisi"'],
+    )
+    link: str = Field(
+        default="",
+        description="Dove i cittadini si iscrivono: per un canale pubblico è https://t.me/ seguito dal nome; "
+        "per un canale privato è obbligatorio (https://t.me/+…).",
+        examples=["https://t.me/+AbCdEf"],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_alone(cls, value: Any) -> Any:
+        return {"chat": value} if isinstance(value, str) else value
+
+    @field_validator("chat")
+    @classmethod
+    def _chat(cls, value: str) -> str:
+        if not (_TELEGRAM_NAME.match(value) or _TELEGRAM_ID.match(value)):
+            raise refuse(
+                f"«{value}» non è il nome di un canale Telegram.",
+                "scrivi il nome pubblico con la chiocciola, per esempio «@valfiorita_avvisi».",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _link(self) -> Telegram:
+        if not self.link and _TELEGRAM_NAME.match(self.chat):
+            object.__setattr__(self, "link", f"https://t.me/{self.chat[1:]}")
+        elif not self.link.startswith("https://t.me/"):
+            raise refuse(
+                "un canale Telegram privato ha bisogno del link di invito.",
+                "aggiungi «link: https://t.me/+…» copiato da Telegram (Canale › Link di invito).",
+            )
+        return self
+
+
+# --- the counter, reports, the web editor -----------------------------------------------------------
+
+
+class Counter(Block):
+    """Lo sportello virtuale: il personale risponde ai cittadini uno a uno, da una casella web. Scrivi «true»
+    per le impostazioni predefinite, «false» (o niente) se il Comune non risponde in chat."""
+
+    answers_dir: Annotated[Slug, BeforeValidator(lambda v: v.strip("/") if isinstance(v, str) else v)] = Field(
+        default="risposte",
+        description="La cartella dentro content/ con le risposte pronte (file Markdown rivisti come gli avvisi, "
+        "mai pubblicati).",
+        examples=["risposte"],
+    )
+    retention_days: Days = Field(
+        default=90,
+        description="Dopo quanti giorni cancellare i messaggi e i file delle conversazioni.",
+        examples=[90],
+    )
+    template: Template = Field(
+        default="sportello_risposta",
+        description="Il modello WhatsApp approvato con cui rispondere fuori dalla finestra di 24 ore.",
+        examples=["sportello_risposta"],
+    )
+
+
+class Reports(Block):
+    """Dove i cittadini segnalano un disservizio (la lista WhatsApp è a senso unico): almeno uno dei tre."""
+
+    toll_free: Text | None = Field(
+        default=None, description="Il numero verde, tra virgolette.", examples=['"800 000 000"']
+    )
+    form_url: WebUrl | None = Field(
+        default=None,
+        description="L'indirizzo del modulo web delle segnalazioni.",
+        examples=["https://www.comune.example.it/segnalazioni"],
+    )
+    email: Email | None = Field(
+        default=None, description="L'indirizzo e-mail delle segnalazioni.", examples=["urp@comune.example.it"]
+    )
+
+
+def _branch(value: str) -> str:
+    if not value.strip() or " " in value:
+        raise refuse(f"«{value}» non è un ramo valido.", "scrivi il ramo principale, di solito «main».")
+    return value
+
+
+def _origin(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path not in ("", "/"):
+        raise refuse(
+            f"«{value}» non è l'indirizzo del servizio di accesso.",
+            "scrivi solo protocollo e nome del server, senza percorso: https://servizi.comune.example.it.",
+        )
+    return value.rstrip("/")
+
+
+class Editor(Block):
+    """Dove salva il redattore web (/admin/): un repository GitHub, con richieste di modifica (pull request)."""
+
+    repo: Annotated[
+        str,
+        *matching(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$",
+            "«{}» non è il nome di un repository GitHub.",
+            "scrivi proprietario e nome, come nell'indirizzo: «comune-valfiorita/avvisi».",
+        ),
+    ] = Field(description="Il repository GitHub del sito: proprietario/nome.", examples=["comune-valfiorita/avvisi"])
+    branch: Annotated[str, AfterValidator(_branch)] = Field(
+        default="main", description="Il ramo principale del repository.", examples=["main"]
+    )
+    auth_url: Annotated[str, AfterValidator(_origin)] | None = Field(
+        default=None,
+        description="Il servizio che trasforma l'accesso con GitHub in un permesso per il redattore (il servizio "
+        "delle iscrizioni): solo protocollo e nome del server.",
+        examples=["https://servizi.comune.example.it"],
+    )
+    open_authoring: bool = Field(
+        default=True,
+        description="true: chi non ha accesso al repository può comunque proporre modifiche (da una sua copia).",
+        examples=[True],
+    )
+
+
+# --- office hours ---------------------------------------------------------------------------------
+
+_DAY_NAMES = {normalize_keyword(name): index for index, name in enumerate(WEEKDAYS_IT)} | {
+    normalize_keyword(name[:3]): index for index, name in enumerate(WEEKDAYS_IT)
+}
+_SPAN = r"(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})"
+_HOURS = re.compile(f"^{_SPAN}$")
+
+
+def _weekday(value: Any) -> int:
+    index = _DAY_NAMES.get(normalize_keyword(str(value)))
+    if index is None:
+        raise refuse(
+            f"«{value}» non è un giorno della settimana.",
+            "usa lunedì, martedì, mercoledì, giovedì, venerdì, sabato, domenica.",
+        )
+    return index
+
+
+def _spans(value: Any) -> tuple[tuple[time, time], ...]:
+    if not isinstance(value, str):
+        raise refuse(
+            "gli orari di un giorno vanno scritti tra virgolette.", 'scrivi per esempio «lunedì: "09:00-13:00"».'
+        )
+    parsed = []
+    for span in value.split(","):
+        m = _HOURS.match(span.strip())
+        if not m:
+            raise refuse(
+                f"orario «{span.strip()}» non valido.",
+                "scrivi l'orario come 09:00-13:00; più fasce separate da virgola.",
+            )
+        h1, m1, h2, m2 = (int(g) for g in m.groups())
+        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h1, m1) >= (h2, m2):
+            raise refuse(
+                f"orario «{span.strip()}» impossibile.", "l'apertura deve venire prima della chiusura, entro le 24:00."
+            )
+        parsed.append((time(h1, m1), time(23, 59, 59) if h2 == 24 else time(h2, m2)))
+    return tuple(parsed)
+
+
+_DAY_KEYS = [*WEEKDAYS_IT, *(normalize_keyword(d).lower() for d in WEEKDAYS_IT), *(d[:3] for d in WEEKDAYS_IT)]
+OfficeHoursInput = Annotated[
+    dict[Annotated[int, BeforeValidator(_weekday)], Annotated[tuple[tuple[time, time], ...], BeforeValidator(_spans)]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "propertyNames": {"enum": list(dict.fromkeys(_DAY_KEYS))},
+            "additionalProperties": {"type": "string", "pattern": rf"^\s*{_SPAN}\s*(,\s*{_SPAN}\s*)*$"},
+        }
+    ),
+]
+
+
+# --- the town -------------------------------------------------------------------------------------
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise refuse(f"fuso orario «{value}» sconosciuto.", "usa «Europe/Rome».") from None
+    return value
+
+
+def _counter(value: Any) -> Any:
+    return {} if value is True else (None if value is False else value)
+
+
+class TownSettings(Block):
+    """Ciò che serve per inviare gli avvisi: un errore qui ferma sia il sito sia l'invio."""
+
+    name: Text = Field(
+        description="Il nome del Comune, come compare sul sito, nei messaggi e nei manifesti.",
+        examples=["Comune di Valfiorita"],
+    )
+    short_name: Text | None = Field(
+        default=None,
+        description="Il nome breve, nei messaggi e nei manifesti. Se manca: il nome senza «Comune di».",
+        examples=["Valfiorita"],
+    )
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        default="Europe/Rome", description="Il fuso orario delle date degli avvisi.", examples=["Europe/Rome"]
+    )
+    population: int = Field(
+        gt=0,
+        description="Il numero di residenti, senza punti: stima quanti messaggi partono e quanto costano.",
+        examples=[38400],
+    )
+    bulletins_dir: Annotated[str, AfterValidator(lambda v: v.strip("/"))] = Field(
+        default="notizie", description="La cartella dentro content/ con gli avvisi.", examples=["notizie"]
+    )
+    categories: Annotated[tuple[Category, ...], AfterValidator(_distinct)] = Field(
+        default=tuple(Category(slug=s, label=label, channels=ch) for s, label, ch in DEFAULT_CATEGORIES),
+        strict=False,  # a YAML list
+        min_length=1,
+        description="Le categorie degli avvisi e i canali a cui va ciascuna. Se manca: le dieci categorie "
+        "predefinite (emergenza, protezione civile, meteo, viabilità, scuola, eventi, bandi e concorsi, scadenze, "
+        "servizi, ambiente).",
+        examples=[[{"slug": "meteo", "label": "Meteo", "channels": ["whatsapp_list", "telegram"]}]],
+    )
+    whatsapp: WhatsAppList | None = Field(default=None, description=WhatsAppList.__doc__)
+    whatsapp_channel: (
+        Annotated[
+            str,
+            *matching(
+                r"^https://whatsapp\.com/channel/[A-Za-z0-9]{20,32}$",
+                "«{}» non è un link di invito a un canale WhatsApp.",
+                "copia il link dall'app (Canale › Condividi): ha la forma https://whatsapp.com/channel/0029Va….",
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="Il link di invito al canale WhatsApp del Comune.",
+        examples=["https://whatsapp.com/channel/0029VaFintoCanaleValfiorita0"],
+    )
+    telegram: Annotated[Telegram | None, OrAlso({"type": "string", "pattern": _TELEGRAM_NAME.pattern})] = Field(
+        default=None, description=Telegram.__doc__
+    )
+    office_hours: OfficeHoursInput = Field(
+        default_factory=dict,
+        strict=False,
+        description="Gli orari dello sportello, un giorno per riga; più fasce separate da virgola. Fuori orario "
+        "chi scrive riceve un avviso di chiusura.",
+        examples=[{"lunedì": "09:00-13:00", "martedì": "09:00-13:00, 15:00-17:30"}],
+    )
+    counter: Annotated[Counter | None, BeforeValidator(_counter), OrAlso({"type": "boolean"})] = Field(
+        default=None, description=Counter.__doc__
+    )
+    reports: Reports | None = Field(
+        default=None,
+        description=f"{Reports.__doc__} Il sito non si costruisce senza.",
+    )
+    price_per_template: Euro = Field(
+        default=0.05, description="Il prezzo stimato di un messaggio consegnato alla lista, in euro.", examples=[0.05]
+    )
+    cost_ceiling_eur: Euro | None = Field(
+        default=None,
+        description="Sopra questa spesa stimata (euro) un invio non parte senza un'approvazione esplicita. "
+        "Se manca: nessun tetto.",
+        examples=[300],
+    )
+    retention_days: Days = Field(
+        default=30,
+        description="Per quanti giorni tenere le tracce dei messaggi ricevuti che possono identificare un cittadino "
+        "(gli identificativi dei messaggi contengono il numero).",
+        examples=[30],
+    )
+    editor: Editor | None = Field(default=None, description=Editor.__doc__)
+
+    @model_validator(mode="after")
+    def _some_channel(self) -> TownSettings:
+        if not (self.whatsapp or self.whatsapp_channel or self.telegram):
+            raise refuse(
+                "nessun canale configurato.", "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram."
+            )
+        return self
+
+
+@functools.cache
+def town_model() -> type[Block]:
+    """The whole block as a town writes it (the settings and the identity), for the reference and for the
+    problems' suggestions: built when asked, not on the urgent path."""
+
+    class Town(Identity, TownSettings):
+        """Il blocco «extra.town» di mkdocs.yml: i dati del Comune, i canali e l'identità del sito."""
+
+    return Town
+
+
+#: Every key of ``extra.town``.
+TOWN_KEYS = (*TownSettings.model_fields, *IDENTITY_KEYS)
