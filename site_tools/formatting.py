@@ -1,4 +1,4 @@
-"""Numbers as Italians read them: € 1.234,56, durations and file sizes."""
+"""Numbers as Italians read them: € 1.234,56, counts that agree (1 avviso, 2 avvisi), durations and file sizes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,16 @@ def euro(amount: float) -> str:
 
 def number(n: float) -> str:
     return f"{n:,.0f}".replace(",", ".")
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """The word that agrees with ``n``: ``plural(1, "era", "erano")`` is ``era`` (Italian: only 1 is singular)."""
+    return one if n == 1 else many
+
+
+def count(n: int, one: str, many: str) -> str:
+    """``1 avviso``, ``0 avvisi``, ``1.234 avvisi``: every count printed to a person goes through here."""
+    return f"{number(n)} {plural(n, one, many)}"
 
 
 def duration(seconds: float) -> str:

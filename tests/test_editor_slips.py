@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from site_tools.content.loading import load_content
-from site_tools.content.problems import Problem, format_report
+from site_tools.content.problems import NOTHING_PUBLISHED, Problem, format_report
 from site_tools.content.slips import NEW_BODY
 from site_tools.content.validation import GENERATED_PAGES, page_path
 
@@ -147,11 +147,11 @@ def test_yaml_errors_are_told_in_italian_with_the_line_and_a_tab_named(town: Tow
 
 
 def test_one_problem_is_told_in_the_singular(town: Town) -> None:
-    assert format_report([Problem("a.md", 1, "title", "x.", "y.")]).endswith(
+    assert format_report([Problem("a.md", 1, "title", "x.", "y.")], NOTHING_PUBLISHED).endswith(
         "Trovato 1 problema in 1 file. Nulla è stato pubblicato."
     )
     two = [Problem("a.md", 1, "title", "x.", "y."), Problem("b.md", 2, "date", "x.", "y.")]
-    assert format_report(two).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")
+    assert format_report(two, NOTHING_PUBLISHED).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")
 
 
 # -- 2. stable addresses ------------------------------------------------------------------------------------------

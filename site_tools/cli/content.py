@@ -12,7 +12,8 @@ from site_tools.cli.common import Context, friendly, pass_ctx, store_for
 from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
 from site_tools.content.loading import load_content
-from site_tools.content.problems import InvalidContent, Problem
+from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
+from site_tools.formatting import count
 
 
 @click.command()
@@ -47,9 +48,10 @@ def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: 
         problems += config.site_problems  # the footer's fields: they stop the site build, not the publisher
     if problems:
         raise InvalidContent(problems)
-    checked = len(extra) if paths else len(content.bulletins)
-    also = f" e {len(answers)} risposte pronte dello sportello" if answers and not paths else ""
-    click.echo(f"Tutto in ordine: {checked} avvisi{also} controllati, nessun problema.")
+    checked = count(len(extra) if paths else len(content.bulletins), "avviso", "avvisi")
+    if answers and not paths:
+        checked += f" e {count(len(answers), 'risposta pronta', 'risposte pronte')} dello sportello"
+    click.echo(f"Tutto in ordine, nessun problema in {checked}.")
 
 
 def warn(warnings: list[Problem]) -> None:
@@ -68,7 +70,7 @@ def warn(warnings: list[Problem]) -> None:
 @click.option("--date", "when", default=None, help="Schedule at this date and time (default: dated when merged).")
 @click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
 @pass_ctx
-@friendly
+@friendly(outcome="Nessun avviso è stato scritto.")
 def new(
     ctx: Context,
     title: str | None,
@@ -102,7 +104,7 @@ def new(
 )
 @click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Build the site as it is at this time.")
 @pass_ctx
-@friendly
+@friendly(outcome=NOTHING_PUBLISHED)
 def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | None) -> None:
     """Build the public site (MkDocs + mkdocs-material) into site/."""
     import time

@@ -17,11 +17,11 @@ from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, st
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
-from site_tools.content.problems import InvalidContent, Problem
+from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
-from site_tools.formatting import euro
+from site_tools.formatting import count, euro, number, plural
 from site_tools.render.links import Links
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
@@ -65,7 +65,7 @@ def changed_ids(content: Content, rev: str, root: Path) -> set[str] | None:
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
     if plan.historical:
         click.echo(
-            f"Primo avvio: {len(plan.historical)} avvisi già presenti verrebbero segnati come storici (non inviati)."
+            f"Primo avvio: {count(len(plan.historical), 'avviso già presente verrebbe segnato', 'avvisi già presenti verrebbero segnati')} come storici (non inviati)."
         )
     active = store.subscribers.count_active()
     for item in plan.items:
@@ -99,14 +99,16 @@ def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
     if plan.waiting:
         first = plan.waiting[0]
         click.echo(
-            f"In attesa: {len(plan.waiting)} avvisi programmati; il prossimo è {first.id} "
+            f"In attesa: {count(len(plan.waiting), 'avviso programmato', 'avvisi programmati')}; il prossimo è {first.id} "
             f"({first.date:%d/%m/%Y %H:%M})."
         )
 
 
 def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: set[str] | None = None) -> None:
     if report.historical:
-        click.echo(f"Primo avvio: {report.historical} avvisi già presenti segnati come storici, nessuno inviato.")
+        click.echo(
+            f"Primo avvio: {count(report.historical, 'avviso già presente segnato', 'avvisi già presenti segnati')} come storici, nessuno inviato."
+        )
     for result in report.results:
         mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…", "held": "€"}.get(
             result.state, "✗"
@@ -137,14 +139,18 @@ STATES = {
 
 def fanout_summary(r: FanOutReport, config: TownConfig) -> str:
     failed = sum(r.failed.values())
-    parts = [f"{r.accepted} accettati su {r.recipients}", f"{r.seconds:.1f} s", f"{r.rate:.0f} msg/s"]
+    parts = [
+        f"{number(r.accepted)} {plural(r.accepted, 'accettato', 'accettati')} su {number(r.recipients)}",
+        f"{r.seconds:.1f} s",
+        f"{r.rate:.0f} msg/s",
+    ]
     if failed:
         reasons = ", ".join(f"{code}: {n}" for code, n in r.failed.most_common())
-        parts.append(f"{failed} non recapitabili ({reasons})")
+        parts.append(f"{number(failed)} non {plural(failed, 'recapitabile', 'recapitabili')} ({reasons})")
     if r.skipped:
-        parts.append(f"{r.skipped} disiscritti durante l'invio")
+        parts.append(f"{count(r.skipped, 'disiscritto', 'disiscritti')} durante l'invio")
     if r.reconciled:
-        parts.append(f"{r.reconciled} con esito incerto ripresi")
+        parts.append(f"{number(r.reconciled)} con esito incerto {plural(r.reconciled, 'ripreso', 'ripresi')}")
     if r.reason:
         parts.append(r.reason)
     parts.append(f"costo stimato {euro(r.accepted * config.price_per_template)}")
@@ -218,7 +224,7 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     help="On a store that never adopted the repository: adopt it now (push runs) or stop (scheduled runs).",
 )
 @pass_ctx
-@friendly
+@friendly(outcome=NOTHING_PUBLISHED)
 def publish(ctx: Context, **options: Any) -> None:
     """Send new bulletins to every channel, once; urgent first."""
     run_publish(ctx.config, PublishOptions(**options))
@@ -482,8 +488,9 @@ def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
         visible = [b.id for b in content.bulletins if b.is_visible(moment)]
         store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp())
     click.echo(
-        f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: {len(visible)} avvisi già pubblicati sul sito "
-        "restano storici (non inviati). Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
+        f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: "
+        f"{count(len(visible), 'avviso già pubblicato sul sito resta storico', 'avvisi già pubblicati sul sito restano storici')} "
+        "(non inviati). Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
         "invio non riesce."
     )
 

@@ -12,6 +12,7 @@ import click
 
 from site_tools.cli.common import Context, friendly, pass_ctx, store_for
 from site_tools.content.config import TownConfig
+from site_tools.formatting import count
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 
@@ -153,8 +154,8 @@ def counter_purge(ctx: Context, db_url: str | None) -> None:
     with store_for(config, db_url) as store:
         messages, conversations = purge_expired(store, config, time.time())
     click.echo(
-        f"Cancellati {messages} messaggi e {conversations} conversazioni più vecchi di "
-        f"{config.counter.retention_days} giorni."
+        f"Cancellato ciò che ha più di {count(config.counter.retention_days, 'giorno', 'giorni')}: "
+        f"{count(messages, 'messaggio', 'messaggi')} e {count(conversations, 'conversazione', 'conversazioni')}."
     )
 
 

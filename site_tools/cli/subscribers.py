@@ -17,7 +17,7 @@ from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, re
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem
-from site_tools.formatting import number
+from site_tools.formatting import count, number, plural
 from site_tools.phones import mask, normalize
 from site_tools.store import Store
 
@@ -100,7 +100,9 @@ def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
         f"Iscritti attivi alla lista WhatsApp: {number(active)} su {number(config.population)} residenti "
         f"({100 * active / config.population:.1f} %" + (f", uno ogni {ratio:.1f} residenti)" if active else ")")
     ]
-    lines.append(f"Ultime {weeks} settimane (settimana: iscritti / cancellati):")
+    lines.append(
+        f"{plural(weeks, 'Ultima', 'Ultime')} {count(weeks, 'settimana', 'settimane')} (settimana: iscritti / cancellati):"
+    )
     for week, joined, left in store.subscribers.weekly(time.time() - weeks * 7 * 86400):
         lines.append(f"  {week}: +{joined} / -{left}")
     return "\n".join(lines)
@@ -153,10 +155,16 @@ def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None
 
     with store_for(ctx.config, db_url) as store:
         result = import_csv(store, ctx.config, csv_file)
-    click.echo(f"Importati {result.added} nuovi iscritti; {result.already} erano già presenti.")
+    click.echo(
+        f"{plural(result.added, 'Importato', 'Importati')} {count(result.added, 'nuovo iscritto', 'nuovi iscritti')}; "
+        f"{number(result.already)} {plural(result.already, 'era già presente', 'erano già presenti')}."
+    )
     if result.rejected:
         report(result.rejected)
-        click.echo(f"{len(result.rejected)} righe NON importate: correggile e importa di nuovo il file.", err=True)
+        click.echo(
+            f"{count(len(result.rejected), 'riga NON importata: correggila', 'righe NON importate: correggile')} e importa di nuovo il file.",
+            err=True,
+        )
         sys.exit(EXIT_PROBLEMS)
 
 

@@ -101,7 +101,12 @@ def shown(value: object, limit: int = 60) -> str:
     return f"un valore di tipo {type(value).__name__}"
 
 
-def format_report(problems: list[Problem]) -> str:
+#: What a publishing step (``publish``, the site build) adds to its report: only those may say it.
+NOTHING_PUBLISHED = "Nulla è stato pubblicato."
+
+
+def format_report(problems: list[Problem], outcome: str = "") -> str:
+    """Every problem, then how many; ``outcome`` says what the command did not do (e.g. :data:`NOTHING_PUBLISHED`)."""
     if not problems:
         return "Nessun problema trovato."
     files = {p.file for p in problems}
@@ -109,5 +114,5 @@ def format_report(problems: list[Problem]) -> str:
     n = len(problems)
     found = "Trovato 1 problema" if n == 1 else f"Trovati {n} problemi"
     lines.append("")
-    lines.append(f"{found} in {len(files)} file. Nulla è stato pubblicato.")
+    lines.append(f"{found} in {len(files)} file." + (f" {outcome}" if outcome else ""))
     return "\n".join(lines)
