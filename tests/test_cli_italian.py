@@ -60,3 +60,90 @@ def test_import_reports_a_rejected_row_in_the_singular_and_publishes_nothing(tow
     assert "Importato 1 nuovo iscritto; 0 erano già presenti." in result.stdout
     assert "1 riga NON importata: correggila e importa di nuovo il file." in result.stderr
     assert "pubblicato" not in result.stderr
+
+
+# -- site-tools new ------------------------------------------------------------------------------------------------
+
+SUMMARY = "Il mercato del sabato si tiene in piazza Garibaldi per i lavori in piazza Roma."
+
+
+def _future(days: int) -> str:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    return (datetime.now(ZoneInfo("Europe/Rome")) + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def _written(town: Town) -> str:
+    (path,) = town.bulletins.rglob("*.md")
+    return path.read_text(encoding="utf-8")
+
+
+def _parsed(town: Town):  # type: ignore[no-untyped-def]
+    from site_tools.content.frontmatter import parse_bulletin
+    from site_tools.content.slips import NEW_BODY
+
+    (path,) = town.bulletins.rglob("*.md")
+    path.write_text(_written(town).replace(NEW_BODY, "Il mercato è in piazza Garibaldi."), encoding="utf-8")
+    bulletin, problems = parse_bulletin(path, town.config)
+    assert problems == [], problems
+    return bulletin
+
+
+def test_new_with_its_options_asks_nothing(town: Town) -> None:
+    args = ["--title", "Mercato spostato in piazza", "--summary", SUMMARY, "--category", "viabilita"]
+    result = run(town, "new", *args)  # no input at all: a question would end it
+    assert result.exit_code == 0, result.output
+    assert "Data di pubblicazione" not in result.output and "Priorità" not in result.output
+    text = _written(town)
+    assert "\ndate:" not in text and "\ntype:" not in text and "\npriority:" not in text
+    bulletin = _parsed(town)
+    assert bulletin.type == "notizia" and not bulletin.urgent  # the defaults the README documents
+
+
+def test_new_writes_the_type_chosen(town: Town) -> None:
+    args = ["--title", "Contributi per l'affitto", "--summary", SUMMARY, "--category", "viabilita", "--type", "bando"]
+    assert run(town, "new", *args).exit_code == 0
+    assert _parsed(town).type == "bando"
+
+
+def test_new_asks_for_the_expiry_and_the_event_in_the_interview(town: Town) -> None:
+    start, expires = _future(20), _future(21)
+    answers = "\n".join(
+        [
+            "Festa degli alberi",
+            "Domenica si piantano gli alberi nel parco comunale, con le scuole.",
+            "viabilita",
+            "normal",
+            "",  # no date: dated at the merge
+            expires,
+            f"{start} 10:00",
+            f"{start} 12:30",
+            "Parco comunale",
+        ]
+    )
+    result = run(town, "new", input=answers + "\n")
+    assert result.exit_code == 0, result.output
+    for question in ("Valido fino al", "quando comincia", "Quando finisce", "Dove si svolge"):
+        assert question in result.output
+    bulletin = _parsed(town)
+    assert bulletin.event is not None and bulletin.event.location == "Parco comunale"
+    assert f"{bulletin.event.start:%Y-%m-%d %H:%M}" == f"{start} 10:00"
+    assert f"{bulletin.event.end:%H:%M}" == "12:30"
+    assert bulletin.expires is not None and f"{bulletin.expires:%Y-%m-%d}" == _future(22)  # the end of that day
+
+
+def test_new_skips_the_event_details_when_it_is_not_an_event(town: Town) -> None:
+    answers = "Mercato spostato in piazza\n" + SUMMARY + "\nviabilita\nnormal\n\n\n\n"
+    result = run(town, "new", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Quando finisce" not in result.output and "\nevent:" not in _written(town)
+
+
+def test_new_asks_again_only_a_wrong_expiry_given_as_an_option(town: Town) -> None:
+    args = ["--title", "Mercato spostato in piazza", "--summary", SUMMARY, "--category", "viabilita"]
+    result = run(town, "new", *args, "--expires", "2026-02-30", input=_future(30) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "30 febbraio" in result.output and result.output.count("Valido fino al") == 1
+    assert "Titolo" not in result.output
+    assert f"{_parsed(town).expires:%Y-%m-%d}" == _future(31)

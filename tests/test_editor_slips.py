@@ -228,8 +228,9 @@ def _new(town: Town, *args: str, input: str) -> subprocess.CompletedProcess[str]
 
 def test_new_lists_the_categories_and_asks_again_only_the_wrong_answer(town: Town) -> None:
     summary = "Il ponte Vecchio è chiuso da domani per le verifiche dopo la piena."
-    # title, a too short summary, an unknown category, priority, no date; then only summary and category again.
-    answers = f"Chiusura del ponte Vecchio\ncorta\nfeste\nurgent\n\n{summary}\n4\n"
+    # title, a too short summary, an unknown category, priority, no date, no expiry, not an event;
+    # then only summary and category again.
+    answers = f"Chiusura del ponte Vecchio\ncorta\nfeste\nurgent\n\n\n\n{summary}\n4\n"
     result = _new(town, input=answers)
     assert result.returncode == 0, result.stderr
     assert "4. viabilita – Viabilità" in result.stderr or "4. viabilita – Viabilità" in result.stdout
@@ -285,9 +286,7 @@ def test_a_bulletin_without_a_date_is_dated_by_its_merge_not_when_it_was_written
 
 
 def test_new_writes_the_date_only_when_the_editor_schedules_it(town: Town) -> None:
-    answers = (
-        "Festa degli alberi\nDomenica si piantano gli alberi nel parco comunale.\neventi\nnormal\n2026-12-06 10:00\n"
-    )
+    answers = "Festa degli alberi\nDomenica si piantano gli alberi nel parco comunale.\neventi\nnormal\n2026-12-06 10:00\n\n\n"
     assert _new(town, input=answers).returncode == 0
     (path,) = town.bulletins.rglob("*.md")
     assert "date: 2026-12-06 10:00" in path.read_text(encoding="utf-8") and path.parent.name == "2026"

@@ -10,7 +10,7 @@ import click
 
 from site_tools.cli.common import Context, friendly, pass_ctx, store_for
 from site_tools.content.answers import load_answers
-from site_tools.content.bulletin import Priority
+from site_tools.content.bulletin import TYPES, Priority
 from site_tools.content.loading import load_content
 from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
 from site_tools.formatting import count
@@ -63,12 +63,20 @@ def warn(warnings: list[Problem]) -> None:
 
 
 @click.command()
-@click.option("--title", default=None, help="Title of the bulletin.")
-@click.option("--summary", default=None, help="Short text for phones.")
-@click.option("--category", default=None, help="Category slug, label or number in the list.")
-@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None)
-@click.option("--date", "when", default=None, help="Schedule at this date and time (default: dated when merged).")
-@click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
+@click.option("--title", default=None, help="Titolo dell'avviso.")
+@click.option("--summary", default=None, help="Sintesi: il testo breve che arriva sui telefoni.")
+@click.option("--category", default=None, help="Categoria: il nome, l'etichetta o il numero nell'elenco.")
+@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None, help="Priorità.")
+@click.option(
+    "--date", "when", default=None, help="Programma l'avviso a questa data e ora (se manca: la data del merge)."
+)
+@click.option(
+    "--type", "kind", type=click.Choice(list(TYPES)), default=None, help="Tipo (se manca: quello predefinito)."
+)
+@click.option("--expires", default=None, help="Valido fino a questa data (o data e ora).")
+@click.option("--event-start", default=None, help="Se è un evento: quando comincia.")
+@click.option("--event-end", default=None, help="Quando finisce l'evento.")
+@click.option("--location", default=None, help="Dove si svolge l'evento.")
 @pass_ctx
 @friendly(outcome="Nessun avviso è stato scritto.")
 def new(
@@ -78,18 +86,34 @@ def new(
     category: str | None,
     priority: str | None,
     when: str | None,
-    kind: str,
+    kind: str | None,
+    expires: str | None,
+    event_start: str | None,
+    event_end: str | None,
+    location: str | None,
 ) -> None:
-    """Write a new bulletin with valid frontmatter under content/, asking what is missing.
+    """Scrive un nuovo avviso in content/, con l'intestazione già valida.
 
-    A wrong answer is asked again, alone: the others are kept. Without a
-    date the bulletin is dated when it is merged.
+    Senza opzioni fa tutte le domande (quelle facoltative si saltano con
+    invio); con le opzioni chiede solo ciò che manca ed è obbligatorio.
+    Una risposta sbagliata è richiesta da sola: le altre restano. Senza
+    data l'avviso prende la data del merge.
     """
     from site_tools.cli.asking import ask_draft
     from site_tools.content.authoring import write_new
 
     config = ctx.config
-    given = {"title": title, "summary": summary, "categories": category, "priority": priority, "date": when}
+    given = {
+        "title": title,
+        "summary": summary,
+        "categories": category,
+        "priority": priority,
+        "date": when,
+        "expires": expires,
+        "event.start": event_start,
+        "event.end": event_end,
+        "event.location": location,
+    }
     path = write_new(config, ask_draft(config, given, kind))
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
 
