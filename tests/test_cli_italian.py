@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from site_tools.cli.main import main
@@ -147,3 +149,91 @@ def test_new_asks_again_only_a_wrong_expiry_given_as_an_option(town: Town) -> No
     assert "30 febbraio" in result.output and result.output.count("Valido fino al") == 1
     assert "Titolo" not in result.output
     assert f"{_parsed(town).expires:%Y-%m-%d}" == _future(31)
+
+
+# -- click's own words: help pages and errors ---------------------------------------------------------------------
+
+#: Words of click's English (and of an English help text) that an Italian page never contains.
+ENGLISH = re.compile(
+    r"\b(usage|options|commands|show|this|message|exit|default|required|missing|error|invalid|such|try|"
+    r"the|and|of|with|from|for|to|text|integer|path)\b",
+    re.IGNORECASE,
+)
+#: What may stay as it is in a help page: options, environment variables, paths, addresses, names of tools.
+VERBATIM = re.compile(r"--[\w-]+|\$?[A-Z_]{4,}\b|\S+\.(?:yml|db|json)\b|\S*/\S*|extra\.town\.\w+(?:\.\w+)*|\[[\w|]+\]")
+
+
+def _staff_commands() -> list[list[str]]:
+    """Every command town staff use, as its words (``["subscribers", "import"]``); the developers' ``dev`` ones left out."""
+    import click
+
+    from site_tools.cli.main import COMMANDS
+
+    found: list[list[str]] = [[]]
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        if COMMANDS.get(name, ("",))[0] == "dev":
+            continue
+        command = main.get_command(ctx, name)
+        found.append([name])
+        if isinstance(command, click.Group):
+            found += [[name, sub] for sub in command.list_commands(ctx)]
+    return found
+
+
+@pytest.mark.parametrize("words", _staff_commands(), ids=lambda words: " ".join(words) or "site-tools")
+def test_every_help_page_for_town_staff_is_in_italian(words: list[str]) -> None:
+    result = CliRunner().invoke(main, [*words, "--help"], prog_name="site-tools")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Uso: site-tools {' '.join(words)}".rstrip())
+    assert "Opzioni:" in result.output and "Mostra questo aiuto ed esce." in result.output
+    english = ENGLISH.findall(VERBATIM.sub(" ", result.output))
+    assert not english, (english, result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["validat"], "Errore: Il comando «validat» non esiste."),
+        (["validate", "--nope"], "Errore: L'opzione «--nope» non esiste."),
+        (["subscribers", "import"], "Errore: Manca l'argomento 'FILE_CSV'."),
+        (["new", "--priority", "alta"], "«alta» non è tra i valori ammessi: 'normal', 'urgent'."),
+        (["validate", "non-esiste.md"], "«non-esiste.md» non esiste."),
+        (["publish", "--max-age-days", "tre"], "«tre» non è un intero valido."),
+        (["publish", "--only"], "L'opzione «--only» vuole un valore."),
+    ],
+)
+def test_clicks_own_errors_are_in_italian(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, args, prog_name="site-tools")
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Errore: " in result.output
+    if result.output.startswith("Uso:"):  # click shows the usage line when it knows the command
+        assert result.output.startswith("Uso: site-tools") and "Per l'aiuto: «site-tools" in result.output
+    assert not re.search(r"\b(Usage|Error|Try|No such|Missing|Invalid)\b", result.output), result.output
+
+
+def test_the_catalogue_has_every_message_click_prints() -> None:
+    """A click upgrade that adds a message makes this fail until the catalogue has it in Italian."""
+    import ast
+    import importlib
+
+    from site_tools.cli.italian import FOR_DEVELOPERS, MESSAGES, MODULES, PLURALS
+
+    singles: set[str] = set()
+    plurals: set[tuple[str, str]] = set()
+    for name in MODULES:
+        module = importlib.import_module(f"click.{name}")
+        assert module.__file__ is not None
+        for node in ast.walk(ast.parse(Path(module.__file__).read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if node.func.id == "_" and texts:
+                singles.add(texts[0])
+            elif node.func.id == "ngettext" and len(texts) >= 2:
+                plurals.add((texts[0], texts[1]))
+    assert singles - FOR_DEVELOPERS <= set(MESSAGES), sorted(singles - FOR_DEVELOPERS - set(MESSAGES))
+    assert plurals <= set(PLURALS), sorted(plurals - set(PLURALS))
+    # Nothing stale: every entry is still one of click's (``required`` is looked up through a variable).
+    assert set(MESSAGES) - singles == {"required"}

@@ -82,6 +82,18 @@ class Context:
 
 pass_ctx = click.make_pass_decorator(Context)
 
+#: The options many commands share, declared once.
+db_option = click.option(
+    "--db",
+    "db_url",
+    envvar="SITE_TOOLS_DB",
+    metavar="URL",
+    help="Indirizzo dell'archivio (se manca: data/site-tools.db).",
+)
+now_option = click.option(
+    "--now", "now_text", envvar="SITE_TOOLS_NOW", metavar="DATA", help="Fai come se fosse questa data e ora."
+)
+
 
 def open_store(config: TownConfig, url: str | None = None) -> Store:
     from site_tools.store import Store
