@@ -7,6 +7,7 @@ import sys
 import click
 
 from site_tools.cli.common import EXIT_FATAL, EXIT_PROBLEMS, Context, db_option, friendly, pass_ctx
+from site_tools.formatting import number
 from site_tools.store import Store
 
 
@@ -64,7 +65,7 @@ def webhook_events(ctx: Context, requeue: int | None, db_url: str | None) -> Non
             return
         parked = store.inbox.parked()
         pending = store.inbox.pending()
-    click.echo(f"Eventi in attesa di elaborazione: {pending}. Eventi parcheggiati: {len(parked)}.")
+    click.echo(f"Eventi in attesa di elaborazione: {number(pending)}. Eventi parcheggiati: {number(len(parked))}.")
     for event in parked:
         when = datetime.fromtimestamp(event.received_at).astimezone(ctx.config.timezone)
         click.echo(f"{event.id}  {when:%d/%m/%Y %H:%M:%S}  tentativi {event.attempts}  {event.error or ''}")

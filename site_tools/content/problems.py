@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_tools.formatting import count, plural
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -112,7 +114,7 @@ def format_report(problems: list[Problem], outcome: str = "") -> str:
     files = {p.file for p in problems}
     lines = [p.format() for p in sorted(problems)]
     n = len(problems)
-    found = "Trovato 1 problema" if n == 1 else f"Trovati {n} problemi"
+    found = f"{plural(n, 'Trovato', 'Trovati')} {count(n, 'problema', 'problemi')}"
     lines.append("")
     lines.append(f"{found} in {len(files)} file." + (f" {outcome}" if outcome else ""))
     return "\n".join(lines)

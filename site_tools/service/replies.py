@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
+from site_tools.formatting import count
 
 
 def subscribed(config: TownConfig) -> str:
@@ -82,7 +83,7 @@ def automatic(config: TownConfig, moment: datetime) -> str:
         )
     if config.counter:
         text += (
-            f" I messaggi allo sportello sono conservati per {config.counter.retention_days} giorni "
+            f" I messaggi allo sportello sono conservati per {count(config.counter.retention_days, 'giorno', 'giorni')} "
             f"(informativa: {config.site_url}privacy/)."
         )
     if reports:
