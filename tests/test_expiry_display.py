@@ -48,3 +48,18 @@ def test_the_last_day_before_the_clocks_go_forward_is_the_day_written(town: Town
     page, post = _shown(town, "2027-03-27")  # the night of 27-28 March 2027 has one hour less in Rome
     assert "⏳ Valido fino a sabato 27 marzo 2027\n" in post
     assert "sabato 27 marzo 2027</li>" in page
+
+
+def test_publish_names_the_last_day_of_an_expired_bulletin_it_refuses(town: Town) -> None:
+    from site_tools.delivery.plan import make_plan
+    from site_tools.store import Store
+
+    written = good("2026-12-15-avviso", expires="2026-12-16").replace("2026-11-20 08:30", "2026-12-15 08:30")
+    town.write("2026-12-15-avviso.md", written)
+    store = Store.open("sqlite:///:memory:")
+    store.ledger.mark_historical(["gia-pubblicato"], ["telegram"])  # an adopted store: new bulletins are sent
+    config = town.config
+    plan = make_plan(load_content(config), store, datetime(2026, 12, 17, 9, 0, tzinfo=config.timezone))
+    store.close()
+    ((_, why),) = plan.refused
+    assert why == "è già scaduto: valeva fino a mercoledì 16 dicembre 2026 (campo «expires»)"
