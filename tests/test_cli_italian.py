@@ -237,3 +237,21 @@ def test_the_catalogue_has_every_message_click_prints() -> None:
     assert plurals <= set(PLURALS), sorted(plurals - set(PLURALS))
     # Nothing stale: every entry is still one of click's (``required`` is looked up through a variable).
     assert set(MESSAGES) - singles == {"required"}
+
+
+def test_staff_audit_tells_what_happened_in_italian(town: Town, tmp_path: Path) -> None:
+    from site_tools.store import Store
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store.open(db)
+    mario = store.staff.add("mario", "Mario Bianchi", "hash")
+    store.staff.audit(mario, "login")
+    store.staff.audit(mario, "read", 7)
+    store.staff.audit(mario, "assigned", 7, "anna")
+    store.close()
+    result = run(town, "staff", "audit", "--db", db)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("mario            ha assegnato ad anna · conversazione 7")
+    assert lines[1].endswith("mario            ha letto · conversazione 7")
+    assert lines[2].endswith("mario            ha fatto l'accesso")

@@ -129,12 +129,14 @@ def staff_list(ctx: Context, db_url: str | None) -> None:
 @friendly
 def staff_audit(ctx: Context, conversation: int | None, limit: int, db_url: str | None) -> None:
     """Chi ha letto e risposto a cosa (prima i più recenti): accessi, letture, risposte, modifiche."""
+    from site_tools.service.counter.actions import audit_text
+
     with store_for(ctx.config, db_url) as store:
         entries = store.staff.audit_log(conversation, limit)
     for e in entries:
         when = datetime.fromtimestamp(e.at, ctx.config.timezone).strftime("%d/%m/%Y %H:%M:%S")
-        where = f" conversazione {e.conversation_id}" if e.conversation_id else ""
-        click.echo(f"{when}  {e.staff or '-':<16} {e.action}{where}{' ' + e.detail if e.detail else ''}")
+        where = f" · conversazione {e.conversation_id}" if e.conversation_id else ""
+        click.echo(f"{when}  {e.staff or '-':<16} {audit_text(e.action, e.detail)}{where}")
 
 
 @click.group()

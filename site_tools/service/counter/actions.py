@@ -23,6 +23,30 @@ from site_tools.store.conversations import HANDLED, OPEN
 log = logging.getLogger("site_tools.counter")
 
 
+#: What the audit log records, as staff read it: the conversation's history and «site-tools staff audit».
+AUDIT_LABELS = {
+    "login": "ha fatto l'accesso",
+    "login_failed": "accesso non riuscito",
+    "login_throttled": "accesso bloccato dopo troppi tentativi",
+    "logout": "ha chiuso la sessione",
+    "read": "ha letto",
+    "answer": "ha risposto",
+    "answer_template": "ha risposto con il modello",
+    "handled": "ha segnato come gestita",
+    "reopened": "ha riaperto",
+    "assigned": "ha assegnato",
+    "media": "ha aperto un allegato",
+}
+
+
+def audit_text(action: str, detail: str | None = None) -> str:
+    """``ha letto``, ``ha assegnato ad anna``: one entry of the audit log in Italian."""
+    label = AUDIT_LABELS.get(action, action)
+    if action == "assigned" and detail:
+        return f"{label} {to_whom(detail)}"
+    return f"{label} ({detail})" if detail else label
+
+
 @dataclass(frozen=True)
 class Done:
     ok: bool

@@ -111,7 +111,9 @@ class Inbox:
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
-        self.env.filters.update(when=self.when, ago=duration, phone=phone_display, number=number, to_whom=to_whom)
+        self.env.filters.update(
+            when=self.when, ago=duration, phone=phone_display, number=number, to_whom=to_whom, audit=actions.audit_text
+        )
 
     # -- helpers -----------------------------------------------------------------------
     def when(self, ts: float | datetime | None) -> str:
