@@ -62,11 +62,21 @@ def changed_ids(content: Content, rev: str, root: Path) -> set[str] | None:
     return {r.id for r in content.records if r.id and r.path.resolve() in paths}
 
 
+#: What adopting does to what was already there, in the singular and the plural.
+HISTORICAL_WOULD = (
+    "avviso già presente verrebbe segnato come storico (non inviato)",
+    "avvisi già presenti verrebbero segnati come storici (non inviati)",
+)
+HISTORICAL = ("avviso già presente segnato come storico", "avvisi già presenti segnati come storici")
+KEPT_HISTORICAL = (
+    "avviso già pubblicato sul sito resta storico (non inviato)",
+    "avvisi già pubblicati sul sito restano storici (non inviati)",
+)
+
+
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
     if plan.historical:
-        click.echo(
-            f"Primo avvio: {count(len(plan.historical), 'avviso già presente verrebbe segnato', 'avvisi già presenti verrebbero segnati')} come storici (non inviati)."
-        )
+        click.echo(f"Primo avvio: {count(len(plan.historical), HISTORICAL_WOULD[0], HISTORICAL_WOULD[1])}.")
     active = store.subscribers.count_active()
     for item in plan.items:
         b = item.bulletin
@@ -106,9 +116,7 @@ def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
 
 def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: set[str] | None = None) -> None:
     if report.historical:
-        click.echo(
-            f"Primo avvio: {count(report.historical, 'avviso già presente segnato', 'avvisi già presenti segnati')} come storici, nessuno inviato."
-        )
+        click.echo(f"Primo avvio: {count(report.historical, HISTORICAL[0], HISTORICAL[1])}, nessuno inviato.")
     for result in report.results:
         mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…", "held": "€"}.get(
             result.state, "✗"
@@ -504,8 +512,7 @@ def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
         store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp())
     click.echo(
         f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: "
-        f"{count(len(visible), 'avviso già pubblicato sul sito resta storico', 'avvisi già pubblicati sul sito restano storici')} "
-        "(non inviati). Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
+        f"{count(len(visible), KEPT_HISTORICAL[0], KEPT_HISTORICAL[1])}. Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
         "invio non riesce."
     )
 
