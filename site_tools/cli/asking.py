@@ -99,7 +99,10 @@ def _ask(config: TownConfig, name: str) -> str:
     if name == "priority":
         return str(
             click.prompt(
-                QUESTIONS[name], type=click.Choice([p.value for p in Priority], case_sensitive=False), default="normal"
+                QUESTIONS[name],
+                type=click.Choice([p.value for p in Priority], case_sensitive=False),
+                default="normal",
+                show_choices=False,  # the question names them
             )
         )
     if name in REQUIRED:
