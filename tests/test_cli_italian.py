@@ -255,3 +255,12 @@ def test_staff_audit_tells_what_happened_in_italian(town: Town, tmp_path: Path) 
     assert lines[0].endswith("mario            ha assegnato ad anna · conversazione 7")
     assert lines[1].endswith("mario            ha letto · conversazione 7")
     assert lines[2].endswith("mario            ha fatto l'accesso")
+
+
+def test_a_wrong_answer_to_a_question_of_new_is_told_in_italian(town: Town) -> None:
+    answers = "Mercato spostato in piazza\n" + SUMMARY + "\nviabilita\nalta\nurgent\n\n\n\n"
+    result = run(town, "new", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Errore: «alta» non è tra i valori ammessi: 'normal', 'urgent'." in result.output
+    assert "Error" not in result.output.replace("Errore", "")
+    assert _parsed(town).urgent
