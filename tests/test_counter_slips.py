@@ -106,6 +106,8 @@ def test_assigned_to_a_name_that_starts_with_a_vowel_reads_ad(desk: Desk) -> Non
     to_mario = desk.client.post(f"/sportello/conversazioni/{cid}/assegna", data={"csrf": csrf(page), "a": mario.id})
     assert "Assegnata a Mario Bianchi" in to_mario.text
     assert "ha assegnato ad anna" in to_mario.text and "ha assegnato a mario" in to_mario.text  # the history
+    desk.client.post(f"/sportello/conversazioni/{cid}/assegna", data={"csrf": csrf(page), "a": anna.id})
+    assert "Assegnata ad Anna Verdi" in desk.client.get("/sportello/").text  # the list of conversations
 
 
 def test_the_preposition_before_a_name() -> None:
