@@ -1,4 +1,5 @@
-"""Numbers as Italians read them: € 1.234,56, durations and file sizes."""
+"""Numbers and names as Italians read them: € 1.234,56, counts that agree (1 avviso, 2 avvisi), «ad Anna»,
+durations and file sizes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,21 @@ def euro(amount: float) -> str:
 
 def number(n: float) -> str:
     return f"{n:,.0f}".replace(",", ".")
+
+
+def plural(n: int, one: str, many: str) -> str:
+    """The word that agrees with ``n``: ``plural(1, "era", "erano")`` is ``era`` (Italian: only 1 is singular)."""
+    return one if n == 1 else many
+
+
+def count(n: int, one: str, many: str) -> str:
+    """``1 avviso``, ``0 avvisi``, ``1.234 avvisi``: every count printed to a person goes through here."""
+    return f"{number(n)} {plural(n, one, many)}"
+
+
+def to_whom(name: str) -> str:
+    """``a Mario Bianchi``, ``ad Anna Verdi``: «a» takes a euphonic «d» before a vowel."""
+    return f"ad {name}" if name[:1].lower() in "aeiouàèéìòù" and name else f"a {name}"
 
 
 def duration(seconds: float) -> str:

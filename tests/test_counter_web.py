@@ -293,7 +293,7 @@ def test_handled_reopened_when_the_citizen_writes_again_and_assigned(desk: Desk)
     page = desk.client.get(f"/sportello/conversazioni/{cid}")
     anna = desk.store.staff.by_username("anna")
     assigned = desk.client.post(f"/sportello/conversazioni/{cid}/assegna", data={"csrf": csrf(page.text), "a": anna.id})
-    assert "Assegnata a Anna Verdi" in assigned.text
+    assert "Assegnata ad Anna Verdi" in assigned.text
     mine = desk.client.get("/sportello/?filtro=mie").text
     assert "+39 333 000 0700" not in mine
     closed = desk.client.post(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from site_tools.content.loading import load_content
-from site_tools.content.problems import Problem, format_report
+from site_tools.content.problems import NOTHING_PUBLISHED, Problem, format_report
 from site_tools.content.slips import NEW_BODY
 from site_tools.content.validation import GENERATED_PAGES, page_path
 
@@ -147,11 +147,11 @@ def test_yaml_errors_are_told_in_italian_with_the_line_and_a_tab_named(town: Tow
 
 
 def test_one_problem_is_told_in_the_singular(town: Town) -> None:
-    assert format_report([Problem("a.md", 1, "title", "x.", "y.")]).endswith(
+    assert format_report([Problem("a.md", 1, "title", "x.", "y.")], NOTHING_PUBLISHED).endswith(
         "Trovato 1 problema in 1 file. Nulla è stato pubblicato."
     )
     two = [Problem("a.md", 1, "title", "x.", "y."), Problem("b.md", 2, "date", "x.", "y.")]
-    assert format_report(two).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")
+    assert format_report(two, NOTHING_PUBLISHED).endswith("Trovati 2 problemi in 2 file. Nulla è stato pubblicato.")
 
 
 # -- 2. stable addresses ------------------------------------------------------------------------------------------
@@ -228,8 +228,9 @@ def _new(town: Town, *args: str, input: str) -> subprocess.CompletedProcess[str]
 
 def test_new_lists_the_categories_and_asks_again_only_the_wrong_answer(town: Town) -> None:
     summary = "Il ponte Vecchio è chiuso da domani per le verifiche dopo la piena."
-    # title, a too short summary, an unknown category, priority, no date; then only summary and category again.
-    answers = f"Chiusura del ponte Vecchio\ncorta\nfeste\nurgent\n\n{summary}\n4\n"
+    # title, a too short summary, an unknown category, priority, no date, no expiry, not an event;
+    # then only summary and category again.
+    answers = f"Chiusura del ponte Vecchio\ncorta\nfeste\nurgent\n\n\n\n{summary}\n4\n"
     result = _new(town, input=answers)
     assert result.returncode == 0, result.stderr
     assert "4. viabilita – Viabilità" in result.stderr or "4. viabilita – Viabilità" in result.stdout
@@ -285,9 +286,7 @@ def test_a_bulletin_without_a_date_is_dated_by_its_merge_not_when_it_was_written
 
 
 def test_new_writes_the_date_only_when_the_editor_schedules_it(town: Town) -> None:
-    answers = (
-        "Festa degli alberi\nDomenica si piantano gli alberi nel parco comunale.\neventi\nnormal\n2026-12-06 10:00\n"
-    )
+    answers = "Festa degli alberi\nDomenica si piantano gli alberi nel parco comunale.\neventi\nnormal\n2026-12-06 10:00\n\n\n"
     assert _new(town, input=answers).returncode == 0
     (path,) = town.bulletins.rglob("*.md")
     assert "date: 2026-12-06 10:00" in path.read_text(encoding="utf-8") and path.parent.name == "2026"

@@ -111,7 +111,7 @@ def test_adopt_records_what_was_there_and_nothing_after(town: Town, sqlite_url: 
     write(town, "2026-11-20-vecchio.md", NORMAL, "vecchio", date="2026-11-20 08:00")
     env = {"SITE_TOOLS_DB": sqlite_url}
     first = cli(town, "adopt", env=env)
-    assert first.returncode == 0 and "1 avvisi già pubblicati" in first.stdout
+    assert first.returncode == 0 and "1 avviso già pubblicato sul sito resta storico (non inviato)" in first.stdout
     again = cli(town, "adopt", env=env)
     assert again.returncode == 0 and "già adottato" in again.stdout
     write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")

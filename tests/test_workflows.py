@@ -298,7 +298,7 @@ def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> No
     text = summary.read_text(encoding="utf-8")
     assert "### 🔴 URGENTE – Allerta arancione" in text
     assert "12.000 iscritti, circa 2 min a 80 messaggi/s, costo stimato € 600,00" in text
-    assert "**Telegram** – 1 messaggio/i" in text and "**Canale WhatsApp**" in text
+    assert "**Telegram** – 1 messaggio (" in text and "**Canale WhatsApp**" in text
     assert "programmato per il 21/11/2026 alle 16:45" in text
     festa = text.split("### Festa degli alberi")[1]
     assert "Lista WhatsApp" not in festa.split("Non va su")[0]  # events stay off the paid list

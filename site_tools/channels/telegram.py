@@ -21,6 +21,7 @@ from site_tools.channels.base import (
 from site_tools.channels.errors import Action, classify_telegram
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
+from site_tools.formatting import count
 from site_tools.render.links import Links
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ class TelegramChannel(Channel):
 
         parts = render_telegram(bulletin, self.config, links)
         sizes = ", ".join(f"{visible_length(p)}/4.096" for p in parts)
-        return Rendered(tuple(parts), f"{len(parts)} messaggio/i ({sizes} caratteri)", markup="html")
+        return Rendered(
+            tuple(parts), f"{count(len(parts), 'messaggio', 'messaggi')} ({sizes} caratteri)", markup="html"
+        )
 
     async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
         assert self.config.telegram and self.settings.telegram_bot_token
@@ -66,7 +69,7 @@ class TelegramChannel(Channel):
         ids = await bot.post(render_telegram(bulletin, self.config, ctx.links))
         return Delivered(
             "done",
-            f"{len(ids)} messaggio/i nel canale",
+            f"{count(len(ids), 'messaggio', 'messaggi')} nel canale",
             external_id=",".join(ids),
             recipients=1,
             first_send_at=time.monotonic(),

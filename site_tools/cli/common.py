@@ -28,22 +28,29 @@ EXIT_CRASH = 2
 EXIT_FATAL = 3
 
 
-def report(problems: list[Problem]) -> None:
-    click.echo(format_report(problems), err=True)
+def report(problems: list[Problem], outcome: str = "") -> None:
+    """The Italian report; ``outcome`` says what was not done (only a publishing command says «Nulla è stato pubblicato»)."""
+    click.echo(format_report(problems, outcome), err=True)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for problem in problems:
             click.echo(problem.github_annotation())
 
 
-def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Problems become a report and exit 1; a bug becomes one clear line and exit 2."""
+def friendly(command: Callable[..., Any] | None = None, *, outcome: str = "") -> Any:
+    """Problems become a report and exit 1; a bug becomes one clear line and exit 2.
+
+    ``@friendly`` alone, or ``@friendly(outcome=NOTHING_PUBLISHED)`` for a command whose report
+    should also say what it did not do.
+    """
+    if command is None:
+        return functools.partial(friendly, outcome=outcome)
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except InvalidContent as exc:
-            report(exc.problems)
+            report(exc.problems, outcome)
             sys.exit(EXIT_PROBLEMS)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
@@ -74,6 +81,18 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+#: The options many commands share, declared once.
+db_option = click.option(
+    "--db",
+    "db_url",
+    envvar="SITE_TOOLS_DB",
+    metavar="URL",
+    help="Indirizzo dell'archivio (se manca: data/site-tools.db).",
+)
+now_option = click.option(
+    "--now", "now_text", envvar="SITE_TOOLS_NOW", metavar="DATA", help="Fai come se fosse questa data e ora."
+)
 
 
 def open_store(config: TownConfig, url: str | None = None) -> Store:

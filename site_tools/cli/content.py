@@ -8,29 +8,30 @@ from pathlib import Path
 
 import click
 
-from site_tools.cli.common import Context, friendly, pass_ctx, store_for
+from site_tools.cli.common import Context, friendly, now_option, pass_ctx, store_for
 from site_tools.content.answers import load_answers
-from site_tools.content.bulletin import Priority
+from site_tools.content.bulletin import TYPES, Priority
 from site_tools.content.loading import load_content
-from site_tools.content.problems import InvalidContent, Problem
+from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
+from site_tools.formatting import count
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, metavar="[PERCORSI]...", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--base",
     default=None,
-    help="Git revision whose published addresses must not change (default: the PR's base branch, else HEAD).",
+    help="La revisione Git i cui indirizzi pubblicati non devono cambiare (se manca: la base della richiesta di modifica, altrimenti HEAD).",
 )
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Check as at this time.")
+@now_option
 @pass_ctx
 @friendly
 def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: str | None) -> None:
-    """Check the configuration and the bulletins; list every problem.
+    """Controlla la configurazione e gli avvisi; elenca ogni problema.
 
-    With PATHS, report only on those files or folders (the rest of the
-    content is still read, to check references and duplicates). A published
-    bulletin whose address would change is a warning (exit 0).
+    Con PERCORSI segnala solo i problemi di quei file o cartelle (il resto
+    è letto lo stesso, per controllare riferimenti e doppioni). Un avviso
+    pubblicato il cui indirizzo cambierebbe è un avvertimento (esce con 0).
     """
     from site_tools.content.addresses import default_base, moved_addresses
     from site_tools.content.dates import now as current_time
@@ -47,9 +48,10 @@ def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: 
         problems += config.site_problems  # the footer's fields: they stop the site build, not the publisher
     if problems:
         raise InvalidContent(problems)
-    checked = len(extra) if paths else len(content.bulletins)
-    also = f" e {len(answers)} risposte pronte dello sportello" if answers and not paths else ""
-    click.echo(f"Tutto in ordine: {checked} avvisi{also} controllati, nessun problema.")
+    checked = count(len(extra) if paths else len(content.bulletins), "avviso", "avvisi")
+    if answers and not paths:
+        checked += f" e {count(len(answers), 'risposta pronta', 'risposte pronte')} dello sportello"
+    click.echo(f"Tutto in ordine, nessun problema in {checked}.")
 
 
 def warn(warnings: list[Problem]) -> None:
@@ -61,14 +63,28 @@ def warn(warnings: list[Problem]) -> None:
 
 
 @click.command()
-@click.option("--title", default=None, help="Title of the bulletin.")
-@click.option("--summary", default=None, help="Short text for phones.")
-@click.option("--category", default=None, help="Category slug, label or number in the list.")
-@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None)
-@click.option("--date", "when", default=None, help="Schedule at this date and time (default: dated when merged).")
-@click.option("--type", "kind", type=click.Choice(["avviso", "notizia", "comunicato", "bando"]), default="avviso")
+@click.option("--title", default=None, metavar="TITOLO", help="Titolo dell'avviso.")
+@click.option("--summary", default=None, metavar="SINTESI", help="Sintesi: il testo breve che arriva sui telefoni.")
+@click.option(
+    "--category", default=None, metavar="CATEGORIA", help="Categoria: il nome, l'etichetta o il numero nell'elenco."
+)
+@click.option("--priority", type=click.Choice([p.value for p in Priority]), default=None, help="Priorità.")
+@click.option(
+    "--date",
+    "when",
+    default=None,
+    metavar="DATA",
+    help="Programma l'avviso a questa data e ora (se manca: la data del merge).",
+)
+@click.option(
+    "--type", "kind", type=click.Choice(list(TYPES)), default=None, help="Tipo (se manca: quello predefinito)."
+)
+@click.option("--expires", default=None, metavar="DATA", help="Valido fino a questa data (o data e ora).")
+@click.option("--event-start", default=None, metavar="DATA", help="Se è un evento: quando comincia.")
+@click.option("--event-end", default=None, metavar="DATA", help="Quando finisce l'evento.")
+@click.option("--location", default=None, metavar="LUOGO", help="Dove si svolge l'evento.")
 @pass_ctx
-@friendly
+@friendly(outcome="Nessun avviso è stato scritto.")
 def new(
     ctx: Context,
     title: str | None,
@@ -76,35 +92,51 @@ def new(
     category: str | None,
     priority: str | None,
     when: str | None,
-    kind: str,
+    kind: str | None,
+    expires: str | None,
+    event_start: str | None,
+    event_end: str | None,
+    location: str | None,
 ) -> None:
-    """Write a new bulletin with valid frontmatter under content/, asking what is missing.
+    """Scrive un nuovo avviso in content/, con l'intestazione già valida.
 
-    A wrong answer is asked again, alone: the others are kept. Without a
-    date the bulletin is dated when it is merged.
+    Senza opzioni fa tutte le domande (quelle facoltative si saltano con
+    invio); con le opzioni chiede solo ciò che manca ed è obbligatorio.
+    Una risposta sbagliata è richiesta da sola: le altre restano. Senza
+    data l'avviso prende la data del merge.
     """
     from site_tools.cli.asking import ask_draft
     from site_tools.content.authoring import write_new
 
     config = ctx.config
-    given = {"title": title, "summary": summary, "categories": category, "priority": priority, "date": when}
+    given = {
+        "title": title,
+        "summary": summary,
+        "categories": category,
+        "priority": priority,
+        "date": when,
+        "expires": expires,
+        "event.start": event_start,
+        "event.end": event_end,
+        "event.location": location,
+    }
     path = write_new(config, ask_draft(config, given, kind))
     click.echo(f"Creato {path.relative_to(config.root).as_posix()}: aprilo e scrivi il testo completo.")
 
 
 @click.command()
-@click.option("--strict", is_flag=True, help="Fail on any warning, such as a broken link.")
+@click.option("--strict", is_flag=True, help="Fallisci a ogni avvertimento, come un link rotto.")
 @click.option(
     "--site-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Where to write the site (default: site/).",
+    help="Dove scrivere il sito (se manca: site/).",
 )
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Build the site as it is at this time.")
+@now_option
 @pass_ctx
-@friendly
+@friendly(outcome=NOTHING_PUBLISHED)
 def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | None) -> None:
-    """Build the public site (MkDocs + mkdocs-material) into site/."""
+    """Costruisce il sito pubblico (ProperDocs + mkdocs-material) in site/."""
     import time
 
     from site_tools.site.build import build_site
@@ -118,17 +150,17 @@ def build(ctx: Context, strict: bool, site_dir: Path | None, now_text: str | Non
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Indirizzo su cui ascoltare.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Porta su cui ascoltare.")
 @click.option(
     "--cms/--no-cms",
     default=None,
-    help="Also start the web editor's local backend (decap-server) on content/ (default: when extra.town.editor is set).",
+    help="Avvia anche l'editor web in locale (decap-server) su content/ (se manca: quando c'è extra.town.editor).",
 )
 @pass_ctx
 @friendly
 def serve(ctx: Context, host: str, port: int, cms: bool | None) -> None:
-    """Preview the site at http://127.0.0.1:8000/, rebuilt on every save; the web editor at /admin/."""
+    """Anteprima del sito su http://127.0.0.1:8000/, ricostruito a ogni salvataggio; l'editor web su /admin/."""
     from site_tools.site.admin import LOCAL_BACKEND_ENV, decap_config
     from site_tools.site.build import serve_site
     from site_tools.site.local_editor import local_backend
@@ -154,13 +186,19 @@ def _interrupt(signum: int, frame: object) -> None:
 
 @click.command("cms-config")
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write here (default: print)."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scrivi qui (se manca: stampa).",
 )
-@click.option("--local-backend", default=None, help="URL of a decap-server to use from localhost (offline editing).")
+@click.option(
+    "--local-backend", default=None, help="Indirizzo di un decap-server da usare in locale (modifiche senza rete)."
+)
 @pass_ctx
 @friendly
 def cms_config(ctx: Context, output: Path | None, local_backend: str | None) -> None:
-    """The web editor's config.yml (Decap CMS), generated from mkdocs.yml: the build puts it in admin/."""
+    """Il config.yml dell'editor web (Decap CMS), generato da mkdocs.yml: la costruzione del sito lo mette in admin/."""
     from site_tools.site.admin import config_yaml
 
     text = config_yaml(ctx.config, local_backend)
@@ -172,14 +210,24 @@ def cms_config(ctx: Context, output: Path | None, local_backend: str | None) -> 
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW")
-@click.option("--recipients", type=int, default=None, help="Subscribers to assume (default: the store, if reachable).")
-@click.option("--output", type=click.File("a"), default="-", help="Append to this file (e.g. $GITHUB_STEP_SUMMARY).")
+@click.argument("paths", nargs=-1, metavar="[PERCORSI]...", type=click.Path(path_type=Path))
+@now_option
+@click.option(
+    "--recipients",
+    type=int,
+    default=None,
+    help="Iscritti da considerare (se manca: quelli dell'archivio, se raggiungibile).",
+)
+@click.option(
+    "--output",
+    type=click.File("a"),
+    default="-",
+    help="Aggiungi in fondo a questo file (per esempio $GITHUB_STEP_SUMMARY).",
+)
 @pass_ctx
 @friendly
 def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipients: int | None, output) -> None:  # type: ignore[no-untyped-def]
-    """Markdown preview of bulletins on every channel: text, counts, recipients, time, cost."""
+    """Anteprima in Markdown degli avvisi su ogni canale: testo, lunghezze, destinatari, tempi, costo."""
     from site_tools.content.dates import now as current_time
     from site_tools.delivery.preview import preview_markdown
     from site_tools.settings import Settings

@@ -31,7 +31,7 @@ from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx
 @pass_ctx
 @friendly
 def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve: bool | None) -> None:
-    """The whole system on this machine: site, simulated citizens, an urgent bulletin, receipts."""
+    """(Per sviluppatori) Tutto il sistema su questa macchina: sito, cittadini simulati, un avviso urgente, ricevute."""
     from site_tools.devtools.demo import run_demo
 
     config = ctx.config
@@ -73,7 +73,7 @@ def simulator(
     app_secret: str,
     enforce_window: bool,
 ) -> None:
-    """A local WhatsApp Cloud API, Channel gateway and Telegram Bot API, for demos and tests."""
+    """(Per sviluppatori) Le API di WhatsApp, del Canale e di Telegram simulate in locale, per prove e dimostrazioni."""
     from site_tools.devtools.simulator import SimConfig, run
 
     run(

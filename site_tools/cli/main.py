@@ -4,6 +4,9 @@ Each subcommand is a thin layer over the package that does the work:
 :mod:`.content` (editors), :mod:`.publish` (sending), :mod:`.subscribers`
 (the list), :mod:`.service` (webhooks), :mod:`.staff` (the counter's staff and
 retention), :mod:`.dev` (demo and simulator).
+
+Town staff use these commands: they speak Italian, click's own words too
+(:mod:`.italian`, installed here before any option is declared).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from pathlib import Path
 import click
 
 from site_tools import __version__
+from site_tools.cli import italian
 from site_tools.cli.common import Context
+
+italian.install()
 
 #: Each subcommand and where it lives: imported only when it runs (``publish`` must not wait for the site
 #: generator, the web service or the counter to be imported: the first urgent message is timed, issue 17).
@@ -47,6 +53,7 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, attr = COMMANDS[cmd_name]
             command = getattr(importlib.import_module(f"site_tools.cli.{module}"), attr)
+            italian.adapt([command])
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -58,12 +65,15 @@ class LazyGroup(click.Group):
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar="SITE_TOOLS_CONFIG",
-    help="mkdocs.yml of the town (default: found from the current folder).",
+    help="Il mkdocs.yml del Comune (se manca: cercato a partire dalla cartella corrente).",
 )
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
-    """Bulletins of an Italian town hall: validate, build the site, publish."""
+    """Gli avvisi del Comune: controllarli, costruire il sito, pubblicarli."""
     ctx.obj = Context(config_path)
+
+
+italian.adapt([main])
 
 
 if __name__ == "__main__":  # pragma: no cover

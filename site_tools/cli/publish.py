@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from site_tools.channels.base import Channel
-from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, store_for
+from site_tools.cli.common import EXIT_PROBLEMS, Context, db_option, friendly, now_option, pass_ctx, store_for
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
-from site_tools.content.problems import InvalidContent, Problem
+from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
-from site_tools.formatting import euro
+from site_tools.formatting import count, euro, number, plural
 from site_tools.render.links import Links
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
@@ -62,11 +62,21 @@ def changed_ids(content: Content, rev: str, root: Path) -> set[str] | None:
     return {r.id for r in content.records if r.id and r.path.resolve() in paths}
 
 
+#: What adopting does to what was already there, in the singular and the plural.
+HISTORICAL_WOULD = (
+    "avviso già presente verrebbe segnato come storico (non inviato)",
+    "avvisi già presenti verrebbero segnati come storici (non inviati)",
+)
+HISTORICAL = ("avviso già presente segnato come storico", "avvisi già presenti segnati come storici")
+KEPT_HISTORICAL = (
+    "avviso già pubblicato sul sito resta storico (non inviato)",
+    "avvisi già pubblicati sul sito restano storici (non inviati)",
+)
+
+
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
     if plan.historical:
-        click.echo(
-            f"Primo avvio: {len(plan.historical)} avvisi già presenti verrebbero segnati come storici (non inviati)."
-        )
+        click.echo(f"Primo avvio: {count(len(plan.historical), HISTORICAL_WOULD[0], HISTORICAL_WOULD[1])}.")
     active = store.subscribers.count_active()
     for item in plan.items:
         b = item.bulletin
@@ -99,14 +109,14 @@ def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
     if plan.waiting:
         first = plan.waiting[0]
         click.echo(
-            f"In attesa: {len(plan.waiting)} avvisi programmati; il prossimo è {first.id} "
+            f"In attesa: {count(len(plan.waiting), 'avviso programmato', 'avvisi programmati')}; il prossimo è {first.id} "
             f"({first.date:%d/%m/%Y %H:%M})."
         )
 
 
 def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: set[str] | None = None) -> None:
     if report.historical:
-        click.echo(f"Primo avvio: {report.historical} avvisi già presenti segnati come storici, nessuno inviato.")
+        click.echo(f"Primo avvio: {count(report.historical, HISTORICAL[0], HISTORICAL[1])}, nessuno inviato.")
     for result in report.results:
         mark = {"done": "✔", "manual": "✍", "skipped": "·", "paused": "‖", "waiting": "…", "held": "€"}.get(
             result.state, "✗"
@@ -137,14 +147,18 @@ STATES = {
 
 def fanout_summary(r: FanOutReport, config: TownConfig) -> str:
     failed = sum(r.failed.values())
-    parts = [f"{r.accepted} accettati su {r.recipients}", f"{r.seconds:.1f} s", f"{r.rate:.0f} msg/s"]
+    parts = [
+        f"{number(r.accepted)} {plural(r.accepted, 'accettato', 'accettati')} su {number(r.recipients)}",
+        f"{r.seconds:.1f} s",
+        f"{r.rate:.0f} msg/s",
+    ]
     if failed:
         reasons = ", ".join(f"{code}: {n}" for code, n in r.failed.most_common())
-        parts.append(f"{failed} non recapitabili ({reasons})")
+        parts.append(f"{number(failed)} non {plural(failed, 'recapitabile', 'recapitabili')} ({reasons})")
     if r.skipped:
-        parts.append(f"{r.skipped} disiscritti durante l'invio")
+        parts.append(f"{count(r.skipped, 'disiscritto', 'disiscritti')} durante l'invio")
     if r.reconciled:
-        parts.append(f"{r.reconciled} con esito incerto ripresi")
+        parts.append(f"{number(r.reconciled)} con esito incerto {plural(r.reconciled, 'ripreso', 'ripresi')}")
     if r.reason:
         parts.append(r.reason)
     parts.append(f"costo stimato {euro(r.accepted * config.price_per_template)}")
@@ -168,59 +182,74 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
 
 @click.command()
 @click.option(
-    "--dry-run", is_flag=True, help="Show what would be sent, to whom, how long and at what cost; send nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Mostra cosa sarebbe inviato, a chi, in quanto tempo e con che costo; non invia nulla.",
 )
-@click.option("--only", "only", metavar="ID", help="Publish only this bulletin.")
-@click.option("--channel", type=click.Choice(list(CHANNELS)), help="Publish only to this channel.")
-@click.option("--since", "since", metavar="REV", help="Git revision before the push: bulletins changed since are new.")
-@click.option("--force", is_flag=True, help="Also send a bulletin dated more than --max-age-days ago.")
-@click.option("--max-age-days", type=int, default=3, show_default=True)
-@click.option("--rate", type=float, default=None, help="Messages per second to the list (default: WHATSAPP_MPS or 80).")
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests, previews).")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
+@click.option("--only", "only", metavar="ID", help="Pubblica solo questo avviso.")
+@click.option("--channel", type=click.Choice(list(CHANNELS)), help="Pubblica solo su questo canale.")
+@click.option(
+    "--since",
+    "since",
+    metavar="REVISIONE",
+    help="La revisione Git prima del push: gli avvisi cambiati da allora sono nuovi.",
+)
+@click.option("--force", is_flag=True, help="Invia anche un avviso con data più vecchia di --max-age-days giorni.")
+@click.option(
+    "--max-age-days",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Oltre quanti giorni un avviso è troppo vecchio da inviare.",
+)
+@click.option(
+    "--rate", type=float, default=None, help="Messaggi al secondo alla lista (se manca: WHATSAPP_MPS oppure 80)."
+)
+@now_option
+@db_option
+@click.option("--progress/--no-progress", default=None, help="Barra di avanzamento (se manca: solo in un terminale).")
 @click.option(
     "--stale-after",
     type=float,
     default=15.0,
     show_default=True,
-    help="After a crash: seconds of silence before a dead run's unconfirmed sends are retried.",
+    help="Dopo un arresto: secondi di silenzio prima di riprovare gli invii non confermati di un avvio interrotto.",
 )
 @click.option(
     "--receipt-grace",
     type=float,
     default=30.0,
     show_default=True,
-    help="Seconds to wait for a delivery receipt before resending after a timeout.",
+    help="Secondi di attesa della ricevuta prima di rinviare dopo un tempo scaduto.",
 )
 @click.option(
     "--resend-uncertain",
     is_flag=True,
-    help="With --only: post again to Telegram/the Channel after an interrupted run (check the channel first).",
+    help="Con --only: pubblica di nuovo su Telegram o sul Canale dopo un avvio interrotto (prima controlla il canale).",
 )
 @click.option(
     "--approve-cost",
     is_flag=True,
     envvar="SITE_TOOLS_APPROVE_COST",
-    help="Send even above the town's cost ceiling (extra.town.cost_ceiling_eur).",
+    help="Invia anche oltre il tetto di spesa del Comune (extra.town.cost_ceiling_eur).",
 )
 @click.option(
     "--deadline",
     type=float,
     envvar="SITE_TOOLS_DEADLINE",
-    help="Seconds from now after which nothing new is sent (the job's time limit less a margin): "
-    "the rest stays pending and the next run resumes it.",
+    help="Secondi da ora dopo i quali non si invia più nulla di nuovo (il limite del job meno un margine): "
+    "il resto resta in attesa e lo riprende l'avvio successivo.",
 )
 @click.option(
     "--adopt/--no-adopt",
     "adopt_store",
     default=True,
-    help="On a store that never adopted the repository: adopt it now (push runs) or stop (scheduled runs).",
+    help="Su un archivio che non ha mai adottato il repository: adottalo ora (avvii da push) o fermati (avvii programmati).",
 )
 @pass_ctx
-@friendly
+@friendly(outcome=NOTHING_PUBLISHED)
 def publish(ctx: Context, **options: Any) -> None:
-    """Send new bulletins to every channel, once; urgent first."""
+    """Invia gli avvisi nuovi su ogni canale, una volta sola; prima gli urgenti."""
     run_publish(ctx.config, PublishOptions(**options))
 
 
@@ -458,12 +487,12 @@ def write_summary(text: str) -> None:
 
 
 @click.command()
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests).")
+@db_option
+@now_option
 @pass_ctx
 @friendly
 def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
-    """Record that this store adopts the repository now: what is already published is never sent."""
+    """Registra che l'archivio adotta ora il repository: ciò che è già pubblicato non sarà mai inviato."""
     from datetime import datetime
 
     from site_tools.content.dates import now as current_time
@@ -482,8 +511,8 @@ def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
         visible = [b.id for b in content.bulletins if b.is_visible(moment)]
         store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp())
     click.echo(
-        f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: {len(visible)} avvisi già pubblicati sul sito "
-        "restano storici (non inviati). Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
+        f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: "
+        f"{count(len(visible), KEPT_HISTORICAL[0], KEPT_HISTORICAL[1])}. Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "
         "invio non riesce."
     )
 
@@ -509,21 +538,21 @@ def visible_state(config: TownConfig, now_text: str | None) -> str:
 
 
 @click.command("visible-state")
-@click.option("--now", "now_text", envvar="SITE_TOOLS_NOW", help="Pretend it is this time (tests).")
+@now_option
 @pass_ctx
 @friendly
 def visible_state_command(ctx: Context, now_text: str | None) -> None:
-    """Print a fingerprint of what the site shows now (the scheduled workflow redeploys only when it changes)."""
+    """Stampa un'impronta di ciò che il sito mostra ora (il workflow programmato ripubblica solo se cambia)."""
     click.echo(visible_state(ctx.config, now_text))
 
 
 @click.command()
-@click.argument("bulletin_id")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("bulletin_id", metavar="ID_AVVISO")
+@db_option
 @pass_ctx
 @friendly
 def deliveries(ctx: Context, bulletin_id: str, db_url: str | None) -> None:
-    """Counts per channel for one bulletin: sent, delivered, read, failed by reason."""
+    """I conteggi di un avviso per canale: inviati, consegnati, letti, non riusciti per motivo."""
     with store_for(ctx.config, db_url) as store:
         if not print_deliveries(store, bulletin_id):
             raise click.ClickException(f"nessuna pubblicazione registrata per «{bulletin_id}».")

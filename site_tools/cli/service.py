@@ -6,18 +6,19 @@ import sys
 
 import click
 
-from site_tools.cli.common import EXIT_FATAL, EXIT_PROBLEMS, Context, friendly, pass_ctx
+from site_tools.cli.common import EXIT_FATAL, EXIT_PROBLEMS, Context, db_option, friendly, pass_ctx
+from site_tools.formatting import number
 from site_tools.store import Store
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB", help="Store URL (default: data/site-tools.db).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Indirizzo su cui ascoltare.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Porta su cui ascoltare.")
+@db_option
 @pass_ctx
 @friendly
 def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
-    """The subscriptions service: WhatsApp webhooks for keyword opt-in/opt-out, receipts, answers."""
+    """Il servizio iscrizioni: i webhook di WhatsApp per iscrizioni e cancellazioni, ricevute, risposte e sportello."""
     import logging
 
     from site_tools.service.app import Service
@@ -46,12 +47,12 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
 
 
 @click.command("webhook-events")
-@click.option("--requeue", "requeue", type=int, metavar="ID", help="Process this parked event again.")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.option("--requeue", "requeue", type=int, metavar="ID", help="Elabora di nuovo questo evento parcheggiato.")
+@db_option
 @pass_ctx
 @friendly
 def webhook_events(ctx: Context, requeue: int | None, db_url: str | None) -> None:
-    """Webhook events parked with a permanent problem (exit 1 when there are some); --requeue after a fix."""
+    """Gli eventi dei webhook parcheggiati per un problema permanente (esce con 1 se ce ne sono); --requeue dopo la correzione."""
     from datetime import datetime
 
     from site_tools.cli.common import store_for
@@ -64,7 +65,7 @@ def webhook_events(ctx: Context, requeue: int | None, db_url: str | None) -> Non
             return
         parked = store.inbox.parked()
         pending = store.inbox.pending()
-    click.echo(f"Eventi in attesa di elaborazione: {pending}. Eventi parcheggiati: {len(parked)}.")
+    click.echo(f"Eventi in attesa di elaborazione: {number(pending)}. Eventi parcheggiati: {number(len(parked))}.")
     for event in parked:
         when = datetime.fromtimestamp(event.received_at).astimezone(ctx.config.timezone)
         click.echo(f"{event.id}  {when:%d/%m/%Y %H:%M:%S}  tentativi {event.attempts}  {event.error or ''}")

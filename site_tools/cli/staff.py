@@ -10,8 +10,9 @@ from datetime import datetime
 
 import click
 
-from site_tools.cli.common import Context, friendly, pass_ctx, store_for
+from site_tools.cli.common import Context, db_option, friendly, pass_ctx, store_for
 from site_tools.content.config import TownConfig
+from site_tools.formatting import count
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 
@@ -36,18 +37,20 @@ def _counter(config: TownConfig) -> None:
 
 @click.group()
 def staff() -> None:
-    """Staff accounts of the one-to-one counter's inbox, and its audit log."""
+    """Gli account del personale dello sportello WhatsApp e il registro delle attività."""
 
 
 @staff.command("add")
-@click.argument("username")
-@click.option("--name", "display_name", required=True, help="Name and surname, as colleagues see it.")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("username", metavar="UTENTE")
+@click.option(
+    "--name", "display_name", required=True, metavar="NOME", help="Nome e cognome, come li vedono i colleghi."
+)
+@click.option("--password-stdin", is_flag=True, help="Leggi la password dalla prima riga dell'input standard.")
+@db_option
 @pass_ctx
 @friendly
 def staff_add(ctx: Context, username: str, display_name: str, password_stdin: bool, db_url: str | None) -> None:
-    """Create an account (the password is stored only as an argon2 hash)."""
+    """Crea un account (della password si conserva solo l'impronta argon2)."""
     from site_tools.service.counter.auth import hash_password
 
     username = username.strip().lower()
@@ -64,13 +67,13 @@ def staff_add(ctx: Context, username: str, display_name: str, password_stdin: bo
 
 
 @staff.command("password")
-@click.argument("username")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("username", metavar="UTENTE")
+@click.option("--password-stdin", is_flag=True, help="Leggi la password dalla prima riga dell'input standard.")
+@db_option
 @pass_ctx
 @friendly
 def staff_password(ctx: Context, username: str, password_stdin: bool, db_url: str | None) -> None:
-    """Set a new password; the user's open sessions end."""
+    """Imposta una nuova password; le sessioni aperte dell'utente si chiudono."""
     from site_tools.service.counter.auth import hash_password
 
     with store_for(ctx.config, db_url) as store:
@@ -82,13 +85,13 @@ def staff_password(ctx: Context, username: str, password_stdin: bool, db_url: st
 
 
 @staff.command("disable")
-@click.argument("username")
-@click.option("--enable", is_flag=True, help="Enable the account again instead.")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("username", metavar="UTENTE")
+@click.option("--enable", is_flag=True, help="Riattiva invece l'account.")
+@db_option
 @pass_ctx
 @friendly
 def staff_disable(ctx: Context, username: str, enable: bool, db_url: str | None) -> None:
-    """Disable an account at once (its sessions end, its conversations are unassigned)."""
+    """Disattiva subito un account (le sue sessioni si chiudono, le sue conversazioni tornano libere)."""
     with store_for(ctx.config, db_url) as store:
         member = store.staff.by_username(username.strip().lower())
         if member is None:
@@ -98,11 +101,11 @@ def staff_disable(ctx: Context, username: str, enable: bool, db_url: str | None)
 
 
 @staff.command("list")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@db_option
 @pass_ctx
 @friendly
 def staff_list(ctx: Context, db_url: str | None) -> None:
-    """Every account, with its last login."""
+    """Tutti gli account, con l'ultimo accesso."""
     with store_for(ctx.config, db_url) as store:
         members = store.staff.members(active_only=False)
     for m in members:
@@ -119,32 +122,34 @@ def staff_list(ctx: Context, db_url: str | None) -> None:
 
 
 @staff.command("audit")
-@click.option("--conversation", type=int, default=None, help="Only this conversation.")
+@click.option("--conversation", type=int, default=None, help="Solo questa conversazione.")
 @click.option("--limit", type=int, default=100, show_default=True)
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@db_option
 @pass_ctx
 @friendly
 def staff_audit(ctx: Context, conversation: int | None, limit: int, db_url: str | None) -> None:
-    """Who read and answered what (newest first): logins, reads, answers, changes."""
+    """Chi ha letto e risposto a cosa (prima i più recenti): accessi, letture, risposte, modifiche."""
+    from site_tools.service.counter.actions import audit_text
+
     with store_for(ctx.config, db_url) as store:
         entries = store.staff.audit_log(conversation, limit)
     for e in entries:
         when = datetime.fromtimestamp(e.at, ctx.config.timezone).strftime("%d/%m/%Y %H:%M:%S")
-        where = f" conversazione {e.conversation_id}" if e.conversation_id else ""
-        click.echo(f"{when}  {e.staff or '-':<16} {e.action}{where}{' ' + e.detail if e.detail else ''}")
+        where = f" · conversazione {e.conversation_id}" if e.conversation_id else ""
+        click.echo(f"{when}  {e.staff or '-':<16} {audit_text(e.action, e.detail)}{where}")
 
 
 @click.group()
 def counter() -> None:
-    """The one-to-one counter: retention and the template to submit to Meta."""
+    """Lo sportello WhatsApp: conservazione dei messaggi e modello da sottoporre a Meta."""
 
 
 @counter.command("purge")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@db_option
 @pass_ctx
 @friendly
 def counter_purge(ctx: Context, db_url: str | None) -> None:
-    """Delete conversation messages and media older than extra.town.counter.retention_days (the service does it hourly too)."""
+    """Cancella messaggi e file delle conversazioni più vecchi di extra.town.counter.retention_days (il servizio lo fa anche ogni ora)."""
     from site_tools.service.counter.runtime import purge_expired
 
     config = ctx.config
@@ -153,8 +158,8 @@ def counter_purge(ctx: Context, db_url: str | None) -> None:
     with store_for(config, db_url) as store:
         messages, conversations = purge_expired(store, config, time.time())
     click.echo(
-        f"Cancellati {messages} messaggi e {conversations} conversazioni più vecchi di "
-        f"{config.counter.retention_days} giorni."
+        f"Cancellato ciò che ha più di {count(config.counter.retention_days, 'giorno', 'giorni')}: "
+        f"{count(messages, 'messaggio', 'messaggi')} e {count(conversations, 'conversazione', 'conversazioni')}."
     )
 
 
@@ -162,7 +167,7 @@ def counter_purge(ctx: Context, db_url: str | None) -> None:
 @pass_ctx
 @friendly
 def counter_template(ctx: Context) -> None:
-    """Print the answer template to submit to Meta for approval (Graph API JSON)."""
+    """Stampa il modello di risposta da sottoporre all'approvazione di Meta (JSON della Graph API)."""
     from site_tools.service.counter.template import submission
 
     _counter(ctx.config)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from site_tools.cli.common import EXIT_PROBLEMS, Context, friendly, pass_ctx, report, store_for
+from site_tools.cli.common import EXIT_PROBLEMS, Context, db_option, friendly, pass_ctx, report, store_for
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem
-from site_tools.formatting import number
+from site_tools.formatting import count, number, plural
 from site_tools.phones import mask, normalize
 from site_tools.store import Store
 
@@ -100,7 +100,9 @@ def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
         f"Iscritti attivi alla lista WhatsApp: {number(active)} su {number(config.population)} residenti "
         f"({100 * active / config.population:.1f} %" + (f", uno ogni {ratio:.1f} residenti)" if active else ")")
     ]
-    lines.append(f"Ultime {weeks} settimane (settimana: iscritti / cancellati):")
+    lines.append(
+        f"{plural(weeks, 'Ultima', 'Ultime')} {count(weeks, 'settimana', 'settimane')} (settimana: iscritti / cancellati):"
+    )
     for week, joined, left in store.subscribers.weekly(time.time() - weeks * 7 * 86400):
         lines.append(f"  {week}: +{joined} / -{left}")
     return "\n".join(lines)
@@ -118,7 +120,7 @@ def export_json(store: Store, phone: str) -> str | None:
 
 @click.group()
 def subscribers() -> None:
-    """List subscribers: stats, import, GDPR export and erasure."""
+    """Gli iscritti alla lista: statistiche, importazione, accesso e cancellazione (GDPR)."""
 
 
 def _number_arg(value: str) -> str:
@@ -131,11 +133,11 @@ def _number_arg(value: str) -> str:
 
 
 @subscribers.command("stats")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@db_option
 @pass_ctx
 @friendly
 def subscribers_stats(ctx: Context, db_url: str | None) -> None:
-    """Active subscribers, joined and left per week, and the ratio to residents."""
+    """Iscritti attivi, iscrizioni e cancellazioni per settimana, e la quota sui residenti."""
     from site_tools.cli.subscribers import stats_text
 
     with store_for(ctx.config, db_url) as store:
@@ -143,30 +145,36 @@ def subscribers_stats(ctx: Context, db_url: str | None) -> None:
 
 
 @subscribers.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("csv_file", metavar="FILE_CSV", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
 @pass_ctx
 @friendly
 def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None:
-    """Import an existing list (numbers with consent dates). Re-importing is harmless."""
+    """Importa una lista esistente (numeri con la data del consenso). Importarla di nuovo non fa danni."""
     from site_tools.cli.subscribers import import_csv
 
     with store_for(ctx.config, db_url) as store:
         result = import_csv(store, ctx.config, csv_file)
-    click.echo(f"Importati {result.added} nuovi iscritti; {result.already} erano già presenti.")
+    click.echo(
+        f"{plural(result.added, 'Importato', 'Importati')} {count(result.added, 'nuovo iscritto', 'nuovi iscritti')}; "
+        f"{number(result.already)} {plural(result.already, 'era già presente', 'erano già presenti')}."
+    )
     if result.rejected:
         report(result.rejected)
-        click.echo(f"{len(result.rejected)} righe NON importate: correggile e importa di nuovo il file.", err=True)
+        click.echo(
+            f"{count(len(result.rejected), 'riga NON importata: correggila', 'righe NON importate: correggile')} e importa di nuovo il file.",
+            err=True,
+        )
         sys.exit(EXIT_PROBLEMS)
 
 
 @subscribers.command("export")
-@click.argument("phone")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("phone", metavar="NUMERO")
+@db_option
 @pass_ctx
 @friendly
 def subscribers_export(ctx: Context, phone: str, db_url: str | None) -> None:
-    """GDPR access: everything stored about one number, as JSON."""
+    """Accesso (GDPR): tutto ciò che è conservato su un numero, in JSON."""
     from site_tools.cli.subscribers import export_json
 
     with store_for(ctx.config, db_url) as store:
@@ -177,12 +185,12 @@ def subscribers_export(ctx: Context, phone: str, db_url: str | None) -> None:
 
 
 @subscribers.command("forget")
-@click.argument("phone")
-@click.option("--db", "db_url", envvar="SITE_TOOLS_DB")
+@click.argument("phone", metavar="NUMERO")
+@db_option
 @pass_ctx
 @friendly
 def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
-    """GDPR erasure: the number is deleted; delivery counts stay, anonymous."""
+    """Cancellazione (GDPR): il numero è cancellato; i conteggi degli invii restano, anonimi."""
     from site_tools.phones import mask
 
     number = _number_arg(phone)

@@ -3,6 +3,8 @@
 Without a date the file has no ``date:``: the bulletin is dated when it is
 merged (:mod:`site_tools.content.merged`), so a pull request reviewed for a
 few days is not refused as too old. A date the editor gives schedules it.
+A field the editor did not choose (the type, an expiry, an event) is left
+out, so the bulletin model's default applies: it is declared there once.
 """
 
 from __future__ import annotations
@@ -29,11 +31,15 @@ class Draft:
     title: str
     summary: str
     category: str
-    priority: Priority
+    priority: Priority | None  # None: the model's default priority
     date: datetime | None  # None: dated at merge
-    type: str = "avviso"
+    type: str | None = None  # None: the model's default type
     #: When the file is written (its name and id start with this day); None: now.
     written: datetime | None = None
+    #: As the editor wrote them (the frontmatter's own check reads them): ``2026-12-16``, ``16/12/2026 18:00``.
+    expires: str | None = None
+    #: ``start`` and, if given, ``end`` and ``location``; None: not an event.
+    event: dict[str, str] | None = None
 
 
 def target_path(config: TownConfig, draft: Draft) -> Path:
@@ -46,18 +52,23 @@ def render(draft: Draft, path: Path, config: TownConfig) -> str:
     meta: dict[str, object] = {"id": path.stem, "title": draft.title}
     if draft.date is not None:
         meta["date"] = draft.date.astimezone(config.timezone).strftime("%Y-%m-%d %H:%M")
+    if draft.type is not None:
+        meta["type"] = draft.type
     meta |= {
-        "type": draft.type,
         "categories": [draft.category],
-        "priority": draft.priority.value,
+        **({"priority": draft.priority.value} if draft.priority else {}),
         "summary": draft.summary,
     }
+    if draft.event:
+        meta["event"] = dict(draft.event)
+    if draft.expires:
+        meta["expires"] = draft.expires
     head = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
     return f"---\n{head}---\n\n{NEW_BODY}\n"
 
 
 def draft_problems(config: TownConfig, draft: Draft) -> list[Problem]:
-    """What is wrong with the answers (fields: title, summary, categories, priority, date), nothing written."""
+    """What is wrong with the answers (the frontmatter's fields: title, summary, event.start…), nothing written."""
     path = target_path(config, draft)
     shown = display_path(path, config.root)
     if path.exists():

@@ -141,6 +141,20 @@ def format_it(moment: datetime, tz: tzinfo = DEFAULT_TZ, *, with_time: bool = Tr
     return text
 
 
+def format_until(moment: datetime, tz: tzinfo = DEFAULT_TZ) -> str:
+    """The last moment something is valid, as the editor wrote it: ``mercoledì 16 dicembre 2026``.
+
+    A date written alone (``expires: 2026-12-16``) is kept as the first
+    instant of the next day (:func:`parse_datetime` with ``end_of_day=True``),
+    so a midnight is shown as the day before it, the day the editor wrote;
+    any other time is shown with its hour.
+    """
+    local = moment.astimezone(tz)
+    if local.time() == time(0):
+        return format_day(local.date() - timedelta(days=1))
+    return format_it(local, tz)
+
+
 def month_title(year: int, month: int) -> str:
     """``Novembre 2026``: a heading of the archive."""
     return format_date(date(year, month, 1), "LLLL y", locale=LOCALE).capitalize()

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_tools.formatting import count, plural
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -101,13 +103,18 @@ def shown(value: object, limit: int = 60) -> str:
     return f"un valore di tipo {type(value).__name__}"
 
 
-def format_report(problems: list[Problem]) -> str:
+#: What a publishing step (``publish``, the site build) adds to its report: only those may say it.
+NOTHING_PUBLISHED = "Nulla è stato pubblicato."
+
+
+def format_report(problems: list[Problem], outcome: str = "") -> str:
+    """Every problem, then how many; ``outcome`` says what the command did not do (e.g. :data:`NOTHING_PUBLISHED`)."""
     if not problems:
         return "Nessun problema trovato."
     files = {p.file for p in problems}
     lines = [p.format() for p in sorted(problems)]
     n = len(problems)
-    found = "Trovato 1 problema" if n == 1 else f"Trovati {n} problemi"
+    found = f"{plural(n, 'Trovato', 'Trovati')} {count(n, 'problema', 'problemi')}"
     lines.append("")
-    lines.append(f"{found} in {len(files)} file. Nulla è stato pubblicato.")
+    lines.append(f"{found} in {len(files)} file." + (f" {outcome}" if outcome else ""))
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from site_tools import channels
 from site_tools.channels.base import Channel
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
+from site_tools.content.dates import DEFAULT_TZ, format_until
 from site_tools.content.loading import Content
 from site_tools.content.problems import Problem
 from site_tools.store import Store
@@ -137,7 +138,10 @@ def make_plan(
 def _refusal(b: Bulletin, now: datetime, max_age: timedelta | None) -> str | None:
     """Why a bulletin never sent anywhere is not sent now (None: it may go)."""
     if b.expires is not None and now >= b.expires:
-        return f"è già scaduto (campo «expires»: {b.expires:%d/%m/%Y %H:%M})"
+        until = format_until(
+            b.expires, b.expires.tzinfo or DEFAULT_TZ
+        )  # the day the editor wrote, not the midnight after
+        return f"è già scaduto: valeva fino a {until} (campo «expires»)"
     if max_age is not None and b.date < now - max_age:
         return f"la data ({b.date:%d/%m/%Y}) è di più di {max_age.days} giorni fa"
     return None

@@ -11,7 +11,7 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
 from site_tools.content.loading import Content
 from site_tools.delivery.plan import DEFAULT_MAX_AGE, channels_for
-from site_tools.formatting import number
+from site_tools.formatting import count
 from site_tools.render.links import Links
 from site_tools.render.reader import as_read
 from site_tools.settings import Settings
@@ -26,8 +26,9 @@ def preview_markdown(
     links = Links.for_bulletins(config, content.bulletins)
     by_name = channels.create(config, settings)
     estimated = recipients is None
-    count = recipients if recipients is not None else config.population // 4
-    who = f"{'circa ' if estimated else ''}{number(count)} iscritti{' (stima: un residente su quattro)' if estimated else ''}"
+    assumed = recipients if recipients is not None else config.population // 4
+    who = f"{'circa ' if estimated else ''}{count(assumed, 'iscritto', 'iscritti')}"
+    who += " (stima: un residente su quattro)" if estimated else ""
     out = ["## Anteprima degli avvisi", ""]
     if not chosen:
         out.append("Nessun avviso modificato in questa richiesta.")
@@ -45,7 +46,7 @@ def preview_markdown(
         out += [warning, ""] if warning else []
         routed = channels_for(b, config)
         for name in routed:
-            out += channel_section(by_name[name], b, links, count, settings.whatsapp_mps, who)
+            out += channel_section(by_name[name], b, links, assumed, settings.whatsapp_mps, who)
         skipped = [CHANNELS[c] for c in config.enabled_channels() if c not in routed]
         if skipped:
             out += [

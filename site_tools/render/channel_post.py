@@ -9,7 +9,7 @@ from __future__ import annotations
 from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
-from site_tools.content.dates import format_it
+from site_tools.content.dates import format_until
 from site_tools.render.common import event_when, status_labels
 from site_tools.render.links import Links
 
@@ -28,7 +28,7 @@ def render_channel_post(bulletin: Bulletin, config: TownConfig, links: Links | N
     if bulletin.area:
         details.append(f"📍 Zona: {_plain(bulletin.area)}")
     if bulletin.expires:
-        details.append(f"⏳ Valido fino a {format_it(bulletin.expires, config.timezone)}")
+        details.append(f"⏳ Valido fino a {format_until(bulletin.expires, config.timezone)}")
     if details:
         lines.append("")
         lines.extend(details)

@@ -1,8 +1,8 @@
 """What the subscriptions service does with each webhook event.
 
 Inbound text → keyword opt-in / opt-out (stored with the consent record)
-or one automatic answer per citizen per day; status updates → the delivery
-ledger. Everything here is idempotent: Meta delivers at least once and in
+or an automatic answer (one a day, and one per closed stretch of the
+office); status updates → the delivery ledger. Everything here is idempotent: Meta delivers at least once and in
 any order, and a replayed payload changes nothing.
 """
 
@@ -188,7 +188,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         else:
             if config.counter:  # the one-to-one counter keeps what is not a keyword (issue 15)
                 counter_inbound.record(store, phone, message, sent_at)
-            if store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
+            if store.inbox.auto_reply_due(phone, replies.automatic_turn(config, moment)):
                 store.outbox.queue(phone, replies.automatic(config, moment))
                 outcome.auto_answers += 1
 

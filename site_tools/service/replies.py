@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
+from site_tools.formatting import count
 
 
 def subscribed(config: TownConfig) -> str:
@@ -51,8 +52,22 @@ def _reopening(config: TownConfig, local: datetime) -> str:
     return f" La tua domanda è registrata: un operatore ti risponderà qui alla riapertura, {day} dalle {opening:%H:%M}."
 
 
+def automatic_turn(config: TownConfig, moment: datetime) -> str:
+    """Which automatic answer a message at ``moment`` belongs to; a citizen gets each one once.
+
+    One a day while the office is open, and one for each closed stretch (up to the next opening):
+    a citizen answered in the morning still learns in the evening that the office is closed, and
+    one who writes ten times in the night is told once.
+    """
+    local = moment.astimezone(config.timezone)
+    opening = None if config.office_hours.is_open(local) else config.office_hours.next_opening(local)
+    if opening is None:  # open, or no office hours at all
+        return local.date().isoformat()
+    return f"fuori orario fino a {opening:%Y-%m-%d %H:%M}"
+
+
 def automatic(config: TownConfig, moment: datetime) -> str:
-    """The one answer per day to a message that is not a keyword."""
+    """The automatic answer to a message that is not a keyword: once per :func:`automatic_turn`."""
     wa = config.whatsapp
     assert wa is not None
     local = moment.astimezone(config.timezone)
@@ -68,7 +83,7 @@ def automatic(config: TownConfig, moment: datetime) -> str:
         )
     if config.counter:
         text += (
-            f" I messaggi allo sportello sono conservati per {config.counter.retention_days} giorni "
+            f" I messaggi allo sportello sono conservati per {count(config.counter.retention_days, 'giorno', 'giorni')} "
             f"(informativa: {config.site_url}privacy/)."
         )
     if reports:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
-from site_tools.content.dates import format_it
+from site_tools.content.dates import format_it, format_until
 from site_tools.formatting import file_size
 from site_tools.render.common import event_when
 from site_tools.site.model import SECTIONS, SiteModel
@@ -122,7 +122,7 @@ def _details(model: SiteModel, b: Bulletin) -> str:
     if b.expires:
         past = b.expires <= model.now
         details.append(
-            f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {format_it(b.expires, tz)}</li>"
+            f"<li><strong>{'Scaduto' if past else 'Valido fino a'}:</strong> {format_until(b.expires, tz)}</li>"
         )
     details.append(f"<li><strong>Tempo di lettura:</strong> {minutes} {'minuto' if minutes == 1 else 'minuti'}</li>")
     return '<h2 id="dettagli">Dettagli</h2>\n<ul data-element="metadata">' + "".join(details) + "</ul>\n"

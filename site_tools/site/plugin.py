@@ -29,7 +29,7 @@ from mkdocs.utils.templates import TemplateContext
 from site_tools.content.config import load_config
 from site_tools.content.files import escapes
 from site_tools.content.loading import Content, load_content
-from site_tools.content.problems import InvalidContent, format_report
+from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, format_report
 from site_tools.content.validation import explain
 from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import CapFeed
@@ -72,7 +72,7 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
         return []
     bulletins = {r.shown: r for r in content.records}
     if any(p.file not in bulletins for p in content.problems):
-        raise PluginError("\n" + format_report(content.problems))
+        raise PluginError("\n" + format_report(content.problems, NOTHING_PUBLISHED))
     # Of two files with one id, the first (by name: usually the older, already published) stays online,
     # so that links already sent to phones keep working; the publisher sends neither.
     bad = {p.file for p in content.problems}
@@ -143,9 +143,9 @@ class TownPlugin(BasePlugin):
         try:
             town = load_config(Path(config.config_file_path))
         except InvalidContent as exc:
-            raise PluginError("\n" + format_report(exc.problems)) from exc
+            raise PluginError("\n" + format_report(exc.problems, NOTHING_PUBLISHED)) from exc
         if town.site_problems:
-            raise PluginError("\n" + format_report(list(town.site_problems)))
+            raise PluginError("\n" + format_report(list(town.site_problems), NOTHING_PUBLISHED))
         content = load_content(town)
         left_out = set(leave_out_bad_bulletins(content))
         self.town = town

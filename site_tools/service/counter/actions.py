@@ -14,12 +14,37 @@ from datetime import datetime
 
 from site_tools.content import limits
 from site_tools.content.config import TownConfig
+from site_tools.formatting import count, number, to_whom
 from site_tools.service.counter.template import answer_template
 from site_tools.service.counter.window import Window
 from site_tools.store import Store
 from site_tools.store.conversations import HANDLED, OPEN
 
 log = logging.getLogger("site_tools.counter")
+
+
+#: What the audit log records, as staff read it: the conversation's history and «site-tools staff audit».
+AUDIT_LABELS = {
+    "login": "ha fatto l'accesso",
+    "login_failed": "accesso non riuscito",
+    "login_throttled": "accesso bloccato dopo troppi tentativi",
+    "logout": "ha chiuso la sessione",
+    "read": "ha letto",
+    "answer": "ha risposto",
+    "answer_template": "ha risposto con il modello",
+    "handled": "ha segnato come gestita",
+    "reopened": "ha riaperto",
+    "assigned": "ha assegnato",
+    "media": "ha aperto un allegato",
+}
+
+
+def audit_text(action: str, detail: str | None = None) -> str:
+    """``ha letto``, ``ha assegnato ad anna``: one entry of the audit log in Italian."""
+    label = AUDIT_LABELS.get(action, action)
+    if action == "assigned" and detail:
+        return f"{label} {to_whom(detail)}"
+    return f"{label} ({detail})" if detail else label
 
 
 @dataclass(frozen=True)
@@ -62,8 +87,14 @@ def answer(
                 "Non inviata: sono passate più di 24 ore dall'ultimo messaggio del cittadino. "
                 "WhatsApp accetta ora solo il modello approvato (qui sotto).",
             )
+        # WhatsApp's free-form body holds 4,096 characters; a character is one code point (len()), as the
+        # simulator counts and as static/sportello.js counts in the browser (not maxlength's UTF-16 units).
         if len(text) > limits.WHATSAPP_TEXT_MAX:
-            return Done(False, f"La risposta supera i {limits.WHATSAPP_TEXT_MAX} caratteri di un messaggio WhatsApp.")
+            return Done(
+                False,
+                f"Non inviata: la risposta ha {count(len(text), 'carattere', 'caratteri')}, un messaggio WhatsApp "
+                f"ne può avere al massimo {number(limits.WHATSAPP_TEXT_MAX)}. Accorciala: il testo è qui sotto.",
+            )
         body, payload, kind = text, None, "text"
     try:
         with store.db.transaction():
@@ -103,4 +134,4 @@ def assign(store: Store, conversation_id: int, staff_id: int, to: int | None) ->
         if not store.conversations.assign(conversation_id, to):
             return Done(False, "Conversazione non trovata.")
         store.staff.audit(staff_id, "assigned", conversation_id, colleague.username if colleague else "nessuno")
-    return Done(True, f"Assegnata a {colleague.display_name}." if colleague else "Assegnazione tolta.")
+    return Done(True, f"Assegnata {to_whom(colleague.display_name)}." if colleague else "Assegnazione tolta.")

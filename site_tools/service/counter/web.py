@@ -29,8 +29,9 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from site_tools.content import limits
 from site_tools.content.dates import WEEKDAYS_IT
-from site_tools.formatting import duration
+from site_tools.formatting import duration, number, to_whom
 from site_tools.service.counter import actions, auth
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.template import ANSWER_MAX, BODY
@@ -56,7 +57,7 @@ STATUS_IT = {
 SECURITY_HEADERS = [
     (
         b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+        b"default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self';"
         b" frame-ancestors 'none'; base-uri 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
@@ -110,7 +111,9 @@ class Inbox:
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
-        self.env.filters.update(when=self.when, ago=duration, phone=phone_display)
+        self.env.filters.update(
+            when=self.when, ago=duration, phone=phone_display, number=number, to_whom=to_whom, audit=actions.audit_text
+        )
 
     # -- helpers -----------------------------------------------------------------------
     def when(self, ts: float | datetime | None) -> str:
@@ -126,15 +129,18 @@ class Inbox:
     async def run(self, fn: Callable[[Store], Any]) -> Any:
         return await self.counter.run(fn)
 
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(
+        self, request: Request, template: str, status: int = 200, flash: actions.Done | None = None, **context: Any
+    ) -> HTMLResponse:
         session = request.session
         if "csrf" not in session:
             session["csrf"] = auth.new_token()
+        shown = session.pop("flash", None) if flash is None else {"ok": flash.ok, "text": flash.message}
         html = self.env.get_template(template).render(
             base=request.scope.get("root_path", ""),
             town=self.config.short_name,
             csrf=session["csrf"],
-            flash=session.pop("flash", None),
+            flash=shown,
             status_it=STATUS_IT,
             **context,
         )
@@ -293,7 +299,10 @@ class Inbox:
             arrived=arrived,
         )
 
-    async def conversation(self, request: Request, me: StaffMember) -> Response:
+    async def conversation(
+        self, request: Request, me: StaffMember, refused: tuple[actions.Done, str] | None = None
+    ) -> Response:
+        """The conversation's page; ``refused``: an answer not sent and its text, kept in the reply box."""
         conversation_id = _ident(request.path_params["id"])
         lib = self.counter.library
 
@@ -314,10 +323,13 @@ class Inbox:
             raise HTTPException(404, "Conversazione non trovata: forse è stata cancellata alla scadenza dei dati.")
         now = self.clock()
         question = " ".join(m.body or "" for m in messages if m.direction == "in")[-2000:]
-        draft = self._draft(request)
+        draft = refused[1] if refused else self._draft(request)
         return self.page(
             request,
             "conversation.html",
+            422 if refused else 200,
+            refused[0] if refused else None,
+            refused=refused is not None,
             title=f"Conversazione con {phone_display(conversation.phone)}",
             me=me,
             c=conversation,
@@ -333,6 +345,7 @@ class Inbox:
             template_body=BODY,
             template_name=self.config.counter.template if self.config.counter else "",
             answer_max=ANSWER_MAX,
+            text_max=limits.WHATSAPP_TEXT_MAX,
             inline=INLINE_IMAGES,
         )
 
@@ -376,20 +389,23 @@ class Inbox:
         form = await self.form(request)
         conversation_id = _ident(request.path_params["id"])
         template = request.url.path.endswith("/modello")
+        text = str(form.get("testo") or "")
         done = await self.run(
             lambda store: actions.answer(
                 store,
                 self.config,
                 conversation_id,
                 me.id,
-                str(form.get("testo") or ""),
+                text,
                 str(form.get("invio") or auth.new_token()),
                 self.clock(),
                 template=template,
                 close=form.get("chiudi") == "1",
             )
         )
-        return self.redirect(request, f"/conversazioni/{conversation_id}" + ("" if done.ok else "#rispondi"), done)
+        if not done.ok:  # the page again, with the text as it was written: nothing typed is lost
+            return await self.conversation(request, me, (done, text))
+        return self.redirect(request, f"/conversazioni/{conversation_id}", done)
 
     async def change_state(self, request: Request, me: StaffMember) -> Response:
         form = await self.form(request)
@@ -446,11 +462,15 @@ def inbox_app(counter: Counter, clock: Callable[[], float] = time.time, cookie_p
     async def css(request: Request) -> Response:
         return FileResponse(HERE / "static" / "sportello.css", media_type="text/css")
 
+    async def script(request: Request) -> Response:
+        return FileResponse(HERE / "static" / "sportello.js", media_type="text/javascript")
+
     routes = [
         Route("/accesso", inbox.login_page, methods=["GET"]),
         Route("/accesso", inbox.login, methods=["POST"]),
         Route("/esci", inbox.logout, methods=["POST"]),
         Route("/static/sportello.css", css, methods=["GET"]),
+        Route("/static/sportello.js", script, methods=["GET"]),
         Route("/", staff_only(inbox, inbox.inbox), methods=["GET"]),
         Route("/conversazioni/{id:int}", staff_only(inbox, inbox.conversation), methods=["GET"]),
         Route("/conversazioni/{id:int}/media/{message:int}", staff_only(inbox, inbox.media), methods=["GET"]),

@@ -189,6 +189,14 @@
     return text;
   }
 
+  /** dates.format_until: a midnight (an expiry written as a date alone) is shown as the day before it. */
+  function formatUntil(epochMs, town) {
+    var w = wallClock(epochMs, town.timezone);
+    if (w.hour || w.minute || w.second) return formatIt(epochMs, town);
+    var last = new Date(Date.UTC(w.year, w.month - 1, w.day - 1));
+    return formatDay(last.getUTCFullYear(), last.getUTCMonth() + 1, last.getUTCDate(), town);
+  }
+
   // -- the bulletin, from the form's data (content/frontmatter.py, content/bulletin.py) ---------
   var DATE_PREFIX = /^\d{4}-\d{2}-\d{2}-/;
 
@@ -499,7 +507,7 @@
       if (b.event.location) details.push('📍 ' + normalize(b.event.location));
     }
     if (b.area) details.push('📍 Zona: ' + normalize(b.area));
-    if (b.expires !== null) details.push('⏳ Valido fino a ' + formatIt(b.expires, town));
+    if (b.expires !== null) details.push('⏳ Valido fino a ' + formatUntil(b.expires, town));
     if (details.length) {
       lines.push('');
       lines.push.apply(lines, details);
@@ -610,6 +618,7 @@
     normalize: normalize,
     parseDate: parseDate,
     formatIt: formatIt,
+    formatUntil: formatUntil,
     bulletin: bulletin,
     newId: newId,
     slugify: slugify,

@@ -152,7 +152,7 @@
     if (b.area) details.push('<li><strong>Zona:</strong> ' + esc(b.area) + '</li>');
     if (b.office) details.push('<li><strong>A cura di:</strong> ' + esc(b.office) + '</li>');
     if (b.expires !== null) {
-      details.push('<li><strong>' + (b.expires <= now ? 'Scaduto' : 'Valido fino a') + ':</strong> ' + esc(cms.formatIt(b.expires, town)) + '</li>');
+      details.push('<li><strong>' + (b.expires <= now ? 'Scaduto' : 'Valido fino a') + ':</strong> ' + esc(cms.formatUntil(b.expires, town)) + '</li>');
     }
     parts.push('<h2 id="dettagli">Dettagli</h2><ul>' + details.join('') + '</ul>');
     return (
