@@ -17,8 +17,9 @@ from site_tools.content import limits, yamlio
 from site_tools.content.bulletin import TYPES, Priority
 from site_tools.content.config import CHANNELS, load_config
 from site_tools.content.dates import parse_datetime
-from site_tools.content.frontmatter import _HANDLER, EVENT_KEYS, KEYS, REQUIRED, parse_bulletin
+from site_tools.content.frontmatter import _HANDLER, parse_bulletin
 from site_tools.content.loading import load_content
+from site_tools.content.model import BY_NAME, FIELDS
 from site_tools.content.schema import identifier_for
 from site_tools.delivery.plan import channels_for
 from site_tools.render.channel_post import render_channel_post
@@ -57,7 +58,7 @@ def bulletin_fields() -> dict[str, dict[str, Any]]:
 # -- the form and validate agree ------------------------------------------------------
 def test_every_frontmatter_key_has_a_widget_and_nothing_else() -> None:
     fields = bulletin_fields()
-    assert set(fields) - {"body"} == set(KEYS)
+    assert set(fields) - {"body"} == set(BY_NAME)
     assert fields["body"]["widget"] == "markdown"
 
 
@@ -65,7 +66,9 @@ def test_required_fields_are_validates_required_fields() -> None:
     fields = bulletin_fields()
     required = {name for name, f in fields.items() if f.get("required", True)}
     # The id is required by validate and never typed: hidden, filled in by the save hook.
-    assert required == set(REQUIRED) - {"id"}
+    # «date» is not required: validate dates a bulletin without it when it is merged.
+    assert required == {f.name for f in FIELDS if f.required} - {"id"}
+    assert "date" not in required
     assert fields["id"]["widget"] == "hidden"
     hook = (REPO / "site_tools/site/cms/site-tools-editor.js").read_text(encoding="utf-8")
     assert "data.set('id', cms.newId(" in hook
@@ -82,7 +85,7 @@ def test_choices_are_the_towns_categories_and_the_models_vocabularies() -> None:
     assert values("type") == list(TYPES)
     assert values("priority") == [p.value for p in Priority]
     assert values("channels") == list(CHANNELS)
-    assert [f["name"] for f in fields["event"]["fields"]] == list(EVENT_KEYS)
+    assert [f["name"] for f in fields["event"]["fields"]] == ["start", "end", "location"]
     for name in ("updates", "cancels"):
         assert fields[name]["widget"] == "relation" and fields[name]["value_field"] == "id"
         assert fields[name]["collection"] == "notizie"

@@ -133,10 +133,10 @@ def _widget(spec: FieldSpec) -> dict[str, Any]:
         inner = [_widget(f) | {"required": False} for f in spec.fields]
         field.update(widget="object", collapsed=True, fields=inner)
     elif spec.kind is Kind.ATTACHMENTS:
-        title = {"name": "title", "label": "Titolo", "widget": "string", "required": False}
-        document = {"name": "file", "label": "Documento (PDF)", "widget": "file", "choose_url": False,
-                    "media_library": MEDIA_LIBRARY}  # fmt: skip
-        field.update(widget="list", collapsed=False, fields=[document, title])
+        inner = [_widget(f) for f in spec.fields]
+        field.update(widget="list", collapsed=False, fields=inner)
+    elif spec.kind is Kind.FILE:
+        field.update(widget="file", choose_url=False, media_library=MEDIA_LIBRARY)
     elif spec.kind is Kind.IDENTIFIER:
         # Filled in by the preSave hook (site-tools-cms.js) on the first save, then never changed.
         field.update(widget="hidden", required=False)
