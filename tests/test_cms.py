@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from site_tools.content.dates import parse_datetime
 from site_tools.content.frontmatter import _HANDLER, parse_bulletin
 from site_tools.content.loading import load_content
 from site_tools.content.model import BY_NAME, FIELDS
-from site_tools.content.schema import identifier_for
+from site_tools.content.schema import DATETIME_FORMAT, identifier_for
 from site_tools.delivery.plan import channels_for
 from site_tools.render.channel_post import render_channel_post
 from site_tools.render.links import Links
@@ -99,6 +100,27 @@ def test_dates_are_written_in_a_format_validate_reads_as_the_towns_time() -> Non
     moment = parse_datetime("2026-03-29 02:30", CONFIG.timezone)  # the night clocks change in Rome
     assert moment.tzinfo is CONFIG.timezone and (moment.hour, moment.minute) == (2, 30)
     assert "Europe/Rome" in fields["date"]["hint"]
+    assert "default" not in fields["date"]  # Decap's «{{now}}» is the browser's clock: the save hook fills it
+
+
+def test_a_date_left_empty_is_the_towns_clock_not_the_browsers() -> None:
+    # Around the night clocks change in Rome, and at a UTC midnight that is already the next day in Rome.
+    moments = [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    moments += [datetime(2026, 12, 31, 23, 30, tzinfo=UTC), datetime(2026, 7, 1, 12, 0, tzinfo=UTC)]
+    nows = node(PORT, {"town": town_data(CONFIG), "bulletins": [], "moments": [m.timestamp() * 1000 for m in moments]})
+    assert nows["nows"] == [m.astimezone(CONFIG.timezone).strftime(DATETIME_FORMAT) for m in moments]
+    assert nows["nows"][:3] == ["2026-03-29 01:59", "2026-03-29 03:00", "2027-01-01 00:30"]
+    hook = (REPO / "site_tools/site/cms/site-tools-editor.js").read_text(encoding="utf-8")
+    assert "data.set('date', cms.nowText(Date.now(), town.timezone))" in hook
+
+
+def test_the_local_editor_says_saves_go_to_the_working_copy_not_to_a_pull_request() -> None:
+    def description(local: str | None) -> str:
+        return str(decap_config(CONFIG, local)["collections"][0]["description"])
+
+    assert "pull request" in description(None)
+    local = description("http://127.0.0.1:8081/api/v1")
+    assert "pull request" not in local and "content/" in local and "site-tools validate" in local
 
 
 def test_bulletins_are_saved_where_validate_looks_with_media_beside_them() -> None:
@@ -225,10 +247,11 @@ const cms = require(path.resolve('site_tools/site/cms/site-tools-cms.js'));
 cms.setMarkdownIt(require(path.resolve('node_modules/markdown-it')));
 let s = '';
 process.stdin.on('data', d => (s += d)).on('end', () => {
-  const { town, bulletins, titles } = JSON.parse(s);
+  const { town, bulletins, titles, moments } = JSON.parse(s);
   process.stdout.write(JSON.stringify({
     texts: bulletins.map(b => cms.phoneTexts(b.data, town, b.path)),
     ids: (titles || []).map(t => cms.newId(t[0], t[1], town)),
+    nows: (moments || []).map(ms => cms.nowText(ms, town.timezone)),
   }));
 });
 """

@@ -148,8 +148,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "date",
         "Data e ora di pubblicazione",
         Kind.DATETIME,
-        f"Ora di {ZONE}. Se è nel futuro, l'avviso esce a quell'ora. "
-        "Senza data, l'avviso prende l'ora in cui è unito al sito.",
+        f"Ora di {ZONE}. Se è nel futuro, l'avviso esce a quell'ora. Se manca, vale l'ora di {ZONE} "
+        "del salvataggio nell'editor web (in un file scritto a mano: l'ora in cui è unito al sito).",
         aliases=("data",),
         pattern=DATETIME_PATTERN,
         example="date: 2026-11-20 08:30",

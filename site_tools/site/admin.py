@@ -104,9 +104,8 @@ def _widget(spec: FieldSpec) -> dict[str, Any]:
         elif pattern:
             field["pattern"] = [pattern, spec.length_message()]
     elif spec.kind is Kind.DATETIME:
+        # No «{{now}}» default: Decap would take the browser's clock; the save hook fills in the town's.
         field.update(widget="datetime", format=DECAP_DATETIME, date_format="DD/MM/YYYY", time_format="HH:mm")
-        if spec.name == "date":
-            field["default"] = "{{now}}"
     elif spec.kind in (Kind.CHOICE, Kind.CHOICES):
         field.update(widget="select", options=[{"label": label, "value": value} for value, label in spec.choices])
         if spec.kind is Kind.CHOICES:
@@ -143,7 +142,7 @@ def _widget(spec: FieldSpec) -> dict[str, Any]:
     return field
 
 
-def _bulletins_collection(town: TownConfig) -> dict[str, Any]:
+def _bulletins_collection(town: TownConfig, local: bool = False) -> dict[str, Any]:
     content = town.content_dir.relative_to(town.root).as_posix()
     fields = [_widget(spec) for spec in bulletin_fields(town)]
     fields.insert(
@@ -174,7 +173,13 @@ def _bulletins_collection(town: TownConfig) -> dict[str, Any]:
         "name": COLLECTION,
         "label": "Avvisi e notizie",
         "label_singular": "avviso",
-        "description": f"Gli avvisi del {town.name}. Ogni modifica diventa una proposta (pull request) controllata prima di uscire.",
+        "description": f"Gli avvisi del {town.name}. "
+        + (
+            "Editor locale: ogni salvataggio scrive il file in content/ di questa copia, dopo lo stesso controllo "
+            "di «site-tools validate»; nulla esce finché la modifica non arriva al repository del sito."
+            if local
+            else "Ogni modifica diventa una proposta (pull request) controllata prima di uscire."
+        ),
         "folder": f"{content}/{town.bulletins_dir}",
         # content/notizie/2026/2026-11-20-chiusura-di-via-roma.md: the year from the bulletin's date,
         # the file name from its id (which the preSave hook builds from date and title).
@@ -270,7 +275,7 @@ def decap_config(town: TownConfig, local_backend: str | None = None) -> dict[str
         "media_folder": f"{content}/immagini",
         "public_folder": "/immagini",
         "slug": {"encoding": "ascii", "clean_accents": True, "sanitize_replacement": "-"},
-        "collections": [_bulletins_collection(town), _pages_collection(town)],
+        "collections": [_bulletins_collection(town, local=bool(local_backend)), _pages_collection(town)],
     }
     if local_backend:
         config["local_backend"] = {"url": local_backend}
