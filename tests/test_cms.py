@@ -344,7 +344,39 @@ def test_phone_previews_match_on_hard_bulletins(demo_town: Town) -> None:
         """,
         long_body,
     )
-    assert compare_with_python(demo_town.config) == 31
+    (demo_town.bulletins / "2026" / "ordinanza.pdf").write_bytes(b"%PDF-1.4\n")
+    demo_town.write(
+        "2026-11-24-ogni-campo.md",
+        """
+        id: 2026-11-24-ogni-campo
+        title: Un avviso con ogni campo del modello
+        date: 2026-11-24 09:00
+        type: bando
+        categories: [servizi]
+        summary: Un avviso che usa ogni campo, perché l'anteprima li mostri tutti come la pubblicazione.
+        slug: ogni-campo
+        pin: true
+        draft: true
+        office: Ufficio tecnico
+        image: mappa.png
+        updated: 2026-11-24 12:00
+        attachments: [{file: ordinanza.pdf, title: Ordinanza n. 45}, ordinanza.pdf]
+        urgency: Expected
+        severity: Moderate
+        certainty: Likely
+        """,
+        "Testo con la [mappa](mappa.png).",
+    )
+    assert compare_with_python(demo_town.config) == 32
+    written: set[str] = set()
+    for path in demo_town.bulletins.rglob("*.md"):
+        data = as_form_data(path)
+        written.update(data)
+        written.update(f"event.{k}" for k in data.get("event") or {})
+        items = data.get("attachments") or []
+        written.update(f"attachments.{k}" for item in items if isinstance(item, dict) for k in item)
+    every = {f.name for f in FIELDS} | {f"{f.name}.{sub.name}" for f in FIELDS for sub in f.fields}
+    assert every <= written, every - written  # the previews are compared on every field of the model
 
 
 def test_a_new_bulletins_id_is_what_site_tools_new_would_name_it() -> None:
