@@ -310,22 +310,20 @@ class _Fields:
         self.problems.add(self.shown, key, message, fix, self.line(key) if key else None)
 
     # -- helpers ------------------------------------------------------------
-    def missing(self, spec: FieldSpec, key: str | None = None) -> None:
-        key = key or spec.name
+    def missing(self, spec: FieldSpec) -> None:
         self.add(
-            key,
-            f"manca il campo obbligatorio «{key}» ({spec.label.lower()}).",
+            spec.name,
+            f"manca il campo obbligatorio «{spec.name}» ({spec.label.lower()}).",
             f"aggiungi «{spec.example}» (è un esempio: scrivi il tuo).",
         )
 
-    def text(self, spec: FieldSpec, value: Any = None, key: str | None = None) -> str | None:
+    def text(self, spec: FieldSpec) -> str | None:
         """A text field of the model: given (if required), a text, within its lengths (white space collapsed)."""
-        key = key or spec.name
-        value = self.meta.get(key) if value is None and key == spec.name else value
+        key, value = spec.name, self.meta.get(spec.name)
         minimum, maximum = spec.min_length or 1, spec.max_length or limits.FRONTMATTER_MAX_BYTES
         if value is None:
             if spec.required:
-                self.missing(spec, key)
+                self.missing(spec)
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.add(
