@@ -109,6 +109,21 @@ def test_a_wrong_value_is_refused_by_validate_and_by_the_model(town: Town, extra
         frontmatter_model().model_validate(_meta(path))
 
 
+@pytest.mark.parametrize(
+    "extra",
+    ["office: 118", "categories: viabilita", "channels: all", "pin: true", "attachments: documento.pdf", "id: 2026"],
+)
+def test_what_validate_accepts_the_model_accepts(town: Town, extra: str) -> None:
+    (town.bulletins / "2026").mkdir(parents=True, exist_ok=True)
+    (town.bulletins / "2026" / "documento.pdf").write_bytes(b"%PDF-1.4\n")
+    meta = good() if not extra.startswith(("id:", "categories:")) else good().replace(extra.split(":")[0] + ":", "x:")
+    lines = [line for line in meta.splitlines() if not line.startswith("x:")]
+    path = town.write("2026-11-20-chiusura-via-roma.md", "\n".join([*lines, extra]))
+    bulletin, problems = parse_bulletin(path, town.config)
+    assert problems == [] and bulletin is not None
+    frontmatter_model().model_validate(_meta(path))
+
+
 def test_required_fields_are_the_same_for_validate_and_the_schema() -> None:
     schema = json.loads((REPO / SCHEMA_FILE).read_text(encoding="utf-8"))
     assert set(schema["required"]) == {f.name for f in FIELDS if f.required}

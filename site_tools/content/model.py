@@ -436,7 +436,10 @@ def _pydantic_field(spec: FieldSpec, categories: tuple[str, ...], config: Any) -
         text = {"min_length": spec.min_length, "max_length": spec.max_length}
     kind = spec.kind
     annotation: Any
-    if kind in (Kind.TEXT_LINE, Kind.TEXT_AREA, Kind.IMAGE, Kind.FILE, Kind.BULLETIN, Kind.DATETIME):
+    if kind in (Kind.TEXT_LINE, Kind.TEXT_AREA) and spec.pattern is None:
+        # YAML reads «office: 118» as a number; validation takes it as the text «118», and so does the model.
+        annotation = Annotated[str, Field(**text)] | int | float
+    elif kind in (Kind.TEXT_LINE, Kind.TEXT_AREA, Kind.IMAGE, Kind.FILE, Kind.BULLETIN, Kind.DATETIME):
         annotation = Annotated[str, Field(pattern=spec.pattern, **text)]
     elif kind is Kind.IDENTIFIER:
         annotation = Annotated[str, Field(pattern=spec.pattern, **text)] | Annotated[int, Field(ge=0)]
