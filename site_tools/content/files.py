@@ -18,6 +18,8 @@ from site_tools.content.problems import Problem, display_path
 from site_tools.formatting import file_size
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif"})
+#: A bulletin's ``image`` is also its link preview (``og:image``), which WhatsApp and Telegram do not show in AVIF.
+PREVIEW_IMAGE_SUFFIXES = IMAGE_SUFFIXES - {".avif"}
 #: Documents published as they are: none of them runs in the site's origin.
 DOCUMENT_SUFFIXES = frozenset(
     {".pdf", ".odt", ".ods", ".odp", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".csv", ".txt", ".zip"}

@@ -730,7 +730,7 @@ class _Fields:
 #: Alias → key, for the "did you mean" of an unknown key.
 _ALIASES = aliases()
 _EVENT = BY_NAME["event"]
-_IMAGE_SUFFIXES = tuple(sorted(files.IMAGE_SUFFIXES))
+_IMAGE_SUFFIXES = tuple(sorted(files.PREVIEW_IMAGE_SUFFIXES))
 _ATTACHMENT = BY_NAME["attachments"]
 
 
