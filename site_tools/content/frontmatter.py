@@ -343,7 +343,7 @@ class _Fields:
             self.add(
                 key,
                 f"«{key}» è troppo lungo: {len(value)} caratteri, al massimo {maximum}.",
-                f"accorcialo di {len(value) - maximum} caratteri: {_LENGTH_WHY.get(key, '')}".rstrip(": "),
+                f"accorcialo di {len(value) - maximum} caratteri: {spec.why}".rstrip(": "),
             )
         return value
 
@@ -732,9 +732,3 @@ _ALIASES = aliases()
 _EVENT = BY_NAME["event"]
 _IMAGE_SUFFIXES = tuple(sorted(files.PREVIEW_IMAGE_SUFFIXES))
 _ATTACHMENT = BY_NAME["attachments"]
-
-
-_LENGTH_WHY = {
-    "title": "il titolo va nel messaggio WhatsApp e nella notifica del telefono.",
-    "summary": "la sintesi è il testo che arriva su WhatsApp e Telegram; i dettagli vanno nel corpo dell'avviso.",
-}

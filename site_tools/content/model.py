@@ -89,6 +89,8 @@ class FieldSpec:
     pattern: str | None = None
     #: How to add the field when it is missing (required fields), or an example of it (docs).
     example: str = ""
+    #: Why a text has its maximum length (told with the fix when it is too long).
+    why: str = ""
     fields: tuple[FieldSpec, ...] = ()
 
     def length_pattern(self) -> str | None:
@@ -131,6 +133,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         min_length=limits.TITLE_MIN,
         max_length=limits.TITLE_MAX,
         example="title: Chiusura di via Roma",
+        why="il titolo va nel messaggio WhatsApp e nella notifica del telefono.",
     ),
     FieldSpec(
         "summary",
@@ -143,6 +146,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         min_length=limits.SUMMARY_MIN,
         max_length=limits.SUMMARY_MAX,
         example="summary: Via Roma resta chiusa al traffico da lunedì a venerdì per lavori.",
+        why="la sintesi è il testo che arriva su WhatsApp e Telegram; i dettagli vanno nel corpo dell'avviso.",
     ),
     FieldSpec(
         "date",
