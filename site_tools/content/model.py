@@ -409,27 +409,23 @@ def aliases(fields: tuple[FieldSpec, ...] = FIELDS) -> dict[str, str]:
     return found
 
 
-def is_identifier(text: str) -> bool:
-    return bool(ID_PATTERN.match(text)) and len(text) <= limits.ID_MAX
-
-
 # -- the pydantic model (built on demand: see the module's docstring) ---------------------------
 @cache
 def frontmatter_model(categories: tuple[str, ...] = ()) -> type[BaseModel]:
     """A strict pydantic model of a bulletin's frontmatter; ``categories``: the town's, or any text if empty."""
-    from pydantic import ConfigDict
-
-    return _model("Bulletin", FIELDS, categories, ConfigDict(extra="forbid", strict=True, title="Avviso"))
+    return _model("Bulletin", "Avviso", FIELDS, categories)
 
 
-def _model(name: str, fields: tuple[FieldSpec, ...], categories: tuple[str, ...], config: Any) -> type[BaseModel]:
-    from pydantic import create_model
+def _model(name: str, title: str, fields: tuple[FieldSpec, ...], categories: tuple[str, ...]) -> type[BaseModel]:
+    """A model refusing unknown keys and converting nothing (``strict``), as validation does."""
+    from pydantic import ConfigDict, create_model
 
-    definitions: dict[str, Any] = {spec.name: _pydantic_field(spec, categories, config) for spec in fields}
+    definitions: dict[str, Any] = {spec.name: _pydantic_field(spec, categories) for spec in fields}
+    config = ConfigDict(extra="forbid", strict=True, title=title)
     return create_model(name, __config__=config, **definitions)
 
 
-def _pydantic_field(spec: FieldSpec, categories: tuple[str, ...], config: Any) -> tuple[Any, Any]:
+def _pydantic_field(spec: FieldSpec, categories: tuple[str, ...]) -> tuple[Any, Any]:
     from typing import Annotated, Literal
 
     from pydantic import Field
@@ -458,11 +454,9 @@ def _pydantic_field(spec: FieldSpec, categories: tuple[str, ...], config: Any) -
     elif kind is Kind.FLAG:
         annotation = bool
     elif kind is Kind.EVENT:
-        annotation = _model("Event", spec.fields, categories, config)
+        annotation = _model("Event", spec.label, spec.fields, categories)
     elif kind is Kind.ATTACHMENTS:
-        from pydantic import ConfigDict
-
-        item_model = _model("Attachment", spec.fields, categories, ConfigDict(extra="forbid", strict=True))
+        item_model = _model("Attachment", "Allegato", spec.fields, categories)
         one: Any = Annotated[str, Field(min_length=1)] | item_model
         annotation = one | list[one]
     else:  # pragma: no cover - every kind is handled above
