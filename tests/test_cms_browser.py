@@ -26,7 +26,7 @@ from playwright.sync_api import expect
 from site_tools.content.config import load_config
 from site_tools.site.admin import LOCAL_BACKEND_ENV, config_yaml
 from site_tools.site.build import build_site
-from site_tools.site.local_editor import free_port, local_backend
+from site_tools.site.local_editor import SAVE_REFUSED, free_port, local_backend
 
 from .conftest import FIXTURE_TOWN, REPO
 from .services import wait_for
@@ -380,7 +380,7 @@ def test_a_save_validate_would_refuse_is_refused_and_the_date_is_romes(browser, 
         body.click()
         page.keyboard.type("Testo dell'avviso. <script>alert(1)</script>")
         publish(page)
-        page.get_by_text("l'avviso non è stato salvato.", exact=False).first.wait_for(timeout=30_000)
+        page.get_by_text(SAVE_REFUSED, exact=False).first.wait_for(timeout=30_000)
         expect(page.get_by_text("il tag «<script>»", exact=False).first).to_be_visible()
         assert sorted((town / "content/notizie").rglob("*.md")) == before
         body.click()

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from site_tools.site.local_editor import local_backend
+from site_tools.site.local_editor import SAVE_REFUSED, local_backend
 
 from .conftest import Town, good
 
@@ -50,7 +50,7 @@ def test_a_bulletin_validate_refuses_is_not_saved_and_the_editor_says_why(
     answer = save(api, NEW, bulletin(body))
     assert answer.status_code == 422
     error = answer.json()["error"]
-    assert error.startswith("l'avviso non è stato salvato.") and said in error and "Come correggere:" in error
+    assert error.startswith(SAVE_REFUSED) and said in error and "Come correggere:" in error
     assert not (town.root / NEW).exists()
     assert answer.headers["access-control-allow-origin"] == "http://127.0.0.1:8000"  # the browser may read it
 
@@ -71,6 +71,17 @@ def test_an_edit_that_validate_refuses_leaves_the_file_as_it_was(editor: tuple[s
     answer = save(api, existing.relative_to(town.root).as_posix(), text)
     assert answer.status_code == 422
     assert existing.read_bytes() == before
+
+
+def test_a_page_of_the_site_is_checked_too(editor: tuple[str, Town]) -> None:
+    api, town = editor
+    page = town.root / "content/privacy.md"
+    before = page.read_bytes()
+    answer = save(
+        api, "content/privacy.md", before.decode("utf-8") + '\n<iframe src="https://example.org/"></iframe>\n'
+    )
+    assert answer.status_code == 422 and "«<iframe>»" in answer.json()["error"]
+    assert page.read_bytes() == before
 
 
 def test_a_good_bulletin_and_its_image_are_saved(editor: tuple[str, Town]) -> None:

@@ -217,13 +217,17 @@ def check_saved(town: TownConfig, paths: list[Path]) -> list[Problem]:
     return content.problems_for(paths)
 
 
+#: The first words of a refused save, as Decap shows them after its own «Salvataggio della voce non riuscito».
+SAVE_REFUSED = "il file non è stato scritto: la pubblicazione lo rifiuterebbe."
+
+
 def save_refused(problems: list[Problem]) -> str:
     """The reason a save is refused, as the editor shows it (Decap prefixes its own «could not save»)."""
     lines = [f"{_where(p)}: {p.message} Come correggere: {p.fix}" for p in problems[:5]]
     more = len(problems) - len(lines)
     if more:
         lines.append(f"…e altri {more} problemi (li elenca «site-tools validate»).")
-    return "l'avviso non è stato salvato. " + " ".join(lines)
+    return f"{SAVE_REFUSED} " + " ".join(lines)
 
 
 def _where(problem: Problem) -> str:
