@@ -10,7 +10,16 @@ Figures, per checkout:
   ``--runs`` runs;
 * ``N bulletins (in process)``: the best time of ``load_content`` on a
   generated town whose every body has links, an image and emphasis, so that
-  no body is skipped as trivially clean.
+  no body is skipped as trivially clean;
+* ``import``: the median time to import what parsing a bulletin needs
+  (:mod:`site_tools.content.loading`, the first-message path's parser), in a
+  fresh process, and whether pydantic came with it (it must not: about a
+  quarter of a second; the bulletin's pydantic model is built only for the
+  JSON Schema, the docs and the web editor).
+
+``site-tools validate`` is run as ``python -m site_tools`` from the checkout,
+so that ``--other`` may be a plain export of another commit (``git archive``)
+with a ``.venv`` symlinked to this one's.
 
 With ``--other``, both checkouts are measured turn by turn, so that the
 noise of a shared machine falls on both alike. The other checkout needs its
@@ -76,10 +85,32 @@ def make_town(source: Path, n: int) -> Path:
     return root
 
 
+IMPORT = """
+import sys, time
+started = time.perf_counter()
+import site_tools.content.loading
+print(time.perf_counter() - started, "pydantic" in sys.modules)
+"""
+
+
 def cold(checkout: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([str(checkout / ".venv/bin/site-tools"), "validate"], cwd=checkout, check=True, capture_output=True)
+    python = str(checkout / ".venv/bin/python")
+    subprocess.run([python, "-m", "site_tools", "validate"], cwd=checkout, check=True, capture_output=True)
     return time.perf_counter() - started
+
+
+def import_cost(checkout: Path, runs: int) -> tuple[float, bool]:
+    """Median seconds to import the bulletin parser in a fresh process, and whether pydantic was imported."""
+    seconds, loaded = [], False
+    for _ in range(runs):
+        out = subprocess.run(
+            [str(checkout / ".venv/bin/python"), "-c", IMPORT], cwd=checkout, check=True, capture_output=True, text=True
+        )
+        took, pydantic = out.stdout.split()
+        seconds.append(float(took))
+        loaded = loaded or pydantic == "True"
+    return statistics.median(seconds), loaded
 
 
 def in_process(checkout: Path, town: Path, repeat: int) -> float:
@@ -106,14 +137,20 @@ def main() -> None:
     for _ in range(args.runs):
         for c in checkouts:
             times[c].append(cold(c))
-    print(f"{'checkout':<40} {'demo (cold, median)':>20} {'min':>7} " + " ".join(f"{n:>9,}" for n in args.sizes))
+    print(
+        f"{'checkout':<40} {'demo (cold, median)':>20} {'min':>7} "
+        + " ".join(f"{n:>9,}" for n in args.sizes)
+        + f" {'import (median)':>16} pydantic"
+    )
     towns = {n: make_town(REPO, n) for n in args.sizes}
     try:
         for c in checkouts:
             sized = [in_process(c, towns[n], 3) for n in args.sizes]
+            imported, pydantic = import_cost(c, args.runs)
             print(
                 f"{str(c):<40} {statistics.median(times[c]):>18.3f} s {min(times[c]):>5.3f} s "
-                + " ".join(f"{s:>7.3f} s" for s in sized),
+                + " ".join(f"{s:>7.3f} s" for s in sized)
+                + f" {imported:>14.3f} s {'yes' if pydantic else 'no'}",
                 flush=True,
             )
         if args.other:

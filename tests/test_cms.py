@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from site_tools.content import limits, yamlio
 from site_tools.content.bulletin import TYPES, Priority
 from site_tools.content.config import CHANNELS, load_config
 from site_tools.content.dates import parse_datetime
-from site_tools.content.frontmatter import _HANDLER, EVENT_KEYS, KEYS, REQUIRED, parse_bulletin
+from site_tools.content.frontmatter import _HANDLER, parse_bulletin
 from site_tools.content.loading import load_content
-from site_tools.content.schema import identifier_for
+from site_tools.content.model import BY_NAME, FIELDS
+from site_tools.content.schema import DATETIME_FORMAT, identifier_for
 from site_tools.delivery.plan import channels_for
 from site_tools.render.channel_post import render_channel_post
 from site_tools.render.links import Links
@@ -57,7 +59,7 @@ def bulletin_fields() -> dict[str, dict[str, Any]]:
 # -- the form and validate agree ------------------------------------------------------
 def test_every_frontmatter_key_has_a_widget_and_nothing_else() -> None:
     fields = bulletin_fields()
-    assert set(fields) - {"body"} == set(KEYS)
+    assert set(fields) - {"body"} == set(BY_NAME)
     assert fields["body"]["widget"] == "markdown"
 
 
@@ -65,7 +67,9 @@ def test_required_fields_are_validates_required_fields() -> None:
     fields = bulletin_fields()
     required = {name for name, f in fields.items() if f.get("required", True)}
     # The id is required by validate and never typed: hidden, filled in by the save hook.
-    assert required == set(REQUIRED) - {"id"}
+    # «date» is not required: validate dates a bulletin without it when it is merged.
+    assert required == {f.name for f in FIELDS if f.required} - {"id"}
+    assert "date" not in required
     assert fields["id"]["widget"] == "hidden"
     hook = (REPO / "site_tools/site/cms/site-tools-editor.js").read_text(encoding="utf-8")
     assert "data.set('id', cms.newId(" in hook
@@ -82,7 +86,7 @@ def test_choices_are_the_towns_categories_and_the_models_vocabularies() -> None:
     assert values("type") == list(TYPES)
     assert values("priority") == [p.value for p in Priority]
     assert values("channels") == list(CHANNELS)
-    assert [f["name"] for f in fields["event"]["fields"]] == list(EVENT_KEYS)
+    assert [f["name"] for f in fields["event"]["fields"]] == ["start", "end", "location"]
     for name in ("updates", "cancels"):
         assert fields[name]["widget"] == "relation" and fields[name]["value_field"] == "id"
         assert fields[name]["collection"] == "notizie"
@@ -96,6 +100,27 @@ def test_dates_are_written_in_a_format_validate_reads_as_the_towns_time() -> Non
     moment = parse_datetime("2026-03-29 02:30", CONFIG.timezone)  # the night clocks change in Rome
     assert moment.tzinfo is CONFIG.timezone and (moment.hour, moment.minute) == (2, 30)
     assert "Europe/Rome" in fields["date"]["hint"]
+    assert "default" not in fields["date"]  # Decap's «{{now}}» is the browser's clock: the save hook fills it
+
+
+def test_a_date_left_empty_is_the_towns_clock_not_the_browsers() -> None:
+    # Around the night clocks change in Rome, and at a UTC midnight that is already the next day in Rome.
+    moments = [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    moments += [datetime(2026, 12, 31, 23, 30, tzinfo=UTC), datetime(2026, 7, 1, 12, 0, tzinfo=UTC)]
+    nows = node(PORT, {"town": town_data(CONFIG), "bulletins": [], "moments": [m.timestamp() * 1000 for m in moments]})
+    assert nows["nows"] == [m.astimezone(CONFIG.timezone).strftime(DATETIME_FORMAT) for m in moments]
+    assert nows["nows"][:3] == ["2026-03-29 01:59", "2026-03-29 03:00", "2027-01-01 00:30"]
+    hook = (REPO / "site_tools/site/cms/site-tools-editor.js").read_text(encoding="utf-8")
+    assert "data.set('date', cms.nowText(Date.now(), town.timezone))" in hook
+
+
+def test_the_local_editor_says_saves_go_to_the_working_copy_not_to_a_pull_request() -> None:
+    def description(local: str | None) -> str:
+        return str(decap_config(CONFIG, local)["collections"][0]["description"])
+
+    assert "pull request" in description(None)
+    local = description("http://127.0.0.1:8081/api/v1")
+    assert "pull request" not in local and "content/" in local and "site-tools validate" in local
 
 
 def test_bulletins_are_saved_where_validate_looks_with_media_beside_them() -> None:
@@ -222,10 +247,11 @@ const cms = require(path.resolve('site_tools/site/cms/site-tools-cms.js'));
 cms.setMarkdownIt(require(path.resolve('node_modules/markdown-it')));
 let s = '';
 process.stdin.on('data', d => (s += d)).on('end', () => {
-  const { town, bulletins, titles } = JSON.parse(s);
+  const { town, bulletins, titles, moments } = JSON.parse(s);
   process.stdout.write(JSON.stringify({
     texts: bulletins.map(b => cms.phoneTexts(b.data, town, b.path)),
     ids: (titles || []).map(t => cms.newId(t[0], t[1], town)),
+    nows: (moments || []).map(ms => cms.nowText(ms, town.timezone)),
   }));
 });
 """
@@ -318,7 +344,39 @@ def test_phone_previews_match_on_hard_bulletins(demo_town: Town) -> None:
         """,
         long_body,
     )
-    assert compare_with_python(demo_town.config) == 31
+    (demo_town.bulletins / "2026" / "ordinanza.pdf").write_bytes(b"%PDF-1.4\n")
+    demo_town.write(
+        "2026-11-24-ogni-campo.md",
+        """
+        id: 2026-11-24-ogni-campo
+        title: Un avviso con ogni campo del modello
+        date: 2026-11-24 09:00
+        type: bando
+        categories: [servizi]
+        summary: Un avviso che usa ogni campo, perché l'anteprima li mostri tutti come la pubblicazione.
+        slug: ogni-campo
+        pin: true
+        draft: true
+        office: Ufficio tecnico
+        image: mappa.png
+        updated: 2026-11-24 12:00
+        attachments: [{file: ordinanza.pdf, title: Ordinanza n. 45}, ordinanza.pdf]
+        urgency: Expected
+        severity: Moderate
+        certainty: Likely
+        """,
+        "Testo con la [mappa](mappa.png).",
+    )
+    assert compare_with_python(demo_town.config) == 32
+    written: set[str] = set()
+    for path in demo_town.bulletins.rglob("*.md"):
+        data = as_form_data(path)
+        written.update(data)
+        written.update(f"event.{k}" for k in data.get("event") or {})
+        items = data.get("attachments") or []
+        written.update(f"attachments.{k}" for item in items if isinstance(item, dict) for k in item)
+    every = {f.name for f in FIELDS} | {f"{f.name}.{sub.name}" for f in FIELDS for sub in f.fields}
+    assert every <= written, every - written  # the previews are compared on every field of the model
 
 
 def test_a_new_bulletins_id_is_what_site_tools_new_would_name_it() -> None:

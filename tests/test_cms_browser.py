@@ -11,9 +11,11 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlparse
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,7 +26,7 @@ from playwright.sync_api import expect
 from site_tools.content.config import load_config
 from site_tools.site.admin import LOCAL_BACKEND_ENV, config_yaml
 from site_tools.site.build import build_site
-from site_tools.site.local_editor import free_port, local_backend
+from site_tools.site.local_editor import SAVE_REFUSED, free_port, local_backend
 
 from .conftest import FIXTURE_TOWN, REPO
 from .services import wait_for
@@ -353,6 +355,48 @@ def test_a_101_character_title_is_refused_in_italian(page, served) -> None:  # t
     assert saves() == 1
     checked = run("validate", str(new), cwd=town)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_save_validate_would_refuse_is_refused_and_the_date_is_romes(browser, served) -> None:  # type: ignore[no-untyped-def]
+    """Behind the form, the project's own check: a <script> is refused with validate's message, nothing written.
+
+    The browser's clock is New York's: the date the save hook fills in is still Rome's.
+    """
+    base, town = served
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, locale="it-IT", timezone_id="America/New_York"
+    )
+    page = context.new_page()
+    try:
+        before = sorted((town / "content/notizie").rglob("*.md"))
+        open_editor(page, base)
+        new_bulletin(page, base)
+        page.get_by_label("Titolo", exact=True).fill("Prova del controllo al salvataggio")
+        page.get_by_label("Sintesi per i telefoni").fill("Una sintesi chiara e abbastanza lunga per il controllo.")
+        page.get_by_label("Categorie").click()
+        page.get_by_role("option", name="Meteo", exact=True).click()
+        page.get_by_text("Markdown", exact=True).first.click()  # the body as Markdown text, as a file holds it
+        body = page.locator('[data-slate-editor="true"]').last
+        body.click()
+        page.keyboard.type("Testo dell'avviso. <script>alert(1)</script>")
+        publish(page)
+        page.get_by_text(SAVE_REFUSED, exact=False).first.wait_for(timeout=30_000)
+        expect(page.get_by_text("il tag «<script>»", exact=False).first).to_be_visible()
+        assert sorted((town / "content/notizie").rglob("*.md")) == before
+        body.click()
+        page.keyboard.press("End")
+        for _ in "<script>alert(1)</script>":
+            page.keyboard.press("Backspace")
+        page.keyboard.type("Senza codice.")
+        expect(body).not_to_contain_text("<script")
+        moment = datetime.now(ZoneInfo("Europe/Rome"))
+        publish(page)
+        wait_for(lambda: len(list((town / "content/notizie").rglob("*.md"))) == len(before) + 1, timeout=30)
+        (new,) = set((town / "content/notizie").rglob("*.md")) - set(before)
+        saved = datetime.strptime(str(saved_frontmatter(new)["date"]), "%Y-%m-%d %H:%M")
+        assert abs(saved - moment.replace(tzinfo=None, second=0, microsecond=0)) <= timedelta(minutes=2)
+    finally:
+        context.close()
 
 
 def test_an_update_picks_its_original_from_a_list(page, served) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import load_config
-from site_tools.content.frontmatter import KEYS, parse_bulletin
+from site_tools.content.frontmatter import parse_bulletin
+from site_tools.content.model import BY_NAME
 
 from .conftest import FIXTURE_TOWN
 
@@ -40,7 +41,7 @@ values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=8,
 )
-keys = st.one_of(st.sampled_from(sorted(KEYS) + ["categoria", "titolo", "event"]), st.text(max_size=12))
+keys = st.one_of(st.sampled_from(sorted(BY_NAME) + ["categoria", "titolo", "event"]), st.text(max_size=12))
 frontmatters = st.dictionaries(keys, values, max_size=12)
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

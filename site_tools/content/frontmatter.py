@@ -15,124 +15,15 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from site_tools.content import files, limits, yamlio
-from site_tools.content.bulletin import (
-    CAP_CERTAINTY,
-    CAP_SEVERITY,
-    CAP_URGENCY,
-    ID_PATTERN,
-    TYPES,
-    Attachment,
-    Bulletin,
-    Event,
-    Priority,
-)
+from site_tools.content.bulletin import ID_PATTERN, Attachment, Bulletin, Event, Priority
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.merged import merge_time
+from site_tools.content.model import ATTACHMENT_SUFFIXES, BY_NAME, FieldSpec, aliases
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
 from site_tools.content.slips import check_slips
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
-
-
-#: Every key a bulletin may carry, with what it is for (shown in errors).
-KEYS: dict[str, str] = {
-    "id": "identificativo stabile",
-    "title": "titolo",
-    "date": "data di pubblicazione",
-    "summary": "sintesi per i telefoni",
-    "categories": "categorie",
-    "type": "tipo (avviso, notizia, comunicato, bando)",
-    "priority": "priorità (normal o urgent)",
-    "channels": "canali",
-    "draft": "bozza",
-    "slug": "indirizzo della pagina",
-    "pin": "in evidenza",
-    "expires": "scadenza",
-    "event": "evento (start, end, location)",
-    "area": "zona interessata",
-    "office": "ufficio responsabile",
-    "image": "immagine",
-    "updates": "aggiorna un avviso precedente",
-    "cancels": "annulla un avviso precedente",
-    "updated": "data dell'ultima modifica del testo",
-    "attachments": "allegati: documenti PDF nella cartella content/",
-    "urgency": "urgenza dell'allerta CAP (Immediate, Expected, Future, Past, Unknown)",
-    "severity": "gravità dell'allerta CAP (Extreme, Severe, Moderate, Minor, Unknown)",
-    "certainty": "certezza dell'allerta CAP (Observed, Likely, Possible, Unlikely, Unknown)",
-}
-
-
-REQUIRED = (
-    "id",
-    "title",
-    "date",
-    "summary",
-    "categories",
-)  # the web editor asks for «date»; a file without it is dated at merge (merged.py)
-
-
-#: Italian (and common English) names editors reach for, mapped to our keys.
-ALIASES: dict[str, str] = {
-    "titolo": "title",
-    "data": "date",
-    "sintesi": "summary",
-    "riassunto": "summary",
-    "descrizione": "summary",
-    "description": "summary",
-    "descrizione_breve": "summary",
-    "categoria": "categories",
-    "categorie": "categories",
-    "category": "categories",
-    "tags": "categories",
-    "tipo": "type",
-    "priorita": "priority",
-    "priorità": "priority",
-    "urgente": "priority",
-    "canali": "channels",
-    "canale": "channels",
-    "channel": "channels",
-    "bozza": "draft",
-    "scadenza": "expires",
-    "scade": "expires",
-    "expiry": "expires",
-    "expire": "expires",
-    "evento": "event",
-    "zona": "area",
-    "luogo": "area",
-    "ufficio": "office",
-    "a_cura_di": "office",
-    "immagine": "image",
-    "aggiorna": "updates",
-    "update": "updates",
-    "annulla": "cancels",
-    "cancel": "cancels",
-    "in_evidenza": "pin",
-    "evidenza": "pin",
-    "pinned": "pin",
-    "aggiornato": "updated",
-    "aggiornamento": "updated",
-    "ultimo_aggiornamento": "updated",
-    "modified": "updated",
-    "allegati": "attachments",
-    "allegato": "attachments",
-    "documenti": "attachments",
-    "attachment": "attachments",
-    "urgenza": "urgency",
-    "gravita": "severity",
-    "gravità": "severity",
-    "certezza": "certainty",
-}
-
-#: What an attachment may be (Designers Italia: documents are PDF).
-ATTACHMENT_SUFFIXES = (".pdf",)
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
-
-
-EVENT_KEYS = ("start", "end", "location")
-
-
-EVENT_ALIASES = {"inizio": "start", "fine": "end", "luogo": "location", "dove": "location", "place": "location"}
 
 
 def image_too_big(path: Path) -> tuple[str, str] | None:
@@ -419,17 +310,26 @@ class _Fields:
         self.problems.add(self.shown, key, message, fix, self.line(key) if key else None)
 
     # -- helpers ------------------------------------------------------------
-    def text(self, key: str, maximum: int, minimum: int = 1, required: bool = False) -> str | None:
-        value = self.meta.get(key)
+    def missing(self, spec: FieldSpec) -> None:
+        self.add(
+            spec.name,
+            f"manca il campo obbligatorio «{spec.name}» ({spec.label.lower()}).",
+            f"aggiungi «{spec.example}» (è un esempio: scrivi il tuo).",
+        )
+
+    def text(self, spec: FieldSpec) -> str | None:
+        """A text field of the model: given (if required), a text, within its lengths (white space collapsed)."""
+        key, value = spec.name, self.meta.get(spec.name)
+        minimum, maximum = spec.min_length or 1, spec.max_length or limits.FRONTMATTER_MAX_BYTES
         if value is None:
-            if required:
-                self.add(key, f"manca il campo obbligatorio «{key}» ({KEYS[key]}).", _REQUIRED_FIX[key])
+            if spec.required:
+                self.missing(spec)
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             self.add(
                 key,
                 f"«{key}» deve essere un testo.",
-                f"scrivi il {KEYS[key]} su una riga, tra virgolette se contiene «:».",
+                f"scrivi «{spec.label.lower()}» su una riga, tra virgolette se contiene «:».",
             )
             return None
         value = " ".join(str(value).split())
@@ -443,7 +343,7 @@ class _Fields:
             self.add(
                 key,
                 f"«{key}» è troppo lungo: {len(value)} caratteri, al massimo {maximum}.",
-                f"accorcialo di {len(value) - maximum} caratteri: {_LENGTH_WHY.get(key, '')}".rstrip(": "),
+                f"accorcialo di {len(value) - maximum} caratteri: {spec.why}".rstrip(": "),
             )
         return value
 
@@ -466,8 +366,9 @@ class _Fields:
             )
         return when
 
-    def flag(self, key: str) -> bool:
-        value = self.meta.get(key, False)
+    def flag(self, spec: FieldSpec) -> bool:
+        key = spec.name
+        value = self.meta.get(key, bool(spec.default))
         if not isinstance(value, bool):
             self.add(
                 key,
@@ -477,7 +378,8 @@ class _Fields:
             return False
         return value
 
-    def choice(self, key: str, allowed: dict[str, str] | tuple[str, ...], default: str) -> str:
+    def choice(self, spec: FieldSpec) -> str:
+        key, allowed, default = spec.name, [v for v, _ in spec.choices], str(spec.default)
         value = self.meta.get(key, default)
         if not isinstance(value, str) or value not in allowed:
             close = difflib.get_close_matches(shown(value).lower(), list(allowed), n=1, cutoff=0.5)
@@ -494,15 +396,13 @@ class _Fields:
     def build(self) -> None:
         self.unknown_keys()
         bid = self.identifier()
-        title = self.text("title", limits.TITLE_MAX, limits.TITLE_MIN, required=True)
-        summary = self.text("summary", limits.SUMMARY_MAX, limits.SUMMARY_MIN, required=True)
+        title, summary = self.text(BY_NAME["title"]), self.text(BY_NAME["summary"])
         date = self.when("date", self.meta["date"]) if "date" in self.meta else self.merge_date()
         categories = self.categories()
-        btype = self.choice("type", TYPES, "notizia")
+        btype = self.choice(BY_NAME["type"])
         priority_text = self.priority()
         channels = self.channels()
-        draft = self.flag("draft")
-        pin = self.flag("pin")
+        draft, pin = self.flag(BY_NAME["draft"]), self.flag(BY_NAME["pin"])
         slug = self.slug(bid)
         expires = None
         if self.meta.get("expires") is not None:
@@ -514,12 +414,11 @@ class _Fields:
                     "metti una scadenza successiva alla data, o togli il campo se l'avviso non scade.",
                 )
         event = self.event()
-        area = self.text("area", limits.AREA_MAX)
-        office = self.text("office", limits.OFFICE_MAX)
+        area, office = self.text(BY_NAME["area"]), self.text(BY_NAME["office"])
         image = self.image()
         updated = self.updated(date)
         attachments = self.attachments()
-        urgency, severity, certainty = (self.cap_value(k, v) for k, v in _CAP_FIELDS.items())
+        urgency, severity, certainty = (self.cap_value(BY_NAME[k]) for k in ("urgency", "severity", "certainty"))
         updates, cancels = self.reference("updates", bid), self.reference("cancels", bid)
         if updates and cancels:
             self.add(
@@ -566,16 +465,16 @@ class _Fields:
 
     def unknown_keys(self) -> None:
         for key in self.meta:
-            if key in KEYS:
+            if key in BY_NAME:
                 continue
             name = shown(key)
-            target = ALIASES.get(name.lower()) or next(
-                iter(difflib.get_close_matches(name.lower(), list(KEYS), n=1)), None
+            target = _ALIASES.get(name.lower()) or next(
+                iter(difflib.get_close_matches(name.lower(), list(BY_NAME), n=1)), None
             )
             hint = (
                 f"forse intendevi «{target}»? Rinomina il campo."
                 if target
-                else f"togli il campo; quelli ammessi sono: {', '.join(KEYS)}."
+                else f"togli il campo; quelli ammessi sono: {', '.join(BY_NAME)}."
             )
             self.add(name, f"campo sconosciuto «{name}».", hint)
 
@@ -603,7 +502,7 @@ class _Fields:
     def categories(self) -> tuple[str, ...]:
         value = self.meta.get("categories")
         if value is None:
-            self.add("categories", "manca il campo obbligatorio «categories».", _REQUIRED_FIX["categories"])
+            self.missing(BY_NAME["categories"])
             return ()
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
@@ -638,7 +537,7 @@ class _Fields:
         if isinstance(value, str) and value.lower() in italian:
             self.add("priority", f"«{value}» va scritto in inglese.", f"scrivi «priority: {italian[value.lower()]}».")
             return "normal"
-        return self.choice("priority", tuple(p.value for p in Priority), "normal")
+        return self.choice(BY_NAME["priority"])
 
     def channels(self) -> frozenset[str]:
         value = self.meta.get("channels")
@@ -685,18 +584,12 @@ class _Fields:
                 "scrivi sotto «event:» le righe «start: 2026-12-08 17:00», «end: …», «location: …», rientrate di due spazi.",
             )
             return None
-        for key in value:
-            if key not in EVENT_KEYS:
-                target = EVENT_ALIASES.get(shown(key).lower())
-                hint = f"forse intendevi «{target}»? " if target else ""
-                self.add(
-                    f"event.{shown(key)}",
-                    f"campo sconosciuto «{shown(key)}» in «event».",
-                    f"{hint}Campi ammessi: start, end, location.",
-                )
+        self.unknown_subkeys("event", _EVENT, value)
         if value.get("start") is None:
             self.add(
-                "event.start", "l'evento non ha l'inizio (start).", "aggiungi «start: 2026-12-08 17:00» sotto «event:»."
+                "event.start",
+                "l'evento non ha l'inizio (start).",
+                f"aggiungi «{_EVENT.field('start').example}» sotto «event:».",
             )
             return None
         start = self.when("event.start", value["start"])
@@ -708,14 +601,32 @@ class _Fields:
                 "controlla le date di inizio (start) e fine (end).",
             )
         location = value.get("location")
-        if location is not None and (not isinstance(location, str) or len(location) > limits.LOCATION_MAX):
+        spec = _EVENT.field("location")
+        if location is not None and (not isinstance(location, str) or len(location) > (spec.max_length or 0)):
             self.add(
                 "event.location",
                 "il luogo dell'evento deve essere un testo breve.",
-                f"scrivi il luogo in al massimo {limits.LOCATION_MAX} caratteri.",
+                f"scrivi il luogo in al massimo {spec.max_length} caratteri.",
             )
             location = None
         return Event(start, end, location) if start else None
+
+    def unknown_subkeys(self, key: str, spec: FieldSpec, value: dict[Any, Any]) -> None:
+        """Keys inside ``event`` (or an attachment) that the model does not know, with a "did you mean"."""
+        names = [f.name for f in spec.fields]
+        for sub in value:
+            if sub in names:
+                continue
+            name = shown(sub)
+            target = aliases(spec.fields).get(name.lower()) or next(
+                iter(difflib.get_close_matches(name.lower(), names, n=1)), None
+            )
+            hint = f"forse intendevi «{target}»? " if target else ""
+            self.add(
+                f"{key}.{name}",
+                f"campo sconosciuto «{name}» in «{key}».",
+                f"{hint}Campi ammessi: {', '.join(names)}.",
+            )
 
     def image(self) -> str | None:
         value = self.meta.get("image")
@@ -728,7 +639,7 @@ class _Fields:
                 "scrivi per esempio «image: img/via-roma.jpg».",
             )
             return None
-        return value if self.content_file("image", value, "l'immagine", IMAGE_SUFFIXES) else None
+        return value if self.content_file("image", value, "l'immagine", _IMAGE_SUFFIXES) else None
 
     def content_file(self, key: str, value: str, what: str, suffixes: tuple[str, ...]) -> bool:
         """A file of the repository, inside content/ (nothing else is ever published), of the right kind."""
@@ -742,24 +653,27 @@ class _Fields:
         if value is None:
             return ()
         items = value if isinstance(value, list) else [value]
+        names, title_spec = [f.name for f in _ATTACHMENT.fields], _ATTACHMENT.field("title")
         found: list[Attachment] = []
         for item in items:
             file, title = (item, None) if isinstance(item, str) else (None, None)
             if isinstance(item, dict):
                 file, title = item.get("file"), item.get("title")
-                if set(item) - {"file", "title"} or not isinstance(file, str):
-                    file = None
+                if set(item) - set(names):
+                    self.unknown_subkeys("attachments", _ATTACHMENT, item)
+                    continue
             if not isinstance(file, str) or (title is not None and not isinstance(title, str)):
                 self.add(
                     "attachments",
                     "ogni allegato è un percorso di file, oppure «file» e «title».",
-                    "scrivi per esempio «- {file: allegati/ordinanza-45.pdf, title: Ordinanza n. 45}».",
+                    f"scrivi per esempio «- {{{_ATTACHMENT.field('file').example}, {title_spec.example}}}».",
                 )
                 continue
-            if title is not None and not 3 <= len(title.strip()) <= limits.ATTACHMENT_TITLE_MAX:
+            low, high = title_spec.min_length or 1, title_spec.max_length
+            if title is not None and not low <= len(title.strip()) <= (high or len(title)):
                 self.add(
                     "attachments",
-                    f"il titolo dell'allegato «{file}» deve avere da 3 a {limits.ATTACHMENT_TITLE_MAX} caratteri.",
+                    f"il titolo dell'allegato «{file}» deve avere da {low} a {high} caratteri.",
                     "scrivi un titolo breve che dica cos'è il documento, per esempio «Ordinanza n. 45».",
                 )
                 continue
@@ -780,8 +694,9 @@ class _Fields:
             return None
         return updated
 
-    def cap_value(self, key: str, allowed: dict[str, str]) -> str | None:
+    def cap_value(self, spec: FieldSpec) -> str | None:
         """One of CAP's own words (``Severe``); an Italian or lower-case one gets the right spelling."""
+        key, allowed = spec.name, dict(spec.choices)
         value = self.meta.get(key)
         if value is None:
             return None
@@ -812,19 +727,8 @@ class _Fields:
         return value
 
 
-_CAP_FIELDS = {"urgency": CAP_URGENCY, "severity": CAP_SEVERITY, "certainty": CAP_CERTAINTY}
-
-
-_REQUIRED_FIX = {
-    "id": "aggiungi «id:» con un identificativo stabile, per esempio il nome del file senza .md.",
-    "title": "aggiungi «title: …» con il titolo dell'avviso.",
-    "date": "aggiungi «date: 2026-11-20 08:30» (data e ora di pubblicazione).",
-    "summary": f"aggiungi «summary: …», la sintesi che arriva sui telefoni (al massimo {limits.SUMMARY_MAX} caratteri).",
-    "categories": "aggiungi «categories: [una-categoria]».",
-}
-
-
-_LENGTH_WHY = {
-    "title": "il titolo va nel messaggio WhatsApp e nella notifica del telefono.",
-    "summary": "la sintesi è il testo che arriva su WhatsApp e Telegram; i dettagli vanno nel corpo dell'avviso.",
-}
+#: Alias → key, for the "did you mean" of an unknown key.
+_ALIASES = aliases()
+_EVENT = BY_NAME["event"]
+_IMAGE_SUFFIXES = tuple(sorted(files.PREVIEW_IMAGE_SUFFIXES))
+_ATTACHMENT = BY_NAME["attachments"]

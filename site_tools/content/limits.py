@@ -1,7 +1,9 @@
 """Every length and rate limit the project honours, in one place.
 
-The numbers come from ``shared/spec/messaging-apis.md`` (WhatsApp Cloud API,
-Telegram Bot API) and from the Designers Italia model for municipal sites.
+The numbers come from the public documentation of the WhatsApp Cloud API
+(message templates: body, header, footer, buttons; throughput), of the Telegram
+Bot API (``sendMessage``: 4,096 characters; about 30 messages a second) and
+from the Designers Italia model for municipal sites.
 Validation, renderers and the simulator all import them from here.
 """
 
@@ -65,7 +67,7 @@ WHATSAPP_MAX_MPS = 1000
 WHATSAPP_SHARED_APP_MPS = 20
 TELEGRAM_MPS = 30
 
-# --- The one-to-one counter (issue 15) ----------------------------------------
+# --- The one-to-one counter ------------------------------------------------------
 #: WhatsApp's customer-service window: free-form answers only within 24 h of the citizen's last message.
 SERVICE_WINDOW_SECONDS = 24 * 3600
 #: Media a citizen sends are fetched up to this size (WhatsApp allows documents up to 100 MB).

@@ -14,7 +14,7 @@ from site_tools.content.frontmatter import Parsed, image_too_big
 from site_tools.content.problems import Problem, ProblemList
 from site_tools.markdown.html import shorten
 
-if TYPE_CHECKING:  # Python-Markdown is imported when a body has markup to render (issue 17)
+if TYPE_CHECKING:  # Python-Markdown is imported only when a body has markup to render
     from site_tools.markdown.body import SiteMarkdown
     from site_tools.markdown.html import Finding
 

@@ -233,6 +233,10 @@ class TownPlugin(BasePlugin):
         for channel in signup_channels(town):
             for size in SIZES:
                 generated[poster_name(channel, size)] = poster_pdf(town, channel, size)
+        # The frontmatter's JSON Schema, with the town's categories (for editors' tools; pydantic is loaded here only).
+        from site_tools.content.reference import SITE_SCHEMA, schema_text
+
+        generated[SITE_SCHEMA] = schema_text(tuple(town.category_slugs))
         for asset in ASSETS.iterdir():
             generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
         generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(

@@ -295,6 +295,15 @@
     return out || words.join('-').slice(0, maxLength).replace(/-+$/, '');
   }
 
+  /** «2026-11-20 08:30»: the wall-clock time in the town's zone at epochMs (the form's date format), not the browser's. */
+  function nowText(epochMs, timeZone) {
+    var p = wallClock(epochMs, timeZone);
+    function two(n) {
+      return (n < 10 ? '0' : '') + n;
+    }
+    return p.year + '-' + two(p.month) + '-' + two(p.day) + ' ' + two(p.hour) + ':' + two(p.minute);
+  }
+
   function newId(dateText, title, town) {
     var day = String(dateText || '').trim().slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) day = '';
@@ -621,6 +630,7 @@
     formatUntil: formatUntil,
     bulletin: bulletin,
     newId: newId,
+    nowText: nowText,
     slugify: slugify,
     absolute: absolute,
     renderMarkdown: renderMarkdown,

@@ -3,7 +3,8 @@
  *
  * Preview: the page as the site shows it (bulletin_page.py's structure inside the site's own
  * stylesheets), then the texts that reach phones, from the renderers ported in site-tools-cms.js.
- * Save: a new bulletin gets its id (date + title, the file name too); empty optional fields are
+ * Save: a bulletin without a date gets the town's current time (Europe/Rome, not the browser's zone);
+ * a new bulletin gets its id (date + title, the file name too); empty optional fields are
  * dropped, so the file holds only what validation expects (an empty «area:» would be refused).
  */
 (function (window) {
@@ -64,6 +65,10 @@
       if (event && typeof event.get === 'function' && !isEmpty(tidy(event)) && isEmpty(event.get('start'))) {
         // Decap shows this message and saves nothing.
         throw new Error('Evento: manca l\u2019inizio. Scrivi quando comincia, oppure svuota i campi dell\u2019evento.');
+      }
+      if (isEmpty(data.get('date'))) {
+        // The town's clock, as the hint says, whatever the clock of the editor's computer is set to.
+        data = data.set('date', cms.nowText(Date.now(), town.timezone));
       }
       if (isEmpty(data.get('id'))) {
         data = data.set('id', cms.newId(data.get('date'), data.get('title'), town));
