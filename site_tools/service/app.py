@@ -42,7 +42,7 @@ from site_tools.service.supervisor import Supervised, supervise
 from site_tools.service.worker import Counters, EventWorker
 from site_tools.settings import Settings
 from site_tools.store import Store
-from site_tools.store.database import StoreUnavailable
+from site_tools.store.database import StoreUnavailable, describe_error, store_bug
 
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
@@ -132,6 +132,13 @@ class Service:
             except StoreUnavailable as exc:
                 log.warning("cannot store an event (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(0.2 * 2**attempt)
+            except Exception as exc:
+                if not store_bug(exc):
+                    raise
+                # Not an outage: every event would fail the same way. Stop, say why (Meta keeps the events).
+                log.exception("storing an event hit a database error")
+                self.give_up(f"webhook: database error: {describe_error(exc)}")
+                return PlainTextResponse("store error", status_code=500)
         return PlainTextResponse("store unavailable, retry later", status_code=503)
 
     async def health(self, request: Request) -> Response:
@@ -164,7 +171,10 @@ class Service:
 
     # -- background work ------------------------------------------------------
     def give_up(self, reason: str) -> None:
-        """A loop failed too often: say so, and end the process non-zero so its supervisor restarts it."""
+        """A loop failed too often, or hit a bug: say so, and end the process non-zero so its supervisor
+        restarts it. The first reason is kept."""
+        if self.fatal:
+            return
         self.fatal = reason
         log.critical("giving up: %s", reason)
         if self.exit_on_failure:

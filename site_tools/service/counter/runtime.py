@@ -21,6 +21,7 @@ from site_tools.service.counter.library import Library
 from site_tools.service.counter.media import media_loop
 from site_tools.settings import Settings
 from site_tools.store import Store
+from site_tools.store.database import store_bug
 
 log = logging.getLogger("site_tools.counter")
 T = TypeVar("T")
@@ -72,7 +73,9 @@ class Counter:
         while True:
             try:
                 await self.housekeeping()
-            except Exception:  # noqa: BLE001 - try again at the next round; the log says why
+            except Exception as exc:  # noqa: BLE001 - try again at the next round; the log says why
+                if store_bug(exc):
+                    raise  # a bug in the SQL: the supervisor stops the service and says so
                 log.exception("counter housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
