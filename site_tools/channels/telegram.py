@@ -22,6 +22,7 @@ from site_tools.channels.errors import Action, classify_telegram
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
 from site_tools.render.links import Links
+from site_tools.settings import reveal
 
 if TYPE_CHECKING:
     import httpx
@@ -57,7 +58,7 @@ class TelegramChannel(Channel):
         assert self.config.telegram and self.settings.telegram_bot_token
         bot = TelegramBot(
             self.settings.telegram_api_url,
-            self.settings.telegram_bot_token,
+            reveal(self.settings.telegram_bot_token),
             self.config.telegram.chat,
             timeout=self.settings.http_timeout,
         )

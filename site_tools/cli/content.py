@@ -13,6 +13,7 @@ from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, Problem
+from site_tools.settings import current
 
 
 @click.command()
@@ -56,7 +57,7 @@ def warn(warnings: list[Problem]) -> None:
     """Warnings: printed (and annotated on GitHub) but the command still succeeds."""
     for warning in warnings:
         click.echo(f"Attenzione: {warning.format()}", err=True)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if current().github_actions:
             click.echo(warning.github_annotation("warning"))
 
 
@@ -182,7 +183,7 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     """Markdown preview of bulletins on every channel: text, counts, recipients, time, cost."""
     from site_tools.content.dates import now as current_time
     from site_tools.delivery.preview import preview_markdown
-    from site_tools.settings import Settings
+    from site_tools.settings import Settings, reveal
 
     config = ctx.config
     # Site pages (home, privacy…) may change in the same pull request: only bulletins are previewed.
@@ -194,6 +195,6 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
         raise InvalidContent(problems)
     settings = Settings.from_env()
     if recipients is None and settings.db_url:
-        with store_for(config, settings.db_url) as store:
+        with store_for(config, reveal(settings.db_url)) as store:
             recipients = store.subscribers.count_active()
     output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings))

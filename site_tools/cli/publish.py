@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
 from site_tools.formatting import euro
 from site_tools.render.links import Links
+from site_tools.settings import current
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
 
@@ -420,7 +420,7 @@ def annotate(content: Content, plan: Plan, fresh: set[str]) -> None:
     from site_tools.delivery.plan import problem_key, refused_key
 
     files = {r.id: r.shown for r in content.records if r.id}
-    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    in_actions = current().github_actions
     for problem in plan.problems:
         if problem_key(problem) in fresh:
             click.echo(problem.format() + "\n    (questo avviso non è stato inviato; gli altri sì)", err=True)
@@ -451,7 +451,7 @@ def job_summary(
 
 def write_summary(text: str) -> None:
     """Append to the job summary GitHub shows on the run's page ($GITHUB_STEP_SUMMARY), when there is one."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    path = current().github_step_summary
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(text)

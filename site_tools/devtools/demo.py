@@ -314,8 +314,9 @@ class Demo:
 
 def _now(config: TownConfig) -> Any:
     from site_tools.content.dates import now
+    from site_tools.settings import current
 
-    return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
+    return now(config.timezone, current().now)
 
 
 def _serve(site_dir: Path) -> None:

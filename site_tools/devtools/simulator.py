@@ -36,6 +36,7 @@ from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
 from site_tools.service.counter.template import PARAMS as COUNTER_PARAMS
 from site_tools.service.signature import signature
+from site_tools.settings import WHATSAPP_DEFAULT_MPS
 
 GRAPH_VERSION = "v24.0"
 TEMPLATE_BODIES = {"avviso_comunale": BODY, "sportello_risposta": COUNTER_BODY}
@@ -66,7 +67,7 @@ class SimConfig:
     phone_number_id: str = METADATA["phone_number_id"]
     display_phone_number: str = METADATA["display_phone_number"]
     waba_id: str = WABA_ID
-    mps: float = limits.WHATSAPP_DEFAULT_MPS
+    mps: float = WHATSAPP_DEFAULT_MPS
     burst: float | None = None  # tokens the bucket holds; default mps/10, at least 1
     throttle_http_status: int = 429
     daily_limit: int | None = None  # unique recipients in 24 h (None: unlimited tier)

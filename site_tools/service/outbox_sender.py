@@ -18,7 +18,7 @@ from typing import Any
 from site_tools.channels.base import Outcome
 from site_tools.channels.errors import Action
 from site_tools.delivery.pacer import Pacer, SharedPacer
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.budget import Reservation
 from site_tools.store.database import StoreUnavailable
@@ -67,7 +67,7 @@ class ReplySender:
         async with WhatsAppCloud(
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id or "",
-            s.whatsapp_token or "",
+            reveal(s.whatsapp_token),
             max_in_flight=self.in_flight,
             timeout=s.http_timeout,
         ) as cloud:

@@ -35,6 +35,7 @@ from site_tools.markdown.html import Sanitizer
 from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
+from site_tools.settings import current
 from site_tools.site import admin, csp, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
@@ -56,7 +57,7 @@ log = logging.getLogger("mkdocs.plugins.site_tools")
 def site_now(config: Any) -> Any:
     from site_tools.content.dates import now
 
-    return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
+    return now(config.timezone, current().now)
 
 
 def leave_out_bad_bulletins(content: Content) -> list[str]:
@@ -81,7 +82,7 @@ def leave_out_bad_bulletins(content: Content) -> list[str]:
     print("ATTENZIONE: avvisi lasciati fuori dal sito finché non sono corretti:", file=sys.stderr)
     for problem in content.problems:
         print(problem.format(), file=sys.stderr)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if current().github_actions:
             print(problem.github_annotation().replace("::error ", "::warning ", 1))
     root = content.config.content_dir
     return sorted(Path(bulletins[f].path).relative_to(root).as_posix() for f in bad)

@@ -9,7 +9,6 @@ Schema changes are numbered migrations applied in order, recorded in
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from site_tools.store.migrations import _TYPES, MIGRATIONS
-
-DEFAULT_URL_ENV = "SITE_TOOLS_DB"
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,10 @@ class Target:
 
 
 def parse_url(url: str | None, default_dir: Path | None = None) -> Target:
-    url = url or os.environ.get(DEFAULT_URL_ENV)
+    """The store at ``url``; without one, ``data/site-tools.db`` in ``default_dir`` (the current folder).
+
+    The package reads ``SITE_TOOLS_DB`` in one place, :mod:`site_tools.settings`: its callers pass it here.
+    """
     if not url:
         folder = default_dir or Path.cwd() / "data"
         return Target("sqlite", str(folder / "site-tools.db"))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from site_tools.content import limits
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.conversations import MEDIA_FAILED, MEDIA_TOO_BIG, MediaJob
 from site_tools.store.database import store_bug
@@ -68,7 +68,7 @@ class MediaFetcher:
 
     @property
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.settings.whatsapp_token}"}
+        return {"Authorization": f"Bearer {reveal(self.settings.whatsapp_token)}"}
 
     async def fetch(self, job: MediaJob) -> Fetched:
         info = await self.client.get(f"{self.settings.whatsapp_api_url}/{job.media_id}", headers=self._auth)

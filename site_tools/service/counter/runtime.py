@@ -14,8 +14,6 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from starlette.types import ASGIApp
-
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.library import Library
 from site_tools.service.counter.media import media_loop
@@ -59,11 +57,6 @@ class Counter:
     async def run(self, fn: Callable[[Store], T]) -> T:
         """Run ``fn(store)`` on one of the counter's threads, each with its own connection."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: fn(self._store()))
-
-    def app(self, mount: str = "/sportello") -> ASGIApp:
-        from site_tools.service.counter.web import inbox_app
-
-        return inbox_app(self, cookie_path=mount)
 
     def loop_factories(self) -> list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]:
         """The counter's background loops, as (name, start) for the service's supervisor."""
