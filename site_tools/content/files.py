@@ -110,24 +110,3 @@ def _file_problem(path: Path) -> tuple[str, str] | None:
         )
     size = path.stat().st_size
     return too_big(size, maximum, what) if size > maximum else None
-
-
-def image_problem(value: str, path: Path, content_dir: Path) -> tuple[str, str] | None:
-    """The ``image:`` of a bulletin: a picture inside ``content/``, reached without a symlink."""
-    target = (content_dir / value.lstrip("/")) if value.startswith("/") else (path.parent / value)
-    if escapes(target, content_dir) is not None:
-        return (
-            f"l'immagine «{value}» è fuori dalla cartella content/ (o ci arriva da un collegamento simbolico).",
-            "metti l'immagine dentro content/, per esempio content/img/, e scrivi il suo percorso.",
-        )
-    if target.suffix.lower() not in IMAGE_SUFFIXES:
-        return (
-            f"«{value}» non è un'immagine PNG, JPEG, GIF o WebP.",
-            "converti l'immagine in uno di questi formati (le SVG non sono ammesse: possono contenere codice).",
-        )
-    if not target.is_file():
-        return (
-            f"l'immagine «{value}» non esiste.",
-            "controlla il nome del file (maiuscole comprese) e il percorso, relativo a questo file.",
-        )
-    return None

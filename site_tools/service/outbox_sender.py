@@ -133,13 +133,3 @@ class ReplySender:
             except StoreUnavailable:
                 self._done = batch + self._done  # written on the next pass
                 raise
-
-
-def text_message(phone: str, body: str) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": phone,
-        "type": "text",
-        "text": {"preview_url": True, "body": body},
-    }
