@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import httpx
 
 # httpx and the Telegram renderer (markdown-it) are imported when first used: a publish whose first message
-# goes to the WhatsApp list does not wait for them (issue 17).
+# goes to the WhatsApp list does not wait for them.
 
 
 @register

@@ -80,7 +80,7 @@ class GatewayClient:
         self.timeout = timeout
 
     async def post(self, text: str) -> str:
-        import httpx  # when first used (issue 17)
+        import httpx  # when first used: the first urgent message does not wait for its import
 
         async with httpx.AsyncClient(timeout=self.timeout, verify=https.context()) as client:
             try:

@@ -1,7 +1,7 @@
 """Every length and rate limit the project honours, in one place.
 
-The numbers come from ``shared/spec/messaging-apis.md`` (WhatsApp Cloud API,
-Telegram Bot API) and from the Designers Italia model for municipal sites.
+The numbers come from the WhatsApp Cloud API's and the Telegram Bot API's
+documentation (as of 2026) and from the Designers Italia model for municipal sites.
 Validation, renderers and the simulator all import them from here.
 """
 
@@ -64,7 +64,7 @@ TELEGRAM_TEXT_MAX = 4096
 WHATSAPP_SHARED_APP_MPS = 20
 TELEGRAM_MPS = 30
 
-# --- The one-to-one counter (issue 15) ----------------------------------------
+# --- The one-to-one counter ---------------------------------------------------
 #: WhatsApp's customer-service window: free-form answers only within 24 h of the citizen's last message.
 SERVICE_WINDOW_SECONDS = 24 * 3600
 #: Media a citizen sends are fetched up to this size (WhatsApp allows documents up to 100 MB).

@@ -146,7 +146,7 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         demo.subscribe_citizens()
         demo.publish_urgent()
         demo.take_receipts()
-        counter = ask_the_counter(demo.db, demo.sim_url, demo.hook_port, "6/6")  # the one-to-one counter (issue 15)
+        counter = ask_the_counter(demo.db, demo.sim_url, demo.hook_port, "6/6")  # the one-to-one counter
         demo.summary["counter_conversations"] = counter.conversations
         demo.tell()
         counter.tell()

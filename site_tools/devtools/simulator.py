@@ -1,6 +1,6 @@
 """A local stand-in for the WhatsApp Cloud API, a Channel gateway and the Telegram Bot API.
 
-Faithful to ``shared/spec/messaging-apis.md``: the same paths, request and
+Faithful to the real APIs as documented (and observed) in 2026: the same paths, request and
 response bodies, error codes and limits, so the publisher cannot tell it
 from the real servers except by its base URL. It also keeps what real
 servers keep to themselves, so tests can check exactly-once delivery:

@@ -190,7 +190,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             else:
                 outcome.repeated += 1
         else:
-            if config.counter:  # the one-to-one counter keeps what is not a keyword (issue 15)
+            if config.counter:  # the one-to-one counter keeps what is not a keyword
                 counter_inbound.record(store, phone, message, sent_at)
             if store.inbox.auto_reply_due(phone, moment.astimezone(config.timezone).date().isoformat()):
                 store.outbox.queue(phone, replies.automatic(config, moment))
@@ -237,7 +237,7 @@ def _reply_status(store: Store, wamid: str, state: str, code: int | None, counte
     """A receipt for one of our replies (a confirmation, a counter answer), not for a bulletin: True if it was."""
     if not store.outbox.has_wamid(wamid):
         return False
-    if counter:  # the counter shows staff whether their answer arrived (issue 15)
+    if counter:  # the counter shows staff whether their answer arrived
         store.conversations.apply_status(wamid, state, code)
     return True
 
