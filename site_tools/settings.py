@@ -119,6 +119,17 @@ class Settings(BaseSettings):
     github_base_ref: str | None = _var(
         "GITHUB_BASE_REF", "A pull request's base branch: bulletins are compared with it (default: the last commit)."
     )
+    # -- Command-line defaults (each is also an option of the command) ---------------------------------------
+    config_path: Path | None = _var(
+        "SITE_TOOLS_CONFIG", "The town's `mkdocs.yml` (`--config`; default: found from the current folder)."
+    )
+    approve_cost: bool = _var(
+        "SITE_TOOLS_APPROVE_COST", "`publish` sends even above the town's cost ceiling (`--approve-cost`).", False
+    )
+    deadline: float | None = _var(
+        "SITE_TOOLS_DEADLINE",
+        "`publish`: seconds after which nothing new is sent, the rest resumed later (`--deadline`).",
+    )
     # -- Development and tests --------------------------------------------------------------------------------
     now: str | None = _var(
         "SITE_TOOLS_NOW", "Pretend the time is this (`YYYY-MM-DD HH:MM`, Europe/Rome): demos and tests only."

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -84,3 +86,18 @@ def test_current_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
     assert current().now == "2026-11-20 10:00"
     monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-21 10:00")
     assert current().now == "2026-11-21 10:00"
+
+
+def _options(command: click.Command, ctx: click.Context) -> Iterator[click.Parameter]:
+    yield from command.params
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            yield from _options(sub, ctx)
+
+
+def test_every_variable_an_option_reads_is_declared_in_the_model() -> None:
+    with click.Context(main) as ctx:
+        read = {p.envvar for p in _options(main, ctx) if isinstance(p.envvar, str)}
+    assert read and read <= set(NAMES), sorted(read - set(NAMES))
