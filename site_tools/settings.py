@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
@@ -44,8 +45,8 @@ class SettingsError(ValueError):
     """A variable of the environment has a value of the wrong type (the message is for the town's staff)."""
 
 
-def _var(name: str, description: str, default: Any = None, secret: bool = False) -> Any:
-    return Field(default=default, validation_alias=name, description=description, json_schema_extra={"secret": secret})
+def _var(name: str, description: str, default: Any = None) -> Any:
+    return Field(default=default, validation_alias=name, description=description)
 
 
 class Settings(BaseSettings):
@@ -55,7 +56,7 @@ class Settings(BaseSettings):
 
     # -- WhatsApp Cloud API (lists and the service) ------------------------------------------------------------
     whatsapp_token: SecretStr | None = _var(
-        "WHATSAPP_TOKEN", "Token of the WhatsApp Cloud API (a system user's permanent token).", secret=True
+        "WHATSAPP_TOKEN", "Token of the WhatsApp Cloud API (a system user's permanent token)."
     )
     whatsapp_phone_number_id: str | None = _var(
         "WHATSAPP_PHONE_NUMBER_ID", "Id of the town's WhatsApp number at Meta (not the number itself)."
@@ -67,46 +68,43 @@ class Settings(BaseSettings):
         float(WHATSAPP_DEFAULT_MPS),
     )
     app_secret: SecretStr | None = _var(
-        "WHATSAPP_APP_SECRET", "The Meta app's secret: checks the signature of every webhook.", secret=True
+        "WHATSAPP_APP_SECRET", "The Meta app's secret: checks the signature of every webhook."
     )
     verify_token: SecretStr | None = _var(
-        "WHATSAPP_VERIFY_TOKEN", "Chosen by the town: answers Meta's webhook verification handshake.", secret=True
+        "WHATSAPP_VERIFY_TOKEN", "Chosen by the town: answers Meta's webhook verification handshake."
     )
     # -- WhatsApp Channel (through a gateway) ---------------------------------------------------------------------
     channel_gateway_url: str | None = _var("WHATSAPP_CHANNEL_GATEWAY_URL", "Address of the WhatsApp Channel gateway.")
     channel_gateway_token: SecretStr | None = _var(
-        "WHATSAPP_CHANNEL_GATEWAY_TOKEN", "Token of the WhatsApp Channel gateway.", secret=True
+        "WHATSAPP_CHANNEL_GATEWAY_TOKEN", "Token of the WhatsApp Channel gateway."
     )
     channel_id: str | None = _var("WHATSAPP_CHANNEL_ID", "The Channel's newsletter id at the gateway (`…@newsletter`).")
     # -- Telegram ---------------------------------------------------------------------------------------------
-    telegram_bot_token: SecretStr | None = _var("TELEGRAM_BOT_TOKEN", "Token of the town's Telegram bot.", secret=True)
+    telegram_bot_token: SecretStr | None = _var("TELEGRAM_BOT_TOKEN", "Token of the town's Telegram bot.")
     telegram_api_url: str = _var("TELEGRAM_API_URL", "Base address of the Telegram Bot API.", TELEGRAM_DEFAULT)
     # -- The store and the service ---------------------------------------------------------------------------
     db_url: SecretStr | None = _var(
         "SITE_TOOLS_DB",
         "The store: a SQLite file path, `sqlite:///path` or `postgresql://…` (default: `data/site-tools.db`).",
-        secret=True,
     )
     http_timeout: float = _var("SITE_TOOLS_HTTP_TIMEOUT", "Seconds to wait for an answer from an outside API.", 20.0)
     header_timeout: float = _var(
         "SITE_TOOLS_HEADER_TIMEOUT", "Seconds the service waits for a request's headers before closing it.", 10.0
     )
     session_secret: SecretStr | None = _var(
-        "SITE_TOOLS_SESSION_SECRET",
-        "Signs the counter's staff sessions; the staff inbox stays closed without it.",
-        secret=True,
+        "SITE_TOOLS_SESSION_SECRET", "Signs the counter's staff sessions; the staff inbox stays closed without it."
     )
     # -- The web editor's GitHub login (hosted by the service) -----------------------------------------------------
     github_oauth_client_id: str | None = _var(
         "GITHUB_OAUTH_CLIENT_ID", "Client id of the web editor's GitHub OAuth app."
     )
     github_oauth_client_secret: SecretStr | None = _var(
-        "GITHUB_OAUTH_CLIENT_SECRET", "Client secret of the web editor's GitHub OAuth app.", secret=True
+        "GITHUB_OAUTH_CLIENT_SECRET", "Client secret of the web editor's GitHub OAuth app."
     )
     github_url: str = _var("GITHUB_URL", "GitHub's address for the editor's login.", GITHUB_DEFAULT)
     # -- GitHub Actions (set by GitHub in the workflow) ---------------------------------------------------------
     github_token: SecretStr | None = _var(
-        "GITHUB_TOKEN", "The workflow's token: manual Channel posts become issues for the editors.", secret=True
+        "GITHUB_TOKEN", "The workflow's token: manual Channel posts become issues for the editors."
     )
     github_repository: str | None = _var("GITHUB_REPOSITORY", "The repository (`owner/name`) the issues are opened in.")
     github_api_url: str = _var("GITHUB_API_URL", "Base address of GitHub's REST API.", GITHUB_API_DEFAULT)
@@ -162,7 +160,7 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values to scrub from any text before it is printed."""
-        values = (getattr(self, name) for name, f in type(self).model_fields.items() if _secret(f.json_schema_extra))
+        values = (getattr(self, name) for name in type(self).model_fields)
         return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
     def scrub(self, text: str) -> str:
@@ -176,8 +174,8 @@ def reveal(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def _secret(extra: Any) -> bool:
-    return isinstance(extra, dict) and extra.get("secret") is True
+def _secret(field: FieldInfo) -> bool:
+    return "SecretStr" in str(field.annotation)
 
 
 def _kind(annotation: Any) -> str:
@@ -196,7 +194,7 @@ def _italian(exc: ValidationError, env: Any) -> str:
         name = str(error["loc"][0]) if error["loc"] else "?"
         field = by_alias.get(name)
         expects = EXPECTS[_kind(field.annotation)] if field else "un valore valido"
-        shown = "(nascosto)" if field is not None and _secret(field.json_schema_extra) else f"«{env.get(name, '')}»"
+        shown = "(nascosto)" if field is not None and _secret(field) else f"«{env.get(name, '')}»"
         lines.append(f"Variabile d'ambiente {name}: il valore {shown} non va bene, serve {expects}.")
     return "\n".join(lines) + "\nCorreggila (o toglila per usare il valore predefinito) e riprova."
 
@@ -230,7 +228,7 @@ def table() -> str:
         "|---|---|---|---|",
     ]
     for field in Settings.model_fields.values():
-        kind = "secret" if _secret(field.json_schema_extra) else _kind(field.annotation)
+        kind = "secret" if _secret(field) else _kind(field.annotation)
         if "Path" in str(field.annotation):
             kind = "path"
         default = "—" if field.default is None else f"`{_shown(field.default)}`"
