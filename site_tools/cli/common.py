@@ -65,7 +65,10 @@ def friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Context:
+    """What every command shares. Made before any command runs: a bad environment variable stops it here."""
+
     def __init__(self, config_path: Path | None):
+        check_environment()
         self.config_path = config_path
         self._config: TownConfig | None = None
 

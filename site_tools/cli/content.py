@@ -13,7 +13,6 @@ from site_tools.content.answers import load_answers
 from site_tools.content.bulletin import Priority
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent, Problem
-from site_tools.settings import current
 
 
 @click.command()
@@ -55,6 +54,8 @@ def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: 
 
 def warn(warnings: list[Problem]) -> None:
     """Warnings: printed (and annotated on GitHub) but the command still succeeds."""
+    from site_tools.settings import current
+
     for warning in warnings:
         click.echo(f"Attenzione: {warning.format()}", err=True)
         if current().github_actions:

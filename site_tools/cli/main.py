@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from site_tools import __version__
-from site_tools.cli.common import Context, check_environment
+from site_tools.cli.common import Context
 
 #: Each subcommand and where it lives: imported only when it runs (``publish`` must not wait for the site
 #: generator, the web service or the counter to be imported: the first urgent message is timed).
@@ -63,7 +63,6 @@ class LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """Bulletins of an Italian town hall: validate, build the site, publish."""
-    check_environment()
     ctx.obj = Context(config_path)
 
 

@@ -10,7 +10,7 @@ archive. Every visible bulletin is in it, newest first in three tiers:
 * **title**: title and categories — the oldest, always.
 
 So the body of a recent bulletin is found, and an old bulletin by its title
-(measured at 10,000 bulletins: see the benchmarks). Bulletin pages are kept
+(measured at 10,000 bulletins: docs/benchmarks/index.md). Bulletin pages are kept
 out of the search plugin (``search: exclude``) and added here.
 """
 
