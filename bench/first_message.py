@@ -10,7 +10,7 @@ simulated API round trip). A first publish adopts the archive (historical,
 nothing sent). Then, each time with a new urgent bulletin committed:
 
 * **cold**: the store's cache of parsed bulletins emptied: every file parsed
-  before the first send (what every run cost before issue 17);
+  before the first send (what every run cost before the cache);
 * **warm**: the cache as the previous run left it: only the new file is
   parsed, checked against the cache's columns for the others, and sent;
   the rest of the archive is read after the first sends.

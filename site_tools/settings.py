@@ -1,83 +1,243 @@
-"""Runtime settings: secrets and endpoints, only from the environment.
+"""The process's settings: every environment variable the package reads, declared here once.
 
-Tokens never appear in the repository, the built site or a log line
-(:meth:`Settings.describe` prints which are set, never their values).
+Each field names its variable (``validation_alias``), its type, its default and what it is for; the
+table in ``docs/reference/environment.md`` is generated from this model (``python -m site_tools.settings``)
+and a test fails when the two drift. Nothing else in the package reads ``os.environ``: code that has no
+:class:`Settings` handed to it calls :func:`current`.
+
+Secrets (tokens, app secrets, passwords, the database URL that may carry one) are ``SecretStr``: they
+never appear in a ``repr``, a log line or the built site (:meth:`Settings.scrub` hides their values in
+any text before it is printed). An empty variable counts as unset. A value of the wrong type is an
+:class:`SettingsError` whose Italian message names the variable and what it expects.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from site_tools.content import limits
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
 TELEGRAM_DEFAULT = "https://api.telegram.org"
+GITHUB_API_DEFAULT = "https://api.github.com"
+GITHUB_DEFAULT = "https://github.com"
+#: WhatsApp Cloud API throughput per business number: 80 messages per second by default, up to 1,000 once
+#: Meta has raised the number's tier. (The other rate limits are in :mod:`site_tools.content.limits`; these
+#: two live here because they bound a setting, and settings import nothing from the project.)
+WHATSAPP_DEFAULT_MPS = 80
+WHATSAPP_MAX_MPS = 1000
+
+#: What a value of each type must look like, for the error message.
+EXPECTS = {
+    "number": "un numero (ad esempio 20 o 2.5)",
+    "boolean": "true o false (oppure 1 o 0)",
+    "string": "un testo",
+}
 
 
-@dataclass(frozen=True)
-class Settings:
-    whatsapp_token: str | None = field(default=None, repr=False)
-    whatsapp_phone_number_id: str | None = None
-    whatsapp_api_url: str = GRAPH_DEFAULT
-    whatsapp_mps: float = limits.WHATSAPP_DEFAULT_MPS
-    telegram_bot_token: str | None = field(default=None, repr=False)
-    telegram_api_url: str = TELEGRAM_DEFAULT
-    channel_gateway_url: str | None = None
-    channel_gateway_token: str | None = field(default=None, repr=False)
-    channel_id: str | None = None  # the newsletter id at the gateway, "…@newsletter"
-    app_secret: str | None = field(default=None, repr=False)
-    verify_token: str | None = field(default=None, repr=False)
-    db_url: str | None = None
-    http_timeout: float = 20.0
-    #: Signs the staff inbox's session cookies (the one-to-one counter); the inbox stays closed without it.
-    session_secret: str | None = field(default=None, repr=False)
-    #: The workflow's own token and repository (GitHub sets them): manual posts become issues for the editors.
-    github_token: str | None = field(default=None, repr=False)
-    github_repository: str | None = None
-    github_api_url: str = "https://api.github.com"
+class SettingsError(ValueError):
+    """A variable of the environment has a value of the wrong type (the message is for the town's staff)."""
+
+
+def _var(name: str, description: str, default: Any = None) -> Any:
+    return Field(default=default, validation_alias=name, description=description)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # -- WhatsApp Cloud API (lists and the service) ------------------------------------------------------------
+    whatsapp_token: SecretStr | None = _var(
+        "WHATSAPP_TOKEN", "Token of the WhatsApp Cloud API (a system user's permanent token)."
+    )
+    whatsapp_phone_number_id: str | None = _var(
+        "WHATSAPP_PHONE_NUMBER_ID", "Id of the town's WhatsApp number at Meta (not the number itself)."
+    )
+    whatsapp_api_url: str = _var("WHATSAPP_API_URL", "Base address of the Graph API, with its version.", GRAPH_DEFAULT)
+    whatsapp_mps: float = _var(
+        "WHATSAPP_MPS",
+        f"Messages per second to WhatsApp lists (clamped to 1…{WHATSAPP_MAX_MPS}); `publish --rate` overrides it.",
+        float(WHATSAPP_DEFAULT_MPS),
+    )
+    app_secret: SecretStr | None = _var(
+        "WHATSAPP_APP_SECRET", "The Meta app's secret: checks the signature of every webhook."
+    )
+    verify_token: SecretStr | None = _var(
+        "WHATSAPP_VERIFY_TOKEN", "Chosen by the town: answers Meta's webhook verification handshake."
+    )
+    # -- WhatsApp Channel (through a gateway) ---------------------------------------------------------------------
+    channel_gateway_url: str | None = _var("WHATSAPP_CHANNEL_GATEWAY_URL", "Address of the WhatsApp Channel gateway.")
+    channel_gateway_token: SecretStr | None = _var(
+        "WHATSAPP_CHANNEL_GATEWAY_TOKEN", "Token of the WhatsApp Channel gateway."
+    )
+    channel_id: str | None = _var("WHATSAPP_CHANNEL_ID", "The Channel's newsletter id at the gateway (`…@newsletter`).")
+    # -- Telegram ---------------------------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = _var("TELEGRAM_BOT_TOKEN", "Token of the town's Telegram bot.")
+    telegram_api_url: str = _var("TELEGRAM_API_URL", "Base address of the Telegram Bot API.", TELEGRAM_DEFAULT)
+    # -- The store and the service ---------------------------------------------------------------------------
+    db_url: SecretStr | None = _var(
+        "SITE_TOOLS_DB",
+        "The store: a SQLite file path, `sqlite:///path` or `postgresql://…` (default: `data/site-tools.db`).",
+    )
+    http_timeout: float = _var("SITE_TOOLS_HTTP_TIMEOUT", "Seconds to wait for an answer from an outside API.", 20.0)
+    header_timeout: float = _var(
+        "SITE_TOOLS_HEADER_TIMEOUT", "Seconds the service waits for a request's headers before closing it.", 10.0
+    )
+    session_secret: SecretStr | None = _var(
+        "SITE_TOOLS_SESSION_SECRET", "Signs the counter's staff sessions; the staff inbox stays closed without it."
+    )
+    # -- The web editor's GitHub login (hosted by the service) -----------------------------------------------------
+    github_oauth_client_id: str | None = _var(
+        "GITHUB_OAUTH_CLIENT_ID", "Client id of the web editor's GitHub OAuth app."
+    )
+    github_oauth_client_secret: SecretStr | None = _var(
+        "GITHUB_OAUTH_CLIENT_SECRET", "Client secret of the web editor's GitHub OAuth app."
+    )
+    github_url: str = _var("GITHUB_URL", "GitHub's address for the editor's login.", GITHUB_DEFAULT)
+    # -- GitHub Actions (set by GitHub in the workflow) ---------------------------------------------------------
+    github_token: SecretStr | None = _var(
+        "GITHUB_TOKEN", "The workflow's token: manual Channel posts become issues for the editors."
+    )
+    github_repository: str | None = _var("GITHUB_REPOSITORY", "The repository (`owner/name`) the issues are opened in.")
+    github_api_url: str = _var("GITHUB_API_URL", "Base address of GitHub's REST API.", GITHUB_API_DEFAULT)
+    github_actions: bool = _var(
+        "GITHUB_ACTIONS", "`true` inside GitHub Actions: problems also become annotations.", False
+    )
+    github_step_summary: Path | None = _var(
+        "GITHUB_STEP_SUMMARY", "File the publish summary is appended to (the workflow run's page)."
+    )
+    github_base_ref: str | None = _var(
+        "GITHUB_BASE_REF", "A pull request's base branch: bulletins are compared with it (default: the last commit)."
+    )
+    # -- Command-line defaults (each is also an option of the command) ---------------------------------------
+    config_path: Path | None = _var(
+        "SITE_TOOLS_CONFIG", "The town's `mkdocs.yml` (`--config`; default: found from the current folder)."
+    )
+    approve_cost: bool = _var(
+        "SITE_TOOLS_APPROVE_COST", "`publish` sends even above the town's cost ceiling (`--approve-cost`).", False
+    )
+    deadline: float | None = _var(
+        "SITE_TOOLS_DEADLINE",
+        "`publish`: seconds after which nothing new is sent, the rest resumed later (`--deadline`).",
+    )
+    # -- Development and tests --------------------------------------------------------------------------------
+    now: str | None = _var(
+        "SITE_TOOLS_NOW", "Pretend the time is this (`YYYY-MM-DD HH:MM`, Europe/Rome): demos and tests only."
+    )
+    debug: bool = _var("SITE_TOOLS_DEBUG", "Show the technical details (the traceback) of an unexpected error.", False)
+    cms_local_backend: str | None = _var(
+        "SITE_TOOLS_CMS_LOCAL_BACKEND", "Set by `site-tools serve`: the local editor's backend address."
+    )
+
+    @field_validator("whatsapp_api_url", "telegram_api_url", "github_api_url", "github_url", "channel_gateway_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") or None if value else value
+
+    @field_validator("whatsapp_mps")
+    @classmethod
+    def _clamped(cls, value: float) -> float:
+        return max(1.0, min(value, float(WHATSAPP_MAX_MPS)))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        mps = float(e.get("WHATSAPP_MPS") or limits.WHATSAPP_DEFAULT_MPS)
-        return cls(
-            whatsapp_token=e.get("WHATSAPP_TOKEN") or None,
-            whatsapp_phone_number_id=e.get("WHATSAPP_PHONE_NUMBER_ID") or None,
-            whatsapp_api_url=(e.get("WHATSAPP_API_URL") or GRAPH_DEFAULT).rstrip("/"),
-            whatsapp_mps=max(1.0, min(mps, float(limits.WHATSAPP_MAX_MPS))),
-            telegram_bot_token=e.get("TELEGRAM_BOT_TOKEN") or None,
-            telegram_api_url=(e.get("TELEGRAM_API_URL") or TELEGRAM_DEFAULT).rstrip("/"),
-            channel_gateway_url=(e.get("WHATSAPP_CHANNEL_GATEWAY_URL") or "").rstrip("/") or None,
-            channel_gateway_token=e.get("WHATSAPP_CHANNEL_GATEWAY_TOKEN") or None,
-            channel_id=e.get("WHATSAPP_CHANNEL_ID") or None,
-            app_secret=e.get("WHATSAPP_APP_SECRET") or None,
-            verify_token=e.get("WHATSAPP_VERIFY_TOKEN") or None,
-            db_url=e.get("SITE_TOOLS_DB") or None,
-            http_timeout=float(e.get("SITE_TOOLS_HTTP_TIMEOUT") or 20.0),
-            session_secret=e.get("SITE_TOOLS_SESSION_SECRET") or None,
-            github_token=e.get("GITHUB_TOKEN") or None,
-            github_repository=e.get("GITHUB_REPOSITORY") or None,
-            github_api_url=(e.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
-        )
+        """The settings from ``env`` (the process's environment by default); :class:`SettingsError` if a value
+        is not of its variable's type."""
+        try:
+            if env is None:
+                return cls()
+            return cls.model_validate({k: v for k, v in env.items() if v != ""})
+        except ValidationError as exc:
+            raise SettingsError(_italian(exc, os.environ if env is None else env)) from None
 
     def secrets(self) -> list[str]:
         """Values to scrub from any text before it is printed."""
-        return [
-            s
-            for s in (
-                self.whatsapp_token,
-                self.telegram_bot_token,
-                self.channel_gateway_token,
-                self.app_secret,
-                self.verify_token,
-                self.session_secret,
-                self.github_token,
-            )
-            if s
-        ]
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr) and v.get_secret_value()]
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets():
             text = text.replace(secret, "•••")
         return text
+
+
+def reveal(value: SecretStr | None) -> str:
+    """A secret's value for the one place that sends it (a header, a signature check); "" when unset."""
+    return value.get_secret_value() if value is not None else ""
+
+
+def _secret(field: FieldInfo) -> bool:
+    return "SecretStr" in str(field.annotation)
+
+
+def _kind(annotation: Any) -> str:
+    text = str(annotation)
+    return "number" if "float" in text else "boolean" if "bool" in text else "string"
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _italian(exc: ValidationError, env: Any) -> str:
+    by_alias = {f.validation_alias: f for f in Settings.model_fields.values()}
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        field = by_alias.get(name)
+        expects = EXPECTS[_kind(field.annotation)] if field else "un valore valido"
+        shown = "(nascosto)" if field is not None and _secret(field) else f"«{env.get(name, '')}»"
+        lines.append(f"Variabile d'ambiente {name}: il valore {shown} non va bene, serve {expects}.")
+    return "\n".join(lines) + "\nCorreggila (o toglila per usare il valore predefinito) e riprova."
+
+
+#: The variables this model reads, in the order of the table.
+NAMES = tuple(str(f.validation_alias) for f in Settings.model_fields.values())
+
+
+@lru_cache(maxsize=8)
+def _cached(values: tuple[str | None, ...]) -> Settings:
+    return Settings.from_env({n: v for n, v in zip(NAMES, values, strict=True) if v is not None})
+
+
+def current() -> Settings:
+    """The settings for the environment as it is now (a command may set ``SITE_TOOLS_NOW`` for its build).
+
+    Cheap enough for a hot path: the model is built again only when one of its variables changed.
+    """
+    return _cached(tuple(os.environ.get(n) for n in NAMES))
+
+
+def table() -> str:
+    """The Markdown page of every variable: name, type, default, description."""
+    rows = [
+        "# Environment variables",
+        "",
+        "Generated from `site_tools/settings.py` by `python -m site_tools.settings` (a test fails when this page"
+        " and the model differ). An empty variable counts as unset. Secrets are never printed or logged.",
+        "",
+        "| Variable | Type | Default | Description |",
+        "|---|---|---|---|",
+    ]
+    for field in Settings.model_fields.values():
+        kind = "secret" if _secret(field) else _kind(field.annotation)
+        if "Path" in str(field.annotation):
+            kind = "path"
+        default = "—" if field.default is None else f"`{_shown(field.default)}`"
+        description = str(field.description).replace("|", "\\|")
+        rows.append(f"| `{field.validation_alias}` | {kind} | {default} | {description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates the docs page
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/reference/environment.md")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(table(), encoding="utf-8")

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from site_tools.content.config import TownConfig, load_config
 from site_tools.service.oauth import editor_login_routes
+from site_tools.settings import Settings
 from site_tools.site.local_editor import free_port
 
 from .conftest import FIXTURE_TOWN
@@ -86,7 +87,7 @@ def login(tmp_path: Path) -> Iterator[tuple[str, str, list[dict[str, Any]], Path
         port = free_port()
         config = town_with(tmp_path, site_url, f"http://127.0.0.1:{port}")
         env = {"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID, "GITHUB_OAUTH_CLIENT_SECRET": SECRET, "GITHUB_URL": github.url}
-        service = Starlette(routes=editor_login_routes(config, env))
+        service = Starlette(routes=editor_login_routes(config, Settings.from_env(env)))
         service_server = Served.__new__(Served)
         service_server.port = port
         service_server.server = uvicorn.Server(
@@ -104,10 +105,14 @@ def login(tmp_path: Path) -> Iterator[tuple[str, str, list[dict[str, Any]], Path
 
 def test_no_routes_without_the_oauth_apps_secrets() -> None:
     config = load_config(FIXTURE_TOWN / "mkdocs.yml")
-    assert editor_login_routes(config, {}) == []
-    assert editor_login_routes(config, {"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID}) == []
+    assert editor_login_routes(config, Settings.from_env({})) == []
+    assert editor_login_routes(config, Settings.from_env({"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID})) == []
     assert (
-        len(editor_login_routes(config, {"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID, "GITHUB_OAUTH_CLIENT_SECRET": SECRET}))
+        len(
+            editor_login_routes(
+                config, Settings.from_env({"GITHUB_OAUTH_CLIENT_ID": CLIENT_ID, "GITHUB_OAUTH_CLIENT_SECRET": SECRET})
+            )
+        )
         == 2
     )
 

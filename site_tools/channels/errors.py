@@ -1,6 +1,6 @@
 """What the sender does with each API error: one table, from the spec.
 
-Rule (shared/spec/messaging-apis.md): branch on the error *code*
+Rule (the APIs' own documentation, and what they were seen to do): branch on the error *code*
 (``error.code`` for Meta, HTTP status plus ``parameters.retry_after`` for
 Telegram), never on the message text, and never on the HTTP status alone
 (Meta has answered throttling with both 400 and 429).

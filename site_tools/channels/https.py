@@ -2,7 +2,7 @@
 
 Building it reads the certificate store: about 0.1 s, mostly outside the GIL. The first urgent message is a
 Telegram post (the first channel in sending order) and need not wait for it: :func:`prepare` starts it while
-the run reads its configuration and the new bulletins (issue 17); :func:`context` waits for it if needed.
+the run reads its configuration and the new bulletins; :func:`context` waits for it if needed.
 The context is httpx's own default (``httpx.create_ssl_context``: certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 """
 

@@ -23,12 +23,13 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
 from site_tools.formatting import count
 from site_tools.render.links import Links
+from site_tools.settings import reveal
 
 if TYPE_CHECKING:
     import httpx
 
 # httpx and the Telegram renderer (markdown-it) are imported when first used: a publish whose first message
-# goes to the WhatsApp list does not wait for them (issue 17).
+# goes to the WhatsApp list does not wait for them.
 
 
 @register
@@ -60,7 +61,7 @@ class TelegramChannel(Channel):
         assert self.config.telegram and self.settings.telegram_bot_token
         bot = TelegramBot(
             self.settings.telegram_api_url,
-            self.settings.telegram_bot_token,
+            reveal(self.settings.telegram_bot_token),
             self.config.telegram.chat,
             timeout=self.settings.http_timeout,
         )

@@ -27,6 +27,7 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
 from site_tools.render.channel_post import render_channel_post
 from site_tools.render.links import Links
+from site_tools.settings import reveal
 
 
 @register
@@ -61,7 +62,7 @@ class WhatsAppChannel(Channel):
             return Delivered("manual", "da pubblicare a mano dall'app", post=post)
         s = self.settings
         gateway = GatewayClient(
-            s.channel_gateway_url or "", s.channel_gateway_token or "", s.channel_id or "", timeout=s.http_timeout
+            s.channel_gateway_url or "", reveal(s.channel_gateway_token), s.channel_id or "", timeout=s.http_timeout
         )
         message_id = await gateway.post(post)
         return Delivered(
@@ -79,7 +80,7 @@ class GatewayClient:
         self.timeout = timeout
 
     async def post(self, text: str) -> str:
-        import httpx  # when first used (issue 17)
+        import httpx  # when first used: the first urgent message does not wait for its import
 
         async with httpx.AsyncClient(timeout=self.timeout, verify=https.context()) as client:
             try:

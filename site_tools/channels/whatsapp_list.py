@@ -16,6 +16,7 @@ from site_tools.content.problems import Problem
 from site_tools.formatting import number
 from site_tools.render.links import Links
 from site_tools.render.whatsapp_template import BUTTON_LABEL, render_template
+from site_tools.settings import reveal
 
 if TYPE_CHECKING:
     from site_tools.channels.cloud_api import WhatsAppCloud
@@ -58,7 +59,7 @@ class WhatsAppListChannel(Channel):
         self._cloud = WhatsAppCloud(
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id or "",
-            s.whatsapp_token or "",
+            reveal(s.whatsapp_token),
             max_in_flight=512,
             timeout=s.http_timeout,
         )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import click
 from site_tools.content.config import TownConfig, load_config
 from site_tools.content.problems import InvalidContent, Problem, format_report
 from site_tools.phones import mask_all
+from site_tools.settings import SettingsError, current, reveal
 from site_tools.store import Store
 
 EXIT_PROBLEMS = 1
@@ -31,7 +31,7 @@ EXIT_FATAL = 3
 def report(problems: list[Problem], outcome: str = "") -> None:
     """The Italian report; ``outcome`` says what was not done (only a publishing command says «Nulla è stato pubblicato»)."""
     click.echo(format_report(problems, outcome), err=True)
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if current().github_actions:
         for problem in problems:
             click.echo(problem.github_annotation())
 
@@ -52,10 +52,13 @@ def friendly(command: Callable[..., Any] | None = None, *, outcome: str = "") ->
         except InvalidContent as exc:
             report(exc.problems, outcome)
             sys.exit(EXIT_PROBLEMS)
+        except SettingsError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(EXIT_PROBLEMS)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - last line of defence for editors
-            if os.environ.get("SITE_TOOLS_DEBUG"):
+            if debugging():
                 raise
             click.echo(
                 f"Errore imprevisto ({type(exc).__name__}): {mask_all(str(exc))}\n"
@@ -69,7 +72,10 @@ def friendly(command: Callable[..., Any] | None = None, *, outcome: str = "") ->
 
 
 class Context:
+    """What every command shares. Made before any command runs: a bad environment variable stops it here."""
+
     def __init__(self, config_path: Path | None):
+        check_environment()
         self.config_path = config_path
         self._config: TownConfig | None = None
 
@@ -98,7 +104,24 @@ now_option = click.option(
 def open_store(config: TownConfig, url: str | None = None) -> Store:
     from site_tools.store import Store
 
-    return Store.open(url, default_dir=config.root / "data")
+    return Store.open(url or reveal(current().db_url) or None, default_dir=config.root / "data")
+
+
+def debugging() -> bool:
+    """``SITE_TOOLS_DEBUG`` is set: show tracebacks (a bad environment shows none: it is reported first)."""
+    try:
+        return current().debug
+    except SettingsError:
+        return False
+
+
+def check_environment() -> None:
+    """Every command starts by reading the settings: a bad variable stops it with the Italian message."""
+    try:
+        current()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_PROBLEMS)
 
 
 @contextlib.contextmanager

@@ -56,9 +56,11 @@ def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: 
 
 def warn(warnings: list[Problem]) -> None:
     """Warnings: printed (and annotated on GitHub) but the command still succeeds."""
+    from site_tools.settings import current
+
     for warning in warnings:
         click.echo(f"Attenzione: {warning.format()}", err=True)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
+        if current().github_actions:
             click.echo(warning.github_annotation("warning"))
 
 
@@ -230,7 +232,7 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     """Anteprima in Markdown degli avvisi su ogni canale: testo, lunghezze, destinatari, tempi, costo."""
     from site_tools.content.dates import now as current_time
     from site_tools.delivery.preview import preview_markdown
-    from site_tools.settings import Settings
+    from site_tools.settings import Settings, reveal
 
     config = ctx.config
     # Site pages (home, privacy…) may change in the same pull request: only bulletins are previewed.
@@ -242,6 +244,6 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
         raise InvalidContent(problems)
     settings = Settings.from_env()
     if recipients is None and settings.db_url:
-        with store_for(config, settings.db_url) as store:
+        with store_for(config, reveal(settings.db_url)) as store:
             recipients = store.subscribers.count_active()
     output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings))

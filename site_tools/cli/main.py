@@ -23,7 +23,7 @@ from site_tools.cli.common import Context
 italian.install()
 
 #: Each subcommand and where it lives: imported only when it runs (``publish`` must not wait for the site
-#: generator, the web service or the counter to be imported: the first urgent message is timed, issue 17).
+#: generator, the web service or the counter to be imported: the first urgent message is timed).
 COMMANDS = {
     "validate": ("content", "validate"),
     "new": ("content", "new"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
 from site_tools.formatting import count, euro, number, plural
 from site_tools.render.links import Links
+from site_tools.settings import current
 from site_tools.store import Store
 from site_tools.store.ledger import Refusal
 
@@ -297,14 +297,14 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
     if not o.dry_run:
-        https.prepare()  # the TLS context of the first post, built while the run starts (issue 17)
+        https.prepare()  # the TLS context of the first post, built while the run starts
     settings = Settings.from_env()
     rate = o.rate or settings.whatsapp_mps
     now = current_time(config.timezone, o.now_text)
     deadline_at = None if o.deadline is None else time.time() + o.deadline
     with store_for(config, o.db_url) as store:
         early = None if o.dry_run else send_urgent_first(config, store, settings, o, rate, now, deadline_at)
-        # Only new or changed bulletins are parsed: the rest comes from the store, by content hash (issue 17).
+        # Only new or changed bulletins are parsed: the rest comes from the store, by content hash.
         content = load_content(config, check_bodies=False, cache=store.parsed)
         new_ids = changed_ids(content, o.since, config.root) if o.since else None
         plan = make_plan(
@@ -353,8 +353,8 @@ def send_urgent_first(
     now: datetime,
     deadline_at: float | None,
 ) -> PublishReport | None:
-    """An urgent bulletin new in this push goes out before the archive is read (issue 17: the first urgent
-    message within half a second, at any size of archive).
+    """An urgent bulletin new in this push goes out before the archive is read (the first urgent message
+    within half a second, at any size of archive).
 
     Only the new or changed files are parsed and checked in full, against what the store's cache knows of the
     others (ids, addresses, dates). Nothing else is decided here: the whole run that follows reads every
@@ -449,7 +449,7 @@ def annotate(content: Content, plan: Plan, fresh: set[str]) -> None:
     from site_tools.delivery.plan import problem_key, refused_key
 
     files = {r.id: r.shown for r in content.records if r.id}
-    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    in_actions = current().github_actions
     for problem in plan.problems:
         if problem_key(problem) in fresh:
             click.echo(problem.format() + "\n    (questo avviso non è stato inviato; gli altri sì)", err=True)
@@ -480,7 +480,7 @@ def job_summary(
 
 def write_summary(text: str) -> None:
     """Append to the job summary GitHub shows on the run's page ($GITHUB_STEP_SUMMARY), when there is one."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    path = current().github_step_summary
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(text)

@@ -35,12 +35,12 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
         config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"), exit_on_failure=True
     )
     click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
-    if config.counter:  # the one-to-one counter's inbox (issue 15)
+    if config.counter:  # the one-to-one counter's inbox
         where = (
             f"http://{host}:{port}/sportello/" if settings.session_secret else "chiuso: manca SITE_TOOLS_SESSION_SECRET"
         )
         click.echo(f"Sportello del personale: {where}", err=True)
-    serve(service.app(), host, port)
+    serve(service.app(), host, port, settings.header_timeout)
     if service.fatal:
         click.echo(f"Servizio fermato: {service.fatal}", err=True)
         sys.exit(EXIT_FATAL)

@@ -21,11 +21,12 @@ from site_tools.content.frontmatter import Parsed, read_bulletin
 from site_tools.content.merged import git_output as _git
 from site_tools.content.merged import merge_time
 from site_tools.content.problems import Problem
+from site_tools.settings import current
 
 
 def default_base() -> str:
     """The pull request's base branch on GitHub (``GITHUB_BASE_REF``), else the last commit."""
-    base = os.environ.get("GITHUB_BASE_REF")
+    base = current().github_base_ref
     return f"origin/{base}" if base else "HEAD"
 
 

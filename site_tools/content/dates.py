@@ -110,10 +110,6 @@ def _offset(text: str) -> tzinfo:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
 
 
-def is_date_only(value: object) -> bool:
-    return isinstance(value, str) and bool(re.fullmatch(r"\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\s*", value))
-
-
 def format_day(moment: datetime | date, tz: tzinfo = DEFAULT_TZ) -> str:
     """``domenica 22 novembre 2026``; the first of the month is ``1º`` as Italian writes it.
 

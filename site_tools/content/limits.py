@@ -62,8 +62,7 @@ WHATSAPP_TEXT_MAX = 4096
 TELEGRAM_TEXT_MAX = 4096
 
 # --- Throughput (messages per second) ----------------------------------------
-WHATSAPP_DEFAULT_MPS = 80
-WHATSAPP_MAX_MPS = 1000
+# WhatsApp's own throughput per number (80 by default, up to 1,000) bounds a setting: site_tools.settings.
 WHATSAPP_SHARED_APP_MPS = 20
 TELEGRAM_MPS = 30
 

@@ -20,6 +20,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from site_tools.content.dates import now
+from site_tools.settings import current
 
 _REFRESH_SECONDS = 60.0
 _cache: dict[Path, tuple[float, dict[Path, datetime | None]]] = {}
@@ -36,7 +37,7 @@ def merge_time(path: Path, folder: Path, tz: tzinfo) -> datetime | None:
     if key not in known and _age(folder) > 1.0:
         known = _known(folder, refresh=True)
     if key not in known:
-        return now(tz, os.environ.get("SITE_TOOLS_NOW")).replace(second=0, microsecond=0)
+        return now(tz, current().now).replace(second=0, microsecond=0)
     when = known[key]
     return None if when is None else when.astimezone(tz)
 

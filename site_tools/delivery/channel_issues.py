@@ -21,7 +21,7 @@ import httpx
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
 from site_tools.render.links import Links
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 
 LABEL = "da-pubblicare-a-mano"
@@ -78,7 +78,7 @@ class GitHubIssues:
         self.client = httpx.Client(
             base_url=f"{settings.github_api_url}/repos/{self.repo}",
             headers={
-                "Authorization": f"Bearer {settings.github_token}",
+                "Authorization": f"Bearer {reveal(settings.github_token)}",
                 "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": "2022-11-28",
             },

@@ -146,7 +146,7 @@ def run_demo(config: TownConfig, citizens: int, rate: float, data_dir: Path, ser
         demo.subscribe_citizens()
         demo.publish_urgent()
         demo.take_receipts()
-        counter = ask_the_counter(demo.db, demo.sim_url, demo.hook_port, "6/6")  # the one-to-one counter (issue 15)
+        counter = ask_the_counter(demo.db, demo.sim_url, demo.hook_port, "6/6")  # the one-to-one counter
         demo.summary["counter_conversations"] = counter.conversations
         demo.tell()
         counter.tell()
@@ -314,8 +314,9 @@ class Demo:
 
 def _now(config: TownConfig) -> Any:
     from site_tools.content.dates import now
+    from site_tools.settings import current
 
-    return now(config.timezone, os.environ.get("SITE_TOOLS_NOW"))
+    return now(config.timezone, current().now)
 
 
 def _serve(site_dir: Path) -> None:

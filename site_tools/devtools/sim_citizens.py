@@ -1,4 +1,4 @@
-"""The simulator's citizens' side, for the one-to-one counter (``shared/spec/messaging-apis.md``, last section).
+"""The simulator's citizens' side, for the one-to-one counter (the customer-service window, media by id).
 
 * ``POST /_sim/inbound`` — a citizen writes (text, or a medium with its bytes):
   the simulator keeps the medium under a new media id, opens the citizen's

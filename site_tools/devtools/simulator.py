@@ -1,6 +1,6 @@
 """A local stand-in for the WhatsApp Cloud API, a Channel gateway and the Telegram Bot API.
 
-Faithful to ``shared/spec/messaging-apis.md``: the same paths, request and
+Faithful to the real APIs as documented (and observed) in 2026: the same paths, request and
 response bodies, error codes and limits, so the publisher cannot tell it
 from the real servers except by its base URL. It also keeps what real
 servers keep to themselves, so tests can check exactly-once delivery:
@@ -36,6 +36,7 @@ from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
 from site_tools.service.counter.template import PARAMS as COUNTER_PARAMS
 from site_tools.service.signature import signature
+from site_tools.settings import WHATSAPP_DEFAULT_MPS
 
 GRAPH_VERSION = "v24.0"
 TEMPLATE_BODIES = {"avviso_comunale": BODY, "sportello_risposta": COUNTER_BODY}
@@ -66,7 +67,7 @@ class SimConfig:
     phone_number_id: str = METADATA["phone_number_id"]
     display_phone_number: str = METADATA["display_phone_number"]
     waba_id: str = WABA_ID
-    mps: float = limits.WHATSAPP_DEFAULT_MPS
+    mps: float = WHATSAPP_DEFAULT_MPS
     burst: float | None = None  # tokens the bucket holds; default mps/10, at least 1
     throttle_http_status: int = 429
     daily_limit: int | None = None  # unique recipients in 24 h (None: unlimited tier)

@@ -52,7 +52,7 @@ GENERIC_ATTRIBUTES = frozenset(
         "aria-label",
         "aria-current",
         "aria-hidden",
-        # AGID's checker finds the parts of a municipal page by data-element (shared/spec/pa-site-model.md): inert.
+        # AGID's checker (italia/pa-website-validator) finds the parts of a municipal page by data-element: inert.
         "data-element",
     }
 )

@@ -30,8 +30,7 @@ class Links:
     @property
     def pages(self) -> dict[Path, str]:
         """Resolved path of every bulletin file → its site path. Made when a body first links to another file,
-        not before: at 10,000 bulletins it costs a tenth of a second the first urgent message need not wait for
-        (issue 17)."""
+        not before: at 10,000 bulletins it costs a tenth of a second the first urgent message need not wait for."""
         if self._pages is None:
             root = self.config.root
             self._pages = {Path(os.path.normpath(root / shown)): url for shown, url in self.others.items()}

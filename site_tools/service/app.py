@@ -33,6 +33,7 @@ from starlette.routing import Mount, Route
 
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
+from site_tools.service.counter.web import inbox_app
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
@@ -40,9 +41,9 @@ from site_tools.service.outbox_sender import ReplySender
 from site_tools.service.signature import same_secret, valid_signature
 from site_tools.service.supervisor import Supervised, supervise
 from site_tools.service.worker import Counters, EventWorker
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
-from site_tools.store.database import StoreUnavailable
+from site_tools.store.database import StoreUnavailable, describe_error, store_bug
 
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
@@ -96,7 +97,7 @@ class Service:
     async def verify(self, request: Request) -> Response:
         q = request.query_params
         if q.get("hub.mode") == "subscribe" and same_secret(
-            self.settings.verify_token or "", q.get("hub.verify_token")
+            reveal(self.settings.verify_token), q.get("hub.verify_token")
         ):
             return PlainTextResponse(q.get("hub.challenge", ""))
         return PlainTextResponse("forbidden", status_code=403)
@@ -104,7 +105,9 @@ class Service:
     async def receive(self, request: Request) -> Response:
         try:
             body = await read_body(request)
-            if not valid_signature(self.settings.app_secret or "", body, header_bytes(request, "x-hub-signature-256")):
+            if not valid_signature(
+                reveal(self.settings.app_secret), body, header_bytes(request, "x-hub-signature-256")
+            ):
                 raise Rejected(403, "invalid signature")
             payload = load_json(body)
             if not isinstance(payload, dict):
@@ -132,6 +135,13 @@ class Service:
             except StoreUnavailable as exc:
                 log.warning("cannot store an event (attempt %d): %s", attempt + 1, exc)
                 await asyncio.sleep(0.2 * 2**attempt)
+            except Exception as exc:
+                if not store_bug(exc):
+                    raise
+                # Not an outage: every event would fail the same way. Stop, say why (Meta keeps the events).
+                log.exception("storing an event hit a database error")
+                self.give_up(f"webhook: database error: {describe_error(exc)}")
+                return PlainTextResponse("store error", status_code=500)
         return PlainTextResponse("store unavailable, retry later", status_code=503)
 
     async def health(self, request: Request) -> Response:
@@ -164,14 +174,17 @@ class Service:
 
     # -- background work ------------------------------------------------------
     def give_up(self, reason: str) -> None:
-        """A loop failed too often: say so, and end the process non-zero so its supervisor restarts it."""
+        """A loop failed too often, or hit a bug: say so, and end the process non-zero so its supervisor
+        restarts it. The first reason is kept."""
+        if self.fatal:
+            return
         self.fatal = reason
         log.critical("giving up: %s", reason)
         if self.exit_on_failure:
             os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops gracefully; the command then exits 3
 
     def app(self) -> Starlette:
-        # The one-to-one counter (issue 15): its inbox is a second Starlette app mounted here, its loops
+        # The one-to-one counter: its inbox is a second Starlette app mounted here, its loops
         # supervised beside ours.
         counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
         if counter:
@@ -194,8 +207,8 @@ class Service:
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
-                *editor_login_routes(self.config),  # GitHub login for the web editor, when configured
-                *([Mount("/sportello", app=counter.app("/sportello"))] if counter else []),
+                *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
+                *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
             ],
             lifespan=lifespan,
         )

@@ -22,7 +22,7 @@ from site_tools.service import replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.store import Store
-from site_tools.store.database import StoreUnavailable
+from site_tools.store.database import StoreUnavailable, store_bug
 
 log = logging.getLogger("site_tools.service.events")
 
@@ -86,8 +86,10 @@ def process_event(
 
     Raises ValueError for a body that is not Meta's shape (park it) and
     :class:`StoreUnavailable` for a transient failure (retry the whole event:
-    everything here is idempotent). Any other failure of one item is recorded
-    in ``Outcome.errors`` and the other items are still applied.
+    everything here is idempotent). A database error that is a bug
+    (:func:`~site_tools.store.database.store_bug`) is raised as it is. Any
+    other failure of one item is recorded in ``Outcome.errors`` and the other
+    items are still applied.
     """
     payload = parse(body)
     outcome = Outcome()
@@ -103,6 +105,8 @@ def process_event(
             except StoreUnavailable:
                 raise
             except Exception as exc:  # noqa: BLE001 - one bad item must not cost the others
+                if store_bug(exc):
+                    raise  # a bug in the SQL would fail every item of every event: stop the worker instead
                 outcome.errors.append(mask_all(f"{handle.__name__.strip('_')}: {type(exc).__name__}: {exc}")[:300])
     return outcome
 
@@ -186,7 +190,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             else:
                 outcome.repeated += 1
         else:
-            if config.counter:  # the one-to-one counter keeps what is not a keyword (issue 15)
+            if config.counter:  # the one-to-one counter keeps what is not a keyword
                 counter_inbound.record(store, phone, message, sent_at)
             if store.inbox.auto_reply_due(phone, replies.automatic_turn(config, moment)):
                 store.outbox.queue(phone, replies.automatic(config, moment))
@@ -233,7 +237,7 @@ def _reply_status(store: Store, wamid: str, state: str, code: int | None, counte
     """A receipt for one of our replies (a confirmation, a counter answer), not for a bulletin: True if it was."""
     if not store.outbox.has_wamid(wamid):
         return False
-    if counter:  # the counter shows staff whether their answer arrived (issue 15)
+    if counter:  # the counter shows staff whether their answer arrived
         store.conversations.apply_status(wamid, state, code)
     return True
 

@@ -25,7 +25,6 @@ import hmac
 import html
 import json
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlparse
@@ -36,6 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from site_tools.content.config import TownConfig
+from site_tools.settings import Settings, reveal
 
 log = logging.getLogger("site_tools.oauth")
 GITHUB = "https://github.com"
@@ -50,12 +50,11 @@ class OAuthSettings:
     github_url: str = GITHUB
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> OAuthSettings | None:
-        e = os.environ if env is None else env
-        client_id, secret = e.get("GITHUB_OAUTH_CLIENT_ID"), e.get("GITHUB_OAUTH_CLIENT_SECRET")
+    def from_settings(cls, settings: Settings) -> OAuthSettings | None:
+        client_id, secret = settings.github_oauth_client_id, reveal(settings.github_oauth_client_secret)
         if not client_id or not secret:
             return None
-        return cls(client_id, secret, (e.get("GITHUB_URL") or GITHUB).rstrip("/"))
+        return cls(client_id, secret, settings.github_url)
 
 
 def _origin(url: str) -> str:
@@ -145,9 +144,9 @@ class EditorLogin:
         ]
 
 
-def editor_login_routes(config: TownConfig, env: dict[str, str] | None = None) -> list[Route]:
+def editor_login_routes(config: TownConfig, service_settings: Settings) -> list[Route]:
     """The routes, when the town has set the editor up and the service has the OAuth app's secrets."""
-    settings = OAuthSettings.from_env(env)
+    settings = OAuthSettings.from_settings(service_settings)
     if settings is None or config.editor is None or not config.editor.auth_url:
         return []
     return EditorLogin(config, settings).routes()

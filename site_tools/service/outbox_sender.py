@@ -18,7 +18,7 @@ from typing import Any
 from site_tools.channels.base import Outcome
 from site_tools.channels.errors import Action
 from site_tools.delivery.pacer import Pacer, SharedPacer
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.budget import Reservation
 from site_tools.store.database import StoreUnavailable
@@ -67,7 +67,7 @@ class ReplySender:
         async with WhatsAppCloud(
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id or "",
-            s.whatsapp_token or "",
+            reveal(s.whatsapp_token),
             max_in_flight=self.in_flight,
             timeout=s.http_timeout,
         ) as cloud:
@@ -133,13 +133,3 @@ class ReplySender:
             except StoreUnavailable:
                 self._done = batch + self._done  # written on the next pass
                 raise
-
-
-def text_message(phone: str, body: str) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": phone,
-        "type": "text",
-        "text": {"preview_url": True, "body": body},
-    }

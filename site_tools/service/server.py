@@ -3,7 +3,7 @@
 * ``limit_concurrency``: beyond this many connections and requests in flight
   a new one is answered 503 at once (Meta retries) instead of held in memory.
 * A header timeout (uvicorn has none of its own): a connection that has not
-  sent its request headers within :data:`HEADER_TIMEOUT` seconds is closed —
+  sent its request headers within ``SITE_TOOLS_HEADER_TIMEOUT`` seconds (10 by default) is closed —
   200 slow connections no longer pin memory. The body has its own timeout in
   :func:`~site_tools.service.guard.read_body`.
 * ``timeout_keep_alive``: idle keep-alive connections are closed after 5 s.
@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 import uvicorn
 
 log = logging.getLogger("site_tools.service")
 
-HEADER_TIMEOUT = float(os.environ.get("SITE_TOOLS_HEADER_TIMEOUT") or 10.0)
 MAX_CONNECTIONS = 512
 
 
-def http_protocol() -> Any:
+def http_protocol(header_timeout: float) -> Any:
     """uvicorn's httptools protocol with a header timeout; plain "auto" where httptools is missing."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -37,7 +35,7 @@ def http_protocol() -> Any:
 
         def _arm(self) -> None:
             self._disarm()
-            self._header_timer = self.loop.call_later(HEADER_TIMEOUT, self._too_slow)
+            self._header_timer = self.loop.call_later(header_timeout, self._too_slow)
 
         def _disarm(self) -> None:
             if self._header_timer is not None:
@@ -68,7 +66,7 @@ def http_protocol() -> Any:
     return HeaderTimeoutProtocol
 
 
-def serve(app: Any, host: str, port: int) -> None:
+def serve(app: Any, host: str, port: int, header_timeout: float = 10.0) -> None:
     uvicorn.run(
         app,
         host=host,
@@ -76,7 +74,7 @@ def serve(app: Any, host: str, port: int) -> None:
         log_level="warning",
         access_log=False,
         loop="auto",
-        http=http_protocol(),
+        http=http_protocol(header_timeout),
         backlog=4096,
         limit_concurrency=MAX_CONNECTIONS,
         timeout_keep_alive=5,

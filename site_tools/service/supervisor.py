@@ -4,6 +4,12 @@ A loop that raises is logged and started again after a growing pause; one
 that keeps failing gives up, and the service then stops with a non-zero exit
 status so that systemd, Docker or the platform restarts the whole process
 (and ``/health`` says so meanwhile).
+
+A bug in the SQL or the schema (``no such column``, a syntax error, a
+constraint the code does not expect: :func:`~site_tools.store.database.store_bug`)
+gives up at once, on SQLite as on PostgreSQL: running it again would only
+repeat it. A transient store failure never reaches here: the loops wait and
+retry it themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from site_tools.phones import mask_all
+from site_tools.store.database import describe_error, store_bug
 
 log = logging.getLogger("site_tools.service")
 
@@ -49,6 +56,12 @@ async def supervise(loop: Supervised, give_up: Callable[[str], None], pause: flo
             if time.monotonic() - loop.started_at > loop.healthy_after:
                 loop.failures = 0
             loop.failures += 1
+            if store_bug(exc):
+                loop.state, loop.last_error = "dead", mask_all(f"database error: {describe_error(exc)}")[:300]
+                log.critical("background loop %r stopped by a database error (a bug, not an outage)", loop.name)
+                log.exception("background loop %r: %s", loop.name, loop.last_error)
+                give_up(f"{loop.name}: {loop.last_error}")
+                return
             loop.last_error = mask_all(f"{type(exc).__name__}: {exc}")[:300]
             log.exception("background loop %r failed (%d in a row)", loop.name, loop.failures)
             if loop.failures >= loop.max_failures:

@@ -465,7 +465,9 @@ def admin_files(
 
 
 def local_backend_url() -> str | None:
-    return os.environ.get(LOCAL_BACKEND_ENV) or None
+    from site_tools.settings import current
+
+    return current().cms_local_backend
 
 
 #: The theme's stylesheets, found among the site's files: what the page preview uses.

@@ -6,8 +6,8 @@ scripts, named by their hashes; no ``on…=`` handler, no ``javascript:`` URL,
 no ``<base>``, no form submission, no plugin.
 
 The policy is built per page path, so that a part of the site with other
-needs gets its own exceptions without loosening the rest: issue 16's Decap
-CMS at ``admin/`` will add its sources with one :class:`PathRule`. For a
+needs gets its own exceptions without loosening the rest: a part such as
+the web editor at ``admin/`` can add its sources with one :class:`PathRule`. For a
 static HTML file that ProperDocs does not render (such as Decap's
 ``admin/index.html``), :func:`with_meta` adds the same ``<meta>``.
 """
@@ -52,7 +52,7 @@ class PathRule:
         return fnmatch.fnmatchcase(path.lstrip("/"), self.pattern)
 
 
-#: Per-path exceptions (none yet; issue 16 adds ``PathRule("admin/*", add={"script-src": (…,)})``).
+#: Per-path exceptions (none today), such as ``PathRule("admin/*", add={"script-src": (…,)})``.
 PATH_RULES: tuple[PathRule, ...] = ()
 
 

@@ -2,8 +2,8 @@
 
 ProperDocs' ``Page.render`` builds a ``markdown.Markdown`` with every
 extension for each page (its entry points looked up, its ~40 processors and
-patterns made): some 0.3 ms a page, 3 s of a 10,000-bulletin build (profiled,
-issue 17). :meth:`OneMarkdown.render` is that method with one instance made
+patterns made): some 0.3 ms a page, 3 s of a 10,000-bulletin build (profiled).
+:meth:`OneMarkdown.render` is that method with one instance made
 once and ``reset()`` between pages, as Python-Markdown documents for reuse;
 ProperDocs' per-page processors (raw HTML anchors, anchors, relative links,
 title) are made for each page as before and replace the previous page's by

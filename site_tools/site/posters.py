@@ -7,7 +7,6 @@ code, so it stays sharp at any print size.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A3, A4
@@ -107,14 +106,3 @@ def _wrap(text: str, pdf: Canvas, font: str, size: float, width: float) -> list[
 
 def poster_name(channel: SignupChannel, size: str) -> str:
     return f"manifesti/{channel.key.replace('_', '-')}-{size}.pdf"
-
-
-def write_posters(config: TownConfig, channels: list[SignupChannel], site_dir: Path) -> list[Path]:
-    written = []
-    for channel in channels:
-        for size in SIZES:
-            path = site_dir / poster_name(channel, size)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(poster_pdf(config, channel, size))
-            written.append(path)
-    return written

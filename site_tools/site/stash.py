@@ -3,7 +3,7 @@
 Python-Markdown reads every raw HTML block through ``html.parser`` (pure
 Python) before it passes it through unchanged: at 10,000 bulletins, the
 breadcrumb, details, share links of each bulletin page and the 50-item lists of
-each listing page were the largest cost of the build (profiled, issue 17).
+each listing page were the largest cost of the build (profiled).
 What this plugin writes as HTML is replaced by a one-word paragraph and put
 back in ``on_page_content``, *before* the page is sanitised: every page still
 goes through the same allow-list and final check (:mod:`site_tools.site.sanitize`).
@@ -32,7 +32,7 @@ class HtmlStash:
         # As a paragraph of its own, or as text inside an editor's unclosed HTML block (which swallows what follows,
         # as it swallowed the generated HTML itself before the stash): put back either way, then sanitised.
         # «<p>»/«</p>» around it are looked at beside each match: a pattern that starts with the literal token is
-        # scanned for in C, one that starts with an optional «<p>» is tried at every character (profiled, issue 17).
+        # scanned for in C, one that starts with an optional «<p>» is tried at every character (profiled).
         self._token = re.compile(rf"stash{self.nonce}n\d+")
 
     def put(self, html: str) -> str:

@@ -23,7 +23,8 @@ from site_tools.site.pages import FRONT, _md, page_url
 esc = html.escape
 
 #: AGID's open-by-default wording (art. 52 CAD, CC-BY 4.0), word for word as AGID's checker for
-#: municipal sites reads it under «Licenza dei contenuti» (shared/spec/pa-site-model.md, C.SI.3.4).
+#: municipal sites reads it under «Licenza dei contenuti» (criterion C.SI.3.4: the title marked
+#: ``data-element="legal-notes-section"``, this text marked ``legal-notes-body``).
 LICENCE_TEXT = (
     "In applicazione del principio open by default ai sensi dell’articolo 52 del decreto legislativo "
     "7 marzo 2005, n. 82 (CAD) e salvo dove diversamente specificato (compresi i contenuti incorporati "
@@ -42,7 +43,7 @@ def footer(config: TownConfig) -> dict[str, object]:
     """What the footer of every page shows (partials/copyright.html escapes each value).
 
     Links are site paths (``note-legali/``) or absolute addresses; ``element`` is the
-    ``data-element`` AGID's checker looks for (shared/spec/pa-site-model.md).
+    ``data-element`` AGID's checker (italia/pa-website-validator) looks for.
     """
     identity = config.identity
     privacy = page_url(identity.privacy) if identity.privacy_is_page else identity.privacy

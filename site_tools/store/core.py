@@ -53,7 +53,7 @@ class Store:
         try:
             self.parsed.flush()  # parses kept during the run: written once the run is done
         except Exception as exc:  # noqa: BLE001 - a cache not written costs a parse next time, never the run
-            # But said: a cache that is never written makes every publish cold (issue 17's review found one).
+            # But said: a cache that is never written makes every publish cold, and nobody would know why.
             print(
                 f"⚠ Attenzione: la cache degli avvisi letti non è stata salvata ({type(exc).__name__}: "
                 f"{str(exc)[:200]}). Nessun avviso è perso, ma il prossimo invio rilegge tutto l'archivio.",

@@ -9,7 +9,6 @@ Schema changes are numbered migrations applied in order, recorded in
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
@@ -20,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from site_tools.store.migrations import _TYPES, MIGRATIONS
-
-DEFAULT_URL_ENV = "SITE_TOOLS_DB"
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,10 @@ class Target:
 
 
 def parse_url(url: str | None, default_dir: Path | None = None) -> Target:
-    url = url or os.environ.get(DEFAULT_URL_ENV)
+    """The store at ``url``; without one, ``data/site-tools.db`` in ``default_dir`` (the current folder).
+
+    The package reads ``SITE_TOOLS_DB`` in one place, :mod:`site_tools.settings`: its callers pass it here.
+    """
     if not url:
         folder = default_dir or Path.cwd() / "data"
         return Target("sqlite", str(folder / "site-tools.db"))
@@ -53,17 +53,56 @@ class StoreUnavailable(Exception):
     or locked, a transaction lost a race. Nothing was changed; the caller retries later, with backoff."""
 
 
-def _transient(exc: BaseException) -> bool:
-    """Errors that mean "try again later", by type, for both drivers."""
-    if isinstance(exc, sqlite3.OperationalError):
-        return True  # locked, busy, disk I/O, cannot open: never a bug in our SQL (that is ProgrammingError)
+#: SQLite's primary result codes that mean "try again later" (its extended codes keep these in the low byte):
+#: SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_CANTOPEN. Anything else ("no such column", a syntax
+#: error, a constraint) is a bug in the SQL or the schema: retrying would repeat it forever.
+SQLITE_TRANSIENT = {5: "SQLITE_BUSY", 6: "SQLITE_LOCKED", 10: "SQLITE_IOERR", 14: "SQLITE_CANTOPEN"}
+
+
+def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError:  # pragma: no cover - SQLite-only installs
+        return None
+    return psycopg
+
+
+def _transient(exc: BaseException) -> bool:
+    """Errors that mean "try again later", for both drivers.
+
+    SQLite: by result code (:data:`SQLITE_TRANSIENT`). PostgreSQL: the connection-level errors (a failed
+    or dropped connection, an administrator's shutdown, a cancelled statement, lack of resources) and the
+    transaction that lost a race (serialization failure, deadlock), which the caller retries whole. A
+    ``ProgrammingError`` (an undefined column, a syntax error), a constraint the code does not expect and
+    SQLSTATE class 54 ("program limit exceeded") are bugs.
+    """
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return isinstance(code, int) and (code & 0xFF) in SQLITE_TRANSIENT
+    psycopg = _psycopg()
+    if psycopg is None:
         return False
-    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) or isinstance(
-        exc, psycopg.errors.SerializationFailure | psycopg.errors.DeadlockDetected
-    )
+    if isinstance(exc, psycopg.errors.ProgramLimitExceeded):
+        return False
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
+
+
+def store_bug(exc: BaseException) -> bool:
+    """A database error that retrying cannot fix: the loop that met it must stop and say so."""
+    if isinstance(exc, sqlite3.Error):
+        return not _transient(exc)
+    psycopg = _psycopg()
+    return psycopg is not None and isinstance(exc, psycopg.Error) and not _transient(exc)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``SQLITE_ERROR: no such column: x`` or ``UndefinedColumn (42703): column "x" does not exist``."""
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+        return f"{name}: {text}"
+    sqlstate = getattr(exc, "sqlstate", None)
+    return f"{type(exc).__name__}{f' ({sqlstate})' if sqlstate else ''}: {text}"
 
 
 #: No statement waits longer than this for the server's answer: a connection that stops answering without
@@ -168,7 +207,7 @@ class Database:
                         raise
                     lost = self._broken()
                     if self._depth or not lost or attempt == 2:
-                        raise StoreUnavailable(f"{type(exc).__name__}: {str(exc).strip()[:200]}") from exc
+                        raise StoreUnavailable(describe_error(exc)) from exc
             raise AssertionError("unreachable")
 
     @classmethod
@@ -254,8 +293,10 @@ class Database:
     def _sqlite_transaction(self) -> Iterator[Database]:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"database busy: {exc}") from exc
+        except sqlite3.Error as exc:
+            if _transient(exc):
+                raise StoreUnavailable(f"database busy: {describe_error(exc)}") from exc
+            raise
         try:
             yield self
         except BaseException:
@@ -264,10 +305,12 @@ class Database:
             raise
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise StoreUnavailable(f"commit failed: {exc}") from exc
+            if _transient(exc):
+                raise StoreUnavailable(f"commit failed: {describe_error(exc)}") from exc
+            raise
 
     def _pg_transaction(self) -> Iterator[Database]:
         try:
@@ -277,7 +320,7 @@ class Database:
             raise
         except Exception as exc:
             if _transient(exc):
-                raise StoreUnavailable(f"{type(exc).__name__}: {str(exc).strip()[:200]}") from exc
+                raise StoreUnavailable(describe_error(exc)) from exc
             raise
 
     # -- schema --------------------------------------------------------------

@@ -171,17 +171,11 @@ class Ledger:
     def states(self, ids: Collection[str] | None = None) -> dict[tuple[str, str], str]:
         """(bulletin id, channel) → state of every publication (or of those bulletins): what ``make_plan`` needs,
         three columns and no sort (building 40,000 ``Publication`` records was most of its time at 10,000
-        bulletins, issue 17)."""
+        bulletins)."""
         sql, args = "SELECT bulletin_id, channel, state FROM publications", tuple(ids or ())
         if ids is not None:
             sql += " WHERE bulletin_id IN (" + ", ".join("?" * len(args)) + ")" if args else " WHERE 1 = 0"
         return {(r[0], r[1]): r[2] for r in self.db.all(sql, args)}
-
-    def known_bulletins(self) -> set[str]:
-        return {r[0] for r in self.db.all("SELECT DISTINCT bulletin_id FROM publications")}
-
-    def has_history(self) -> bool:
-        return self.db.scalar("SELECT COUNT(*) FROM publications") > 0
 
     def mark_historical(self, bulletin_ids: Iterable[str], channels: Sequence[str]) -> int:
         now = time.time()
@@ -360,14 +354,6 @@ class Ledger:
                 (bulletin_id, channel, own_run, cutoff),
             )
             return cur.rowcount
-
-    def unknown_from_live_runs(self, bulletin_id: str, channel: str, run_id: str) -> int:
-        row = self.db.one(
-            "SELECT COUNT(*) FROM deliveries WHERE bulletin_id = ? AND channel = ? AND state = 'sending'"
-            " AND run_id <> ?",
-            (bulletin_id, channel, run_id),
-        )
-        return row[0] if row else 0
 
     def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:
         """Rows still owed the bulletin; with ``horizon`` (a time), only those due by then."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -156,12 +156,3 @@ class Subscribers:
         for (ts,) in left:
             weeks.setdefault(week(ts), [0, 0])[1] += 1
         return [(k, v[0], v[1]) for k, v in sorted(weeks.items())]
-
-    def iter_active(self, batch: int = 1000) -> Iterator[Recipient]:
-        last = 0
-        while True:
-            rows = self.active_batch(last, batch)
-            if not rows:
-                return
-            yield from rows
-            last = rows[-1][0]

@@ -24,9 +24,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from site_tools.content import limits
-from site_tools.settings import Settings
+from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.conversations import MEDIA_FAILED, MEDIA_TOO_BIG, MediaJob
+from site_tools.store.database import store_bug
 
 log = logging.getLogger("site_tools.counter.media")
 
@@ -67,7 +68,7 @@ class MediaFetcher:
 
     @property
     def _auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.settings.whatsapp_token}"}
+        return {"Authorization": f"Bearer {reveal(self.settings.whatsapp_token)}"}
 
     async def fetch(self, job: MediaJob) -> Fetched:
         info = await self.client.get(f"{self.settings.whatsapp_api_url}/{job.media_id}", headers=self._auth)
@@ -148,7 +149,9 @@ async def media_loop(settings: Settings, run: Run, idle: float = 1.0) -> None:
         while True:
             try:
                 handled = await fetch_pending(fetcher, run)
-            except Exception:  # noqa: BLE001 - the store may be briefly unavailable; try again
+            except Exception as exc:  # noqa: BLE001 - the store may be briefly unavailable; try again
+                if store_bug(exc):
+                    raise  # a bug in the SQL: the supervisor stops the service and says so
                 log.exception("media loop: cannot read the store")
                 handled = 0
             if not handled:

@@ -14,13 +14,12 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from starlette.types import ASGIApp
-
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.library import Library
 from site_tools.service.counter.media import media_loop
 from site_tools.settings import Settings
 from site_tools.store import Store
+from site_tools.store.database import store_bug
 
 log = logging.getLogger("site_tools.counter")
 T = TypeVar("T")
@@ -59,11 +58,6 @@ class Counter:
         """Run ``fn(store)`` on one of the counter's threads, each with its own connection."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: fn(self._store()))
 
-    def app(self, mount: str = "/sportello") -> ASGIApp:
-        from site_tools.service.counter.web import inbox_app
-
-        return inbox_app(self, cookie_path=mount)
-
     def loop_factories(self) -> list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]:
         """The counter's background loops, as (name, start) for the service's supervisor."""
         return [("media", lambda: media_loop(self.settings, self.run)), ("counter", self.housekeeping_loop)]
@@ -72,7 +66,9 @@ class Counter:
         while True:
             try:
                 await self.housekeeping()
-            except Exception:  # noqa: BLE001 - try again at the next round; the log says why
+            except Exception as exc:  # noqa: BLE001 - try again at the next round; the log says why
+                if store_bug(exc):
+                    raise  # a bug in the SQL: the supervisor stops the service and says so
                 log.exception("counter housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 

@@ -36,6 +36,7 @@ from site_tools.service.counter import actions, auth
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.template import ANSWER_MAX, BODY
 from site_tools.service.counter.window import Window
+from site_tools.settings import reveal
 from site_tools.store import Store
 from site_tools.store.conversations import HANDLED, OPEN
 from site_tools.store.staff import StaffMember
@@ -181,7 +182,7 @@ class Inbox:
         username = str(form.get("utente") or "").strip().lower()[:100]
         password = str(form.get("password") or "")[:1000]
         address = request.client.host if request.client else "?"
-        secret = self.counter.settings.session_secret or ""
+        secret = reveal(self.counter.settings.session_secret)
         device = auth.device_key(secret, request.cookies.get(auth.DEVICE_COOKIE), username)
         # A known device's tries count on their own: guesses from elsewhere cannot lock a member out of it.
         keys = (device or f"user:{username}", f"ip:{address}")
@@ -442,7 +443,7 @@ def staff_only(inbox: Inbox, handler: Handler) -> Callable[[Request], Awaitable[
 
 def inbox_app(counter: Counter, clock: Callable[[], float] = time.time, cookie_path: str = "/sportello") -> ASGIApp:
     """The inbox as a Starlette app; closed (503) without ``SITE_TOOLS_SESSION_SECRET``."""
-    secret = counter.settings.session_secret
+    secret = reveal(counter.settings.session_secret)
     if not secret:
         log.warning("SITE_TOOLS_SESSION_SECRET not set: the counter's inbox is closed")
         return closed_app()
