@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -100,6 +101,33 @@ def test_a_config_change_invalidates_every_entry(
     parses = Parses(monkeypatch)
     cached_load(demo_town, sqlite_url)
     assert len(parses.files) == 29
+
+
+@pytest.mark.parametrize("library", ["PyYAML", "python-frontmatter", "pydantic"])
+def test_an_upgrade_of_a_parsing_library_invalidates_every_entry(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    """A new PyYAML (or python-frontmatter, or pydantic) may read the same file otherwise: nothing parsed by the
+    old one is used."""
+    from site_tools.content import cache
+
+    committed(demo_town)
+    cached_load(demo_town, sqlite_url)
+    installed = cache.library_versions()
+    upgraded = re.sub(rf"\b{re.escape(library)}==\S+", f"{library}==999.0", installed)
+    assert upgraded != installed
+    monkeypatch.setattr(cache, "library_versions", lambda: upgraded)
+    parses = Parses(monkeypatch)
+    cached_load(demo_town, sqlite_url)
+    assert len(parses.files) == 29
+
+
+def test_the_fingerprint_names_the_installed_versions_of_the_parsing_libraries() -> None:
+    from importlib import metadata
+
+    from site_tools.content import cache
+
+    assert cache.library_versions().split() == [f"{d}=={metadata.version(d)}" for _, d in cache.LIBRARIES]
 
 
 def test_a_removed_attachment_is_refused_even_with_a_warm_cache(demo_town: Town, sqlite_url: str) -> None:
