@@ -268,14 +268,14 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     if o.resend_uncertain and not o.only:
         raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
     if not o.dry_run:
-        https.prepare()  # the TLS context of the first post, built while the run starts (issue 17)
+        https.prepare()  # the TLS context of the first post, built while the run starts
     settings = Settings.from_env()
     rate = o.rate or settings.whatsapp_mps
     now = current_time(config.timezone, o.now_text)
     deadline_at = None if o.deadline is None else time.time() + o.deadline
     with store_for(config, o.db_url) as store:
         early = None if o.dry_run else send_urgent_first(config, store, settings, o, rate, now, deadline_at)
-        # Only new or changed bulletins are parsed: the rest comes from the store, by content hash (issue 17).
+        # Only new or changed bulletins are parsed: the rest comes from the store, by content hash.
         content = load_content(config, check_bodies=False, cache=store.parsed)
         new_ids = changed_ids(content, o.since, config.root) if o.since else None
         plan = make_plan(
@@ -324,7 +324,7 @@ def send_urgent_first(
     now: datetime,
     deadline_at: float | None,
 ) -> PublishReport | None:
-    """An urgent bulletin new in this push goes out before the archive is read (issue 17: the first urgent
+    """An urgent bulletin new in this push goes out before the archive is read (the first urgent
     message within half a second, at any size of archive).
 
     Only the new or changed files are parsed and checked in full, against what the store's cache knows of the

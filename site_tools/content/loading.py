@@ -25,7 +25,7 @@ from site_tools.content.merged import dated_by_git
 from site_tools.content.problems import Problem, display_path
 from site_tools.content.validation import check_body, cross_checks, may_hold_markup, site_pages
 
-if TYPE_CHECKING:  # imported when first needed: a publish may never render a body (issue 17)
+if TYPE_CHECKING:  # imported when first needed: a publish may never render a body
     from site_tools.markdown.body import SiteMarkdown
 
 
@@ -167,7 +167,7 @@ CHANGED_AT_MOST = 100
 def load_changed(config: TownConfig, cache: parse_cache.ParseCache) -> Content | None:
     """Only the bulletins new or changed since their last valid parse, checked against what the cache knows of
     the others (ids, addresses, dates): what a publish needs to send an urgent bulletin before reading the
-    archive (issue 17). Every check of a new file runs as in :func:`load_content`; the unchanged files were
+    archive. Every check of a new file runs as in :func:`load_content`; the unchanged files were
     valid when parsed. None when more than :data:`CHANGED_AT_MOST` files are new or changed.
     """
     git_digests = parse_cache.start_known_digests(config.bulletins_path)  # Git works while the store is read

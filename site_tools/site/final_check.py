@@ -2,7 +2,7 @@
 
 The check parses each finished page with lexbor: 10 % of a 10,000-bulletin build, on the one core MkDocs
 uses. From :data:`BESIDE_FROM` pages on, it runs in a second process (a thread would fight the build for
-the GIL): the check of one page overlaps the rendering of the next, on the core MkDocs leaves idle (issue 17).
+the GIL): the check of one page overlaps the rendering of the next, on the core MkDocs leaves idle.
 
 * **In line** (smaller sites: starting the process would cost more than it saves): a page that fails is
   refused at once, and never written.

@@ -1,7 +1,7 @@
 """The MkDocs plugin (``plugins: [site-tools]``): bulletins → pages, listings, feeds, QR signup, posters.
 
 It replaces mkdocs-material's blog plugin, which took 5× as long as plain
-MkDocs at 5,000 posts (shared/spec/site-build.md): each bulletin is an
+MkDocs at 5,000 posts: each bulletin is an
 ordinary page, kept out of the navigation, with a URL by date; listing pages
 are generated once, paginated; the search index keeps one short entry per
 bulletin.
@@ -336,7 +336,7 @@ class TownPlugin(BasePlugin):
         sanitize.escape_meta(page)
         if b is not None or page.file.src_uri in self.generated_pages:
             # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
-            # build for nothing: 10,000 bulletins, tens of MB (peak memory, issue 17).
+            # build for nothing: 10,000 bulletins, tens of MB (peak memory).
             page.markdown = ""
             # Its HTML (already sanitised) waits compressed until on_page_context, a fifth of the size.
             self.packed[page.file.src_uri] = zlib.compress(checked.clean.encode("utf-8"), 1)

@@ -210,7 +210,7 @@ class Ledger:
     def states(self, ids: Collection[str] | None = None) -> dict[tuple[str, str], str]:
         """(bulletin id, channel) → state of every publication (or of those bulletins): what ``make_plan`` needs,
         three columns and no sort (building 40,000 ``Publication`` records was most of its time at 10,000
-        bulletins, issue 17)."""
+        bulletins)."""
         sql, args = "SELECT bulletin_id, channel, state FROM publications", tuple(ids or ())
         if ids is not None:
             sql += " WHERE bulletin_id IN (" + ", ".join("?" * len(args)) + ")" if args else " WHERE 1 = 0"

@@ -139,7 +139,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         4,
         [
-            # The one-to-one counter (issue 15): one conversation per citizen, reopened when they write again.
+            # The one-to-one counter: one conversation per citizen, reopened when they write again.
             """CREATE TABLE conversations (
             id {id},
             phone TEXT NOT NULL UNIQUE,
@@ -278,7 +278,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         7,
         [
-            # What the checks across files need of a cached bulletin, as columns (issue 17): a publish reads these
+            # What the checks across files need of a cached bulletin, as columns: a publish reads these
             # short columns of every file (10,000 rows: milliseconds) and parses only the new or changed ones
             # before its first urgent send. Kept parses made before lack them: dropped (the cache is rebuilt).
             "DELETE FROM parsed_bulletins",
