@@ -63,7 +63,7 @@ def test_a_new_bulletin_under_the_id_of_a_deleted_sent_one_is_refused_with_the_f
     assert posts == [] and code == 1
     assert "content/notizie/2026/2026-11-26-neve.md:2: [id] l'id «allerta-rossa» è quello di un avviso già" in err
     assert f"(il file content/notizie/2026/{SENT}, data 23/11/2026 11:59)" in err
-    assert "dagli un «id» mai usato prima" in err and "rimetti «date: 23/11/2026 11:59»" in err
+    assert "dagli un «id» mai usato prima" in err and "rimetti «date: 2026-11-23 11:59»" in err
 
 
 def test_the_fix_suggested_for_an_id_taken_by_mistake_sends_the_new_bulletin(

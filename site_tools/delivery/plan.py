@@ -226,7 +226,8 @@ def _took_a_known_id(plan: Plan, content: Content, b: Bulletin, recorded: Origin
     if then == b.date:
         return False
     record = next((r for r in content.records if r.shown == path), None)
-    then_text = f"{then.astimezone(config.timezone):%d/%m/%Y %H:%M}"
+    local = then.astimezone(config.timezone)
+    then_text, as_written = f"{local:%d/%m/%Y %H:%M}", f"{local:%Y-%m-%d %H:%M}"
     plan.held_back.append(
         Problem(
             path,
@@ -236,7 +237,7 @@ def _took_a_known_id(plan: Plan, content: Content, b: Bulletin, recorded: Origin
             f"data {then_text}), che ora non c'è più o ha un altro id: il registro degli invii prenderebbe questo "
             "avviso per una modifica di quello e non lo invierebbe mai. Non è stato inviato.",
             "se è un avviso nuovo, dagli un «id» mai usato prima (l'indirizzo della pagina cambia con l'id) e "
-            f"ripubblica. Se invece è proprio quell'avviso, spostato o corretto, rimetti «date: {then_text}» "
+            f"ripubblica. Se invece è proprio quell'avviso, spostato o corretto, rimetti «date: {as_written}» "
             "(la correzione va in «updated:»): non sarà inviato di nuovo.",
         )
     )
