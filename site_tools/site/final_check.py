@@ -68,6 +68,9 @@ class FinalCheck:
         self._pool: ProcessPoolExecutor | None = None
         self._waiting: deque[tuple[str, Path, Future[list[str]]]] = deque()
         self._failed: list[tuple[str, Path, list[str]]] = []
+        #: The verdict is in: every page passed, or the build was refused for a page that failed (in line: at
+        #: once; beside: at the end). The output may then take the site's place (staging.py), never before.
+        self.decided = False
 
     def submit(self, name: str, written_to: Path, page_html: str, check: Check, written: bool = False) -> None:
         """Check ``page_html``, the page ``name`` about to be written to ``written_to`` (or ``written`` there
@@ -77,6 +80,7 @@ class FinalCheck:
             if problems and written:
                 self._failed.append((name, written_to, problems))
             elif problems:
+                self.decided = True
                 raise refused([(name, problems)])
             return
         if self._pool is None:
@@ -95,6 +99,7 @@ class FinalCheck:
         while self._waiting:
             self._collect()
         self._stop()
+        self.decided = True
         if self._failed:
             _delete(written_to for _, written_to, _ in self._failed)
             raise refused([(name, problems) for name, _, problems in self._failed])

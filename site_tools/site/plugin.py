@@ -407,18 +407,16 @@ class TownPlugin(BasePlugin):
     def on_build_error(self, error: Exception) -> None:
         if hasattr(self, "final_check"):
             self.final_check.abandon()  # no page that failed, or was not checked yet, stays in the output
-        if self.staging is not None:  # failed before its verdict: the site folder keeps the previous build
+        if self.staging is not None and hasattr(self, "final_check") and self.final_check.decided:
+            self._put_in_place()  # refused by the final check: the site, without the pages that failed
+        elif self.staging is not None:  # failed before the verdict: the site folder keeps the previous build
             self.staging.discard()
             self._unstage()
 
     @event_priority(-100)  # last: every plugin has written its files (the search index: search.add_bulletins)
     def on_post_build(self, config: MkDocsConfig) -> None:
         self._check_own_files(Path(config.site_dir))
-        try:
-            self.final_check.verdict()  # refuses the build if a page failed (final_check.py)
-        except PluginError:
-            self._put_in_place()  # the verdict is in: the site, without the pages that failed
-            raise
+        self.final_check.verdict()  # refuses the build if a page failed (final_check.py; then on_build_error)
         search.add_bulletins(Path(config.site_dir), self.model, self.search_tiers, self.search_bodies)
         self._put_in_place()
 
