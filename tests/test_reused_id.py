@@ -3,6 +3,7 @@ the id of a deleted one is refused loudly (never lost in silence), on SQLite and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,11 @@ def publish(town: Town, url: str) -> int:
 
 
 def sent_then(
-    town: Town, url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], change: object
+    town: Town,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    change: Callable[[Town], object],
 ) -> tuple[list[str], int, str]:
     """An urgent bulletin sent (Telegram and the list), then ``change`` made to the files and published: the
     Telegram posts of that last run, its exit code and what it printed on stderr."""
@@ -42,7 +47,6 @@ def sent_then(
         assert sum("Allerta rossa" in str(m) for m in sim.messages()["telegram"]) == 1
         before = len(sim.messages()["telegram"])
         capsys.readouterr()
-        assert callable(change)
         change(town)
         code = publish(town, url)
         return [str(m) for m in sim.messages()["telegram"][before:]], code, capsys.readouterr().err
@@ -94,7 +98,11 @@ def test_the_fix_suggested_for_an_id_taken_by_mistake_sends_the_new_bulletin(
     ],
 )
 def test_an_edit_of_a_sent_bulletin_is_neither_sent_again_nor_reported(
-    demo_town: Town, store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], edit: object
+    demo_town: Town,
+    store_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: Callable[[Town], object],
 ) -> None:
     """Its text, its file's name, or its date (in the same file) changed: the same bulletin, already sent."""
     posts, code, err = sent_then(demo_town, store_url, monkeypatch, capsys, edit)
