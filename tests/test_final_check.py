@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Container
+from collections.abc import Callable, Container
 from pathlib import Path
 
 import pytest
@@ -131,3 +131,91 @@ def test_pages_waiting_for_the_process_are_bounded(tmp_path: Path, monkeypatch: 
         most = max(most, len(check._waiting))
     assert most <= AHEAD  # the build waits for the oldest instead of queueing every page
     check.verdict()
+
+
+# --- The whole build: the web editor's own page, and a build stopped half way ------------------------------
+
+
+def _build(root: Path) -> Path:
+    from site_tools.site.build import build_site
+
+    return build_site(root / "mkdocs.yml", root / "site")
+
+
+@pytest.mark.parametrize("way", ["in-line", "second-process"])
+@pytest.mark.parametrize(
+    ("tamper", "said"),
+    [
+        (lambda html: html.replace("<noscript>", '<img src="x.png" onerror="alert(1)"><noscript>'), "onerror"),
+        (lambda html: html.replace("https://api.github.com", "https://cdn.example.com"), "other than its own"),
+        (lambda html: html.replace('<script src="markdown-it.min.js">', "<script>alert(1)</script><script>"), "inline"),
+    ],
+    ids=["handler", "policy", "inline-script"],
+)
+def test_the_web_editors_page_is_checked_under_its_own_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str, tamper: Callable[[str], str], said: str
+) -> None:
+    """``admin/index.html`` is copied as it is, never rendered as a page: it escaped the final check. It is
+    checked once written, against the editor's own policy, and removed with the verdict like any page."""
+    from site_tools.content.problems import InvalidContent
+    from site_tools.site import admin
+
+    from .conftest import Town
+
+    Town(tmp_path, with_demo=False)
+    real = admin.index_html
+    monkeypatch.setattr(admin, "index_html", lambda *args, **kwargs: tamper(real(*args, **kwargs)))
+    if way == "second-process":
+        beside(monkeypatch)
+    with pytest.raises(InvalidContent, match="admin/index.html") as refused:
+        _build(tmp_path)
+    assert said in str(refused.value)
+    assert not (tmp_path / "site" / "admin" / "index.html").exists()
+    assert (tmp_path / "site" / "index.html").exists()  # the rest of the site, as for a page that failed
+
+
+def test_the_web_editors_page_as_made_passes(tmp_path: Path) -> None:
+    from .conftest import Town
+
+    Town(tmp_path, with_demo=False)
+    site = _build(tmp_path)
+    assert site == tmp_path / "site"
+    assert "Content-Security-Policy" in (site / "admin" / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_a_build_stopped_half_way_leaves_the_previous_site_whole(tmp_path: Path, how: str) -> None:
+    """Pages are written while they are checked: a build stopped half way left pages in site/ that were
+    written but not checked. The build writes beside site/ and takes its place only once checked; stopped,
+    site/ is the previous build, whole (here marked by a file only it has), and the half-built folder is
+    removed at once (SIGINT, SIGTERM) or by the next build (SIGKILL)."""
+    import signal
+    import subprocess
+
+    from .conftest import REPO, Town
+
+    town = Town(tmp_path, with_demo=True)
+    _build(tmp_path)
+    (tmp_path / "site" / "previous.txt").write_text("the previous build", encoding="utf-8")
+    build = subprocess.Popen(
+        [str(REPO / ".venv/bin/site-tools"), "--config", str(town.root / "mkdocs.yml"), "build"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a suite in the background ignores it
+    )
+    try:
+        half = tmp_path / f".site.building-{build.pid}"
+        deadline = time.monotonic() + 60
+        while not (half / "notizie").exists() and build.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert build.poll() is None, "the build ended before it could be stopped"
+        build.send_signal(getattr(signal, how))
+        build.wait(60)
+    finally:
+        build.kill()
+    assert (tmp_path / "site" / "previous.txt").exists() and (tmp_path / "site" / "index.html").exists()
+    assert half.exists() == (how == "SIGKILL")
+    _build(tmp_path)
+    assert not half.exists() and not (tmp_path / "site" / "previous.txt").exists()

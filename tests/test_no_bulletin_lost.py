@@ -1,6 +1,6 @@
-"""Issue 12, the publishing side: no bulletin is silently lost or held up.
+"""The publishing side: no bulletin is silently lost or held up.
 
-Each test is one of the issue's numbered cases, run as CI runs it: the
+Each test is one way a bulletin could be lost, run as CI runs it: the
 ``site-tools`` command in a subprocess, the API simulator over real HTTP,
 a real store, and (for the Channel post) a small GitHub API served over real
 HTTP by the test.

@@ -1,8 +1,9 @@
-"""The cache of parsed bulletins (issue 17): a publish parses only what is new or changed, and refuses what is broken."""
+"""The cache of parsed bulletins: a publish parses only what is new or changed, and refuses what is broken."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,33 @@ def test_a_config_change_invalidates_every_entry(
     assert len(parses.files) == 29
 
 
+@pytest.mark.parametrize("library", ["PyYAML", "python-frontmatter", "pydantic"])
+def test_an_upgrade_of_a_parsing_library_invalidates_every_entry(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    """A new PyYAML (or python-frontmatter, or pydantic) may read the same file otherwise: nothing parsed by the
+    old one is used."""
+    from site_tools.content import cache
+
+    committed(demo_town)
+    cached_load(demo_town, sqlite_url)
+    installed = cache.library_versions()
+    upgraded = re.sub(rf"\b{re.escape(library)}==\S+", f"{library}==999.0", installed)
+    assert upgraded != installed
+    monkeypatch.setattr(cache, "library_versions", lambda: upgraded)
+    parses = Parses(monkeypatch)
+    cached_load(demo_town, sqlite_url)
+    assert len(parses.files) == 29
+
+
+def test_the_fingerprint_names_the_installed_versions_of_the_parsing_libraries() -> None:
+    from importlib import metadata
+
+    from site_tools.content import cache
+
+    assert cache.library_versions().split() == [f"{d}=={metadata.version(d)}" for _, d in cache.LIBRARIES]
+
+
 def test_a_removed_attachment_is_refused_even_with_a_warm_cache(demo_town: Town, sqlite_url: str) -> None:
     committed(demo_town)
     assert not cached_load(demo_town, sqlite_url).problems
@@ -137,7 +165,7 @@ def test_a_cached_bulletin_broken_since_is_found_and_reported_with_a_warm_cache(
         assert store.parsed.count() == 29  # every valid bulletin (not the one with a problem: there is none)
         store.close()
         # A new urgent bulletin, and a bulletin that was valid (and cached) broken since: the broken one is found
-        # (not served from the cache) and reported, loudly; the urgent one is not held up by it (issue 12).
+        # (not served from the cache) and reported, loudly; the urgent one is not held up by it.
         demo_town.write("2026-11-23-allerta-rossa.md", URGENT)
         alert = demo_town.root / ALERT
         alert.write_text(
@@ -210,7 +238,7 @@ def test_a_new_file_reusing_a_cached_bulletins_id_is_refused_before_the_send(dem
 
 
 def test_git_vouches_for_thousands_of_files_started_ahead_of_time(tmp_path: Path) -> None:
-    """The Git calls start before the store is read and are read after (issue 17): their output (a megabyte at
+    """The Git calls start before the store is read and are read after: their output (a megabyte at
     10,000 bulletins) goes to a file, so git never waits on a full pipe; edited files are not vouched for."""
     from site_tools.content.cache import blob_id, start_known_digests
 

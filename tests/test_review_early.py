@@ -1,4 +1,4 @@
-"""Review of the early urgent send (issue 17): scenarios where the early path and the whole run could disagree."""
+"""Review of the early urgent send: scenarios where the early path and the whole run could disagree."""
 
 from __future__ import annotations
 
@@ -257,21 +257,15 @@ def test_the_same_on_postgresql(
         _compare(demo_town, tmp_path / "late", (early, late), monkeypatch, scenario, "plain")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not fixed: the ledger knows bulletins by id only, so a new bulletin reusing the id of a deleted, "
-    "already published one looks like an edit of it (not sent again, by design) and nothing says so; telling "
-    "the two apart needs what was sent (title, content hash) in the ledger",
-)
 def test_a_new_bulletin_reusing_a_deleted_bulletins_id_is_sent_or_reported(
     demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The loader allows the id of a removed bulletin to be used again (test_urgent_first); the publish then
-    finds that id «done» in the ledger and sends nothing, without a word: a new urgent bulletin lost in silence
-    (early and late path alike)."""
-    posts, _ = publish_after(demo_town, sqlite_url, monkeypatch, _scenario("deleted-id-reused"))
+    """The loader allows the id of a removed bulletin to be used again (test_urgent_first); the publish found
+    that id «done» in the ledger and sent nothing, without a word: a new urgent bulletin lost in silence (early
+    and late path alike). The ledger knows which file the id stood for: the new one is refused, loudly."""
+    posts, code = publish_after(demo_town, sqlite_url, monkeypatch, _scenario("deleted-id-reused"))
     err = capsys.readouterr().err
-    assert any("Allerta rossa" in p for p in posts) or "2026-11-23-allerta-rossa.md" in err
+    assert any("Allerta rossa" in p for p in posts) or ("2026-11-23-allerta-rossa.md" in err and code == 1)
 
 
 def test_a_bulletin_deep_in_long_folder_names_does_not_empty_the_cache_on_postgresql(demo_town: Town) -> None:

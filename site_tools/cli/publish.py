@@ -508,8 +508,12 @@ def adopt(ctx: Context, db_url: str | None, now_text: str | None) -> None:
                 f"Il registro ha già adottato il sito il {when:%d/%m/%Y alle %H:%M} ({known.how}): nulla da fare."
             )
             return
-        visible = [b.id for b in content.bulletins if b.is_visible(moment)]
-        store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp())
+        from site_tools.delivery.plan import origin_of
+
+        shown = [b for b in content.bulletins if b.is_visible(moment)]
+        visible = [b.id for b in shown]
+        origins = {b.id: origin_of(b, config) for b in shown}
+        store.ledger.adopt(visible, list(CHANNELS), "site-tools adopt", at=moment.timestamp(), origins=origins)
     click.echo(
         f"Adozione registrata il {moment:%d/%m/%Y alle %H:%M}: "
         f"{count(len(visible), KEPT_HISTORICAL[0], KEPT_HISTORICAL[1])}. Ogni avviso aggiunto da ora in poi sarà inviato, anche se il suo primo "

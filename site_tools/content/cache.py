@@ -9,8 +9,10 @@ the CLI as a :class:`ParseCache`: ``content`` sits below ``store``) under:
   a content hash that Git already knows for every committed, unmodified file,
   so a warm run reads no bulletin at all (:func:`known_digests`); any other
   file is read and hashed here, the same way;
-* a **fingerprint** of the town's configuration and of this package's code:
-  a change to either (a new category, a new rule) invalidates every entry.
+* a **fingerprint** of the town's configuration, of this package's code and of
+  the versions of the libraries that read a bulletin (PyYAML, python-frontmatter,
+  pydantic): a change to any of them (a new category, a new rule, an upgrade)
+  invalidates every entry.
 
 Only bulletins with no problem are cached: a broken file is parsed, and
 refused, on every run. The images and attachments a cached bulletin names
@@ -19,7 +21,9 @@ are checked again on every hit (they may have been removed).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -36,6 +40,8 @@ from site_tools.content.config import TownConfig
 #: Bump to drop every cached parse (the code's own hash covers most changes already).
 FORMAT = 2
 _CODE = Path(__file__).parent
+#: The libraries a parse depends on: (module, distribution). An upgrade of any may parse the same file otherwise.
+LIBRARIES = (("yaml", "PyYAML"), ("frontmatter", "python-frontmatter"), ("pydantic", "pydantic"))
 
 
 class ParseCache(Protocol):
@@ -79,10 +85,48 @@ def fingerprint(config: TownConfig) -> str:
     """The configuration as parsed, and the source of the code that parses: what a cached parse depends on."""
     # Without the checkout's own folder: a fresh clone elsewhere (each CI run) finds the same entries.
     described = repr(config).replace(str(config.root), ".")
-    h = hashlib.sha256(f"{FORMAT}\n{described}\n".encode())
+    h = hashlib.sha256(f"{FORMAT}\n{described}\n{library_versions()}\n".encode())
     for module in sorted(_CODE.glob("*.py")):
         h.update(module.read_bytes())
     return h.hexdigest()
+
+
+@functools.cache
+def library_versions() -> str:
+    """``name==version`` of each of :data:`LIBRARIES`, as installed.
+
+    Read from the ``.dist-info`` folder beside the module, found without importing it: ``importlib.metadata``
+    costs 60 ms to import and ``pydantic.version`` 300 ms, on the path of the first urgent message.
+    """
+    return " ".join(f"{dist}=={_installed_version(module, dist)}" for module, dist in LIBRARIES)
+
+
+def _installed_version(module: str, dist: str) -> str:
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return "assente"
+    folder = Path(spec.origin).parent.parent
+    wanted = _normalized(dist)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    for name in names:
+        stem, dot, suffix = name.rpartition(".")
+        project, _, version = stem.partition("-")
+        if dot and suffix == "dist-info" and _normalized(project) == wanted:
+            return version
+    from importlib import metadata  # installed some other way (an egg, a zip): the slow, general answer
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "sconosciuta"
+
+
+def _normalized(name: str) -> str:
+    """A distribution's name as the packaging standards compare them (``PyYAML`` = ``pyyaml``)."""
+    return name.lower().replace("-", "_").replace(".", "_")
 
 
 def blob_id(data: bytes) -> str:

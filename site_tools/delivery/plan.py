@@ -9,6 +9,19 @@ more than ``max_age`` ago is refused unless forced.
 
 Validation (invariant 3) runs first: any problem in the configuration or the
 bulletins stops the run before a single message leaves.
+
+The ledger knows bulletins by id; it also remembers which file each id stood
+for when it first went out (:class:`~site_tools.store.ledger.Origin`: path and
+date). A bulletin whose id the ledger knows is the same bulletin when its path
+or its date is the same (an edit keeps the path, a renamed file keeps the date);
+when both differ, a new bulletin took the id of one already sent, and it is
+refused loudly (file, ``id`` field, fix) instead of being taken for an edit.
+
+A bulletin that ``cancels`` another goes only where that one went (a
+publication in the ledger, or in this run): «ANNULLATO» about a bulletin a
+citizen never received would only confuse. When the cancelled bulletin went
+nowhere (refused, never sent), the cancellation is held and reported to the
+editors (file, ``cancels`` field, fix).
 """
 
 from __future__ import annotations
@@ -22,9 +35,9 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.dates import DEFAULT_TZ, format_until
 from site_tools.content.loading import Content
-from site_tools.content.problems import Problem
+from site_tools.content.problems import Problem, display_path
 from site_tools.store import Store
-from site_tools.store.ledger import Refusal
+from site_tools.store.ledger import Origin, Refusal
 
 FINAL_STATES = ("done", "historical", "manual", "declined")  # declined: Channel issue closed unposted
 DEFAULT_MAX_AGE = timedelta(days=3)
@@ -57,6 +70,10 @@ class Plan:
     waiting: list[Bulletin] = field(default_factory=list)
     adopting: bool = False  # the store has not adopted the repository yet: this run decides
     problems: list[Problem] = field(default_factory=list)  # bad or clashing bulletins, left out
+    #: bulletins the ledger holds back: a new one under the id of one already sent, the cancellation of one
+    #: never sent
+    held_back: list[Problem] = field(default_factory=list)
+    unrecorded: dict[str, Origin] = field(default_factory=dict)  # ids in the ledger whose file it does not know
 
     def drop(self, pairs: set[tuple[str, str]]) -> None:
         """Leave out these (bulletin id, channel) pairs: an earlier part of the run published them."""
@@ -78,11 +95,20 @@ def problem_key(p: Problem) -> str:
     return f"problema:{p.file}:{p.field}:{p.message}"
 
 
+def origin_of(b: Bulletin, config: TownConfig) -> Origin:
+    """The file this bulletin is now (see :class:`~site_tools.store.ledger.Origin`)."""
+    return Origin(display_path(b.path, config.root), b.date.isoformat())
+
+
 def commit_adoption(plan: Plan, store: Store, how: str = "primo avvio") -> None:
-    """The adoption and its historical marks, in one transaction, once the whole plan is decided."""
+    """The adoption and its historical marks, in one transaction, once the whole plan is decided; the files of
+    ids the ledger knew without one."""
     if plan.adopting:
-        store.ledger.adopt([b.id for b in plan.historical], list(CHANNELS), how)
+        store.ledger.adopt([b.id for b in plan.historical], list(CHANNELS), how, origins=plan.unrecorded)
         plan.adopting = False
+    else:
+        store.ledger.record_origins(plan.unrecorded)
+    plan.unrecorded = {}
 
 
 def make_plan(
@@ -105,13 +131,21 @@ def make_plan(
     if store.ledger.adoption() is None:
         plan.adopting = True
         plan.historical = [b for b in visible if not (new_ids and b.id in new_ids) and b.id != only]
+        plan.unrecorded = {b.id: origin_of(b, content.config) for b in plan.historical}
     historical_ids = {b.id for b in plan.historical}
     # A partial load (the new files only) asks for its own few bulletins; a whole one reads the table at once.
-    states = store.ledger.states([b.id for b in visible] if content.known is not None else None)
+    asked = (
+        [*{b.id for b in visible}, *{b.cancels for b in visible if b.cancels}] if content.known is not None else None
+    )
+    states = store.ledger.states(asked)
+    in_ledger = {bid for bid, _ in states}
+    origins = store.ledger.origins(asked) if in_ledger else {}
     held = {r.bulletin_id for r in store.ledger.refusals() if r.key.startswith(COST_HOLD)}
     routes: dict[tuple[bool, tuple[str, ...], frozenset[str]], tuple[str, ...]] = {}  # few distinct routings
     for b in sorted(visible, key=lambda b: (not b.urgent, b.date)):
         if b.id in historical_ids or (only and b.id != only):
+            continue
+        if b.id in in_ledger and _took_a_known_id(plan, content, b, origins.get(b.id)):
             continue
         route = (b.urgent, b.categories, b.channels)
         if route not in routes:
@@ -132,7 +166,83 @@ def make_plan(
             continue
         if b.is_active(now):
             plan.items.append(PlanItem(b, tuple(todo)))
+    _cancel_only_where_it_went(plan, content, states)
+    plan.problems += plan.held_back
     return plan
+
+
+def _cancel_only_where_it_went(plan: Plan, content: Content, states: dict[tuple[str, str], str]) -> None:
+    """A cancellation goes to the channels its target reached (in the ledger, or now in this run); one whose
+    target reached none is held back and reported."""
+    going = {item.bulletin.id: item.channels for item in plan.items}
+    kept: list[PlanItem] = []
+    for item in plan.items:
+        b, target = item.bulletin, item.bulletin.cancels
+        if target is None:
+            kept.append(item)
+            continue
+        reached = {c for c in channels.names() if states.get((target, c)) not in (None, "declined")}
+        reached.update(going.get(target, ()))
+        narrowed = tuple(c for c in item.channels if c in reached)
+        if narrowed:
+            kept.append(PlanItem(b, narrowed))
+        elif not reached:
+            plan.held_back.append(_never_sent_target(content, b, target))
+    plan.items = kept
+
+
+def _never_sent_target(content: Content, b: Bulletin, target: str) -> Problem:
+    path = display_path(b.path, content.config.root)
+    record = next((r for r in content.records if r.shown == path), None)
+    return Problem(
+        path,
+        record.line("cancels") if record else None,
+        "cancels",
+        f"annulla l'avviso «{target}», che non è mai stato inviato ai cittadini (su nessun canale): "
+        "l'annullamento non è stato inviato, perché chi lo ricevesse leggerebbe «ANNULLATO» di un avviso mai "
+        "visto. Sul sito compare.",
+        f"se «{target}» non deve uscire, correggilo o toglilo: non è mai partito. Se questo avviso ha comunque "
+        "qualcosa da dire ai cittadini, togli «cancels:» e pubblicalo come avviso a sé; se invece «"
+        f"{target}» va prima inviato, correggilo: questo annullamento partirà dopo di lui.",
+    )
+
+
+def _took_a_known_id(plan: Plan, content: Content, b: Bulletin, recorded: Origin | None) -> bool:
+    """True (and the problem added to the plan) when ``b`` is not the bulletin the ledger knows under its id.
+
+    The same path (an edit) or the same date (a renamed file) is the same bulletin. An id the ledger knows
+    without its file (a store older than that record) takes this file's, once.
+    """
+    config = content.config
+    path = display_path(b.path, config.root)
+    if recorded is None:
+        plan.unrecorded[b.id] = Origin(path, b.date.isoformat())
+        return False
+    if recorded.path == path:
+        return False
+    try:
+        then = datetime.fromisoformat(recorded.date)
+    except ValueError:  # not a date: nothing to compare, taken as the same bulletin, as before this record
+        return False
+    if then == b.date:
+        return False
+    record = next((r for r in content.records if r.shown == path), None)
+    local = then.astimezone(config.timezone)
+    then_text, as_written = f"{local:%d/%m/%Y %H:%M}", f"{local:%Y-%m-%d %H:%M}"
+    plan.held_back.append(
+        Problem(
+            path,
+            record.line("id") if record else None,
+            "id",
+            f"l'id «{b.id}» è quello di un avviso già inviato ai cittadini (il file {recorded.path}, "
+            f"data {then_text}), che ora non c'è più o ha un altro id: il registro degli invii prenderebbe questo "
+            "avviso per una modifica di quello e non lo invierebbe mai. Non è stato inviato.",
+            "se è un avviso nuovo, dagli un «id» mai usato prima (l'indirizzo della pagina cambia con l'id) e "
+            f"ripubblica. Se invece è proprio quell'avviso, spostato o corretto, rimetti «date: {as_written}» "
+            "(la correzione va in «updated:»): non sarà inviato di nuovo.",
+        )
+    )
+    return True
 
 
 def _refusal(b: Bulletin, now: datetime, max_age: timedelta | None) -> str | None:
@@ -164,7 +274,7 @@ def validate_for_publishing(content: Content, plan: Plan) -> list[Problem]:
     """Invariant 3, bulletin by bulletin: what is about to be sent is checked in full before anything leaves;
     a bulletin with a problem is left out of the plan (and reported), the others still go."""
     content.check_bodies({item.bulletin.id for item in plan.items})
-    plan.problems = sorted(dict.fromkeys(content.problems))
+    plan.problems = sorted(dict.fromkeys([*content.problems, *plan.held_back]))
     bad = {p.file for p in plan.problems}
     shown = {r.bulletin.id: r.shown for r in content.records if r.bulletin is not None}
     plan.items = [item for item in plan.items if shown.get(item.bulletin.id) not in bad]

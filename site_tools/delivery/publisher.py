@@ -20,7 +20,7 @@ from site_tools.channels.base import Channel, ChannelStopped, Delivered, Sender
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.delivery.fanout import FanOut, FanOutOptions, FanOutReport
-from site_tools.delivery.plan import Plan, commit_adoption
+from site_tools.delivery.plan import Plan, commit_adoption, origin_of
 from site_tools.formatting import euro
 from site_tools.render.links import Links
 from site_tools.settings import Settings
@@ -143,7 +143,10 @@ class Publisher:
 
     async def _publish_one(self, b: Bulletin, channel: Channel, report: PublishReport) -> ChannelResult:
         priority = "urgent" if b.urgent else "normal"
-        if not self.store.ledger.claim_publication(b.id, channel.name, channel.mode(), priority, shared=channel.shared):
+        origin = origin_of(b, self.config)
+        if not self.store.ledger.claim_publication(
+            b.id, channel.name, channel.mode(), priority, shared=channel.shared, origin=origin
+        ):
             return ChannelResult(b.id, channel.name, "skipped", "già in corso in un'altra esecuzione")
         try:
             delivered = await channel.deliver(b, self)

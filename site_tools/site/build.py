@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ from properdocs.commands.build import build as properdocs_build
 from properdocs.config import load_config as properdocs_config
 
 from site_tools.content.problems import InvalidContent, Problem
+from site_tools.site.staging import discard_leftovers
 
 #: ProperDocs counts strict-mode warnings on its own logger; the theme and plugins log as "mkdocs.*".
 LOGGER = "properdocs"
@@ -51,7 +56,9 @@ def build_site(config_file: Path, site_dir: Path | None = None, strict: bool = F
         if site_dir:
             options["site_dir"] = str(site_dir)
         config = properdocs_config(**options)
-        properdocs_build(config)
+        target = Path(config.site_dir)
+        with _interruptible(target):
+            properdocs_build(config)
         return Path(config.site_dir)
     except exceptions.PluginError as exc:
         raise _cannot_build(config_file, str(exc)) from exc
@@ -73,6 +80,27 @@ def build_site(config_file: Path, site_dir: Path | None = None, strict: bool = F
         ) from exc
     finally:
         logging.getLogger(LOGGER).removeHandler(collect)
+
+
+@contextmanager
+def _interruptible(site_dir: Path) -> Iterator[None]:
+    """Ctrl-C or SIGTERM during the build: the half-built folder beside ``site_dir`` is removed (the plugin
+    builds there: site/staging.py) and ``site_dir`` keeps the previous build. SIGKILL: the next build removes it."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop) if main else None
+    try:
+        yield
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: nothing ran on_build_error
+            discard_leftovers(site_dir, pid=os.getpid())
+        raise
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _cannot_build(config_file: Path, errors: str) -> InvalidContent:

@@ -10,7 +10,12 @@ the GIL): the check of one page overlaps the rendering of the next, on the core 
   ``on_post_build``) waits for every page, deletes each that failed and refuses the build naming them all;
   :meth:`FinalCheck.abandon` (``on_build_error``: the build failed for another reason) deletes every page
   that failed *or was not checked yet*. Either way no page that failed is left in the output, even for a
-  deploy that ignored the failed build. (An interrupted process — Ctrl-C, a killed job — runs neither.)
+  deploy that ignored the failed build. An interrupted process (Ctrl-C, a killed job) runs neither: the
+  build writes beside ``site/`` and only a build whose verdict is in takes its place
+  (:mod:`site_tools.site.staging`).
+
+Files the build copies as they are, not rendered as pages (the web editor's ``admin/index.html``), are
+checked too, once written (:func:`inspect_own_file`): a file that fails is deleted like a page.
 
 A failure of the check itself (an exception, the process killed) fails the build. At most :data:`AHEAD`
 pages wait for the check: a slow check slows the build down instead of holding pages in memory.
@@ -26,6 +31,9 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from selectolax.lexbor import LexborHTMLParser
+
+from site_tools.site.sanitize import inspect_page
 
 #: From this many pages on, the check runs in a second process.
 BESIDE_FROM = 1000
@@ -60,12 +68,19 @@ class FinalCheck:
         self._pool: ProcessPoolExecutor | None = None
         self._waiting: deque[tuple[str, Path, Future[list[str]]]] = deque()
         self._failed: list[tuple[str, Path, list[str]]] = []
+        #: The verdict is in: every page passed, or the build was refused for a page that failed (in line: at
+        #: once; beside: at the end). The output may then take the site's place (staging.py), never before.
+        self.decided = False
 
-    def submit(self, name: str, written_to: Path, page_html: str, check: Check) -> None:
-        """Check ``page_html``, the page ``name`` about to be written to ``written_to``."""
+    def submit(self, name: str, written_to: Path, page_html: str, check: Check, written: bool = False) -> None:
+        """Check ``page_html``, the page ``name`` about to be written to ``written_to`` (or ``written`` there
+        already: a failure is then deleted with the verdict, in line too)."""
         if not self._beside:
             problems = check(page_html)
-            if problems:
+            if problems and written:
+                self._failed.append((name, written_to, problems))
+            elif problems:
+                self.decided = True
                 raise refused([(name, problems)])
             return
         if self._pool is None:
@@ -84,6 +99,7 @@ class FinalCheck:
         while self._waiting:
             self._collect()
         self._stop()
+        self.decided = True
         if self._failed:
             _delete(written_to for _, written_to, _ in self._failed)
             raise refused([(name, problems) for name, _, problems in self._failed])
@@ -109,6 +125,23 @@ class FinalCheck:
         self._waiting.popleft()
         if problems:
             self._failed.append((name, written_to, problems))
+
+
+def inspect_own_file(page_html: str, *, policy: str | None, site_url: str, feedback_url: str = "") -> list[str]:
+    """:func:`~site_tools.site.sanitize.inspect_page` of a file the build copies as it is (no inline script is
+    the theme's); with ``policy``, the file must carry exactly that Content-Security-Policy (its own, such as
+    the web editor's: :func:`site_tools.site.admin.content_security_policy`)."""
+    problems = inspect_page(page_html, frozenset(), site_url, feedback_url)
+    if policy is not None:
+        tree = LexborHTMLParser(page_html)
+        found = [
+            m.attributes.get("content") or ""
+            for m in tree.css("meta")
+            if (m.attributes.get("http-equiv") or "").lower() == "content-security-policy"
+        ]
+        if found != [policy]:
+            problems.append("a Content-Security-Policy other than its own" if found else "no Content-Security-Policy")
+    return problems
 
 
 def _delete(paths: Iterable[Path]) -> None:

@@ -37,7 +37,7 @@ from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
 from site_tools.settings import current
-from site_tools.site import admin, csp, pages, sanitize, search
+from site_tools.site import admin, csp, final_check, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.final_check import FinalCheck
@@ -46,6 +46,7 @@ from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
+from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import footer, footer_key, town_pages
 from site_tools.site.translate import translator
@@ -139,6 +140,14 @@ class TitledPage:
 
 
 class TownPlugin(BasePlugin):
+    #: Build beside the site folder, moved into place once the final check's verdict is in (staging.py); not
+    #: for the preview server (its own temporary folder, rebuilt at every change) nor a "dirty" build.
+    staged = True
+    staging: Staging | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        self.staged = command != "serve" and not dirty
+
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         # The address this build is for: the town's, or the preview server's (`site-tools serve` sets its own).
         self.build_url = config.site_url or ""
@@ -182,6 +191,10 @@ class TownPlugin(BasePlugin):
             "footer": footer(town),
             "feedback": town.identity.page_feedback,
         }
+        self.mkdocs_config = config
+        if self.staged:
+            self.staging = Staging(Path(config.site_dir))
+            config.site_dir = str(self.staging.start())
         return config
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
@@ -251,6 +264,8 @@ class TownPlugin(BasePlugin):
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=data))
         admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
+        # HTML copied as it is, never rendered as a page: checked once written (on_post_build).
+        self.own_files = [f.dest_uri for f in files if f.is_static_page() and f.dest_uri.endswith((".html", ".htm"))]
         return files
 
     def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page:
@@ -376,10 +391,47 @@ class TownPlugin(BasePlugin):
         self.final_check.submit(path, written_to, output, check)
         return output
 
+    def _check_own_files(self, site_dir: Path) -> None:
+        """The final check of the HTML files copied as they are: under ``admin/``, the editor's own policy."""
+        editor_policy = admin.content_security_policy(self.town, admin.local_backend_url())
+        site_url = self.build_url or self.town.site_url
+        for dest in self.own_files:
+            written_to = site_dir / dest
+            try:
+                page_html = written_to.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise PluginError(f"{dest}: il file non si può rileggere per il controllo finale ({exc}).") from exc
+            policy = editor_policy if dest.startswith("admin/") else None
+            check = partial(
+                final_check.inspect_own_file,
+                policy=policy,
+                site_url=site_url,
+                feedback_url=self.town.identity.page_feedback,
+            )
+            self.final_check.submit(dest, written_to, page_html, check, written=True)
+
     def on_build_error(self, error: Exception) -> None:
         if hasattr(self, "final_check"):
             self.final_check.abandon()  # no page that failed, or was not checked yet, stays in the output
+        if self.staging is not None and hasattr(self, "final_check") and self.final_check.decided:
+            self._put_in_place()  # refused by the final check: the site, without the pages that failed
+        elif self.staging is not None:  # failed before the verdict: the site folder keeps the previous build
+            self.staging.discard()
+            self._unstage()
 
+    @event_priority(-100)  # last: every plugin has written its files (the search index: search.add_bulletins)
     def on_post_build(self, config: MkDocsConfig) -> None:
-        self.final_check.verdict()  # refuses the build if a page failed (final_check.py)
+        self._check_own_files(Path(config.site_dir))
+        self.final_check.verdict()  # refuses the build if a page failed (final_check.py; then on_build_error)
         search.add_bulletins(Path(config.site_dir), self.model, self.search_tiers, self.search_bodies)
+        self._put_in_place()
+
+    def _put_in_place(self) -> None:
+        if self.staging is not None:
+            self.staging.put_in_place()
+            self._unstage()
+
+    def _unstage(self) -> None:
+        if self.staging is not None:
+            self.mkdocs_config.site_dir = str(self.staging.site_dir)
+            self.staging = None

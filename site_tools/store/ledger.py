@@ -10,7 +10,7 @@ Delivery states::
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -88,6 +88,15 @@ class Refusal:
     reason: str
 
 
+class Origin(NamedTuple):
+    """Which file a bulletin id stood for when it first went out (or was adopted as historical): its path as the
+    editor sees it and its date (ISO 8601). The ledger keys on the id; this tells an edit of that bulletin from a
+    new one that took its id after it was deleted."""
+
+    path: str
+    date: str
+
+
 class Ledger:
     def __init__(self, db: Database):
         self.db = db
@@ -97,8 +106,16 @@ class Ledger:
         row = self.db.one("SELECT adopted_at, historical, how FROM adoption WHERE id = 1")
         return Adoption(*row) if row else None
 
-    def adopt(self, bulletin_ids: Sequence[str], channels: Sequence[str], how: str, at: float | None = None) -> bool:
-        """Record the adoption and its historical bulletins in one transaction; False if already adopted."""
+    def adopt(
+        self,
+        bulletin_ids: Sequence[str],
+        channels: Sequence[str],
+        how: str,
+        at: float | None = None,
+        origins: Mapping[str, Origin] | None = None,
+    ) -> bool:
+        """Record the adoption and its historical bulletins (with their ``origins``) in one transaction; False if
+        already adopted."""
         now = at or time.time()
         with self.db.transaction():
             inserted = self.db.all(
@@ -113,7 +130,29 @@ class Ledger:
                 " VALUES (?, ?, 'historical', 'none', ?, NULL) ON CONFLICT DO NOTHING",
                 [(b, c, now) for b in bulletin_ids for c in channels],
             )
+            self._insert_origins(origins or {}, now)
         return True
+
+    # -- which file each id stood for --------------------------------------------------------
+    def origins(self, ids: Collection[str] | None = None) -> dict[str, Origin]:
+        """id → :class:`Origin` of every bulletin id the ledger knows the file of (or of those ids)."""
+        sql, args = "SELECT bulletin_id, path, published FROM bulletin_origins", tuple(ids or ())
+        if ids is not None:
+            sql += " WHERE bulletin_id IN (" + ", ".join("?" * len(args)) + ")" if args else " WHERE 1 = 0"
+        return {r[0]: Origin(r[1], r[2]) for r in self.db.all(sql, args)}
+
+    def record_origins(self, origins: Mapping[str, Origin]) -> None:
+        """Remember the file of ids that have none yet (the first one recorded stays)."""
+        if origins:
+            with self.db.transaction():
+                self._insert_origins(origins, time.time())
+
+    def _insert_origins(self, origins: Mapping[str, Origin], now: float) -> None:
+        self.db.many(
+            "INSERT INTO bulletin_origins (bulletin_id, path, published, recorded_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (bulletin_id) DO NOTHING",
+            [(bid, o.path, o.date, now) for bid, o in origins.items()],
+        )
 
     def record_refusals(self, refusals: Sequence[Refusal], prune: bool = False) -> set[str]:
         """Remember each refusal; returns the keys no earlier run had reported.
@@ -194,15 +233,20 @@ class Ledger:
             )
         return len(rows)
 
-    def claim_publication(self, bulletin_id: str, channel: str, mode: str, priority: str, shared: bool) -> bool:
+    def claim_publication(
+        self, bulletin_id: str, channel: str, mode: str, priority: str, shared: bool, origin: Origin | None = None
+    ) -> bool:
         """Take (or resume) a publication; True if this run may send.
 
         A one-post channel (Telegram, the WhatsApp Channel) is claimed by one
         run only. The list fan-out is ``shared``: concurrent runs cooperate on
-        it, their claims on recipients being disjoint.
+        it, their claims on recipients being disjoint. The bulletin's ``origin``
+        is recorded with the first claim of its id.
         """
         now = time.time()
         with self.db.transaction():
+            if origin is not None:
+                self._insert_origins({bulletin_id: origin}, now)
             inserted = self.db.all(
                 "INSERT INTO publications (bulletin_id, channel, state, mode, priority, started_at)"
                 " VALUES (?, ?, 'sending', ?, ?, ?) ON CONFLICT (bulletin_id, channel) DO NOTHING RETURNING state",

@@ -290,4 +290,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             " (fingerprint, path, sha, bulletin_id, url_path, published)",
         ],
     ),
+    (
+        8,
+        [
+            # Which file each bulletin id stood for when it first went out or was adopted (path as the editor sees
+            # it, date in ISO 8601): publications are keyed by id, so without it a new bulletin that took the id of
+            # a deleted, published one looked like an edit of it and was never sent, without a word.
+            """CREATE TABLE bulletin_origins (
+            bulletin_id TEXT PRIMARY KEY,
+            path TEXT NOT NULL,
+            published TEXT NOT NULL,
+            recorded_at {float} NOT NULL
+        )""",
+            # A store with history: the files its parse cache last saw under those ids (the files published, but
+            # for an id reused since that parse; an id in two files is left out). Ids the cache does not know are
+            # recorded by the next publish that sees them.
+            "INSERT INTO bulletin_origins (bulletin_id, path, published, recorded_at)"
+            " SELECT bulletin_id, MIN(path), MIN(published), 0 FROM parsed_bulletins"
+            " WHERE bulletin_id IN (SELECT bulletin_id FROM publications) GROUP BY bulletin_id HAVING COUNT(*) = 1",
+        ],
+    ),
 ]
