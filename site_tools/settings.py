@@ -19,9 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
 TELEGRAM_DEFAULT = "https://api.telegram.org"
@@ -49,10 +48,15 @@ def _var(name: str, description: str, default: Any = None) -> Any:
     return Field(default=default, validation_alias=name, description=description)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        case_sensitive=True, env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True
-    )
+class Settings(BaseModel):
+    """Read from the environment by :meth:`from_env` (names are case-sensitive, an empty value is unset).
+
+    A plain pydantic model rather than pydantic-settings' ``BaseSettings``: the variables are flat scalars,
+    which a model validates alike, and importing pydantic-settings cost about as much again as pydantic itself
+    on every command's start, the first urgent message's included.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     # -- WhatsApp Cloud API (lists and the service) ------------------------------------------------------------
     whatsapp_token: SecretStr | None = _var(
@@ -151,12 +155,11 @@ class Settings(BaseSettings):
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """The settings from ``env`` (the process's environment by default); :class:`SettingsError` if a value
         is not of its variable's type."""
+        source = os.environ if env is None else env
         try:
-            if env is None:
-                return cls()
-            return cls.model_validate({k: v for k, v in env.items() if v != ""})
+            return cls.model_validate({k: source[k] for k in NAMES if source.get(k, "") != ""})
         except ValidationError as exc:
-            raise SettingsError(_italian(exc, os.environ if env is None else env)) from None
+            raise SettingsError(_italian(exc, source)) from None
 
     def secrets(self) -> list[str]:
         """Values to scrub from any text before it is printed."""

@@ -24,7 +24,9 @@ REFUSED = "refused"
 class Block(BaseModel):
     """A block of ``extra.town``: types are not coerced (``"12"`` is not a number), unknown keys are refused."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True)
+    #: ``defer_build``: a model's validator is built the first time it validates, not at import; the urgent
+    #: path validates the town's settings but never the site's identity, and pays only for what it uses.
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class OrAlso:
