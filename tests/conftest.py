@@ -10,6 +10,7 @@ import shutil
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,55 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path):
 
         with pg_schema_url() as url:
             yield url
+
+
+# -- tiers ---------------------------------------------------------------------------------------------------------
+# Plain `pytest` runs the fast tier; pyproject.toml deselects these markers, and ./scripts/test runs everything.
+# browser and postgres follow from the fixtures a test uses (below); slow and e2e are set by the tests themselves.
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/test installs it
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by what it uses, and run the modules with browser tests last.
+
+    Last, because Playwright's synchronous API keeps its event loop registered on the main thread while Chromium
+    is open, and the one Chromium of the run stays open until the end: an asyncio test after it would fail."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if "browser" in uses:
+            item.add_marker(pytest.mark.browser)
+        if "pg_url" in uses or (callspec is not None and callspec.params.get("store_url") == "postgresql"):
+            item.add_marker(pytest.mark.postgres)
+    with_browser = {item.module for item in items if item.get_closest_marker("browser")}  # type: ignore[attr-defined]
+    items.sort(key=lambda item: getattr(item, "module", None) in with_browser)  # stable: order kept otherwise
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """The run's one Chromium; each test opens a context of its own (see ``page``)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page in a context of its own: a desktop window, Italian locale."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="it-IT")
+    yield context.new_page()
+    context.close()

@@ -84,7 +84,7 @@ def test_killing_the_database_connections_under_load_loses_no_event(pg_url: str,
             assert store.subscribers.count_active() == 300
         health = service.get("/health")
         assert health.status_code == 200, health.json()
-        assert sum(kills) > 0 and health.json()["reconnects"] >= 0
+        assert sum(kills) > 0 and health.json()["reconnects"] > 0  # the webhook's connection was killed, and came back
     assert set(answers) <= {200, 503}
 
 

@@ -69,36 +69,6 @@ def server(site: Path) -> Iterator[str]:
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="it-IT")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_navigation_home_category_bulletin(page, server: str) -> None:
     # The site's time: after the alert's expiry the banner hides its link while the page loads (a race).
     page.clock.install(time="2026-11-23T12:00:00+01:00")

@@ -22,14 +22,12 @@ from site_tools.site.build import build_site
 from site_tools.site.town_pages import LICENCE_TEXT
 
 from .conftest import Town, good
-from .test_site import (  # noqa: F401  (fixtures: the demo site, served, and a browser page)
+from .test_site import (  # noqa: F401  (fixtures: the demo site, served)
     AFTER_EXPIRY,
     ALERT_URL,
     CONFIG,
     NOW,
-    browser,
     build_at,
-    page,
     server,
     site,
 )
