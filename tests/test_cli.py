@@ -1,29 +1,17 @@
-"""The ``site-tools`` command as editors and CI run it: a real subprocess."""
+"""The ``site-tools`` command as editors and CI run it: its exit codes, and what it prints, in Italian."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from .command import Ran, site_tools
 from .conftest import FIXTURE_TOWN, REPO, Town
 
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
-def run(
-    *args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", *args],
-        cwd=cwd,
-        input=input,
-        text=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def run(*args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict[str, str] | None = None) -> Ran:
+    return site_tools(*args, cwd=cwd, input=input, env=env)
 
 
 def test_validate_passes_on_the_demo_town() -> None:
