@@ -1,7 +1,7 @@
 """Issue 12, the publishing side: no bulletin is silently lost or held up.
 
 Each test is one of the issue's numbered cases, run as CI runs it: the
-``site-tools`` command in a subprocess, the API simulator over real HTTP,
+``site-tools`` command (in this process), the API simulator over real HTTP,
 a real store, and (for the Channel post) a small GitHub API served over real
 HTTP by the test.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ import pytest
 
 from site_tools.store import Store
 
+from .command import Ran, site_tools
 from .conftest import Town
 from .services import phones, serving, simulator
 
@@ -48,15 +48,8 @@ def write(town: Town, name: str, template: str, id: str, date: str = "2026-11-23
     return town.write(name, template.format(id=id, date=date) + extra)
 
 
-def cli(town: Town, *args: str, env: dict[str, str], now: str = NOW) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", *args],
-        cwd=town.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_NOW": now, **env},
-        timeout=180,
-    )
+def cli(town: Town, *args: str, env: dict[str, str], now: str = NOW) -> Ran:
+    return site_tools(*args, cwd=town.root, env={"SITE_TOOLS_NOW": now, **env})
 
 
 def subscribe(url: str, n: int) -> None:

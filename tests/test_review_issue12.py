@@ -1,7 +1,7 @@
 """Review of issue 12, tried as a failing GitHub, a hurried editor and a hostile title would.
 
-Same harness as tests/test_no_bulletin_lost.py: the ``site-tools`` command in a
-subprocess, the API simulator over real HTTP, a real store, and a small GitHub
+Same harness as tests/test_no_bulletin_lost.py: the ``site-tools`` command in this
+process, the API simulator over real HTTP, a real store, and a small GitHub
 API over real HTTP (here it can also answer 500).
 """
 
