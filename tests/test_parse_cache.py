@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from site_tools.content import loading
 from site_tools.content.loading import load_content
 from site_tools.store import Store
 
-from .conftest import REPO, Town
+from .command import Ran, site_tools
+from .conftest import Town
 from .services import phones, simulator
 
 URGENT = """
@@ -110,17 +110,9 @@ def test_a_removed_attachment_is_refused_even_with_a_warm_cache(demo_town: Town,
     assert [(p.file, p.field) for p in problems] == [(WITH_ATTACHMENT, "attachments")]
 
 
-def run_publish(town: Town, sim, db: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": db, "SITE_TOOLS_NOW": "2026-11-23 12:00"}
-    env.pop("SITE_TOOLS_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", "publish", "--no-progress"],
-        cwd=town.root,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_publish(town: Town, sim, db: str) -> Ran:  # type: ignore[no-untyped-def]
+    env = {**sim.env(), "SITE_TOOLS_DB": db, "SITE_TOOLS_NOW": "2026-11-23 12:00", "SITE_TOOLS_DEBUG": None}
+    return site_tools("publish", "--no-progress", cwd=town.root, env=env)
 
 
 def test_a_cached_bulletin_broken_since_is_found_and_reported_with_a_warm_cache(

@@ -197,22 +197,12 @@ def test_a_missing_store_secret_stops_the_workflow_instead_of_a_throwaway_store(
 
 def test_new_takes_a_priority_typed_in_capitals(town: Town) -> None:
     """A hurried editor types «URGENT» (caps lock): click answered in English and asked again."""
-    import os
-    import subprocess
-    import sys
+    from .command import site_tools
 
     answers = "Strada chiusa per lavori in via Roma\n" + (
         "Da lunedì via Roma è chiusa al traffico per lavori alla rete idrica, per due settimane.\n1\nURGENT\n\n"
     )
-    run = subprocess.run(
-        [sys.executable, "-m", "site_tools", "new"],
-        cwd=town.root,
-        input=answers,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00"},
-        timeout=120,
-    )
+    run = site_tools("new", cwd=town.root, input=answers, env={"SITE_TOOLS_NOW": "2026-11-23 12:00"})
     assert run.returncode == 0, run.stdout + run.stderr
     assert "is not one of" not in run.stderr
     (written,) = town.bulletins.rglob("*strada-chiusa*.md")

@@ -247,31 +247,18 @@ def test_erasure_removes_the_inbound_ids_that_encode_the_number(sqlite_url: str,
 
 
 def test_a_permanently_bad_event_is_parked_and_can_be_requeued(sqlite_url: str, sim: Any) -> None:
-    import subprocess
-    import sys
+    from .command import site_tools
 
     with running(sqlite_url, sim) as (service, _):
         assert service.post({"object": "page", "entry": []}).status_code == 200
         service.settle()
-        listed = subprocess.run(
-            [sys.executable, "-m", "site_tools", "webhook-events"],
-            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
-        )  # fmt: skip
+        listed = site_tools("webhook-events", cwd=FIXTURE_TOWN, env={"SITE_TOOLS_DB": sqlite_url})
         assert listed.returncode == 1 and "not a WhatsApp Business Account event" in listed.stdout
         (event_id,) = [line.split()[0] for line in listed.stdout.splitlines() if line.split()[:1] and line[0].isdigit()]
-        again = subprocess.run(
-            [sys.executable, "-m", "site_tools", "webhook-events", "--requeue", event_id],
-            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
-        )  # fmt: skip
+        again = site_tools("webhook-events", "--requeue", event_id, cwd=FIXTURE_TOWN, env={"SITE_TOOLS_DB": sqlite_url})
         assert again.returncode == 0, again.stderr
         service.settle()
         assert service.health()["parked_events"] == 1  # still not Meta's shape: parked again, not lost
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
 
 
 def test_the_server_closes_connections_that_never_finish_their_headers(served_slow: str) -> None:
