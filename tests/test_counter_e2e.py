@@ -29,6 +29,8 @@ from .conftest import FIXTURE_TOWN, REPO
 from .services import SimProcess, phones, wait_for
 from .test_subscriptions import free_port
 
+pytestmark = pytest.mark.e2e  # the service as a process, the simulator as a process, staff added by the command
+
 SECRET = "e2e-app-secret"
 PASSWORD = "una password da sportello"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"

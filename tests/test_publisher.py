@@ -12,6 +12,8 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from site_tools.aio import run_loop
 from site_tools.content.loading import load_content
 from site_tools.delivery.fanout import FanOutOptions
@@ -323,6 +325,7 @@ def test_a_broken_bulletin_is_left_out_and_the_valid_ones_still_go(demo_town: To
         assert counts(sim, "allerta-rossa") == Counter(dict.fromkeys(phones(5), 1))
 
 
+@pytest.mark.e2e
 def test_sigkill_half_way_then_resume(demo_town: Town, store_url: str) -> None:
     """Invariant 1 after a hard kill: everyone gets it; duplicates stay within the design's bound.
 

@@ -21,6 +21,7 @@ from .services import PG_BASE, phones, simulator, wait_for
 from .test_publisher import URGENT, add, adopt, counts, subscribe
 
 
+@pytest.mark.e2e
 def test_publisher_survives_its_postgresql_connection_being_killed_mid_send(demo_town: Town, pg_url: str) -> None:
     """pg_terminate_backend on the publisher's connection while it sends: the run must either finish
     (everyone once, duplicates within the bound) or stop loudly (non-zero) so that a re-run finishes;
@@ -189,6 +190,7 @@ class BlackholeProxy:
             upstream.close()
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)  # the service's own bound on a silent connection is 30 s; a loaded machine adds to it
 def test_the_service_recovers_when_its_postgresql_connection_stops_answering(pg_url: str) -> None:
     """A connection that stops answering without being closed (a frozen server or pooler, a middlebox that

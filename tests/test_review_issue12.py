@@ -173,6 +173,7 @@ def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sq
         assert "site-tools publish --no-adopt" in workflow
 
 
+@pytest.mark.e2e  # the workflow's own shell script, as the runner runs it
 @pytest.mark.parametrize("workflow", ["publish.yml", "scheduled.yml"])
 def test_a_missing_store_secret_stops_the_workflow_instead_of_a_throwaway_store(
     town: Town, workflow: str, tmp_path: Path

@@ -261,6 +261,7 @@ def test_a_permanently_bad_event_is_parked_and_can_be_requeued(sqlite_url: str, 
         assert service.health()["parked_events"] == 1  # still not Meta's shape: parked again, not lost
 
 
+@pytest.mark.e2e
 def test_the_server_closes_connections_that_never_finish_their_headers(served_slow: str) -> None:
     import socket
 

@@ -31,6 +31,7 @@ def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> 
     assert 'href="../../../../iscriviti/"' in page
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_every_internal_reference_of_a_1000_bulletin_site_resolves(tmp_path: Path) -> None:
     config = generate_town(FIXTURE_TOWN, tmp_path, 1000)

@@ -302,6 +302,7 @@ def test_bad_input_never_crashes_nor_loses_a_valid_event(service: Service) -> No
     store.close()
 
 
+@pytest.mark.e2e
 def test_the_service_as_a_process_subscribes_and_logs_no_number(served: Service) -> None:
     """uvicorn, signals and logging as in production (the fixture checks the log for numbers)."""
     phone = phones(1, 95)[0]

