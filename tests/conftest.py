@@ -1,14 +1,17 @@
 """Shared fixtures: a throw-away copy of the tests' own fixture town (tests/fixtures/town/) to break at will.
 
 The tests never read the demo's content/ or mkdocs.yml at the repository root: a town that replaced the demo
-with its own bulletins keeps a green suite. Only tests/test_demo.py and the demo check in tests/test_cli.py
-are about the demo itself."""
+with its own bulletins keeps a green suite. A test that does fails (see ``DemoReads``), unless it is about the
+demo itself and says so by asking for the ``the_demo`` fixture."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +103,62 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path):
 
         with pg_schema_url() as url:
             yield url
+
+
+# -- the demo is the town's to replace ------------------------------------------------------------------------------
+DEMO_FILES = (REPO / "content", REPO / "mkdocs.yml")  # the demo town: a real town replaces both
+
+
+class DemoReads:
+    """Every path of the demo town (``DEMO_FILES``) opened or listed by this process while watching: an audit hook,
+    so it sees the tests, the code they call and the threads they start, whatever the path's spelling."""
+
+    EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
+
+    def __init__(self) -> None:
+        self.seen: list[str] | None = None
+        self.roots = tuple(str(path) for path in DEMO_FILES)
+
+    def __call__(self, event: str, args: Sequence[Any]) -> None:
+        if self.seen is None or event not in self.EVENTS or not args or isinstance(args[0], int):
+            return
+        try:
+            path = os.path.abspath(os.fsdecode(args[0] if args[0] is not None else "."))
+        except TypeError:
+            return
+        if any(path == root or path.startswith(root + os.sep) for root in self.roots):
+            self.seen.append(path)
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[list[str]]:
+        outer, self.seen = self.seen, []
+        try:
+            yield self.seen
+        finally:
+            self.seen = outer
+
+
+DEMO_READS = DemoReads()
+sys.addaudithook(DEMO_READS)
+
+
+@pytest.fixture
+def the_demo() -> Path:
+    """The repository's own demo town (content/ and mkdocs.yml), for the few tests about the demo itself."""
+    return REPO
+
+
+@pytest.fixture(autouse=True)
+def _only_the_tests_own_town(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "the_demo" in request.fixturenames:
+        yield
+        return
+    with DEMO_READS.watching() as seen:
+        yield
+    assert not seen, (
+        f"this test read the demo town ({sorted(set(seen))[:3]}): a town that replaces the demo would fail it; "
+        "use the town or demo_town fixture (tests/fixtures/town), or ask for the_demo if the test is about the demo"
+    )
 
 
 # -- tiers ---------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ def run(*args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dic
     return site_tools(*args, cwd=cwd, input=input, env=env)
 
 
-def test_validate_passes_on_the_demo_town() -> None:
+def test_validate_passes_on_the_demo_town(the_demo: Path) -> None:
     result = run("validate", cwd=REPO)  # about the demo itself: the repository's own content/
     assert result.returncode == 0, result.stderr
     assert "nessun problema" in result.stdout
