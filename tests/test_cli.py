@@ -137,3 +137,17 @@ def test_new_interrupted_says_so_in_italian_and_keeps_the_answers_as_options(tow
     assert "Aborted" not in result.stderr and "nessun avviso è stato scritto" in result.stderr
     assert "--title 'Chiusura del ponte sul Fiora'" in result.stderr
     assert list(town.bulletins.rglob("*.md")) == []
+
+
+def test_new_takes_a_priority_typed_in_capitals(town: Town) -> None:
+    """A hurried editor types «URGENT» (caps lock): click answered in English and asked again."""
+    from .command import site_tools
+
+    answers = "Strada chiusa per lavori in via Roma\n" + (
+        "Da lunedì via Roma è chiusa al traffico per lavori alla rete idrica, per due settimane.\n1\nURGENT\n\n"
+    )
+    run = site_tools("new", cwd=town.root, input=answers, env={"SITE_TOOLS_NOW": "2026-11-23 12:00"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "is not one of" not in run.stderr
+    (written,) = town.bulletins.rglob("*strada-chiusa*.md")
+    assert "priority: urgent" in written.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Found in review: the staff inbox (sportello) under an attacker who never logs in."""
+"""The staff inbox (sportello) under an attacker who never logs in: guesses, bursts, stolen cookies, odd file names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review of the early urgent send (issue 17): scenarios where the early path and the whole run could disagree."""
+"""The early urgent send: scenarios where the early path and the whole run could disagree, and send the same."""
 
 from __future__ import annotations
 
