@@ -248,6 +248,7 @@ def test_the_early_path_and_the_whole_run_send_the_same(
     _compare(demo_town, tmp_path / "late", urls, monkeypatch, scenario, opts)
 
 
+@pytest.mark.postgres  # its own two schemas, not the pg_url fixture
 @pytest.mark.parametrize("scenario", ["id-clash-two-new", "updates-archived", "undated"])
 def test_the_same_on_postgresql(
     demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
@@ -274,6 +275,7 @@ def test_a_new_bulletin_reusing_a_deleted_bulletins_id_is_sent_or_reported(
     assert any("Allerta rossa" in p for p in posts) or "2026-11-23-allerta-rossa.md" in err
 
 
+@pytest.mark.postgres  # its own schema, not the pg_url fixture
 def test_a_bulletin_deep_in_long_folder_names_does_not_empty_the_cache_on_postgresql(demo_town: Town) -> None:
     """PostgreSQL refuses an index entry over 2,704 bytes: one bulletin under a long path made the flush of every
     parse fail (silently: a cache not written never stops a run), so every publish started cold and, past 100
