@@ -161,6 +161,28 @@ def _only_the_tests_own_town(request: pytest.FixtureRequest) -> Iterator[None]:
     )
 
 
+# -- staff passwords -----------------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its lowest cost in this process: at the service's cost each hash and each check takes a quarter of
+    a second of CPU, and the staff inbox's tests make hundreds. The same algorithm and code; the service's own cost
+    is checked by test_counter_inbox_under_attack.py and used by every test that starts the service as a process."""
+    auth = sys.modules.get("site_tools.service.counter.auth")
+    if auth is None:  # not imported by this test's module: nothing to make cheaper
+        return
+    monkeypatch.setattr(auth, "HASHER", _CHEAP_HASHER)
+    monkeypatch.setattr(auth, "_DUMMY", _CHEAP_HASHER.hash("not-a-password"))
+
+
+def _cheap_hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+_CHEAP_HASHER = _cheap_hasher()
+
+
 # -- tiers ---------------------------------------------------------------------------------------------------------
 # Plain `pytest` runs the fast tier; pyproject.toml deselects these markers, and ./scripts/test runs everything.
 # browser and postgres follow from the fixtures a test uses (below); slow and e2e are set by the tests themselves.
