@@ -185,7 +185,8 @@ _CHEAP_HASHER = _cheap_hasher()
 
 # -- tiers ---------------------------------------------------------------------------------------------------------
 # Plain `pytest` runs the fast tier; pyproject.toml deselects these markers, and ./scripts/test runs everything.
-# browser and postgres follow from the fixtures a test uses (below); slow and e2e are set by the tests themselves.
+# browser and postgres follow from the fixtures a test uses, slow from a property test (below); the other slow and
+# e2e tests say so themselves.
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; scripts/test installs it
 CHROMIUM_ARGS = [
@@ -208,6 +209,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if "browser" in uses:
             item.add_marker(pytest.mark.browser)
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.slow)  # a property test: hundreds of generated examples
         if "pg_url" in uses or (callspec is not None and callspec.params.get("store_url") == "postgresql"):
             item.add_marker(pytest.mark.postgres)
     with_browser = {item.module for item in items if item.get_closest_marker("browser")}  # type: ignore[attr-defined]

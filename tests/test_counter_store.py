@@ -222,6 +222,7 @@ def test_canned_answers_are_checked_like_bulletins(town: Town) -> None:
     )
 
 
+@pytest.mark.slow  # a site build
 def test_canned_answers_are_never_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from site_tools.site.build import build_site
 

@@ -239,6 +239,7 @@ def _compare(
     assert (len(early_posts), early_code) == (len(late_posts), late_code)
 
 
+@pytest.mark.slow  # two whole publishing runs per scenario, 20 scenarios
 @pytest.mark.parametrize(("scenario", "opts"), CASES)
 def test_the_early_path_and_the_whole_run_send_the_same(
     demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, opts: str

@@ -201,6 +201,7 @@ def test_a_new_file_reusing_a_cached_bulletins_id_is_refused_before_the_send(dem
         assert "allerta-rossa" in str(sim.messages()["telegram"][0])
 
 
+@pytest.mark.slow  # thousands of files in git
 def test_git_vouches_for_thousands_of_files_started_ahead_of_time(tmp_path: Path) -> None:
     """The Git calls start before the store is read and are read after (issue 17): their output (a megabyte at
     10,000 bulletins) goes to a file, so git never waits on a full pipe; edited files are not vouched for."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,8 +11,6 @@ from site_tools.content.config import load_config
 from site_tools.content.frontmatter import KEYS, parse_bulletin
 
 from .conftest import FIXTURE_TOWN
-
-pytestmark = pytest.mark.slow  # hundreds of generated bulletins per test
 
 CONFIG = load_config(FIXTURE_TOWN / "mkdocs.yml")
 

@@ -106,6 +106,7 @@ def test_first_run_sends_nothing_old_then_only_the_new(demo_town: Town, store_ur
         assert report.results == [] and sim.stats()["accepted"] == 20 and len(sim.messages()["telegram"]) == 1
 
 
+@pytest.mark.slow  # hundreds of sends through injected faults and their retries
 def test_exactly_once_with_transient_faults(demo_town: Town, store_url: str) -> None:
     with simulator("--latency", "0.02", "--error-rate", "0.1", "--drop-rate", "0.03", "--timeout-rate", "0.02") as sim:
         numbers = phones(400)
@@ -129,6 +130,7 @@ def test_exactly_once_with_transient_faults(demo_town: Town, store_url: str) -> 
         assert stats.get("duplicates", 0) == 0
 
 
+@pytest.mark.slow  # paced at the cap for seconds
 def test_no_request_above_the_cap(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.05", "--mps", "60") as sim:
@@ -153,6 +155,7 @@ def test_no_request_above_the_cap(demo_town: Town, sqlite_url: str) -> None:
         assert fan.rate > 60 * 0.85
 
 
+@pytest.mark.slow  # waits out the simulator's throttling
 def test_throttling_is_honoured(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     """The publisher goes faster than the API allows: 130429 slows it down, nobody is lost or doubled."""
@@ -166,6 +169,7 @@ def test_throttling_is_honoured(demo_town: Town, sqlite_url: str) -> None:
         assert counts(sim, "allerta-rossa") == Counter(dict.fromkeys(phones(120), 1))
 
 
+@pytest.mark.slow  # a paced run
 def test_opt_out_during_a_run_gets_nothing_afterwards(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.02") as sim:
@@ -194,6 +198,7 @@ def test_opt_out_during_a_run_gets_nothing_afterwards(demo_town: Town, sqlite_ur
         assert fan.accepted == 170
 
 
+@pytest.mark.slow  # two runs to 300 numbers
 def test_a_credential_error_stops_the_run_at_once(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.02") as sim:

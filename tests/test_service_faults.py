@@ -104,6 +104,7 @@ def test_a_dead_database_makes_health_fail_and_events_wait(sqlite_url: str, sim:
         assert service.get("/health").status_code == 200
 
 
+@pytest.mark.slow  # waits out the retry back-off
 def test_when_the_workers_own_error_handling_fails_the_event_is_still_applied(sqlite_url: str, sim: Any) -> None:
     phone = phones(1, 40)[0]
     with running(sqlite_url, sim) as (service, app):
@@ -130,6 +131,7 @@ def test_when_the_workers_own_error_handling_fails_the_event_is_still_applied(sq
         assert service.health()["loops"]["events"] == "running"
 
 
+@pytest.mark.slow  # waits out the restart back-off
 def test_a_loop_that_keeps_crashing_is_restarted_then_gives_up_loudly(sqlite_url: str, sim: Any) -> None:
     with running(sqlite_url, sim) as (service, app):
         work_store = app._store("worker")

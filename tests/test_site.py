@@ -104,6 +104,7 @@ def test_urgent_banner_and_its_end(page, server: str, expired_site: Path) -> Non
     assert any("Frazione Colle" in t for t in texts)  # no expiry: still there
 
 
+@pytest.mark.slow  # two site builds
 def test_drafts_and_future_bulletins_stay_off_the_site(site: Path) -> None:
     assert not (site / "notizie/2026/12/mercatini-di-natale").exists()
     assert not (site / "notizie/2027").exists()
@@ -288,6 +289,7 @@ def test_links_on_every_page_of_a_long_listing_resolve() -> None:
             assert not resolved.startswith(".."), (name, href)
 
 
+@pytest.mark.slow  # site builds
 def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
     import shutil
 

@@ -21,6 +21,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_at(NOW, tmp_path_factory.mktemp("demo-site"))
 
 
+@pytest.mark.slow  # a site build
 def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> None:
     report = check_site(demo_site, SITE_URL)
     assert report.broken == [], "\n".join(map(str, report.broken))
@@ -76,6 +77,7 @@ def test_the_checker_reports_what_a_visitor_would_find_broken(demo_site: Path, t
     assert len(missing_script) == report.pages - editor  # one per page: every public page loads it
 
 
+@pytest.mark.slow  # a site build
 def test_a_strict_build_names_the_broken_link_of_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from site_tools.content.problems import InvalidContent
     from site_tools.site.build import build_site
