@@ -59,6 +59,7 @@ def test_a_throttled_sender_pushes_everyone_back(store: Store) -> None:
     assert later.delay >= 1.9
 
 
+@pytest.mark.slow  # paced for seconds
 def test_two_shared_pacers_together_stay_at_the_rate(store: Store, store_url: str) -> None:
     """Two processes' worth of pacers, each with its own store connection, starting as fast as they may."""
     other = Store.open(store_url)

@@ -22,6 +22,7 @@ from .services import phones, simulator, wait_for
 from .test_publisher import URGENT, add, adopt, publish, subscribe
 
 
+@pytest.mark.slow  # waits out Telegram's retry_after
 def test_telegram_flood_control_waits_retry_after() -> None:
     with simulator("--latency", "0") as sim:
         sim.configure(telegram_per_chat_per_minute=1, telegram_window=2)

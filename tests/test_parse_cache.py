@@ -115,6 +115,7 @@ def run_publish(town: Town, sim, db: str) -> Ran:  # type: ignore[no-untyped-def
     return site_tools("publish", "--no-progress", cwd=town.root, env=env)
 
 
+@pytest.mark.slow  # three publishing runs
 def test_a_cached_bulletin_broken_since_is_found_and_reported_with_a_warm_cache(
     demo_town: Town, sqlite_url: str
 ) -> None:

@@ -237,6 +237,7 @@ def test_a_template_error_stops_the_run(demo_town: Town, sqlite_url: str) -> Non
         assert sim.stats()["rejected"] <= FanOutOptions(rate=200).in_flight()
 
 
+@pytest.mark.slow  # waits out the pause
 def test_messaging_limit_pauses_cleanly_and_resumes(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.01", "--daily-limit", "50") as sim:

@@ -161,6 +161,7 @@ def test_every_qr_code_on_the_signup_page_decodes_to_the_configured_link(page, s
     assert page.get_by_text("Nessun altro iscritto vede il tuo numero di telefono").is_visible()
 
 
+@pytest.mark.slow  # renders and decodes every poster
 @pytest.mark.parametrize(
     "channel,link",
     [

@@ -50,6 +50,7 @@ def test_every_internal_reference_of_a_1000_bulletin_site_resolves(tmp_path: Pat
     assert (site / "categorie/meteo/2/index.html").is_file()  # paginated listings, one folder deeper
 
 
+@pytest.mark.slow  # a site build of its own
 def test_the_checker_reports_what_a_visitor_would_find_broken(demo_site: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(demo_site, site)
