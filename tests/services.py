@@ -1,13 +1,15 @@
-"""Real servers for tests: the simulator in its own process, SQLite files, PostgreSQL schemas."""
+"""Real servers for tests: the simulator (in this process, or in its own), SQLite files, PostgreSQL schemas."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,24 +22,10 @@ import httpx
 PG_BASE = os.environ.get("SITE_TOOLS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-class SimProcess:
-    def __init__(self, *args: str):
-        if "--mps" not in args:
-            args = (*args, "--mps", "1000")  # tests that are not about the cap should not hit it
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "site_tools", "simulator", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        match = re.search(r"http://[\d.]+:\d+", line)
-        if not match:
-            self.proc.kill()
-            raise RuntimeError(
-                f"simulator did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}"
-            )
-        self.url = match.group(0)
+class _SimulatorClient:
+    """What a test asks of a running simulator, over HTTP as the publisher talks to it."""
+
+    url: str
 
     def env(self) -> dict[str, str]:
         """The environment a publisher needs to talk to this simulator."""
@@ -58,6 +46,75 @@ class SimProcess:
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.url}/_sim/stats").json()
 
+
+def _with_test_rate(args: tuple[str, ...]) -> tuple[str, ...]:
+    # Tests that are not about the cap should not hit it.
+    return args if "--mps" in args else (*args, "--mps", "1000")
+
+
+class SimThread(_SimulatorClient):
+    """The simulator in this process, on an event loop of its own in a thread: the same app and the same options
+    as ``site-tools simulator`` (parsed by that command), without a process to start."""
+
+    def __init__(self, *args: str):
+        from site_tools.cli.dev import simulator as command
+        from site_tools.devtools.simulator import SimConfig, Simulator
+
+        params = command.make_context("simulator", list(_with_test_rate(args))).params
+        host = params.pop("host")
+        params.pop("port")
+        self.sim = Simulator(SimConfig(**params))
+        self._loop = _new_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="simulator", daemon=True)
+        self._thread.start()
+        self._runner, port = asyncio.run_coroutine_threadsafe(self._start(host), self._loop).result(30)
+        self.url = f"http://{host}:{port}"
+
+    async def _start(self, host: str) -> tuple[Any, int]:
+        from aiohttp import web
+
+        runner = web.AppRunner(self.sim.app(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host, 0, backlog=4096)
+        await site.start()
+        return runner, runner.addresses[0][1]
+
+    def stop(self) -> None:
+        try:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(30)
+            self._loop.close()
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+class SimProcess(_SimulatorClient):
+    """The simulator as ``site-tools simulator`` in a process of its own: for tests that kill or stop processes."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "site_tools", "simulator", "--port", "0", *_with_test_rate(args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        match = re.search(r"http://[\d.]+:\d+", line)
+        if not match:
+            self.proc.kill()
+            raise RuntimeError(
+                f"simulator did not start: {line!r} {self.proc.stderr.read() if self.proc.stderr else ''}"
+            )
+        self.url = match.group(0)
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -67,8 +124,9 @@ class SimProcess:
 
 
 @contextmanager
-def simulator(*args: str) -> Iterator[SimProcess]:
-    sim = SimProcess(*args)
+def simulator(*args: str) -> Iterator[SimThread]:
+    """The simulator, in process (see :class:`SimThread`), for the duration of the block."""
+    sim = SimThread(*args)
     try:
         yield sim
     finally:
@@ -149,11 +207,27 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> N
     raise AssertionError("condition not met in time")
 
 
+def steady(read: Any, window: float = 0.5, timeout: float = 15.0, interval: float = 0.02) -> Any:
+    """What ``read()`` returns once it has not changed for ``window`` seconds: a count that stopped growing.
+
+    Fails when the value is still changing at the timeout."""
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= window:
+            return value
+    raise AssertionError(f"still changing after {timeout} s (last value {value!r})")
+
+
 def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=str)[:2000]
 
 
-__all__ = ["SimProcess", "simulator", "pg_schema_url", "phones", "wait_for", "dump", "Path"]
+__all__ = ["SimProcess", "SimThread", "simulator", "pg_schema_url", "phones", "steady", "wait_for", "dump", "Path"]
 
 
 @contextmanager

@@ -6,8 +6,6 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -18,11 +16,13 @@ from site_tools.channels.base import ChannelStopped
 from site_tools.channels.telegram import TelegramBot
 from site_tools.phones import mask, mask_all
 
+from .command import Ran, site_tools
 from .conftest import Town
 from .services import phones, simulator, wait_for
 from .test_publisher import URGENT, add, adopt, publish, subscribe
 
 
+@pytest.mark.slow  # waits out Telegram's retry_after
 def test_telegram_flood_control_waits_retry_after() -> None:
     with simulator("--latency", "0") as sim:
         sim.configure(telegram_per_chat_per_minute=1, telegram_window=2)
@@ -109,15 +109,8 @@ def test_simulator_posts_signed_status_webhooks(demo_town: Town, tmp_path) -> No
     assert by_phone["393330000001"] == ["sent", "delivered"]
 
 
-def cli(town: Town, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", *args],
-        cwd=town.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_NOW": "2026-11-23 12:00", **(env or {})},
-        timeout=120,
-    )
+def cli(town: Town, *args: str, env: dict[str, str | None] | None = None) -> Ran:
+    return site_tools(*args, cwd=town.root, env={"SITE_TOOLS_NOW": "2026-11-23 12:00", **(env or {})})
 
 
 def test_publish_and_deliveries_commands(demo_town: Town, tmp_path) -> None:
@@ -149,14 +142,8 @@ def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> Non
     url = f"sqlite:///{tmp_path / 's.db'}"
     cli(demo_town, "publish", env={"SITE_TOOLS_DB": url})
     add(demo_town, URGENT, "allerta-rossa")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP", "TELEGRAM"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "site_tools", "publish"],
-        cwd=demo_town.root,
-        capture_output=True,
-        text=True,
-        env={**clean, "SITE_TOOLS_DB": url, "SITE_TOOLS_NOW": "2026-11-23 12:00"},
-    )
+    no_secrets: dict[str, str | None] = {k: None for k in os.environ if k.startswith(("WHATSAPP", "TELEGRAM"))}
+    result = cli(demo_town, "publish", env={**no_secrets, "SITE_TOOLS_DB": url})
     assert result.returncode == 1
     assert "WHATSAPP_TOKEN" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
 

@@ -1,32 +1,20 @@
-"""The ``site-tools`` command as editors and CI run it: a real subprocess."""
+"""The ``site-tools`` command as editors and CI run it: its exit codes, and what it prints, in Italian."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+from .command import Ran, site_tools
 from .conftest import FIXTURE_TOWN, REPO, Town
 
 BROKEN = REPO / "tests" / "fixtures" / "broken"
 
 
-def run(
-    *args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", *args],
-        cwd=cwd,
-        input=input,
-        text=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
+def run(*args: str, cwd: Path = FIXTURE_TOWN, input: str | None = None, env: dict[str, str] | None = None) -> Ran:
+    return site_tools(*args, cwd=cwd, input=input, env=env)
 
 
-def test_validate_passes_on_the_demo_town() -> None:
+def test_validate_passes_on_the_demo_town(the_demo: Path) -> None:
     result = run("validate", cwd=REPO)  # about the demo itself: the repository's own content/
     assert result.returncode == 0, result.stderr
     assert "nessun problema" in result.stdout
@@ -149,3 +137,17 @@ def test_new_interrupted_says_so_in_italian_and_keeps_the_answers_as_options(tow
     assert "Aborted" not in result.stderr and "nessun avviso è stato scritto" in result.stderr
     assert "--title 'Chiusura del ponte sul Fiora'" in result.stderr
     assert list(town.bulletins.rglob("*.md")) == []
+
+
+def test_new_takes_a_priority_typed_in_capitals(town: Town) -> None:
+    """A hurried editor types «URGENT» (caps lock): click answered in English and asked again."""
+    from .command import site_tools
+
+    answers = "Strada chiusa per lavori in via Roma\n" + (
+        "Da lunedì via Roma è chiusa al traffico per lavori alla rete idrica, per due settimane.\n1\nURGENT\n\n"
+    )
+    run = site_tools("new", cwd=town.root, input=answers, env={"SITE_TOOLS_NOW": "2026-11-23 12:00"})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "is not one of" not in run.stderr
+    (written,) = town.bulletins.rglob("*strada-chiusa*.md")
+    assert "priority: urgent" in written.read_text(encoding="utf-8")

@@ -25,7 +25,7 @@ from site_tools.site.local_editor import free_port
 
 from .conftest import FIXTURE_TOWN
 from .services import wait_for
-from .test_cms_browser import CHROMIUM_ARGS, build, static_server
+from .test_cms_browser import build, static_server
 
 CLIENT_ID, SECRET, CODE, TOKEN = "Iv1.test-client", "test-client-secret", "code-123", "gho_testtoken"
 
@@ -157,10 +157,8 @@ def test_bad_requests_are_refused(login) -> None:  # type: ignore[no-untyped-def
     assert httpx.get(service + "/cms/callback", params={"code": CODE}).status_code == 400  # no state cookie
 
 
-def test_decap_logs_in_through_the_service_and_uses_the_token(login) -> None:  # type: ignore[no-untyped-def]
+def test_decap_logs_in_through_the_service_and_uses_the_token(login, browser) -> None:  # type: ignore[no-untyped-def]
     """The real editor: login popup, the service, (fake) GitHub, the token handed back to Decap."""
-    from playwright.sync_api import sync_playwright
-
     service, site_url, _, folder = login
     build(folder / "mkdocs.yml", folder / "site")
     api_calls: list[str] = []
@@ -174,14 +172,12 @@ def test_decap_logs_in_through_the_service_and_uses_the_token(login) -> None:  #
             return route.fulfill(json={"permissions": {"push": True}, "default_branch": "main"})
         return route.fulfill(status=404, json={"message": "Not Found"})
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="it-IT")
-        context.route("https://api.github.com/**", github_api)
-        page = context.new_page()
-        page.goto(site_url + "admin/")
-        with page.expect_popup() as popup:
-            page.get_by_role("button", name="Accedi con GitHub").click()
-        popup.value.wait_for_event("close")
-        wait_for(lambda: page.evaluate("0") == 0 and any(c.endswith(f"/user token {TOKEN}") for c in api_calls))
-        browser.close()
+    context = browser.new_context(locale="it-IT")
+    context.route("https://api.github.com/**", github_api)
+    page = context.new_page()
+    page.goto(site_url + "admin/")
+    with page.expect_popup() as popup:
+        page.get_by_role("button", name="Accedi con GitHub").click()
+    popup.value.wait_for_event("close")
+    wait_for(lambda: page.evaluate("0") == 0 and any(c.endswith(f"/user token {TOKEN}") for c in api_calls))
+    context.close()

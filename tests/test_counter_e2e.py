@@ -29,6 +29,8 @@ from .conftest import FIXTURE_TOWN, REPO
 from .services import SimProcess, phones, wait_for
 from .test_subscriptions import free_port
 
+pytestmark = pytest.mark.e2e  # the service as a process, the simulator as a process, staff added by the command
+
 SECRET = "e2e-app-secret"
 PASSWORD = "una password da sportello"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -107,21 +109,6 @@ def _up(url: str) -> bool:
         return httpx.get(url).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture

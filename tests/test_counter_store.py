@@ -6,8 +6,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from site_tools.settings import Settings
 from site_tools.store import Store
 from site_tools.store.conversations import Inbound
 
+from .command import site_tools
 from .conftest import FIXTURE_TOWN, Town
 from .services import phones, simulator
 
@@ -217,14 +216,13 @@ def test_canned_answers_are_checked_like_bulletins(town: Town) -> None:
     assert [(a.slug, a.text) for a in answers] == [("buona", "Dalle *9* alle 13.")]
     found = {(Path(p.file).name, p.field) for p in problems}
     assert found == {("senza-titolo.md", "title"), ("link.md", None), ("chiave.md", "titolo")}
-    result = subprocess.run(
-        [sys.executable, "-m", "site_tools", "validate"], cwd=town.root, capture_output=True, text=True, timeout=60
-    )
+    result = site_tools("validate", cwd=town.root)
     assert (
         result.returncode == 1 and "content/risposte/link.md" in result.stderr and "indirizzi completi" in result.stderr
     )
 
 
+@pytest.mark.slow  # a site build
 def test_canned_answers_are_never_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from site_tools.site.build import build_site
 

@@ -122,6 +122,7 @@ def test_the_checking_process_killed_fails_the_build_with_a_message(
     assert not (tmp_path / "p.html").exists()  # never checked: removed
 
 
+@pytest.mark.slow  # waits on a stalled checking process
 def test_pages_waiting_for_the_process_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     beside(monkeypatch)
     check = FinalCheck(pages=10)

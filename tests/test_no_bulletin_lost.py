@@ -1,7 +1,7 @@
 """The publishing side: no bulletin is silently lost or held up.
 
 Each test is one way a bulletin could be lost, run as CI runs it: the
-``site-tools`` command in a subprocess, the API simulator over real HTTP,
+``site-tools`` command (in this process), the API simulator over real HTTP,
 a real store, and (for the Channel post) a small GitHub API served over real
 HTTP by the test.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ import pytest
 
 from site_tools.store import Store
 
+from .command import Ran, site_tools
 from .conftest import Town
 from .services import phones, serving, simulator
 
@@ -48,15 +48,8 @@ def write(town: Town, name: str, template: str, id: str, date: str = "2026-11-23
     return town.write(name, template.format(id=id, date=date) + extra)
 
 
-def cli(town: Town, *args: str, env: dict[str, str], now: str = NOW) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", *args],
-        cwd=town.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_NOW": now, **env},
-        timeout=180,
-    )
+def cli(town: Town, *args: str, env: dict[str, str], now: str = NOW) -> Ran:
+    return site_tools(*args, cwd=town.root, env={"SITE_TOOLS_NOW": now, **env})
 
 
 def subscribe(url: str, n: int) -> None:
@@ -403,3 +396,115 @@ def test_the_visible_fingerprint_changes_only_when_the_site_would(town: Town) ->
     expired = state_at("2026-11-23 18:10")  # the urgent banner goes
     appeared = state_at("2026-11-24 08:05")  # the scheduled bulletin appears
     assert len({before, expired, appeared}) == 3
+
+
+# -- found in review: adoption, the store secret, the cost ceiling, refusals ------------------------------------
+
+
+def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sqlite_url: str) -> None:
+    """A new town that skipped «site-tools adopt»: the push run dies before adopting (PostgreSQL down), then
+    the scheduled run (no --since) would mark the just-merged bulletin historical and exit 0: lost."""
+    with simulator("--latency", "0.01") as sim:
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        down = cli(
+            town, "publish", "--since", "0" * 40, env={**sim.env(), "SITE_TOOLS_DB": "postgresql://x@127.0.0.1:1/x"}
+        )
+        assert down.returncode != 0
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        scheduled = cli(town, "publish", "--no-adopt", env=env)
+        assert scheduled.returncode == 1 and "site-tools adopt" in scheduled.stderr
+        assert "storici" not in scheduled.stdout and state(sqlite_url, "fuga-di-gas", "whatsapp_channel") is None
+        workflow = (Path(__file__).parents[1] / ".github/workflows/scheduled.yml").read_text(encoding="utf-8")
+        assert "site-tools publish --no-adopt" in workflow
+
+
+@pytest.mark.e2e  # the workflow's own shell script, as the runner runs it
+@pytest.mark.parametrize("workflow", ["publish.yml", "scheduled.yml"])
+def test_a_missing_store_secret_stops_the_workflow_instead_of_a_throwaway_store(
+    town: Town, workflow: str, tmp_path: Path
+) -> None:
+    """Without the SITE_TOOLS_DB secret the runner's own data/site-tools.db (gone after the job) was used: every
+    run a "first run", a re-run of a push sending the list again to every citizen."""
+    import os
+    import subprocess
+
+    from .test_workflows import VENV_BIN, publish_script
+
+    with simulator("--latency", "0.01") as sim:
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": "", "BEFORE": "", "SITE_TOOLS_NOW": "2026-11-23 12:00"}
+        env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
+        run = subprocess.run(
+            ["bash", "-e", "-c", publish_script(workflow)], cwd=town.root, env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 1 and "SITE_TOOLS_DB" in run.stdout + run.stderr
+        assert not (town.root / "data").exists() and sim.stats().get("requests", 0) == 0
+
+
+def test_an_approved_send_cut_by_the_time_limit_continues_without_a_second_approval(
+    town: Town, sqlite_url: str
+) -> None:
+    """The approval was given for this send: the run that resumes it (scheduled, no approval) must not hold it."""
+    from collections import Counter
+
+    from .services import phones
+
+    set_cost_ceiling(town, 0.2)
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25, over the ceiling
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        cut = cli(town, "publish", "--approve-cost", "--deadline", "0", env=env)
+        assert cut.returncode == 0, cut.stderr
+        assert state(sqlite_url, "fuga-di-gas", "whatsapp_list") == "waiting"
+        resumed = cli(town, "publish", env=env, now="2026-11-23 12:10")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_a_send_held_over_the_cost_ceiling_does_not_age_into_too_old_while_it_waits(
+    town: Town, sqlite_url: str
+) -> None:
+    """Review: a bulletin for the WhatsApp list only, held over the cost ceiling, approved four days later, was
+    refused as «più di 3 giorni fa»: the approval no longer sent it without --force and the production secrets."""
+    from collections import Counter
+
+    from .services import phones
+
+    set_cost_ceiling(town, 0.2)
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)  # 5 × € 0,05 = € 0,25
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas", extra="channels: [whatsapp_list]\n")
+        held = cli(town, "publish", env=env)
+        assert held.returncode == 1 and "tetto di spesa" in held.stderr
+        assert not sent(sim, "fuga-di-gas")
+        approved = cli(town, "publish", "--approve-cost", env=env, now="2026-11-27 12:00")
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_a_mistake_fixed_then_made_again_is_reported_again(town: Town, sqlite_url: str) -> None:
+    """Review: refusals were never forgotten, so a file broken the same way months later was «già segnalato» and
+    the run exited 0. A run that looks at everything forgets what it no longer refuses."""
+    from site_tools.store import Store
+
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 3)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        broken = URGENT.replace("categories: [protezione-civile]", "categories: [inesistente]")
+        path = write(town, "2026-11-23-gas.md", broken, "gas")
+        assert cli(town, "publish", env=env).returncode == 1  # reported
+        assert cli(town, "publish", env=env, now="2026-11-23 12:10").returncode == 0  # already reported
+        path.unlink()  # withdrawn: nothing refused any more, the table forgets it
+        assert cli(town, "publish", env=env, now="2026-11-23 12:20").returncode == 0
+        store = Store.open(sqlite_url)
+        assert store.ledger.refusals() == []
+        store.close()
+        write(town, "2026-11-23-gas.md", broken, "gas")  # the same mistake, again
+        again = cli(town, "publish", env=env, now="2026-11-23 12:30")
+        assert again.returncode == 1 and "inesistente" in again.stdout + again.stderr
+        assert sim.stats().get("requests", 0) == 0

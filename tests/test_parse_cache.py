@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,8 @@ from site_tools.content import loading
 from site_tools.content.loading import load_content
 from site_tools.store import Store
 
-from .conftest import REPO, Town
+from .command import Ran, site_tools
+from .conftest import Town
 from .services import phones, simulator
 
 URGENT = """
@@ -138,19 +138,12 @@ def test_a_removed_attachment_is_refused_even_with_a_warm_cache(demo_town: Town,
     assert [(p.file, p.field) for p in problems] == [(WITH_ATTACHMENT, "attachments")]
 
 
-def run_publish(town: Town, sim, db: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": db, "SITE_TOOLS_NOW": "2026-11-23 12:00"}
-    env.pop("SITE_TOOLS_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", "publish", "--no-progress"],
-        cwd=town.root,
-        env={**env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_publish(town: Town, sim, db: str) -> Ran:  # type: ignore[no-untyped-def]
+    env = {**sim.env(), "SITE_TOOLS_DB": db, "SITE_TOOLS_NOW": "2026-11-23 12:00", "SITE_TOOLS_DEBUG": None}
+    return site_tools("publish", "--no-progress", cwd=town.root, env=env)
 
 
+@pytest.mark.slow  # three publishing runs
 def test_a_cached_bulletin_broken_since_is_found_and_reported_with_a_warm_cache(
     demo_town: Town, sqlite_url: str
 ) -> None:
@@ -237,6 +230,7 @@ def test_a_new_file_reusing_a_cached_bulletins_id_is_refused_before_the_send(dem
         assert "allerta-rossa" in str(sim.messages()["telegram"][0])
 
 
+@pytest.mark.slow  # thousands of files in git
 def test_git_vouches_for_thousands_of_files_started_ahead_of_time(tmp_path: Path) -> None:
     """The Git calls start before the store is read and are read after: their output (a megabyte at
     10,000 bulletins) goes to a file, so git never waits on a full pipe; edited files are not vouched for."""

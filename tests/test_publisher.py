@@ -12,6 +12,8 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from site_tools.aio import run_loop
 from site_tools.content.loading import load_content
 from site_tools.delivery.fanout import FanOutOptions
@@ -104,6 +106,7 @@ def test_first_run_sends_nothing_old_then_only_the_new(demo_town: Town, store_ur
         assert report.results == [] and sim.stats()["accepted"] == 20 and len(sim.messages()["telegram"]) == 1
 
 
+@pytest.mark.slow  # hundreds of sends through injected faults and their retries
 def test_exactly_once_with_transient_faults(demo_town: Town, store_url: str) -> None:
     with simulator("--latency", "0.02", "--error-rate", "0.1", "--drop-rate", "0.03", "--timeout-rate", "0.02") as sim:
         numbers = phones(400)
@@ -127,6 +130,7 @@ def test_exactly_once_with_transient_faults(demo_town: Town, store_url: str) -> 
         assert stats.get("duplicates", 0) == 0
 
 
+@pytest.mark.slow  # paced at the cap for seconds
 def test_no_request_above_the_cap(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.05", "--mps", "60") as sim:
@@ -151,6 +155,7 @@ def test_no_request_above_the_cap(demo_town: Town, sqlite_url: str) -> None:
         assert fan.rate > 60 * 0.85
 
 
+@pytest.mark.slow  # waits out the simulator's throttling
 def test_throttling_is_honoured(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     """The publisher goes faster than the API allows: 130429 slows it down, nobody is lost or doubled."""
@@ -164,6 +169,7 @@ def test_throttling_is_honoured(demo_town: Town, sqlite_url: str) -> None:
         assert counts(sim, "allerta-rossa") == Counter(dict.fromkeys(phones(120), 1))
 
 
+@pytest.mark.slow  # a paced run
 def test_opt_out_during_a_run_gets_nothing_afterwards(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.02") as sim:
@@ -192,6 +198,7 @@ def test_opt_out_during_a_run_gets_nothing_afterwards(demo_town: Town, sqlite_ur
         assert fan.accepted == 170
 
 
+@pytest.mark.slow  # two runs to 300 numbers
 def test_a_credential_error_stops_the_run_at_once(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.02") as sim:
@@ -230,6 +237,7 @@ def test_a_template_error_stops_the_run(demo_town: Town, sqlite_url: str) -> Non
         assert sim.stats()["rejected"] <= FanOutOptions(rate=200).in_flight()
 
 
+@pytest.mark.slow  # waits out the pause
 def test_messaging_limit_pauses_cleanly_and_resumes(demo_town: Town, sqlite_url: str) -> None:
     store_url = sqlite_url
     with simulator("--latency", "0.01", "--daily-limit", "50") as sim:
@@ -323,6 +331,7 @@ def test_a_broken_bulletin_is_left_out_and_the_valid_ones_still_go(demo_town: To
         assert counts(sim, "allerta-rossa") == Counter(dict.fromkeys(phones(5), 1))
 
 
+@pytest.mark.e2e
 def test_sigkill_half_way_then_resume(demo_town: Town, store_url: str) -> None:
     """Invariant 1 after a hard kill: everyone gets it; duplicates stay within the design's bound.
 

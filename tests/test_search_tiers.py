@@ -14,7 +14,7 @@ import pytest
 from site_tools.site import search
 
 from .conftest import Town
-from .test_site import _Quiet, browser, build_at, page  # noqa: F401 - fixtures
+from .test_site import _Quiet, build_at
 
 N = 40
 #: Every bulletin's body has a word of its own: «parolaunica0» … «parolaunica39».

@@ -18,6 +18,7 @@ import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser
@@ -273,16 +274,11 @@ FIRE_EVENTS = """() => {
 
 
 @pytest.mark.timeout(300)
-def test_no_dialog_fires_on_any_built_page(hostile_site: Path, hostile_server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
+def test_no_dialog_fires_on_any_built_page(hostile_site: Path, hostile_server: str, browser: Any) -> None:
     dialogs: list[str] = []
     blocked: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
         # Defence in depth is not what keeps these pages inert: the policy must never have had to block anything.
         context.add_init_script(
             "document.addEventListener('securitypolicyviolation', e => console.error('CSP ' + e.violatedDirective))"
@@ -299,7 +295,8 @@ def test_no_dialog_fires_on_any_built_page(hostile_site: Path, hostile_server: s
         # A hostile title, rendered by the theme's search as text.
         results = page.locator(".md-search-result__list")
         results.get_by_text("<img src=x onerror=alert(1)> allerta").first.wait_for()
-        browser.close()
+    finally:
+        context.close()
     assert dialogs == [] and blocked == []
 
 

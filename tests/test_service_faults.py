@@ -84,7 +84,7 @@ def test_killing_the_database_connections_under_load_loses_no_event(pg_url: str,
             assert store.subscribers.count_active() == 300
         health = service.get("/health")
         assert health.status_code == 200, health.json()
-        assert sum(kills) > 0 and health.json()["reconnects"] >= 1  # the webhook's own connection was made again
+        assert sum(kills) > 0 and health.json()["reconnects"] > 0  # the webhook's connection was killed, and came back
     assert set(answers) <= {200, 503}
 
 
@@ -104,6 +104,7 @@ def test_a_dead_database_makes_health_fail_and_events_wait(sqlite_url: str, sim:
         assert service.get("/health").status_code == 200
 
 
+@pytest.mark.slow  # waits out the retry back-off
 def test_when_the_workers_own_error_handling_fails_the_event_is_still_applied(sqlite_url: str, sim: Any) -> None:
     phone = phones(1, 40)[0]
     with running(sqlite_url, sim) as (service, app):
@@ -130,6 +131,7 @@ def test_when_the_workers_own_error_handling_fails_the_event_is_still_applied(sq
         assert service.health()["loops"]["events"] == "running"
 
 
+@pytest.mark.slow  # waits out the restart back-off
 def test_a_loop_that_keeps_crashing_is_restarted_then_gives_up_loudly(sqlite_url: str, sim: Any) -> None:
     with running(sqlite_url, sim) as (service, app):
         work_store = app._store("worker")
@@ -247,33 +249,21 @@ def test_erasure_removes_the_inbound_ids_that_encode_the_number(sqlite_url: str,
 
 
 def test_a_permanently_bad_event_is_parked_and_can_be_requeued(sqlite_url: str, sim: Any) -> None:
-    import subprocess
-    import sys
+    from .command import site_tools
 
     with running(sqlite_url, sim) as (service, _):
         assert service.post({"object": "page", "entry": []}).status_code == 200
         service.settle()
-        listed = subprocess.run(
-            [sys.executable, "-m", "site_tools", "webhook-events"],
-            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
-        )  # fmt: skip
+        listed = site_tools("webhook-events", cwd=FIXTURE_TOWN, env={"SITE_TOOLS_DB": sqlite_url})
         assert listed.returncode == 1 and "not a WhatsApp Business Account event" in listed.stdout
         (event_id,) = [line.split()[0] for line in listed.stdout.splitlines() if line.split()[:1] and line[0].isdigit()]
-        again = subprocess.run(
-            [sys.executable, "-m", "site_tools", "webhook-events", "--requeue", event_id],
-            capture_output=True, text=True, cwd=FIXTURE_TOWN, env={**_env(), "SITE_TOOLS_DB": sqlite_url},
-        )  # fmt: skip
+        again = site_tools("webhook-events", "--requeue", event_id, cwd=FIXTURE_TOWN, env={"SITE_TOOLS_DB": sqlite_url})
         assert again.returncode == 0, again.stderr
         service.settle()
         assert service.health()["parked_events"] == 1  # still not Meta's shape: parked again, not lost
 
 
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
-
-
+@pytest.mark.e2e
 def test_the_server_closes_connections_that_never_finish_their_headers(served_slow: str) -> None:
     import socket
 

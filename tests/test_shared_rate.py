@@ -12,11 +12,15 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from .conftest import Town
 from .services import phones, simulator
 from .test_publisher import NORMAL, URGENT, add, adopt, subscribe
 from .test_service_faults import running
 from .test_subscriptions import inbound
+
+pytestmark = pytest.mark.e2e  # publishers as processes, side by side
 
 CAP = 100
 

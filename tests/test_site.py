@@ -69,36 +69,6 @@ def server(site: Path) -> Iterator[str]:
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="it-IT")
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_navigation_home_category_bulletin(page, server: str) -> None:
     # The site's time: after the alert's expiry the banner hides its link while the page loads (a race).
     page.clock.install(time="2026-11-23T12:00:00+01:00")
@@ -134,6 +104,7 @@ def test_urgent_banner_and_its_end(page, server: str, expired_site: Path) -> Non
     assert any("Frazione Colle" in t for t in texts)  # no expiry: still there
 
 
+@pytest.mark.slow  # two site builds
 def test_drafts_and_future_bulletins_stay_off_the_site(site: Path) -> None:
     assert not (site / "notizie/2026/12/mercatini-di-natale").exists()
     assert not (site / "notizie/2027").exists()
@@ -190,6 +161,7 @@ def test_every_qr_code_on_the_signup_page_decodes_to_the_configured_link(page, s
     assert page.get_by_text("Nessun altro iscritto vede il tuo numero di telefono").is_visible()
 
 
+@pytest.mark.slow  # renders and decodes every poster
 @pytest.mark.parametrize(
     "channel,link",
     [
@@ -318,6 +290,7 @@ def test_links_on_every_page_of_a_long_listing_resolve() -> None:
             assert not resolved.startswith(".."), (name, href)
 
 
+@pytest.mark.slow  # site builds
 def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
     import shutil
 

@@ -21,6 +21,7 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_at(NOW, tmp_path_factory.mktemp("demo-site"))
 
 
+@pytest.mark.slow  # a site build
 def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> None:
     report = check_site(demo_site, SITE_URL)
     assert report.broken == [], "\n".join(map(str, report.broken))
@@ -31,6 +32,7 @@ def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> 
     assert 'href="../../../../iscriviti/"' in page
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_every_internal_reference_of_a_1000_bulletin_site_resolves(tmp_path: Path) -> None:
     config = generate_town(FIXTURE_TOWN, tmp_path, 1000)
@@ -48,6 +50,7 @@ def test_every_internal_reference_of_a_1000_bulletin_site_resolves(tmp_path: Pat
     assert (site / "categorie/meteo/2/index.html").is_file()  # paginated listings, one folder deeper
 
 
+@pytest.mark.slow  # a site build of its own
 def test_the_checker_reports_what_a_visitor_would_find_broken(demo_site: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(demo_site, site)
@@ -75,6 +78,7 @@ def test_the_checker_reports_what_a_visitor_would_find_broken(demo_site: Path, t
     assert len(missing_script) == report.pages - editor  # one per page: every public page loads it
 
 
+@pytest.mark.slow  # a site build
 def test_a_strict_build_names_the_broken_link_of_a_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from site_tools.content.problems import InvalidContent
     from site_tools.site.build import build_site

@@ -22,14 +22,12 @@ from site_tools.site.build import build_site
 from site_tools.site.town_pages import LICENCE_TEXT
 
 from .conftest import Town, good
-from .test_site import (  # noqa: F401  (fixtures: the demo site, served, and a browser page)
+from .test_site import (  # noqa: F401  (fixtures: the demo site, served)
     AFTER_EXPIRY,
     ALERT_URL,
     CONFIG,
     NOW,
-    browser,
     build_at,
-    page,
     server,
     site,
 )
@@ -102,6 +100,7 @@ def test_a_misspelt_identity_key_gets_a_suggestion(town: Town) -> None:
     assert "forse intendevi «color»?" in str(info.value)
 
 
+@pytest.mark.slow  # a site build of its own
 def test_another_towns_colour_reaches_the_stylesheet_the_preview_and_the_posters(town: Town) -> None:
     edit_config(town, 'color: "#0b4fa3"', 'color: "#7a1f3d"')
     out = build_site(town.root / "mkdocs.yml", town.root / "site")
@@ -118,6 +117,7 @@ def test_another_towns_colour_reaches_the_stylesheet_the_preview_and_the_posters
 # --- footer, legal notes, AGID's markers ---------------------------------------------------
 
 
+@pytest.mark.slow  # a site build of its own
 def test_every_page_has_the_towns_footer_with_the_checkers_markers(site: Path) -> None:
     identity = CONFIG.identity
     pages = sorted(p for p in site.rglob("index.html") if p.relative_to(site).parts[0] != "admin")  # not the editor
@@ -197,6 +197,7 @@ def _renamed(config, name: str):  # type: ignore[no-untyped-def]
     return replace(config, name=name)
 
 
+@pytest.mark.slow  # a site build of its own
 def test_a_bulletins_own_image_and_awkward_characters_in_the_preview(town: Town) -> None:
     title = 'Via "Roma" <chiusa> & riaperta'
     town.write(
@@ -274,6 +275,7 @@ def listing_entry(site: Path, url: str, title: str) -> str:
     raise AssertionError(f"{title} not in {url}")
 
 
+@pytest.mark.slow  # a site build of its own
 def test_listings_say_expired_cancelled_and_concluded(later_site: Path) -> None:
     alert = listing_entry(
         later_site, "novita/avvisi", "Allerta arancione: rischio idrogeologico e piene del torrente Fiora"

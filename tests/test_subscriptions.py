@@ -25,6 +25,7 @@ import pytest
 from site_tools.store import Store
 from site_tools.store.ledger import Result
 
+from .command import Ran, site_tools
 from .conftest import FIXTURE_TOWN
 from .services import phones, simulator, wait_for
 
@@ -301,6 +302,7 @@ def test_bad_input_never_crashes_nor_loses_a_valid_event(service: Service) -> No
     store.close()
 
 
+@pytest.mark.e2e
 def test_the_service_as_a_process_subscribes_and_logs_no_number(served: Service) -> None:
     """uvicorn, signals and logging as in production (the fixture checks the log for numbers)."""
     phone = phones(1, 95)[0]
@@ -311,15 +313,8 @@ def test_the_service_as_a_process_subscribes_and_logs_no_number(served: Service)
     assert len(served.texts_to(phone)) == 1
 
 
-def cli(*args: str, db: str, cwd: Path = FIXTURE_TOWN) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "site_tools", "subscribers", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_DB": db},
-        timeout=60,
-    )
+def cli(*args: str, db: str, cwd: Path = FIXTURE_TOWN) -> Ran:
+    return site_tools("subscribers", *args, cwd=cwd, env={"SITE_TOOLS_DB": db})
 
 
 def test_import_export_forget_stats(store_url: str, tmp_path: Path) -> None:

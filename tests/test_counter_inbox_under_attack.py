@@ -1,4 +1,4 @@
-"""Found in review: the staff inbox (sportello) under an attacker who never logs in."""
+"""The staff inbox (sportello) under an attacker who never logs in: guesses, bursts, stolen cookies, odd file names."""
 
 from __future__ import annotations
 
@@ -153,3 +153,18 @@ def _stranger(desk: Desk) -> Any:
         from starlette.testclient import TestClient
 
     return TestClient(desk.client.app, base_url="https://testserver")
+
+
+def test_staff_passwords_are_hashed_at_a_cost_that_slows_down_a_stolen_database() -> None:
+    """The service's own argon2 cost, at least OWASP's minimum (19 MiB, 2 passes): the other tests in this process
+    use a cheap one (conftest.py), so this is where the real one is checked."""
+    import importlib
+
+    from argon2 import PasswordHasher
+
+    auth = importlib.reload(importlib.import_module("site_tools.service.counter.auth"))  # as the service loads it
+    hasher: PasswordHasher = auth.HASHER
+    assert hasher.memory_cost >= 19 * 1024 and hasher.time_cost >= 2
+    stored = auth.hash_password("una password da sportello")
+    assert stored.startswith("$argon2id$") and f"m={hasher.memory_cost},t={hasher.time_cost}" in stored
+    assert auth.verify_password(stored, "una password da sportello") and not auth.verify_password(stored, "altra")

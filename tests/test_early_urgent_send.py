@@ -1,4 +1,4 @@
-"""Review of the early urgent send: scenarios where the early path and the whole run could disagree."""
+"""The early urgent send: scenarios where the early path and the whole run could disagree, and send the same."""
 
 from __future__ import annotations
 
@@ -239,6 +239,7 @@ def _compare(
     assert (len(early_posts), early_code) == (len(late_posts), late_code)
 
 
+@pytest.mark.slow  # two whole publishing runs per scenario, 20 scenarios
 @pytest.mark.parametrize(("scenario", "opts"), CASES)
 def test_the_early_path_and_the_whole_run_send_the_same(
     demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str, opts: str
@@ -248,6 +249,7 @@ def test_the_early_path_and_the_whole_run_send_the_same(
     _compare(demo_town, tmp_path / "late", urls, monkeypatch, scenario, opts)
 
 
+@pytest.mark.postgres  # its own two schemas, not the pg_url fixture
 @pytest.mark.parametrize("scenario", ["id-clash-two-new", "updates-archived", "undated"])
 def test_the_same_on_postgresql(
     demo_town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
@@ -268,6 +270,7 @@ def test_a_new_bulletin_reusing_a_deleted_bulletins_id_is_sent_or_reported(
     assert any("Allerta rossa" in p for p in posts) or ("2026-11-23-allerta-rossa.md" in err and code == 1)
 
 
+@pytest.mark.postgres  # its own schema, not the pg_url fixture
 def test_a_bulletin_deep_in_long_folder_names_does_not_empty_the_cache_on_postgresql(demo_town: Town) -> None:
     """PostgreSQL refuses an index entry over 2,704 bytes: one bulletin under a long path made the flush of every
     parse fail (silently: a cache not written never stops a run), so every publish started cold and, past 100

@@ -1,4 +1,4 @@
-"""Found in review: the publisher and the service when the database misbehaves under them."""
+"""The publisher and the service when the database misbehaves under them: killed, silent, failing one write."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from .services import PG_BASE, phones, simulator, wait_for
 from .test_publisher import URGENT, add, adopt, counts, subscribe
 
 
+@pytest.mark.e2e
 def test_publisher_survives_its_postgresql_connection_being_killed_mid_send(demo_town: Town, pg_url: str) -> None:
     """pg_terminate_backend on the publisher's connection while it sends: the run must either finish
     (everyone once, duplicates within the bound) or stop loudly (non-zero) so that a re-run finishes;
@@ -189,6 +190,7 @@ class BlackholeProxy:
             upstream.close()
 
 
+@pytest.mark.e2e
 @pytest.mark.timeout(240)  # the service's own bound on a silent connection is 30 s; a loaded machine adds to it
 def test_the_service_recovers_when_its_postgresql_connection_stops_answering(pg_url: str) -> None:
     """A connection that stops answering without being closed (a frozen server or pooler, a middlebox that
@@ -253,58 +255,3 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _on_then_off(phone: str, batch: bool) -> list[dict[str, Any]]:
-    from .test_subscriptions import inbound
-
-    now = int(time.time())
-    on, off = inbound(phone, "VALFIORITA ON", "wamid.on1"), inbound(phone, "VALFIORITA OFF", "wamid.off1")
-    for payload, sent in ((on, now - 30), (off, now - 10)):
-        payload["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(sent)
-    if not batch:
-        return [on, off]
-    on["entry"][0]["changes"][0]["value"]["messages"].append(off["entry"][0]["changes"][0]["value"]["messages"][0])
-    return [on]
-
-
-def test_a_citizens_last_word_off_wins_when_on_and_off_come_in_one_batch(sqlite_url: str) -> None:
-    """A citizen writes «VALFIORITA ON», then «VALFIORITA OFF»; Meta delivers both in one POST (it batches).
-    The request's fast path applies the OFF first (nobody to unsubscribe yet) and marks it seen; the worker
-    then applies the ON and skips the OFF as already seen: the citizen stays subscribed against their last
-    word, and gets bulletins after saying STOP (invariant 7; events.py: "in any order")."""
-    from .test_service_faults import running
-
-    phone = phones(1, 8900)[0]
-    with simulator("--latency", "0") as sim, running(sqlite_url, sim) as (service, _):
-        for payload in _on_then_off(phone, batch=True):
-            assert service.post(payload).status_code == 200
-        service.drained()
-        with closing(service.store()) as store:
-            assert store.subscribers.get(phone).status != "active", "subscribed after saying OFF"
-
-
-def test_a_citizens_last_word_off_wins_when_the_worker_is_behind(sqlite_url: str) -> None:
-    """The same in two POSTs, in order, while the worker is behind (a poster campaign, an opt-in burst): the OFF
-    is applied in its request before the worker has applied the earlier ON, so it finds nobody to unsubscribe;
-    the ON then subscribes the citizen for good."""
-    import asyncio
-
-    from .test_service_faults import running
-
-    phone = phones(1, 8910)[0]
-    with simulator("--latency", "0") as sim, running(sqlite_url, sim) as (service, app):
-        real, gate = app.worker.pass_once, threading.Event()
-
-        async def behind() -> bool:
-            while not gate.is_set():  # the worker is busy with the burst's earlier events
-                await asyncio.sleep(0.01)
-            return await real()
-
-        app.worker.pass_once = behind  # type: ignore[method-assign]
-        for payload in _on_then_off(phone, batch=False):
-            assert service.post(payload).status_code == 200
-        gate.set()
-        service.drained()
-        with closing(service.store()) as store:
-            assert store.subscribers.get(phone).status != "active", "subscribed after saying OFF"
