@@ -144,7 +144,8 @@ def test_new_takes_a_priority_typed_in_capitals(town: Town) -> None:
     from .command import site_tools
 
     answers = "Strada chiusa per lavori in via Roma\n" + (
-        "Da lunedì via Roma è chiusa al traffico per lavori alla rete idrica, per due settimane.\n1\nURGENT\n\n"
+        "Da lunedì via Roma è chiusa al traffico per lavori alla rete idrica, per due settimane.\n1\nURGENT\n"
+        + "\n" * 6  # the optional questions (date, expiry, event), skipped with Enter
     )
     run = site_tools("new", cwd=town.root, input=answers, env={"SITE_TOOLS_NOW": "2026-11-23 12:00"})
     assert run.returncode == 0, run.stdout + run.stderr
