@@ -127,6 +127,7 @@ def test_one_problem_is_told_in_the_singular(town: Town) -> None:
 # -- 2. stable addresses ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # Git history and the command in a process
 def test_renaming_a_published_bulletins_file_keeps_its_address_on_the_site_and_in_messages(
     town: Town, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -167,6 +168,7 @@ def _validate(root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # Git history and the command in a process
 def test_validate_warns_when_a_published_bulletins_address_would_change(town: Town) -> None:
     path = town.write("2026-11-20-chiusura-via-roma.md", good())
     town.write("2026-11-21-mercato.md", good("2026-11-21-mercato"))
@@ -318,6 +320,7 @@ def test_a_cancellation_carries_annullato_on_every_channel_the_whatsapp_list_inc
     assert "\nANNULLATO – Chiusura di via Roma" in _section(_preview(town, path), "Lista WhatsApp")
 
 
+@pytest.mark.slow  # Git history and the command in a process
 def test_the_preview_warns_when_the_date_will_be_too_old_at_merge(town: Town) -> None:
     from site_tools.delivery.plan import DEFAULT_MAX_AGE
 
@@ -370,6 +373,7 @@ def test_an_undated_bulletin_in_a_shallow_clone_is_refused_not_dated_by_the_last
             assert text.count("actions/checkout@") == text.count("fetch-depth: 0"), workflow.name
 
 
+@pytest.mark.slow  # Git history and the command in a process
 def test_renaming_a_published_undated_bulletin_raises_no_warning(town: Town) -> None:
     path = town.write("2026-11-21-mercato.md", good("2026-11-21-mercato").replace("date: 2026-11-20 08:30\n", ""))
     _git(town.root, "init", "-q", "-b", "main")

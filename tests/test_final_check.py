@@ -143,6 +143,7 @@ def _build(root: Path) -> Path:
     return build_site(root / "mkdocs.yml", root / "site")
 
 
+@pytest.mark.slow  # a site build for each of six cases
 @pytest.mark.parametrize("way", ["in-line", "second-process"])
 @pytest.mark.parametrize(
     ("tamper", "said"),
@@ -185,6 +186,7 @@ def test_the_web_editors_page_as_made_passes(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
 
 
+@pytest.mark.e2e  # a real build process, stopped by a signal
 @pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_a_build_stopped_half_way_leaves_the_previous_site_whole(tmp_path: Path, how: str) -> None:
     """Pages are written while they are checked: a build stopped half way left pages in site/ that were

@@ -99,6 +99,7 @@ def test_a_sql_bug_when_storing_an_event_is_a_500_and_stops_the_service(store_ur
         assert service.get("/health").status_code == 503
 
 
+@pytest.mark.slow  # holds a lock for seconds
 def test_a_locked_database_is_retried_and_the_event_applied_once_it_is_free(store_url: str, sim: Any) -> None:
     phone = phones(1, 70)[0]
     with running(store_url, sim) as (service, app):

@@ -24,6 +24,7 @@ import secrets
 import struct
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -195,12 +196,19 @@ class Citizens:
     def routes(self) -> list[web.RouteDef]:
         """Routes that reach the simulator's current citizens (``/_sim/reset`` replaces them)."""
         sim = self.sim
+
+        def current(name: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+            async def handler(request: web.Request) -> web.StreamResponse:
+                return await getattr(sim.citizens, name)(request)
+
+            return handler
+
         return [
-            web.post("/_sim/inbound", lambda r: sim.citizens.inbound(r)),
-            web.get("/_sim/lookaside/{media_id}", lambda r: sim.citizens.download(r)),
-            web.get("/_sim/telefono", lambda r: sim.citizens.phone_page(r)),
-            web.post("/_sim/telefono", lambda r: sim.citizens.phone_form(r)),
-            web.get(r"/{version:v\d+\.\d+}/{media_id:\d+}", lambda r: sim.citizens.media_info(r)),
+            web.post("/_sim/inbound", current("inbound")),
+            web.get("/_sim/lookaside/{media_id}", current("download")),
+            web.get("/_sim/telefono", current("phone_page")),
+            web.post("/_sim/telefono", current("phone_form")),
+            web.get(r"/{version:v\d+\.\d+}/{media_id:\d+}", current("media_info")),
         ]
 
 
