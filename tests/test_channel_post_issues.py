@@ -29,6 +29,8 @@ from .test_no_bulletin_lost import (
     write,
 )
 
+pytestmark = pytest.mark.slow  # whole publishing runs with a GitHub API served by the test
+
 
 class _FlakyHandler(_GitHubHandler):
     server: FlakyGitHub

@@ -19,6 +19,8 @@ from .services import pg_schema_url
 from .test_parse_cache import ALERT, URGENT, cached_load, committed, git
 from .test_urgent_first import adopted, options
 
+pytestmark = pytest.mark.slow  # whole publishing runs, early and late path compared
+
 OLD_ID = Path(ALERT).stem
 
 

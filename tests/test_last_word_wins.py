@@ -7,7 +7,11 @@ import time
 from contextlib import closing
 from typing import Any
 
+import pytest
+
 from .services import phones, simulator
+
+pytestmark = pytest.mark.slow  # the worker racing keywords, with waits
 
 
 def _on_then_off(phone: str, batch: bool) -> list[dict[str, Any]]:

@@ -26,6 +26,8 @@ from .command import Ran, site_tools
 from .conftest import Town
 from .services import phones, serving, simulator
 
+pytestmark = pytest.mark.slow  # whole publishing runs, scenario by scenario, against the simulator
+
 NOW = "2026-11-23 12:00"
 URGENT = """
 id: {id}

@@ -26,6 +26,8 @@ from .conftest import FIXTURE_TOWN
 from .services import PG_BASE, phones, simulator, wait_for
 from .test_subscriptions import SECRET, VERIFY, Service, inbound, status
 
+pytestmark = pytest.mark.slow  # database and process faults, with waits and retries
+
 OTHER_NUMBER = "999999999999999"
 
 
