@@ -1,6 +1,6 @@
 """The hostile set: what an attacker with an editor's account would put in a pull request.
 
-Every class of issue 11 (script in frontmatter values and bodies, links the
+Every class of attack on the site (script in frontmatter values and bodies, links the
 validator's old parser did not see, attribute lists, admonitions, tabs in a
 scheme, forms, ``<base>``, refresh, styles, frames, tracking images, pages
 outside ``notizie/``, symlinks, paths out of ``content/``, YAML bombs, huge

@@ -69,3 +69,20 @@ def test_publishing_never_branches_on_a_channel_name() -> None:
         text = (PACKAGE / name).read_text(encoding="utf-8")
         for channel in CHANNELS:
             assert f'"{channel}"' not in text, f"{name} mentions {channel!r}"
+
+
+def test_the_code_says_what_it_does_not_which_issue_asked_for_it() -> None:
+    """A comment such as «(issue N)» means nothing to the next reader; the code says what it does instead."""
+    import re
+
+    pattern = re.compile(r"\bissues? " + r"\d+", re.IGNORECASE)  # «issue #1» is a GitHub issue the code opens
+    root = PACKAGE.parent
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("site_tools", "tests", "bench", "scripts")
+        for path in sorted((root / folder).rglob("*"))
+        if path.suffix in {".py", ".js", ".html", ".yml", ""} and path.is_file() and "fixtures" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, found

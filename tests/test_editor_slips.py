@@ -1,4 +1,4 @@
-"""Issue 12, the editors' side: a new town's tests, slips caught by validate, stable addresses, `new`, the preview."""
+"""The editors' side: a new town's tests, slips caught by validate, stable addresses, `new`, the preview."""
 
 from __future__ import annotations
 

@@ -317,7 +317,7 @@ def test_future_and_old_bulletins(demo_town: Town, sqlite_url: str) -> None:
 
 
 def test_a_broken_bulletin_is_left_out_and_the_valid_ones_still_go(demo_town: Town, sqlite_url: str) -> None:
-    """Isolation (issue 12): the broken file is reported with its fields; the urgent one is not held up by it."""
+    """Isolation: the broken file is reported with its fields; the urgent one is not held up by it."""
     store_url = sqlite_url
     with simulator("--latency", "0.01") as sim:
         subscribe(store_url, phones(5))

@@ -1,4 +1,4 @@
-"""The search index within its budget (issue 17): recent bulletins by their text, old ones by their title."""
+"""The search index within its budget: recent bulletins by their text, old ones by their title."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Nothing an editor writes runs in a reader's browser or leaks a file (issue 11).
+"""Nothing an editor writes runs in a reader's browser or leaks a file.
 
 Every hostile case (tests/hostile.py) is either refused by ``validate`` with
 the file and line, or accepted and shown as text. Then every case that can
@@ -34,7 +34,7 @@ from .hostile import FIELDS, INERT, REFUSED, Case, all_cases
 CASES = all_cases()
 NOW = "2026-11-23 12:00"
 SITE_URL = "https://avvisi.valfiorita.example.it/"
-#: The one form target a page may have besides search: the town's own page-rating form (AGID, issue 14).
+#: The one form target a page may have besides search: the town's own page-rating form (AGID).
 FEEDBACK = load_config(FIXTURE_TOWN / "mkdocs.yml").identity.page_feedback
 
 
@@ -137,7 +137,7 @@ def live_parts(html: str) -> list[str]:
 
 
 def built_pages(site: Path) -> list[Path]:
-    """Every page built from content/ and the theme. /admin/ (the web editor, issue 16) is not one: it is a
+    """Every page built from content/ and the theme. /admin/ (the web editor) is not one: it is a
     fixed page of ours with its own, different policy, checked in test_cms.py."""
     return sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "admin")
 
@@ -301,7 +301,7 @@ def test_no_dialog_fires_on_any_built_page(hostile_site: Path, hostile_server: s
 
 
 def test_the_policy_takes_per_path_exceptions_without_loosening_other_pages() -> None:
-    """Issue 16's Decap CMS at admin/ will need its own sources: one rule, for that path only."""
+    """Decap CMS at admin/ will need its own sources: one rule, for that path only."""
     from site_tools.site.csp import PathRule, policy_for, render, with_meta
 
     rules = [PathRule("admin/*", add={"script-src": ("https://cms.example",), "form-action": ("'self'",)})]
@@ -314,7 +314,7 @@ def test_the_policy_takes_per_path_exceptions_without_loosening_other_pages() ->
         with_meta("<p>no head</p>", render(page))
 
 
-#: What the final check must find in a page that reached it, however the source spells it (issue 17's fast path).
+#: What the final check must find in a page that reached it, however the source spells it (the fast path).
 TRIPWIRE = [
     '<a onclick="alert(1)">x</a>',
     "<A\nONCLICK=alert(1)>x</A>",

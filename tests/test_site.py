@@ -130,7 +130,7 @@ def test_search_banner_expiry_and_palette_work_under_the_content_security_policy
     assert page.evaluate("typeof __md_get") == "function"  # the theme's hashed inline script ran
     banner = page.get_by_role("region", name="Avvisi urgenti in corso")
     assert "Frazione Colle" in banner.inner_text() and "Allerta arancione" not in banner.inner_text()
-    # The palette: the town's colour (extra.town.color, issue 14) reaches the header through our stylesheet.
+    # The palette: the town's colour (extra.town.color) reaches the header through our stylesheet.
     colour = CONFIG_COLOUR.lstrip("#")
     expected = "rgb({}, {}, {})".format(*(int(colour[i : i + 2], 16) for i in (0, 2, 4)))
     assert page.evaluate("getComputedStyle(document.querySelector('.md-header')).backgroundColor") == expected
@@ -307,7 +307,7 @@ def test_strict_build_fails_on_a_broken_link(tmp_path: Path) -> None:
 
 
 def test_each_page_shows_its_own_title_and_rates_its_own_address(site: Path) -> None:
-    """The header and the page rating are rendered once and shared (issue 17): each page still has its own."""
+    """The header and the page rating are rendered once and shared: each page still has its own."""
     import re
 
     pages = sorted((site / "notizie").rglob("index.html")) + sorted((site / "categorie").rglob("index.html"))

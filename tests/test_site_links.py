@@ -26,7 +26,7 @@ def test_every_internal_reference_of_the_demo_site_resolves(demo_site: Path) -> 
     report = check_site(demo_site, SITE_URL)
     assert report.broken == [], "\n".join(map(str, report.broken))
     assert report.pages >= 50 and report.checked > 2000  # it walked the whole site, not an empty folder
-    # The references that were broken before (issue 14) are among those checked, from a bulletin's page.
+    # The references that were broken before are among those checked, from a bulletin's page.
     page = (demo_site / "notizie/2026/11/festa-degli-alberi/index.html").read_text(encoding="utf-8")
     assert 'href="../../../../categorie/ambiente/"' in page or 'href="../../../../categorie/eventi/"' in page
     assert 'href="../../../../iscriviti/"' in page

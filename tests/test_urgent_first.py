@@ -1,4 +1,4 @@
-"""An urgent bulletin new in a push is sent before the archive is read (issue 17).
+"""An urgent bulletin new in a push is sent before the archive is read.
 
 ``load_changed`` parses only the files new or changed since their last valid parse and checks them against what
 the store's cache knows of the others; ``site-tools publish`` sends what is urgent among them first, then reads
@@ -221,7 +221,7 @@ def test_early_and_late_sends_are_one_run_in_the_report(
 
 
 def test_what_the_first_post_does_not_need_is_not_imported_before_it(demo_town: Town) -> None:
-    """Imports are most of the time before the first message (issue 17): the publish command, the channels and
+    """Imports are most of the time before the first message: the publish command, the channels and
     the check of a plain-text bulletin load neither the other HTTP clients nor Python-Markdown nor tqdm."""
     import subprocess
     import sys
