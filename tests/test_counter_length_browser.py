@@ -53,25 +53,10 @@ def counter(tmp_path: Path) -> Iterator[Desk]:
     desk.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("Debian's chromium is missing: scripts/test installs it (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield b
-        b.close()
-
-
 def test_the_reply_box_accepts_4096_emoji_and_refuses_one_more(counter: Desk, browser: Any) -> None:
     phone = phones(1, 1600)[0]
     cid, _ = counter.store.conversations.record_inbound(phone, Inbound("w.b", "text", "Una domanda", time.time()))
-    context = browser.new_context(locale="it-IT")  # the page's own CSP applies: the script is served by the inbox
+    context = browser.new_context(locale="it-IT")  # the run's one Chromium; the page's own CSP applies
     page = context.new_page()
     log_in(page, counter, PASSWORD)  # type: ignore[arg-type]
     page.get_by_role("heading", name="Conversazioni").wait_for()
