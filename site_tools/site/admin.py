@@ -295,8 +295,13 @@ def town_data(town: TownConfig, bulletins: Iterable[Bulletin] = ()) -> dict[str,
     # Links between bulletins are written as paths of .md files: where each one is on the site.
     bulletins = list(bulletins)
     pages = {os.path.relpath(b.path, town.content_dir).replace(os.sep, "/"): b.url_path for b in bulletins}
-    # What a bulletin that updates or cancels another one shows about it.
-    known = {b.id: {"title": b.title, "date": b.date.isoformat(), "url": b.url_path} for b in bulletins}
+    # What a bulletin that updates or cancels another one shows about it; whether another one cancels it (the
+    # site then no longer calls it urgent, and neither does the preview of its page).
+    cancelled = {b.cancels for b in bulletins if b.cancels}
+    known = {
+        b.id: {"title": b.title, "date": b.date.isoformat(), "url": b.url_path, "cancelled": b.id in cancelled}
+        for b in bulletins
+    }
     return {
         "name": town.name,
         "siteUrl": town.site_url,

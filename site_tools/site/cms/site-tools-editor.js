@@ -115,7 +115,8 @@
         siteLink('novita/' + section[0] + '/', esc(section[1])) + ' › <span aria-current="page">' + esc(b.title) + '</span></nav>',
     );
     parts.push('<h1>' + esc(b.title || 'Titolo dell\u2019avviso') + '</h1>');
-    if (b.urgent && (b.expires === null || now < b.expires)) {
+    var self = town.bulletins[b.id] || {};
+    if (b.urgent && !self.cancelled && (b.expires === null || now < b.expires)) {
       parts.push(admonition('danger', 'Avviso urgente', 'Segui le indicazioni di questo avviso.'));
     }
     var earlier = town.bulletins[b.cancels || b.updates || ''];
