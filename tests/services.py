@@ -133,6 +133,18 @@ def simulator(*args: str) -> Iterator[SimThread]:
         sim.stop()
 
 
+@contextmanager
+def simulator_process(*args: str) -> Iterator[SimProcess]:
+    """The simulator in a process of its own (see :class:`SimProcess`), for the duration of the block: for tests
+    whose client waits on tight timeouts, which a simulator sharing the test's interpreter (and its GIL) would
+    answer late on a busy machine, and for tests that kill or stop processes."""
+    sim = SimProcess(*args)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
 _pg_unreachable: str | None = None
 
 
@@ -227,7 +239,18 @@ def dump(obj: Any) -> str:
     return json.dumps(obj, indent=1, default=str)[:2000]
 
 
-__all__ = ["SimProcess", "SimThread", "simulator", "pg_schema_url", "phones", "steady", "wait_for", "dump", "Path"]
+__all__ = [
+    "SimProcess",
+    "SimThread",
+    "simulator",
+    "simulator_process",
+    "pg_schema_url",
+    "phones",
+    "steady",
+    "wait_for",
+    "dump",
+    "Path",
+]
 
 
 @contextmanager
