@@ -110,9 +110,10 @@ def test_every_source_path_the_docs_name_exists() -> None:
 
 
 def test_the_readme_and_the_docs_never_point_outside_the_repository() -> None:
+    outside = ("shared" + "/spec", "../" + "shared")  # spelt in two pieces so that this file does not match itself
     for file in markdown_files():
         text = file.read_text(encoding="utf-8")
-        assert "shared/spec" not in text and "../shared" not in text, file.relative_to(REPO)
+        assert not any(place in text for place in outside), file.relative_to(REPO)
 
 
 @pytest.mark.slow
