@@ -310,4 +310,33 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             " WHERE bulletin_id IN (SELECT bulletin_id FROM publications) GROUP BY bulletin_id HAVING COUNT(*) = 1",
         ],
     ),
+    (
+        10,
+        [
+            # Publish jobs shared by the service's replicas: a unique key, a lease renewed while the job runs,
+            # and the run's output lines, streamed by whichever replica answered the request.
+            """CREATE TABLE jobs (
+            id {id},
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            args TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            lease_until {float},
+            exit_code INTEGER,
+            result TEXT,
+            created_at {float} NOT NULL,
+            finished_at {float}
+        )""",
+            "CREATE INDEX jobs_state ON jobs (state, id)",
+            """CREATE TABLE job_lines (
+            id {id},
+            job_id {bigint} NOT NULL,
+            at {float} NOT NULL,
+            line TEXT NOT NULL
+        )""",
+            "CREATE INDEX job_lines_job ON job_lines (job_id, id)",
+        ],
+    ),
 ]
