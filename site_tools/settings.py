@@ -95,6 +95,11 @@ class Settings(BaseModel):
     header_timeout: float = _var(
         "SITE_TOOLS_HEADER_TIMEOUT", "Seconds the service waits for a request's headers before closing it.", 10.0
     )
+    job_lease: float = _var(
+        "SITE_TOOLS_JOB_LEASE",
+        "Seconds a replica holds a publish job without renewing it; after that another replica takes it over.",
+        30.0,
+    )
     session_secret: SecretStr | None = _var(
         "SITE_TOOLS_SESSION_SECRET", "Signs the counter's staff sessions; the staff inbox stays closed without it."
     )

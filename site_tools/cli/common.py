@@ -11,6 +11,7 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,19 @@ EXIT_FATAL = 3
 def report(problems: list[Problem], outcome: str = "") -> None:
     """The Italian report; ``outcome`` says what was not done (only a publishing command says «Nulla è stato pubblicato»)."""
     click.echo(format_report(problems, outcome), err=True)
-    if current().github_actions:
+    if annotating():
         for problem in problems:
             click.echo(problem.github_annotation())
+
+
+#: Set by a command run for a GitHub workflow from elsewhere (the service streams a publish to the job's log):
+#: problems become annotations there too, although this process is not inside GitHub Actions.
+ANNOTATE: ContextVar[bool] = ContextVar("annotate", default=False)
+
+
+def annotating() -> bool:
+    """Problems go to the log as GitHub workflow commands (``::error file=…``) too."""
+    return ANNOTATE.get() or current().github_actions
 
 
 def friendly(command: Callable[..., Any] | None = None, *, outcome: str = "") -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from site_tools.channels.base import Channel
-from site_tools.cli.common import EXIT_PROBLEMS, Context, db_option, friendly, now_option, pass_ctx, store_for
+from site_tools.cli.common import (
+    ANNOTATE,
+    EXIT_PROBLEMS,
+    Context,
+    annotating,
+    db_option,
+    friendly,
+    now_option,
+    pass_ctx,
+    store_for,
+)
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
@@ -246,10 +257,16 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     default=True,
     help="Su un archivio che non ha mai adottato il repository: adottalo ora (avvii da push) o fermati (avvii programmati).",
 )
+# For a run streamed to a GitHub workflow's log by the service (site_tools/service/publishing.py): hidden.
+@click.option("--annotations", is_flag=True, hidden=True, help="Problemi anche come annotazioni di GitHub.")
+@click.option("--summary-file", type=click.Path(path_type=Path), hidden=True, help="Dove scrivere il riepilogo.")
+@click.option("--posts-file", type=click.Path(path_type=Path), hidden=True, help="Dove scrivere i post a mano (JSON).")
 @pass_ctx
 @friendly(outcome=NOTHING_PUBLISHED)
 def publish(ctx: Context, **options: Any) -> None:
     """Invia gli avvisi nuovi su ogni canale, una volta sola; prima gli urgenti."""
+    if options["annotations"]:
+        ANNOTATE.set(True)
     run_publish(ctx.config, PublishOptions(**options))
 
 
@@ -271,6 +288,9 @@ class PublishOptions:
     approve_cost: bool = False
     deadline: float | None = None
     adopt_store: bool = True
+    annotations: bool = False
+    summary_file: Path | None = None
+    posts_file: Path | None = None
 
 
 #: A scheduled run knows nothing of the last push: adopting there would mark a just-merged bulletin historical.
@@ -334,12 +354,12 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         secrets = missing_secrets(plan, by_name)
         if secrets:
             if early:  # already out: said (with the WhatsApp Channel's text to paste) before the run stops
-                _conclude(content, store, settings, plan, early, links, whole=not (o.only or o.channel))
+                _conclude(content, store, settings, plan, early, links, o)
             raise InvalidContent(secrets)
         report = _send(config, store, settings, links, plan, o, rate, deadline_at)
         if early:
             report = early.followed_by(report)
-        failed = _conclude(content, store, settings, plan, report, links, whole=not (o.only or o.channel))
+        failed = _conclude(content, store, settings, plan, report, links, o)
     if failed:
         sys.exit(EXIT_PROBLEMS)
 
@@ -409,7 +429,13 @@ def _send(
 
 
 def _conclude(
-    content: Content, store: Store, settings: Settings, plan: Plan, report: PublishReport, links: Links, whole: bool
+    content: Content,
+    store: Store,
+    settings: Settings,
+    plan: Plan,
+    report: PublishReport,
+    links: Links,
+    o: PublishOptions,
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
     from site_tools.delivery.channel_issues import notify, unannounced
@@ -420,18 +446,36 @@ def _conclude(
         for r in report.results
         if r.state == "held"
     ]
-    fresh = store.ledger.record_refusals(refusals, prune=whole)
+    fresh = store.ledger.record_refusals(refusals, prune=not (o.only or o.channel))
     print_report(report, plan, content.config, fresh)
-    earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
-    issue_lines = notify(settings, store, manual_posts(report, content.by_id(), links), earlier)
+    posts = manual_posts(report, content.by_id(), links)
+    if o.posts_file:  # the service's run: the workflow opens the issues with its own token
+        handover = _posts_payload(store, posts + unannounced(store, content.bulletins, links, settings))
+        o.posts_file.write_text(json.dumps(handover, ensure_ascii=False), encoding="utf-8")
+        issue_lines = (
+            [f"✍ {count(len(handover), 'post a mano passato', 'post a mano passati')} al workflow."] if handover else []
+        )
+    else:
+        earlier = unannounced(store, content.bulletins, links, settings) if settings.github_token else []
+        issue_lines = notify(settings, store, posts, earlier)
     for line in issue_lines:
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)
     failed = bool(fresh) or bool(report.uncertain) or any(r.state in ("failed", "paused") for r in report.results)
     if not report.results and not report.historical and not failed:
         click.echo("Niente da pubblicare adesso.")
-    write_summary(job_summary(report, plan, refusals, fresh, issue_lines))
+    write_summary(job_summary(report, plan, refusals, fresh, issue_lines), o.summary_file)
     return failed
+
+
+def _posts_payload(store: Store, posts: list[ManualPost]) -> list[dict[str, Any]]:
+    """The manual posts as the workflow receives them (placeholder until the CI side lands)."""
+    posts = list({(p.bulletin.id, p.channel): p for p in reversed(posts)}.values())[::-1]
+    return [
+        {"bulletin": p.bulletin.id, "channel": p.channel, "title": p.bulletin.title, "urgent": p.bulletin.urgent,
+         "text": p.text, "link": p.link, "issue": None}
+        for p in posts
+    ]  # fmt: skip
 
 
 def manual_posts(report: PublishReport, by_id: dict[str, Bulletin], links: Links) -> list[ManualPost]:
@@ -449,7 +493,7 @@ def annotate(content: Content, plan: Plan, fresh: set[str]) -> None:
     from site_tools.delivery.plan import problem_key, refused_key
 
     files = {r.id: r.shown for r in content.records if r.id}
-    in_actions = current().github_actions
+    in_actions = annotating()
     for problem in plan.problems:
         if problem_key(problem) in fresh:
             click.echo(problem.format() + "\n    (questo avviso non è stato inviato; gli altri sì)", err=True)
@@ -478,9 +522,9 @@ def job_summary(
     return "\n".join(lines) + "\n"
 
 
-def write_summary(text: str) -> None:
+def write_summary(text: str, path: Path | None = None) -> None:
     """Append to the job summary GitHub shows on the run's page ($GITHUB_STEP_SUMMARY), when there is one."""
-    path = current().github_step_summary
+    path = path or current().github_step_summary
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(text)

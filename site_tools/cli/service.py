@@ -31,8 +31,15 @@ def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
         raise click.ClickException("mancano WHATSAPP_APP_SECRET e/o WHATSAPP_VERIFY_TOKEN nell'ambiente.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     Store.open(db_url, default_dir=config.root / "data").close()  # migrate once, before serving
+    from site_tools.cli.inprocess import run_command
+
     service = Service(
-        config, settings, lambda: Store.open(db_url, default_dir=config.root / "data"), exit_on_failure=True
+        config,
+        settings,
+        lambda: Store.open(db_url, default_dir=config.root / "data"),
+        exit_on_failure=True,
+        db_url=db_url,
+        command=run_command,
     )
     click.echo(f"Servizio iscrizioni in ascolto su http://{host}:{port}/webhook", err=True)
     if config.counter:  # the one-to-one counter's inbox

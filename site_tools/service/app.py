@@ -9,6 +9,8 @@
   again: nothing acknowledged is ever lost.
 * A supervised worker applies stored events (:mod:`.worker`); replies leave
   through the outbox at the number's shared rate (:mod:`.outbox_sender`).
+* ``POST /publish`` — a push to ``main``, proven by GitHub's OIDC token, becomes a publish job; the run
+  is streamed back to the workflow (:mod:`.publishing`, docs/architecture/trusted-publishing.md).
 * ``GET /health`` — 200 when events are being processed and the database
   answers, 503 otherwise, with the reasons and the counts.
 """
@@ -28,7 +30,7 @@ from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
 from site_tools.content.config import TownConfig
@@ -38,6 +40,7 @@ from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.outbox_sender import ReplySender
+from site_tools.service.publishing import Command, Runner, stream
 from site_tools.service.signature import same_secret, valid_signature
 from site_tools.service.supervisor import Supervised, supervise
 from site_tools.service.worker import Counters, EventWorker
@@ -56,7 +59,14 @@ STORE_ATTEMPTS = 3
 
 class Service:
     def __init__(
-        self, config: TownConfig, settings: Settings, store_factory: Callable[[], Store], exit_on_failure: bool = False
+        self,
+        config: TownConfig,
+        settings: Settings,
+        store_factory: Callable[[], Store],
+        exit_on_failure: bool = False,
+        db_url: str | None = None,
+        trust: Any = None,
+        command: Command | None = None,
     ):
         if not settings.app_secret or not settings.verify_token:
             raise ValueError("WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN must be set")
@@ -76,7 +86,16 @@ class Service:
             config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
         )
         self.replies = ReplySender(settings, self.work)
-        self.loops = [Supervised("events", self.worker.run), Supervised("replies", self.replies.run)]
+        # Publishing: jobs from POST /publish and the clock, run here (warm) under a lease in the store.
+        self.trust = trust
+        self.runner = Runner(
+            lambda: self.config, store_factory, command or _no_command, db_url=db_url, lease=settings.job_lease
+        )
+        self.loops = [
+            Supervised("events", self.worker.run),
+            Supervised("replies", self.replies.run),
+            Supervised("publish", self.runner.run),
+        ]
 
     def _store(self, name: str) -> Store:
         with self._stores_lock:
@@ -144,6 +163,48 @@ class Service:
                 return PlainTextResponse("store error", status_code=500)
         return PlainTextResponse("store unavailable, retry later", status_code=503)
 
+    async def publish(self, request: Request) -> Response:
+        """A push to main, proven by the workflow's OIDC token: a publish job, streamed back as it runs."""
+        if self.trust is None:
+            return PlainTextResponse(
+                "Questo servizio non pubblica su richiesta: manca extra.town.service nel mkdocs.yml.\n", status_code=404
+            )
+        try:
+            claims = await self.trust.authorize(request, self._first_use)
+            before = _before(await read_body(request, limit=MAX_PUBLISH_BODY))
+        except Rejected as exc:
+            return PlainTextResponse(f"Richiesta rifiutata: {exc.reason}\n", status_code=exc.status)
+        except StoreUnavailable:
+            return PlainTextResponse("Archivio non raggiungibile: riprova tra poco.\n", status_code=503)
+        except Exception as exc:
+            if getattr(exc, "status", None) is None:
+                raise
+            headers = {"Retry-After": str(int(exc.retry_after))} if getattr(exc, "retry_after", None) else None
+            return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=headers)  # type: ignore[attr-defined]
+        key = f"push:{claims.repository_id}:{claims.run_id}:{claims.run_attempt}"
+        args = {"sha": claims.sha, "before": before, "adopt": True, "run": claims.run_id, "actor": claims.actor}
+        try:
+            job_id, new = await self.runner.db(lambda store: store.jobs.enqueue("push", key, args))
+        except StoreUnavailable:
+            return PlainTextResponse("Archivio non raggiungibile: riprova tra poco.\n", status_code=503)
+        self.runner.wake.set()
+        log.info("publish of %s asked by run %s of %s: job %s%s", claims.sha[:12], claims.run_id,
+                 claims.repository, job_id, "" if new else " (already asked)")  # fmt: skip
+
+        async def lines() -> AsyncIterator[str]:
+            yield f"Pubblicazione di {claims.sha[:12]} presa in carico dal servizio (lavoro {job_id}).\n"
+            async for line in stream(self.runner, job_id):
+                yield line
+
+        return StreamingResponse(
+            lines(),
+            media_type="text/plain; charset=utf-8",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _first_use(self, jti: str, expires_at: float) -> bool:
+        return await self.runner.db(lambda store: store.tokens.first_use(jti, expires_at))
+
     async def health(self, request: Request) -> Response:
         problems: list[str] = []
         details: dict[str, Any] = {}
@@ -169,6 +230,7 @@ class Service:
             "opt_outs_in_request": self.counters.unsubscribed_in_request,
             "replies_sent": self.replies.sent,
             "loops": {loop.name: loop.state for loop in self.loops},
+            "publishing": self.runner.health(),
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
@@ -201,17 +263,43 @@ class Service:
                 pool.shutdown(wait=True)
             if counter:
                 counter.close()
+            self.runner.close()
 
         return Starlette(
             routes=[
                 Route("/webhook", self.verify, methods=["GET"]),
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                Route("/publish", self.publish, methods=["POST"]),
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
                 *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
             ],
             lifespan=lifespan,
         )
+
+
+def _no_command(args: list[str], emit: Callable[[str], None]) -> int:
+    emit(
+        "::error::Questo servizio è stato avviato senza il comando di pubblicazione: avvialo con «site-tools webhook»."
+    )
+    return 3
+
+
+#: The publish request's body: the push's "before" commit, nothing more.
+MAX_PUBLISH_BODY = 4096
+
+
+def _before(body: bytes) -> str | None:
+    """The push's ``before`` commit from the body (optional; all zeros on a first push means none)."""
+    if not body.strip():
+        return None
+    payload = load_json(body)
+    before = payload.get("before") if isinstance(payload, dict) else None
+    if before in (None, ""):
+        return None
+    if not isinstance(before, str) or len(before) != 40 or any(c not in "0123456789abcdef" for c in before):
+        raise Rejected(400, "«before» deve essere un commit (40 cifre esadecimali)")
+    return None if not before.strip("0") else before
 
 
 def _store_health(store: Store) -> dict[str, Any]:
