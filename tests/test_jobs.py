@@ -100,3 +100,13 @@ def test_finished_jobs_are_pruned_with_their_lines(store_url: str) -> None:
     assert store.jobs.prune(time.time() + 1) == 1
     assert store.jobs.get(old) is None and store.jobs.lines(old) == [] and store.jobs.get(waiting) is not None
     store.close()
+
+
+def test_a_job_nobody_takes_shows_its_age(store_url: str) -> None:
+    store = Store.open(store_url)
+    assert store.jobs.oldest_waiting_age() == 0.0
+    store.jobs.enqueue("tick", "tick:a", {}, at=time.time() - 90)
+    assert 89 < store.jobs.oldest_waiting_age() < 120
+    store.jobs.claim("r", lease=30)
+    assert store.jobs.oldest_waiting_age() == 0.0  # taken: somebody is on it
+    store.close()

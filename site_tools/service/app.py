@@ -53,6 +53,8 @@ T = TypeVar("T")
 
 #: Events waiting longer than this mean the worker is not keeping up (or not running): /health says 503.
 STALE_EVENTS = 120.0
+#: A publish job nobody has taken for this long means no replica's runner is working: /health says 503.
+STALE_JOBS = 60.0
 #: Attempts to store an event inside one request before answering 503 (Meta retries).
 STORE_ATTEMPTS = 3
 
@@ -214,6 +216,8 @@ class Service:
             problems.append(f"database unreachable: {str(exc) or type(exc).__name__}")
         if details.get("oldest_pending_seconds", 0) > STALE_EVENTS:
             problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
+        if details.get("oldest_waiting_job_seconds", 0) > STALE_JOBS:
+            problems.append(f"a publish job has waited more than {STALE_JOBS:.0f} s: no replica is running it")
         for loop in self.loops:
             if not loop.alive and not (loop.name == "replies" and loop.state == "idle"):
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
@@ -309,5 +313,6 @@ def _store_health(store: Store) -> dict[str, Any]:
         "parked_events": store.inbox.parked_count(),
         "oldest_pending_seconds": round(store.inbox.oldest_pending_age(time.time()), 1),
         "outbox_pending": store.outbox.pending(),
+        "oldest_waiting_job_seconds": round(store.jobs.oldest_waiting_age(), 1),
         "reconnects": store.db.reconnects,
     }

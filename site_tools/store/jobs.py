@@ -134,6 +134,15 @@ class Jobs:
             )
         )
 
+    def oldest_waiting_age(self, now: float | None = None) -> float:
+        """Seconds the oldest job nobody is running has waited (0 when none): a queue nobody takes."""
+        now = now or time.time()
+        oldest = self.db.scalar(
+            "SELECT MIN(created_at) FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?)",
+            (now,),
+        )
+        return max(0.0, now - float(oldest)) if oldest is not None else 0.0
+
     def add_lines(self, job_id: int, lines: Sequence[str]) -> None:
         now = time.time()
         self.db.many("INSERT INTO job_lines (job_id, at, line) VALUES (?, ?, ?)", [(job_id, now, x) for x in lines])
