@@ -333,6 +333,13 @@ _REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
 ServiceEvent = Literal["push", "workflow_dispatch", "schedule"]
 
 
+def _some_event(events: tuple[str, ...]) -> tuple[str, ...]:
+    # Not min_length: a list whose only item is refused would be reported as empty as well.
+    if not events:
+        raise refuse("l'elenco «events» è vuoto.", "scrivi almeno «push», oppure togli la riga per il predefinito.")
+    return events
+
+
 class Service(Block):
     """Il servizio delle iscrizioni che pubblica gli avvisi: GitHub gli dimostra con un token OIDC firmato che la
     richiesta viene dal repository del Comune, dal ramo main e dal flusso di pubblicazione; nessun segreto in
@@ -378,10 +385,10 @@ class Service(Block):
         description="Il file in .github/workflows del flusso che chiede la pubblicazione (dal ramo main).",
         examples=["publish.yml"],
     )
-    events: tuple[ServiceEvent, ...] = Field(
+    events: Annotated[tuple[ServiceEvent, ...], AfterValidator(_some_event)] = Field(
         default=("push",),
         strict=False,  # a YAML list
-        min_length=1,
+        json_schema_extra={"minItems": 1},
         description="Gli eventi di GitHub dopo cui il servizio pubblica: push (un'unione in main); si possono "
         "aggiungere workflow_dispatch (avvio a mano) e schedule (a orario). Mai le richieste di modifica.",
         examples=[["push"]],

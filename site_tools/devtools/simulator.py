@@ -31,6 +31,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from site_tools.aio import run_loop
 from site_tools.content import limits
 from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
+from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_citizens import Citizens
 from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
@@ -133,6 +134,7 @@ ERROR_TEXT = {
 class Simulator:
     def __init__(self, config: SimConfig | None = None):
         self.config = config or SimConfig()
+        self.github_oidc = SimulatedActions(self)  # GitHub Actions' OIDC token service, under /github-oidc
         self.reset()
 
     def reset(self) -> None:
@@ -468,6 +470,9 @@ class Simulator:
     async def set_config(self, request: web.Request) -> web.Response:
         changes = await request.json()
         for key, value in changes.items():
+            if key in SimulatedActions.SETTINGS:
+                self.github_oidc.configure(key, value)
+                continue
             if not hasattr(self.config, key):
                 return web.json_response({"error": f"unknown setting {key}"}, status=400)
             setattr(self.config, key, value)
@@ -489,6 +494,7 @@ class Simulator:
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
+                *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request
             ]
         )
 

@@ -12,7 +12,8 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.budget`` — one rate budget per phone number, shared by every sender (:mod:`.budget`).
 * ``store.conversations`` — the one-to-one counter's questions and answers (:mod:`.conversations`);
 * ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`);
-* ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`).
+* ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`);
+* ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
+from site_tools.store.tokens import UsedTokens
 
 
 class Store:
@@ -44,6 +46,7 @@ class Store:
         self.conversations = Conversations(db)
         self.staff = Staff(db)
         self.parsed = ParsedBulletins(db)
+        self.tokens = UsedTokens(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:

@@ -310,4 +310,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             " WHERE bulletin_id IN (SELECT bulletin_id FROM publications) GROUP BY bulletin_id HAVING COUNT(*) = 1",
         ],
     ),
+    (
+        9,
+        [
+            # GitHub OIDC tokens the service accepted (a publish), by jti: each is accepted once (store/tokens.py).
+            """CREATE TABLE used_tokens (
+            jti TEXT PRIMARY KEY,
+            expires_at {float} NOT NULL,
+            used_at {float} NOT NULL
+        )""",
+            "CREATE INDEX used_tokens_expires ON used_tokens (expires_at)",
+        ],
+    ),
 ]
