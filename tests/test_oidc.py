@@ -55,11 +55,11 @@ def sim() -> Any:
         yield running
 
 
-def issuer_of(sim: SimThread) -> str:
+def issuer_of(sim: Any) -> str:
     return f"{sim.url}/github-oidc"
 
 
-def policy_for(sim: SimThread, **changes: Any) -> TrustPolicy:
+def policy_for(sim: Any, **changes: Any) -> TrustPolicy:
     base = TrustPolicy(
         issuer=issuer_of(sim),
         audience=AUDIENCE,
@@ -629,3 +629,50 @@ def test_keys_unreadable_is_a_503_not_a_403(tmp_path: Path) -> None:
         assert "riprova" in answer.text
     finally:
         store.close()
+
+
+@pytest.mark.e2e
+def test_the_workflows_shell_step_gets_a_token_the_service_accepts(tmp_path: Path) -> None:
+    """The runner's side as a workflow writes it (curl in bash, the two variables GitHub sets), against the
+    simulator in a process of its own; the token it prints is accepted, and only once."""
+    import subprocess
+
+    from .services import simulator_process
+
+    step = (
+        'curl -sSf -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" '
+        '"$ACTIONS_ID_TOKEN_REQUEST_URL&audience=$AUDIENCE" | python3 -c \'import json,sys; print(json.load(sys.stdin)["value"])\''
+    )
+    with simulator_process() as sim:
+        sha = "a1b2" * 10
+        sim.configure(oidc_run={"sha": sha, "run_id": "555"})
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "ACTIONS_ID_TOKEN_REQUEST_URL": f"{sim.url}/github-oidc/token?api-version=2.0",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": REQUEST_TOKEN,
+            "AUDIENCE": quote(AUDIENCE, safe=""),
+        }
+        token = subprocess.run(["bash", "-c", step], env=env, capture_output=True, text=True, check=True).stdout.strip()
+        store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+        try:
+            endpoint = Endpoint(Verifier(policy_for(sim)), store)
+            accepted = endpoint.post(token)
+            assert accepted.status_code == 200 and accepted.json()["sha"] == sha
+            assert accepted.json()["run_id"] == "555"
+            assert endpoint.post(token).status_code == 403
+        finally:
+            store.close()
+        env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "wrong"
+        assert subprocess.run(["bash", "-c", step], env=env, capture_output=True).returncode != 0
+
+
+def test_reset_forgets_the_simulated_run_but_keeps_the_key(sim: SimThread) -> None:
+    sim.configure(oidc_run={"repository": "mario-rossi/avvisi"})
+    kid = current_kid(sim)
+    httpx.post(f"{sim.url}/_sim/reset").raise_for_status()
+    answer = httpx.get(
+        f"{sim.url}/github-oidc/token?api-version=2.0&audience=x", headers={"Authorization": f"bearer {REQUEST_TOKEN}"}
+    )
+    claims = json.loads(base64.urlsafe_b64decode(answer.json()["value"].split(".")[1] + "=="))
+    assert claims["repository"] == REPOSITORY  # the defaults again
+    assert current_kid(sim) == kid

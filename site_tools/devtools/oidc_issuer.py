@@ -208,6 +208,10 @@ class SimulatedActions:
     def __init__(self, sim: Any):
         self.sim = sim  # its ``stats`` count the requests (a new Counter after each reset)
         self._issuer: OidcIssuer | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the simulated run and the request token; keep the key (services may have it cached)."""
         self.run: dict[str, Any] = {}
         self.request_token = REQUEST_TOKEN
         self.issued = 0

@@ -10,6 +10,9 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``POST /_sim/config`` — change limits and faults while running;
 * ``POST /_sim/reset`` — forget everything.
 
+It is also GitHub Actions' OIDC token service (``/github-oidc``: discovery, keys, the runner's token request;
+:mod:`site_tools.devtools.oidc_issuer`), so the service's trusted publishing is tested without GitHub.
+
 What the spec leaves open, decided here: the messaging-limit answer (Meta
 does not document it) is error 131048 with HTTP 400; the throughput cap is a
 token bucket of ``mps`` tokens per second holding at most ``burst`` tokens.
@@ -152,6 +155,7 @@ class Simulator:
         self.max_in_flight = 0
         self.seq = 0
         self.citizens = Citizens(self)
+        self.github_oidc.reset()
         # Faults are spread evenly, not drawn independently: each kind gains its rate
         # per request and strikes when it reaches one (from a random start), so N
         # requests at rate r see floor or ceil of N*r faults, never a lucky run of none.

@@ -21,6 +21,7 @@ the reason and the claims that matter (never the token).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import re
@@ -352,13 +353,22 @@ def _bearer(raw: bytes | None) -> str:
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The token's header and claims as written, before any check: for the checks' order and the log."""
+    """The token's header and claims as written, before any check: for the checks' order and the log.
+
+    Decoded here rather than by PyJWT's ``get_unverified_header``, which checks the alphabet a character at a time
+    (about 120 µs for a GitHub token): the pattern of :func:`_bearer` has checked it already."""
+    header_part, payload_part, _ = token.split(".")
     try:
-        header = jwt.get_unverified_header(token)
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
+        return _json_object(header_part), _json_object(payload_part)
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise Refused(401, "token illeggibile: non è un JWT") from None
-    return header, claims
+
+
+def _json_object(part: str) -> dict[str, Any]:
+    value = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
 
 
 def _same_id(value: Any, expected: int) -> bool:
