@@ -238,7 +238,11 @@ class Verifier:
         self.limit = limit or RateLimit()
 
     async def authorize(self, request: Request, first_use: FirstUse) -> PushClaims:
-        """The verified claims of the request's token, or :class:`Refused` (logged)."""
+        """The verified claims of the request's token, or :class:`Refused` (logged).
+
+        ``first_use(jti, exp)`` spends the token (``store.tokens.first_use`` in a thread): False refuses it as used
+        already; what it raises (``StoreUnavailable``: the caller answers 503) goes through untouched, the token
+        unspent. The client address is the ASGI one: behind a proxy, run uvicorn with ``--proxy-headers``."""
         claimed: Mapping[str, Any] = {}
         address = request.client.host if request.client else "?"
         try:
