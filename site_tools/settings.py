@@ -26,6 +26,7 @@ GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
 TELEGRAM_DEFAULT = "https://api.telegram.org"
 GITHUB_API_DEFAULT = "https://api.github.com"
 GITHUB_DEFAULT = "https://github.com"
+GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 #: WhatsApp Cloud API throughput per business number: 80 messages per second by default, up to 1,000 once
 #: Meta has raised the number's tier. (The other rate limits are in :mod:`site_tools.content.limits`; these
 #: two live here because they bound a setting, and settings import nothing from the project.)
@@ -100,6 +101,11 @@ class Settings(BaseModel):
         "Seconds a replica holds a publish job without renewing it; after that another replica takes it over.",
         30.0,
     )
+    oidc_issuer: str = _var(
+        "SITE_TOOLS_OIDC_ISSUER",
+        "The issuer whose OIDC tokens prove a publish comes from the town's repository (its keys are read from it).",
+        GITHUB_OIDC_ISSUER,
+    )
     session_secret: SecretStr | None = _var(
         "SITE_TOOLS_SESSION_SECRET", "Signs the counter's staff sessions; the staff inbox stays closed without it."
     )
@@ -146,7 +152,9 @@ class Settings(BaseModel):
         "SITE_TOOLS_CMS_LOCAL_BACKEND", "Set by `site-tools serve`: the local editor's backend address."
     )
 
-    @field_validator("whatsapp_api_url", "telegram_api_url", "github_api_url", "github_url", "channel_gateway_url")
+    @field_validator(
+        "whatsapp_api_url", "telegram_api_url", "github_api_url", "github_url", "channel_gateway_url", "oidc_issuer"
+    )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") or None if value else value

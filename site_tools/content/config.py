@@ -38,6 +38,7 @@ from site_tools.content.town import (
     Counter,
     Editor,
     Reports,
+    Service,
     Telegram,
     TownSettings,
     WhatsAppList,
@@ -58,6 +59,7 @@ __all__ = [
     "Identity",
     "OfficeHours",
     "Reports",
+    "Service",
     "Telegram",
     "TownConfig",
     "WhatsAppList",
@@ -146,6 +148,8 @@ class TownConfig:
     markdown_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: The web editor at /admin/ (None: the town has not set it up).
     editor: Editor | None = None
+    #: The service that publishes when GitHub proves a push to main with an OIDC token (None: not set up).
+    service: Service | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -311,6 +315,7 @@ def _build(
         site_check=functools.partial(_site_check, block, content_dir, settings.reports is None, shown, lines),
         **markdown,
         editor=settings.editor,
+        service=settings.service,
     )
 
 

@@ -34,6 +34,7 @@ from site_tools.content.town_base import (
     Days,
     Email,
     Euro,
+    HttpsUrl,
     OrAlso,
     Slug,
     Template,
@@ -326,6 +327,74 @@ class Editor(Block):
     )
 
 
+_REPOSITORY = r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100}$"
+#: The events after which the service may publish. Never ``pull_request_target``: it runs a fork's pull request
+#: with the base branch's ref and workflow, so ref and workflow checks cannot tell it from a push.
+ServiceEvent = Literal["push", "workflow_dispatch", "schedule"]
+
+
+def _some_event(events: tuple[str, ...]) -> tuple[str, ...]:
+    # Not min_length: a list whose only item is refused would be reported as empty as well.
+    if not events:
+        raise refuse("l'elenco «events» è vuoto.", "scrivi almeno «push», oppure togli la riga per il predefinito.")
+    return events
+
+
+class Service(Block):
+    """Il servizio delle iscrizioni che pubblica gli avvisi: GitHub gli dimostra con un token OIDC firmato che la
+    richiesta viene dal repository del Comune, dal ramo main e dal flusso di pubblicazione; nessun segreto in
+    GitHub."""
+
+    url: Annotated[HttpsUrl, AfterValidator(lambda v: v.rstrip("/"))] = Field(
+        description="L'indirizzo https del servizio: il flusso di GitHub vi invia la richiesta di pubblicazione, e "
+        "il token vale solo per questo indirizzo (il suo «pubblico»). Senza barra finale.",
+        examples=["https://servizi.comune.example.it"],
+    )
+    repository: Annotated[
+        str,
+        *matching(
+            _REPOSITORY,
+            "«{}» non è il nome di un repository GitHub.",
+            "scrivi proprietario e nome, come nell'indirizzo: «comune-valfiorita/avvisi».",
+        ),
+    ] = Field(
+        description="Il repository GitHub del sito, proprietario/nome: l'unico da cui il servizio pubblica.",
+        examples=["comune-valfiorita/avvisi"],
+    )
+    repository_id: int = Field(
+        gt=0,
+        description="Il numero identificativo del repository su GitHub: un repository cancellato e ricreato con lo "
+        "stesso nome ne ha un altro, e non pubblica. Si legge con «gh api repos/proprietario/nome --jq .id».",
+        examples=[812345678],
+    )
+    repository_owner_id: int = Field(
+        gt=0,
+        description="Il numero identificativo del proprietario (l'organizzazione del Comune) su GitHub: si legge con "
+        "«gh api repos/proprietario/nome --jq .owner.id».",
+        examples=[98765432],
+    )
+    workflow: Annotated[
+        str,
+        *matching(
+            r"^[A-Za-z0-9._-]+\.ya?ml$",
+            "«{}» non è il nome di un file di flusso di GitHub Actions.",
+            "scrivi solo il nome del file in .github/workflows, per esempio «publish.yml».",
+        ),
+    ] = Field(
+        default="publish.yml",
+        description="Il file in .github/workflows del flusso che chiede la pubblicazione (dal ramo main).",
+        examples=["publish.yml"],
+    )
+    events: Annotated[tuple[ServiceEvent, ...], AfterValidator(_some_event)] = Field(
+        default=("push",),
+        strict=False,  # a YAML list
+        json_schema_extra={"minItems": 1},
+        description="Gli eventi di GitHub dopo cui il servizio pubblica: push (un'unione in main); si possono "
+        "aggiungere workflow_dispatch (avvio a mano) e schedule (a orario). Mai le richieste di modifica.",
+        examples=[["push"]],
+    )
+
+
 # --- office hours ---------------------------------------------------------------------------------
 
 _DAY_NAMES = {normalize_keyword(name): index for index, name in enumerate(WEEKDAYS_IT)} | {
@@ -478,6 +547,7 @@ class TownSettings(Block):
         examples=[30],
     )
     editor: Editor | None = Field(default=None, description=Editor.__doc__)
+    service: Service | None = Field(default=None, description=Service.__doc__)
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:

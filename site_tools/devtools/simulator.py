@@ -10,6 +10,9 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``POST /_sim/config`` — change limits and faults while running;
 * ``POST /_sim/reset`` — forget everything.
 
+It is also GitHub Actions' OIDC token service (``/github-oidc``: discovery, keys, the runner's token request;
+:mod:`site_tools.devtools.oidc_issuer`), so the service's trusted publishing is tested without GitHub.
+
 What the spec leaves open, decided here: the messaging-limit answer (Meta
 does not document it) is error 131048 with HTTP 400; the throughput cap is a
 token bucket of ``mps`` tokens per second holding at most ``burst`` tokens.
@@ -31,6 +34,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from site_tools.aio import run_loop
 from site_tools.content import limits
 from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
+from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_citizens import Citizens
 from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
@@ -133,6 +137,7 @@ ERROR_TEXT = {
 class Simulator:
     def __init__(self, config: SimConfig | None = None):
         self.config = config or SimConfig()
+        self.github_oidc = SimulatedActions(self)  # GitHub Actions' OIDC token service, under /github-oidc
         self.reset()
 
     def reset(self) -> None:
@@ -150,6 +155,7 @@ class Simulator:
         self.max_in_flight = 0
         self.seq = 0
         self.citizens = Citizens(self)
+        self.github_oidc.reset()
         # Faults are spread evenly, not drawn independently: each kind gains its rate
         # per request and strikes when it reaches one (from a random start), so N
         # requests at rate r see floor or ceil of N*r faults, never a lucky run of none.
@@ -468,6 +474,9 @@ class Simulator:
     async def set_config(self, request: web.Request) -> web.Response:
         changes = await request.json()
         for key, value in changes.items():
+            if key in SimulatedActions.SETTINGS:
+                self.github_oidc.configure(key, value)
+                continue
             if not hasattr(self.config, key):
                 return web.json_response({"error": f"unknown setting {key}"}, status=400)
             setattr(self.config, key, value)
@@ -489,6 +498,7 @@ class Simulator:
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
+                *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request
             ]
         )
 

@@ -14,6 +14,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`);
 * ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`);
 * ``store.jobs`` — publish jobs shared by the service's replicas, with leases (:mod:`.jobs`).
+* ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
+from site_tools.store.tokens import UsedTokens
 
 
 class Store:
@@ -47,6 +49,7 @@ class Store:
         self.staff = Staff(db)
         self.parsed = ParsedBulletins(db)
         self.jobs = Jobs(db)
+        self.tokens = UsedTokens(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:

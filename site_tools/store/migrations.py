@@ -311,6 +311,18 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        9,
+        [
+            # GitHub OIDC tokens the service accepted (a publish), by jti: each is accepted once (store/tokens.py).
+            """CREATE TABLE used_tokens (
+            jti TEXT PRIMARY KEY,
+            expires_at {float} NOT NULL,
+            used_at {float} NOT NULL
+        )""",
+            "CREATE INDEX used_tokens_expires ON used_tokens (expires_at)",
+        ],
+    ),
+    (
         10,
         [
             # Publish jobs shared by the service's replicas: a unique key, a lease renewed while the job runs,
