@@ -39,6 +39,7 @@ from site_tools.service.counter.web import inbox_app
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
+from site_tools.service.oidc import Refused, TrustPolicy, Verifier
 from site_tools.service.outbox_sender import ReplySender
 from site_tools.service.publishing import Command, Runner, stream
 from site_tools.service.signature import same_secret, valid_signature
@@ -67,7 +68,7 @@ class Service:
         store_factory: Callable[[], Store],
         exit_on_failure: bool = False,
         db_url: str | None = None,
-        trust: Any = None,
+        trust: Verifier | None = None,
         command: Command | None = None,
     ):
         if not settings.app_secret or not settings.verify_token:
@@ -89,7 +90,10 @@ class Service:
         )
         self.replies = ReplySender(settings, self.work)
         # Publishing: jobs from POST /publish and the clock, run here (warm) under a lease in the store.
-        self.trust = trust
+        # Who may ask for a publish: the town's repository, its main branch, its publish workflow (extra.town.service).
+        self.trust = trust or (
+            Verifier(TrustPolicy.from_config(config.service, settings)) if config.service is not None else None
+        )
         self.runner = Runner(
             lambda: self.config, store_factory, command or _no_command, db_url=db_url, lease=settings.job_lease
         )
@@ -174,15 +178,12 @@ class Service:
         try:
             claims = await self.trust.authorize(request, self._first_use)
             before = _before(await read_body(request, limit=MAX_PUBLISH_BODY))
+        except Refused as exc:
+            return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=exc.headers())
         except Rejected as exc:
             return PlainTextResponse(f"Richiesta rifiutata: {exc.reason}\n", status_code=exc.status)
         except StoreUnavailable:
             return PlainTextResponse("Archivio non raggiungibile: riprova tra poco.\n", status_code=503)
-        except Exception as exc:
-            if getattr(exc, "status", None) is None:
-                raise
-            headers = {"Retry-After": str(int(exc.retry_after))} if getattr(exc, "retry_after", None) else None
-            return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=headers)  # type: ignore[attr-defined]
         key = f"push:{claims.repository_id}:{claims.run_id}:{claims.run_attempt}"
         args = {"sha": claims.sha, "before": before, "adopt": True, "run": claims.run_id, "actor": claims.actor}
         try:

@@ -1,0 +1,137 @@
+"""POST /publish on the service itself: a verified push becomes a job, run here, streamed back to the workflow."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from site_tools.service.publishing import RESULT_PREFIX
+from site_tools.store import Store
+
+from .conftest import Town
+from .services import phones, simulator
+from .test_oidc import SERVICE_BLOCK, runner_token
+from .test_parse_cache import URGENT, git
+
+SECRET, VERIFY = "app-secret", "verify-token"
+
+
+def with_service_block(town: Town) -> Town:
+    path = town.root / "mkdocs.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("    # Estimated price", SERVICE_BLOCK + "    # Estimated price", 1), encoding="utf-8")
+    return town
+
+
+@dataclass
+class Running:
+    client: Any
+    sim: Any
+    db: str
+    town: Town
+
+    def trigger(self, token: str | None = None, before: str = "0" * 40, **claims: Any) -> httpx.Response:
+        token = token or runner_token(self.sim, **claims)
+        return self.client.post("/publish", headers={"Authorization": f"Bearer {token}"}, json={"before": before})
+
+    def commit(self, message: str) -> str:
+        git(self.town.root, "add", "-A")
+        git(self.town.root, "commit", "-qm", message)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=self.town.root, capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+
+
+@pytest.fixture
+def running(demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running]:
+    from starlette.testclient import TestClient
+
+    from site_tools.cli.inprocess import run_command
+    from site_tools.service.app import Service
+    from site_tools.settings import Settings
+
+    with_service_block(demo_town)
+    git(demo_town.root, "init", "-q", ".")
+    monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-23 12:00")
+    with simulator("--latency", "0") as sim:
+        for key, value in sim.env().items():
+            monkeypatch.setenv(key, value)
+        env = {**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY,
+               "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc"}  # fmt: skip
+        with closing(Store.open(sqlite_url)) as store:
+            store.subscribers.bulk_subscribe(phones(5), "test")
+        app = Service(demo_town.config, Settings.from_env(env), lambda: Store.open(sqlite_url),
+                      db_url=sqlite_url, command=run_command)  # fmt: skip
+        with TestClient(app.app(), base_url="https://servizi.valfiorita.example.it") as client:
+            yield Running(client, sim, sqlite_url, demo_town)
+
+
+def result_of(response: httpx.Response) -> tuple[list[str], dict[str, Any]]:
+    lines = response.text.splitlines()
+    assert lines and lines[-1].startswith(RESULT_PREFIX), lines[-5:]
+    return lines[:-1], json.loads(lines[-1][len(RESULT_PREFIX) :])
+
+
+@pytest.mark.slow
+def test_a_push_is_published_and_the_run_streamed_back(running: Running) -> None:
+    first = running.commit("adozione")
+    adoption = running.trigger(sha=first)
+    assert adoption.status_code == 200 and adoption.headers["content-type"].startswith("text/plain")
+    lines, result = result_of(adoption)
+    assert result["exit"] == 0 and any("segnati come storici" in line for line in lines)
+    assert running.sim.stats().get("accepted", 0) == 0  # adopting sends nothing old
+
+    running.town.write("2026-11-23-allerta-rossa.md", URGENT)
+    second = running.commit("allerta")
+    token = runner_token(running.sim, sha=second, run_id="777", run_attempt="1")
+    push = running.trigger(token, before=first)
+    lines, result = result_of(push)
+    assert lines[0].startswith(f"Pubblicazione di {second[:12]} presa in carico")
+    assert result["exit"] == 0, lines
+    assert running.sim.stats()["accepted"] == 5 and len(running.sim.messages()["telegram"]) == 1
+    assert "allerta-rossa" in result["summary"]
+    assert [(p["bulletin"], p["channel"]) for p in result["posts"]] == [("allerta-rossa", "whatsapp_channel")]
+
+    replay = running.trigger(token, before=first)  # the same token again
+    assert replay.status_code == 403 and "già usato" in replay.text
+
+    rerun = running.trigger(sha=second, run_id="777", run_attempt="2", before=first)  # "Re-run jobs"
+    _, again = result_of(rerun)
+    assert again["exit"] == 0 and again["job"] != result["job"]
+    assert running.sim.stats()["accepted"] == 5 and len(running.sim.messages()["telegram"]) == 1  # nothing twice
+
+
+def test_a_refused_token_starts_no_job(running: Running) -> None:
+    answer = running.trigger(repository="qualcuno/fork", repository_id="1", repository_owner_id="2")
+    assert answer.status_code == 403
+    with closing(Store.open(running.db)) as store:
+        assert store.jobs.recent() == []
+
+
+def test_a_body_that_is_not_a_before_commit_is_refused(running: Running) -> None:
+    answer = running.trigger(before="HEAD~1; rm -rf /")
+    assert answer.status_code == 400 and "before" in answer.text
+    with closing(Store.open(running.db)) as store:
+        assert store.jobs.recent() == []
+
+
+def test_a_town_without_the_service_block_does_not_publish_on_request(tmp_path: Path, town: Town) -> None:
+    from starlette.testclient import TestClient
+
+    from site_tools.service.app import Service
+    from site_tools.settings import Settings
+
+    settings = Settings.from_env({"WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY})
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with TestClient(Service(town.config, settings, lambda: Store.open(url)).app()) as client:
+        answer = client.post("/publish", headers={"Authorization": "Bearer x.y.z"})
+    assert answer.status_code == 404 and "extra.town.service" in answer.text
