@@ -304,7 +304,8 @@ def test_the_trigger_streams_the_run_and_ends_with_its_result(runner: Runner) ->
     out = "\n".join(seen) + "\n" + rest
     ((auth, body),) = service.calls("/publish")
     token = auth.removeprefix("Bearer ")
-    assert f"::add-mask::{token}" in out.splitlines()[0]  # masked before anything else is printed
+    shown = out.splitlines()
+    assert shown.index(f"::add-mask::{token}") < shown.index(lines[0])  # masked before the service says anything
     assert service.audiences == [service.url]  # the audience is the service's URL
     assert json.loads(body) == {"before": "b" * 40}
     assert lines[0] in out and lines[1] in out.splitlines()  # the service's annotations reach the log as they are
