@@ -389,6 +389,12 @@ def test_without_id_token_permission_the_job_says_so(runner: Runner) -> None:
     assert "id-token: write" in error
 
 
+def test_the_audience_is_the_services_url_without_a_final_slash(runner: Runner) -> None:
+    job = runner.run(SERVICE_URL=runner.service.url + "/")
+    assert job.returncode == 0, job.stdout
+    assert runner.service.audiences == [runner.service.url] and len(runner.service.calls("/publish")) == 1
+
+
 def test_a_plain_http_service_is_refused(runner: Runner) -> None:
     job = runner.run(SERVICE_URL="http://servizi.comune.example.it")
     assert job.returncode == 1 and not runner.service.audiences

@@ -43,7 +43,7 @@ class ServiceClient:
                 "GitHub non dà a questo job il token OIDC: serve «permissions: id-token: write» nel job."
             )
         return cls(
-            url,
+            url.rstrip("/"),  # the audience is the URL as extra.town.service.url has it: no final slash
             settings.actions_id_token_request_url,
             reveal(settings.actions_id_token_request_token),
             settings.http_timeout,
@@ -71,7 +71,7 @@ class ServiceClient:
             token = self.id_token(client)
             try:
                 response = client.post(
-                    f"{self.service_url.rstrip('/')}/publish/issues",
+                    f"{self.service_url}/publish/issues",
                     json={"issues": reports},
                     headers={"Authorization": f"Bearer {token}"},
                 )
