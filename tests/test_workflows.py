@@ -213,11 +213,14 @@ def trigger_script() -> str:
 
 
 class Runner:
-    """A job's surroundings for the step: its temporary folder, summary and output files, the runner's token
-    endpoint (the fake service's), and a ``sleep`` that returns at once and says how long it was asked for."""
+    """A job's surroundings for the step: its temporary folder, summary and output files, the service's URL and
+    the runner's token endpoint (``token_env``: ``ACTIONS_ID_TOKEN_REQUEST_URL`` and ``…_TOKEN``), and a
+    ``sleep`` that returns at once and says how long it was asked for. The same step runs against the real
+    service with the simulator's token endpoint: ``Runner(root, service_url, token_env)``."""
 
-    def __init__(self, root: Path, service: FakeService):
-        self.root, self.service = root, service
+    def __init__(self, root: Path, service_url: str, token_env: dict[str, str], service: FakeService | None = None):
+        self.root, self.service_url, self.token_env = root, service_url, token_env
+        self.service: FakeService = service  # type: ignore[assignment]  # set when the stand-in answers
         for folder in ("temp", "bin"):
             (root / folder).mkdir()
         self.script = root / "trigger.sh"
@@ -238,9 +241,9 @@ class Runner:
             "RUNNER_TEMP": str(self.root / "temp"),
             "GITHUB_STEP_SUMMARY": str(self.summary),
             "GITHUB_OUTPUT": str(self.output),
-            "SERVICE_URL": self.service.url,
+            "SERVICE_URL": self.service_url,
             "BEFORE": "b" * 40,
-            **self.service.runner_env(),
+            **self.token_env,
         }
         for name, value in overrides.items():
             if value is None:
@@ -266,7 +269,7 @@ class Runner:
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
     with serving(FakeService()) as service:
-        yield Runner(tmp_path, service)
+        yield Runner(tmp_path, service.url, service.runner_env(), service)
 
 
 def errors(out: str) -> list[str]:
