@@ -27,8 +27,7 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
-from tests.fake_service import FakeService, Handler, result_line  # noqa: E402
-from tests.services import serving  # noqa: E402
+from tests.fake_service import Handler, result_line, running  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +45,7 @@ def main() -> None:
         handler.stream(["✔ avviso → Lista WhatsApp: inviato", result_line()])
 
     to_post, whole = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-trigger-") as tmp, serving(FakeService()) as service:
+    with tempfile.TemporaryDirectory(prefix="bench-trigger-") as tmp, running() as service:
         service.publish = publish
         root = Path(tmp)
         (root / "trigger.sh").write_text(script, encoding="utf-8")

@@ -32,7 +32,7 @@ from site_tools.store import Store
 
 from .command import site_tools
 from .conftest import Town
-from .fake_service import FakeService
+from .fake_service import FakeService, running
 from .services import serving, simulator
 from .test_no_bulletin_lost import (
     URGENT,
@@ -299,7 +299,7 @@ def test_a_report_that_is_not_what_ci_sends_is_refused_whole(sqlite_url: str, it
 @pytest.fixture
 def service(sqlite_url: str) -> Iterator[FakeService]:
     """``POST /publish/issues`` recorded in the real store, as the service does."""
-    with serving(FakeService()) as server:
+    with running() as server:
         server.issues = lambda body: (200, {"recorded": len(report(sqlite_url, body["issues"]))})
         yield server
 

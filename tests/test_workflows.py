@@ -25,7 +25,7 @@ import yaml
 
 from .command import site_tools
 from .conftest import FIXTURE_TOWN, REPO
-from .fake_service import FakeService, result_line
+from .fake_service import FakeService, result_line, running
 from .services import phones, serving, simulator
 from .test_publisher import URGENT
 
@@ -268,7 +268,7 @@ class Runner:
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[Runner]:
-    with serving(FakeService()) as service:
+    with running() as service:
         yield Runner(tmp_path, service.url, service.runner_env(), service)
 
 
@@ -316,6 +316,34 @@ def test_the_trigger_streams_the_run_and_ends_with_its_result(runner: Runner) ->
     assert "- **allerta**: inviato" in runner.read(runner.summary)
     assert json.loads(runner.read(runner.result_file))["posts"] == POSTS  # for the issues' step
     assert runner.read(runner.output).splitlines() == ["issues=true"]
+
+
+def test_the_issues_step_reads_the_saved_result_and_reports_with_a_fresh_token(runner: Runner) -> None:
+    """The two steps together: what the trigger saved is what ``site-tools channel-issues`` reads; its report to the
+    service carries a second token (a new jti), not the trigger's."""
+    from .test_no_bulletin_lost import FakeGitHub
+
+    runner.service.publish = lambda h: h.stream([result_line(0, "", POSTS)])
+    assert runner.run().returncode == 0
+    with serving(FakeGitHub()) as github:
+        env = {
+            "GITHUB_TOKEN": "gh-test-token",
+            "GITHUB_REPOSITORY": "comune/avvisi",
+            "GITHUB_API_URL": github.url,
+            "SITE_TOOLS_SERVICE_URL": runner.service_url,
+            "RUNNER_TEMP": str(runner.root / "temp"),
+            **runner.token_env,
+        }
+        issues = site_tools("channel-issues", "--result", str(runner.result_file), cwd=runner.root, env=env)
+        assert issues.returncode == 0, issues.stderr
+        (issue,) = github.issues.values()
+    assert issue["title"] == "🔴 URGENTE – Da pubblicare a mano su Canale WhatsApp: Allerta rossa"
+    ((trigger_auth, _),) = runner.service.calls("/publish")
+    ((report_auth, body),) = runner.service.calls("/publish/issues")
+    assert trigger_auth == "Bearer t.1.sig" and report_auth == "Bearer t.2.sig"
+    assert json.loads(body)["issues"] == [
+        {"bulletin": "allerta", "channel": "whatsapp_channel", "issue": 1, "closed": None}
+    ]
 
 
 def test_the_trigger_exits_with_the_runs_exit_code(runner: Runner) -> None:
