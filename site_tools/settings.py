@@ -129,6 +129,18 @@ class Settings(BaseModel):
     github_step_summary: Path | None = _var(
         "GITHUB_STEP_SUMMARY", "File the publish summary is appended to (the workflow run's page)."
     )
+    actions_id_token_request_url: str | None = _var(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "Set by GitHub in a job with `id-token: write`: where `channel-issues` asks for an OIDC token.",
+    )
+    actions_id_token_request_token: SecretStr | None = _var(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "Set by GitHub with the previous one: authorises the OIDC token request."
+    )
+    service_url: str | None = _var(
+        "SITE_TOOLS_SERVICE_URL",
+        "The town's service as CI reaches it (the repository variable): the OIDC tokens' audience, where "
+        "`channel-issues` reports the issues (`POST /publish/issues`).",
+    )
     github_base_ref: str | None = _var(
         "GITHUB_BASE_REF", "A pull request's base branch: bulletins are compared with it (default: the last commit)."
     )

@@ -35,6 +35,7 @@ COMMANDS = {
     "adopt": ("publish", "adopt"),
     "visible-state": ("publish", "visible_state_command"),
     "deliveries": ("publish", "deliveries"),
+    "channel-issues": ("channel_issues", "channel_issues"),
     "webhook": ("service", "webhook"),
     "webhook-events": ("service", "webhook_events"),
     "subscribers": ("subscribers", "subscribers"),

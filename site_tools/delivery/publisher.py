@@ -137,8 +137,8 @@ class Publisher:
             return None
         return (
             f"non inviato: {estimate.describe()}, oltre il tetto di spesa di {euro(ceiling)} "
-            "(extra.town.cost_ceiling_eur). Se va inviato, approva la spesa: rilancia il workflow "
-            "«Avvisi programmati» con «approva_costo» oppure «site-tools publish --approve-cost»"
+            "(extra.town.cost_ceiling_eur). Se va inviato, approva la spesa: sul server del servizio, "
+            f"«site-tools publish --approve-cost --only {b.id}»"
         )
 
     async def _publish_one(self, b: Bulletin, channel: Channel, report: PublishReport) -> ChannelResult:
