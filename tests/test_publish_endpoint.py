@@ -135,3 +135,35 @@ def test_a_town_without_the_service_block_does_not_publish_on_request(tmp_path: 
     with TestClient(Service(town.config, settings, lambda: Store.open(url)).app()) as client:
         answer = client.post("/publish", headers={"Authorization": "Bearer x.y.z"})
     assert answer.status_code == 404 and "extra.town.service" in answer.text
+
+
+@pytest.mark.slow
+def test_the_workflow_reports_the_issues_it_opened_and_the_ones_editors_closed(running: Running) -> None:
+    first = running.commit("adozione")
+    result_of(running.trigger(sha=first))
+    running.town.write("2026-11-23-allerta-rossa.md", URGENT)
+    second = running.commit("allerta")
+    _, result = result_of(running.trigger(sha=second, before=first))
+    assert [p["issue"] for p in result["posts"]] == [None]  # no issue yet: CI opens one
+
+    def report(*items: dict[str, Any]) -> httpx.Response:
+        token = runner_token(running.sim, sha=second)
+        return running.client.post(
+            "/publish/issues", headers={"Authorization": f"Bearer {token}"}, json={"issues": list(items)}
+        )
+
+    opened = report({"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": 12, "closed": None})
+    assert opened.status_code == 200 and opened.json()["recorded"] == 1
+    _, later = result_of(running.trigger(sha=second, before=second, run_id="778"))
+    assert later["posts"] == [
+        {"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": 12, "waiting": True}
+    ]
+
+    bad = report({"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": "12; DROP TABLE"})
+    assert bad.status_code == 400 and "issues[0]" in bad.text
+    closed = report({"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": 12, "closed": "completed"})
+    assert closed.status_code == 200
+    with closing(Store.open(running.db)) as store:
+        assert store.ledger.publication("allerta-rossa", "whatsapp_channel").state == "done"  # type: ignore[union-attr]
+    forged = running.client.post("/publish/issues", headers={"Authorization": "Bearer a.b.c"}, json={"issues": []})
+    assert forged.status_code in (401, 403)

@@ -438,7 +438,7 @@ def _conclude(
     o: PublishOptions,
 ) -> bool:
     """Say what happened (log, annotations, job summary), remember what was refused; True if the run failed."""
-    from site_tools.delivery.channel_issues import notify, unannounced
+    from site_tools.delivery.channel_issues import notify, posts_payload, unannounced
     from site_tools.delivery.plan import COST_HOLD
 
     refusals = plan.refusals() + [
@@ -450,7 +450,7 @@ def _conclude(
     print_report(report, plan, content.config, fresh)
     posts = manual_posts(report, content.by_id(), links)
     if o.posts_file:  # the service's run: the workflow opens the issues with its own token
-        handover = _posts_payload(store, posts + unannounced(store, content.bulletins, links, settings))
+        handover = posts_payload(store, posts, content.bulletins, links, settings)
         o.posts_file.write_text(json.dumps(handover, ensure_ascii=False), encoding="utf-8")
         issue_lines = (
             [f"✍ {count(len(handover), 'post a mano passato', 'post a mano passati')} al workflow."] if handover else []
@@ -466,16 +466,6 @@ def _conclude(
         click.echo("Niente da pubblicare adesso.")
     write_summary(job_summary(report, plan, refusals, fresh, issue_lines), o.summary_file)
     return failed
-
-
-def _posts_payload(store: Store, posts: list[ManualPost]) -> list[dict[str, Any]]:
-    """The manual posts as the workflow receives them (placeholder until the CI side lands)."""
-    posts = list({(p.bulletin.id, p.channel): p for p in reversed(posts)}.values())[::-1]
-    return [
-        {"bulletin": p.bulletin.id, "channel": p.channel, "title": p.bulletin.title, "urgent": p.bulletin.urgent,
-         "text": p.text, "link": p.link, "issue": None}
-        for p in posts
-    ]  # fmt: skip
 
 
 def manual_posts(report: PublishReport, by_id: dict[str, Bulletin], links: Links) -> list[ManualPost]:

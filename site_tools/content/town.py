@@ -34,7 +34,6 @@ from site_tools.content.town_base import (
     Days,
     Email,
     Euro,
-    HttpsUrl,
     OrAlso,
     Slug,
     Template,
@@ -340,12 +339,26 @@ def _some_event(events: tuple[str, ...]) -> tuple[str, ...]:
     return events
 
 
+def _service_url(value: str) -> str:
+    """https, or http on this very machine (a service tried locally, as the tests and the demo do)."""
+    parsed = urlparse(value)
+    local = parsed.scheme == "http" and parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    if not local and (parsed.scheme != "https" or not parsed.netloc):
+        raise refuse(f"«{value}» non è un indirizzo web sicuro.", "scrivi l'indirizzo completo con https://.")
+    return value.rstrip("/")
+
+
+ServiceUrl = Annotated[
+    Text, AfterValidator(_service_url), Field(json_schema_extra={"format": "uri", "pattern": "^https?://"})
+]
+
+
 class Service(Block):
     """Il servizio delle iscrizioni che pubblica gli avvisi: GitHub gli dimostra con un token OIDC firmato che la
     richiesta viene dal repository del Comune, dal ramo main e dal flusso di pubblicazione; nessun segreto in
     GitHub."""
 
-    url: Annotated[HttpsUrl, AfterValidator(lambda v: v.rstrip("/"))] = Field(
+    url: ServiceUrl = Field(
         description="L'indirizzo https del servizio: il flusso di GitHub vi invia la richiesta di pubblicazione, e "
         "il token vale solo per questo indirizzo (il suo «pubblico»). Senza barra finale.",
         examples=["https://servizi.comune.example.it"],

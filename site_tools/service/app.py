@@ -205,6 +205,27 @@ class Service:
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
+    async def issues(self, request: Request) -> Response:
+        """The workflow says what it did with the manual posts: issue numbers, issues closed by the editors."""
+        from site_tools.delivery.channel_issues import BadIssueReport, record_issue_reports
+
+        if self.trust is None:
+            return PlainTextResponse("manca extra.town.service nel mkdocs.yml.\n", status_code=404)
+        try:
+            await self.trust.authorize(request, self._first_use)
+            payload = load_json(await read_body(request, limit=MAX_ISSUES_BODY))
+            reports = payload.get("issues") if isinstance(payload, dict) else None
+            lines = await self.runner.db(lambda store: record_issue_reports(store, reports))
+        except Refused as exc:
+            return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=exc.headers())
+        except Rejected as exc:
+            return PlainTextResponse(f"Richiesta rifiutata: {exc.reason}\n", status_code=exc.status)
+        except BadIssueReport as exc:
+            return PlainTextResponse(f"{exc}\n", status_code=400)
+        except StoreUnavailable:
+            return PlainTextResponse("Archivio non raggiungibile: riprova tra poco.\n", status_code=503)
+        return JSONResponse({"recorded": len(reports or []), "lines": lines})
+
     async def _first_use(self, jti: str, expires_at: float) -> bool:
         return await self.runner.db(lambda store: store.tokens.first_use(jti, expires_at))
 
@@ -276,6 +297,7 @@ class Service:
                 Route("/webhook", self.receive, methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
                 Route("/publish", self.publish, methods=["POST"]),
+                Route("/publish/issues", self.issues, methods=["POST"]),
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
                 *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
             ],
@@ -292,6 +314,8 @@ def _no_command(args: list[str], emit: Callable[[str], None]) -> int:
 
 #: The publish request's body: the push's "before" commit, nothing more.
 MAX_PUBLISH_BODY = 4096
+#: What the workflow reports of the manual posts' issues (at most 1,000 items of a few fields).
+MAX_ISSUES_BODY = 256 * 1024
 
 
 def _before(body: bytes) -> str | None:
