@@ -255,7 +255,7 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     "--adopt/--no-adopt",
     "adopt_store",
     default=True,
-    help="Su un archivio che non ha mai adottato il repository: adottalo ora (avvii da push) o fermati (avvii programmati).",
+    help="Su un archivio che non ha mai adottato il repository: adottalo ora (avvii da push) o fermati (invii all'orario).",
 )
 # For a run streamed to a GitHub workflow's log by the service (site_tools/service/publishing.py): hidden.
 @click.option("--annotations", is_flag=True, hidden=True, help="Problemi anche come annotazioni di GitHub.")
@@ -293,15 +293,17 @@ class PublishOptions:
     posts_file: Path | None = None
 
 
-#: A scheduled run knows nothing of the last push: adopting there would mark a just-merged bulletin historical.
+#: A run of the service's clock knows nothing of the last push: adopting there would mark a just-merged bulletin
+#: historical.
 NOT_ADOPTED = Problem(
     "ambiente (SITE_TOOLS_DB)",
     None,
     "adozione",
-    "il registro degli invii non ha ancora adottato il sito e un avvio programmato non lo fa da solo: "
+    "il registro degli invii non ha ancora adottato il sito e un invio all'orario (l'orologio del servizio) non lo "
+    "fa da solo: "
     "segnerebbe come già pubblicato anche un avviso appena unito il cui invio non è riuscito.",
     "rilancia l'ultimo avvio non riuscito del workflow «Pubblica» (Re-run jobs): adotta il sito e invia i nuovi "
-    "avvisi. Se nessun avviso nuovo aspetta, basta «site-tools adopt» con il SITE_TOOLS_DB di produzione.",
+    "avvisi. Se nessun avviso nuovo aspetta, basta «site-tools adopt» sul server del servizio.",
 )
 
 
@@ -580,7 +582,7 @@ def visible_state(config: TownConfig, now_text: str | None) -> str:
 @pass_ctx
 @friendly
 def visible_state_command(ctx: Context, now_text: str | None) -> None:
-    """Stampa un'impronta di ciò che il sito mostra ora (il workflow programmato ripubblica solo se cambia)."""
+    """Stampa un'impronta di ciò che il sito mostra ora (il servizio fa ricostruire il sito solo se cambia)."""
     click.echo(visible_state(ctx.config, now_text))
 
 
