@@ -34,6 +34,7 @@ from starlette.routing import Mount, Route
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
+from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
@@ -77,6 +78,17 @@ class Service:
         )
         self.replies = ReplySender(settings, self.work)
         self.loops = [Supervised("events", self.worker.run), Supervised("replies", self.replies.run)]
+        self.counter: Counter | None = None
+        # The checkout follows main, the clock and the site refresh (None: no repository to follow).
+        self.current = Current.create(config, settings, store_factory, self.reload)
+        if self.current:
+            self.loops += [Supervised(name, run) for name, run in self.current.loops()]
+
+    def reload(self, config: TownConfig) -> None:
+        """The checkout moved and its mkdocs.yml loads: every part reads the new settings from now on."""
+        self.config = self.worker.config = config
+        if self.counter:
+            self.counter.config = self.counter.library.config = config
 
     def _store(self, name: str) -> Store:
         with self._stores_lock:
@@ -158,6 +170,10 @@ class Service:
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
         if self.fatal:
             problems.append(self.fatal)
+        current = self.current.health() if self.current else None
+        if current:
+            problems += current.problems
+            details.update(current.details)
         body = {
             "status": "failing" if problems else "ok",
             "problems": problems,
@@ -169,6 +185,7 @@ class Service:
             "opt_outs_in_request": self.counters.unsubscribed_in_request,
             "replies_sent": self.replies.sent,
             "loops": {loop.name: loop.state for loop in self.loops},
+            "warnings": current.warnings if current else [],
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
@@ -187,6 +204,7 @@ class Service:
         # The one-to-one counter: its inbox is a second Starlette app mounted here, its loops
         # supervised beside ours.
         counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
+        self.counter = counter
         if counter:
             self.loops += [Supervised(name, run) for name, run in counter.loop_factories()]
 
@@ -201,6 +219,8 @@ class Service:
                 pool.shutdown(wait=True)
             if counter:
                 counter.close()
+            if self.current:
+                self.current.close()
 
         return Starlette(
             routes=[

@@ -12,7 +12,8 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.budget`` — one rate budget per phone number, shared by every sender (:mod:`.budget`).
 * ``store.conversations`` — the one-to-one counter's questions and answers (:mod:`.conversations`);
 * ``store.staff`` — the counter's staff, sessions, login throttling and audit log (:mod:`.staff`);
-* ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`).
+* ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`);
+* ``store.state`` — what the service remembers across restarts and replicas (:mod:`.service_state`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from site_tools.store.inbox import Inbox
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
+from site_tools.store.service_state import ServiceState
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
 
@@ -44,6 +46,7 @@ class Store:
         self.conversations = Conversations(db)
         self.staff = Staff(db)
         self.parsed = ParsedBulletins(db)
+        self.state = ServiceState(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
