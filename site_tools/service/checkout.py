@@ -126,7 +126,7 @@ class Checkout:
         if proc.returncode != 0:
             lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
             raise CheckoutError(hide_credentials(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}"))
-        return out.decode(errors="replace").strip()
+        return out.decode(errors="replace").rstrip()  # not lstrip: «git status --porcelain» starts with a space
 
     async def _has(self, commit: str) -> bool:
         try:
@@ -169,6 +169,14 @@ class Checkout:
             return await self.git("rev-parse", "--verify", "HEAD^{commit}")
         except CheckoutError:
             return None  # a new repository: nothing checked out yet
+
+    async def look(self) -> str | None:
+        """What is checked out now (before any fetch: ``/health`` tells it even while the remote is away)."""
+        commit = await self.current()
+        if commit is not None and self.commit is None:
+            self.commit = commit
+            self.committed_at = float(await self.git("show", "-s", "--format=%ct", commit))
+        return commit
 
     async def switch(self, commit: str) -> Synced:
         """Check ``commit`` (already fetched) out, detached; :class:`DirtyCheckout` if tracked files were changed."""

@@ -118,6 +118,10 @@ class Follower:
 
     async def run(self) -> None:
         """The fallback: fetch every ``every`` seconds (or when woken), whatever happened to the last one."""
+        try:
+            await self.checkout.look()
+        except CheckoutError as exc:
+            log.warning("the checkout cannot be read: %s", exc)
         while True:
             try:
                 await self.sync()
