@@ -11,8 +11,10 @@ import json
 from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from site_tools.service.schedule import Agenda, Ticks, Timer, load_agenda, tick_key
@@ -200,7 +202,7 @@ def test_the_agenda_knows_sends_and_site_changes(town: Town) -> None:
     )
     from site_tools.content.loading import load_content
 
-    agenda = Agenda(load_content(town.config, check_bodies=False).bulletins, resumes=[DUE])
+    agenda = Agenda.of(load_content(town.config, check_bodies=False).bulletins, resumes=[DUE])
     rome = {
         "date": datetime(2026, 12, 20, 7, 0, tzinfo=UTC).timestamp(),
         "event_end": datetime(2026, 12, 22, 19, 0, tzinfo=UTC).timestamp(),
@@ -247,3 +249,75 @@ def test_the_state_table_lets_one_caller_act_on_a_change(store_url: str) -> None
 @pytest.mark.parametrize("moment, key", [(DUE + 59.9, "tick:2026-12-24T09:00"), (DUE + 60, "tick:2026-12-24T09:01")])
 def test_a_ticks_key_is_its_utc_minute(moment: float, key: str) -> None:
     assert tick_key(moment) == key
+
+
+@pytest.mark.slow
+def test_a_pushed_bulletin_goes_out_at_its_minute_and_the_site_follows(tmp_path: Path, sqlite_url: str) -> None:
+    """The service's parts together: the checkout follows a bare remote, a push brings a bulletin for 10:00, the
+    clock asks for its publish at 10:00 and the site is rebuilt then (the push itself is built by its workflow)."""
+    from site_tools.content.config import load_config
+    from site_tools.service.current import Current
+    from site_tools.settings import Settings
+
+    from .services import simulator
+    from .test_checkout import Remote
+
+    remote = Remote(tmp_path)
+    served = remote.clone(tmp_path / "served")
+    Store.open(sqlite_url).close()
+    asked: list[str] = []
+
+    async def enqueue(key: str, args: dict[str, Any]) -> bool:
+        asked.append(key)
+        return True
+
+    with simulator("--latency", "0") as sim:
+        settings = Settings.from_env(
+            {
+                "SITE_TOOLS_REPOSITORY_URL": str(remote.bare),
+                "GITHUB_REPOSITORY": "comune-valfiorita/avvisi",
+                "GITHUB_API_URL": sim.url,
+                "SITE_TOOLS_GITHUB_DISPATCH_TOKEN": "sim-github-dispatch-token",
+            }
+        )
+
+        def dispatched() -> int:
+            return len(httpx.get(f"{sim.url}/_sim/dispatches").json())
+
+        async def scenario() -> None:
+            clock = MovedClock(DUE - 600)
+            config = load_config(served / "mkdocs.yml")
+            current = Current.create(config, settings, lambda: Store.open(sqlite_url), lambda c: None, enqueue, clock)
+            assert current is not None and current.clock_timer is not None
+            tasks = [asyncio.create_task(run()) for _, run in current.loops()]
+            try:
+                await until(lambda: asked == ["tick:2026-12-24T08:50"])  # the start
+                await asyncio.to_thread(lambda: until_sync(lambda: dispatched() == 1))  # first start: a new state
+                remote.editor.write(
+                    "natale.md", good("2026-12-24-auguri").replace("2026-11-20 08:30", "2026-12-24 10:00")
+                )
+                remote.push("Gli auguri di Natale, alle 10")
+                async with current.pinned() as synced:  # as a publish on push does
+                    assert synced.moved
+                await until(lambda: current.clock_timer is not None and current.clock_timer.next_due == DUE)
+                assert current.health().details["next_scheduled"] == DUE
+                clock.t = DUE - 1
+                await settle()
+                assert asked == ["tick:2026-12-24T08:50"] and dispatched() == 1  # the push: built by its workflow
+                clock.t = DUE + 2
+                await until(lambda: asked == ["tick:2026-12-24T08:50", "tick:2026-12-24T09:00"])
+                await asyncio.to_thread(lambda: until_sync(lambda: dispatched() == 2))
+                assert current.health().problems == [] and current.health().warnings == []
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                current.close()
+
+        asyncio.run(scenario())
+
+
+def until_sync(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    from .services import wait_for
+
+    wait_for(predicate, timeout=timeout)

@@ -39,7 +39,7 @@ def dispatches(sim: SimThread) -> list[dict[str, Any]]:
 def agenda_of(town: Town) -> Agenda:
     town.write("natale.md", good("2026-12-24-auguri").replace("2026-11-20 08:30", "2026-12-24 10:00"))
     town.write("oggi.md", good("2026-11-20-oggi") + "expires: 2026-12-31 00:00\n")
-    return Agenda(load_content(town.config, check_bodies=False).bulletins)
+    return Agenda.of(load_content(town.config, check_bodies=False).bulletins)
 
 
 def refresher(town: Town, agenda: Agenda, url: str, settings: Settings | None) -> SiteRefresh:
@@ -49,8 +49,7 @@ def refresher(town: Town, agenda: Agenda, url: str, settings: Settings | None) -
         return fn(store)
 
     dispatcher = Dispatcher(settings, "comune-valfiorita/avvisi") if settings else None
-    config = town.config
-    return SiteRefresh(lambda: agenda, lambda: config, work, dispatcher)
+    return SiteRefresh(lambda: agenda, work, dispatcher)
 
 
 def settings_for(sim: SimThread, token: str | None = TOKEN) -> Settings:
@@ -117,10 +116,13 @@ def test_a_missing_or_refused_token_is_said(
 def test_the_fingerprint_changes_with_what_the_site_shows(town: Town) -> None:
     agenda = agenda_of(town)
     rome = town.config.timezone
-    before = fingerprint(agenda.bulletins, datetime(2026, 12, 24, 9, 59, tzinfo=rome))
-    assert before == fingerprint(agenda.bulletins, datetime(2026, 12, 24, 9, 0, tzinfo=rome))
-    appeared = fingerprint(agenda.bulletins, datetime(2026, 12, 24, 10, 0, tzinfo=rome))
-    expired = fingerprint(agenda.bulletins, datetime(2026, 12, 31, 0, 0, tzinfo=rome))
+
+    def at(*moment: int) -> str:
+        return fingerprint(agenda.bulletins, datetime(*moment, tzinfo=rome).timestamp())
+
+    before = at(2026, 12, 24, 9, 59)
+    assert before == at(2026, 12, 24, 9, 0)
+    appeared, expired = at(2026, 12, 24, 10, 0), at(2026, 12, 31, 0, 0)
     assert len({before, appeared, expired}) == 3
 
 

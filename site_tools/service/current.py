@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from site_tools.content.config import TownConfig
@@ -70,7 +71,7 @@ class Current:
         )
         self.ticks = Ticks(enqueue) if enqueue is not None else None
         self.clock_timer = Timer("clock", self._sends, self.ticks, clock=clock) if self.ticks is not None else None
-        self.refresh = SiteRefresh(lambda: self.agenda, lambda: self.follower.config, self.work, dispatcher)
+        self.refresh = SiteRefresh(lambda: self.agenda, self.work, dispatcher)
         self.site_timer = Timer("site", self._site_changes, self.refresh, clock=clock)
 
     @classmethod
@@ -117,6 +118,10 @@ class Current:
     async def sync(self, want: str | None = None) -> Synced:
         """Before a publish: ``main`` fetched (and the pushed commit), checked out, the settings reloaded."""
         return await self.follower.sync(want)
+
+    def pinned(self, want: str | None = None) -> AbstractAsyncContextManager[Synced]:
+        """``async with current.pinned(sha) as synced:`` publish — the checkout does not move meanwhile."""
+        return self.follower.pinned(want)
 
     def published(self) -> None:
         """After a publish: the ledger changed (sends done, some left waiting): plan again."""

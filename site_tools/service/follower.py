@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,24 +76,34 @@ class Follower:
         Raises :class:`~.checkout.CheckoutError` (and :class:`~.checkout.DirtyCheckout`) as the checkout does.
         """
         async with self._lock:
-            try:
-                head = await self.checkout.fetch(want)
-                self.failed = None
-                if self.broken is not None and head == self.broken.commit and self.checkout.commit is not None:
-                    return await self.checkout.switch(self.checkout.commit)  # still broken: stay where it works
-                synced = await self.checkout.switch(head)
-            except DirtyCheckout as exc:
-                self.refused = str(exc)
-                log.error("checkout refused: %s", exc)
-                raise
-            except CheckoutError as exc:
-                self.failed = str(exc)
-                log.warning("checkout not updated: %s", exc)
-                raise
-            self.refused = None
-            if not synced.moved:
-                return synced
-            return await self._moved(synced)
+            return await self._sync(want)
+
+    @asynccontextmanager
+    async def pinned(self, want: str | None = None) -> AsyncIterator[Synced]:
+        """Sync, then keep the checkout where it is until the block ends: a publish reads one commit throughout,
+        the fallback fetch waits for it."""
+        async with self._lock:
+            yield await self._sync(want)
+
+    async def _sync(self, want: str | None) -> Synced:
+        try:
+            head = await self.checkout.fetch(want)
+            self.failed = None
+            if self.broken is not None and head == self.broken.commit and self.checkout.commit is not None:
+                return await self.checkout.switch(self.checkout.commit)  # still broken: stay where it works
+            synced = await self.checkout.switch(head)
+        except DirtyCheckout as exc:
+            self.refused = str(exc)
+            log.error("checkout refused: %s", exc)
+            raise
+        except CheckoutError as exc:
+            self.failed = str(exc)
+            log.warning("checkout not updated: %s", exc)
+            raise
+        self.refused = None
+        if not synced.moved:
+            return synced
+        return await self._moved(synced)
 
     async def _moved(self, synced: Synced) -> Synced:
         try:

@@ -22,7 +22,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
@@ -43,29 +43,45 @@ MAX_SLEEP = 300.0
 Enqueue = Callable[[str, dict[str, Any]], Awaitable[bool]]
 
 
+class Dated(NamedTuple):
+    """What the clock and the site refresh need of a bulletin (not a draft): its moments, in epoch seconds."""
+
+    id: str
+    date: float
+    expires: float | None
+    event_end: float | None
+    urgent: bool
+
+    @classmethod
+    def of(cls, b: Bulletin) -> Dated:
+        return cls(
+            b.id,
+            b.date.timestamp(),
+            b.expires.timestamp() if b.expires is not None else None,
+            b.event.finish.timestamp() if b.event is not None else None,
+            b.urgent,
+        )
+
+
 @dataclass
 class Agenda:
-    """The bulletins of the checkout (as of the last sync) and the sends the ledger waits to resume."""
+    """The bulletins of the checkout (as of the last sync: their moments only, not their text) and the sends the
+    ledger waits to resume."""
 
-    bulletins: list[Bulletin] = field(default_factory=list)
+    bulletins: list[Dated] = field(default_factory=list)
     resumes: list[float] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, bulletins: list[Bulletin], resumes: list[float] | None = None) -> Agenda:
+        return cls([Dated.of(b) for b in bulletins if not b.draft], list(resumes or []))
 
     def sends(self, after: float) -> list[float]:
         """When scheduled bulletins come due (their date, later than ``after``), and sends may resume."""
-        dated = [b.date.timestamp() for b in self.bulletins if not b.draft]
-        return sorted(t for t in dated + self.resumes if t > after)
+        return sorted(t for t in [b.date for b in self.bulletins] + self.resumes if t > after)
 
     def site_changes(self, after: float) -> list[float]:
         """When what the site shows changes by itself: a bulletin appears, expires, its event ends."""
-        moments = []
-        for b in self.bulletins:
-            if b.draft:
-                continue
-            moments.append(b.date.timestamp())
-            if b.expires is not None:
-                moments.append(b.expires.timestamp())
-            if b.event is not None:
-                moments.append(b.event.finish.timestamp())
+        moments = [t for b in self.bulletins for t in (b.date, b.expires, b.event_end) if t is not None]
         return sorted(t for t in moments if t > after)
 
 
@@ -73,7 +89,7 @@ def load_agenda(config: TownConfig, store: Store) -> Agenda:
     """Read the agenda (on a thread with its own store): bulletins parsed before come from the parse cache."""
     content = load_content(config, check_bodies=False, cache=store.parsed)
     store.parsed.flush()  # the service's store stays open: write the new parses now, not at close
-    return Agenda(content.bulletins, store.state.resumes(RESUME_AFTER))
+    return Agenda.of(content.bulletins, store.state.resumes(RESUME_AFTER))
 
 
 def minute(moment: float) -> float:

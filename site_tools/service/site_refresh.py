@@ -19,15 +19,12 @@ import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 
-from site_tools.content.bulletin import Bulletin
-from site_tools.content.config import TownConfig
 from site_tools.service.follower import Health
-from site_tools.service.schedule import Agenda
+from site_tools.service.schedule import Agenda, Dated
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 
@@ -45,19 +42,14 @@ class Refused(Exception):
     """GitHub will not run the workflow for this token (missing, wrong, without «Actions: write»)."""
 
 
-def fingerprint(bulletins: list[Bulletin], now: datetime) -> str:
+def fingerprint(bulletins: list[Dated], now: float) -> str:
     """What the site shows at ``now`` that changes with time alone: which bulletins are visible, expired, whose
     event is over, which urgent ones make the banner. (A push changes the rest, and CI rebuilds it.)"""
     digest = hashlib.sha256()
-    for b in sorted(bulletins, key=lambda b: b.id):
-        if b.draft:
-            continue
-        state = (
-            b.is_visible(now),
-            b.expires is not None and b.expires <= now,
-            b.event is not None and b.event.is_over(now),
-            b.urgent and b.is_active(now),
-        )
+    for b in sorted(bulletins):
+        visible = b.date <= now
+        expired = b.expires is not None and b.expires <= now
+        state = (visible, expired, b.event_end is not None and b.event_end <= now, b.urgent and visible and not expired)
         digest.update(f"{b.id}:{''.join('1' if s else '0' for s in state)}\n".encode())
     return digest.hexdigest()
 
@@ -104,30 +96,20 @@ def _message(answer: httpx.Response) -> str:
 class SiteRefresh:
     """The action the site's :class:`~.schedule.Timer` runs at each moment the site changes by itself."""
 
-    def __init__(
-        self,
-        agenda: Callable[[], Agenda],
-        config: Callable[[], TownConfig],
-        work: Work[Any],
-        dispatcher: Dispatcher | None,
-    ):
+    def __init__(self, agenda: Callable[[], Agenda], work: Work[Any], dispatcher: Dispatcher | None):
         self.agenda = agenda
-        self.config = config
         self.work = work
         self.dispatcher = dispatcher
         self.refused: str | None = None
         self.dispatched = 0
 
-    def now(self, at: float) -> datetime:
-        return datetime.fromtimestamp(at, self.config().timezone)
-
     async def built_by_push(self, at: float) -> None:
         """The checkout moved: the push's own workflow builds the site as it is now; remember that state."""
-        current = fingerprint(self.agenda().bulletins, self.now(at))
+        current = fingerprint(self.agenda().bulletins, at)
         await self.work(lambda store: store.state.put_many({CLAIMED: current, DISPATCHED: current}))
 
     async def __call__(self, at: float) -> bool:
-        current = fingerprint(self.agenda().bulletins, self.now(at))
+        current = fingerprint(self.agenda().bulletins, at)
         claimed = await self.work(lambda store: store.state.swap(CLAIMED, current))
         if not claimed and await self.work(lambda store: store.state.get(DISPATCHED)) == current:
             return True  # nothing changed, or another replica has asked already
