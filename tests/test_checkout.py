@@ -249,3 +249,50 @@ def test_health_says_when_main_is_no_longer_followed(remote: Remote, tmp_path: P
     clock.t += 2 * 120
     (problem,) = follower.health().problems
     assert "last successful fetch 720 s ago" in problem and "git fetch failed" in problem
+
+
+@pytest.mark.e2e
+def test_site_tools_webhook_follows_main_and_says_so(remote: Remote, tmp_path: Path) -> None:
+    """The command as a town's server runs it, in its checkout: a push is served within a fetch interval."""
+    import os
+    import sys
+
+    import httpx
+
+    from .test_subscriptions import free_port
+
+    served = remote.clone(tmp_path / "served")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SITE_TOOLS_DB": f"sqlite:///{tmp_path / 'store.db'}",
+        "WHATSAPP_APP_SECRET": "s",
+        "WHATSAPP_VERIFY_TOKEN": "v",
+        "SITE_TOOLS_REPOSITORY_URL": str(remote.bare),
+        "SITE_TOOLS_FETCH_EVERY": "0.5",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
+        cwd=served,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/health"
+
+    def health() -> dict:
+        try:
+            return httpx.get(url).json()
+        except httpx.HTTPError:
+            return {}
+
+    try:
+        wait_for(lambda: health().get("fetched_age_seconds") is not None, timeout=30)
+        remote.editor.write("2026-12-10-nuovo.md", "id: 2026-12-10-nuovo\ntitle: Nuovo\ndate: 2026-12-10 08:00")
+        pushed = remote.push("Un avviso nuovo")
+        wait_for(lambda: health().get("commit") == pushed, timeout=30)
+        assert (served / "content" / "notizie" / "2026" / "2026-12-10-nuovo.md").is_file()
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0].decode()
+    assert f"{pushed[:12]}" in out  # the log says the checkout moved

@@ -103,6 +103,7 @@ class Follower:
         self.refused = None
         if not synced.moved:
             return synced
+        log.info("checkout: %s → %s (main)", (synced.previous or "nothing")[:12], synced.commit[:12])
         return await self._moved(synced)
 
     async def _moved(self, synced: Synced) -> Synced:
