@@ -194,6 +194,38 @@ def test_a_failed_enqueue_is_tried_again() -> None:
     asyncio.run(scenario())
 
 
+def test_a_plan_that_cannot_be_read_is_read_again() -> None:
+    from site_tools.store.database import StoreUnavailable
+
+    reads: list[float] = []
+    acted: list[str] = []
+
+    async def plan(after: float) -> list[float]:
+        reads.append(after)
+        if len(reads) == 1:  # the first plan, after the start's tick: the store is away for a moment
+            raise StoreUnavailable("the database does not answer")
+        return [t for t in [DUE] if t > after]
+
+    async def act(now: float) -> bool:
+        acted.append(tick_key(now))
+        return True
+
+    async def scenario() -> None:
+        clock = MovedClock(DUE - 60)
+        timer = Timer("clock", plan, act, clock=clock)
+        task = asyncio.create_task(timer.run())
+        await until(lambda: len(reads) == 1)
+        await settle()
+        assert timer.next_due is None and not task.done()  # the loop waits, it does not die
+        clock.t = DUE - 50
+        await until(lambda: timer.next_due == DUE)
+        clock.t = DUE + 2
+        await until(lambda: acted[-1] == "tick:2026-12-24T09:00")
+        task.cancel()
+
+    asyncio.run(scenario())
+
+
 def test_the_agenda_knows_sends_and_site_changes(town: Town) -> None:
     town.write(
         "evento.md",

@@ -46,11 +46,10 @@ class DirtyCheckout(CheckoutError):
 
 @dataclass(frozen=True)
 class Synced:
-    """What a sync did: the commit now checked out, the one before, and the branch's head as fetched."""
+    """What a sync did: the commit now checked out and the one before."""
 
     commit: str
     previous: str | None
-    head: str
     committed_at: float  # the commit's committer date (seconds since the epoch)
     fetched_at: float
 
@@ -157,7 +156,11 @@ class Checkout:
         if want is None or want == head:
             return head
         if not await self._has(want):
-            await self.git("fetch", "--quiet", "--no-tags", self.remote, want)
+            try:
+                await self.git("fetch", "--quiet", "--no-tags", self.remote, want)
+            except CheckoutError as exc:  # gone from the remote (a force push): main's head is what there is
+                log.warning("commit %s not fetched (%s): serving main's head %s", want[:12], exc, head[:12])
+                return head
         try:
             await self.git("merge-base", "--is-ancestor", head, want)
         except CheckoutError:
@@ -193,7 +196,7 @@ class Checkout:
             await self.git("checkout", "--quiet", "--force", "--detach", commit)
         self.commit = commit
         self.committed_at = float(await self.git("show", "-s", "--format=%ct", commit))
-        return Synced(commit, previous, commit, self.committed_at, self.fetched_at or self.clock.time())
+        return Synced(commit, previous, self.committed_at, self.fetched_at or self.clock.time())
 
     async def sync(self, want: str | None = None) -> Synced:
         """Fetch, then check out the branch's head (or ``want``, see :meth:`fetch`). One at a time."""

@@ -86,7 +86,7 @@ class Current:
     ) -> Current | None:
         remote = remote_for(config, settings)
         if remote is None:
-            log.warning("no repository to follow (SITE_TOOLS_REPOSITORY_URL, extra.town.service): the checkout stays")
+            log.info("no repository to follow (SITE_TOOLS_REPOSITORY_URL, extra.town.service): the checkout stays")
             return None
         checkout = Checkout(config.root, remote, deploy_key=settings.deploy_key, clock=clock)
         service = getattr(config, "service", None)

@@ -111,12 +111,13 @@ class Follower:
             config = await asyncio.to_thread(load_config, self.config_path)
         except InvalidContent as exc:
             first = exc.problems[0].format().splitlines()[0] if exc.problems else str(exc)
-            self.broken = Broken(synced.commit, first)
             log.error("mkdocs.yml at %s does not load (%s): keeping %s", synced.commit[:12], first, synced.previous)
             if synced.previous is None:
+                self.broken = Broken(synced.commit, first)
                 raise CheckoutError(f"mkdocs.yml at {synced.commit[:12]} does not load: {first}") from exc
             kept = await self.checkout.switch(synced.previous)
-            return Synced(kept.commit, synced.previous, synced.head, kept.committed_at, kept.fetched_at)
+            self.broken = Broken(synced.commit, first)  # said once the checkout is back where it works
+            return Synced(kept.commit, synced.previous, kept.committed_at, kept.fetched_at)
         self.broken = None
         self.config = config
         for hook in self.on_config:

@@ -28,7 +28,9 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.content.loading import load_content
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
+from site_tools.phones import mask_all
 from site_tools.store import Store
+from site_tools.store.database import store_bug
 
 log = logging.getLogger("site_tools.service")
 
@@ -123,6 +125,7 @@ class Timer:
         self.moments: list[float] = []
         self.done_until = 0.0  # moments up to this one have been acted upon
         self.failures = 0
+        self.plan_failures = 0
         self._stale = True
         self._wake = asyncio.Event()
 
@@ -144,20 +147,36 @@ class Timer:
                 await self._sleep(min(600.0, self.retry * 2 ** (self.failures - 1)))
                 await self._attempt(self.clock.time())
                 continue
-            if self._stale:
-                self._stale = False
-                self.moments = sorted({math.ceil(t / 60) * 60 for t in await self.plan(self.done_until)})
+            if self._stale and not await self._replan():
+                continue
             now, due = self.clock.time(), self.next_due
             if due is not None and due + self.margin <= now:
                 await self._attempt(now)
                 continue
             await self._sleep(MAX_SLEEP if due is None else min(MAX_SLEEP, due + self.margin - now))
 
+    async def _replan(self) -> bool:
+        """Read the moments again; False (after a pause) when that failed: the store away, tried again."""
+        try:
+            moments = await self.plan(self.done_until)
+        except Exception as exc:
+            if store_bug(exc):
+                raise  # a bug, not an outage: the supervisor stops the service and says so
+            self.plan_failures += 1
+            log.warning("%s: cannot plan (%s): trying again", self.name, mask_all(f"{type(exc).__name__}: {exc}"))
+            await self._sleep(min(600.0, self.retry * 2 ** (self.plan_failures - 1)))
+            return False
+        self.plan_failures, self._stale = 0, False
+        self.moments = sorted({math.ceil(t / 60) * 60 for t in moments})
+        return True
+
     async def _attempt(self, now: float) -> None:
         try:
             ok = await self.act(now)
-        except Exception:  # noqa: BLE001 - said, and tried again: the clock must not stop for a store hiccup
-            log.exception("%s: acting at %s failed", self.name, tick_key(now))
+        except Exception as exc:
+            if store_bug(exc):
+                raise
+            log.exception("%s: acting at %s failed", self.name, tick_key(now))  # tried again after a pause
             ok = False
         if ok:
             self.failures = 0
