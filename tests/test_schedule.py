@@ -332,7 +332,7 @@ def test_a_pushed_bulletin_goes_out_at_its_minute_and_the_site_follows(tmp_path:
                 async with current.pinned() as synced:  # as a publish on push does
                     assert synced.moved
                 await until(lambda: current.clock_timer is not None and current.clock_timer.next_due == DUE)
-                assert current.health().details["next_scheduled"] == DUE
+                assert current.health().details["next_scheduled"] == "2026-12-24T09:00:00+00:00"
                 clock.t = DUE - 1
                 await settle()
                 assert asked == ["tick:2026-12-24T08:50"] and dispatched() == 1  # the push: built by its workflow

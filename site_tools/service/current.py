@@ -24,7 +24,7 @@ from typing import TypeVar
 from site_tools.content.config import TownConfig
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
 from site_tools.service.checkout import Checkout, Synced
-from site_tools.service.follower import Follower, Health
+from site_tools.service.follower import Follower, Health, utc
 from site_tools.service.schedule import RESUME_AFTER, Agenda, Enqueue, Ticks, Timer, load_agenda
 from site_tools.service.site_refresh import Dispatcher, SiteRefresh, repository_of
 from site_tools.settings import Settings
@@ -134,7 +134,7 @@ class Current:
         report.warnings += site.warnings
         report.details.update(site.details)
         timer = self.clock_timer
-        report.details["next_scheduled"] = timer.next_due if timer is not None else None
+        report.details["next_scheduled"] = utc(timer.next_due) if timer is not None else None
         report.details["clock"] = "running" if timer is not None else "off: no job queue wired"
         return report
 

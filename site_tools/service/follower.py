@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ log = logging.getLogger("site_tools.service")
 
 #: The last successful fetch older than this many intervals is a problem for ``/health``.
 STALE_INTERVALS = 5
+
+
+def utc(moment: float | None) -> str | None:
+    """A moment for /health: ISO 8601 in UTC, to the second."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds") if moment is not None else None
 
 
 @dataclass
@@ -156,6 +162,7 @@ class Follower:
             details={
                 "commit": c.commit,
                 "commit_age_seconds": round(now - c.committed_at) if c.committed_at is not None else None,
+                "fetched_at": utc(c.fetched_at),
                 "fetched_age_seconds": round(now - c.fetched_at) if c.fetched_at is not None else None,
             }
         )
