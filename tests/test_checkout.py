@@ -205,9 +205,17 @@ def test_the_service_follows_main_and_health_says_what_it_serves(remote: Remote,
         assert health["loops"]["checkout"] == "running"
 
         remote.edit_config("population: 38400", "population: 39000")
-        good = remote.push("Popolazione aggiornata")
+        answers = remote.editor.root / "content" / "risposte"
+        answers.mkdir(parents=True, exist_ok=True)
+        (answers / "passaporto.md").write_text(
+            "---\ntitle: Passaporto\nkeywords: [passaporto]\n---\nIl passaporto si chiede in questura.\n",
+            encoding="utf-8",
+        )
+        good = remote.push("Popolazione aggiornata, una risposta nuova allo sportello")
         wait_for(lambda: client.get("/health").json()["commit"] == good, timeout=20)
         assert app.config.population == 39000 and app.worker.config.population == 39000
+        assert app.counter is not None
+        wait_for(lambda: app.counter is not None and app.counter.library.answer("passaporto") is not None)
 
         remote.edit_config("population: 39000", "population: [")
         broken = remote.push("Un errore")

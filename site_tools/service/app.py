@@ -89,6 +89,7 @@ class Service:
         self.config = self.worker.config = config
         if self.counter:
             self.counter.config = self.counter.library.config = config
+            asyncio.get_running_loop().run_in_executor(None, self.counter.library.refresh)  # answers of the new commit
 
     def _store(self, name: str) -> Store:
         with self._stores_lock:

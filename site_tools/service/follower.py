@@ -72,6 +72,8 @@ class Follower:
         self.refused: str | None = None  # the checkout has local changes: not updated
         self.failed: str | None = None  # the last fetch's error (a problem only once fetches are stale)
         self.broken: Broken | None = None  # a head whose mkdocs.yml does not load
+        self.serving: str | None = None  # the commit whose settings the service has (what /health reports)
+        self.serving_since: float | None = None  # that commit's date
         self.started_at = clock.time()
         self.wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -108,6 +110,7 @@ class Follower:
             raise
         self.refused = None
         if not synced.moved:
+            self.serving, self.serving_since = synced.commit, synced.committed_at
             return synced
         log.info("checkout: %s → %s (main)", (synced.previous or "nothing")[:12], synced.commit[:12])
         return await self._moved(synced)
@@ -128,6 +131,7 @@ class Follower:
         self.config = config
         for hook in self.on_config:
             hook(config)
+        self.serving, self.serving_since = synced.commit, synced.committed_at
         for after in self.on_moved:
             try:
                 await after(synced)
@@ -138,7 +142,8 @@ class Follower:
     async def run(self) -> None:
         """The fallback: fetch every ``every`` seconds (or when woken), whatever happened to the last one."""
         try:
-            await self.checkout.look()
+            if self.serving is None:
+                self.serving, self.serving_since = await self.checkout.look(), self.checkout.committed_at
         except CheckoutError as exc:
             log.warning("the checkout cannot be read: %s", exc)
         while True:
@@ -160,8 +165,8 @@ class Follower:
         c = self.checkout
         report = Health(
             details={
-                "commit": c.commit,
-                "commit_age_seconds": round(now - c.committed_at) if c.committed_at is not None else None,
+                "commit": self.serving,
+                "commit_age_seconds": round(now - self.serving_since) if self.serving_since is not None else None,
                 "fetched_at": utc(c.fetched_at),
                 "fetched_age_seconds": round(now - c.fetched_at) if c.fetched_at is not None else None,
             }
@@ -179,6 +184,6 @@ class Follower:
         if self.broken:
             report.warnings.append(
                 f"mkdocs.yml at commit {self.broken.commit[:12]} does not load ({self.broken.problem}): "
-                f"serving {(c.commit or '?')[:12]} with the settings that work"
+                f"serving {(self.serving or '?')[:12]} with the settings that work"
             )
         return report
