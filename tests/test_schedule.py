@@ -346,6 +346,22 @@ def test_a_pushed_bulletin_goes_out_at_its_minute_and_the_site_follows(tmp_path:
                 await asyncio.gather(*tasks, return_exceptions=True)
                 current.close()
 
+            # A restart a minute later: the start's tick, and no rebuild (the site shows what it showed).
+            clock.t = DUE + 120
+            again = Current.create(config, settings, lambda: Store.open(sqlite_url), lambda c: None, enqueue, clock)
+            assert again is not None
+            tasks = [asyncio.create_task(run()) for _, run in again.loops()]
+            try:
+                await until(lambda: asked[-1] == "tick:2026-12-24T09:02" and again.site_timer.failures == 0)
+                await until(lambda: again.site_timer.next_due is None and not again.site_timer._stale)
+                await settle()
+                assert dispatched() == 2
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                again.close()
+
         asyncio.run(scenario())
 
 

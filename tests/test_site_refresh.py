@@ -49,7 +49,11 @@ def refresher(town: Town, agenda: Agenda, url: str, settings: Settings | None) -
         return fn(store)
 
     dispatcher = Dispatcher(settings, "comune-valfiorita/avvisi") if settings else None
-    return SiteRefresh(lambda: agenda, work, dispatcher)
+
+    async def read() -> Agenda:
+        return agenda
+
+    return SiteRefresh(read, work, dispatcher)
 
 
 def settings_for(sim: SimThread, token: str | None = TOKEN) -> Settings:

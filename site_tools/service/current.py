@@ -71,7 +71,7 @@ class Current:
         )
         self.ticks = Ticks(enqueue) if enqueue is not None else None
         self.clock_timer = Timer("clock", self._sends, self.ticks, clock=clock) if self.ticks is not None else None
-        self.refresh = SiteRefresh(lambda: self.agenda, self.work, dispatcher)
+        self.refresh = SiteRefresh(self._fresh_agenda, self.work, dispatcher)
         self.site_timer = Timer("site", self._site_changes, self.refresh, clock=clock)
 
     @classmethod

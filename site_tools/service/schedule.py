@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -204,7 +205,7 @@ class Ticks:
 
     def __init__(self, enqueue: Enqueue):
         self.enqueue = enqueue
-        self.asked: list[str] = []  # keys this replica enqueued first (the others' were already there)
+        self.asked: deque[str] = deque(maxlen=100)  # the last keys this replica enqueued first
 
     async def __call__(self, now: float) -> bool:
         key = tick_key(now)

@@ -96,7 +96,7 @@ def _message(answer: httpx.Response) -> str:
 class SiteRefresh:
     """The action the site's :class:`~.schedule.Timer` runs at each moment the site changes by itself."""
 
-    def __init__(self, agenda: Callable[[], Agenda], work: Work[Any], dispatcher: Dispatcher | None):
+    def __init__(self, agenda: Callable[[], Awaitable[Agenda]], work: Work[Any], dispatcher: Dispatcher | None):
         self.agenda = agenda
         self.work = work
         self.dispatcher = dispatcher
@@ -105,11 +105,11 @@ class SiteRefresh:
 
     async def built_by_push(self, at: float) -> None:
         """The checkout moved: the push's own workflow builds the site as it is now; remember that state."""
-        current = fingerprint(self.agenda().bulletins, at)
+        current = fingerprint((await self.agenda()).bulletins, at)
         await self.work(lambda store: store.state.put_many({CLAIMED: current, DISPATCHED: current}))
 
     async def __call__(self, at: float) -> bool:
-        current = fingerprint(self.agenda().bulletins, at)
+        current = fingerprint((await self.agenda()).bulletins, at)
         claimed = await self.work(lambda store: store.state.swap(CLAIMED, current))
         if not claimed and await self.work(lambda store: store.state.get(DISPATCHED)) == current:
             return True  # nothing changed, or another replica has asked already
