@@ -304,3 +304,38 @@ def test_site_tools_webhook_follows_main_and_says_so(remote: Remote, tmp_path: P
         proc.terminate()
         out = proc.communicate(timeout=15)[0].decode()
     assert f"{pushed[:12]}" in out  # the log says the checkout moved
+
+
+def test_a_pinned_checkout_does_not_move_under_a_publish(remote: Remote, tmp_path: Path) -> None:
+    """While a publish reads the checkout it stays at one commit; the fallback still fetches (so /health does not
+    call a long send a stale checkout) and checks the new head out once the publish is over."""
+    served = remote.clone(tmp_path / "served")
+    checkout = Checkout(served, str(remote.bare))
+    follower = Follower(checkout, load_config(served / "mkdocs.yml"), every=0.05)
+
+    async def eventually(predicate) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(400):
+            if predicate():
+                return
+            await asyncio.sleep(0.025)
+        raise AssertionError("condition not met in time")
+
+    async def scenario() -> None:
+        loop = asyncio.create_task(follower.run())
+        try:
+            async with follower.pinned() as synced:
+                pushed = remote.push("Un commit durante l'invio")
+                fetched = checkout.fetched_at or 0.0
+                await eventually(
+                    lambda: (
+                        (checkout.fetched_at or 0) > fetched
+                        and git(served, "rev-parse", checkout.fetched_ref) == pushed
+                    )
+                )
+                assert git(served, "rev-parse", "HEAD") == synced.commit != pushed
+            await eventually(lambda: follower.serving == pushed)
+            assert git(served, "rev-parse", "HEAD") == pushed
+        finally:
+            loop.cancel()
+
+    asyncio.run(scenario())

@@ -82,7 +82,8 @@ class Checkout:
         self.commit: str | None = None
         self.committed_at: float | None = None
         self.fetched_at: float | None = None  # the last successful fetch
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the working tree: one sync at a time
+        self._fetching = asyncio.Lock()  # the refs: one fetch at a time (a fetch never touches the tree)
 
     @property
     def fetched_ref(self) -> str:
@@ -149,6 +150,10 @@ class Checkout:
         that had not seen the push yet)."""
         if want is not None and not SHA.fullmatch(want):
             raise CheckoutError(f"not a commit: {want[:50]!r}")
+        async with self._fetching:
+            return await self._fetch(want)
+
+    async def _fetch(self, want: str | None) -> str:
         await self._ready()
         await self.git("fetch", "--quiet", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{self.fetched_ref}")
         self.fetched_at = self.clock.time()

@@ -93,10 +93,19 @@ class Follower:
         async with self._lock:
             yield await self._sync(want)
 
-    async def _sync(self, want: str | None) -> Synced:
+    async def _fetch(self, want: str | None) -> str:
         try:
             head = await self.checkout.fetch(want)
-            self.failed = None
+        except CheckoutError as exc:
+            self.failed = str(exc)
+            log.warning("main not fetched: %s", exc)
+            raise
+        self.failed = None
+        return head
+
+    async def _sync(self, want: str | None) -> Synced:
+        head = await self._fetch(want)
+        try:
             if self.broken is not None and head == self.broken.commit and self.checkout.commit is not None:
                 return await self.checkout.switch(self.checkout.commit)  # still broken: stay where it works
             synced = await self.checkout.switch(head)
@@ -105,7 +114,6 @@ class Follower:
             log.error("checkout refused: %s", exc)
             raise
         except CheckoutError as exc:
-            self.failed = str(exc)
             log.warning("checkout not updated: %s", exc)
             raise
         self.refused = None
@@ -148,7 +156,10 @@ class Follower:
             log.warning("the checkout cannot be read: %s", exc)
         while True:
             try:
-                await self.sync()
+                if self._lock.locked():  # a publish has pinned the tree: fetch only, check out next round
+                    await self._fetch(None)
+                else:
+                    await self.sync()
             except CheckoutError:
                 pass  # said in the log and, when it lasts, in /health
             self.wake.clear()
