@@ -4,7 +4,9 @@
 no repository to follow: the demo, a checkout kept by hand). The service then
 
 * runs :meth:`Current.loops` under its supervisor (``checkout``, ``clock``, ``site``);
-* calls :meth:`Current.sync` before a publish (with the pushed commit) and :meth:`Current.published` after it;
+* publishes inside ``async with current.pinned(sha) as synced:`` (``main`` fetched with the pushed commit, checked
+  out, the settings reloaded; the checkout does not move until the block ends) and calls :meth:`Current.published`
+  after it (the clock plans again from the ledger);
 * adds :meth:`Current.health` to ``/health``;
 * gets every new ``mkdocs.yml`` through its ``reload`` hook.
 
