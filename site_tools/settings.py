@@ -109,6 +109,25 @@ class Settings(BaseModel):
     session_secret: SecretStr | None = _var(
         "SITE_TOOLS_SESSION_SECRET", "Signs the counter's staff sessions; the staff inbox stays closed without it."
     )
+    # -- The service's checkout of the town's repository, and the site it keeps current --------------------------
+    repository_url: str | None = _var(
+        "SITE_TOOLS_REPOSITORY_URL",
+        "Where the service fetches `main` from (default: `https://github.com/<extra.town.service.repository>.git`).",
+    )
+    deploy_key: Path | None = _var(
+        "SITE_TOOLS_DEPLOY_KEY",
+        "A private repository: the read-only deploy key (SSH private key file) to fetch it with.",
+    )
+    fetch_every: float = _var(
+        "SITE_TOOLS_FETCH_EVERY",
+        "Seconds between the service's fallback fetches of `main` (a publish fetches at once).",
+        120.0,
+    )
+    github_dispatch_token: SecretStr | None = _var(
+        "SITE_TOOLS_GITHUB_DISPATCH_TOKEN",
+        "Fine-grained token with «Actions: write» on the town's repository only: the service asks GitHub to rebuild"
+        " the site when what it shows changes with time.",
+    )
     # -- The web editor's GitHub login (hosted by the service) -----------------------------------------------------
     github_oauth_client_id: str | None = _var(
         "GITHUB_OAUTH_CLIENT_ID", "Client id of the web editor's GitHub OAuth app."

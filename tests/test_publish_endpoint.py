@@ -43,16 +43,34 @@ class Running:
         return self.client.post("/publish", headers={"Authorization": f"Bearer {token}"}, json={"before": before})
 
     def commit(self, message: str) -> str:
-        git(self.town.root, "add", "-A")
-        git(self.town.root, "commit", "-qm", message)
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=self.town.root, capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip()
+        """The editor's change merged: committed and pushed to main (the service fetches it)."""
+        return push(self.town.root, message)
+
+
+def push(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", message)
+    git(root, "push", "-q", "origin", "HEAD:main")
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def repository(town: Town, tmp_path: Path) -> Path:
+    """The town's repository as GitHub holds it (a bare remote), the editor's clone in ``town.root`` pushing to
+    it, and the service's own checkout cloned from it: what the service serves."""
+    remote, service = tmp_path / "remote.git", tmp_path / "service"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    git(town.root, "init", "-q", ".")
+    git(town.root, "remote", "add", "origin", str(remote))
+    push(town.root, "il sito")
+    subprocess.run(["git", "clone", "-q", str(remote), str(service)], check=True)
+    return service
 
 
 @pytest.fixture
-def running(demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Running]:
+def running(
+    demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Running]:
     from starlette.testclient import TestClient
 
     from site_tools.cli.inprocess import run_command
@@ -60,16 +78,20 @@ def running(demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -
     from site_tools.settings import Settings
 
     with_service_block(demo_town)
-    git(demo_town.root, "init", "-q", ".")
+    elsewhere = tmp_path_factory.mktemp("github")
+    service_root = repository(demo_town, elsewhere)
     monkeypatch.setenv("SITE_TOOLS_NOW", "2026-11-23 12:00")
     with simulator("--latency", "0") as sim:
         for key, value in sim.env().items():
             monkeypatch.setenv(key, value)
         env = {**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY,
-               "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc"}  # fmt: skip
+               "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc",
+               "SITE_TOOLS_REPOSITORY_URL": str(elsewhere / "remote.git")}  # fmt: skip
         with closing(Store.open(sqlite_url)) as store:
             store.subscribers.bulk_subscribe(phones(5), "test")
-        app = Service(demo_town.config, Settings.from_env(env), lambda: Store.open(sqlite_url),
+        from site_tools.content.config import load_config
+
+        app = Service(load_config(service_root / "mkdocs.yml"), Settings.from_env(env), lambda: Store.open(sqlite_url),
                       db_url=sqlite_url, command=run_command)  # fmt: skip
         with TestClient(app.app(), base_url="https://servizi.valfiorita.example.it") as client:
             yield Running(client, sim, sqlite_url, demo_town)
@@ -114,14 +136,14 @@ def test_a_refused_token_starts_no_job(running: Running) -> None:
     answer = running.trigger(repository="qualcuno/fork", repository_id="1", repository_owner_id="2")
     assert answer.status_code == 403
     with closing(Store.open(running.db)) as store:
-        assert store.jobs.recent() == []
+        assert [job for job in store.jobs.recent() if job.kind == "push"] == []
 
 
 def test_a_body_that_is_not_a_before_commit_is_refused(running: Running) -> None:
     answer = running.trigger(before="HEAD~1; rm -rf /")
     assert answer.status_code == 400 and "before" in answer.text
     with closing(Store.open(running.db)) as store:
-        assert store.jobs.recent() == []
+        assert [job for job in store.jobs.recent() if job.kind == "push"] == []
 
 
 def test_a_town_without_the_service_block_does_not_publish_on_request(tmp_path: Path, town: Town) -> None:

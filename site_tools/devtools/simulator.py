@@ -8,7 +8,9 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``GET /_sim/messages`` — every message accepted, in order;
 * ``GET /_sim/stats`` — counters (accepted, throttled, faults, duplicates…);
 * ``POST /_sim/config`` — change limits and faults while running;
-* ``POST /_sim/reset`` — forget everything.
+* ``POST /_sim/reset`` — forget everything;
+* ``GET /_sim/dispatches`` — every workflow run asked of GitHub's dispatch endpoint
+  (``POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches``, answered 204 like GitHub).
 
 It is also GitHub Actions' OIDC token service (``/github-oidc``: discovery, keys, the runner's token request;
 :mod:`site_tools.devtools.oidc_issuer`), so the service's trusted publishing is tested without GitHub.
@@ -90,6 +92,8 @@ class SimConfig:
     telegram_per_chat_per_minute: int = 20
     telegram_window: float = 60.0  # seconds over which the per-chat limit counts
     gateway_token: str = "sim-gateway-token"
+    github_dispatch_token: str = "sim-github-dispatch-token"  # «Actions: write» on the repository
+    github_dispatch_status: int | None = None  # force this answer from the dispatch endpoint (a fault)
     fail_with: int | None = None  # force every WhatsApp send to fail with this error code
     # The one-to-one counter (sim_citizens.py): refuse free text outside the 24 h window (131047);
     # how long a media download URL lives.
@@ -144,6 +148,7 @@ class Simulator:
         self.messages: list[dict[str, Any]] = []
         self.telegram: list[dict[str, Any]] = []
         self.gateway: list[dict[str, Any]] = []
+        self.dispatches: list[dict[str, Any]] = []
         self.stats: Counter[str] = Counter()
         self.pairs: Counter[tuple[str, str]] = Counter()
         self.tokens = self.config.bucket_size()
@@ -464,6 +469,39 @@ class Simulator:
         self.gateway.append({"to": p["to"], "body": p["body"], "id": f"sim-{self.seq}", "t": time.time()})
         return web.json_response({"sent": True, "message": {"id": f"sim-{self.seq}"}})
 
+    # -- GitHub's workflow dispatch (the service asks for a site rebuild) --------------
+    async def github_dispatch(self, request: web.Request) -> web.Response:
+        """``POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches``: 204 and no body, as GitHub."""
+        docs = "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+        if request.headers.get("Authorization") != f"Bearer {self.config.github_dispatch_token}":
+            return web.json_response({"message": "Bad credentials", "documentation_url": docs}, status=401)
+        forced = self.config.github_dispatch_status
+        if forced is not None:
+            self.stats["github_dispatch_faults"] += 1
+            return web.json_response({"message": "Server Error"}, status=forced)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"message": "Problems parsing JSON", "documentation_url": docs}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("ref"), str):
+            return web.json_response(
+                {"message": "Invalid request: ref wasn't supplied.", "documentation_url": docs}, status=422
+            )
+        info = request.match_info
+        self.dispatches.append(
+            {
+                "repository": f"{info['owner']}/{info['repo']}",
+                "workflow": info["workflow"],
+                "ref": body["ref"],
+                "inputs": body.get("inputs", {}),
+                "t": time.time(),
+            }
+        )
+        return web.Response(status=204)
+
+    async def get_dispatches(self, request: web.Request) -> web.Response:
+        return web.json_response(self.dispatches)
+
     # -- control -----------------------------------------------------------------
     async def get_messages(self, request: web.Request) -> web.Response:
         return web.json_response({"whatsapp": self.messages, "telegram": self.telegram, "gateway": self.gateway})
@@ -493,7 +531,9 @@ class Simulator:
                 web.post("/{version}/{phone_id}/messages", self.whatsapp_messages),
                 web.post("/bot{token}/sendMessage", self.telegram_send),
                 web.post("/messages/text", self.gateway_send),
+                web.post("/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", self.github_dispatch),
                 web.get("/_sim/messages", self.get_messages),
+                web.get("/_sim/dispatches", self.get_dispatches),
                 web.get("/_sim/stats", self.get_stats),
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),

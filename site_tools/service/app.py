@@ -36,6 +36,7 @@ from starlette.routing import Mount, Route
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
+from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
@@ -48,6 +49,7 @@ from site_tools.service.worker import Counters, EventWorker
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable, describe_error, store_bug
+from site_tools.store.jobs import Job
 
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
@@ -89,19 +91,51 @@ class Service:
             config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
         )
         self.replies = ReplySender(settings, self.work)
-        # Publishing: jobs from POST /publish and the clock, run here (warm) under a lease in the store.
+        self.counter: Counter | None = None
+        # The checkout follows main, the clock asks for scheduled publishes, the site refresh (None: no
+        # repository to follow).
+        self.current = Current.create(config, settings, store_factory, self.reload, enqueue=self._enqueue_tick)
         # Who may ask for a publish: the town's repository, its main branch, its publish workflow (extra.town.service).
         self.trust = trust or (
             Verifier(TrustPolicy.from_config(config.service, settings)) if config.service is not None else None
         )
+        # Publishing: jobs from POST /publish and the clock, run here (warm) under a lease in the store.
         self.runner = Runner(
-            lambda: self.config, store_factory, command or _no_command, db_url=db_url, lease=settings.job_lease
+            lambda: self.config,
+            store_factory,
+            command or _no_command,
+            db_url=db_url,
+            pin=self._pin if self.current else None,
+            after=self.current.published if self.current else None,
+            lease=settings.job_lease,
         )
         self.loops = [
             Supervised("events", self.worker.run),
             Supervised("replies", self.replies.run),
             Supervised("publish", self.runner.run),
         ]
+        if self.current:
+            self.loops += [Supervised(name, run) for name, run in self.current.loops()]
+
+    def reload(self, config: TownConfig) -> None:
+        """The checkout moved and its mkdocs.yml loads: every part reads the new settings from now on."""
+        self.config = self.worker.config = config
+        if self.counter:
+            self.counter.config = self.counter.library.config = config
+            asyncio.get_running_loop().run_in_executor(None, self.counter.library.refresh)  # answers of the new commit
+
+    @asynccontextmanager
+    async def _pin(self, job: Job) -> AsyncIterator[str | None]:
+        """A job's commit checked out (a push's own, or main's head for the clock) and held while it runs."""
+        assert self.current is not None
+        async with self.current.pinned(job.args.get("sha")) as synced:
+            yield synced.commit
+
+    async def _enqueue_tick(self, key: str, args: dict[str, Any]) -> bool:
+        """The clock's ask: one job per minute key, whichever replica's clock asks first."""
+        _, new = await self.runner.db(lambda store: store.jobs.enqueue("tick", key, args))
+        self.runner.wake.set()
+        return new
 
     def _store(self, name: str) -> Store:
         with self._stores_lock:
@@ -245,6 +279,10 @@ class Service:
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
         if self.fatal:
             problems.append(self.fatal)
+        current = self.current.health() if self.current else None
+        if current:
+            problems += current.problems
+            details.update(current.details)
         body = {
             "status": "failing" if problems else "ok",
             "problems": problems,
@@ -257,6 +295,7 @@ class Service:
             "replies_sent": self.replies.sent,
             "loops": {loop.name: loop.state for loop in self.loops},
             "publishing": self.runner.health(),
+            "warnings": current.warnings if current else [],
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
@@ -275,6 +314,7 @@ class Service:
         # The one-to-one counter: its inbox is a second Starlette app mounted here, its loops
         # supervised beside ours.
         counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
+        self.counter = counter
         if counter:
             self.loops += [Supervised(name, run) for name, run in counter.loop_factories()]
 
@@ -290,6 +330,8 @@ class Service:
             if counter:
                 counter.close()
             self.runner.close()
+            if self.current:
+                self.current.close()
 
         return Starlette(
             routes=[

@@ -24,8 +24,9 @@ import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,8 +48,9 @@ EXIT_PROBLEMS, EXIT_CRASH, EXIT_FATAL = 1, 2, 3
 #: Runs ``site-tools <args>`` in the calling thread, its output lines to ``emit``; returns its exit code.
 #: The command line layer hands it in (site_tools.cli.inprocess): the service does not import the commands.
 Command = Callable[[list[str], Callable[[str], None]], int]
-#: Brings the checkout to what the job asks for; returns the commit it now serves (None: not a checkout).
-Prepare = Callable[[Job], Awaitable[str | None]]
+#: Brings the checkout to what the job asks for and holds it there while the job runs (``async with pin(job) as
+#: commit``); the commit it serves (None: not a checkout that follows main).
+Pin = Callable[[Job], AbstractAsyncContextManager[str | None]]
 
 
 @dataclass
@@ -92,7 +94,8 @@ class Runner:
         store_factory: Callable[[], Store],
         command: Command,
         db_url: str | None = None,
-        prepare: Prepare | None = None,
+        pin: Pin | None = None,
+        after: Callable[[], None] | None = None,
         lease: float = 30.0,
         poll: float = 1.0,
     ):
@@ -100,7 +103,8 @@ class Runner:
         self.store_factory = store_factory
         self.command = command
         self.db_url = db_url
-        self.prepare = prepare
+        self.pin = pin
+        self.after = after  # told when a job is done (the clock plans again from the ledger)
         self.lease = lease
         self.poll = poll
         self.owner = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -172,19 +176,25 @@ class Runner:
         log.info("job %s finished with exit %d", job.id, outcome.exit)
 
     async def _run(self, job: Job, lines: queue.SimpleQueue[str]) -> tuple[RunOutcome, str | None]:
-        commit = None
+        pin = self.pin(job) if self.pin else nullcontext(None)
         try:
-            commit = await self.prepare(job) if self.prepare else None
+            commit = await pin.__aenter__()
         except Exception as exc:  # noqa: BLE001 - said in the stream and in the result: the job fails loudly
             log.exception("job %s: the checkout could not be brought to the commit", job.id)
             lines.put(
-                f"::error::Il servizio non riesce ad aggiornare la sua copia del repository: {mask_all(str(exc))[:300]}"
+                "::error title=Copia del repository non aggiornata::Il servizio non riesce a portare la sua copia "
+                f"del repository al commit: {mask_all(str(exc))[:300]}. Nessun avviso è partito da questo avvio; "
+                "l'orologio del servizio riprova da solo al prossimo aggiornamento."
             )
             return RunOutcome(EXIT_FATAL), None
-        config_path = self.config().path
-        outcome = await asyncio.get_running_loop().run_in_executor(
-            self._run_pool, run_publish, self.command, job, config_path, self.db_url, lines.put
-        )
+        try:
+            outcome = await asyncio.get_running_loop().run_in_executor(
+                self._run_pool, run_publish, self.command, job, self.config().path, self.db_url, lines.put
+            )
+        finally:
+            await pin.__aexit__(None, None, None)
+        if self.after:
+            self.after()
         return outcome, commit
 
     async def _keep(self, job: Job, lines: queue.SimpleQueue[str], done: asyncio.Event) -> None:

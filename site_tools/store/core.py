@@ -15,6 +15,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.parsed`` — bulletins parsed before, by content hash (:mod:`.parsed`);
 * ``store.jobs`` — publish jobs shared by the service's replicas, with leases (:mod:`.jobs`).
 * ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
+* ``store.state`` — what the service remembers across restarts and replicas (:mod:`.service_state`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from site_tools.store.jobs import Jobs
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
+from site_tools.store.service_state import ServiceState
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
 from site_tools.store.tokens import UsedTokens
@@ -50,6 +52,7 @@ class Store:
         self.parsed = ParsedBulletins(db)
         self.jobs = Jobs(db)
         self.tokens = UsedTokens(db)
+        self.state = ServiceState(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:

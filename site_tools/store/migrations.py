@@ -351,4 +351,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX job_lines_job ON job_lines (job_id, id)",
         ],
     ),
+    (
+        12,
+        [
+            # What the service remembers across restarts and replicas (store/service_state.py): the fingerprint of
+            # what the public site shows, so that one rebuild is asked of GitHub per change, whichever replica saw it.
+            """CREATE TABLE service_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at {float} NOT NULL
+        )""",
+        ],
+    ),
 ]
