@@ -77,6 +77,8 @@ class Follower:
         self.started_at = clock.time()
         self.wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._deferred: Synced | None = None  # a move whose hooks wait for the pinned block to end
+        self._after: asyncio.Task[None] | None = None
 
     async def sync(self, want: str | None = None) -> Synced:
         """Fetch and check out ``main``'s head (``want`` fetched too); reload the settings if it moved.
@@ -89,9 +91,16 @@ class Follower:
     @asynccontextmanager
     async def pinned(self, want: str | None = None) -> AsyncIterator[Synced]:
         """Sync, then keep the checkout where it is until the block ends: a publish reads one commit throughout,
-        the fallback fetch waits for it."""
+        the fallback fetch waits for it. What follows a move (the clock's planning: a read of every bulletin)
+        runs once the block is over: the publish's first message does not wait for it."""
         async with self._lock:
-            yield await self._sync(want)
+            synced = await self._sync(want, later=True)
+            try:
+                yield synced
+            finally:
+                if self._deferred is not None:
+                    moved, self._deferred = self._deferred, None
+                    self._after = asyncio.create_task(self._after_moved(moved))
 
     async def _fetch(self, want: str | None) -> str:
         try:
@@ -103,7 +112,7 @@ class Follower:
         self.failed = None
         return head
 
-    async def _sync(self, want: str | None) -> Synced:
+    async def _sync(self, want: str | None, later: bool = False) -> Synced:
         head = await self._fetch(want)
         try:
             if self.broken is not None and head == self.broken.commit and self.checkout.commit is not None:
@@ -121,9 +130,9 @@ class Follower:
             self.serving, self.serving_since = synced.commit, synced.committed_at
             return synced
         log.info("checkout: %s → %s (main)", (synced.previous or "nothing")[:12], synced.commit[:12])
-        return await self._moved(synced)
+        return await self._moved(synced, later)
 
-    async def _moved(self, synced: Synced) -> Synced:
+    async def _moved(self, synced: Synced, later: bool = False) -> Synced:
         try:
             config = await asyncio.to_thread(load_config, self.config_path)
         except InvalidContent as exc:
@@ -140,12 +149,18 @@ class Follower:
         for hook in self.on_config:
             hook(config)
         self.serving, self.serving_since = synced.commit, synced.committed_at
+        if later:
+            self._deferred = synced
+        else:
+            await self._after_moved(synced)
+        return synced
+
+    async def _after_moved(self, synced: Synced) -> None:
         for after in self.on_moved:
             try:
                 await after(synced)
             except Exception:  # noqa: BLE001 - planning again is the clock's business: it retries, the sync stands
                 log.exception("after the checkout moved to %s", synced.commit[:12])
-        return synced
 
     async def run(self) -> None:
         """The fallback: fetch every ``every`` seconds (or when woken), whatever happened to the last one."""

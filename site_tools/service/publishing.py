@@ -177,6 +177,7 @@ class Runner:
 
     async def _run(self, job: Job, lines: queue.SimpleQueue[str]) -> tuple[RunOutcome, str | None]:
         pin = self.pin(job) if self.pin else nullcontext(None)
+        started = time.monotonic()
         try:
             commit = await pin.__aenter__()
         except Exception as exc:  # noqa: BLE001 - said in the stream and in the result: the job fails loudly
@@ -187,6 +188,10 @@ class Runner:
                 "l'orologio del servizio riprova da solo al prossimo aggiornamento."
             )
             return RunOutcome(EXIT_FATAL), None
+        if commit:
+            lines.put(
+                f"Copia del repository del servizio a {commit[:12]} ({(time.monotonic() - started) * 1000:.0f} ms)."
+            )
         try:
             outcome = await asyncio.get_running_loop().run_in_executor(
                 self._run_pool, run_publish, self.command, job, self.config().path, self.db_url, lines.put
