@@ -113,11 +113,17 @@ class Follower:
         return head
 
     async def _sync(self, want: str | None, later: bool = False) -> Synced:
-        head = await self._fetch(want)
+        looking = asyncio.create_task(self.checkout.changes())  # while the fetch runs: both wait on git
+        try:
+            head = await self._fetch(want)
+        except BaseException:
+            await asyncio.gather(looking, return_exceptions=True)
+            raise
+        changed = await looking
         try:
             if self.broken is not None and head == self.broken.commit and self.checkout.commit is not None:
                 return await self.checkout.switch(self.checkout.commit)  # still broken: stay where it works
-            synced = await self.checkout.switch(head)
+            synced = await self.checkout.switch(head, changed)
         except DirtyCheckout as exc:
             self.refused = str(exc)
             log.error("checkout refused: %s", exc)
