@@ -34,7 +34,7 @@ from starlette.routing import Mount, Route
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
-from site_tools.service.events import Outcome, apply_opt_outs, values
+from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.outbox_sender import ReplySender
@@ -44,12 +44,17 @@ from site_tools.service.worker import Counters, EventWorker
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable, describe_error, store_bug
+from site_tools.store.inbox import MESSAGE
 
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
 
 #: Events waiting longer than this mean the worker is not keeping up (or not running): /health says 503.
 STALE_EVENTS = 120.0
+#: The goal during a send: no event waits longer than this; /health warns (200) beyond it.
+LATE_EVENTS = 30.0
+#: A citizen's message («ON», a question) waiting longer than this: /health warns (200).
+LATE_MESSAGES = 5.0
 #: Attempts to store an event inside one request before answering 503 (Meta retries).
 STORE_ATTEMPTS = 3
 
@@ -124,12 +129,13 @@ class Service:
 
     async def _store_event(self, payload: dict[str, Any], text: str) -> Response:
         number = self.settings.whatsapp_phone_number_id
+        kind = kind_of(payload, number)  # receipts only wait behind citizens' messages, never the other way
         for attempt in range(STORE_ATTEMPTS):
             try:
-                if payload.get("object") == "whatsapp_business_account":
+                if kind == MESSAGE and payload.get("object") == "whatsapp_business_account":
                     done = await self.inbox(lambda store: apply_opt_outs(store, self.config, payload, number))
                     self.counters.unsubscribed_in_request += done.unsubscribed
-                await self.inbox(lambda store: store.inbox.add(text))
+                await self.inbox(lambda store: store.inbox.add(text, None, kind))
                 self.worker.wake.set()
                 return PlainTextResponse("ok")
             except StoreUnavailable as exc:
@@ -153,6 +159,11 @@ class Service:
             problems.append(f"database unreachable: {str(exc) or type(exc).__name__}")
         if details.get("oldest_pending_seconds", 0) > STALE_EVENTS:
             problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
+        warnings = []
+        if details.get("oldest_pending_message_seconds", 0) > LATE_MESSAGES:
+            warnings.append(f"a citizen's message has waited more than {LATE_MESSAGES:.0f} s")
+        if details.get("oldest_pending_seconds", 0) > LATE_EVENTS:
+            warnings.append(f"events have waited more than {LATE_EVENTS:.0f} s: the worker is behind")
         for loop in self.loops:
             if not loop.alive and not (loop.name == "replies" and loop.state == "idle"):
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
@@ -162,7 +173,9 @@ class Service:
             "status": "failing" if problems else "ok",
             "problems": problems,
             **details,
+            "warnings": warnings,
             "processed": self.counters.processed,
+            "applied_per_second": round(self.counters.rate(), 1),
             "retried": self.counters.retried,
             "failed": self.counters.parked,
             "foreign_events": self.counters.foreign,
@@ -216,10 +229,14 @@ class Service:
 
 def _store_health(store: Store) -> dict[str, Any]:
     store.db.ping()
+    now, pending = time.time(), store.inbox.pending_by_kind()
     return {
-        "pending_events": store.inbox.pending(),
+        "pending_events": sum(pending.values()),
         "parked_events": store.inbox.parked_count(),
-        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(time.time()), 1),
+        "pending_by_kind": pending,
+        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(now), 1),
+        "oldest_pending_message_seconds": round(store.inbox.oldest_pending_age(now, MESSAGE), 1),
+        "held_receipts": store.ledger.held_count(),
         "outbox_pending": store.outbox.pending(),
         "reconnects": store.db.reconnects,
     }

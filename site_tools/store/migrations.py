@@ -310,4 +310,14 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             " WHERE bulletin_id IN (SELECT bulletin_id FROM publications) GROUP BY bulletin_id HAVING COUNT(*) = 1",
         ],
     ),
+    (
+        11,
+        [
+            # What a stored event carries, decided when the webhook stores it: 'message' (a citizen wrote: keywords,
+            # the counter, preferences; also anything not plainly receipts) is applied before any 'status' (receipts
+            # only), which the worker applies in batches. Events stored before this migration count as messages.
+            "ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'",
+            "CREATE INDEX events_due ON events (state, kind, id)",
+        ],
+    ),
 ]
