@@ -553,17 +553,12 @@ class Ledger:
             wamids = sorted({r.wamid for r in receipts if r.status in RANK})
             for chunk in _chunks(wamids):
                 rows.add(self._locked(f"d.wamid IN ({', '.join('?' * len(chunk))})", chunk))
-            # Matched by recipient when the wamid is unknown (the run died before recording it), or when this
-            # batch may clear the wamid (a deferral) before another receipt for it.
-            deferring = {r.wamid for r in receipts if r.status == "failed" and r.error_code == DEFERRED_CODE}
+            # Matched by recipient when the wamid is unknown (the run died before recording it); all of them when
+            # a deferral (131049) in this batch may clear a row's wamid before another receipt names it.
+            deferring = any(r.status == "failed" and r.error_code == DEFERRED_CODE for r in receipts)
             by_callback: dict[str, set[str]] = {}
             for r in receipts:
-                if (
-                    r.callback
-                    and r.phone
-                    and r.status in RANK
-                    and (r.wamid not in rows.by_wamid or r.wamid in deferring)
-                ):
+                if r.callback and r.phone and r.status in RANK and (deferring or r.wamid not in rows.by_wamid):
                     by_callback.setdefault(r.callback, set()).add(r.phone)
             for callback, phones in by_callback.items():
                 for chunk in _chunks(sorted(phones)):
