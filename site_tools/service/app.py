@@ -35,6 +35,7 @@ from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
 from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
+from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.outbox_sender import ReplySender
@@ -77,6 +78,7 @@ class Service:
         self._stores: dict[str, Store] = {}
         self._stores_lock = threading.Lock()
         self.counters = Counters()
+        self.stored = GroupCommit(self.inbox)
         self.worker = EventWorker(
             config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
         )
@@ -135,7 +137,7 @@ class Service:
                 if kind == MESSAGE and payload.get("object") == "whatsapp_business_account":
                     done = await self.inbox(lambda store: apply_opt_outs(store, self.config, payload, number))
                     self.counters.unsubscribed_in_request += done.unsubscribed
-                await self.inbox(lambda store: store.inbox.add(text, None, kind))
+                await self.stored.add(text, kind)  # committed with whatever else arrived meanwhile
                 self.worker.wake.set()
                 return PlainTextResponse("ok")
             except StoreUnavailable as exc:
