@@ -351,3 +351,54 @@ def test_a_database_drop_mid_batch_loses_nothing(pg_url: str) -> None:
         wait_for(lambda: asyncio.run(worker.pass_once()) and store.inbox.pending() == 0, timeout=30)
         assert store.inbox.parked_count() == 0 and worker.counters.processed == 600
         assert {row[2] for row in snapshot(store)["deliveries"][:6]} == {"read"}
+
+
+# -- group commit at the webhook -------------------------------------------------------------------------------------
+def test_events_that_arrive_together_are_committed_together(store_url: str) -> None:
+    from site_tools.service.group_commit import GroupCommit
+
+    with closing(Store.open(store_url)) as store:
+        numbers = ledger_of_a_send(store)
+        commits: list[int] = []
+
+        async def run(fn: Callable[[Store], Any]) -> Any:
+            before = store.inbox.pending()
+            await asyncio.to_thread(fn, store)  # the service's inbox thread
+            commits.append(store.inbox.pending() - before)
+
+        async def webhook() -> None:
+            group = GroupCommit(run)
+            bodies = [json.dumps(p) for p in receipts_for(numbers, 300)]
+            await asyncio.gather(*(group.add(body, STATUS) for body in bodies))
+
+        asyncio.run(webhook())
+        assert sum(commits) == 300 == store.inbox.pending()  # every request answered only after its commit
+        assert len(commits) < 10  # not 300 commits: the first alone, the rest together
+
+
+def test_a_failed_group_commit_stores_nothing_and_tells_every_request(store_url: str) -> None:
+    from site_tools.service.group_commit import GroupCommit
+    from site_tools.store.database import StoreUnavailable
+
+    with closing(Store.open(store_url)) as store:
+        real, calls = store.inbox.add, []
+
+        def add(*args: Any) -> int:
+            calls.append(1)
+            if len(calls) == 5:
+                raise StoreUnavailable("server closed the connection unexpectedly")
+            return real(*args)
+
+        store.inbox.add = add  # type: ignore[method-assign]
+
+        async def run(fn: Callable[[Store], Any]) -> Any:
+            return await asyncio.to_thread(fn, store)
+
+        async def webhook() -> list[Any]:
+            group = GroupCommit(run)
+            return await asyncio.gather(*(group.add(f"body {i}", STATUS) for i in range(20)), return_exceptions=True)
+
+        answers = asyncio.run(webhook())
+        failed = [a for a in answers if isinstance(a, StoreUnavailable)]
+        assert failed and store.inbox.pending() == 20 - len(failed)  # the failed group wrote nothing
+        assert all(a is None or isinstance(a, StoreUnavailable) for a in answers)
