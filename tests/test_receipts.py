@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any
@@ -59,8 +60,10 @@ def status_event(items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def item(wamid: str, phone: str | None, state: str, code: int | None = None, callback: str | None = "bul") -> dict:
-    out: dict[str, Any] = {"id": wamid, "status": state, "timestamp": "1700000000"}
+def item(
+    wamid: str, phone: str | None, state: str, code: int | None = None, callback: str | None = "bul", at: float = 0
+) -> dict:
+    out: dict[str, Any] = {"id": wamid, "status": state, "timestamp": str(int(at or time.time()))}
     if phone:
         out["recipient_id"] = phone
     if callback:
@@ -402,3 +405,19 @@ def test_a_failed_group_commit_stores_nothing_and_tells_every_request(store_url:
         failed = [a for a in answers if isinstance(a, StoreUnavailable)]
         assert failed and store.inbox.pending() == 20 - len(failed)  # the failed group wrote nothing
         assert all(a is None or isinstance(a, StoreUnavailable) for a in answers)
+
+
+def test_an_on_written_after_a_stopped_marketing_receipt_still_wins(store_url: str) -> None:
+    """131050 is the citizen's own word (they stopped marketing messages): it keeps its place among their messages,
+    so the «ON» they wrote after it — applied before the receipts waiting — is still their last word."""
+    with closing(Store.open(store_url)) as store:
+        numbers = ledger_of_a_send(store)
+        for payload in receipts_for(numbers, 300):
+            store_as_the_webhook_does(store, payload)
+        stopped = status_event([item("wamid.2", numbers[2], "failed", 131050, at=time.time() - 5)])  # then the ON
+        assert kind_of(stopped, NUMBER) == MESSAGE
+        store_as_the_webhook_does(store, stopped)
+        store_as_the_webhook_does(store, inbound(numbers[2], "VALFIORITA ON", "wamid.again"))
+        asyncio.run(worker_on(store).pass_once())
+        assert store.subscribers.get(numbers[2]).status == "active"  # type: ignore[union-attr]
+        assert store.outbox.pending() == 1  # welcomed back

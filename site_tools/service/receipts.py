@@ -17,17 +17,14 @@ at a time so that only the bad event is parked).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from site_tools.phones import mask, mask_all
-from site_tools.service.events import STOPPED_MARKETING, Outcome, _list, _reply_status, parse, receipt, values
+from site_tools.phones import mask_all
+from site_tools.service.events import Outcome, _list, _reply_status, parse, receipt, stopped_marketing, values
 from site_tools.store import Store
 from site_tools.store.inbox import StoredEvent
 from site_tools.store.ledger import Receipt
-
-log = logging.getLogger("site_tools.service.events")
 
 
 @dataclass
@@ -124,6 +121,4 @@ def _after(store: Store, outcome: Outcome, r: Receipt, result: str, counter: boo
         sub = store.subscribers.get(r.phone)
         if sub:
             store.subscribers.record_undeliverable([sub.id])
-    if r.error_code == STOPPED_MARKETING and r.phone and store.subscribers.unsubscribe(r.phone):
-        outcome.unsubscribed += 1  # Meta: treat it as an opt-out
-        log.info("unsubscribed %s (131050: stopped marketing messages)", mask(r.phone))
+    stopped_marketing(store, r, outcome)

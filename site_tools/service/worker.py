@@ -51,6 +51,8 @@ Work = Callable[[Callable[[Store], T]], Awaitable[T]]
 MESSAGE_BATCH = 200
 #: Status-only events applied per transaction.
 RECEIPT_BATCH = 2000
+#: A batch that failed this many times for the store's sake is then applied one event at a time.
+BATCH_ATTEMPTS = 3
 #: Seconds over which /health's applied-events rate is measured.
 RATE_WINDOW = 10.0
 
@@ -127,6 +129,11 @@ class EventWorker:
     async def _batch(self, events: list[StoredEvent]) -> None:
         """Status-only events in one transaction; one by one if the batch fails for a reason other than the store."""
         counter = bool(self.config.counter)
+        if min(e.attempts for e in events) >= BATCH_ATTEMPTS:
+            # Failed together that often: one by one from now on (each then counts towards MAX_EVENT_ATTEMPTS).
+            for event in events:
+                await self._one(event.id, event.body, event.attempts)
+            return
         try:
             report = await self.work(lambda store: apply_receipt_events(store, events, self.number_id, counter))
         except StoreUnavailable as exc:

@@ -69,6 +69,7 @@ class Receipt(NamedTuple):
     status: str
     callback: str | None
     error_code: int | None
+    at: float | None = None  # when Meta says it happened (the status's timestamp), if it said
 
 
 def receipt_verdict(state: str, status: str, error_code: int | None) -> str:
