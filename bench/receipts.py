@@ -100,6 +100,7 @@ def receipt_body(i: int, state: str) -> bytes:
 class Load:
     sent: int = 0
     errors: int = 0
+    reconnects: int = 0
     answers: list[float] = field(default_factory=list)  # seconds from write to the whole answer
     ons: dict[str, float] = field(default_factory=dict)  # phone → time.time() the ON was posted
     started: float = 0.0
@@ -113,8 +114,17 @@ async def connection(port: int, queue: asyncio.Queue[tuple[bytes, str | None] | 
         began = time.perf_counter()
         if on_phone:
             load.ons[on_phone] = time.time()
-        writer.write(raw)
-        head = await reader.readuntil(b"\r\n\r\n")
+        for _ in range(3):
+            try:
+                writer.write(raw)
+                head = await reader.readuntil(b"\r\n\r\n")
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):  # the server closed an idle keep-alive
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                load.reconnects += 1
+        else:
+            raise ConnectionError("the service closed three connections in a row")
         length = 0
         for line in head.split(b"\r\n"):
             if line[:15].lower() == b"content-length:":
@@ -310,7 +320,7 @@ def report(args: argparse.Namespace, db: str, load: Load, samples: list[tuple[fl
     print(
         f"generator: {load.sent:,} webhooks in {took:.1f} s ({load.sent / took:,.0f}/s, asked {args.rate:,.0f}/s "
         f"+ {args.ons:g} ON/s); answers p50 {pct(load.answers, 0.5) * 1000:.1f} ms, "
-        f"p99 {pct(load.answers, 0.99) * 1000:.1f} ms; non-200: {load.errors}"
+        f"p99 {pct(load.answers, 0.99) * 1000:.1f} ms; non-200: {load.errors}; reconnections: {load.reconnects}"
     )
     good = [(t - load.started, s) for t, s in samples if "processed" in s]
     end = load.finished - load.started
