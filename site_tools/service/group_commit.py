@@ -60,6 +60,8 @@ class GroupCommit:
 
 
 def _store(store: Store, rows: list[tuple[str, str]]) -> None:
+    if len(rows) == 1:  # requests one at a time: one statement, its own commit
+        store.inbox.add(rows[0][0], None, rows[0][1])
+        return
     with store.db.transaction():
-        for body, kind in rows:
-            store.inbox.add(body, None, kind)
+        store.inbox.add_many(rows)

@@ -53,6 +53,14 @@ class Inbox:
         assert row is not None
         return int(row[0])
 
+    def add_many(self, events: Sequence[tuple[str, str]], at: float | None = None) -> None:
+        """Store many (body, kind) events in one statement (pipelined on PostgreSQL)."""
+        now = at or time.time()
+        self.db.many(
+            "INSERT INTO events (received_at, body, state, kind) VALUES (?, ?, 'new', ?)",
+            [(now, body, kind) for body, kind in events],
+        )
+
     def new(self, limit: int, now: float | None = None, kind: str | None = None) -> list[StoredEvent]:
         """Events due for processing, oldest first; only those of ``kind`` when given."""
         where, args = ("AND kind = ?", (kind,)) if kind else ("", ())
