@@ -552,8 +552,11 @@ class Ledger:
         with self.db.transaction():
             rows = _Rows()
             wamids = sorted({r.wamid for r in receipts if r.status in RANK})
-            for chunk in _chunks(wamids):
-                rows.add(self._locked(f"d.wamid IN ({', '.join('?' * len(chunk))})", chunk))
+            if self.db.dialect == "postgresql":  # one statement: its rows locked in id order, all at once
+                rows.add(self._locked("d.wamid = ANY(?)", (wamids,)))
+            else:
+                for chunk in _chunks(wamids):
+                    rows.add(self._locked(f"d.wamid IN ({', '.join('?' * len(chunk))})", chunk))
             # Matched by recipient when the wamid is unknown (the run died before recording it); all of them when
             # a deferral (131049) in this batch may clear a row's wamid before another receipt names it.
             deferring = any(r.status == "failed" and r.error_code == DEFERRED_CODE for r in receipts)
@@ -600,7 +603,9 @@ class Ledger:
         return results
 
     def _locked(self, where: str, params: Sequence[object]) -> list[_Row]:
-        lock = " FOR UPDATE OF d" if self.db.dialect == "postgresql" else ""  # ids in order: no deadlock between us
+        # In id order, as other batches take them: two batches never deadlock. (A publisher's write of many rows
+        # in another order can meet one: PostgreSQL then fails one side, which retries.)
+        lock = " FOR UPDATE OF d" if self.db.dialect == "postgresql" else ""
         return [
             _Row(*r)
             for r in self.db.all(
