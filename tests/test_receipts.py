@@ -421,3 +421,68 @@ def test_an_on_written_after_a_stopped_marketing_receipt_still_wins(store_url: s
         asyncio.run(worker_on(store).pass_once())
         assert store.subscribers.get(numbers[2]).status == "active"  # type: ignore[union-attr]
         assert store.outbox.pending() == 1  # welcomed back
+
+
+# -- a real send, its receipts posted back by the simulator, on PostgreSQL --------------------------------------------
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_send_and_its_receipts_on_postgresql_end_with_every_delivery_known(demo_town: Any, pg_url: str) -> None:
+    """`site-tools publish` sends while the simulator posts the receipts back to `site-tools webhook` (both
+    processes): the batches and the publisher's own ledger writes meet on the same rows. Every delivery ends
+    «delivered», nothing is parked or left held, and an «ON» written mid-send is confirmed."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from .services import SimProcess
+    from .test_publisher import URGENT, add, adopt, subscribe
+    from .test_subscriptions import SECRET, _up, free_port
+
+    port, n = free_port(), 600
+    sim = SimProcess("--latency", "0.01", "--mps", "200", "--app-secret", SECRET,
+                     "--webhook-url", f"http://127.0.0.1:{port}/webhook")  # fmt: skip
+    env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": pg_url, "WHATSAPP_APP_SECRET": SECRET,
+           "WHATSAPP_VERIFY_TOKEN": "v", "SITE_TOOLS_NOW": "2026-11-23 12:00"}  # fmt: skip
+    service = subprocess.Popen([sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
+                               cwd=demo_town.root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        numbers = phones(n, 3000)
+        subscribe(pg_url, numbers)
+        adopt(demo_town, pg_url, sim)
+        add(demo_town, URGENT, "allerta-rossa")
+        wait_for(lambda: _up(f"http://127.0.0.1:{port}"), timeout=30)
+        publish = subprocess.Popen([sys.executable, "-m", "site_tools", "publish", "--rate", "200", "--no-progress",
+                                    "--channel", "whatsapp_list"], cwd=demo_town.root, env=env)  # fmt: skip
+        wait_for(lambda: sim.stats().get("accepted", 0) >= n // 3, timeout=60)
+        citizen = phones(1, 3900)[0]
+        written = httpx.post(f"{sim.url}/_sim/inbound", json={"from": citizen, "text": "VALFIORITA ON"}, timeout=30)
+        assert written.json()["delivered"]
+        assert publish.wait(timeout=120) == 0
+        with closing(Store.open(pg_url)) as store:
+            seen: list[Any] = []
+
+            def all_delivered() -> bool:
+                seen.append(store.ledger.delivery_counts("allerta-rossa"))
+                # n, or n + 1: the fan-out still running reaches the citizen who just subscribed, as it should
+                return (
+                    set(seen[-1].get("whatsapp_list", {})) == {"delivered"}
+                    and seen[-1]["whatsapp_list"]["delivered"] >= n
+                )
+
+            try:
+                wait_for(all_delivered, timeout=60)
+            except AssertionError:
+                health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+                raise AssertionError(f"the ledger says {seen[-1]}; the service: {health}; {sim.stats()}") from None
+            wait_for(lambda: store.ledger.held_count() == 0, timeout=30)
+            assert store.inbox.parked_count() == 0
+            assert store.subscribers.get(citizen).status == "active"  # type: ignore[union-attr]
+        wait_for(lambda: any(m["to"] == citizen for m in sim.messages()["whatsapp"]), timeout=30)
+        health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+        assert health["status"] == "ok" and health["pending_events"] == 0, health
+    finally:
+        service.terminate()
+        service.wait(15)
+        sim.stop()
