@@ -486,3 +486,14 @@ def test_a_send_and_its_receipts_on_postgresql_end_with_every_delivery_known(dem
         service.terminate()
         service.wait(15)
         sim.stop()
+
+
+def test_a_batch_is_bounded_by_the_size_of_its_events() -> None:
+    """Meta may put hundreds of statuses in one event (the simulator puts up to 500): a batch stops at a size,
+    never below one event, and the rest waits for the next pass, after any message that came meanwhile."""
+    from site_tools.service.worker import _up_to
+
+    events = [StoredEvent(i, "x" * 600) for i in range(5)]
+    assert [e.id for e in _up_to(events, limit=1500)] == [0, 1]
+    assert [e.id for e in _up_to(events, limit=100)] == [0]
+    assert len(_up_to(events)) == 5

@@ -51,6 +51,8 @@ Work = Callable[[Callable[[Store], T]], Awaitable[T]]
 MESSAGE_BATCH = 200
 #: Status-only events applied per transaction.
 RECEIPT_BATCH = 2000
+#: Bytes of events per batch: Meta (and the simulator) may put hundreds of statuses in one event.
+RECEIPT_BYTES = 2_000_000
 #: A batch that failed this many times for the store's sake is then applied one event at a time.
 BATCH_ATTEMPTS = 3
 #: Seconds over which /health's applied-events rate is measured.
@@ -117,7 +119,7 @@ class EventWorker:
         messages = await self.work(lambda store: store.inbox.new(MESSAGE_BATCH, None, MESSAGE))
         for event in messages:
             await self._one(event.id, event.body, event.attempts)
-        receipts = await self.work(lambda store: store.inbox.new(self.receipt_batch, None, STATUS))
+        receipts = _up_to(await self.work(lambda store: store.inbox.new(self.receipt_batch, None, STATUS)))
         if receipts:
             await self._batch(receipts)
         self.counters.last_ok = time.time()
@@ -195,3 +197,14 @@ class EventWorker:
         await self.work(lambda store: store.inbox.prune_inbound(cutoff))
         if matched:
             log.info("%d held receipts matched their send", matched)
+
+
+def _up_to(events: list[StoredEvent], limit: int = RECEIPT_BYTES) -> list[StoredEvent]:
+    """The oldest events whose bodies add up to ``limit`` bytes (at least one): the rest wait for the next pass,
+    after any message that arrives meanwhile."""
+    size = 0
+    for i, event in enumerate(events):
+        size += len(event.body)
+        if size > limit and i:
+            return events[:i]
+    return events
