@@ -37,7 +37,8 @@ from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
 from site_tools.service.current import Current
-from site_tools.service.events import Outcome, apply_opt_outs, values
+from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
+from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.oidc import Refused, TrustPolicy, Verifier
@@ -49,6 +50,7 @@ from site_tools.service.worker import Counters, EventWorker
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable, describe_error, store_bug
+from site_tools.store.inbox import MESSAGE
 from site_tools.store.jobs import Job
 
 log = logging.getLogger("site_tools.service")
@@ -58,6 +60,10 @@ T = TypeVar("T")
 STALE_EVENTS = 120.0
 #: A publish job nobody has taken for this long means no replica's runner is working: /health says 503.
 STALE_JOBS = 60.0
+#: The goal during a send: no event waits longer than this; /health warns (200) beyond it.
+LATE_EVENTS = 30.0
+#: A citizen's message («ON», a question) waiting longer than this: /health warns (200).
+LATE_MESSAGES = 5.0
 #: Attempts to store an event inside one request before answering 503 (Meta retries).
 STORE_ATTEMPTS = 3
 
@@ -87,6 +93,7 @@ class Service:
         self._stores: dict[str, Store] = {}
         self._stores_lock = threading.Lock()
         self.counters = Counters()
+        self.stored = GroupCommit(self.inbox)
         self.worker = EventWorker(
             config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
         )
@@ -183,12 +190,13 @@ class Service:
 
     async def _store_event(self, payload: dict[str, Any], text: str) -> Response:
         number = self.settings.whatsapp_phone_number_id
+        kind = kind_of(payload, number)  # receipts only wait behind citizens' messages, never the other way
         for attempt in range(STORE_ATTEMPTS):
             try:
-                if payload.get("object") == "whatsapp_business_account":
+                if kind == MESSAGE and payload.get("object") == "whatsapp_business_account":
                     done = await self.inbox(lambda store: apply_opt_outs(store, self.config, payload, number))
                     self.counters.unsubscribed_in_request += done.unsubscribed
-                await self.inbox(lambda store: store.inbox.add(text))
+                await self.stored.add(text, kind)  # committed with whatever else arrived meanwhile
                 self.worker.wake.set()
                 return PlainTextResponse("ok")
             except StoreUnavailable as exc:
@@ -274,6 +282,11 @@ class Service:
             problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
         if details.get("oldest_waiting_job_seconds", 0) > STALE_JOBS:
             problems.append(f"a publish job has waited more than {STALE_JOBS:.0f} s: no replica is running it")
+        warnings: list[str] = []
+        if details.get("oldest_pending_message_seconds", 0) > LATE_MESSAGES:
+            warnings.append(f"a citizen's message has waited more than {LATE_MESSAGES:.0f} s")
+        if details.get("oldest_pending_seconds", 0) > LATE_EVENTS:
+            warnings.append(f"events have waited more than {LATE_EVENTS:.0f} s: the worker is behind")
         for loop in self.loops:
             if not loop.alive and not (loop.name == "replies" and loop.state == "idle"):
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
@@ -287,7 +300,9 @@ class Service:
             "status": "failing" if problems else "ok",
             "problems": problems,
             **details,
+            "warnings": warnings + (current.warnings if current else []),
             "processed": self.counters.processed,
+            "applied_per_second": round(self.counters.rate(), 1),
             "retried": self.counters.retried,
             "failed": self.counters.parked,
             "foreign_events": self.counters.foreign,
@@ -295,7 +310,6 @@ class Service:
             "replies_sent": self.replies.sent,
             "loops": {loop.name: loop.state for loop in self.loops},
             "publishing": self.runner.health(),
-            "warnings": current.warnings if current else [],
         }
         return JSONResponse(body, status_code=503 if problems else 200)
 
@@ -375,10 +389,14 @@ def _before(body: bytes) -> str | None:
 
 def _store_health(store: Store) -> dict[str, Any]:
     store.db.ping()
+    now, pending = time.time(), store.inbox.pending_by_kind()
     return {
-        "pending_events": store.inbox.pending(),
+        "pending_events": sum(pending.values()),
         "parked_events": store.inbox.parked_count(),
-        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(time.time()), 1),
+        "pending_by_kind": pending,
+        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(now), 1),
+        "oldest_pending_message_seconds": round(store.inbox.oldest_pending_age(now, MESSAGE), 1),
+        "held_receipts": store.ledger.held_count(),
         "outbox_pending": store.outbox.pending(),
         "oldest_waiting_job_seconds": round(store.jobs.oldest_waiting_age(), 1),
         "reconnects": store.db.reconnects,

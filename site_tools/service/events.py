@@ -23,6 +23,8 @@ from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable, store_bug
+from site_tools.store.inbox import MESSAGE, STATUS
+from site_tools.store.ledger import Receipt
 
 log = logging.getLogger("site_tools.service.events")
 
@@ -202,24 +204,40 @@ def _older_than_opt_out(store: Store, phone: str, sent_at: float) -> bool:
     return bool(sub and sub.status != "active" and sub.opted_out_at is not None and sub.opted_out_at >= sent_at)
 
 
-def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: bool = False) -> None:
+def receipt(status: dict[str, Any]) -> Receipt | None:
+    """A status item as the ledger applies it; None when it is not one (no id, a state we do not track).
+
+    Raises ValueError for an error code no database column holds (not Meta's: a person looks at the event)."""
     wamid, state = status.get("id"), status.get("status")
     if not wamid or state not in ("sent", "delivered", "read", "failed"):
-        outcome.ignored.append(f"status {str(state)[:20]!r}")
-        return
+        return None
     code = None
     errors = status.get("errors") or []
     if isinstance(errors, list) and errors and isinstance(errors[0], dict) and isinstance(errors[0].get("code"), int):
         code = errors[0]["code"]
+        if not -(2**31) <= code < 2**31:
+            raise ValueError("error code out of range")
     phone = e164(str(status.get("recipient_id") or ""))
     callback = status.get("biz_opaque_callback_data")
-    callback = str(callback) if callback is not None else None
-    result = store.ledger.apply_status(str(wamid), phone, state, callback, code)
+    try:
+        at: float | None = float(status.get("timestamp") or "")
+    except (TypeError, ValueError, OverflowError):
+        at = None
+    return Receipt(str(wamid), phone, str(state), str(callback) if callback is not None else None, code, at)
+
+
+def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: bool = False) -> None:
+    r = receipt(status)
+    if r is None:
+        outcome.ignored.append(f"status {str(status.get('status'))[:20]!r}")
+        return
+    wamid, phone, state, callback, code, _ = r
+    result = store.ledger.apply_status(wamid, phone, state, callback, code)
     if result == "unmatched":
-        if not callback and _reply_status(store, str(wamid), state, code, counter):
+        if not callback and _reply_status(store, wamid, state, code, counter):
             outcome.statuses += 1
             return
-        store.ledger.hold_receipt(str(wamid), phone, state, callback, code)
+        store.ledger.hold_receipt(wamid, phone, state, callback, code)
         outcome.held += 1
         return
     if result == "applied":
@@ -228,9 +246,18 @@ def _status(store: Store, status: dict[str, Any], outcome: Outcome, counter: boo
         sub = store.subscribers.get(phone)
         if sub:
             store.subscribers.record_undeliverable([sub.id])
-    if code == STOPPED_MARKETING and phone and store.subscribers.unsubscribe(phone):
-        outcome.unsubscribed += 1  # Meta: treat it as an opt-out
-        log.info("unsubscribed %s (131050: stopped marketing messages)", mask(phone))
+    stopped_marketing(store, r, outcome)
+
+
+def stopped_marketing(store: Store, r: Receipt, outcome: Outcome) -> None:
+    """131050 (the citizen stopped marketing messages): Meta says treat it as an opt-out. Recorded at the moment
+    the receipt says it happened, as an OFF is at the moment it was written: an «ON» written after it still wins."""
+    if r.error_code != STOPPED_MARKETING or not r.phone:
+        return
+    at = min(r.at, time.time()) if r.at is not None and r.at > 0 else None
+    if store.subscribers.unsubscribe(r.phone, at=at):
+        outcome.unsubscribed += 1
+        log.info("unsubscribed %s (131050: stopped marketing messages)", mask(r.phone))
 
 
 def _reply_status(store: Store, wamid: str, state: str, code: int | None, counter: bool) -> bool:
@@ -271,3 +298,24 @@ def _preference(store: Store, item: dict[str, Any], outcome: Outcome) -> None:
             log.info("unsubscribed %s (marketing preference: stop)", mask(phone))
     else:
         outcome.ignored.append("user preference")
+
+
+def kind_of(payload: dict[str, Any], number_id: str | None) -> str:
+    """How the worker should take a stored event: ``status`` when it carries receipts and nothing else (applied in
+    batches, after any waiting message), else ``message`` (a citizen wrote, or a shape we do not know: first, on
+    its own). A mixed event counts as a message; so does a receipt saying the citizen stopped marketing messages
+    (131050, an opt-out): it keeps its place among their messages, so an «ON» written after it still wins."""
+    if payload.get("object") != "whatsapp_business_account":
+        return MESSAGE
+    probe, statuses = Outcome(), 0
+    for value in values(payload, number_id, probe):
+        if _list(value, "messages") or _list(value, "user_preferences"):
+            return MESSAGE
+        for status in _list(value, "statuses"):
+            errors = status.get("errors")
+            if isinstance(errors, list) and any(
+                isinstance(e, dict) and e.get("code") == STOPPED_MARKETING for e in errors
+            ):
+                return MESSAGE
+            statuses += 1
+    return STATUS if statuses and not probe.ignored else MESSAGE

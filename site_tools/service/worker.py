@@ -1,10 +1,16 @@
 """The event worker: every stored webhook event applied once, none lost.
 
-* An event is processed on its own (and each message or status inside it on
-  its own, see :func:`~site_tools.service.events.process_event`).
+* Citizens first: events that carry a citizen's message (keywords, the
+  counter) are taken before any event that carries only statuses, and each is
+  processed on its own (each message or status inside it on its own, see
+  :func:`~site_tools.service.events.process_event`).
+* Receipts in batches: up to :data:`RECEIPT_BATCH` status-only events are
+  applied in one transaction (:mod:`~site_tools.service.receipts`). If the
+  batch fails for a reason other than the store, its events are processed one
+  by one, so that only the bad one is parked.
 * A transient failure (the database dropped, is locked, lost a race) leaves
-  the event where it is, retried with a growing pause; the loop itself waits
-  and goes on, however long the database is away.
+  the event (or the batch) where it is, retried with a growing pause; the loop
+  itself waits and goes on, however long the database is away.
 * A permanent one (not Meta's shape, an item that cannot be applied) parks
   the event with its reason: ``site-tools webhook-events`` lists them.
 * Receipts that came before their send was recorded are matched again for
@@ -17,15 +23,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from site_tools.content.config import TownConfig
 from site_tools.phones import mask_all
 from site_tools.service.events import process_event, rematch_receipts
+from site_tools.service.receipts import apply_receipt_events
 from site_tools.store import Store
-from site_tools.store.database import StoreUnavailable
+from site_tools.store.database import StoreUnavailable, store_bug
+from site_tools.store.inbox import MESSAGE, STATUS, StoredEvent
 
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
@@ -38,6 +47,18 @@ MAX_EVENT_ATTEMPTS = 50
 Work = Callable[[Callable[[Store], T]], Awaitable[T]]
 
 
+#: Citizens' events (keywords, the counter) taken per pass, applied one by one before any receipt.
+MESSAGE_BATCH = 200
+#: Status-only events applied per transaction.
+RECEIPT_BATCH = 2000
+#: Bytes of events per batch: Meta (and the simulator) may put hundreds of statuses in one event.
+RECEIPT_BYTES = 2_000_000
+#: A batch that failed this many times for the store's sake is then applied one event at a time.
+BATCH_ATTEMPTS = 3
+#: Seconds over which /health's applied-events rate is measured.
+RATE_WINDOW = 10.0
+
+
 @dataclass
 class Counters:
     processed: int = 0
@@ -46,6 +67,19 @@ class Counters:
     foreign: int = 0
     unsubscribed_in_request: int = 0
     last_ok: float = 0.0  # time.time() of the last successful pass over the inbox
+    recent: deque[tuple[float, int]] = field(default_factory=deque)  # (time.monotonic(), events applied)
+
+    def applied(self, n: int) -> None:
+        self.processed += n
+        now = time.monotonic()
+        self.recent.append((now, n))
+        while self.recent and self.recent[0][0] < now - RATE_WINDOW:
+            self.recent.popleft()
+
+    def rate(self) -> float:
+        """Events applied per second over the last :data:`RATE_WINDOW` seconds."""
+        now = time.monotonic()
+        return sum(n for at, n in list(self.recent) if at >= now - RATE_WINDOW) / RATE_WINDOW
 
 
 class EventWorker:
@@ -58,6 +92,7 @@ class EventWorker:
         self.counters = counters
         self.retention_days = retention_days
         self.wake = asyncio.Event()
+        self.receipt_batch = RECEIPT_BATCH
         self.housekeeping_every = 5.0  # seconds between re-matching held receipts and pruning inbound ids
         self._housekept = 0.0
 
@@ -80,15 +115,50 @@ class EventWorker:
                     pass
 
     async def pass_once(self) -> bool:
-        """Process what is due; True if there was something."""
-        events = await self.work(lambda store: store.inbox.new(200))
-        for event in events:
+        """Process what is due, citizens' messages first, then a batch of receipts; True if there was something."""
+        messages = await self.work(lambda store: store.inbox.new(MESSAGE_BATCH, None, MESSAGE))
+        for event in messages:
             await self._one(event.id, event.body, event.attempts)
+        receipts = _up_to(await self.work(lambda store: store.inbox.new(self.receipt_batch, None, STATUS)))
+        if receipts:
+            await self._batch(receipts)
         self.counters.last_ok = time.time()
         if time.monotonic() - self._housekept > self.housekeeping_every:
             await self._housekeeping()
             self._housekept = time.monotonic()
-        return bool(events)
+        return bool(messages or receipts)
+
+    async def _batch(self, events: list[StoredEvent]) -> None:
+        """Status-only events in one transaction; one by one if the batch fails for a reason other than the store."""
+        counter = bool(self.config.counter)
+        if min(e.attempts for e in events) >= BATCH_ATTEMPTS:
+            # Failed together that often: one by one from now on (each then counts towards MAX_EVENT_ATTEMPTS).
+            for event in events:
+                await self._one(event.id, event.body, event.attempts)
+            return
+        try:
+            report = await self.work(lambda store: apply_receipt_events(store, events, self.number_id, counter))
+        except StoreUnavailable as exc:
+            self.counters.retried += len(events)
+            attempts = min(e.attempts for e in events)
+            delay, error = min(60.0, 0.5 * 2**attempts), str(exc)[:300]
+            log.warning("a batch of %d receipts waits %.1f s: %s", len(events), delay, exc)
+            await self.work(lambda store: store.inbox.retry_many([e.id for e in events], error, delay))
+            return
+        except Exception as exc:
+            if store_bug(exc):
+                raise
+            log.warning("a batch of %d receipts failed (%s): one by one", len(events), mask_all(str(exc))[:200])
+            for event in events:
+                await self._one(event.id, event.body, event.attempts)
+            return
+        for event_id, reason in report.parked:
+            self.counters.parked += 1
+            log.warning("event %s parked: %s", event_id, mask_all(reason))
+        self.counters.foreign += report.outcome.foreign
+        self.counters.applied(len(report.done))
+        for event in report.single:
+            await self._one(event.id, event.body, event.attempts)
 
     async def _one(self, event_id: int, body: str, attempts: int) -> None:
         try:
@@ -110,7 +180,7 @@ class EventWorker:
             await self._park(event_id, "; ".join(outcome.errors)[:1000])
             return
         await self.work(lambda store: store.inbox.done(event_id))
-        self.counters.processed += 1
+        self.counters.applied(1)
 
     async def _park(self, event_id: int, reason: str) -> None:
         reason = mask_all(reason)
@@ -127,3 +197,14 @@ class EventWorker:
         await self.work(lambda store: store.inbox.prune_inbound(cutoff))
         if matched:
             log.info("%d held receipts matched their send", matched)
+
+
+def _up_to(events: list[StoredEvent], limit: int = RECEIPT_BYTES) -> list[StoredEvent]:
+    """The oldest events whose bodies add up to ``limit`` bytes (at least one): the rest wait for the next pass,
+    after any message that arrives meanwhile."""
+    size = 0
+    for i, event in enumerate(events):
+        size += len(event.body)
+        if size > limit and i:
+            return events[:i]
+    return events

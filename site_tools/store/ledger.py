@@ -10,7 +10,7 @@ Delivery states::
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -59,6 +59,75 @@ class HeldReceipt(NamedTuple):
     callback: str | None
     error_code: int | None
     received_at: float
+
+
+class Receipt(NamedTuple):
+    """One status webhook, as the ledger applies it."""
+
+    wamid: str
+    phone: str | None
+    status: str
+    callback: str | None
+    error_code: int | None
+    at: float | None = None  # when Meta says it happened (the status's timestamp), if it said
+
+
+def receipt_verdict(state: str, status: str, error_code: int | None) -> str:
+    """What a receipt does to a delivery in ``state``: ``apply`` it, ``defer`` the recipient (131049: retried after
+    :data:`DEFER_131049`) or nothing (``stale``). States only move forward (sent < delivered < read); a row waiting
+    for a retry takes any news; a failure is final."""
+    if status != "failed" and RANK[status] <= RANK.get(state, 0) and state != "retry":
+        return "stale"
+    if status == "failed" and state == "failed":
+        return "stale"
+    if status == "failed" and error_code == DEFERRED_CODE:
+        return "defer"
+    return "apply"
+
+
+@dataclass
+class _Row:
+    """A delivery row read for a batch of receipts, changed in memory, written once."""
+
+    id: int
+    state: str
+    wamid: str | None
+    error_code: int | None
+    next_attempt_at: float | None
+    bulletin_id: str
+    channel: str
+    phone: str | None
+    changed: bool = False
+
+
+class _Rows:
+    """The rows a batch of receipts names, found as the SQL of :meth:`Ledger.apply_status` would find them."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[int, _Row] = {}
+        self.by_wamid: dict[str, _Row] = {}
+        self.by_recipient: dict[tuple[str, str], _Row] = {}  # (bulletin id, phone) of the list's deliveries
+
+    def add(self, rows: Iterable[_Row]) -> None:
+        for row in rows:
+            row = self.by_id.setdefault(row.id, row)
+            if row.wamid is not None:
+                self.by_wamid.setdefault(row.wamid, row)
+            if row.channel == "whatsapp_list" and row.phone is not None:
+                self.by_recipient.setdefault((row.bulletin_id, row.phone), row)
+
+    def forget_wamid(self, row: _Row) -> None:
+        if row.wamid is not None and self.by_wamid.get(row.wamid) is row:
+            del self.by_wamid[row.wamid]
+
+    def changed(self) -> list[_Row]:
+        return [row for row in self.by_id.values() if row.changed]
+
+
+def _chunks(items: Sequence[str], size: int = 900) -> Iterator[tuple[str, ...]]:
+    """Parameters per statement (SQLite allows 32,766; PostgreSQL 65,535)."""
+    for start in range(0, len(items), size):
+        yield tuple(items[start : start + size])
 
 
 class Claim(NamedTuple):
@@ -443,25 +512,16 @@ class Ledger:
             if row is None:
                 return "unmatched"
             delivery_id, state, bulletin_id, channel = row
-            if status != "failed" and RANK[status] <= RANK.get(state, 0) and state != "retry":
+            verdict = receipt_verdict(state, status, error_code)
+            if verdict == "stale":
                 return "stale"
-            if status == "failed" and state == "failed":
-                return "stale"
-            if status == "failed" and error_code == DEFERRED_CODE:
+            if verdict == "defer":
                 self.db.execute(
                     "UPDATE deliveries SET state = 'retry', wamid = NULL, error_code = ?, next_attempt_at = ?,"
                     " updated_at = ? WHERE id = ?",
                     (error_code, now + DEFER_131049, now, delivery_id),
                 )
-                self.db.execute(
-                    "UPDATE publications SET state = 'waiting', detail = ? WHERE bulletin_id = ? AND channel = ?"
-                    " AND state = 'done'",
-                    (
-                        "rinviati di 24 ore i cittadini al limite dei messaggi di marketing (131049)",
-                        bulletin_id,
-                        channel,
-                    ),
-                )
+                self._reopen_deferred([(bulletin_id, channel)])
                 return "applied"
             self.db.execute(
                 "UPDATE deliveries SET state = ?, wamid = COALESCE(wamid, ?), error_code = ?,"
@@ -469,6 +529,91 @@ class Ledger:
                 (status, wamid, error_code, now, delivery_id),
             )
             return "applied"
+
+    def _reopen_deferred(self, publications: Iterable[tuple[str, str]]) -> None:
+        self.db.many(
+            "UPDATE publications SET state = 'waiting', detail = ? WHERE bulletin_id = ? AND channel = ?"
+            " AND state = 'done'",
+            [
+                ("rinviati di 24 ore i cittadini al limite dei messaggi di marketing (131049)", bulletin_id, channel)
+                for bulletin_id, channel in publications
+            ],
+        )
+
+    def apply_statuses(self, receipts: Sequence[Receipt], at: float | None = None) -> list[str]:
+        """Many status webhooks in one transaction: for each, what :meth:`apply_status` would have said had they
+        been applied one by one in this order (``applied``, ``stale``, ``unmatched``), with the same end state.
+
+        The rows they name are read (and locked) with a few set-based queries, the rules of
+        :func:`receipt_verdict` are applied in memory, receipt after receipt, and each changed row is written once.
+        """
+        now = at or time.time()
+        results = ["stale"] * len(receipts)
+        with self.db.transaction():
+            rows = _Rows()
+            wamids = sorted({r.wamid for r in receipts if r.status in RANK})
+            if self.db.dialect == "postgresql":  # one statement: its rows locked in id order, all at once
+                rows.add(self._locked("d.wamid = ANY(?)", (wamids,)))
+            else:
+                for chunk in _chunks(wamids):
+                    rows.add(self._locked(f"d.wamid IN ({', '.join('?' * len(chunk))})", chunk))
+            # Matched by recipient when the wamid is unknown (the run died before recording it); all of them when
+            # a deferral (131049) in this batch may clear a row's wamid before another receipt names it.
+            deferring = any(r.status == "failed" and r.error_code == DEFERRED_CODE for r in receipts)
+            by_callback: dict[str, set[str]] = {}
+            for r in receipts:
+                if r.callback and r.phone and r.status in RANK and (deferring or r.wamid not in rows.by_wamid):
+                    by_callback.setdefault(r.callback, set()).add(r.phone)
+            for callback, phones in by_callback.items():
+                for chunk in _chunks(sorted(phones)):
+                    rows.add(self._locked(
+                        f"d.bulletin_id = ? AND d.channel = 'whatsapp_list' AND s.phone IN ({', '.join('?' * len(chunk))})",
+                        (callback, *chunk),
+                    ))  # fmt: skip
+            reopened: set[tuple[str, str]] = set()
+            for i, r in enumerate(receipts):
+                if r.status not in RANK:
+                    continue
+                row = rows.by_wamid.get(r.wamid)
+                if row is None and r.callback and r.phone:
+                    row = rows.by_recipient.get((r.callback, r.phone))
+                if row is None:
+                    results[i] = "unmatched"
+                    continue
+                verdict = receipt_verdict(row.state, r.status, r.error_code)
+                if verdict == "stale":
+                    continue
+                if verdict == "defer":
+                    rows.forget_wamid(row)
+                    row.state, row.wamid, row.next_attempt_at = "retry", None, now + DEFER_131049
+                    reopened.add((row.bulletin_id, row.channel))
+                else:
+                    row.state = r.status
+                    if row.wamid is None:
+                        row.wamid = r.wamid
+                        rows.by_wamid.setdefault(r.wamid, row)
+                row.error_code, row.changed = r.error_code, True
+                results[i] = "applied"
+            self.db.many(
+                "UPDATE deliveries SET state = ?, wamid = ?, error_code = ?, next_attempt_at = ?, updated_at = ?"
+                " WHERE id = ?",
+                [(w.state, w.wamid, w.error_code, w.next_attempt_at, now, w.id) for w in rows.changed()],
+            )
+            self._reopen_deferred(sorted(reopened))
+        return results
+
+    def _locked(self, where: str, params: Sequence[object]) -> list[_Row]:
+        # In id order, as other batches take them: two batches never deadlock. (A publisher's write of many rows
+        # in another order can meet one: PostgreSQL then fails one side, which retries.)
+        lock = " FOR UPDATE OF d" if self.db.dialect == "postgresql" else ""
+        return [
+            _Row(*r)
+            for r in self.db.all(
+                "SELECT d.id, d.state, d.wamid, d.error_code, d.next_attempt_at, d.bulletin_id, d.channel, s.phone"
+                f" FROM deliveries d LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE {where} ORDER BY d.id{lock}",
+                params,
+            )
+        ]
 
     # -- receipts that came before the send was recorded --------------------------------------
     def hold_receipt(
@@ -495,6 +640,18 @@ class Ledger:
                 (limit,),
             )
         ]
+
+    def hold_receipts(self, receipts: Sequence[Receipt], at: float | None = None) -> None:
+        """:meth:`hold_receipt` for many, in one statement."""
+        now = at or time.time()
+        self.db.many(
+            "INSERT INTO pending_receipts (wamid, phone, status, callback, error_code, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(r.wamid, r.phone, r.status, r.callback, r.error_code, now) for r in receipts],
+        )
+
+    def held_count(self) -> int:
+        return self.db.scalar("SELECT COUNT(*) FROM pending_receipts")
 
     def drop_held(self, held_id: int) -> None:
         self.db.execute("DELETE FROM pending_receipts WHERE id = ?", (held_id,))

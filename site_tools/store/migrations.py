@@ -352,6 +352,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        11,
+        [
+            # What a stored event carries, decided when the webhook stores it: 'message' (a citizen wrote: keywords,
+            # the counter, preferences; also anything not plainly receipts) is applied before any 'status' (receipts
+            # only), which the worker applies in batches. Events stored before this migration count as messages.
+            "ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'message'",
+            "CREATE INDEX events_due ON events (state, kind, id)",
+        ],
+    ),
+    (
         12,
         [
             # What the service remembers across restarts and replicas (store/service_state.py): the fingerprint of
