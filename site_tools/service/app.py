@@ -99,6 +99,7 @@ class Service:
         )
         self.replies = ReplySender(settings, self.work)
         self.counter: Counter | None = None
+        self._answers_stale = False
         # The checkout follows main, the clock asks for scheduled publishes, the site refresh (None: no
         # repository to follow).
         self.current = Current.create(config, settings, store_factory, self.reload, enqueue=self._enqueue_tick)
@@ -113,7 +114,7 @@ class Service:
             command or _no_command,
             db_url=db_url,
             pin=self._pin if self.current else None,
-            after=self.current.published if self.current else None,
+            after=self._after_job,
             lease=settings.job_lease,
         )
         self.loops = [
@@ -129,7 +130,23 @@ class Service:
         self.config = self.worker.config = config
         if self.counter:
             self.counter.config = self.counter.library.config = config
-            asyncio.get_running_loop().run_in_executor(None, self.counter.library.refresh)  # answers of the new commit
+            self._answers_stale = True
+            if self.runner.current is None:  # else once the publish is done: reading every bulletin again for the
+                self._refresh_answers()  # counter's suggestions would slow its first message down
+        else:
+            self._answers_stale = False
+
+    def _refresh_answers(self) -> None:
+        """The counter's canned answers and bulletin suggestions, read again from the new commit (in the
+        background: seconds at 10,000 bulletins)."""
+        if self._answers_stale and self.counter:
+            self._answers_stale = False
+            asyncio.get_running_loop().run_in_executor(None, self.counter.library.refresh)
+
+    def _after_job(self) -> None:
+        if self.current:
+            self.current.published()  # the clock plans again from the ledger
+        self._refresh_answers()
 
     @asynccontextmanager
     async def _pin(self, job: Job) -> AsyncIterator[str | None]:
