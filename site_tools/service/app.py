@@ -100,6 +100,7 @@ class Service:
         self.replies = ReplySender(settings, self.work)
         self.counter: Counter | None = None
         self._answers_stale = False
+        self._background: set[asyncio.Task[None]] = set()
         # The checkout follows main, the clock asks for scheduled publishes, the site refresh (None: no
         # repository to follow).
         self.current = Current.create(config, settings, store_factory, self.reload, enqueue=self._enqueue_tick)
@@ -141,7 +142,15 @@ class Service:
         background: seconds at 10,000 bulletins)."""
         if self._answers_stale and self.counter:
             self._answers_stale = False
-            asyncio.get_running_loop().run_in_executor(None, self.counter.library.refresh)
+            self._background.add(task := asyncio.create_task(self._refresh_counter(self.counter)))
+            task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _refresh_counter(counter: Counter) -> None:
+        try:
+            await counter.refresh()
+        except Exception:  # noqa: BLE001 - the counter's housekeeping reads them again in ten minutes
+            log.exception("the counter's answers were not read again after the checkout moved")
 
     def _after_job(self) -> None:
         if self.current:

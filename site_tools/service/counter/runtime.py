@@ -72,8 +72,12 @@ class Counter:
                 log.exception("counter housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY)
 
+    async def refresh(self) -> None:
+        """The canned answers and the bulletin suggestions, read again (through the store's parse cache)."""
+        await self.run(lambda store: self.library.refresh(store.parsed))
+
     async def housekeeping(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._pool, self.library.refresh)
+        await self.refresh()
         messages, conversations = await self.run(lambda store: purge_expired(store, self.config))
         if messages or conversations:
             log.info("retention: %s messages and %s conversations deleted", messages, conversations)
