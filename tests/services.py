@@ -266,3 +266,36 @@ def serving(server: Any) -> Iterator[Any]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def free_port() -> int:
+    """A port nobody listens on now (for a process told to listen there)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def answering(url: str) -> bool:
+    """The service at ``url`` answers ``/health`` (ok or failing: it is up)."""
+    try:
+        return httpx.get(f"{url}/health", timeout=1).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
+
+
+def start_service(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``site-tools webhook`` in a process of its own, serving ``root``'s town: the process and its URL, once up.
+    Its log is dropped (a pipe nobody reads would stop it once full)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: answering(url), timeout=30)
+    return proc, url

@@ -4,53 +4,23 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
-import httpx
 import pytest
 
 from site_tools.delivery.fanout import FanOutOptions
 from site_tools.store import Store
 
 from .conftest import Town
-from .services import phones, simulator_process, wait_for
+from .services import phones, simulator_process, start_service, wait_for
 from .test_parse_cache import git
 from .test_publisher import URGENT, add, adopt, counts, subscribe
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 RATE, SUBSCRIBERS = 150, 1500
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_replica(root: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "site_tools", "webhook", "--port", str(port)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code in (200, 503)
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=30)
-    return proc, url
 
 
 def test_a_replica_killed_mid_send_is_carried_on_by_the_other(demo_town: Town, pg_url: str, tmp_path: Path) -> None:
@@ -77,7 +47,7 @@ def test_a_replica_killed_mid_send_is_carried_on_by_the_other(demo_town: Town, p
             "SITE_TOOLS_NOW": "2026-11-23 12:00",
             "SITE_TOOLS_JOB_LEASE": "2",
         }
-        replicas = dict([start_replica(demo_town.root, env), start_replica(other, env)])
+        replicas = dict([start_service(demo_town.root, env), start_service(other, env)])
         try:
             with closing(Store.open(pg_url)) as store:
                 job_id, _ = store.jobs.enqueue("push", "push:1:42:1", {"sha": "a" * 40, "before": None})

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,16 +26,10 @@ from site_tools.store.ledger import Result
 
 from .command import Ran, site_tools
 from .conftest import FIXTURE_TOWN
-from .services import phones, simulator, wait_for
+from .services import free_port, phones, simulator, wait_for
 
 SECRET = "test-app-secret"
 VERIFY = "test-verify-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Service:

@@ -22,11 +22,10 @@ from site_tools.devtools.oidc_issuer import REQUEST_TOKEN
 from site_tools.store import Store
 
 from .conftest import Town
-from .services import phones, simulator_process, wait_for
+from .services import answering, free_port, phones, simulator_process, wait_for
 from .test_oidc import AUDIENCE, SERVICE_BLOCK
 from .test_parse_cache import URGENT
 from .test_publish_endpoint import push, repository
-from .test_replicas import free_port
 from .test_workflows import Runner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -68,7 +67,7 @@ def test_a_push_reaches_the_phones_through_the_workflow_step_and_the_service(
             stderr=subprocess.PIPE,
         )
         try:
-            wait_for(lambda: _up(service_url), timeout=30)
+            wait_for(lambda: answering(service_url), timeout=30)
             (tmp_path / "runner").mkdir()
             job = Runner(
                 tmp_path / "runner",
@@ -111,10 +110,3 @@ def _head(root: Path) -> str:
     return subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=1).status_code in (200, 503)
-    except httpx.HTTPError:
-        return False
