@@ -405,7 +405,7 @@ def test_the_visible_fingerprint_changes_only_when_the_site_would(town: Town) ->
 
 def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sqlite_url: str) -> None:
     """A new town that skipped «site-tools adopt»: the push run dies before adopting (PostgreSQL down), then
-    the scheduled run (no --since) would mark the just-merged bulletin historical and exit 0: lost."""
+    the clock's run (no --since) would mark the just-merged bulletin historical and exit 0: lost."""
     with simulator("--latency", "0.01") as sim:
         write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
         down = cli(
@@ -416,31 +416,13 @@ def test_a_scheduled_run_never_adopts_over_a_push_run_that_failed(town: Town, sq
         scheduled = cli(town, "publish", "--no-adopt", env=env)
         assert scheduled.returncode == 1 and "site-tools adopt" in scheduled.stderr
         assert "storici" not in scheduled.stdout and state(sqlite_url, "fuga-di-gas", "whatsapp_channel") is None
-        workflow = (Path(__file__).parents[1] / ".github/workflows/scheduled.yml").read_text(encoding="utf-8")
-        assert "site-tools publish --no-adopt" in workflow
+        # the service's clock runs publish exactly so: a tick job never adopts
+        from site_tools.service.publishing import publish_arguments
+        from site_tools.store.jobs import Job
 
-
-@pytest.mark.e2e  # the workflow's own shell script, as the runner runs it
-@pytest.mark.parametrize("workflow", ["publish.yml", "scheduled.yml"])
-def test_a_missing_store_secret_stops_the_workflow_instead_of_a_throwaway_store(
-    town: Town, workflow: str, tmp_path: Path
-) -> None:
-    """Without the SITE_TOOLS_DB secret the runner's own data/site-tools.db (gone after the job) was used: every
-    run a "first run", a re-run of a push sending the list again to every citizen."""
-    import os
-    import subprocess
-
-    from .test_workflows import VENV_BIN, publish_script
-
-    with simulator("--latency", "0.01") as sim:
-        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
-        env = {**os.environ, **sim.env(), "SITE_TOOLS_DB": "", "BEFORE": "", "SITE_TOOLS_NOW": "2026-11-23 12:00"}
-        env["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"
-        run = subprocess.run(
-            ["bash", "-e", "-c", publish_script(workflow)], cwd=town.root, env=env, capture_output=True, text=True
-        )
-        assert run.returncode == 1 and "SITE_TOOLS_DB" in run.stdout + run.stderr
-        assert not (town.root / "data").exists() and sim.stats().get("requests", 0) == 0
+        tick = Job(1, "tick:2026-11-23T11:05", "tick", {"since": None, "adopt": False}, "running", 1)
+        files = {"summary": Path("s"), "posts": Path("p")}
+        assert "--no-adopt" in publish_arguments(tick, town.root / "mkdocs.yml", sqlite_url, files)
 
 
 def test_an_approved_send_cut_by_the_time_limit_continues_without_a_second_approval(

@@ -425,7 +425,8 @@ class Ledger:
             return [Claim(r[0], r[1], r[2], r[3]) for r in rows if r[4] == ACTIVE]
 
     def record_results(self, results: Sequence[Result]) -> None:
-        """Record outcomes *after* the calls, in one transaction."""
+        """Record outcomes *after* the calls, in one transaction; rows in id order, the order a batch of receipts
+        locks them in too (apply_statuses), so that the two never wait on each other in a cycle on PostgreSQL."""
         if not results:
             return
         now = time.time()
@@ -435,7 +436,7 @@ class Ledger:
                 " next_attempt_at = ?, attempts = attempts - ?, updated_at = ? WHERE id = ? AND state = 'sending'",
                 [
                     (r.state, r.wamid, r.error_code, r.error, r.next_attempt_at, int(r.refund), now, r.delivery_id)
-                    for r in results
+                    for r in sorted(results, key=lambda r: r.delivery_id)
                 ],
             )
 
