@@ -19,7 +19,6 @@ from .test_checkout import Remote, git, remote, run  # noqa: F401 - the fixture
 __all__ = ["remote"]
 
 
-@pytest.mark.xfail(strict=True, reason="finding: fetch(want) serves any descendant of main, even one force-pushed away")
 def test_attack_a_force_pushed_away_commit_is_served_on_rerun(remote: Remote, tmp_path: Path) -> None:  # noqa: F811
     served = remote.clone(tmp_path / "served")
     checkout = Checkout(served, str(remote.bare))

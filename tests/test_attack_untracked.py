@@ -21,7 +21,6 @@ from .test_checkout import Remote, git, remote, run  # noqa: F401 - the fixture
 __all__ = ["remote"]
 
 
-@pytest.mark.xfail(strict=True, reason="finding: git checkout --force overwrites the untracked live store")
 def test_attack_a_commit_overwrites_the_untracked_store(remote: Remote, tmp_path: Path) -> None:  # noqa: F811
     served = remote.clone(tmp_path / "served")
     live = served / "data" / "site-tools.db"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from site_tools.service.checkout import Checkout
+from site_tools.service.checkout import Checkout, CheckoutError
 
 from .test_checkout import Remote, git, remote, run  # noqa: F401 - the fixture
 
@@ -28,7 +28,6 @@ __all__ = ["remote"]
 SITE = f".venv/lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
 
 
-@pytest.mark.xfail(strict=True, reason="finding: a pushed commit writes into the service's own virtualenv")
 def test_attack_a_pushed_pth_file_runs_in_the_services_interpreter(remote: Remote, tmp_path: Path) -> None:  # noqa: F811
     served = remote.clone(tmp_path / "served")
     (served / SITE).mkdir(parents=True)  # what «uv sync» made in /srv/avvisi (ignored: /.venv/ in .gitignore)
@@ -41,7 +40,9 @@ def test_attack_a_pushed_pth_file_runs_in_the_services_interpreter(remote: Remot
     evil.write_text(f"import pathlib; pathlib.Path({str(marker)!r}).write_text('tokens')\n", encoding="utf-8")
     git(remote.editor.root, "add", "-f", SITE)
     remote.push("Aggiornati i contenuti")
-    run(checkout.sync())  # the follower's fetch every two minutes, or any push's publish
+    with pytest.raises(CheckoutError, match="keeps for itself"):  # refused, loudly, with the paths
+        run(checkout.sync())  # the follower's fetch every two minutes, or any push's publish
+    assert not (served / SITE / "zz_contenuti.pth").exists()
 
     # The service's interpreter starting (its site-packages processed as Python does at start).
     subprocess.run([sys.executable, "-c", f"import site; site.addsitedir({str(served / SITE)!r})"], check=True)

@@ -34,6 +34,12 @@ GIT_TIMEOUT = 120.0
 #: The ref the fetched branch is kept in: the service's own, never a branch someone works on.
 FETCHED = "refs/remotes/site-tools/{branch}"
 SHA = re.compile(r"[0-9a-f]{40}")
+#: A commit a publish names that main does not hold yet: main fetched again this many times, this far apart.
+WANT_ATTEMPTS, WANT_PAUSE = 4, 1.0
+#: Paths a commit may never bring into the service's checkout: the service's own files live there (its store
+#: under data/, a built site, an environment someone installed in the checkout against the advice): a commit
+#: adding data/site-tools.db would replace the store, one adding .venv/…/x.pth would run code at the next start.
+FORBIDDEN = (".venv/", "venv/", "data/", "site/", "node_modules/", ".git/", ".site.building")
 
 
 class CheckoutError(Exception):
@@ -100,6 +106,13 @@ class Checkout:
 
     async def git(self, *args: str) -> str:
         """Run ``git -C root args…``; its standard output, or :class:`CheckoutError` (failed, timed out)."""
+        return await self._run(None, (0,), *args)
+
+    async def git_input(self, text: str, *args: str) -> str:
+        """``git`` reading ``text`` on its standard input (``check-ignore --stdin``: exit 1 means "none")."""
+        return await self._run(text.encode(), (0, 1), *args)
+
+    async def _run(self, given: bytes | None, ok: tuple[int, ...], *args: str) -> str:
         proc = await asyncio.create_subprocess_exec(
             "git",
             "-C",
@@ -107,13 +120,13 @@ class Checkout:
             "-c",
             "credential.helper=",
             *args,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if given is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=self.env(),
         )
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+            out, err = await asyncio.wait_for(proc.communicate(given), self.timeout)
         except TimeoutError:
             proc.kill()
             await proc.wait()
@@ -123,7 +136,7 @@ class Checkout:
                 proc.kill()
                 await proc.wait()
             raise
-        if proc.returncode != 0:
+        if proc.returncode not in ok:
             lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
             raise CheckoutError(hide_credentials(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}"))
         return out.decode(errors="replace").rstrip()  # not lstrip: «git status --porcelain» starts with a space
@@ -154,23 +167,37 @@ class Checkout:
             return await self._fetch(want)
 
     async def _fetch(self, want: str | None) -> str:
+        """Main's head, fetched. A wanted commit is served only through main: when it is main's head or one of its
+        ancestors, main's head (which holds it) is served; when main does not hold it yet (GitHub answered from a
+        replica that had not seen the push), main is fetched again a few times; a commit main no longer holds (a
+        force push took it away, and the run is re-run) is never served on its own."""
         await self._ready()
-        await self.git("fetch", "--quiet", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{self.fetched_ref}")
-        self.fetched_at = self.clock.time()
-        head = await self.git("rev-parse", "--verify", f"{self.fetched_ref}^{{commit}}")
-        if want is None or want == head:
-            return head
-        if not await self._has(want):
-            try:
-                await self.git("fetch", "--quiet", "--no-tags", self.remote, want)
-            except CheckoutError as exc:  # gone from the remote (a force push): main's head is what there is
-                log.warning("commit %s not fetched (%s): serving main's head %s", want[:12], exc, head[:12])
+        for attempt in range(WANT_ATTEMPTS):
+            await self.git(
+                "fetch", "--quiet", "--no-tags", self.remote, f"+refs/heads/{self.branch}:{self.fetched_ref}"
+            )
+            self.fetched_at = self.clock.time()
+            head = await self.git("rev-parse", "--verify", f"{self.fetched_ref}^{{commit}}")
+            if want is None or want == head or await self._holds(head, want):
                 return head
+            if attempt < WANT_ATTEMPTS - 1:
+                await self.clock.sleep(WANT_PAUSE)
+        log.warning("commit %s is not on %s (%s): serving main's head", (want or "")[:12], self.branch, head[:12])
+        return head
+
+    async def _holds(self, head: str, want: str) -> bool:
+        """``want`` is ``head`` or one of its ancestors (a commit this checkout does not have is not)."""
+        if not await self._has(want):
+            return False
         try:
-            await self.git("merge-base", "--is-ancestor", head, want)
+            await self.git("merge-base", "--is-ancestor", want, head)
         except CheckoutError:
-            return head  # want is behind the head (or off the branch): the head is what main is
-        return want
+            return False
+        return True
+
+    async def holds(self, want: str) -> bool:
+        """The commit checked out now holds ``want`` (it is that commit or a descendant of it)."""
+        return self.commit is not None and SHA.fullmatch(want) is not None and await self._holds(self.commit, want)
 
     async def current(self) -> str | None:
         try:
@@ -185,6 +212,24 @@ class Checkout:
             self.commit = commit
             self.committed_at = float(await self.git("show", "-s", "--format=%ct", commit))
         return commit
+
+    async def _refuse_forbidden(self, previous: str | None, commit: str) -> None:
+        """:class:`CheckoutError` when the commit brings a path the service keeps for itself (:data:`FORBIDDEN`),
+        or one this checkout's ``.gitignore`` ignores (added with ``git add -f``: ignored paths are the service's)."""
+        if previous is not None:
+            listed = await self.git("diff", "--name-only", "--no-renames", "--diff-filter=d", previous, commit)
+        else:
+            listed = await self.git("ls-tree", "-r", "--name-only", commit)
+        paths = [p for p in listed.splitlines() if p]
+        bad = [p for p in paths if any(p.startswith(f) or f"/{f}" in f"/{p}" for f in FORBIDDEN)]
+        if paths and not bad:
+            ignored = await self.git_input("\n".join(paths) + "\n", "check-ignore", "--no-index", "--stdin")
+            bad = [p for p in ignored.splitlines() if p]
+        if bad:
+            raise CheckoutError(
+                f"commit {commit[:12]} brings paths the service keeps for itself ({', '.join(bad[:5])}): not checked "
+                "out. Remove them from the repository (git rm --cached) and push again."
+            )
 
     async def changes(self) -> str:
         """Tracked files changed by hand (``git status``: it reads every file's metadata, tens of milliseconds at
@@ -207,7 +252,10 @@ class Checkout:
                         f"the checkout in {self.root} has local changes ({files}): not updated to {commit[:12]}; "
                         "commit them elsewhere or discard them (git checkout -- .)"
                     )
-            await self.git("checkout", "--quiet", "--force", "--detach", commit)
+            await self._refuse_forbidden(previous, commit)
+            # Not --force: a file the commit brings that is already here untracked (the store, a key) is refused by
+            # git, never overwritten.
+            await self.git("checkout", "--quiet", "--detach", commit)
         self.commit = commit
         self.committed_at = float(await self.git("show", "-s", "--format=%ct", commit))
         return Synced(commit, previous, self.committed_at, self.fetched_at or self.clock.time())
