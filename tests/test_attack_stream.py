@@ -38,7 +38,9 @@ def runner_commands(lines: list[str]) -> list[str]:
 
 @pytest.mark.xfail(strict=True, reason="finding: bulletin text reaches the job log as workflow commands")
 def test_attack_a_bulletins_text_becomes_workflow_commands(town: Any) -> None:
-    report = PublishReport(results=[ChannelResult("2026-12-07-scuole", "whatsapp_channel", "manual", post=HOSTILE_POST)])
+    report = PublishReport(
+        results=[ChannelResult("2026-12-07-scuole", "whatsapp_channel", "manual", post=HOSTILE_POST)]
+    )
     plan = SimpleNamespace(refused=[], uncertain=[], waiting=[])
     lines: list[str] = []
     with captured(lines.append):

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from site_tools.service.checkout import Checkout, CheckoutError
 
 from .test_checkout import Remote, git, remote, run  # noqa: F401 - the fixture
