@@ -43,3 +43,17 @@ def file_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{round(size / 1024)} KB"
     return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+#: What GitHub's runner reads as a workflow command: a line that starts with ``::`` once its leading whitespace is
+#: trimmed (``::stop-commands::``, ``::add-mask::``, ``::set-output``…). A word joiner, which no trimming removes,
+#: keeps such a line of an editor's text a line of text.
+_COMMAND = "::"
+_INERT = "\u2060"
+
+
+def log_safe(text: str) -> str:
+    """Editor text for a log GitHub reads: no line of it can be taken for a workflow command (a carriage return,
+    which the runner also reads as a line's end, becomes a line break first)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(_INERT + line if line.lstrip().startswith(_COMMAND) else line for line in lines)

@@ -9,15 +9,12 @@ turns a fixable 400 into «token già usato».
 
 from __future__ import annotations
 
-import pytest
-
 from .test_oidc import runner_token
 from .test_publish_endpoint import Running, running  # noqa: F401 - the fixture
 
 __all__ = ["running"]
 
 
-@pytest.mark.xfail(strict=True, reason="finding: the jti is spent before the body is checked")
 def test_attack_a_refused_body_spends_the_token(running: Running) -> None:  # noqa: F811
     token = runner_token(running.sim, sha="3f2a" * 10, run_id="4242")
     bad = running.client.post("/publish", headers={"Authorization": f"Bearer {token}"}, json={"before": "HEAD~1"})

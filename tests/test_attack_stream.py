@@ -14,8 +14,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 from site_tools.cli.inprocess import run_command  # noqa: F401 - installs nothing; documents the path
 from site_tools.cli.publish import print_report
 from site_tools.delivery.publisher import ChannelResult, PublishReport
@@ -36,7 +34,6 @@ def runner_commands(lines: list[str]) -> list[str]:
     return [line for line in lines if line.lstrip().startswith("::")]
 
 
-@pytest.mark.xfail(strict=True, reason="finding: bulletin text reaches the job log as workflow commands")
 def test_attack_a_bulletins_text_becomes_workflow_commands(town: Any) -> None:
     report = PublishReport(
         results=[ChannelResult("2026-12-07-scuole", "whatsapp_channel", "manual", post=HOSTILE_POST)]
@@ -46,3 +43,14 @@ def test_attack_a_bulletins_text_becomes_workflow_commands(town: Any) -> None:
     with captured(lines.append):
         print_report(report, plan, town.config)  # type: ignore[arg-type]
     assert runner_commands(lines) == [], runner_commands(lines)
+
+
+def test_the_services_stream_keeps_its_annotations_and_makes_other_commands_inert() -> None:
+    from site_tools.service.publishing import for_the_log
+
+    assert for_the_log("::error file=content/a.md,line=3,title=Avviso non valido::manca la data") == (
+        "::error file=content/a.md,line=3,title=Avviso non valido::manca la data"
+    )
+    for hostile in ("::stop-commands::zitto", "  ::add-mask::Comune", "::set-output name=issues::true"):
+        assert not for_the_log(hostile).lstrip().startswith("::"), hostile
+    assert runner_commands(for_the_log("testo\r::add-mask::x").split("\n")) == []

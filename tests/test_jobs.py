@@ -110,3 +110,14 @@ def test_a_job_nobody_takes_shows_its_age(store_url: str) -> None:
     store.jobs.claim("r", lease=30)
     assert store.jobs.oldest_waiting_age() == 0.0  # taken: somebody is on it
     store.close()
+
+
+def test_a_job_waiting_behind_a_running_one_is_not_untended(store_url: str) -> None:
+    store = Store.open(store_url)
+    store.jobs.enqueue("push", "push:1:1:1", {}, at=time.time() - 300)
+    assert store.jobs.claim("replica-1", lease=30) is not None  # a long publish, its lease renewed
+    store.jobs.enqueue("push", "push:1:2:1", {}, at=time.time() - 200)
+    assert store.jobs.oldest_waiting_age() == 0.0  # waiting its turn
+    assert store.jobs.has_key_prefix("push:1:2:") and not store.jobs.has_key_prefix("push:1:3:")
+    assert not store.jobs.has_key_prefix("push:1:%")  # a prefix, not a pattern
+    store.close()

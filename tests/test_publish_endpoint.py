@@ -165,15 +165,17 @@ def test_the_workflow_reports_the_issues_it_opened_and_the_ones_editors_closed(r
     result_of(running.trigger(sha=first))
     running.town.write("2026-11-23-allerta-rossa.md", URGENT)
     second = running.commit("allerta")
-    _, result = result_of(running.trigger(sha=second, before=first))
+    _, result = result_of(running.trigger(sha=second, before=first, run_id="900"))
     assert [p["issue"] for p in result["posts"]] == [None]  # no issue yet: CI opens one
 
-    def report(*items: dict[str, Any]) -> httpx.Response:
-        token = runner_token(running.sim, sha=second)
+    def report(*items: dict[str, Any], run_id: str = "900") -> httpx.Response:
+        token = runner_token(running.sim, sha=second, run_id=run_id)
         return running.client.post(
             "/publish/issues", headers={"Authorization": f"Bearer {token}"}, json={"issues": list(items)}
         )
 
+    stranger = report({"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": 1}, run_id="901")
+    assert stranger.status_code == 403  # a run that asked for no publish reports on nothing
     opened = report({"bulletin": "allerta-rossa", "channel": "whatsapp_channel", "issue": 12, "closed": None})
     assert opened.status_code == 200 and opened.json()["recorded"] == 1
     _, later = result_of(running.trigger(sha=second, before=second, run_id="778"))

@@ -31,7 +31,7 @@ from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Probl
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
-from site_tools.formatting import count, euro, number, plural
+from site_tools.formatting import count, euro, log_safe, number, plural
 from site_tools.render.links import Links
 from site_tools.settings import current
 from site_tools.store import Store
@@ -140,7 +140,7 @@ def print_report(report: PublishReport, plan: Plan, config: TownConfig, fresh: s
         click.echo(line, err=result.state not in ("done", "manual", "skipped", "waiting"))
         if result.post:
             click.echo("  Testo per il Canale WhatsApp (copialo e incollalo dall'app, poi attiva la campanella):")
-            click.echo("  " + result.post.replace("\n", "\n  "))
+            click.echo("  " + log_safe(result.post).replace("\n", "\n  "))
     _print_plan_notes(plan, fresh)
 
 

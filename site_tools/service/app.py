@@ -244,8 +244,9 @@ class Service:
                 "Questo servizio non pubblica su richiesta: manca extra.town.service nel mkdocs.yml.\n", status_code=404
             )
         try:
-            claims = await self.trust.authorize(request, self._first_use)
+            # The body first: a request refused for its body must not spend its token (the jti is spent last).
             before = _before(await read_body(request, limit=MAX_PUBLISH_BODY))
+            claims = await self.trust.authorize(request, self._first_use)
         except Refused as exc:
             return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=exc.headers())
         except Rejected as exc:
@@ -280,9 +281,16 @@ class Service:
         if self.trust is None:
             return PlainTextResponse("manca extra.town.service nel mkdocs.yml.\n", status_code=404)
         try:
-            await self.trust.authorize(request, self._first_use)
             payload = load_json(await read_body(request, limit=MAX_ISSUES_BODY))
             reports = payload.get("issues") if isinstance(payload, dict) else None
+            claims = await self.trust.authorize(request, self._first_use)
+            # Only a run that asked for a publish reports on its issues (a step later in the same job).
+            prefix = f"push:{claims.repository_id}:{claims.run_id}:"
+            if not await self.runner.db(lambda store: store.jobs.has_key_prefix(prefix)):
+                return PlainTextResponse(
+                    "Questo avvio del workflow non ha chiesto nessuna pubblicazione: non può riferire sulle issue.\n",
+                    status_code=403,
+                )
             lines = await self.runner.db(lambda store: record_issue_reports(store, reports))
         except Refused as exc:
             return PlainTextResponse(f"{exc.reason}\n", status_code=exc.status, headers=exc.headers())

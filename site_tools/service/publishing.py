@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import queue
+import re
 import socket
 import tempfile
 import time
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from site_tools.content.config import TownConfig
+from site_tools.formatting import log_safe
 from site_tools.phones import mask_all
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
@@ -74,12 +76,22 @@ def publish_arguments(job: Job, config_path: Path, db_url: str | None, files: di
     return args
 
 
+#: The workflow commands a run may send to the job's log: its annotations (``Problem.github_annotation``).
+ANNOTATION = re.compile(r"::(error|warning|notice)( [^:\r\n]*)?::")
+
+
+def for_the_log(line: str) -> str:
+    """A line of the run as the job's log may show it: an annotation stays one, any other ``::`` command (a line
+    of a bulletin that made it to the output: ``::stop-commands::``, ``::add-mask::``…) becomes inert text."""
+    return line if ANNOTATION.match(line) and "\r" not in line else log_safe(line)
+
+
 def run_publish(
     command: Command, job: Job, config_path: Path, db_url: str | None, emit: Callable[[str], None]
 ) -> RunOutcome:
     with tempfile.TemporaryDirectory(prefix="site-tools-job-") as tmp:
         files = {"summary": Path(tmp) / "summary.md", "posts": Path(tmp) / "posts.json"}
-        code = command(publish_arguments(job, config_path, db_url, files), emit)
+        code = command(publish_arguments(job, config_path, db_url, files), lambda line: emit(for_the_log(line)))
         summary = files["summary"].read_text(encoding="utf-8") if files["summary"].exists() else ""
         posts = json.loads(files["posts"].read_text(encoding="utf-8")) if files["posts"].exists() else []
     return RunOutcome(code, summary, posts)

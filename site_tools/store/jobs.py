@@ -135,13 +135,23 @@ class Jobs:
         )
 
     def oldest_waiting_age(self, now: float | None = None) -> float:
-        """Seconds the oldest job nobody is running has waited (0 when none): a queue nobody takes."""
+        """Seconds the queue has gone untended (0 when it is tended): the longest a job has waited while no replica
+        was working — a job whose runner's lease ran out (since then), or a queued job when no job is running
+        under a live lease (a queued job behind a long publish is only waiting its turn)."""
         now = now or time.time()
-        oldest = self.db.scalar(
-            "SELECT MIN(created_at) FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until < ?)",
-            (now,),
+        expired = self.db.scalar(
+            "SELECT MIN(lease_until) FROM jobs WHERE state = 'running' AND lease_until < ?", (now,)
         )
-        return max(0.0, now - float(oldest)) if oldest is not None else 0.0
+        busy = self.db.scalar("SELECT 1 FROM jobs WHERE state = 'running' AND lease_until >= ? LIMIT 1", (now,))
+        queued = None if busy else self.db.scalar("SELECT MIN(created_at) FROM jobs WHERE state = 'queued'")
+        moments = [float(m) for m in (expired, queued) if m is not None]
+        return max(0.0, now - min(moments)) if moments else 0.0
+
+    def has_key_prefix(self, prefix: str) -> bool:
+        """A job whose key starts so exists (``push:<repository id>:<run id>:``: that run asked for a publish)."""
+        return (
+            self.db.scalar("SELECT 1 FROM jobs WHERE substr(key, 1, ?) = ? LIMIT 1", (len(prefix), prefix)) is not None
+        )
 
     def add_lines(self, job_id: int, lines: Sequence[str]) -> None:
         now = time.time()
