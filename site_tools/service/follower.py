@@ -96,11 +96,26 @@ class Follower:
         async with self._lock:
             synced = await self._sync(want, later=True)
             try:
+                if want is not None and synced.commit != want and not await self.checkout.holds(want):
+                    raise CheckoutError(self._not_served(want))
                 yield synced
             finally:
                 if self._deferred is not None:
                     moved, self._deferred = self._deferred, None
                     self._after = asyncio.create_task(self._after_moved(moved))
+
+    def _not_served(self, want: str) -> str:
+        """Why the checkout does not hold the commit a publish asked for (a publish of it would publish nothing)."""
+        if self.broken is not None:
+            return (
+                f"il mkdocs.yml del commit {self.broken.commit[:12]} non si carica ({self.broken.problem}): il servizio "
+                f"resta al commit precedente e non pubblica {want[:12]}. Correggi il mkdocs.yml con un nuovo commit: "
+                "quel push pubblica anche questo."
+            )
+        return (
+            f"il commit {want[:12]} non è (più) su main: forse un force-push l'ha tolto. Non viene pubblicato; "
+            "ciò che è su main è pubblicato dal push che ce l'ha portato."
+        )
 
     async def _fetch(self, want: str | None) -> str:
         try:
