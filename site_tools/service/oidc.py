@@ -236,6 +236,7 @@ class Verifier:
         self.policy = policy
         self.keys = keys or IssuerKeys(policy.issuer)
         self.limit = limit or RateLimit()
+        self.unlogged = 0  # refusals not logged one by one (a flood)
 
     async def authorize(self, request: Request, first_use: FirstUse) -> PushClaims:
         """The verified claims of the request's token, or :class:`Refused` (logged).
@@ -245,18 +246,24 @@ class Verifier:
         unspent. The client address is the ASGI one: behind a proxy, run uvicorn with ``--proxy-headers``."""
         claimed: Mapping[str, Any] = {}
         address = request.client.host if request.client else "?"
+        # Only refusals spend the buckets: an address whose requests keep being refused waits (a cheap 429), but
+        # junk from elsewhere never stands between the town's own workflow and its publish. GitHub's key server is
+        # protected by IssuerKeys itself (one fetch a minute at most, whatever comes in).
+        wait = self.limit.waiting(address)
+        if wait:
+            raise Refused(429, "troppe richieste rifiutate da questo indirizzo: riprova più tardi", wait)
         try:
-            wait = self.limit.check(address)
-            if wait:
-                raise Refused(429, "troppe richieste di pubblicazione: riprova più tardi", wait)
             token = _bearer(header_bytes(request, "authorization"))
             header, claimed = _unverified(token)
             payload = await self._verify(token, header)
             return await self._trusted(payload, first_use)
         except Refused as refused:
-            log.warning(
-                "publish refused (%d): %s%s address=%s", refused.status, refused.reason, _facts(claimed), address
-            )
+            if self.limit.refused(address):
+                log.warning(
+                    "publish refused (%d): %s%s address=%s", refused.status, refused.reason, _facts(claimed), address
+                )
+            else:
+                self.unlogged += 1  # a flood: counted, not a log line each
             raise
 
     async def _verify(self, token: str, header: Mapping[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,32 @@ class RateLimit:
     def __post_init__(self) -> None:
         self._total = Bucket(self.total_rate, self.total_burst, updated=self.clock())
 
+    def _bucket(self, address: str, now: float) -> Bucket:
+        bucket = self._by_address.get(address)
+        if bucket is None:
+            bucket = self._by_address[address] = Bucket(self.rate, self.burst, updated=now)
+            while len(self._by_address) > self.max_addresses:
+                self._by_address.popitem(last=False)
+        else:
+            self._by_address.move_to_end(address)
+        return bucket
+
+    def waiting(self, address: str) -> float:
+        """Seconds this address must wait (its own bucket only; nothing spent): 0 if it may ask."""
+        now = self.clock()
+        return self._bucket(address, now).wait(now)
+
+    def refused(self, address: str) -> bool:
+        """A refusal spends the address's token (its next requests wait once it has spent its burst) and one of the
+        shared bucket; True while the shared bucket had one (say it in the log), False in a flood (count it)."""
+        now = self.clock()
+        self._bucket(address, now).wait(now)
+        self._by_address[address].spend()
+        if self._total.wait(now) > 0:
+            return False
+        self._total.spend()
+        return True
+
     def check(self, address: str) -> float:
         """0 and one token spent from both buckets, or the seconds to wait (nothing spent)."""
         now = self.clock()
