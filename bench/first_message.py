@@ -207,6 +207,8 @@ def run_trigger(n: int, latency: float, repeat: int, settle: float) -> dict[str,
         "WHATSAPP_APP_SECRET": "bench-app-secret",
         "WHATSAPP_VERIFY_TOKEN": "bench-verify",
         "SITE_TOOLS_OIDC_ISSUER": f"{sim_url}/github-oidc",
+        "SITE_TOOLS_REPOSITORY": "comune-valfiorita/avvisi",
+        "SITE_TOOLS_REPOSITORY_ID": "812345678",
         "SITE_TOOLS_REPOSITORY_URL": str(remote),
     }
     service = subprocess.Popen(

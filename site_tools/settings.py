@@ -101,6 +101,17 @@ class Settings(BaseModel):
         "Seconds a replica holds a publish job without renewing it; after that another replica takes it over.",
         30.0,
     )
+    trusted_repository: str | None = _var(
+        "SITE_TOOLS_REPOSITORY",
+        "`owner/name` of the town's repository, set on the server: the only one the service publishes from and "
+        "follows. It must match `extra.town.service.repository`; kept outside the repository so that a commit "
+        "cannot change whom the service trusts.",
+    )
+    trusted_repository_id: int | None = _var(
+        "SITE_TOOLS_REPOSITORY_ID",
+        "The numeric id of that repository on GitHub (`gh api repos/<owner>/<name> --jq .id`); must match "
+        "`extra.town.service.repository_id`.",
+    )
     oidc_issuer: str = _var(
         "SITE_TOOLS_OIDC_ISSUER",
         "The issuer whose OIDC tokens prove a publish comes from the town's repository (its keys are read from it).",

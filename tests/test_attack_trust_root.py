@@ -12,11 +12,13 @@ account, a hurried merge of a PR that "tidies the config") that names ``attacker
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from site_tools.content.config import load_config
 from site_tools.service.current import remote_for
-from site_tools.service.oidc import TrustPolicy
+from site_tools.service.oidc import TrustPolicy, Untrusted
 from site_tools.settings import Settings
 
 from .conftest import Town
@@ -29,7 +31,6 @@ def with_block(town: Town, block: str) -> None:
     path.write_text(text.replace("    # Estimated price", block + "    # Estimated price", 1), encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="finding: the trust root lives in the content it protects")
 def test_attack_a_pushed_mkdocs_moves_trust_to_another_repository(town: Town) -> None:
     hostile = (
         SERVICE_BLOCK.replace(REPOSITORY, "mario-rossi/avvisi")
@@ -38,12 +39,38 @@ def test_attack_a_pushed_mkdocs_moves_trust_to_another_repository(town: Town) ->
     )
     with_block(town, hostile)
     config = load_config(town.root / "mkdocs.yml")  # what a restarted service reads from its checkout
-    settings = Settings.from_env({"SITE_TOOLS_OIDC_ISSUER": "https://token.actions.githubusercontent.com"})
+    # The trust root is on the server: the repository and its id, in the service's environment.
+    settings = Settings.from_env({"SITE_TOOLS_REPOSITORY": REPOSITORY, "SITE_TOOLS_REPOSITORY_ID": "812345678"})
     assert config.service is not None
-    policy = TrustPolicy.from_config(config.service, settings)
-    remote = remote_for(config, settings)
-    assert (policy.repository, remote) == (REPOSITORY, f"https://github.com/{REPOSITORY}.git"), (
-        policy.repository,
-        policy.repository_id,
-        remote,
-    )
+    with pytest.raises(Untrusted, match="mario-rossi/avvisi"):
+        TrustPolicy.from_config(config.service, settings)  # no publish on request: /health says why
+    assert remote_for(config, settings) == f"https://github.com/{REPOSITORY}.git"  # still the town's own
+
+
+def test_without_the_servers_pin_nothing_is_published_on_request_and_nothing_is_followed(town: Town) -> None:
+    with_block(town, SERVICE_BLOCK)
+    config = load_config(town.root / "mkdocs.yml")
+    settings = Settings.from_env({})
+    assert config.service is not None
+    with pytest.raises(Untrusted, match="SITE_TOOLS_REPOSITORY"):
+        TrustPolicy.from_config(config.service, settings)
+    assert remote_for(config, settings) is None
+
+
+def test_a_service_whose_pin_disagrees_says_so_and_publishes_nothing(town: Town, tmp_path: Any) -> None:
+    from starlette.testclient import TestClient
+
+    from site_tools.service.app import Service
+    from site_tools.store import Store
+
+    with_block(town, SERVICE_BLOCK)
+    settings = Settings.from_env(
+        {"WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v", "SITE_TOOLS_REPOSITORY": "mario-rossi/avvisi",
+         "SITE_TOOLS_REPOSITORY_ID": "700000001", "SITE_TOOLS_REPOSITORY_URL": str(tmp_path / "nowhere.git")}
+    )  # fmt: skip
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with TestClient(Service(load_config(town.root / "mkdocs.yml"), settings, lambda: Store.open(url)).app()) as client:
+        answer = client.post("/publish", headers={"Authorization": "Bearer x.y.z"})
+        health = client.get("/health").json()
+    assert answer.status_code == 503 and "SITE_TOOLS_REPOSITORY" in answer.text
+    assert any("publishing on request is off" in p for p in health["problems"])

@@ -572,12 +572,13 @@ def test_the_policy_comes_from_the_towns_settings(town: Town) -> None:
     path.write_text(text.replace("    # Estimated price", SERVICE_BLOCK + "    # Estimated price", 1), encoding="utf-8")
     service = town.config.service
     assert service is not None
-    policy = TrustPolicy.from_config(service, Settings.from_env({}))
+    pins = {"SITE_TOOLS_REPOSITORY": REPOSITORY, "SITE_TOOLS_REPOSITORY_ID": "812345678"}  # the server's own
+    policy = TrustPolicy.from_config(service, Settings.from_env(pins))
     assert policy.issuer == GITHUB_OIDC_ISSUER
     assert policy.audience == AUDIENCE  # without the trailing slash the town wrote: as the workflow asks for it
     assert (policy.repository, policy.repository_id, policy.repository_owner_id) == (REPOSITORY, 812345678, 98765432)
     assert policy.workflow_ref == WORKFLOW_REF and policy.events == ("push",)
-    other = Settings.from_env({"SITE_TOOLS_OIDC_ISSUER": "http://127.0.0.1:8900/github-oidc/"})
+    other = Settings.from_env({**pins, "SITE_TOOLS_OIDC_ISSUER": "http://127.0.0.1:8900/github-oidc/"})
     assert TrustPolicy.from_config(service, other).issuer == "http://127.0.0.1:8900/github-oidc"
 
 

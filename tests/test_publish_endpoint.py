@@ -85,7 +85,7 @@ def running(
         for key, value in sim.env().items():
             monkeypatch.setenv(key, value)
         env = {**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY,
-               "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc",
+               "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc", "SITE_TOOLS_REPOSITORY": "comune-valfiorita/avvisi", "SITE_TOOLS_REPOSITORY_ID": "812345678",
                "SITE_TOOLS_REPOSITORY_URL": str(elsewhere / "remote.git")}  # fmt: skip
         with closing(Store.open(sqlite_url)) as store:
             store.subscribers.bulk_subscribe(phones(5), "test")

@@ -57,6 +57,8 @@ def test_a_push_reaches_the_phones_through_the_workflow_step_and_the_service(
             "SITE_TOOLS_DB": db,
             "SITE_TOOLS_NOW": "2026-11-23 12:00",
             "SITE_TOOLS_OIDC_ISSUER": f"{sim.url}/github-oidc",
+            "SITE_TOOLS_REPOSITORY": "comune-valfiorita/avvisi",
+            "SITE_TOOLS_REPOSITORY_ID": "812345678",
             "SITE_TOOLS_REPOSITORY_URL": str(github / "remote.git"),
         }
         proc = subprocess.Popen(

@@ -41,7 +41,7 @@ from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.oauth import editor_login_routes
-from site_tools.service.oidc import Refused, TrustPolicy, Verifier
+from site_tools.service.oidc import Refused, TrustPolicy, Untrusted, Verifier
 from site_tools.service.outbox_sender import ReplySender
 from site_tools.service.publishing import Command, Runner, stream
 from site_tools.service.signature import same_secret, valid_signature
@@ -105,9 +105,14 @@ class Service:
         # repository to follow).
         self.current = Current.create(config, settings, store_factory, self.reload, enqueue=self._enqueue_tick)
         # Who may ask for a publish: the town's repository, its main branch, its publish workflow (extra.town.service).
-        self.trust = trust or (
-            Verifier(TrustPolicy.from_config(config.service, settings)) if config.service is not None else None
-        )
+        self.untrusted: str | None = None  # why /publish is off although extra.town.service is set
+        self.trust = trust
+        if trust is None and config.service is not None:
+            try:
+                self.trust = Verifier(TrustPolicy.from_config(config.service, settings))
+            except Untrusted as exc:
+                self.untrusted = str(exc)
+                log.error("publishing on request is off: %s", exc)
         # Publishing: jobs from POST /publish and the clock, run here (warm) under a lease in the store.
         self.runner = Runner(
             lambda: self.config,
@@ -239,6 +244,8 @@ class Service:
 
     async def publish(self, request: Request) -> Response:
         """A push to main, proven by the workflow's OIDC token: a publish job, streamed back as it runs."""
+        if self.untrusted:
+            return PlainTextResponse(f"{self.untrusted}\n", status_code=503)
         if self.trust is None:
             return PlainTextResponse(
                 "Questo servizio non pubblica su richiesta: manca extra.town.service nel mkdocs.yml.\n", status_code=404
@@ -326,6 +333,13 @@ class Service:
                 problems.append(f"{loop.name} loop {loop.state}" + (f": {loop.last_error}" if loop.last_error else ""))
         if self.fatal:
             problems.append(self.fatal)
+        if self.untrusted:
+            problems.append(f"publishing on request is off: {self.untrusted}")
+        elif self.trust is not None and self.config.service is not None and _names_another(self.config, self.trust):
+            problems.append(
+                "extra.town.service at the commit served names another repository than the one trusted: reverted "
+                "on purpose? (the service keeps trusting the one it started with)"
+            )
         current = self.current.health() if self.current else None
         if current:
             problems += current.problems
@@ -400,6 +414,14 @@ def _no_command(args: list[str], emit: Callable[[str], None]) -> int:
         "::error::Questo servizio è stato avviato senza il comando di pubblicazione: avvialo con «site-tools webhook»."
     )
     return 3
+
+
+def _names_another(config: TownConfig, trust: Verifier) -> bool:
+    service = config.service
+    policy = trust.policy
+    return service is not None and (
+        service.repository.lower() != policy.repository.lower() or service.repository_id != policy.repository_id
+    )
 
 
 #: The publish request's body: the push's "before" commit, nothing more.

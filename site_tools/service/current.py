@@ -37,12 +37,12 @@ T = TypeVar("T")
 
 
 def remote_for(config: TownConfig, settings: Settings) -> str | None:
-    """Where to fetch from: ``SITE_TOOLS_REPOSITORY_URL``, else GitHub's address of ``extra.town.service``'s
-    repository (over SSH when a deploy key is set: a private repository)."""
+    """Where to fetch from: ``SITE_TOOLS_REPOSITORY_URL``, else GitHub's address of the repository the server
+    trusts (``SITE_TOOLS_REPOSITORY``; over SSH when a deploy key is set: a private repository). Never the one
+    ``mkdocs.yml`` names: that file comes from the checkout this follows, and a commit must not redirect it."""
     if settings.repository_url:
         return settings.repository_url
-    service = getattr(config, "service", None)
-    repository = getattr(service, "repository", None)
+    repository = settings.trusted_repository
     if not repository:
         return None
     return f"git@github.com:{repository}.git" if settings.deploy_key else f"https://github.com/{repository}.git"
@@ -91,8 +91,7 @@ class Current:
             log.info("no repository to follow (SITE_TOOLS_REPOSITORY_URL, extra.town.service): the checkout stays")
             return None
         checkout = Checkout(config.root, remote, deploy_key=settings.deploy_key, clock=clock)
-        service = getattr(config, "service", None)
-        repository = getattr(service, "repository", None) or settings.github_repository or repository_of(remote)
+        repository = settings.trusted_repository or settings.github_repository or repository_of(remote)
         dispatcher = Dispatcher(settings, repository, settings.http_timeout) if repository else None
         return cls(checkout, config, settings, store_factory, reload, enqueue, dispatcher, clock)
 

@@ -93,7 +93,23 @@ class TrustPolicy:
 
     @classmethod
     def from_config(cls, service: Service, settings: Settings) -> TrustPolicy:
-        """The town's ``extra.town.service`` and the issuer of ``SITE_TOOLS_OIDC_ISSUER``."""
+        """The town's ``extra.town.service`` and the issuer of ``SITE_TOOLS_OIDC_ISSUER``, once the repository it
+        names is the one the server trusts (``SITE_TOOLS_REPOSITORY``, ``SITE_TOOLS_REPOSITORY_ID``): the block is
+        read from the checkout that follows main, so a commit could otherwise name another repository and be
+        believed at the next restart. :class:`Untrusted` otherwise (the service then publishes nothing on request
+        and ``/health`` says why)."""
+        pinned, pinned_id = settings.trusted_repository, settings.trusted_repository_id
+        if not pinned or pinned_id is None:
+            raise Untrusted(
+                "il server non dice di quale repository fidarsi: imposta SITE_TOOLS_REPOSITORY (proprietario/nome) e "
+                "SITE_TOOLS_REPOSITORY_ID nell'ambiente del servizio, uguali a extra.town.service nel mkdocs.yml."
+            )
+        if service.repository.lower() != pinned.lower() or service.repository_id != pinned_id:
+            raise Untrusted(
+                f"extra.town.service nel mkdocs.yml nomina {service.repository} ({service.repository_id}), ma il server "
+                f"si fida di {pinned} ({pinned_id}): nessuna pubblicazione su richiesta finché non coincidono. Se il "
+                "cambio non è voluto, annulla il commit; se lo è, cambia SITE_TOOLS_REPOSITORY(_ID) sul server."
+            )
         return cls(
             issuer=settings.oidc_issuer,
             audience=service.url,
@@ -125,6 +141,10 @@ class PushClaims:
     actor: str
     workflow_ref: str
     event_name: str
+
+
+class Untrusted(Exception):
+    """The town's settings and the server disagree on whom to trust (the message is for the town's IT person)."""
 
 
 class Refused(Exception):
