@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,27 @@ def test_another_replica_streams_the_lines_of_a_job_it_does_not_run(town: Town, 
 
 async def _collect(lines: Any) -> list[str]:
     return [line async for line in lines]
+
+
+def test_a_run_that_breaks_around_the_command_fails_its_job_loudly_and_the_runner_goes_on(
+    town: Town, sqlite_url: str
+) -> None:
+    def command(args: list[str], emit: Any) -> int:
+        posts = args[args.index("--posts-file") + 1]
+        Path(posts).write_text("{not json", encoding="utf-8")  # a result nobody can read
+        emit("Pubblicato.")
+        return 0
+
+    async def scenario() -> list[str]:
+        config = town.config
+        runner = Runner(lambda: config, lambda: Store.open(sqlite_url), command, db_url=sqlite_url)
+        try:
+            lines = await run_one(runner, "push:1:5:1", {"sha": "d" * 40})
+            assert runner.current is None and runner.health()["running"] is None
+            return lines
+        finally:
+            runner.close()
+
+    lines = asyncio.run(scenario())
+    assert result_of(lines)["exit"] == 2
+    assert any(line.startswith("::error title=Errore del servizio::JSONDecodeError") for line in lines), lines

@@ -173,19 +173,25 @@ class Runner:
         done = asyncio.Event()
         keeper = asyncio.create_task(self._keep(job, lines, done))
         try:
-            outcome, commit = await self._run(job, lines)
+            try:
+                outcome, commit = await self._run(job, lines)
+            except Exception as exc:  # noqa: BLE001 - a bug around the run: the job fails loudly, the runner goes on
+                log.exception("job %s crashed", job.id)
+                lines.put(f"::error title=Errore del servizio::{mask_all(type(exc).__name__ + ': ' + str(exc))[:300]}")
+                outcome, commit = RunOutcome(EXIT_CRASH), None
+            finally:
+                done.set()
+                await keeper
+            result = {"exit": outcome.exit, "job": job.id, "commit": commit, "summary": outcome.summary,
+                      "posts": outcome.posts or []}  # fmt: skip
+            finished = await self._retrying(lambda store: store.jobs.finish(job.id, self.owner, outcome.exit, result))
+            if not finished:
+                log.warning("job %s finished here but another replica had taken it over", job.id)
+            self.last = {"job": job.id, "key": job.key, "exit": outcome.exit, "commit": commit, "at": time.time()}
+            log.info("job %s finished with exit %d", job.id, outcome.exit)
         finally:
-            done.set()
-            await keeper
-        result = {"exit": outcome.exit, "job": job.id, "commit": commit, "summary": outcome.summary,
-                  "posts": outcome.posts or []}  # fmt: skip
-        finished = await self._retrying(lambda store: store.jobs.finish(job.id, self.owner, outcome.exit, result))
-        if not finished:
-            log.warning("job %s finished here but another replica had taken it over", job.id)
-        self.last = {"job": job.id, "key": job.key, "exit": outcome.exit, "commit": commit, "at": time.time()}
-        self.current = None
-        self.written.set()
-        log.info("job %s finished with exit %d", job.id, outcome.exit)
+            self.current = None
+            self.written.set()
 
     async def _run(self, job: Job, lines: queue.SimpleQueue[str]) -> tuple[RunOutcome, str | None]:
         pin = self.pin(job) if self.pin else nullcontext(None)
