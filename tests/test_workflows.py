@@ -620,3 +620,25 @@ def test_preview_shows_each_channel_and_ignores_site_pages(tmp_path: Path) -> No
     festa = text.split("### Festa degli alberi")[1]
     assert "Lista WhatsApp" not in festa.split("Non va su")[0]  # events stay off the paid list
     assert "privacy" not in text
+
+
+def test_behind_a_proxy_the_services_own_answer_is_read_not_the_proxys(tmp_path: Path) -> None:
+    """On a self-hosted runner behind a proxy, ``curl -i`` prints the proxy's «200 Connection established» head
+    before the service's: a refusal must still read as the service's refusal (here curl is the runner's stand-in
+    for the proxy and the service: the heads as curl prints them)."""
+    job = Runner(tmp_path, "https://servizi.example.it", {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://t/?a=1",
+                                                          "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "r"})  # fmt: skip
+    curl = tmp_path / "bin" / "curl"
+    curl.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *" -G "*) echo \'{"count":1,"value":"aaa.bbb.ccc"}\'; exit 0 ;; esac\n'
+        "printf 'HTTP/1.1 200 Connection established\\r\\n\\r\\n'\n"
+        "printf 'HTTP/1.1 403 Forbidden\\r\\ncontent-type: text/plain\\r\\n\\r\\n'\n"
+        "printf 'token di un altro repository\\n'\n",
+        encoding="utf-8",
+    )
+    curl.chmod(0o755)
+    run = job.run()
+    assert run.returncode == 1
+    (error,) = errors(run.stdout)
+    assert "HTTP 403" in error and "token di un altro repository" in error
