@@ -32,6 +32,19 @@ async def run_one(runner: Runner, key: str, args: dict[str, Any]) -> list[str]:
     return [line async for line in stream(runner, job_id)]
 
 
+def publish_once(town: Town, url: str, key: str, sha: str) -> list[str]:
+    """One job run to the end by a runner of its own, as the service's runner runs it: its streamed lines."""
+
+    async def scenario() -> list[str]:
+        runner = runner_for(town, url)
+        try:
+            return await run_one(runner, key, {"sha": sha, "before": None})
+        finally:
+            runner.close()
+
+    return asyncio.run(scenario())
+
+
 def result_of(lines: list[str]) -> dict[str, Any]:
     assert lines[-1].startswith(RESULT_PREFIX), lines[-3:]
     return dict(json.loads(lines[-1][len(RESULT_PREFIX) :]))
@@ -46,15 +59,7 @@ def test_a_job_publishes_as_the_command_does_and_streams_what_it_says(
         demo_town.write("2026-11-23-allerta-rossa.md", URGENT)
         git(demo_town.root, "add", "-A")
         git(demo_town.root, "commit", "-qm", "allerta")
-
-        async def scenario() -> list[str]:
-            runner = runner_for(demo_town, sqlite_url)
-            try:
-                return await run_one(runner, "push:1:1:1", {"sha": "f" * 40, "before": None})
-            finally:
-                runner.close()
-
-        lines = asyncio.run(scenario())
+        lines = publish_once(demo_town, sqlite_url, "push:1:1:1", "f" * 40)
         assert sim.stats()["accepted"] == 7 and len(sim.messages()["telegram"]) == 1
         text = "".join(lines)
         assert "allerta-rossa → Lista WhatsApp: inviato" in text and "7 accettati su 7" in text
@@ -75,15 +80,7 @@ def test_a_broken_bulletin_fails_the_job_with_an_annotation_and_the_others_still
         demo_town.write("2026-11-23-rotto.md", "id: rotto\ntitle: Senza categorie\ndate: 2026-11-23 11:00\n")
         git(demo_town.root, "add", "-A")
         git(demo_town.root, "commit", "-qm", "uno buono, uno rotto")
-
-        async def scenario() -> list[str]:
-            runner = runner_for(demo_town, sqlite_url)
-            try:
-                return await run_one(runner, "push:1:2:1", {"sha": "e" * 40, "before": None})
-            finally:
-                runner.close()
-
-        lines = asyncio.run(scenario())
+        lines = publish_once(demo_town, sqlite_url, "push:1:2:1", "e" * 40)
         assert sim.stats()["accepted"] == 3  # the valid urgent one went
         result = result_of(lines)
         assert result["exit"] == 1

@@ -76,8 +76,9 @@ class RateLimit:
         """A refusal spends the address's token (its next requests wait once it has spent its burst) and one of the
         shared bucket; True while the shared bucket had one (say it in the log), False in a flood (count it)."""
         now = self.clock()
-        self._bucket(address, now).wait(now)
-        self._by_address[address].spend()
+        bucket = self._bucket(address, now)
+        bucket.wait(now)  # brought up to now before the spend
+        bucket.spend()
         if self._total.wait(now) > 0:
             return False
         self._total.spend()
@@ -86,13 +87,7 @@ class RateLimit:
     def check(self, address: str) -> float:
         """0 and one token spent from both buckets, or the seconds to wait (nothing spent)."""
         now = self.clock()
-        bucket = self._by_address.get(address)
-        if bucket is None:
-            bucket = self._by_address[address] = Bucket(self.rate, self.burst, updated=now)
-            while len(self._by_address) > self.max_addresses:
-                self._by_address.popitem(last=False)
-        else:
-            self._by_address.move_to_end(address)
+        bucket = self._bucket(address, now)
         wait = max(bucket.wait(now), self._total.wait(now))
         if wait > 0:
             return wait
