@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .services import serving
+
 REQUEST_TOKEN = "runner-request-token"
 RESULT = "@@site-tools-result "
 
@@ -128,12 +130,5 @@ class FakeService(ThreadingHTTPServer):
 def running() -> Iterator[FakeService]:
     """A :class:`FakeService` answering on a thread for the block (polling for shutdown every 20 ms, not 0.5 s:
     many short tests start one)."""
-    server = FakeService()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+    with serving(FakeService(), poll_interval=0.02) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

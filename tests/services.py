@@ -254,11 +254,12 @@ __all__ = [
 
 
 @contextmanager
-def serving(server: Any) -> Iterator[Any]:
-    """A ``socketserver`` server answering on a thread for the duration of the block, then shut down."""
+def serving(server: Any, poll_interval: float = 0.5) -> Iterator[Any]:
+    """A ``socketserver`` server answering on a thread for the duration of the block, then shut down (it looks for
+    the shutdown every ``poll_interval`` seconds)."""
     import threading
 
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True)
     thread.start()
     try:
         yield server
