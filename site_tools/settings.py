@@ -66,6 +66,10 @@ class Settings(BaseModel):
     whatsapp_phone_number_id: str | None = _var(
         "WHATSAPP_PHONE_NUMBER_ID", "Id of the town's WhatsApp number at Meta (not the number itself)."
     )
+    whatsapp_business_account_id: str | None = _var(
+        "WHATSAPP_BUSINESS_ACCOUNT_ID",
+        "Id of the town's WhatsApp Business Account (WABA) at Meta: its templates and its webhook subscription.",
+    )
     whatsapp_api_url: str = _var("WHATSAPP_API_URL", "Base address of the Graph API, with its version.", GRAPH_DEFAULT)
     whatsapp_mps: float = _var(
         "WHATSAPP_MPS",

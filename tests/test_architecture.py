@@ -23,7 +23,7 @@ def modules() -> list[Path]:
 
 
 def test_at_most_eight_loose_modules() -> None:
-    loose = {p.stem for p in PACKAGE.glob("*.py")}
+    loose = {p.stem for p in PACKAGE.glob("*.py")} - {"_version"}  # written by setuptools-scm at install
     assert len(loose) <= 8, sorted(loose)
     assert loose <= LOOSE, f"new loose modules: {sorted(loose - LOOSE)}: put them in the package that owns them"
 
