@@ -14,19 +14,36 @@ from site_tools.store import Store
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Indirizzo su cui ascoltare.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Porta su cui ascoltare.")
+@click.option(
+    "--init-checkout",
+    is_flag=True,
+    help="Se la cartella di lavoro è vuota, scarica prima il repository del Comune (SITE_TOOLS_REPOSITORY o "
+    "SITE_TOOLS_REPOSITORY_URL): il primo avvio di un container o di un server nuovo.",
+)
 @db_option
 @pass_ctx
 @friendly
-def webhook(ctx: Context, host: str, port: int, db_url: str | None) -> None:
+def webhook(ctx: Context, host: str, port: int, init_checkout: bool, db_url: str | None) -> None:
     """Il servizio iscrizioni: i webhook di WhatsApp per iscrizioni e cancellazioni, ricevute, risposte e sportello."""
     import logging
+    from pathlib import Path
 
     from site_tools.service.app import Service
     from site_tools.service.server import serve
     from site_tools.settings import Settings
 
-    config = ctx.config
     settings = Settings.from_env()
+    if init_checkout:
+        from site_tools.service.first_clone import FirstCloneError, clone_if_empty
+
+        root = ctx.config_path.resolve().parent if ctx.config_path else Path.cwd()
+        try:
+            commit = clone_if_empty(root, settings)
+        except FirstCloneError as exc:
+            raise click.ClickException(str(exc)) from None
+        if commit:
+            click.echo(f"Repository del Comune scaricato in {root} (commit {commit[:12]}).", err=True)
+    config = ctx.config
     if not settings.app_secret or not settings.verify_token:
         raise click.ClickException("mancano WHATSAPP_APP_SECRET e/o WHATSAPP_VERIFY_TOKEN nell'ambiente.")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

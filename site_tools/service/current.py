@@ -40,6 +40,11 @@ def remote_for(config: TownConfig, settings: Settings) -> str | None:
     """Where to fetch from: ``SITE_TOOLS_REPOSITORY_URL``, else GitHub's address of the repository the server
     trusts (``SITE_TOOLS_REPOSITORY``; over SSH when a deploy key is set: a private repository). Never the one
     ``mkdocs.yml`` names: that file comes from the checkout this follows, and a commit must not redirect it."""
+    return trusted_remote(settings)
+
+
+def trusted_remote(settings: Settings) -> str | None:
+    """:func:`remote_for` from the server's settings alone (a first start has no ``mkdocs.yml`` yet)."""
     if settings.repository_url:
         return settings.repository_url
     repository = settings.trusted_repository
