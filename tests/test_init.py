@@ -269,5 +269,7 @@ def test_the_new_towns_workflows_pass_actionlint_and_zizmor(tmp_path: Path) -> N
         cwd=town,
     )
     assert schema.returncode == 0, schema.stdout + schema.stderr
-    ecosystems = {u["package-ecosystem"] for u in yaml.safe_load((town / ".github/dependabot.yml").read_text())["updates"]}
+    ecosystems = {
+        u["package-ecosystem"] for u in yaml.safe_load((town / ".github/dependabot.yml").read_text())["updates"]
+    }
     assert ecosystems == {"pip", "npm", "github-actions"}

@@ -27,16 +27,18 @@ _ROUNDS = 10
 
 def _question_options(command: Any) -> Any:
     for question in reversed(QUESTIONS):
-        command = click.option(question.option, question.name, default=None, metavar="TESTO", help=question.prompt + ".")(
-            command
-        )
+        command = click.option(
+            question.option, question.name, default=None, metavar="TESTO", help=question.prompt + "."
+        )(command)
     return command
 
 
 @click.command()
 @click.argument("directory", metavar="CARTELLA", type=click.Path(file_okay=False, path_type=Path))
 @_question_options
-@click.option("--yes", "-y", is_flag=True, help="Nessuna domanda: usa le opzioni e i valori predefiniti (per gli script).")
+@click.option(
+    "--yes", "-y", is_flag=True, help="Nessuna domanda: usa le opzioni e i valori predefiniti (per gli script)."
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -128,7 +130,11 @@ def _check(answers: dict[str, str], now: Any) -> dict[str, Problem]:
 
 def _missing(question: Question) -> Problem:
     return Problem(
-        "site-tools init", None, question.field, f"manca la risposta a «{question.prompt}».", f"aggiungi {question.option} …"
+        "site-tools init",
+        None,
+        question.field,
+        f"manca la risposta a «{question.prompt}».",
+        f"aggiungi {question.option} …",
     )
 
 
