@@ -153,6 +153,31 @@ def test_the_towns_site_settings_are_ours(tmp_path: Path, the_demo: Path) -> Non
     assert {key: theirs.get(key) for key in kept} == {key: ours[key] for key in kept}
 
 
+def test_every_template_ships_in_the_wheel() -> None:
+    """The package data globs of pyproject.toml (as setuptools expands them: no hidden file, hence ``dot-``) take
+    every file of the town's templates and of the workflows."""
+    import glob
+    import tomllib
+
+    from site_tools.devtools.scaffold import files
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["site_tools.devtools.scaffold"]
+    package = files.TOWN.parent
+    shipped = {
+        path for pattern in patterns for path in glob.glob(pattern, root_dir=package, recursive=True)
+        if (package / path).is_file()
+    }  # fmt: skip
+    every = {
+        p.relative_to(package).as_posix()
+        for folder in (files.TOWN, workflows.SOURCE)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    assert every and every <= shipped, sorted(every - shipped)
+    assert not [p for p in every if any(part.startswith(".") for part in p.split("/"))]
+
+
 def test_the_example_bulletin_is_expired_before_the_repository_exists() -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
