@@ -157,6 +157,13 @@ def _git_init(directory: Path) -> bool:
     if git is None or (directory / ".git").exists():
         return False
     done = subprocess.run([git, "init", "-q", "-b", "main", str(directory)], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["nessun motivo"])[-1]
+        click.echo(
+            f"Attenzione: «git init» non è riuscito ({reason}): i file sono scritti; esegui «git init -b main» "
+            "nella cartella (serve git 2.28 o più recente).",
+            err=True,
+        )
     return done.returncode == 0
 
 
