@@ -112,8 +112,9 @@ def test_no_workflow_holds_a_secret() -> None:
     for path in WORKFLOWS:
         for name, job in load(path.name)["jobs"].items():
             environment = job.get("environment")
-            # Only GitHub's own Pages deployment has an environment, and it holds no secret of ours.
-            assert environment is None or environment["name"] == "github-pages", f"{path.name}: {name}"
+            # Only GitHub's own Pages deployment and PyPI's trusted publishing have an environment (for their
+            # protection rules), and neither holds a secret of ours.
+            assert environment is None or environment["name"] in ("github-pages", "pypi"), f"{path.name}: {name}"
 
 
 def test_no_schedule_runs_in_github() -> None:
@@ -144,6 +145,42 @@ def test_every_job_asks_only_for_what_it_uses() -> None:
     site = load("site.yml")
     assert site["jobs"]["build"]["permissions"] == {"contents": "read"}
     assert site["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_a_release_is_built_from_its_tag_checked_against_the_changelog_and_published_without_a_secret() -> None:
+    release = load("release.yml")
+    assert release["on"] == {"push": {"tags": ["v*"]}} and release["permissions"] == {}
+    jobs = release["jobs"]
+    check = next(s for s in jobs["build"]["steps"] if s.get("id") == "version")["run"]
+    assert "CHANGELOG.md" in check and "exit 1" in check
+    # Only the job that uploads to PyPI gets an OIDC token, and only it: trusted publishing, in its environment.
+    assert [name for name, job in jobs.items() if "id-token" in job["permissions"]] == ["pypi"]
+    assert jobs["pypi"]["permissions"] == {"id-token": "write"} and jobs["pypi"]["environment"]["name"] == "pypi"
+    assert jobs["pypi"]["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert jobs["github-release"]["permissions"] == {"contents": "write"}
+    assert jobs["image"]["permissions"] == {"contents": "read", "packages": "write"}
+    push = next(s for s in jobs["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action@"))
+    assert push["with"]["build-args"] == "SITE_TOOLS_VERSION=${{ needs.build.outputs.version }}"
+
+
+def test_the_release_check_finds_the_versions_changelog_section(tmp_path: Path) -> None:
+    """The build job's step, run as GitHub runs it, on this repository's CHANGELOG.md and on one without it."""
+    script = next(s for s in load("release.yml")["jobs"]["build"]["steps"] if s.get("id") == "version")["run"]
+
+    def run(tag: str, changelog: str) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+        env = {**os.environ, "GITHUB_REF_NAME": tag, "GITHUB_OUTPUT": str(tmp_path / "out")}
+        return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=tmp_path,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+
+    ours = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    done = run("v0.1.0", ours)
+    assert done.returncode == 0, done.stdout + done.stderr
+    notes = (tmp_path / "release-notes.md").read_text(encoding="utf-8")
+    assert notes.strip() and "## [" not in notes and "version=0.1.0" in (tmp_path / "out").read_text()
+    missing = run("v9.9.9", ours)
+    assert missing.returncode == 1 and "non ha la sezione «## [9.9.9]»" in missing.stdout
+    assert run("v1.0", ours).returncode == 1
 
 
 def test_pull_requests_get_no_secrets_and_no_write_token() -> None:

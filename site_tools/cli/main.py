@@ -25,6 +25,7 @@ italian.install()
 #: Each subcommand and where it lives: imported only when it runs (``publish`` must not wait for the site
 #: generator, the web service or the counter to be imported: the first urgent message is timed).
 COMMANDS = {
+    "init": ("init", "init"),
     "validate": ("content", "validate"),
     "new": ("content", "new"),
     "build": ("content", "build"),
