@@ -168,6 +168,7 @@ class MetaWatch:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="meta")  # a slow Graph API never holds the loop
         self._task: asyncio.Task[None] | None = None
         self._last = 0.0
+        self.recheck_every = RECHECK_EVERY
 
     async def run(self) -> None:
         """The start check, tried again while the Graph API cannot be reached."""
@@ -191,7 +192,7 @@ class MetaWatch:
 
     def suspect(self, code: int | None = None) -> None:
         """A send met an auth or number error (or a publish job ended): check again, at most once a minute."""
-        if time.monotonic() - self._last < RECHECK_EVERY:
+        if time.monotonic() - self._last < self.recheck_every:
             return
         self._last = time.monotonic()
         log.info("checking Meta's side again%s", f" (a send failed with code {code})" if code is not None else "")
