@@ -99,8 +99,9 @@ def test_a_rejected_template_says_why(sqlite_url: str, sim: Any) -> None:
         checked(service)
         service.post(template_event("avviso_comunale", "REJECTED", "INCORRECT_CATEGORY", at=int(time.time()) + 1))
         service.settle()
-        assert "WhatsApp template avviso_comunale is REJECTED (reason: INCORRECT_CATEGORY): sends with it fail" in (
-            service.health()["problems"]
+        assert (
+            "WhatsApp template avviso_comunale is REJECTED (reason: INCORRECT_CATEGORY): sends with it fail"
+            in (service.health()["problems"])
         )
 
 

@@ -15,7 +15,7 @@ from site_tools.store import Store
 
 from .command import Ran, site_tools
 from .conftest import Town
-from .services import SimThread, simulator
+from .services import SimThread, free_port, simulator
 
 WABA = "102290129340398"
 TOKEN = "sim-whatsapp-token"
@@ -205,3 +205,12 @@ def test_graph_errors_have_metas_shape(sim: SimThread) -> None:
     unknown = httpx.get(f"{sim.url}/v24.0/999", headers={"Authorization": f"Bearer {TOKEN}"})
     assert unknown.status_code == 400 and unknown.json()["error"]["code"] == 100
     assert unknown.json()["error"]["error_subcode"] == 33
+
+
+def test_meta_unreachable_is_said_with_the_setting_to_look_at(town: Town, sim: SimThread) -> None:
+    ran = check(town, sim, WHATSAPP_API_URL=f"http://127.0.0.1:{free_port()}/v24.0")
+    assert ran.returncode == 1
+    assert lines(ran)[0] == (
+        "errore     Connessione a Meta: Graph API non raggiungibile (ConnectError): controlla la rete del server o "
+        "WHATSAPP_API_URL."
+    )

@@ -196,7 +196,7 @@ class MetaAccount:
         try:
             response = self._client.request(method, f"{self.base}/{path}", **kwargs)
         except httpx.HTTPError as exc:
-            raise GraphError(f"Graph API non raggiungibile ({type(exc).__name__})") from exc
+            raise GraphError(type(exc).__name__) from exc  # no answer: http_status 0
         try:
             body = response.json()
         except ValueError:

@@ -105,7 +105,9 @@ def _remote(
         if settings.whatsapp_business_account_id:
             apps = _attempt(account.subscribed_apps)
     except GraphError as exc:
-        yield Finding(PROBLEM, "Token di accesso", graph_fix(exc, "l'account"))
+        yield Finding(
+            PROBLEM, "Connessione a Meta" if exc.unreachable else "Token di accesso", graph_fix(exc, "l'account")
+        )
         return
     if number is None and apps is None:
         return
@@ -171,7 +173,9 @@ def _template_findings(account: MetaAccount, config: TownConfig) -> Iterator[Fin
         if held.status != "APPROVED":
             fix = {
                 "PENDING": "è in revisione da Meta: aspetta l'approvazione (di solito minuti, a volte 24 ore).",
-                "PAUSED": "è in pausa per la qualità (i cittadini lo segnalano): nessun invio parte finché resta così.",
+                "PAUSED": "è in pausa per la qualità (i cittadini lo segnalano) e nessun invio parte: Meta lo "
+                "riattiva da solo dopo 3 ore (6 la seconda volta; la terza lo disattiva). Intanto rivedi testo e "
+                "frequenza degli avvisi.",
                 "DISABLED": "è disattivato da Meta: serve un modello nuovo con un altro nome.",
                 "REJECTED": "è stato rifiutato: correggi e ripresentalo con «site-tools whatsapp templates --submit».",
             }.get(held.status, "non si può usare per gli invii.")

@@ -68,18 +68,23 @@ def _keep_newer(state: ServiceState, key: str, value: dict[str, Any]) -> bool:
 def apply_account_changes(store: Store, payload: dict[str, Any]) -> int:
     """Template status and number quality changes in one webhook body, stored; how many were applied."""
     applied = 0
-    for entry in payload.get("entry") or []:
+    for entry in _items(payload.get("entry")):
         if not isinstance(entry, dict):
             continue
         waba, at = str(entry.get("id") or ""), entry.get("time")
-        moment = float(at) if isinstance(at, (int, float)) else time.time()
-        for change in entry.get("changes") or []:
+        moment = float(at) if isinstance(at, (int, float)) and 0 < at < 1e11 else time.time()
+        for change in _items(entry.get("changes")):
             if not isinstance(change, dict) or change.get("field") not in ACCOUNT_FIELDS:
                 continue
             value = change.get("value")
             if isinstance(value, dict) and _apply(store.state, change["field"], waba, value, moment):
                 applied += 1
     return applied
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON list, or nothing: a signed body of another shape is ignored, never a crash."""
+    return value if isinstance(value, list) else []
 
 
 def _apply(state: ServiceState, field: str, waba: str, value: dict[str, Any], at: float) -> bool:
