@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from site_tools.service.app import Service as App
 from site_tools.settings import Settings
 from site_tools.store import Store
 
-from .conftest import FIXTURE_TOWN
+from .conftest import FIXTURE_TOWN, Town
 from .services import free_port, simulator, wait_for
 from .test_subscriptions import SECRET, VERIFY, Service, inbound
 
@@ -36,10 +37,12 @@ def sim() -> Iterator[Any]:
 
 
 @contextmanager
-def running(url: str, sim: Any, **env: str) -> Iterator[tuple[Service, App]]:
+def running(
+    url: str, sim: Any, config: Path = FIXTURE_TOWN / "mkdocs.yml", **env: str
+) -> Iterator[tuple[Service, App]]:
     settings = Settings.from_env({**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY,
                                   "WHATSAPP_BUSINESS_ACCOUNT_ID": WABA, **env})  # fmt: skip
-    app = App(load_config(FIXTURE_TOWN / "mkdocs.yml"), settings, lambda: Store.open(url))
+    app = App(load_config(config), settings, lambda: Store.open(url))
     Store.open(url).close()
     with TestClient(app.app()) as client:
         yield Service(client, url, sim), app
@@ -194,3 +197,22 @@ def test_the_simulator_posts_signed_account_webhooks_in_metas_shape() -> None:
     assert {"display_phone_number": "15550783881", "event": "DOWNGRADE", "current_limit": "TIER_10K",
             "old_limit": "TIER_UNLIMITED"} in quality  # fmt: skip
     assert {"display_phone_number": "15550783881", "event": "FLAGGED", "current_limit": "TIER_10K"} in quality
+
+
+def test_a_wrong_account_id_is_a_problem_but_the_number_is_still_checked(sqlite_url: str, sim: Any) -> None:
+    with running(sqlite_url, sim, WHATSAPP_BUSINESS_ACCOUNT_ID="999999999") as (service, _):
+        health = checked(service)
+        assert health["meta"]["state"] == "ok" and health["meta"]["quality"] == "GREEN"
+        assert (
+            "WHATSAPP_BUSINESS_ACCOUNT_ID: the templates cannot be read (unknown_account, code 100)"
+            in (health["problems"])
+        )
+
+
+def test_a_template_meta_does_not_hold_fails_health(sqlite_url: str, sim: Any, town: Town) -> None:
+    mkdocs = town.root / "mkdocs.yml"
+    mkdocs.write_text(mkdocs.read_text(encoding="utf-8").replace("template: sportello_risposta",
+                                                                 "template: sportello_nuovo"), encoding="utf-8")  # fmt: skip
+    with running(sqlite_url, sim, config=mkdocs) as (service, _):
+        checked(service)
+        assert "WhatsApp template sportello_nuovo is MISSING: sends with it fail" in service.health()["problems"]

@@ -122,18 +122,25 @@ def probe(settings: Settings, config: TownConfig, transport: httpx.BaseTransport
                 "quality": number.quality_rating, "limit": number.messaging_limit, "throughput": number.throughput,
             }  # fmt: skip
             if settings.whatsapp_business_account_id:
-                wanted = {(body["name"], body["language"]) for body in project_templates(config)}
-                held = {(t.name, t.language): t for t in account.templates()}
-                result["templates"] = [
-                    {"name": name, "language": language, "status": held[name, language].status,
-                     "reason": held[name, language].rejected_reason, "id": held[name, language].id}
-                    if (name, language) in held else
-                    {"name": name, "language": language, "status": "MISSING", "reason": "", "id": ""}
-                    for name, language in sorted(wanted)
-                ]  # fmt: skip
+                result |= _templates(account, config)
             return result
         except GraphError as exc:
             return {"state": _state_of(exc), "code": exc.code, "detail": exc.message[:200], "at": now}
+
+
+def _templates(account: MetaAccount, config: TownConfig) -> dict[str, Any]:
+    """The project templates' statuses (``MISSING`` when Meta has none of that name), or why they are unknown."""
+    wanted = {(body["name"], body["language"]) for body in project_templates(config)}
+    try:
+        held = {(t.name, t.language): t for t in account.templates()}
+    except GraphError as exc:
+        return {"account_error": _state_of(exc).replace("number", "account"), "account_code": exc.code}
+    templates = []
+    for name, language in sorted(wanted):
+        found = held.get((name, language))
+        templates.append({"name": name, "language": language, "status": found.status if found else "MISSING",
+                          "reason": found.rejected_reason if found else "", "id": found.id if found else ""})  # fmt: skip
+    return {"templates": templates}
 
 
 def _state_of(exc: GraphError) -> str:
@@ -268,6 +275,9 @@ def assess(
         problems.append(f"the WhatsApp number's status at Meta is {number['status']}, not CONNECTED")
     elif state is None:
         warnings.append("Meta's side not checked yet")
+    if number.get("account_error"):
+        problems.append(f"WHATSAPP_BUSINESS_ACCOUNT_ID: the templates cannot be read ({number['account_error']}, "
+                        f"code {number.get('account_code')})")  # fmt: skip
     for name, held in templates.items():
         if held and held.get("status") != "APPROVED":
             reason = f" (reason: {held['reason']})" if held.get("reason") not in (None, "", "NONE") else ""
