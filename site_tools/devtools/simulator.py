@@ -12,6 +12,9 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``GET /_sim/dispatches`` — every workflow run asked of GitHub's dispatch endpoint
   (``POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches``, answered 204 like GitHub).
 
+It is also the town's WhatsApp Business account at the Graph API (the number's health, the templates and their
+review, the webhook subscription; :mod:`site_tools.devtools.sim_account`).
+
 It is also GitHub Actions' OIDC token service (``/github-oidc``: discovery, keys, the runner's token request;
 :mod:`site_tools.devtools.oidc_issuer`), so the service's trusted publishing is tested without GitHub.
 
