@@ -59,6 +59,12 @@ def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve:
 @click.option("--webhook-url", default=None, help="Where to post status webhooks (the subscriptions service).")
 @click.option("--app-secret", envvar="WHATSAPP_APP_SECRET", default="sim-app-secret", show_default=True)
 @click.option("--enforce-window", is_flag=True, help="Refuse free text outside the 24-hour window (131047).")
+@click.option(
+    "--town-config",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="A mkdocs.yml: the account's templates exactly as that town declares them (else their bodies only).",
+)
 def simulator(
     host: str,
     port: int,
@@ -72,6 +78,7 @@ def simulator(
     webhook_url: str | None,
     app_secret: str,
     enforce_window: bool,
+    town_config: str | None,
 ) -> None:
     """(Per sviluppatori) Le API di WhatsApp, del Canale e di Telegram simulate in locale, per prove e dimostrazioni."""
     from site_tools.devtools.simulator import SimConfig, run
@@ -88,6 +95,7 @@ def simulator(
             webhook_url=webhook_url,
             app_secret=app_secret,
             enforce_window=enforce_window,
+            town_config=town_config,
         ),
         host=host,
         port=port,

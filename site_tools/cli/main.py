@@ -42,6 +42,7 @@ COMMANDS = {
     "subscribers": ("subscribers", "subscribers"),
     "staff": ("staff", "staff"),
     "counter": ("staff", "counter"),
+    "whatsapp": ("whatsapp", "whatsapp"),
     "demo": ("dev", "demo"),
     "simulator": ("dev", "simulator"),
 }

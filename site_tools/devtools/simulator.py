@@ -12,6 +12,9 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``GET /_sim/dispatches`` — every workflow run asked of GitHub's dispatch endpoint
   (``POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches``, answered 204 like GitHub).
 
+It is also the town's WhatsApp Business account at the Graph API (the number's health, the templates and their
+review, the webhook subscription; :mod:`site_tools.devtools.sim_account`).
+
 It is also GitHub Actions' OIDC token service (``/github-oidc``: discovery, keys, the runner's token request;
 :mod:`site_tools.devtools.oidc_issuer`), so the service's trusted publishing is tested without GitHub.
 
@@ -34,9 +37,11 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from site_tools.aio import run_loop
+from site_tools.channels.meta_account import TIERS
 from site_tools.content import limits
 from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
 from site_tools.devtools.oidc_issuer import SimulatedActions
+from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
 from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
@@ -99,9 +104,21 @@ class SimConfig:
     # how long a media download URL lives.
     enforce_window: bool = False
     media_url_ttl: float = 300.0
+    # The account (sim_account.py): the number's health, the templates' review, the webhook subscription.
+    verified_name: str = "Comune di Valfiorita"
+    number_status: str = "CONNECTED"
+    quality_rating: str = "GREEN"  # GREEN, YELLOW, RED
+    messaging_limit: str = "TIER_UNLIMITED"  # enforced as daily_limit when that is None
+    template_review_seconds: float | None = 1.0  # None: a new or edited template waits for POST /_sim/templates
+    app_subscribed: bool = True
+    town_config: str | None = None  # a mkdocs.yml: the account's templates exactly as the town declares them
 
     def bucket_size(self) -> float:
         return self.burst if self.burst is not None else max(1.0, self.mps / 10)
+
+    def unique_limit(self) -> int | None:
+        """Unique recipients in 24 h: ``daily_limit`` if set, else the messaging limit's tier."""
+        return self.daily_limit if self.daily_limit is not None else TIERS.get(self.messaging_limit)
 
 
 ERROR_HTTP = {
@@ -135,6 +152,8 @@ ERROR_TEXT = {
     131009: "Parameter value is not valid",
     131026: "Message undeliverable",
     131047: "Re-engagement message",
+    132015: "Template is paused",
+    132016: "Template has been disabled",
 }
 
 
@@ -160,6 +179,7 @@ class Simulator:
         self.max_in_flight = 0
         self.seq = 0
         self.citizens = Citizens(self)
+        self.account = Account(self)
         self.github_oidc.reset()
         # Faults are spread evenly, not drawn independently: each kind gains its rate
         # per request and strikes when it reaches one (from a random start), so N
@@ -255,10 +275,11 @@ class Simulator:
             return self.meta_error(*problem)
         to = payload["to"]
         now = time.time()
-        if cfg.daily_limit is not None and to not in self.recipients_24h:
+        limit = cfg.unique_limit()
+        if limit is not None and to not in self.recipients_24h:
             cutoff = now - 86400
             live = sum(1 for t in self.recipients_24h.values() if t > cutoff)
-            if live >= cfg.daily_limit:
+            if live >= limit:
                 self.stats["limit_reached"] += 1
                 return self.meta_error(131048, 400)
         self.recipients_24h.setdefault(to, now)
@@ -323,6 +344,9 @@ class Simulator:
             return (132001, 404)
         if (tpl.get("language") or {}).get("code") != "it":
             return (132001, 404)
+        held = self.account.send_error(tpl["name"], "it")
+        if held is not None:
+            return (held, 404 if held == 132001 else 400)
         expected = self.config.templates[tpl["name"]]
         params: dict[str, str] = {}
         for comp in tpl.get("components", []):
@@ -372,32 +396,41 @@ class Simulator:
         return signature(self.config.app_secret, body)
 
     async def webhook_pump(self, app: web.Application) -> None:
-        """Posts queued status updates in batches, signed as Meta signs them."""
+        """Posts queued status updates in batches, and the account's changes one by one, signed as Meta signs them;
+        approves the templates whose review is over."""
         session = ClientSession(timeout=ClientTimeout(total=10))
         try:
             while True:
                 await asyncio.sleep(0.2)
-                if not self.webhook_queue or not self.config.webhook_url:
+                self.account.review_due(time.time())
+                if not self.config.webhook_url:
+                    continue
+                while self.account.events:
+                    await self._post(session, self.account.webhook_body(self.account.events.pop(0)), 1)
+                if not self.webhook_queue:
                     continue
                 batch, self.webhook_queue = self.webhook_queue[:500], self.webhook_queue[500:]
-                body = self.webhook_body(batch)
-                for attempt in range(5):
-                    try:
-                        async with session.post(
-                            self.config.webhook_url,
-                            data=body,
-                            headers={"Content-Type": "application/json", "X-Hub-Signature-256": self.sign(body)},
-                        ) as r:
-                            if r.status == 200:
-                                self.stats["webhooks_delivered"] += len(batch)
-                                break
-                    except Exception:  # noqa: BLE001 - the receiver may be down; Meta retries too
-                        pass
-                    await asyncio.sleep(0.5 * (attempt + 1))
-                else:
-                    self.stats["webhooks_failed"] += len(batch)
+                await self._post(session, self.webhook_body(batch), len(batch))
         finally:
             await session.close()
+
+    async def _post(self, session: ClientSession, body: bytes, count: int) -> None:
+        """One signed webhook POST, retried a few times (Meta retries for days)."""
+        assert self.config.webhook_url
+        for attempt in range(5):
+            try:
+                async with session.post(
+                    self.config.webhook_url,
+                    data=body,
+                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": self.sign(body)},
+                ) as r:
+                    if r.status == 200:
+                        self.stats["webhooks_delivered"] += count
+                        return
+            except Exception:  # noqa: BLE001 - the receiver may be down; Meta retries too
+                pass
+            await asyncio.sleep(0.5 * (attempt + 1))
+        self.stats["webhooks_failed"] += count
 
     # -- Telegram Bot API -------------------------------------------------------
     async def telegram_send(self, request: web.Request) -> web.Response:
@@ -511,6 +544,7 @@ class Simulator:
 
     async def set_config(self, request: web.Request) -> web.Response:
         changes = await request.json()
+        before = asdict(self.config)
         for key, value in changes.items():
             if key in SimulatedActions.SETTINGS:
                 self.github_oidc.configure(key, value)
@@ -518,6 +552,7 @@ class Simulator:
             if not hasattr(self.config, key):
                 return web.json_response({"error": f"unknown setting {key}"}, status=400)
             setattr(self.config, key, value)
+        self.account.number_changed(before)
         return web.json_response(asdict(self.config))
 
     async def do_reset(self, request: web.Request) -> web.Response:
@@ -537,6 +572,7 @@ class Simulator:
                 web.get("/_sim/stats", self.get_stats),
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),
+                *self.account.routes(),  # the account: the number's health, templates, webhook subscription
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
                 *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request
             ]

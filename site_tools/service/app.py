@@ -40,6 +40,7 @@ from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
+from site_tools.service.meta_health import MetaWatch
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.oidc import Refused, TrustPolicy, Untrusted, Verifier
 from site_tools.service.outbox_sender import ReplySender
@@ -97,7 +98,9 @@ class Service:
         self.worker = EventWorker(
             config, settings.whatsapp_phone_number_id, self.work, self.counters, retention_days=config.retention_days
         )
-        self.replies = ReplySender(settings, self.work)
+        # Meta's side (token, number, templates, quality): checked at start and after auth or number errors.
+        self.meta = MetaWatch(lambda: self.config, settings, self.inbox)
+        self.replies = ReplySender(settings, self.work, on_error=self.meta.suspect)
         self.counter: Counter | None = None
         self._answers_stale = False
         self._background: set[asyncio.Task[None]] = set()
@@ -158,6 +161,7 @@ class Service:
             log.exception("the counter's answers were not read again after the checkout moved")
 
     def _after_job(self) -> None:
+        self.meta.suspect()  # a publish may have met a refused token or number: Meta's side checked again
         if self.current:
             self.current.published()  # the clock plans again from the ledger
         self._refresh_answers()
@@ -344,6 +348,9 @@ class Service:
         if current:
             problems += current.problems
             details.update(current.details)
+        meta_problems, meta_warnings, details["meta"] = await self.meta.safe_report()
+        problems += meta_problems
+        warnings += meta_warnings
         body = {
             "status": "failing" if problems else "ok",
             "problems": problems,
@@ -383,7 +390,9 @@ class Service:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             tasks = [asyncio.create_task(supervise(loop, self.give_up)) for loop in self.loops]
+            self.meta.start()  # in the background: the service starts even if the Graph API is down
             yield
+            await self.meta.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -21,6 +21,7 @@ from site_tools.phones import e164, mask, mask_all, sender_hash
 from site_tools.service import replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
+from site_tools.service.meta_health import ACCOUNT_FIELDS, apply_account_changes
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable, store_bug
 from site_tools.store.inbox import MESSAGE, STATUS
@@ -44,6 +45,7 @@ class Outcome:
     statuses: int = 0
     held: int = 0  # receipts for sends not recorded yet: matched again later
     foreign: int = 0  # changes for another phone number: ignored
+    account: int = 0  # template status and number quality changes (meta_health)
     ignored: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # items that failed on their own (the others were applied)
 
@@ -63,6 +65,8 @@ def values(payload: dict[str, Any], number_id: str | None, outcome: Outcome) -> 
     """The ``value`` of every change for our number (another number's are counted and skipped)."""
     for entry in _items(payload.get("entry")):
         for change in _items(entry.get("changes")) if isinstance(entry, dict) else []:
+            if isinstance(change, dict) and change.get("field") in ACCOUNT_FIELDS:
+                continue  # the account's changes: process_event hands them to meta_health
             if not isinstance(change, dict) or change.get("field") not in ("messages", "user_preferences"):
                 outcome.ignored.append(str(change.get("field") if isinstance(change, dict) else change)[:50])
                 continue
@@ -110,6 +114,7 @@ def process_event(
                 if store_bug(exc):
                     raise  # a bug in the SQL would fail every item of every event: stop the worker instead
                 outcome.errors.append(mask_all(f"{handle.__name__.strip('_')}: {type(exc).__name__}: {exc}")[:300])
+    outcome.account = apply_account_changes(store, payload)
     return outcome
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from site_tools.channels.base import Outcome
 from site_tools.channels.errors import Action
+from site_tools.channels.meta_account import RECHECK_CODES
 from site_tools.delivery.pacer import Pacer, SharedPacer
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
@@ -32,9 +33,10 @@ Work = Callable[[Callable[[Store], Any]], Awaitable[Any]]
 
 
 class ReplySender:
-    def __init__(self, settings: Settings, work: Work):
+    def __init__(self, settings: Settings, work: Work, on_error: Callable[[int], None] | None = None):
         self.settings = settings
         self.work = work
+        self.on_error = on_error  # told the code of an auth or number error (the service checks Meta's side again)
         self.rate = settings.whatsapp_mps
         self.in_flight = max(8, min(256, int(self.rate * 0.6)))
         self.sent = 0
@@ -119,6 +121,8 @@ class ReplySender:
         if outcome.ok:
             self.sent += 1
             return ReplyOutcome(reply.id, "sent", outcome.message_id)
+        if outcome.code is not None and outcome.code in RECHECK_CODES and self.on_error:
+            self.on_error(outcome.code)
         if outcome.action in RETRYABLE and reply.attempt < MAX_ATTEMPTS:
             if outcome.action is Action.THROTTLE:
                 pacer.throttled(outcome.retry_after or 1.0)
