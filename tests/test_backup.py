@@ -387,6 +387,11 @@ def test_an_older_backup_is_migrated_when_restored(tmp_path: Path, monkeypatch: 
         info = backups.backup(store.db, file)
         store.close()
     assert info.schema_version == MIGRATIONS[-2][0]
+    # This code backs up a store it has not migrated yet as it is, and leaves it so.
+    old_store = Database(parse_url(url))
+    assert backups.backup(old_store, tmp_path / "old-by-new.sqlite").schema_version == MIGRATIONS[-2][0]
+    assert old_store.scalar("SELECT MAX(version) FROM schema_migrations") == MIGRATIONS[-2][0]
+    old_store.close()
     done = backups.restore(file, parse_url(str(tmp_path / "new.db")))
     assert done.migrated_from == MIGRATIONS[-2][0]
     store = Store.open(str(tmp_path / "new.db"))
@@ -395,6 +400,31 @@ def test_an_older_backup_is_migrated_when_restored(tmp_path: Path, monkeypatch: 
     assert {table: rows for table, rows in after.items() if table in before} == before
     store.close()
     assert backups.inspect(file).schema_version == MIGRATIONS[-2][0]  # the file itself is left as it was
+
+
+def test_a_store_holding_only_what_backups_skip_counts_as_empty(tmp_path: Path) -> None:
+    """A parse cache and a login session are not worth keeping: the restore goes ahead and empties them."""
+    source_url, target_url = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    store = Store.open(source_url)
+    populate(store)
+    wanted = contents(store)
+    store.close()
+    file = backup_to(source_url, tmp_path / "backups")
+    target = Store.open(target_url)
+    target.db.execute(
+        "INSERT INTO staff_sessions (sid, staff_id, created_at, last_seen_at, expires_at) VALUES ('s', 1, 0, 0, 9e9)"
+    )
+    target.parsed.save("fp", [("a.md", "sha", "{}", "body", "{}", "id", "/a/", "2026-01-01")])
+    target.parsed.flush()
+    target.close()
+    ran = run("restore", str(file), "--db", target_url, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "Sostituite" not in ran.stdout
+    target = Store.open(target_url)
+    assert contents(target) == wanted
+    assert target.db.scalar("SELECT COUNT(*) FROM staff_sessions") == 0
+    assert target.db.scalar("SELECT COUNT(*) FROM parsed_bulletins") == 0
+    target.close()
 
 
 def test_restore_creates_a_new_sqlite_store_given_by_url(tmp_path: Path) -> None:

@@ -393,16 +393,18 @@ def _load(db: Database, source: sqlite3.Connection, info: BackupInfo, replace: b
     if missing:
         raise BackupError(f"il backup ha tabelle che l'archivio non ha ({', '.join(missing)}): è di un'altra versione?")
     with db.transaction():
-        held = {table: int(db.scalar(f"SELECT COUNT(*) FROM {table}")) for table in tables}
-        replaced = sum(held.values())
-        if replaced and not replace:
-            full = ", ".join(f"{table} ({rows})" for table, rows in held.items() if rows)
+        rows = {table: int(db.scalar(f"SELECT COUNT(*) FROM {table}")) for table in tables}
+        # What a backup skips (the parse cache, sessions) does not make a store worth keeping: it is emptied anyway.
+        held = {table: n for table, n in rows.items() if n and table not in SKIP}
+        if held and not replace:
+            full = ", ".join(f"{table} ({n})" for table, n in held.items())
             raise BackupError(
                 f"l'archivio di destinazione non è vuoto: {full}. Nulla è stato cambiato. Per sostituirne il "
                 "contenuto con il backup aggiungi --replace (prima fai un backup di quello che c'è)."
             )
-        if replaced:
-            _empty(db, tables)
+        stale = [table for table, n in rows.items() if n]
+        if stale:
+            _empty(db, stale)
         for table in info.counts:
             _copy_in(db, source, table)
         if db.dialect == "postgresql":
@@ -414,7 +416,7 @@ def _load(db: Database, source: sqlite3.Connection, info: BackupInfo, replace: b
                     f"dopo il ripristino la tabella {table} ha {found} righe invece di {expected}: annullato, "
                     "nulla è stato cambiato."
                 )
-    return replaced
+    return sum(held.values())
 
 
 def _empty(db: Database, tables: list[str]) -> None:
