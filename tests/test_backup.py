@@ -371,35 +371,39 @@ def test_a_backup_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "new.db").exists()
 
 
-def test_an_older_backup_is_migrated_when_restored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A backup made by an older site-tools (one migration fewer) restores into this one's schema."""
+@pytest.mark.parametrize("known", [len(MIGRATIONS) - 1, 4], ids=["one-migration-fewer", "before-adoption"])
+def test_an_older_backup_is_migrated_when_restored(known: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A backup made by an older site-tools restores into this one's schema, with what the migrations derive."""
     import site_tools.store.backup as module
     import site_tools.store.database as database
 
+    old = MIGRATIONS[:known]
     url = f"sqlite:///{tmp_path / 'old.db'}"
     with monkeypatch.context() as old_code:
-        old_code.setattr(database, "MIGRATIONS", MIGRATIONS[:-1])
-        old_code.setattr(module, "MIGRATIONS", MIGRATIONS[:-1])
+        old_code.setattr(database, "MIGRATIONS", old)
+        old_code.setattr(module, "MIGRATIONS", old)
         store = Store.open(url)
         populate(store)
         before = contents(store)
         file = tmp_path / "old.sqlite"
         info = backups.backup(store.db, file)
         store.close()
-    assert info.schema_version == MIGRATIONS[-2][0]
+    assert info.schema_version == old[-1][0]
     # This code backs up a store it has not migrated yet as it is, and leaves it so.
     old_store = Database(parse_url(url))
-    assert backups.backup(old_store, tmp_path / "old-by-new.sqlite").schema_version == MIGRATIONS[-2][0]
-    assert old_store.scalar("SELECT MAX(version) FROM schema_migrations") == MIGRATIONS[-2][0]
+    assert backups.backup(old_store, tmp_path / "old-by-new.sqlite").schema_version == old[-1][0]
+    assert old_store.scalar("SELECT MAX(version) FROM schema_migrations") == old[-1][0]
     old_store.close()
     done = backups.restore(file, parse_url(str(tmp_path / "new.db")))
-    assert done.migrated_from == MIGRATIONS[-2][0]
+    assert done.migrated_from == old[-1][0]
     store = Store.open(str(tmp_path / "new.db"))
     assert store.db.scalar("SELECT MAX(version) FROM schema_migrations") == MIGRATIONS[-1][0]
     after = contents(store)
     assert {table: rows for table, rows in after.items() if table in before} == before
+    if known < 5:  # migration 5 dates the adoption of a store with history from its first publication
+        assert store.ledger.adoption() is not None and done.counts["adoption"] == 1
     store.close()
-    assert backups.inspect(file).schema_version == MIGRATIONS[-2][0]  # the file itself is left as it was
+    assert backups.inspect(file).schema_version == old[-1][0]  # the file itself is left as it was
 
 
 def test_a_store_holding_only_what_backups_skip_counts_as_empty(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from site_tools.formatting import count, file_size, number
 from site_tools.settings import current, reveal
 from site_tools.store.backup import (
     BackupError,
-    BackupInfo,
     backup,
     backup_name,
     describe_age,
@@ -28,10 +27,11 @@ def _target(ctx: Context, url: str | None) -> Target:
     return parse_url(url, default_dir=None if url else ctx.config.root / "data")
 
 
-def _counts(info: BackupInfo) -> str:
-    lines = [f"  {table}: {number(rows)}" for table, rows in info.counts.items()]
-    if info.skipped:
-        lines.append("  non salvate (non servono): " + ", ".join(sorted(info.skipped)))
+def _counts(counts: dict[str, int], skipped: dict[str, str]) -> str:
+    """Rows per table (never their content), and the tables a backup leaves out."""
+    lines = [f"  {table}: {number(rows)}" for table, rows in counts.items()]
+    if skipped:
+        lines.append("  non salvate (non servono): " + ", ".join(sorted(skipped)))
     return "\n".join(lines)
 
 
@@ -83,7 +83,7 @@ def backup_command(ctx: Context, dest: Path, keep: int | None, db_url: str | Non
     finally:
         db.close()
     click.echo(f"Backup scritto: {info.path} ({file_size(info.size)}, schema {info.schema_version}).")
-    click.echo(_counts(info))
+    click.echo(_counts(info.counts, info.skipped))
     if keep is not None:
         gone = prune(dest, keep)
         if gone:
@@ -123,7 +123,7 @@ def restore_command(ctx: Context, src: Path, replace: bool, db_url: str | None) 
         click.echo(f"Lo schema del backup ({done.migrated_from}) è stato aggiornato a quello attuale.")
     if done.replaced:
         click.echo(f"Sostituite {count(done.replaced, 'riga', 'righe')} che l'archivio conteneva.")
-    click.echo(_counts(info))
+    click.echo(_counts(done.counts, info.skipped))
     click.echo(
         f"⚠ Il backup risale a {describe_age(info)} fa: le disiscrizioni e gli invii successivi non sono nell'archivio. "
         "Prima di riattivare gli invii leggi docs/operations/backups.md e controlla «site-tools publish --dry-run»."

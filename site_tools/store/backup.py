@@ -344,6 +344,7 @@ def _checked(path: Path, conn: sqlite3.Connection) -> BackupInfo:
 @dataclass(frozen=True)
 class Restored:
     backup: BackupInfo
+    counts: dict[str, int]  # rows restored per table (the backup's, and those its migration to this schema made)
     migrated_from: int | None  # the backup's schema version when it was older than this code's
     replaced: int  # rows the target held before (0 unless ``replace``)
 
@@ -369,12 +370,21 @@ def restore(path: Path, target: Target, replace: bool = False) -> Restored:
                 )
             conn = _read_only(source)
             try:
-                replaced = _load(db, conn, info, replace)
+                counts = _source_counts(conn)
+                replaced = _load(db, conn, counts, replace)
             finally:
                 conn.close()
         finally:
             db.close()
-    return Restored(info, migrated_from, replaced)
+    return Restored(info, counts, migrated_from, replaced)
+
+
+def _source_counts(source: sqlite3.Connection) -> dict[str, int]:
+    """The rows to restore per table: the backup's (checked by :func:`inspect`), and on an older backup what its
+    migration made too (a migration may fill a new table from others, as 5 fills ``adoption``)."""
+    names = [row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    tables = sorted(n for n in names if not n.startswith("sqlite") and n not in (MIGRATIONS_TABLE, INFO_TABLE))
+    return {t: int(source.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables if t not in SKIP}
 
 
 def _migrate_copy(copy: Path) -> None:
@@ -387,9 +397,9 @@ def _migrate_copy(copy: Path) -> None:
         db.close()
 
 
-def _load(db: Database, source: sqlite3.Connection, info: BackupInfo, replace: bool) -> int:
+def _load(db: Database, source: sqlite3.Connection, counts: dict[str, int], replace: bool) -> int:
     tables = store_tables(db)
-    missing = sorted(set(info.counts) - set(tables))
+    missing = sorted(set(counts) - set(tables))
     if missing:
         raise BackupError(f"il backup ha tabelle che l'archivio non ha ({', '.join(missing)}): è di un'altra versione?")
     with db.transaction():
@@ -405,11 +415,11 @@ def _load(db: Database, source: sqlite3.Connection, info: BackupInfo, replace: b
         stale = [table for table, n in rows.items() if n]
         if stale:
             _empty(db, stale)
-        for table in info.counts:
+        for table in counts:
             _copy_in(db, source, table)
         if db.dialect == "postgresql":
             _reset_identities(db)
-        for table, expected in info.counts.items():
+        for table, expected in counts.items():
             found = int(db.scalar(f"SELECT COUNT(*) FROM {table}"))
             if found != expected:
                 raise BackupError(
