@@ -39,8 +39,10 @@ INFO_TABLE = "site_tools_backup"
 SUFFIX = ".sqlite"
 #: The name of a backup written into a folder; ``--keep`` prunes only files with this name.
 NAME = re.compile(r"^site-tools-(\d{8}T\d{6}Z)" + re.escape(SUFFIX) + r"$")
-#: Rows read, written and held in memory at a time.
+#: Rows read, written and held in memory at a time; of a table with a binary column (the counter's media, up to
+#: 25 MB each), a few.
 BATCH = 2000
+BLOB_BATCH = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 #: Every table of the store, and whether a backup keeps it. A migration that adds a table must add it here
@@ -181,15 +183,26 @@ class _Reader:
 
     db: Database
 
-    def rows(self, sql: str) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    def batch_size(self, table: str) -> int:
+        if self.db.dialect == "postgresql":
+            blobs = self.all(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema()"
+                f" AND table_name = '{table}' AND data_type = 'bytea'"
+            )
+        else:
+            blobs = self.all(f"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE type = 'BLOB'")
+        return BLOB_BATCH if blobs[0][0] else BATCH
+
+    def rows(self, table: str) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
         """``(columns, batch)`` pairs: a server-side cursor on PostgreSQL, ``fetchmany`` on SQLite."""
+        size = self.batch_size(table)
         conn = self.db.conn
         cursor = conn.cursor(name="site_tools_backup") if self.db.dialect == "postgresql" else conn.cursor()
         try:
-            cursor.execute(sql)
+            cursor.execute(f"SELECT * FROM {table}")
             columns: list[str] | None = None
             while True:
-                batch = cursor.fetchmany(BATCH)
+                batch = cursor.fetchmany(size)
                 if columns is None:
                     columns = [d[0] for d in cursor.description]
                 if not batch:
@@ -251,7 +264,7 @@ def _create_schema(out: sqlite3.Connection, version: int) -> None:
 
 def _copy_out(read: _Reader, out: sqlite3.Connection, table: str) -> int:
     total = 0
-    for columns, batch in read.rows(f"SELECT * FROM {table}"):
+    for columns, batch in read.rows(table):
         if batch:
             out.executemany(_insert(table, columns), batch)
             total += len(batch)
@@ -438,9 +451,10 @@ def _empty(db: Database, tables: list[str]) -> None:
 
 
 def _batches(source: sqlite3.Connection, table: str) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    blobs = source.execute(f"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE type = 'BLOB'").fetchone()[0]
     cursor = source.execute(f"SELECT * FROM {table}")
     columns = [d[0] for d in cursor.description]
-    while batch := cursor.fetchmany(BATCH):
+    while batch := cursor.fetchmany(BLOB_BATCH if blobs else BATCH):
         yield columns, batch
 
 
