@@ -18,7 +18,7 @@ from site_tools.store.ledger import Result
 from site_tools.store.migrations import MIGRATIONS
 
 from .command import Ran, site_tools
-from .services import phones
+from .services import phones, wait_for
 
 PHONES = phones(6)
 
@@ -443,3 +443,41 @@ def test_restore_creates_a_new_sqlite_store_given_by_url(tmp_path: Path) -> None
     store = Store.open(str(target))
     assert store.subscribers.count_active() == 4
     store.close()
+
+
+@pytest.mark.e2e
+def test_a_backup_killed_half_way_leaves_no_file_under_a_backups_name(tmp_path: Path) -> None:
+    """``kill -9`` while the file is being written: what is left is the temporary file, never a backup's name."""
+    import signal
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store.open(url)
+    store.subscribers.bulk_subscribe(phones(2000), "test")
+    store.db.execute("BEGIN")
+    store.db.many(
+        "INSERT INTO deliveries (bulletin_id, channel, subscriber_id, state, updated_at) VALUES (?, ?, ?, 'sent', 0)",
+        [(f"b{n}", "whatsapp_list", s) for n in range(150) for s in range(1, 2001)],
+    )
+    store.db.execute("COMMIT")
+    store.close()
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_tools", "backup", str(folder), "--db", url],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: any(p.suffix == ".tmp" and p.stat().st_size > 0 for p in folder.iterdir()), interval=0.005)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    left = [p.name for p in folder.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".site-tools-") and left[0].endswith(".tmp")
+    assert not any(backups.NAME.match(name) for name in left)
+    # The next backup is whole, and --keep leaves the leftover alone (it is not a backup).
+    assert backups.inspect(backup_to(url, folder, "--keep", "1")).counts["deliveries"] == 300_000
