@@ -131,6 +131,7 @@ def test_backup_destroy_restore_brings_everything_back(store_url: str, tmp_path:
 
     file = backup_to(store_url, tmp_path / "backups")
     assert backups.NAME.match(file.name)
+    assert file.stat().st_mode & 0o077 == 0  # personal data: the owner's only
     destroy(store_url)
     ran = run("restore", str(file), "--db", store_url, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
@@ -251,6 +252,9 @@ def test_backup_refuses_a_missing_store_and_an_existing_file(tmp_path: Path) -> 
     assert (tmp_path / "taken.sqlite").read_text() == "mine"
     ran = run("backup", str(tmp_path / "taken2.sqlite"), "--keep", "3", "--db", url, cwd=tmp_path)
     assert ran.returncode == 1 and "--keep" in ran.stderr
+    ran = run("backup", str(tmp_path / "backups"), "--db", url, cwd=tmp_path)  # a folder nobody made
+    assert ran.returncode == 1 and "la cartella" in ran.stderr and "non esiste" in ran.stderr
+    assert not (tmp_path / "backups").exists()
 
 
 def test_a_failed_backup_leaves_no_file(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from site_tools.cli.common import Context, db_option, friendly, pass_ctx
 from site_tools.formatting import count, file_size, number
 from site_tools.settings import current, reveal
 from site_tools.store.backup import (
+    SUFFIX,
     BackupError,
     backup,
     backup_name,
@@ -59,7 +60,7 @@ def _fail(exc: Exception) -> click.ClickException:
 def backup_command(ctx: Context, dest: Path, keep: int | None, db_url: str | None) -> None:
     """Salva l'archivio (iscritti, consensi, registro degli invii, sportello) in un file.
 
-    DESTINAZIONE è una cartella (il file si chiama site-tools-AAAAMMGGTHHMMSSZ.sqlite) o il nome di un file nuovo.
+    DESTINAZIONE è una cartella (il file si chiama site-tools-AAAAMMGGTHHMMSSZ.sqlite) o un file nuovo .sqlite.
     Si può fare mentre il servizio lavora: il backup è una fotografia coerente. Il file contiene dati personali:
     conservalo cifrato.
     """
@@ -67,6 +68,10 @@ def backup_command(ctx: Context, dest: Path, keep: int | None, db_url: str | Non
     folder = dest.is_dir()
     if keep is not None and not folder:
         raise click.ClickException(f"--keep vale solo se la destinazione è una cartella; {dest} non lo è.")
+    if not folder and dest.suffix != SUFFIX:
+        raise click.ClickException(
+            f"la cartella {dest} non esiste: creala, o per un file scegli un nome che finisce in {SUFFIX}."
+        )
     if target.dialect == "sqlite" and not Path(target.location).is_file():
         raise click.ClickException(f"l'archivio {target.location} non esiste: controlla --db o SITE_TOOLS_DB.")
     path = dest / backup_name(time.time()) if folder else dest

@@ -127,6 +127,8 @@ def backup(db: Database, dest: Path, on_table: Callable[[str, int], None] | None
     if not dest.parent.is_dir():
         raise BackupError(f"la cartella {dest.parent} non esiste: creala o scegline un'altra.")
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    # Personal data: readable by its owner only, whatever the umask (an empty file is a new SQLite database).
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     try:
         info = _write(db, tmp, on_table)
         _durable_rename(tmp, dest)
