@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -121,7 +122,8 @@ def restore_command(ctx: Context, src: Path, replace: bool, db_url: str | None) 
         raise _fail(exc) from exc
     info = done.backup
     click.echo(
-        f"Ripristinato {info.path.name} in {target.describe()}: backup del {info.created_at} "
+        f"Ripristinato {info.path.name} in {target.describe()}: backup del "
+        f"{datetime.fromisoformat(info.created_at):%d/%m/%Y alle %H:%M} UTC "
         f"(site-tools {info.site_tools_version}, da {info.source})."
     )
     if done.migrated_from is not None:
