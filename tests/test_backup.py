@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -61,7 +62,7 @@ def populate(store: Store) -> dict[str, Any]:
 
 def contents(store: Store) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table a backup keeps, in a stable order."""
-    tables = sorted(set(backups.store_tables(store.db)) - set(backups.SKIP))
+    tables = sorted(set(backups.schema_tables()) - set(backups.SKIP))
     return {table: sorted(store.db.all(f"SELECT * FROM {table}"), key=repr) for table in tables}
 
 
@@ -109,10 +110,19 @@ def backup_to(url: str, folder: Path, *extra: str) -> Path:
 
 
 # -- what is kept ------------------------------------------------------------------------------------------------------
-def test_every_table_of_the_store_has_a_backup_decision(tmp_path: Path) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'store.db'}")
-    tables = set(backups.store_tables(db))
+def live_tables(db: Database) -> set[str]:
+    if db.dialect == "sqlite":
+        rows = db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+    else:
+        rows = db.all("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+    return {name for (name,) in rows} - {"schema_migrations"}
+
+
+def test_every_table_of_the_store_has_a_backup_decision(store_url: str) -> None:
+    db = Database.open(store_url)
+    tables = live_tables(db)
     db.close()
+    assert set(backups.schema_tables()) == tables
     undecided = tables - set(backups.KEEP) - set(backups.SKIP)
     assert not undecided, f"add these tables to KEEP or SKIP in site_tools/store/backup.py: {sorted(undecided)}"
     assert not set(backups.KEEP) & set(backups.SKIP)
@@ -485,3 +495,21 @@ def test_a_backup_killed_half_way_leaves_no_file_under_a_backups_name(tmp_path: 
     assert not any(backups.NAME.match(name) for name in left)
     # The next backup is whole, and --keep leaves the leftover alone (it is not a backup).
     assert backups.inspect(backup_to(url, folder, "--keep", "1")).counts["deliveries"] == 300_000
+
+
+def test_tables_that_are_not_the_stores_are_neither_saved_nor_touched(store_url: str, tmp_path: Path) -> None:
+    """A database shared with another application: its tables stay out of the backup and survive ``--replace``."""
+    store = Store.open(store_url)
+    populate(store)
+    store.db.execute("CREATE TABLE other_app (note TEXT)")
+    store.db.execute("INSERT INTO other_app (note) VALUES ('not ours')")
+    store.close()
+    file = backup_to(store_url, tmp_path / "backups")
+    assert "other_app" not in backups.inspect(file).counts
+    with contextlib.closing(sqlite3.connect(file)) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'other_app'").fetchall() == []
+    ran = run("restore", str(file), "--db", store_url, "--replace", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    store = Store.open(store_url)
+    assert store.db.all("SELECT note FROM other_app") == [("not ours",)]
+    store.close()

@@ -101,16 +101,21 @@ def known_version() -> int:
     return max(version for version, _ in MIGRATIONS)
 
 
-def store_tables(db: Database) -> list[str]:
-    """The store's tables as its database has them (the migrations decide), without ``schema_migrations``."""
-    if db.dialect == "sqlite":
-        rows = db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
-    else:
-        rows = db.all(
-            "SELECT table_name FROM information_schema.tables"
-            " WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
-        )
-    return sorted(name for (name,) in rows if name != MIGRATIONS_TABLE)
+def schema_tables(version: int | None = None) -> list[str]:
+    """The store's tables at schema ``version`` (default: this code's), as the migrations make them, without
+    ``schema_migrations``. Only these are read, emptied or written: a database the store shares with other
+    tables (PostgreSQL's ``public`` schema) keeps those out of its backups, and a restore never touches them."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        _create_schema(scratch, known_version() if version is None else version)
+        return _tables(scratch)
+    finally:
+        scratch.close()
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
+    return sorted(name for (name,) in rows if name not in (MIGRATIONS_TABLE, INFO_TABLE))
 
 
 def backup_name(at: float) -> str:
@@ -148,17 +153,17 @@ def _write(
         out.execute("BEGIN")
         with snapshot(db) as read:
             version, migrations = _source_version(read)
+            created = datetime.now(UTC).isoformat(timespec="seconds")  # the snapshot's time: its first read is done
             _create_schema(out, version)
             out.executemany(f"INSERT INTO {MIGRATIONS_TABLE} (version, applied_at) VALUES (?, ?)", migrations)
             counts: dict[str, int] = {}
-            tables = store_tables(db)
+            tables = _tables(out)
             for table in tables:
                 if table in SKIP:
                     continue
                 counts[table] = _copy_out(read, out, table)
                 if on_table is not None:
                     on_table(table, counts[table])
-        created = datetime.now(UTC).isoformat(timespec="seconds")
         skipped = {table: SKIP[table] for table in tables if table in SKIP}
         out.execute(f"CREATE TABLE {INFO_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         meta = {
@@ -397,9 +402,7 @@ def restore(path: Path, target: Target, replace: bool = False) -> Restored:
 def _source_counts(source: sqlite3.Connection) -> dict[str, int]:
     """The rows to restore per table: the backup's (checked by :func:`inspect`), and on an older backup what its
     migration made too (a migration may fill a new table from others, as 5 fills ``adoption``)."""
-    names = [row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    tables = sorted(n for n in names if not n.startswith("sqlite") and n not in (MIGRATIONS_TABLE, INFO_TABLE))
-    return {t: int(source.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in tables if t not in SKIP}
+    return {t: int(source.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]) for t in _tables(source) if t not in SKIP}
 
 
 def _migrate_copy(copy: Path) -> None:
@@ -413,7 +416,7 @@ def _migrate_copy(copy: Path) -> None:
 
 
 def _load(db: Database, source: sqlite3.Connection, counts: dict[str, int], replace: bool) -> int:
-    tables = store_tables(db)
+    tables = schema_tables()
     missing = sorted(set(counts) - set(tables))
     if missing:
         raise BackupError(f"il backup ha tabelle che l'archivio non ha ({', '.join(missing)}): è di un'altra versione?")
