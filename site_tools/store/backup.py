@@ -436,7 +436,7 @@ def _load(db: Database, source: sqlite3.Connection, counts: dict[str, int], repl
         for table in counts:
             _copy_in(db, source, table)
         if db.dialect == "postgresql":
-            _reset_identities(db)
+            _reset_identities(db, tables)
         for table, expected in counts.items():
             found = int(db.scalar(f"SELECT COUNT(*) FROM {table}"))
             if found != expected:
@@ -476,13 +476,15 @@ def _copy_in(db: Database, source: sqlite3.Connection, table: str) -> None:
                     copy.write_row(row)
 
 
-def _reset_identities(db: Database) -> None:
+def _reset_identities(db: Database, tables: list[str]) -> None:
     """Each identity column's sequence moved past the restored ids, so new rows never collide with them."""
     rows = db.all(
         "SELECT table_name, column_name FROM information_schema.columns"
         " WHERE table_schema = current_schema() AND is_identity = 'YES'"
     )
     for table, column in rows:
+        if table not in tables:  # another application's
+            continue
         db.execute(
             f"SELECT setval(pg_get_serial_sequence(?, ?), COALESCE((SELECT MAX({column}) FROM {table}), 0) + 1, false)",
             (table, column),
