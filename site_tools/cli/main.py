@@ -3,7 +3,7 @@
 Each subcommand is a thin layer over the package that does the work:
 :mod:`.content` (editors), :mod:`.publish` (sending), :mod:`.subscribers`
 (the list), :mod:`.service` (webhooks), :mod:`.staff` (the counter's staff and
-retention), :mod:`.dev` (demo and simulator).
+retention), :mod:`.backup` (backup and restore), :mod:`.dev` (demo and simulator).
 
 Town staff use these commands: they speak Italian, click's own words too
 (:mod:`.italian`, installed here before any option is declared).
@@ -43,6 +43,8 @@ COMMANDS = {
     "staff": ("staff", "staff"),
     "counter": ("staff", "counter"),
     "whatsapp": ("whatsapp", "whatsapp"),
+    "backup": ("backup", "backup_command"),
+    "restore": ("backup", "restore_command"),
     "demo": ("dev", "demo"),
     "simulator": ("dev", "simulator"),
 }
