@@ -27,7 +27,7 @@ LATE_MESSAGES = 5.0
 LATE_REPLIES = 60.0
 #: A reply waiting longer than this: a problem (the citizen who wrote «ON» has had no answer for ten minutes).
 STALE_REPLIES = 600.0
-#: Replies that failed in a row (each attempt counts) while others wait: the sender is failing, a problem.
+#: Replies that failed in a row (each attempt counts; a success resets it): the sender is failing, a problem.
 FAILING_REPLIES = 5
 
 
@@ -72,10 +72,11 @@ def replies_health(figures: dict[str, Any], sender: ReplyState) -> Health:
             f"{waiting} replies waiting in the outbox and {sender.can_send}: nothing sends them "
             "(set what is missing and restart the service)"
         )
-    elif waiting and sender.failing >= FAILING_REPLIES:
+    elif sender.failing >= FAILING_REPLIES:
         report.problems.append(
-            f"{waiting} replies waiting and the last {sender.failing} sends failed"
+            f"the last {sender.failing} replies to citizens failed"
             + (f" ({sender.last_failure})" if sender.last_failure else "")
+            + (f"; {waiting} waiting" if waiting else "")
         )
     if oldest > STALE_REPLIES:
         report.problems.append(f"a reply has waited more than {STALE_REPLIES:.0f} s in the outbox")

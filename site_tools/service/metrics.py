@@ -273,14 +273,17 @@ def _process(f: _Families, p: ProcessFigures) -> None:
         f.counter(f"site_tools_events_{name}", doc, p.events.get(name, 0))
     f.gauge("site_tools_whatsapp_rate_cap_per_second", "WHATSAPP_MPS: the messages per second the number may send.",
             p.rate_cap)  # fmt: skip
-    if p.commit_at is not None:
-        f.gauge("site_tools_content_commit_timestamp_seconds", "The committer date of the commit the service serves.",
-                p.commit_at)  # fmt: skip
-    if p.fetched_at is not None:
-        f.gauge("site_tools_content_fetched_timestamp_seconds", "The last successful fetch of main.", p.fetched_at)
-    if p.fetch_stale_after is not None:
-        f.gauge("site_tools_content_fetch_stale_after_seconds",
-                "Without a successful fetch for this long /health fails.", p.fetch_stale_after)  # fmt: skip
+    # Declared on every page, a sample only when known (no repository followed: none).
+    for name, doc, known in (
+        ("site_tools_content_commit_timestamp_seconds", "The committer date of the commit the service serves.",
+         p.commit_at),
+        ("site_tools_content_fetched_timestamp_seconds", "The last successful fetch of main.", p.fetched_at),
+        ("site_tools_content_fetch_stale_after_seconds", "Without a successful fetch for this long /health fails.",
+         p.fetch_stale_after),
+    ):  # fmt: skip
+        family = f.gauge(name, doc)
+        if known is not None:
+            family.add_metric([], known)
 
 
 def _store(f: _Families, s: StoreFigures, rate: float | None) -> None:
@@ -329,5 +332,7 @@ def _store(f: _Families, s: StoreFigures, rate: float | None) -> None:
         subscribers.add_metric([status], n)
     f.counter("site_tools_whatsapp_slots_reserved", "Send slots the shared rate budget granted the number (every "
               "sender: replicas, the command line); its rate is the sending rate.", s.reserved)  # fmt: skip
+    sending = f.gauge("site_tools_whatsapp_send_rate_per_second", "Send slots granted per second over the last minute "
+                      "(from this process's reads of the store: none before two, five seconds apart).")  # fmt: skip
     if rate is not None:
-        f.gauge("site_tools_whatsapp_send_rate_per_second", "Send slots granted per second over the last minute.", rate)
+        sending.add_metric([], rate)
