@@ -21,7 +21,6 @@ from site_tools.service.app import Service as App
 from site_tools.service.health import FAILING_REPLIES, LATE_REPLIES, STALE_REPLIES
 from site_tools.settings import Settings
 from site_tools.store import Store
-from site_tools.store.database import StoreUnavailable
 
 from .conftest import FIXTURE_TOWN, REPO, Town
 from .services import phones, simulator, wait_for
@@ -31,6 +30,7 @@ from .test_subscriptions import SECRET, VERIFY, Service, inbound
 
 ALERTS = REPO / "deploy" / "prometheus" / "alerts.yml"
 NUMBER_ID = "106540352242922"  # the simulator's
+DEAD_SERVER = "postgresql://postgres@127.0.0.1:1/test?connect_timeout=2"
 
 
 @contextmanager
@@ -200,10 +200,9 @@ def test_metrics_answer_with_what_the_process_knows_when_the_store_is_down(sqlit
         assert value(scrape(service), "site_tools_store_up") == 1
         app.exporter._last = None  # past the cache
 
-        def broken() -> Store:
-            raise StoreUnavailable("connection refused")
-
-        app.exporter.store_factory, app.exporter._store = broken, None  # the next connection fails
+        # The exporter's connection is gone and the database server does not answer (nothing listens on port 1).
+        app.exporter._store.close()  # type: ignore[union-attr]
+        app.exporter.store_factory, app.exporter._store = lambda: Store.open(DEAD_SERVER), None
         answer = service.get("/metrics")
         assert answer.status_code == 200
         metrics = scrape(service)

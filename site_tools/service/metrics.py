@@ -251,17 +251,24 @@ def _process(f: _Families, p: ProcessFigures) -> None:
     f.gauge("site_tools_build_info", "The running version (always 1).", labels=["version"]).add_metric([p.version], 1)
     health = p.health
     f.gauge("site_tools_health_ok", "1 when /health answers 200, 0 when 503.", int(health.get("status") == "ok"))
-    f.gauge("site_tools_health_problems", "Problems /health reports (each makes it answer 503).",
-            len(health.get("problems", [])))  # fmt: skip
-    f.gauge("site_tools_health_warnings", "Warnings /health reports (the answer stays 200).",
-            len(health.get("warnings", [])))  # fmt: skip
+    f.gauge(
+        "site_tools_health_problems",
+        "Problems /health reports (each makes it answer 503).",
+        len(health.get("problems", [])),
+    )
+    f.gauge(
+        "site_tools_health_warnings",
+        "Warnings /health reports (the answer stays 200).",
+        len(health.get("warnings", [])),
+    )
     loops = f.gauge("site_tools_loop_up", "1 when the background loop is running (or idle by design).", labels=["loop"])
     for name, state in sorted(health.get("loops", {}).items()):
         loops.add_metric([name], int(state in ("running", "idle")))
     replies = f.counter(
-        "site_tools_replies", "Replies to citizens sent by this process, by outcome and Meta's error code.",
+        "site_tools_replies",
+        "Replies to citizens sent by this process, by outcome and Meta's error code.",
         labels=["outcome", "code"],
-    )  # fmt: skip
+    )
     for (outcome, code), n in sorted(p.replies.items()):
         replies.add_metric([outcome, code or "none"], n)
     for name, doc in (
@@ -271,16 +278,25 @@ def _process(f: _Families, p: ProcessFigures) -> None:
         ("foreign", "Events for another phone number, acknowledged and ignored."),
     ):
         f.counter(f"site_tools_events_{name}", doc, p.events.get(name, 0))
-    f.gauge("site_tools_whatsapp_rate_cap_per_second", "WHATSAPP_MPS: the messages per second the number may send.",
-            p.rate_cap)  # fmt: skip
+    f.gauge(
+        "site_tools_whatsapp_rate_cap_per_second",
+        "WHATSAPP_MPS: the messages per second the number may send.",
+        p.rate_cap,
+    )
     # Declared on every page, a sample only when known (no repository followed: none).
     for name, doc, known in (
-        ("site_tools_content_commit_timestamp_seconds", "The committer date of the commit the service serves.",
-         p.commit_at),
+        (
+            "site_tools_content_commit_timestamp_seconds",
+            "The committer date of the commit the service serves.",
+            p.commit_at,
+        ),
         ("site_tools_content_fetched_timestamp_seconds", "The last successful fetch of main.", p.fetched_at),
-        ("site_tools_content_fetch_stale_after_seconds", "Without a successful fetch for this long /health fails.",
-         p.fetch_stale_after),
-    ):  # fmt: skip
+        (
+            "site_tools_content_fetch_stale_after_seconds",
+            "Without a successful fetch for this long /health fails.",
+            p.fetch_stale_after,
+        ),
+    ):
         family = f.gauge(name, doc)
         if known is not None:
             family.add_metric([], known)
@@ -289,12 +305,19 @@ def _process(f: _Families, p: ProcessFigures) -> None:
 def _store(f: _Families, s: StoreFigures, rate: float | None) -> None:
     h = s.health
     f.gauge("site_tools_store_read_seconds", "How long the last read of the store for /metrics took.", s.seconds)
-    totals = f.counter("site_tools_deliveries", "Recipients claimed for a bulletin, by channel (the ledger's rows).",
-                       labels=["channel"])  # fmt: skip
-    by_state = f.gauge("site_tools_deliveries_by_state", "The ledger's rows by channel and current state.",
-                       labels=["channel", "state"])  # fmt: skip
-    failures = f.counter("site_tools_delivery_failures", "Deliveries failed for good, by channel and Meta's error code.",
-                         labels=["channel", "code"])  # fmt: skip
+    totals = f.counter(
+        "site_tools_deliveries",
+        "Recipients claimed for a bulletin, by channel (the ledger's rows).",
+        labels=["channel"],
+    )
+    by_state = f.gauge(
+        "site_tools_deliveries_by_state", "The ledger's rows by channel and current state.", labels=["channel", "state"]
+    )
+    failures = f.counter(
+        "site_tools_delivery_failures",
+        "Deliveries failed for good, by channel and Meta's error code.",
+        labels=["channel", "code"],
+    )
     channels: dict[str, int] = {}
     states: dict[tuple[str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
@@ -310,29 +333,49 @@ def _store(f: _Families, s: StoreFigures, rate: float | None) -> None:
         by_state.add_metric([channel, state], n)
     for (channel, label), n in sorted(failed.items()):
         failures.add_metric([channel, label], n)
-    pending = f.gauge("site_tools_inbox_pending_events", "Webhook events stored and not yet applied, by kind.",
-                      labels=["kind"])  # fmt: skip
+    pending = f.gauge(
+        "site_tools_inbox_pending_events", "Webhook events stored and not yet applied, by kind.", labels=["kind"]
+    )
     for kind, n in sorted(h["pending_by_kind"].items()):
         pending.add_metric([kind], n)
-    oldest = f.gauge("site_tools_inbox_oldest_pending_seconds", "How long the oldest waiting event has waited, by kind.",
-                     labels=["kind"])  # fmt: skip
+    oldest = f.gauge(
+        "site_tools_inbox_oldest_pending_seconds",
+        "How long the oldest waiting event has waited, by kind.",
+        labels=["kind"],
+    )
     oldest.add_metric([MESSAGE], h["oldest_pending_message_seconds"])
     oldest.add_metric([STATUS], s.oldest_pending_status_seconds)
     f.gauge("site_tools_inbox_parked_events", "Events parked with a permanent problem.", h["parked_events"])
     f.gauge("site_tools_held_receipts", "Receipts held until their send is recorded.", h["held_receipts"])
     f.gauge("site_tools_outbox_pending_replies", "Replies to citizens waiting to be sent.", h["outbox_pending"])
-    f.gauge("site_tools_outbox_oldest_pending_seconds", "How long the oldest waiting reply has waited.",
-            h["oldest_outbox_seconds"])  # fmt: skip
-    f.gauge("site_tools_jobs_waiting", "Publish jobs no replica is running (queued, or their lease ran out).",
-            s.waiting_jobs)  # fmt: skip
-    f.gauge("site_tools_jobs_oldest_waiting_seconds", "How long the oldest such job has waited.",
-            h["oldest_waiting_job_seconds"])  # fmt: skip
+    f.gauge(
+        "site_tools_outbox_oldest_pending_seconds",
+        "How long the oldest waiting reply has waited.",
+        h["oldest_outbox_seconds"],
+    )
+    f.gauge(
+        "site_tools_jobs_waiting",
+        "Publish jobs no replica is running (queued, or their lease ran out).",
+        s.waiting_jobs,
+    )
+    f.gauge(
+        "site_tools_jobs_oldest_waiting_seconds",
+        "How long the oldest such job has waited.",
+        h["oldest_waiting_job_seconds"],
+    )
     subscribers = f.gauge("site_tools_subscribers", "Subscribers by status (counts only).", labels=["status"])
     for status, n in sorted(s.subscribers.items()):
         subscribers.add_metric([status], n)
-    f.counter("site_tools_whatsapp_slots_reserved", "Send slots the shared rate budget granted the number (every "
-              "sender: replicas, the command line); its rate is the sending rate.", s.reserved)  # fmt: skip
-    sending = f.gauge("site_tools_whatsapp_send_rate_per_second", "Send slots granted per second over the last minute "
-                      "(from this process's reads of the store: none before two, five seconds apart).")  # fmt: skip
+    f.counter(
+        "site_tools_whatsapp_slots_reserved",
+        "Send slots the shared rate budget granted the number (every "
+        "sender: replicas, the command line); its rate is the sending rate.",
+        s.reserved,
+    )
+    sending = f.gauge(
+        "site_tools_whatsapp_send_rate_per_second",
+        "Send slots granted per second over the last minute "
+        "(from this process's reads of the store: none before two, five seconds apart).",
+    )
     if rate is not None:
         sending.add_metric([], rate)
