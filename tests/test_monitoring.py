@@ -243,3 +243,40 @@ def test_the_alert_rules_are_well_formed_and_use_only_metrics_the_service_expose
     wanted = ("ServiceDown", "HealthFailing", "WebhookEventsWaiting", "RepliesWaiting", "PublishJobWaiting",
               "SendAuthFailures", "SendFailuresSpiking", "RateNearCap", "ContentNotFetched")  # fmt: skip
     assert set(wanted) <= names, set(wanted) - names
+
+
+def test_the_sending_rate_is_the_slots_the_budget_granted_over_the_last_minute(sqlite_url: str) -> None:
+    import asyncio
+
+    from site_tools.service.metrics import Exporter, ProcessFigures
+
+    class Clock:
+        now = time.time()
+
+        def time(self) -> float:
+            return self.now
+
+        def perf_counter(self) -> float:
+            return time.perf_counter()
+
+    clock = Clock()
+    exporter = Exporter(lambda: Store.open(sqlite_url), NUMBER_ID)
+    process = ProcessFigures(health={}, replies={}, events={}, rate_cap=80.0)
+
+    def rate() -> float | None:
+        figures, _ = asyncio.run(exporter.read())
+        parsed = text_string_to_metric_families(exporter.render(figures, process).decode())
+        samples = {s.name: s.value for f in parsed for s in f.samples}
+        with closing(Store.open(sqlite_url)) as store:
+            assert samples["site_tools_whatsapp_slots_reserved_total"] == store.budget.reserved(NUMBER_ID)
+        return samples.get("site_tools_whatsapp_send_rate_per_second")
+
+    with patch("site_tools.service.metrics.time", clock), closing(Store.open(sqlite_url)) as store:
+        assert rate() is None  # one read: no rate yet
+        store.budget.reserve(NUMBER_ID, 80.0, 40)  # a publisher's slots, through the store
+        store.budget.reserve("another-number", 80.0, 500)  # another number's are not this one's
+        clock.now += 10
+        assert rate() == 4.0  # 40 slots in 10 s
+        clock.now += 70  # a minute later, nothing more granted: the window forgets the burst
+        assert rate() == 0.0
+    exporter.close()
