@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from site_tools.service.app import STALE_JOBS, _store_health
+from site_tools.service.health import STALE_JOBS
+from site_tools.service.health import store_figures as _store_health
 from site_tools.store import Store
 
 

@@ -12,7 +12,9 @@
 * ``POST /publish`` — a push to ``main``, proven by GitHub's OIDC token, becomes a publish job; the run
   is streamed back to the workflow (:mod:`.publishing`, docs/architecture/trusted-publishing.md).
 * ``GET /health`` — 200 when events are being processed and the database
-  answers, 503 otherwise, with the reasons and the counts.
+  answers, 503 otherwise, with the reasons and the counts (:mod:`.health`).
+* ``GET /metrics`` — Prometheus's text exposition, for the private network only (:mod:`.metrics`,
+  docs/operations/monitoring.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -33,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from site_tools import __version__
 from site_tools.content.config import TownConfig
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.web import inbox_app
@@ -41,6 +43,16 @@ from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
 from site_tools.service.meta_health import MetaWatch
+from site_tools.service.health import (
+    LATE_EVENTS,
+    LATE_MESSAGES,
+    STALE_EVENTS,
+    STALE_JOBS,
+    replies_health,
+    store_figures,
+)
+from site_tools.service.metrics import Exporter, ProcessFigures, counted
+from site_tools.service.metrics import response as metrics_response
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.oidc import Refused, TrustPolicy, Untrusted, Verifier
 from site_tools.service.outbox_sender import ReplySender
@@ -57,14 +69,6 @@ from site_tools.store.jobs import Job
 log = logging.getLogger("site_tools.service")
 T = TypeVar("T")
 
-#: Events waiting longer than this mean the worker is not keeping up (or not running): /health says 503.
-STALE_EVENTS = 120.0
-#: A publish job nobody has taken for this long means no replica's runner is working: /health says 503.
-STALE_JOBS = 60.0
-#: The goal during a send: no event waits longer than this; /health warns (200) beyond it.
-LATE_EVENTS = 30.0
-#: A citizen's message («ON», a question) waiting longer than this: /health warns (200).
-LATE_MESSAGES = 5.0
 #: Attempts to store an event inside one request before answering 503 (Meta retries).
 STORE_ATTEMPTS = 3
 
@@ -101,6 +105,7 @@ class Service:
         # Meta's side (token, number, templates, quality): checked at start and after auth or number errors.
         self.meta = MetaWatch(lambda: self.config, settings, self.inbox)
         self.replies = ReplySender(settings, self.work, on_error=self.meta.suspect)
+        self.exporter = Exporter(store_factory, settings.whatsapp_phone_number_id)
         self.counter: Counter | None = None
         self._answers_stale = False
         self._background: set[asyncio.Task[None]] = set()
@@ -317,12 +322,22 @@ class Service:
         return await self.runner.db(lambda store: store.tokens.first_use(jti, expires_at))
 
     async def health(self, request: Request) -> Response:
+        body = await self.health_report()
+        return JSONResponse(body, status_code=503 if body["problems"] else 200)
+
+    async def health_report(
+        self, figures: dict[str, Any] | None = None, unreachable: str | None = None
+    ) -> dict[str, Any]:
+        """/health's body; the store's ``figures`` read here unless given (or ``unreachable``, and why)."""
         problems: list[str] = []
-        details: dict[str, Any] = {}
-        try:
-            details = await asyncio.wait_for(self.inbox(_store_health), timeout=5)
-        except (StoreUnavailable, TimeoutError) as exc:
-            problems.append(f"database unreachable: {str(exc) or type(exc).__name__}")
+        details: dict[str, Any] = dict(figures or {})
+        if figures is None and unreachable is None:
+            try:
+                details = await asyncio.wait_for(self.inbox(store_figures), timeout=5)
+            except (StoreUnavailable, TimeoutError) as exc:
+                unreachable = str(exc) or type(exc).__name__
+        if unreachable is not None:
+            problems.append(f"database unreachable: {unreachable}")
         if details.get("oldest_pending_seconds", 0) > STALE_EVENTS:
             problems.append(f"events waiting for more than {STALE_EVENTS:.0f} s: they are not being processed")
         if details.get("oldest_waiting_job_seconds", 0) > STALE_JOBS:
@@ -348,6 +363,9 @@ class Service:
         if current:
             problems += current.problems
             details.update(current.details)
+        replies = replies_health(details, self.replies)
+        problems += replies.problems
+        warnings += replies.warnings
         meta_problems, meta_warnings, details["meta"] = await self.meta.safe_report()
         problems += meta_problems
         warnings += meta_warnings
@@ -366,7 +384,27 @@ class Service:
             "loops": {loop.name: loop.state for loop in self.loops},
             "publishing": self.runner.health(),
         }
-        return JSONResponse(body, status_code=503 if problems else 200)
+        return body
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus's scrape: the store's figures (or ``site_tools_store_up 0``) and the process's, always 200."""
+        figures, unreachable = await self.exporter.read()
+        body = await self.health_report(figures.health if figures else None, unreachable)
+        return metrics_response(self.exporter.render(figures, self._process_figures(body)))
+
+    def _process_figures(self, body: dict[str, Any]) -> ProcessFigures:
+        c = self.counters
+        follower = self.current.follower if self.current else None
+        return ProcessFigures(
+            health=body,
+            replies=self.replies.outcomes,
+            events={"applied": c.processed, "retried": c.retried, "parked": c.parked, "foreign": c.foreign},
+            rate_cap=self.settings.whatsapp_mps,
+            commit_at=follower.serving_since if follower else None,
+            fetched_at=follower.checkout.fetched_at if follower else None,
+            fetch_stale_after=body.get("fetch_stale_after_seconds"),
+            version=__version__,
+        )
 
     # -- background work ------------------------------------------------------
     def give_up(self, reason: str) -> None:
@@ -401,14 +439,16 @@ class Service:
             if counter:
                 counter.close()
             self.runner.close()
+            self.exporter.close()
             if self.current:
                 self.current.close()
 
         return Starlette(
             routes=[
                 Route("/webhook", self.verify, methods=["GET"]),
-                Route("/webhook", self.receive, methods=["POST"]),
+                Route("/webhook", counted(self.receive, self.exporter.webhook_requests), methods=["POST"]),
                 Route("/health", self.health, methods=["GET"]),
+                Route("/metrics", self.metrics, methods=["GET"]),  # not routed by the public proxy (monitoring.md)
                 Route("/publish", self.publish, methods=["POST"]),
                 Route("/publish/issues", self.issues, methods=["POST"]),
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
@@ -450,19 +490,3 @@ def _before(body: bytes) -> str | None:
     if not isinstance(before, str) or len(before) != 40 or any(c not in "0123456789abcdef" for c in before):
         raise Rejected(400, "«before» deve essere un commit (40 cifre esadecimali)")
     return None if not before.strip("0") else before
-
-
-def _store_health(store: Store) -> dict[str, Any]:
-    store.db.ping()
-    now, pending = time.time(), store.inbox.pending_by_kind()
-    return {
-        "pending_events": sum(pending.values()),
-        "parked_events": store.inbox.parked_count(),
-        "pending_by_kind": pending,
-        "oldest_pending_seconds": round(store.inbox.oldest_pending_age(now), 1),
-        "oldest_pending_message_seconds": round(store.inbox.oldest_pending_age(now, MESSAGE), 1),
-        "held_receipts": store.ledger.held_count(),
-        "outbox_pending": store.outbox.pending(),
-        "oldest_waiting_job_seconds": round(store.jobs.oldest_waiting_age(), 1),
-        "reconnects": store.db.reconnects,
-    }

@@ -213,9 +213,12 @@ class Follower:
         report = Health(
             details={
                 "commit": self.serving,
+                "commit_at": utc(self.serving_since),
                 "commit_age_seconds": round(now - self.serving_since) if self.serving_since is not None else None,
                 "fetched_at": utc(c.fetched_at),
                 "fetched_age_seconds": round(now - c.fetched_at) if c.fetched_at is not None else None,
+                "fetch_stale_after_seconds": STALE_INTERVALS * self.every,
+                "fetch_error": self.failed,
             }
         )
         if self.refused:

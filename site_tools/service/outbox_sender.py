@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from site_tools.channels.base import Outcome
 from site_tools.channels.errors import Action
 from site_tools.channels.meta_account import RECHECK_CODES
 from site_tools.delivery.pacer import Pacer, SharedPacer
+from site_tools.phones import mask_all
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
 from site_tools.store.budget import Reservation
@@ -40,7 +42,24 @@ class ReplySender:
         self.rate = settings.whatsapp_mps
         self.in_flight = max(8, min(256, int(self.rate * 0.6)))
         self.sent = 0
+        #: Sends by outcome (sent, retry, failed) and Meta's error code ("" when none): /metrics.
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        self.failing = 0  # sends failed in a row (a success resets it): /health
+        self.last_failure: str | None = None
         self._done: list[ReplyOutcome] = []
+
+    @property
+    def can_send(self) -> str | None:
+        """None when replies can leave; else the setting that is missing."""
+        missing = [
+            name
+            for name, value in (
+                ("WHATSAPP_TOKEN", self.settings.whatsapp_token),
+                ("WHATSAPP_PHONE_NUMBER_ID", self.settings.whatsapp_phone_number_id),
+            )
+            if not value
+        ]
+        return f"{' and '.join(missing)} not set" if missing else None
 
     def pacer(self, queue: asyncio.Queue[Reply]) -> Pacer:
         number = self.settings.whatsapp_phone_number_id
@@ -57,8 +76,8 @@ class ReplySender:
         return SharedPacer(reserve, self.rate, "reply", release=release, demand=lambda: queue.qsize() + 1)
 
     async def run(self) -> None:
-        if not (self.settings.whatsapp_token and self.settings.whatsapp_phone_number_id):
-            log.warning("WHATSAPP_TOKEN or WHATSAPP_PHONE_NUMBER_ID not set: replies stay in the outbox")
+        if self.can_send is not None:
+            log.warning("%s: replies stay in the outbox", self.can_send)
             return
         from site_tools.channels.cloud_api import WhatsAppCloud
 
@@ -120,13 +139,20 @@ class ReplySender:
     def _result(self, reply: Reply, outcome: Outcome, pacer: Pacer) -> ReplyOutcome:
         if outcome.ok:
             self.sent += 1
+            self.failing = 0
+            self.outcomes["sent", ""] += 1
             return ReplyOutcome(reply.id, "sent", outcome.message_id)
+        code = str(outcome.code) if outcome.code is not None else ""
+        self.failing += 1
+        self.last_failure = mask_all(f"{code or outcome.http_status or 'no answer'}: {outcome.detail}"[:200])
         if outcome.code is not None and outcome.code in RECHECK_CODES and self.on_error:
             self.on_error(outcome.code)
         if outcome.action in RETRYABLE and reply.attempt < MAX_ATTEMPTS:
             if outcome.action is Action.THROTTLE:
                 pacer.throttled(outcome.retry_after or 1.0)
+            self.outcomes["retry", code] += 1
             return ReplyOutcome(reply.id, "pending", None, outcome.detail, time.time() + 2**reply.attempt)
+        self.outcomes["failed", code] += 1
         return ReplyOutcome(reply.id, "failed", None, outcome.detail)
 
     async def _flush(self) -> None:

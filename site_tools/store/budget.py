@@ -95,8 +95,10 @@ class RateBudget:
             seen = {"urgent": ", urgent_seen = ?", "reply": ", reply_seen = ?", "normal": ""}[priority]
             end = start + count * spacing
             # "Seen" until the end of its window: lower priorities wait for that, plus the hold.
-            params = (end, *((end,) if seen else ()), number_id)
-            self.db.execute(f"UPDATE rate_budget SET next_slot = ?{seen} WHERE number_id = ?", params)
+            params = (end, count, *((end,) if seen else ()), number_id)
+            self.db.execute(
+                f"UPDATE rate_budget SET next_slot = ?, reserved = reserved + ?{seen} WHERE number_id = ?", params
+            )
             return Reservation(count, start, spacing, now)
 
     def release(self, number_id: str, priority: str) -> None:
@@ -104,3 +106,12 @@ class RateBudget:
         column = {"urgent": "urgent_seen", "reply": "reply_seen"}.get(priority)
         if column:
             self.db.execute(f"UPDATE rate_budget SET {column} = 0 WHERE number_id = ?", (number_id,))
+
+    def reserved(self, number_id: str | None = None) -> int:
+        """Send slots granted so far, every sender of the number together (of every number when ``None``): a
+        counter that only grows, whose rate is the number's sending rate, to set against its cap (``/metrics``)."""
+        if number_id is None:
+            return int(self.db.scalar("SELECT COALESCE(SUM(reserved), 0) FROM rate_budget"))
+        return int(
+            self.db.scalar("SELECT COALESCE(SUM(reserved), 0) FROM rate_budget WHERE number_id = ?", (number_id,))
+        )

@@ -669,3 +669,13 @@ class Ledger:
             counts.setdefault(channel, {})
             counts[channel][key] = counts[channel].get(key, 0) + n
         return counts
+
+    def totals(self) -> list[tuple[str, str, int | None, int]]:
+        """Every delivery row counted by (channel, state, error code): what ``/metrics`` reports, across replicas and
+        the command line's publishes. One scan of the ``deliveries_totals`` index (migration 13), not of the table."""
+        return [
+            (str(c), str(s), None if code is None else int(code), int(n))
+            for c, s, code, n in self.db.all(
+                "SELECT channel, state, error_code, COUNT(*) FROM deliveries GROUP BY channel, state, error_code"
+            )
+        ]

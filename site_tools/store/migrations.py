@@ -373,4 +373,16 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         )""",
         ],
     ),
+    (
+        13,
+        [
+            # /metrics: the send slots each number has granted, a counter whose rate is the sending rate against the
+            # cap (WHATSAPP_MPS), true across replicas and the command line's publishes.
+            "ALTER TABLE rate_budget ADD COLUMN reserved {bigint} NOT NULL DEFAULT 0",
+            # /metrics counts the ledger by (channel, state, error code) at every scrape: read from this index alone
+            # (an index-only scan), 1,000,000 deliveries in 0.07 s on PostgreSQL and 0.09 s on SQLite instead of
+            # 0.25 s and 1 s through the table (docs/benchmarks).
+            "CREATE INDEX deliveries_totals ON deliveries (channel, state, error_code)",
+        ],
+    ),
 ]

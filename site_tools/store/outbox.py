@@ -84,6 +84,18 @@ class Outbox:
     def pending(self) -> int:
         return self.db.scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending')")
 
+    def oldest_pending_age(self, now: float | None = None) -> float:
+        """Seconds the oldest reply still to send has waited; 0 when none.
+
+        A reply already tried has waited since it was queued; one not tried yet, since it was due (an «OFF»
+        confirmation delayed on purpose is not late before its time). Pending rows only, through ``outbox_state``.
+        """
+        oldest = self.db.scalar(
+            "SELECT MIN(CASE WHEN attempts > 0 THEN created_at ELSE not_before END) FROM outbox"
+            " WHERE state IN ('pending', 'sending')"
+        )
+        return max(0.0, (now or time.time()) - float(oldest)) if oldest is not None else 0.0
+
     def has_wamid(self, wamid: str) -> bool:
         """Is this message id one of our replies?"""
         return self.db.one("SELECT 1 FROM outbox WHERE wamid = ?", (wamid,)) is not None

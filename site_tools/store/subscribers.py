@@ -112,6 +112,12 @@ class Subscribers:
     def count_active(self) -> int:
         return self.db.scalar("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")
 
+    def count_by_status(self) -> dict[str, int]:
+        """Subscribers by status (active, left, unreachable): counts only (through ``subscribers_status_id``)."""
+        return {
+            str(status): int(n) for status, n in self.db.all("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
+        }
+
     def active_batch(self, after_id: int, limit: int) -> list[Recipient]:
         return [
             Recipient(*r)
