@@ -42,7 +42,6 @@ from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
 from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
-from site_tools.service.meta_health import MetaWatch
 from site_tools.service.health import (
     LATE_EVENTS,
     LATE_MESSAGES,
@@ -51,6 +50,7 @@ from site_tools.service.health import (
     replies_health,
     store_figures,
 )
+from site_tools.service.meta_health import MetaWatch
 from site_tools.service.metrics import Exporter, ProcessFigures, counted
 from site_tools.service.metrics import response as metrics_response
 from site_tools.service.oauth import editor_login_routes
