@@ -15,3 +15,13 @@ def test_a_town_without_telegram_gets_its_repository(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     town = yaml.safe_load((tmp_path / "comune" / "mkdocs.yml").read_text(encoding="utf-8"))["extra"]["town"]
     assert "telegram" not in town and town["name"] == "Comune di Roccabella"
+
+
+def test_a_line_break_in_an_answer_writes_no_key_of_its_own(tmp_path: Path) -> None:
+    # The name lands in a comment on mkdocs.yml's first line: a line break there would start a key.
+    name = "Comune di Roccabella\nhooks: [evil.py]\n#"
+    result = init(tmp_path / "comune", "--yes", *options(name=name, short_name="Roccabella"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load((tmp_path / "comune" / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert "hooks" not in config
+    assert config["extra"]["town"]["name"] == "Comune di Roccabella hooks: [evil.py] #"
