@@ -273,6 +273,8 @@ def assess(
         warnings.append("the Graph API could not be reached to check the token and the number (retrying)")
     elif state == "ok" and number.get("status") not in (None, "", "CONNECTED"):
         problems.append(f"the WhatsApp number's status at Meta is {number['status']}, not CONNECTED")
+    elif state == "not_configured":
+        warnings.append("WHATSAPP_TOKEN or WHATSAPP_PHONE_NUMBER_ID not set: no reply to a citizen can be sent")
     elif state is None:
         warnings.append("Meta's side not checked yet")
     if number.get("account_error"):
