@@ -44,3 +44,9 @@ def test_templates_meta_cannot_list_are_a_finding_not_a_crash() -> None:
     assert [f.subject for f in problems] == ["Modelli"], findings
     assert "codice 1" in problems[0].text and TOKEN not in problems[0].text
     assert any(f.subject == "Qualità del numero" for f in findings)  # the checks after it still ran
+
+
+def test_a_page_of_templates_in_an_odd_shape_is_a_finding_not_a_crash() -> None:
+    findings = run(httpx.Response(200, json={"data": [], "paging": "next"}))
+    assert all(f.subject != "Modelli" or f.level == PROBLEM for f in findings)
+    assert any(f.subject.startswith("Modello") for f in findings)
