@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
+from site_tools.content.config import load_config
+from site_tools.service import meta_health
+from site_tools.settings import Settings
+from site_tools.store import Store
+from site_tools.store.database import StoreUnavailable
+
+from .conftest import FIXTURE_TOWN
 from .test_meta_health import checked, running, sim  # noqa: F401 - the simulator fixture
 
 
@@ -12,3 +25,31 @@ def test_a_service_without_a_whatsapp_token_says_no_reply_can_leave(sqlite_url: 
         health = checked(service)
         assert health["meta"]["state"] == "not_configured"
         assert any("WHATSAPP_TOKEN" in w and "no reply" in w for w in health["warnings"]), health["warnings"]
+
+
+def test_the_start_check_is_tried_again_when_the_store_failed_to_keep_its_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL restarting while the service starts: the check's answer cannot be stored. The start check must try
+    # again (as it does when Meta cannot be reached), not end for good with /health «not checked yet» for ever.
+    monkeypatch.setattr(meta_health, "RETRY_FIRST", 0.01)
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    failures = [StoreUnavailable("database unreachable (OperationalError)")]
+
+    async def db(work: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return work(store)
+
+    number = {"id": "1234", "verified_name": "Comune", "status": "CONNECTED", "quality_rating": "GREEN"}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=number))
+    settings = Settings.from_env({"WHATSAPP_TOKEN": "t", "WHATSAPP_PHONE_NUMBER_ID": "1234",
+                                  "WHATSAPP_API_URL": "https://graph.example/v24.0"})  # fmt: skip
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
+    watch = meta_health.MetaWatch(lambda: config, settings, db, transport=transport)
+    try:
+        asyncio.run(asyncio.wait_for(watch.run(), timeout=30))
+        assert json.loads(store.state.get(meta_health.NUMBER_KEY) or "{}").get("state") == "ok"
+    finally:
+        asyncio.run(watch.close())
+        store.close()

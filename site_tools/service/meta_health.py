@@ -183,9 +183,17 @@ class MetaWatch:
         self.recheck_every = RECHECK_EVERY
 
     async def run(self) -> None:
-        """The start check, tried again while the Graph API cannot be reached."""
+        """The start check, tried again while the Graph API cannot be reached or the store cannot keep its answer
+        (a task that ended on an exception would leave ``/health`` at «not checked yet» until a publish job)."""
         delay = RETRY_FIRST
-        while await self.check() == "unreachable":
+        while True:
+            try:
+                state = await self.check()
+            except Exception:  # noqa: BLE001 - the store down, a Graph answer of an unknown shape: tried again
+                log.exception("checking Meta's side failed; trying again in %.0f s", delay)
+                state = "unreachable"
+            if state != "unreachable":
+                return
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX, delay * 2)
 
