@@ -25,3 +25,10 @@ def test_a_line_break_in_an_answer_writes_no_key_of_its_own(tmp_path: Path) -> N
     config = yaml.safe_load((tmp_path / "comune" / "mkdocs.yml").read_text(encoding="utf-8"))
     assert "hooks" not in config
     assert config["extra"]["town"]["name"] == "Comune di Roccabella hooks: [evil.py] #"
+
+
+def test_a_population_in_odd_digits_is_asked_again_not_a_crash(tmp_path: Path) -> None:
+    # «²» is a digit to str.isdigit but not a number to int(): the answer is refused with its option, not a traceback.
+    result = init(tmp_path / "comune", "--yes", *options(population="5²"))
+    assert result.returncode == 1
+    assert "(opzione --population)" in result.stderr and not (tmp_path / "comune").exists()
