@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
 
 from .conftest import FIXTURE_TOWN
-from .test_meta_health import checked, running, sim  # noqa: F401 - the simulator fixture
+from .test_meta_health import checked, running, sim, template_event  # noqa: F401 - the simulator fixture
 
 
 def test_a_service_without_a_whatsapp_token_says_no_reply_can_leave(sqlite_url: str, sim: Any) -> None:  # noqa: F811
@@ -53,3 +54,18 @@ def test_the_start_check_is_tried_again_when_the_store_failed_to_keep_its_answer
     finally:
         asyncio.run(watch.close())
         store.close()
+
+
+def test_a_template_reinstated_or_flagged_can_still_be_sent(sqlite_url: str, sim: Any) -> None:  # noqa: F811
+    # Meta's events are not all statuses: REINSTATED means «can be sent again», FLAGGED «negative feedback, at risk
+    # of being disabled» while the template stays APPROVED. Neither may make /health say «sends with it fail».
+    with running(sqlite_url, sim) as (service, _):
+        checked(service)
+        at = int(time.time()) + 1
+        service.post(template_event("sportello_risposta", "PAUSED", at=at))
+        service.post(template_event("sportello_risposta", "REINSTATED", at=at + 60))
+        service.post(template_event("avviso_comunale", "FLAGGED", at=at + 61))
+        service.settle()
+        health = service.health()
+        assert health["status"] == "ok", health["problems"]
+        assert any("avviso_comunale" in w and "FLAGGED" in w for w in health["warnings"]), health["warnings"]
