@@ -1,4 +1,4 @@
-"""Backups and restores against a wrong clock and crafted files (review of issue 23)."""
+"""Backups and restores against a wrong clock and crafted files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The deployment as a brand-new town meets it (review of issue 23)."""
+"""The deployment as a brand-new town meets it."""
 
 from __future__ import annotations
 

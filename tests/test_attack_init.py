@@ -1,4 +1,4 @@
-"""``site-tools init`` against a new town's unusual but legitimate answers and hostile ones (review of issue 23)."""
+"""``site-tools init`` against a new town's unusual but legitimate answers and hostile ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``/health`` asked when it should not say all is well (review of issue 23)."""
+"""``/health`` asked when it should not say all is well."""
 
 from __future__ import annotations
 

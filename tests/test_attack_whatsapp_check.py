@@ -1,4 +1,4 @@
-"""``site-tools whatsapp check`` against odd Graph API answers (review of issue 23): a line that says what is
+"""``site-tools whatsapp check`` against odd Graph API answers: a line that says what is
 wrong, never a traceback, never the token."""
 
 from __future__ import annotations
