@@ -162,9 +162,11 @@ class MetaAccount:
         found: list[RemoteTemplate] = []
         data = self._call("GET", f"{self.waba_id}/message_templates", params=params)
         for _ in range(50):  # pages of 100: far more templates than a town has
-            found += [_template(item) for item in data.get("data") or [] if isinstance(item, dict)]
-            after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
-            if not after or not (data.get("paging") or {}).get("next"):
+            items = data.get("data")
+            found += [_template(item) for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+            paging = _object(data.get("paging"))
+            after = _object(paging.get("cursors")).get("after")
+            if not after or not paging.get("next"):
                 break
             data = self._call("GET", f"{self.waba_id}/message_templates", params={**params, "after": after})
         return found
@@ -210,6 +212,11 @@ class MetaAccount:
         subcode = error.get("error_subcode") if isinstance(error.get("error_subcode"), int) else None
         message = str(error.get("message") or f"HTTP {response.status_code}")[:300]
         raise GraphError(message, code, response.status_code, subcode)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of Meta's answer, or an empty one when Meta answered something else there."""
+    return value if isinstance(value, dict) else {}
 
 
 def _template(item: dict[str, Any]) -> RemoteTemplate:

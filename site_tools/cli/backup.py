@@ -91,7 +91,7 @@ def backup_command(ctx: Context, dest: Path, keep: int | None, db_url: str | Non
     click.echo(f"Backup scritto: {info.path} ({file_size(info.size)}, schema {info.schema_version}).")
     click.echo(_counts(info.counts, info.skipped))
     if keep is not None:
-        gone = prune(dest, keep)
+        gone = prune(dest, keep, written=info.path)
         if gone:
             click.echo(
                 f"Cancellati {count(len(gone), 'backup più vecchio', 'backup più vecchi')}: "

@@ -74,7 +74,13 @@ def init(directory: Path, yes: bool, force: bool, now_text: str | None, **given:
 
 
 def _given(given: dict[str, str | None]) -> dict[str, str]:
-    return {name: value.strip() for name, value in given.items() if value is not None}
+    return {name: _one_line(value) for name, value in given.items() if value is not None}
+
+
+def _one_line(value: str) -> str:
+    """An answer as the model reads it (spaces and line breaks collapsed): a line break in an option would
+    otherwise end a comment or a quoted line of mkdocs.yml and write keys of its own there."""
+    return " ".join(value.split())
 
 
 def _refuse_a_full_folder(directory: Path, force: bool) -> None:
@@ -118,7 +124,7 @@ def _answer(question: Question, answers: dict[str, str], interactive: bool) -> s
         return default if default is not None else ("" if question.optional else None)
     shown = default if default is not None else ("" if question.optional else None)
     value = click.prompt(question.prompt, default=shown, show_default=bool(shown))
-    return str(value).strip()
+    return _one_line(str(value))
 
 
 def _check(answers: dict[str, str], now: Any) -> dict[str, Problem]:

@@ -161,7 +161,11 @@ def _data(app: dict[str, object]) -> dict[str, object]:
 
 
 def _template_findings(account: MetaAccount, config: TownConfig) -> Iterator[Finding]:
-    remote = {(t.name, t.language): t for t in account.templates()}
+    try:
+        remote = {(t.name, t.language): t for t in account.templates()}
+    except GraphError as exc:  # the account answered for its subscription, not for its templates: said, not a crash
+        yield Finding(PROBLEM, "Modelli", "non si possono leggere: " + graph_fix(exc, "i modelli dell'account"))
+        return
     for body in project_templates(config):
         subject = f"Modello {body['name']}"
         held = remote.get((body["name"], body["language"]))

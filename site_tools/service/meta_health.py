@@ -46,6 +46,11 @@ QUALITY_KEY = "meta.quality.{waba}"
 RECHECK_EVERY = 60.0
 #: While the Graph API cannot be reached, the start check tries again after this long (doubling, at most 10 min).
 RETRY_FIRST, RETRY_MAX = 10.0, 600.0
+#: Template webhook events that are not the template's status, and the status they leave it in (Meta's reference:
+#: REINSTATED «can be sent again», FLAGGED «at risk of being disabled» while still APPROVED, UNARCHIVED back in use).
+EVENT_STATUS = {"REINSTATED": "APPROVED", "FLAGGED": "APPROVED", "UNARCHIVED": "APPROVED"}
+#: Template webhook events that say nothing about whether it can be sent (an edit lock, the account's template count).
+NOT_A_STATUS = frozenset({"LOCKED", "UNLOCKED", "LIMIT_EXCEEDED"})
 
 
 def _load(state: ServiceState, key: str) -> dict[str, Any]:
@@ -90,11 +95,13 @@ def _items(value: Any) -> list[Any]:
 def _apply(state: ServiceState, field: str, waba: str, value: dict[str, Any], at: float) -> bool:
     if field == "message_template_status_update":
         name, language = value.get("message_template_name"), value.get("message_template_language") or "it"
-        if not isinstance(name, str) or not isinstance(value.get("event"), str):
+        event = value.get("event")
+        if not isinstance(name, str) or not isinstance(event, str) or event in NOT_A_STATUS:
             return False
         reason = str(value.get("reason") or "NONE")
-        record = {"status": value["event"], "reason": reason, "id": str(value.get("message_template_id") or ""),
-                  "at": at, "source": "webhook"}  # fmt: skip
+        record = {"status": EVENT_STATUS.get(event, event), "reason": reason,
+                  "id": str(value.get("message_template_id") or ""), "at": at, "source": "webhook",
+                  "flagged": event == "FLAGGED"}  # fmt: skip
         return _keep_newer(state, TEMPLATE_KEY.format(waba=waba, name=name, language=language), record)
     record = {"event": str(value.get("event") or ""), "limit": str(value.get("current_limit") or ""), "at": at}
     return _keep_newer(state, QUALITY_KEY.format(waba=waba), record)
@@ -183,9 +190,17 @@ class MetaWatch:
         self.recheck_every = RECHECK_EVERY
 
     async def run(self) -> None:
-        """The start check, tried again while the Graph API cannot be reached."""
+        """The start check, tried again while the Graph API cannot be reached or the store cannot keep its answer
+        (a task that ended on an exception would leave ``/health`` at «not checked yet» until a publish job)."""
         delay = RETRY_FIRST
-        while await self.check() == "unreachable":
+        while True:
+            try:
+                state = await self.check()
+            except Exception:  # noqa: BLE001 - the store down, a Graph answer of an unknown shape: tried again
+                log.exception("checking Meta's side failed; trying again in %.0f s", delay)
+                state = "unreachable"
+            if state != "unreachable":
+                return
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX, delay * 2)
 
@@ -273,6 +288,8 @@ def assess(
         warnings.append("the Graph API could not be reached to check the token and the number (retrying)")
     elif state == "ok" and number.get("status") not in (None, "", "CONNECTED"):
         problems.append(f"the WhatsApp number's status at Meta is {number['status']}, not CONNECTED")
+    elif state == "not_configured":
+        warnings.append("WHATSAPP_TOKEN or WHATSAPP_PHONE_NUMBER_ID not set: no reply to a citizen can be sent")
     elif state is None:
         warnings.append("Meta's side not checked yet")
     if number.get("account_error"):
@@ -282,6 +299,8 @@ def assess(
         if held and held.get("status") != "APPROVED":
             reason = f" (reason: {held['reason']})" if held.get("reason") not in (None, "", "NONE") else ""
             problems.append(f"WhatsApp template {name} is {held['status']}{reason}: sends with it fail")
+        elif held.get("flagged"):
+            warnings.append(f"WhatsApp template {name} was FLAGGED by Meta (negative feedback): it may be disabled")
     limit, rating = number.get("limit", ""), number.get("quality", "")
     if quality and float(quality.get("at") or 0) >= float(number.get("at") or 0):
         limit = quality.get("limit") or limit

@@ -294,9 +294,15 @@ def _durable_rename(tmp: Path, dest: Path) -> None:
         os.close(fd)
 
 
-def prune(folder: Path, keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest backups in ``folder`` (only files named as :data:`NAME`)."""
+def prune(folder: Path, keep: int, written: Path | None = None) -> list[Path]:
+    """Delete all but the ``keep`` newest backups in ``folder`` (only files named as :data:`NAME`).
+
+    ``written``, the backup just made, is always one of those kept: a name from a clock that was wrong (a future
+    date) sorts after it, and would otherwise have it deleted."""
     ours = sorted((p for p in folder.iterdir() if NAME.match(p.name) and p.is_file()), key=lambda p: p.name)
+    if written is not None and written in ours:
+        ours.remove(written)
+        keep -= 1
     doomed = ours[: max(0, len(ours) - keep)]
     for path in doomed:
         path.unlink()

@@ -28,7 +28,8 @@ class Target:
 
     def describe(self) -> str:
         """For logs: never print a password."""
-        return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:•••@", self.location)
+        hidden = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:•••@", self.location)
+        return re.sub(r"([?&]password=)[^&]*", r"\1•••", hidden)  # libpq takes it as a parameter too
 
 
 def parse_url(url: str | None, default_dir: Path | None = None) -> Target:

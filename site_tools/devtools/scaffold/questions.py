@@ -76,7 +76,7 @@ BY_NAME = {q.name: q for q in QUESTIONS}
 def town_block(answers: dict[str, str]) -> dict[str, Any]:
     """``extra.town`` as init writes it, from the answers (a number left as text is the model's to refuse)."""
     population: Any = answers.get("population", "")
-    if population.strip().isdigit():
+    if population.strip().isdecimal():  # isdigit() takes «²», which int() refuses
         population = int(population.strip())
     block: dict[str, Any] = {
         "name": answers.get("name", ""),
