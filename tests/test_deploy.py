@@ -112,6 +112,15 @@ def _service_routes() -> set[str]:
     return found
 
 
+def test_the_backup_holds_the_stores_address_and_no_other_secret() -> None:
+    """The backup container gets no env_file: Meta's, Telegram's and GitHub's tokens stay in the service's."""
+    backup = compose()["services"]["backup"]
+    assert backup.get("env_file") == []
+    assert set(backup["environment"]) == {"SITE_TOOLS_DB", "BACKUP_KEEP"}
+    service = compose()["services"]["site-tools"]
+    assert service["env_file"] == ".env"
+
+
 def test_caddy_routes_every_public_path_of_the_service() -> None:
     public = _service_routes() - PRIVATE_ROUTES
     assert {"/webhook", "/health", "/publish", "/publish/issues", "/sportello", "/cms/auth"} <= public

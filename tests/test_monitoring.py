@@ -280,3 +280,39 @@ def test_the_sending_rate_is_the_slots_the_budget_granted_over_the_last_minute(s
         clock.now += 70  # a minute later, nothing more granted: the window forgets the burst
         assert rate() == 0.0
     exporter.close()
+
+
+def test_a_flood_of_health_requests_reads_the_store_one_report_at_a_time(tmp_path: Path) -> None:
+    """/health is public: 50 requests at once share the report being made instead of each reading the store."""
+    import asyncio
+
+    import httpx
+
+    from site_tools.service import app as app_module
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    settings = Settings.from_env({"WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY})
+    Store.open(url).close()
+    service = App(load_config(FIXTURE_TOWN / "mkdocs.yml"), settings, lambda: Store.open(url))
+    readings = 0
+    real = app_module.store_figures
+
+    def counted(store: Store) -> dict:
+        nonlocal readings
+        readings += 1
+        time.sleep(0.05)  # a store that takes a moment to answer, as under load
+        return real(store)
+
+    async def flood() -> list[httpx.Response]:
+        asgi = service.app()
+        async with asgi.router.lifespan_context(asgi):
+            transport = httpx.ASGITransport(app=asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+                answers = await asyncio.gather(*(client.get("/health") for _ in range(50)))
+                answers.append(await client.get("/health"))  # a later request gets a fresh report
+                return answers
+
+    with patch.object(app_module, "store_figures", counted):
+        answers = asyncio.run(flood())
+    assert all(answer.status_code in (200, 503) and "problems" in answer.json() for answer in answers)
+    assert 2 <= readings <= 3, readings  # the flood's one (maybe two, as it arrives) and the later request's

@@ -109,6 +109,7 @@ class Service:
         self.counter: Counter | None = None
         self._answers_stale = False
         self._background: set[asyncio.Task[None]] = set()
+        self._health_report: asyncio.Future[dict[str, Any]] | None = None
         # The checkout follows main, the clock asks for scheduled publishes, the site refresh (None: no
         # repository to follow).
         self.current = Current.create(config, settings, store_factory, self.reload, enqueue=self._enqueue_tick)
@@ -322,7 +323,11 @@ class Service:
         return await self.runner.db(lambda store: store.tokens.first_use(jti, expires_at))
 
     async def health(self, request: Request) -> Response:
-        body = await self.health_report()
+        # /health is public (the proxy routes it for Meta's and the town's monitoring): requests that arrive while a
+        # report is being made share it, so a flood of them costs the store one reading at a time, not one each.
+        if self._health_report is None or self._health_report.done():
+            self._health_report = asyncio.ensure_future(self.health_report())
+        body = await asyncio.shield(self._health_report)  # a client hanging up does not cancel the others' answer
         return JSONResponse(body, status_code=503 if body["problems"] else 200)
 
     async def health_report(
