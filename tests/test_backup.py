@@ -343,9 +343,29 @@ def _rows_missing(file: Path) -> None:
     conn.close()
 
 
+def _hostile_column(file: Path) -> None:
+    """A crafted file: a column whose name would close the INSERT and start another statement."""
+    conn = sqlite3.connect(file)
+    conn.execute("""ALTER TABLE subscribers ADD COLUMN "x) VALUES (1); DROP TABLE staff; --" TEXT""")
+    conn.commit()
+    conn.close()
+
+
+def _hostile_counts(file: Path) -> None:
+    """A crafted file: its recorded counts name a «table» that is a query."""
+    conn = sqlite3.connect(file)
+    counts = conn.execute("SELECT value FROM site_tools_backup WHERE key = 'counts'").fetchone()[0]
+    forged = counts.replace('"subscribers"', '"subscribers WHERE 0 UNION SELECT 1"', 1)
+    conn.execute("UPDATE site_tools_backup SET value = ? WHERE key = 'counts'", (forged,))
+    conn.commit()
+    conn.close()
+
+
 @pytest.mark.parametrize(
     ("damage", "said"),
     [
+        (_hostile_column, "colonne diverse"),
+        (_hostile_counts, "non è un backup di site-tools"),
         (_truncated, "danneggiato"),
         (_scribbled, "danneggiato"),
         (_not_sqlite, "non è un file SQLite"),

@@ -348,6 +348,10 @@ def _checked(path: Path, conn: sqlite3.Connection) -> BackupInfo:
             f"{version}; questa conosce fino allo schema {known_version()}): ripristinalo con quella versione."
         )
     counts: dict[str, int] = json.loads(meta["counts"])
+    strange = sorted(set(counts) - set(schema_tables(version)))
+    if strange:  # names from the file never reach a query unless they are the schema's own
+        raise BackupError(f"{path} elenca tabelle che lo schema {version} non ha: non è un backup di site-tools.")
+    _same_columns(path, conn, version)
     for table, expected in counts.items():
         found = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
         if found != expected:
@@ -364,6 +368,24 @@ def _checked(path: Path, conn: sqlite3.Connection) -> BackupInfo:
         counts,
         json.loads(meta.get("skipped", "{}")),
     )
+
+
+def _same_columns(path: Path, conn: sqlite3.Connection, version: int) -> None:
+    """Each table of the file has the columns the store's migrations give it at ``version``, no more, no fewer: a
+    restore writes only those (a crafted name never reaches a statement)."""
+    expected = sqlite3.connect(":memory:")
+    try:
+        _create_schema(expected, version)
+        for table in schema_tables(version):
+            wanted = [row[1] for row in expected.execute(f"SELECT * FROM pragma_table_info('{table}')")]
+            found = [row[1] for row in conn.execute(f"SELECT * FROM pragma_table_info('{table}')")]
+            if sorted(found) != sorted(wanted):
+                raise BackupError(
+                    f"{path}: la tabella {table} ha colonne diverse da quelle dello schema {version}: non è un backup "
+                    "di site-tools (o è stato modificato). Usa un altro backup."
+                )
+    finally:
+        expected.close()
 
 
 # -- restore ---------------------------------------------------------------------------------------------------------
@@ -461,23 +483,44 @@ def _empty(db: Database, tables: list[str]) -> None:
             db.execute(f"DELETE FROM {table}")
 
 
-def _batches(source: sqlite3.Connection, table: str) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
-    blobs = source.execute(f"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE type = 'BLOB'").fetchone()[0]
-    cursor = source.execute(f"SELECT * FROM {table}")
-    columns = [d[0] for d in cursor.description]
+def _columns(db: Database, table: str) -> list[str]:
+    """The target's own columns of ``table``: the only names a restore writes (never names read from the file)."""
+    if db.dialect == "sqlite":
+        return [row[1] for row in db.all(f"SELECT * FROM pragma_table_info('{table}')")]
+    return [
+        row[0]
+        for row in db.all(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = ? ORDER BY ordinal_position",
+            (table,),
+        )
+    ]
+
+
+def _batches(
+    source: sqlite3.Connection, table: str, columns: list[str]
+) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    found = {row[1]: row[2] for row in source.execute(f"SELECT * FROM pragma_table_info('{table}')")}
+    if set(found) != set(columns):
+        raise BackupError(
+            f"nel backup la tabella {table} ha colonne diverse da quelle dell'archivio: non è un backup di questa "
+            "versione di site-tools. Nulla è stato cambiato."
+        )
+    blobs = any(kind.upper() == "BLOB" for kind in found.values())
+    cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table}")
     while batch := cursor.fetchmany(BLOB_BATCH if blobs else BATCH):
         yield columns, batch
 
 
 def _copy_in(db: Database, source: sqlite3.Connection, table: str) -> None:
+    columns = _columns(db, table)
     if db.dialect == "sqlite":
-        for columns, batch in _batches(source, table):
+        for _, batch in _batches(source, table, columns):
             db.conn.executemany(_insert(table, columns), batch)
         return
     with db.conn.cursor() as cursor:
-        columns = [d[0] for d in source.execute(f"SELECT * FROM {table} LIMIT 0").description]
         with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for _, batch in _batches(source, table):
+            for _, batch in _batches(source, table, columns):
                 for row in batch:
                     copy.write_row(row)
 
