@@ -69,3 +69,32 @@ def test_a_template_reinstated_or_flagged_can_still_be_sent(sqlite_url: str, sim
         health = service.health()
         assert health["status"] == "ok", health["problems"]
         assert any("avviso_comunale" in w and "FLAGGED" in w for w in health["warnings"]), health["warnings"]
+
+
+def test_a_pause_in_the_same_second_as_the_check_is_not_taken_for_an_older_event(tmp_path: Any) -> None:
+    """Meta dates webhooks in whole seconds, the start check uses this server's clock: a template paused within the
+    second the check answered «APPROVED» must still read PAUSED, not be dropped as a replay."""
+    from site_tools.service.meta_health import TEMPLATE_KEY, apply_account_changes, record_probe
+    from site_tools.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        second = 1_796_000_000
+        approved = {"name": "avviso_comunale", "language": "it", "status": "APPROVED", "reason": None, "id": "1"}
+        record_probe(store.state, {"state": "ok", "at": second + 0.6, "templates": [approved]}, "WABA")
+        key = TEMPLATE_KEY.format(waba="WABA", name="avviso_comunale", language="it")
+
+        def webhook(event: str, at: int) -> dict[str, Any]:
+            value = {"event": event, "message_template_id": 1, "message_template_name": "avviso_comunale",
+                     "message_template_language": "it", "reason": "NONE"}  # fmt: skip
+            change = {"field": "message_template_status_update", "value": value}
+            return {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "time": at, "changes": [change]}]}
+
+        assert apply_account_changes(store, webhook("PAUSED", second)) == 1
+        assert json.loads(store.state.get(key) or "{}")["status"] == "PAUSED"
+        # A replay from a second before the check still loses to it.
+        record_probe(store.state, {"state": "ok", "at": second + 5.2, "templates": [approved]}, "WABA")
+        assert apply_account_changes(store, webhook("PAUSED", second + 4)) == 0
+        assert json.loads(store.state.get(key) or "{}")["status"] == "APPROVED"
+    finally:
+        store.close()

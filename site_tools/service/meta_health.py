@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -62,8 +63,14 @@ def _load(state: ServiceState, key: str) -> dict[str, Any]:
 
 
 def _keep_newer(state: ServiceState, key: str, value: dict[str, Any]) -> bool:
-    """Store ``value`` unless what is stored describes a later moment (a webhook replayed late)."""
-    if float(_load(state, key).get("at") or 0) > float(value["at"]):
+    """Store ``value`` unless what is stored describes a later moment (a webhook replayed late).
+
+    Meta dates a webhook in whole seconds and a check by this server's clock: a webhook of the same second as a
+    check is taken as the later of the two (a template paused while the check's answer was on its way)."""
+    stored = float(_load(state, key).get("at") or 0)
+    if value.get("source") == "webhook":
+        stored = math.floor(stored)
+    if stored > float(value["at"]):
         return False
     state.put(key, json.dumps(value))
     return True
@@ -103,7 +110,8 @@ def _apply(state: ServiceState, field: str, waba: str, value: dict[str, Any], at
                   "id": str(value.get("message_template_id") or ""), "at": at, "source": "webhook",
                   "flagged": event == "FLAGGED"}  # fmt: skip
         return _keep_newer(state, TEMPLATE_KEY.format(waba=waba, name=name, language=language), record)
-    record = {"event": str(value.get("event") or ""), "limit": str(value.get("current_limit") or ""), "at": at}
+    record = {"event": str(value.get("event") or ""), "limit": str(value.get("current_limit") or ""), "at": at,
+              "source": "webhook"}  # fmt: skip
     return _keep_newer(state, QUALITY_KEY.format(waba=waba), record)
 
 
