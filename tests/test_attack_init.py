@@ -32,3 +32,15 @@ def test_a_population_in_odd_digits_is_asked_again_not_a_crash(tmp_path: Path) -
     result = init(tmp_path / "comune", "--yes", *options(population="5²"))
     assert result.returncode == 1
     assert "(opzione --population)" in result.stderr and not (tmp_path / "comune").exists()
+
+
+def test_a_write_that_fails_half_way_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    # --force on a folder holding a *file* named «content»: the pages cannot go under it. Whatever was written before
+    # it is taken away, so the message «Nessun file è stato scritto» is true and a second try finds the folder as it was.
+    town = tmp_path / "comune"
+    town.mkdir()
+    (town / "content").write_text("not a folder", encoding="utf-8")
+    result = init(town, "--yes", "--force", *options())
+    assert result.returncode == 1
+    assert "Nessun file è stato scritto" in result.stderr and "Errore imprevisto" not in result.stderr
+    assert sorted(p.relative_to(town).as_posix() for p in town.rglob("*")) == ["content"]

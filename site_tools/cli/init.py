@@ -67,8 +67,16 @@ def init(directory: Path, yes: bool, force: bool, now_text: str | None, **given:
             f"in {directory} ci sono già file che init scriverebbe ({', '.join(existing[:5])}): non li sovrascrivo. "
             "Usa una cartella nuova, oppure spostali."
         )
-    scaffold.write(directory, files)
-    _final_check(directory)
+    with tempfile.TemporaryDirectory(prefix="site-tools-init-") as staging:  # checked before the folder is touched
+        scaffold.write(Path(staging), files)
+        _final_check(Path(staging))
+    try:
+        scaffold.write(directory, files)
+    except OSError as exc:  # a name taken by a file where a folder goes, a full disk, no permission
+        raise click.ClickException(
+            f"non riesco a scrivere {exc.filename or directory} (un file con quel nome c'è già, o manca il permesso:"
+            f" {exc.strerror or exc}). Nessun file è stato scritto: libera quel nome o usa una cartella nuova."
+        ) from exc
     git = _git_init(directory)
     _tell(directory, answers, git)
 

@@ -7,6 +7,7 @@ bulletin, dated so that it is never sent (:func:`example_bulletin`).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from dataclasses import dataclass
@@ -92,12 +93,24 @@ def placeholder_coat_of_arms(color: str, name: str) -> bytes:
 
 
 def write(target: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write every file under ``target``; never over an existing one (exclusive creation)."""
-    written = []
-    for name, data in files.items():
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("xb") as out:
-            out.write(data)
-        written.append(path)
+    """Write every file under ``target``, or none: never over an existing one (exclusive creation), and what was
+    written is taken away again when one cannot be (a name taken by a folder, a full disk)."""
+    written: list[Path] = []
+    made: list[Path] = []
+    try:
+        for name, data in files.items():
+            path = target / name
+            missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made += reversed(missing)
+            with path.open("xb") as out:
+                written.append(path)
+                out.write(data)
+    except BaseException:
+        for path in reversed(written):
+            path.unlink(missing_ok=True)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return written
