@@ -269,6 +269,16 @@ def serving(server: Any, poll_interval: float = 0.5) -> Iterator[Any]:
         thread.join()
 
 
+def send_json(handler: Any, status: int, body: Any) -> None:
+    """A stand-in server's JSON answer (``handler``: a ``BaseHTTPRequestHandler``)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def free_port() -> int:
     """A port nobody listens on now (for a process told to listen there)."""
     import socket

@@ -33,7 +33,7 @@ from site_tools.store import Store
 from .command import site_tools
 from .conftest import Town
 from .fake_service import FakeService, running
-from .services import serving, simulator
+from .services import send_json, serving, simulator
 from .test_no_bulletin_lost import (
     URGENT,
     FakeGitHub,
@@ -59,24 +59,14 @@ class _FlakyHandler(_GitHubHandler):
             return
         if self.server.failures > 0:
             self.server.failures -= 1
-            data = json.dumps({"message": "Server Error"}).encode()
-            self.send_response(500)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 500, {"message": "Server Error"})
             return
         super().do_POST()
 
     def do_GET(self) -> None:
         _, number = self._route()
         if number is not None and number not in self.server.issues:  # deleted or transferred
-            data = b'{"message": "Not Found"}'
-            self.send_response(404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 404, {"message": "Not Found"})
             return
         super().do_GET()
 

@@ -5,27 +5,20 @@ problems are printed, a port nobody listens on is not either."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from site_tools.service import healthcheck
 
-from .services import free_port, serving
+from .services import free_port, send_json, serving
 
 
 class Health(BaseHTTPRequestHandler):
     answer: tuple[int, dict[str, object]] = (200, {"status": "ok", "problems": []})
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        status, body = self.answer
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, *self.answer)
 
     def log_message(self, *args: object) -> None:
         pass

@@ -24,7 +24,7 @@ from site_tools.store import Store
 
 from .command import Ran, site_tools
 from .conftest import Town
-from .services import phones, serving, simulator
+from .services import phones, send_json, serving, simulator
 
 pytestmark = pytest.mark.slow  # whole publishing runs, scenario by scenario, against the simulator
 
@@ -213,12 +213,7 @@ class _GitHubHandler(BaseHTTPRequestHandler):
         pass
 
     def _answer(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def _route(self) -> tuple[str, int | None]:
         path = urlsplit(self.path).path
