@@ -4,6 +4,7 @@ the publisher's sends over real HTTP to the simulator; /metrics read back with p
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -316,3 +317,25 @@ def test_a_flood_of_health_requests_reads_the_store_one_report_at_a_time(tmp_pat
         answers = asyncio.run(flood())
     assert all(answer.status_code in (200, 503) and "problems" in answer.json() for answer in answers)
     assert 2 <= readings <= 3, readings  # the flood's one (maybe two, as it arrives) and the later request's
+
+
+def test_metas_side_is_on_metrics_as_health_knows_it(sqlite_url: str) -> None:
+    """A paused template, a RED number and a limit below the subscribers: on /metrics as gauges an alert can use."""
+    from site_tools.service.meta_health import QUALITY_KEY, TEMPLATE_KEY
+
+    store = Store.open(sqlite_url)
+    now = time.time()
+    for name, status in (("avviso_comunale", "PAUSED"), ("sportello_risposta", "APPROVED")):
+        key = TEMPLATE_KEY.format(waba="WABA", name=name, language="it")
+        store.state.put(key, json.dumps({"status": status, "reason": "NONE", "at": now, "source": "webhook"}))
+    # As Meta's phone_number_quality_update webhook leaves it (the start check, without a token, knows no more).
+    quality = {"event": "FLAGGED", "limit": "TIER_2K", "at": now + 600, "source": "webhook"}  # later than the check
+    store.state.put(QUALITY_KEY.format(waba="WABA"), json.dumps(quality))
+    store.close()
+    env = {"WHATSAPP_PHONE_NUMBER_ID": NUMBER_ID, "WHATSAPP_BUSINESS_ACCOUNT_ID": "WABA"}
+    with running(sqlite_url, env) as (service, _):
+        metrics = scrape(service)
+    assert value(metrics, "site_tools_whatsapp_template_approved", template="avviso_comunale") == 0
+    assert value(metrics, "site_tools_whatsapp_quality", rating="FLAGGED") == 1
+    assert value(metrics, "site_tools_whatsapp_messaging_limit") == 2000
+    assert value(metrics, "site_tools_health_ok") == 0

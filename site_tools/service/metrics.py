@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -30,6 +31,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from site_tools.channels.meta_account import TIERS
 from site_tools.service.health import store_figures
 from site_tools.store import Store
 from site_tools.store.inbox import MESSAGE, STATUS
@@ -247,6 +249,33 @@ class _Collector(Collector):
         return iter([])
 
 
+def _meta(f: _Families, meta: dict[str, Any]) -> None:
+    """Meta's side as /health last knew it (the start check, then Meta's webhooks): declared always, samples when known."""
+    approved = f.gauge(
+        "site_tools_whatsapp_template_approved",
+        "1 when Meta holds the project's template APPROVED; 0 when paused, disabled, rejected, pending or missing "
+        "(every send with it fails).",
+        labels=["template"],
+    )
+    for name, status in sorted((meta.get("templates") or {}).items()):
+        if status:
+            approved.add_metric([name], int(status == "APPROVED"))
+    quality = f.gauge(
+        "site_tools_whatsapp_quality",
+        "The number's quality rating at Meta: 1 on the current one (GREEN, YELLOW, RED, FLAGGED).",
+        labels=["rating"],
+    )
+    if meta.get("quality"):
+        quality.add_metric([str(meta["quality"])], 1)
+    limit = f.gauge(
+        "site_tools_whatsapp_messaging_limit",
+        "People the business portfolio may reach in 24 h outside service windows (Meta's tier; +Inf: unlimited).",
+    )
+    if meta.get("limit") in TIERS:
+        reach = TIERS[meta["limit"]]
+        limit.add_metric([], math.inf if reach is None else reach)
+
+
 def _process(f: _Families, p: ProcessFigures) -> None:
     f.gauge("site_tools_build_info", "The running version (always 1).", labels=["version"]).add_metric([p.version], 1)
     health = p.health
@@ -278,6 +307,7 @@ def _process(f: _Families, p: ProcessFigures) -> None:
         ("foreign", "Events for another phone number, acknowledged and ignored."),
     ):
         f.counter(f"site_tools_events_{name}", doc, p.events.get(name, 0))
+    _meta(f, health.get("meta") or {})
     f.gauge(
         "site_tools_whatsapp_rate_cap_per_second",
         "WHATSAPP_MPS: the messages per second the number may send.",
