@@ -96,7 +96,7 @@ class Service:
         # One connection per thread: the request thread writes the inbox, the worker thread the rest.
         self._pools = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in ("inbox", "worker")}
         self._stores: dict[str, Store] = {}
-        self._stores_lock = threading.Lock()
+        self._stores_locks = {name: threading.Lock() for name in self._pools}
         self.counters = Counters()
         self.stored = GroupCommit(self.inbox)
         self.worker = EventWorker(
@@ -186,10 +186,15 @@ class Service:
         return new
 
     def _store(self, name: str) -> Store:
-        with self._stores_lock:
-            if name not in self._stores:
-                self._stores[name] = self.store_factory()
-            return self._stores[name]
+        # One lock per store: opening one (a migration check that may wait out a writer's lock for seconds) never
+        # holds up a thread that wants the other, already open.
+        store = self._stores.get(name)
+        if store is None:
+            with self._stores_locks[name]:
+                store = self._stores.get(name)
+                if store is None:
+                    store = self._stores[name] = self.store_factory()
+        return store
 
     async def _in(self, name: str, fn: Callable[[Store], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pools[name], lambda: fn(self._store(name)))
