@@ -22,7 +22,7 @@ from site_tools.service import replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.service.meta_health import ACCOUNT_FIELDS, apply_account_changes
-from site_tools.store import Store
+from site_tools.store import Store, consent
 from site_tools.store.database import StoreUnavailable, store_bug
 from site_tools.store.inbox import MESSAGE, STATUS
 from site_tools.store.ledger import Receipt
@@ -182,7 +182,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                     1  # an ON written before the OFF that was already applied: the OFF was the last word
                 )
                 log.info("ON from %s older than their OFF: ignored", mask(phone))
-            elif store.subscribers.subscribe(phone, "whatsapp", text[:200], at=sent_at):
+            elif store.subscribers.subscribe(phone, consent.KEYWORD, text[:200], at=sent_at):
                 store.outbox.queue(phone, replies.subscribed(config))
                 outcome.subscribed += 1
                 log.info("subscribed %s", mask(phone))

@@ -49,6 +49,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: (tests/test_backup.py fails otherwise); a table missing from both is kept, the safe default.
 KEEP: dict[str, str] = {
     "subscribers": "numbers, consent (date, source, text) and opt-outs: a legal record",
+    "candidates": "the app's contacts waiting for a basis of consent (coexistence), and their answers",
     "publications": "the ledger: what went out on which channel",
     "deliveries": "the ledger: who was sent what (never twice to a person)",
     "runs": "the ledger: the runs that sent",

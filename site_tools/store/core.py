@@ -26,6 +26,7 @@ from typing import Any
 
 from site_tools.phones import sender_hash
 from site_tools.store.budget import RateBudget
+from site_tools.store.candidates import Candidates
 from site_tools.store.conversations import Conversations
 from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
@@ -53,6 +54,7 @@ class Store:
         self.jobs = Jobs(db)
         self.tokens = UsedTokens(db)
         self.state = ServiceState(db)
+        self.candidates = Candidates(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
@@ -114,8 +116,10 @@ class Store:
             # Inbound message ids encode the number (wamid.HBgM… is base64): erased by the sender's hash.
             self.db.execute("DELETE FROM inbound WHERE sender_hash = ?", (sender_hash(phone),))
             self.db.execute("DELETE FROM pending_receipts WHERE phone = ?", (phone,))
+            was_candidate = self.candidates.get(phone) is not None
+            self.candidates.forget(phone)
             if sub is None:
-                return talked
+                return talked or was_candidate
             self.db.execute(
                 "UPDATE deliveries SET subscriber_id = NULL, wamid = NULL WHERE subscriber_id = ?", (sub.id,)
             )

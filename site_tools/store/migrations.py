@@ -385,4 +385,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX deliveries_totals ON deliveries (channel, state, error_code)",
         ],
     ),
+    (
+        14,
+        [
+            # Coexistence: the WhatsApp Business app's contacts, candidates until a basis of consent makes them
+            # subscribers (store/candidates.py).
+            """CREATE TABLE candidates (
+            phone TEXT PRIMARY KEY,
+            name TEXT,
+            state TEXT NOT NULL,
+            added_at {float} NOT NULL,
+            asked_at {float},
+            answered_at {float},
+            updated_at {float} NOT NULL
+        )""",
+            "CREATE INDEX candidates_state ON candidates (state, added_at)",
+        ],
+    ),
 ]
