@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import quote, urlparse
 
@@ -147,6 +147,29 @@ def _keyword(value: str) -> str:
     return keyword
 
 
+#: What makes the app's contacts subscribers when the number is connected in coexistence (store/consent.py).
+CandidateBasis = Literal["riconferma", "dichiarazione"]
+
+
+class Coexistence(Block):
+    """Il numero della lista resta anche nell'app WhatsApp Business del telefono, collegato alla Cloud API
+    («coesistenza»): il personale continua a rispondere dal telefono, Meta manda al servizio la cronologia delle
+    chat (fino a 180 giorni prima del collegamento), i contatti dell'app e i messaggi scritti dal telefono. Un
+    numero così manda al massimo 20 messaggi al secondo."""
+
+    since: date = Field(
+        description="Il giorno in cui il numero è stato collegato alla Cloud API (AAAA-MM-GG).",
+        examples=["2026-11-30"],
+    )
+    candidates: CandidateBasis = Field(
+        default="riconferma",
+        description="Come i contatti dell'app diventano iscritti: «riconferma» (un messaggio chiede a ciascuno «Sì, "
+        "continuo» / «No»; solo chi risponde sì è iscritto) oppure «dichiarazione» (il Comune importa i consensi dai "
+        "suoi archivi e lo dichiara). Nessun contatto diventa iscritto senza una delle due.",
+        examples=["riconferma"],
+    )
+
+
 class WhatsAppList(Block):
     """La lista WhatsApp del Comune: i cittadini si iscrivono mandando la parola chiave al numero."""
 
@@ -171,6 +194,8 @@ class WhatsAppList(Block):
         description="La parola che segue la chiave per cancellarsi, tra virgolette.",
         examples=['"OFF"'],
     )
+
+    coexistence: Coexistence | None = Field(default=None, description=Coexistence.__doc__)
 
     _on_off = model_validator(mode="before")(_yaml_on_off)
 
