@@ -104,7 +104,9 @@ class Service:
         )
         # Meta's side (token, number, templates, quality): checked at start and after auth or number errors.
         self.meta = MetaWatch(lambda: self.config, settings, self.inbox)
-        self.replies = ReplySender(settings, self.work, on_error=self.meta.suspect)
+        self.replies = ReplySender(
+            settings, self.work, on_error=self.meta.suspect, rate=config.whatsapp_rate(settings.whatsapp_mps)
+        )
         self.exporter = Exporter(store_factory, settings.whatsapp_phone_number_id)
         self.counter: Counter | None = None
         self._answers_stale = False
@@ -409,7 +411,7 @@ class Service:
             health=body,
             replies=self.replies.outcomes,
             events={"applied": c.processed, "retried": c.retried, "parked": c.parked, "foreign": c.foreign},
-            rate_cap=self.settings.whatsapp_mps,
+            rate_cap=self.config.whatsapp_rate(self.settings.whatsapp_mps),
             commit_at=follower.serving_since if follower else None,
             fetched_at=follower.checkout.fetched_at if follower else None,
             fetch_stale_after=body.get("fetch_stale_after_seconds"),

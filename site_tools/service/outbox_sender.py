@@ -35,11 +35,17 @@ Work = Callable[[Callable[[Store], Any]], Awaitable[Any]]
 
 
 class ReplySender:
-    def __init__(self, settings: Settings, work: Work, on_error: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        work: Work,
+        on_error: Callable[[int], None] | None = None,
+        rate: float | None = None,
+    ):
         self.settings = settings
         self.work = work
         self.on_error = on_error  # told the code of an auth or number error (the service checks Meta's side again)
-        self.rate = settings.whatsapp_mps
+        self.rate = rate or settings.whatsapp_mps  # the town's rate (TownConfig.whatsapp_rate: 20/s in coexistence)
         self.in_flight = max(8, min(256, int(self.rate * 0.6)))
         self.sent = 0
         #: Sends by outcome (sent, retry, failed) and Meta's error code ("" when none): /metrics.
