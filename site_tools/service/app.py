@@ -1,7 +1,7 @@
 """The subscriptions service: an ASGI app (Starlette) for Meta's WhatsApp webhooks.
 
 * ``GET /webhook`` — the verification handshake (``hub.*``).
-* ``POST /webhook`` — the body is read up to 1 MB within 10 s, its
+* ``POST /webhook`` — the body is read up to 1 MB (32 MB for a number in coexistence: its chats' history) within 10 s, its
   ``X-Hub-Signature-256`` checked on the raw bytes with the app secret
   (constant time, never raising), its JSON depth bounded; an OFF keyword is
   applied right there, then the event is stored and only then acknowledged
@@ -41,7 +41,7 @@ from site_tools.service.counter.web import inbox_app
 from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
-from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
+from site_tools.service.guard import HISTORY_MAX_BODY, MAX_BODY, Rejected, header_bytes, load_json, read_body
 from site_tools.service.health import (
     LATE_EVENTS,
     LATE_MESSAGES,
@@ -218,7 +218,7 @@ class Service:
 
     async def receive(self, request: Request) -> Response:
         try:
-            body = await read_body(request)
+            body = await read_body(request, limit=self._webhook_limit())
             if not valid_signature(
                 reveal(self.settings.app_secret), body, header_bytes(request, "x-hub-signature-256")
             ):
@@ -235,6 +235,11 @@ class Service:
                 self.counters.foreign += probe.foreign  # another number's event: acknowledged, not stored
                 return PlainTextResponse("ok")
         return await self._store_event(payload, body.decode("utf-8"))
+
+    def _webhook_limit(self) -> int:
+        """A number in coexistence receives its chats' history: bodies of several megabytes (guard.py)."""
+        wa = self.config.whatsapp
+        return HISTORY_MAX_BODY if wa is not None and wa.coexistence is not None else MAX_BODY
 
     async def _store_event(self, payload: dict[str, Any], text: str) -> Response:
         number = self.settings.whatsapp_phone_number_id
