@@ -23,7 +23,7 @@ import httpx
 import pytest
 import uvicorn
 
-from site_tools.devtools.meta_events import change_body, history_chunks, message_echoes
+from site_tools.devtools.meta_events import change_body, history_chunks, message_echoes, state_sync
 from site_tools.service.app import Service as App
 from site_tools.service.counter.auth import hash_password
 from site_tools.service.events import process_event
@@ -246,3 +246,26 @@ def test_a_history_chunk_of_several_megabytes_is_stored_then_applied(coex: Coex)
     sent = coex.emit(threads=threads, chunk_threads=4000)
     assert sent["webhooks"] == 3  # phase 0 (progress only), the chunk with every thread, phase 2 (progress only)
     assert coex.store.db.scalar("SELECT COUNT(*) FROM subscribers WHERE consent_source = ?", (consent.HISTORY,)) == 4000
+
+
+def test_history_contacts_and_echoes_on_both_stores(town: Town, store_url: str) -> None:
+    """The same changes, applied by the worker's function, on SQLite and PostgreSQL (the SQL of both stores)."""
+    config = in_coexistence(town).config
+    now = time.time()
+    late_off, fresh, contact = phones(3, 800)
+    history = history_chunks(
+        [{"citizen": late_off, "messages": [on(now - 100 * DAY), said("VALFIORITA OFF", now - 10 * DAY)]},
+         {"citizen": fresh, "messages": [on(now - 5 * DAY)]}], "15550783881", now)  # fmt: skip
+    bodies = [change_body("history", value) for value in history] * 2  # every chunk twice
+    bodies.append(change_body("smb_app_state_sync", state_sync([{"phone": contact, "name": "Anna"}], now)))
+    bodies.append(change_body("smb_message_echoes", message_echoes([{"to": fresh, "text": "Grazie!"}], "1555", now)))
+    with closing(Store.open(store_url)) as store:
+        for body in bodies:
+            process_event(store, config, body.decode(), number_id="106540352242922")
+        left, active = store.subscribers.get(late_off), store.subscribers.get(fresh)
+        assert left is not None and left.status == "left" and left.opted_out_at == int(now - 10 * DAY)
+        assert active is not None and active.status == "active" and active.consent_source == consent.HISTORY
+        assert store.candidates.get(contact) is not None and store.subscribers.get(contact) is None
+        cid = int(store.db.scalar("SELECT id FROM conversations WHERE phone = ?", (fresh,)))
+        assert [(m.body, m.staff) for m in store.conversations.messages(cid)] == [("Grazie!", PHONE_APP)]
+        assert store.db.scalar("SELECT COUNT(*) FROM outbox") == 0
