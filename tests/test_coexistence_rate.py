@@ -14,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from site_tools.content.limits import WHATSAPP_SHARED_APP_MPS
+from site_tools.delivery.pacer import Pacer
 from site_tools.service.app import Service as App
 from site_tools.settings import Settings
 from site_tools.store import Store
@@ -80,3 +81,13 @@ def test_a_publish_and_an_opt_in_burst_stay_under_20_per_second(demo_town: Town,
     achieved = (len(times) - 1) / (times[-1] - times[0])
     print(f"{len(times)} messages, combined {achieved:.1f}/s in coexistence")
     assert achieved <= WHATSAPP_SHARED_APP_MPS * 1.02
+
+
+def test_a_reload_that_sets_coexistence_slows_the_replies_at_once(town: Town, sqlite_url: str) -> None:
+    """The service follows main: mkdocs.yml gaining ``coexistence`` brings the running reply sender to 20/s."""
+    settings = Settings(whatsapp_mps=80.0, app_secret="s", verify_token="v")
+    app = App(town.config, settings, lambda: Store.open(sqlite_url))
+    assert app.replies.rate == 80.0
+    app.replies._pacer = pacer = Pacer(80.0)  # as ReplySender.run sets it
+    app.reload(in_coexistence(town).config)
+    assert app.replies.rate == pacer.target == pacer.rate == WHATSAPP_SHARED_APP_MPS

@@ -145,6 +145,7 @@ class Service:
     def reload(self, config: TownConfig) -> None:
         """The checkout moved and its mkdocs.yml loads: every part reads the new settings from now on."""
         self.config = self.worker.config = config
+        self.replies.set_rate(config.whatsapp_rate(self.settings.whatsapp_mps))  # 20/s once in coexistence
         if self.counter:
             self.counter.config = self.counter.library.config = config
             self._answers_stale = True
