@@ -321,7 +321,7 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     if not o.dry_run:
         https.prepare()  # the TLS context of the first post, built while the run starts
     settings = Settings.from_env()
-    rate = o.rate or settings.whatsapp_mps
+    rate = config.whatsapp_rate(o.rate or settings.whatsapp_mps)
     now = current_time(config.timezone, o.now_text)
     deadline_at = None if o.deadline is None else time.time() + o.deadline
     with store_for(config, o.db_url) as store:

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from site_tools.content import yamlio
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.content.identity import FALLBACK, IDENTITY_KEYS, Identity
+from site_tools.content.limits import WHATSAPP_SHARED_APP_MPS
 from site_tools.content.problems import InvalidContent, Problem, ProblemList, display_path
 from site_tools.content.town import (
     CHANNELS,
@@ -178,6 +179,14 @@ class TownConfig:
     @property
     def category_slugs(self) -> tuple[str, ...]:
         return tuple(c.slug for c in self.categories)
+
+    def whatsapp_rate(self, configured: float) -> float:
+        """The messages per second the list's number may send: ``WHATSAPP_MPS`` (or ``--rate``), at most
+        :data:`~site_tools.content.limits.WHATSAPP_SHARED_APP_MPS` while the number is also in the WhatsApp
+        Business app (coexistence). Every sender of the shared budget reads its rate here."""
+        if self.whatsapp is not None and self.whatsapp.coexistence is not None:
+            return min(configured, float(WHATSAPP_SHARED_APP_MPS))
+        return configured
 
     def enabled_channels(self) -> tuple[str, ...]:
         enabled = []

@@ -63,6 +63,8 @@ TELEGRAM_TEXT_MAX = 4096
 
 # --- Throughput (messages per second) ----------------------------------------
 # WhatsApp's own throughput per number (80 by default, up to 1,000) bounds a setting: site_tools.settings.
+#: A number in coexistence (also in the WhatsApp Business app: ``extra.town.whatsapp.coexistence``) sends at
+#: most this many messages per second, whatever its tier (TownConfig.whatsapp_rate).
 WHATSAPP_SHARED_APP_MPS = 20
 TELEGRAM_MPS = 30
 

@@ -160,6 +160,7 @@ class Coexistence(Block):
     since: date = Field(
         description="Il giorno in cui il numero è stato collegato alla Cloud API (AAAA-MM-GG).",
         examples=["2026-11-30"],
+        strict=False,  # YAML's dates arrive as text (content/yamlio.py): «2026-11-30» is read as the day
     )
     candidates: CandidateBasis = Field(
         default="riconferma",

@@ -46,7 +46,7 @@ def preview_markdown(
         out += [warning, ""] if warning else []
         routed = channels_for(b, config)
         for name in routed:
-            out += channel_section(by_name[name], b, links, assumed, settings.whatsapp_mps, who)
+            out += channel_section(by_name[name], b, links, assumed, config.whatsapp_rate(settings.whatsapp_mps), who)
         skipped = [CHANNELS[c] for c in config.enabled_channels() if c not in routed]
         if skipped:
             out += [

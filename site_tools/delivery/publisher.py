@@ -81,7 +81,7 @@ class Publisher:
         self.store = store
         self.settings = settings
         self.links = links
-        self.options = options or FanOutOptions(rate=settings.whatsapp_mps)
+        self.options = options or FanOutOptions(rate=config.whatsapp_rate(settings.whatsapp_mps))
         if self.options.number_id is None and settings.whatsapp_phone_number_id:
             self.options = replace(self.options, number_id=settings.whatsapp_phone_number_id)
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -9,6 +9,7 @@ servers keep to themselves, so tests can check exactly-once delivery:
 * ``GET /_sim/stats`` — counters (accepted, throttled, faults, duplicates…);
 * ``POST /_sim/config`` — change limits and faults while running;
 * ``POST /_sim/reset`` — forget everything;
+* ``POST /_sim/coexistence`` — post the webhooks of a number in coexistence (history, contacts, staff's echoes);
 * ``GET /_sim/dispatches`` — every workflow run asked of GitHub's dispatch endpoint
   (``POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches``, answered 204 like GitHub).
 
@@ -39,7 +40,16 @@ from aiohttp import ClientSession, ClientTimeout, web
 from site_tools.aio import run_loop
 from site_tools.channels.meta_account import TIERS
 from site_tools.content import limits
-from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
+from site_tools.devtools.meta_events import (
+    METADATA,
+    WABA_ID,
+    change_body,
+    event_body,
+    history_chunks,
+    history_declined,
+    message_echoes,
+    state_sync,
+)
 from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
@@ -555,12 +565,40 @@ class Simulator:
         self.account.number_changed(before)
         return web.json_response(asdict(self.config))
 
+    async def coexistence(self, request: web.Request) -> web.Response:
+        """``POST /_sim/coexistence``: the webhooks of a number connected in coexistence, signed and posted before
+        the answer (in Meta's shapes: :mod:`site_tools.devtools.meta_events`). The body (every key optional):
+        ``threads`` ``[{"citizen", "messages": [{"text", "at", "by": "citizen"|"business"}]}]`` → ``history``
+        chunks, phase by phase (``declined: true`` → one ``history`` webhook with Meta's error instead);
+        ``chunk_threads`` threads per chunk (100); ``contacts`` ``[{"phone", "name", "action"}]`` →
+        ``smb_app_state_sync``; ``echoes`` ``[{"to", "text", "at"}]`` → ``smb_message_echoes``."""
+        spec = await request.json()
+        if not self.config.webhook_url:
+            return web.json_response({"error": "webhook_url is not set (POST /_sim/config)"}, status=409)
+        now, business = time.time(), self.config.display_phone_number
+        values: list[tuple[str, dict[str, Any]]] = []
+        if spec.get("declined"):
+            values.append(("history", history_declined()))
+        elif spec.get("threads"):
+            chunks = history_chunks(spec["threads"], business, now, int(spec.get("chunk_threads") or 100))
+            values += [("history", chunk) for chunk in chunks]
+        if spec.get("contacts"):
+            values.append(("smb_app_state_sync", state_sync(spec["contacts"], now)))
+        if spec.get("echoes"):
+            values.append(("smb_message_echoes", message_echoes(spec["echoes"], business, now)))
+        before = self.stats.get("webhooks_delivered", 0)
+        async with ClientSession(timeout=ClientTimeout(total=30)) as session:
+            for field_name, value in values:
+                await self._post(session, change_body(field_name, value, self.config.waba_id), 1)
+        delivered = self.stats.get("webhooks_delivered", 0) - before
+        return web.json_response({"webhooks": len(values), "delivered": delivered})
+
     async def do_reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"ok": True})
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024)
+        app = web.Application(client_max_size=32 * 1024 * 1024)  # /_sim/coexistence: thousands of chats
         app.add_routes(
             [
                 web.post("/{version}/{phone_id}/messages", self.whatsapp_messages),
@@ -572,6 +610,7 @@ class Simulator:
                 web.get("/_sim/stats", self.get_stats),
                 web.post("/_sim/config", self.set_config),
                 web.post("/_sim/reset", self.do_reset),
+                web.post("/_sim/coexistence", self.coexistence),
                 *self.account.routes(),  # the account: the number's health, templates, webhook subscription
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
                 *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request

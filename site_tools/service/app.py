@@ -1,7 +1,7 @@
 """The subscriptions service: an ASGI app (Starlette) for Meta's WhatsApp webhooks.
 
 * ``GET /webhook`` — the verification handshake (``hub.*``).
-* ``POST /webhook`` — the body is read up to 1 MB within 10 s, its
+* ``POST /webhook`` — the body is read up to 1 MB (32 MB for a number in coexistence: its chats' history) within 10 s, its
   ``X-Hub-Signature-256`` checked on the raw bytes with the app secret
   (constant time, never raising), its JSON depth bounded; an OFF keyword is
   applied right there, then the event is stored and only then acknowledged
@@ -41,7 +41,7 @@ from site_tools.service.counter.web import inbox_app
 from site_tools.service.current import Current
 from site_tools.service.events import Outcome, apply_opt_outs, kind_of, values
 from site_tools.service.group_commit import GroupCommit
-from site_tools.service.guard import Rejected, header_bytes, load_json, read_body
+from site_tools.service.guard import HISTORY_MAX_BODY, MAX_BODY, Rejected, header_bytes, load_json, read_body
 from site_tools.service.health import (
     LATE_EVENTS,
     LATE_MESSAGES,
@@ -104,7 +104,9 @@ class Service:
         )
         # Meta's side (token, number, templates, quality): checked at start and after auth or number errors.
         self.meta = MetaWatch(lambda: self.config, settings, self.inbox)
-        self.replies = ReplySender(settings, self.work, on_error=self.meta.suspect)
+        self.replies = ReplySender(
+            settings, self.work, on_error=self.meta.suspect, rate=config.whatsapp_rate(settings.whatsapp_mps)
+        )
         self.exporter = Exporter(store_factory, settings.whatsapp_phone_number_id)
         self.counter: Counter | None = None
         self._answers_stale = False
@@ -143,6 +145,7 @@ class Service:
     def reload(self, config: TownConfig) -> None:
         """The checkout moved and its mkdocs.yml loads: every part reads the new settings from now on."""
         self.config = self.worker.config = config
+        self.replies.set_rate(config.whatsapp_rate(self.settings.whatsapp_mps))  # 20/s once in coexistence
         if self.counter:
             self.counter.config = self.counter.library.config = config
             self._answers_stale = True
@@ -216,7 +219,7 @@ class Service:
 
     async def receive(self, request: Request) -> Response:
         try:
-            body = await read_body(request)
+            body = await read_body(request, limit=self._webhook_limit())
             if not valid_signature(
                 reveal(self.settings.app_secret), body, header_bytes(request, "x-hub-signature-256")
             ):
@@ -233,6 +236,11 @@ class Service:
                 self.counters.foreign += probe.foreign  # another number's event: acknowledged, not stored
                 return PlainTextResponse("ok")
         return await self._store_event(payload, body.decode("utf-8"))
+
+    def _webhook_limit(self) -> int:
+        """A number in coexistence receives its chats' history: bodies of several megabytes (guard.py)."""
+        wa = self.config.whatsapp
+        return HISTORY_MAX_BODY if wa is not None and wa.coexistence is not None else MAX_BODY
 
     async def _store_event(self, payload: dict[str, Any], text: str) -> Response:
         number = self.settings.whatsapp_phone_number_id
@@ -409,7 +417,7 @@ class Service:
             health=body,
             replies=self.replies.outcomes,
             events={"applied": c.processed, "retried": c.retried, "parked": c.parked, "foreign": c.foreign},
-            rate_cap=self.settings.whatsapp_mps,
+            rate_cap=self.config.whatsapp_rate(self.settings.whatsapp_mps),
             commit_at=follower.serving_since if follower else None,
             fetched_at=follower.checkout.fetched_at if follower else None,
             fetch_stale_after=body.get("fetch_stale_after_seconds"),

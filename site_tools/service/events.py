@@ -18,7 +18,7 @@ from typing import Any
 
 from site_tools.content.config import TownConfig
 from site_tools.phones import e164, mask, mask_all, sender_hash
-from site_tools.service import replies
+from site_tools.service import coexistence, replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
 from site_tools.service.meta_health import ACCOUNT_FIELDS, apply_account_changes
@@ -46,6 +46,7 @@ class Outcome:
     held: int = 0  # receipts for sends not recorded yet: matched again later
     foreign: int = 0  # changes for another phone number: ignored
     account: int = 0  # template status and number quality changes (meta_health)
+    coex: coexistence.CoexistenceOutcome | None = None  # history, the app's contacts, staff's echoes
     ignored: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # items that failed on their own (the others were applied)
 
@@ -65,8 +66,8 @@ def values(payload: dict[str, Any], number_id: str | None, outcome: Outcome) -> 
     """The ``value`` of every change for our number (another number's are counted and skipped)."""
     for entry in _items(payload.get("entry")):
         for change in _items(entry.get("changes")) if isinstance(entry, dict) else []:
-            if isinstance(change, dict) and change.get("field") in ACCOUNT_FIELDS:
-                continue  # the account's changes: process_event hands them to meta_health
+            if isinstance(change, dict) and change.get("field") in ACCOUNT_FIELDS + coexistence.FIELDS:
+                continue  # the account's and coexistence's changes: process_event hands them on
             if not isinstance(change, dict) or change.get("field") not in ("messages", "user_preferences"):
                 outcome.ignored.append(str(change.get("field") if isinstance(change, dict) else change)[:50])
                 continue
@@ -115,6 +116,7 @@ def process_event(
                     raise  # a bug in the SQL would fail every item of every event: stop the worker instead
                 outcome.errors.append(mask_all(f"{handle.__name__.strip('_')}: {type(exc).__name__}: {exc}")[:300])
     outcome.account = apply_account_changes(store, payload)
+    outcome.coex = coexistence.apply_changes(store, config, payload, number_id)
     return outcome
 
 

@@ -10,6 +10,9 @@ from starlette.requests import Request
 
 #: Meta batches up to 1,000 updates in one POST; 1 MB is ample.
 MAX_BODY = 1_000_000
+#: A number in coexistence also receives ``history`` webhooks: one chunk of the chats of 180 days may hold
+#: thousands of messages (Meta: «store first, process after»), several megabytes. Its webhook reads up to this.
+HISTORY_MAX_BODY = 32_000_000
 #: A sender that trickles its body this slowly is not Meta.
 BODY_TIMEOUT = 10.0
 #: Meta's envelope is 8 levels deep; nothing legitimate comes near this.

@@ -126,7 +126,7 @@ def _remote(
     if isinstance(number, NumberInfo):
         yield _limit_finding(number, subscribers())
         yield _quality_finding(number)
-        yield _throughput_finding(number, settings.whatsapp_mps)
+        yield _throughput_finding(number, config.whatsapp_rate(settings.whatsapp_mps))
 
 
 def _attempt(call: Callable[[], T]) -> T | GraphError:

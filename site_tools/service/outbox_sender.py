@@ -35,12 +35,19 @@ Work = Callable[[Callable[[Store], Any]], Awaitable[Any]]
 
 
 class ReplySender:
-    def __init__(self, settings: Settings, work: Work, on_error: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        work: Work,
+        on_error: Callable[[int], None] | None = None,
+        rate: float | None = None,
+    ):
         self.settings = settings
         self.work = work
         self.on_error = on_error  # told the code of an auth or number error (the service checks Meta's side again)
-        self.rate = settings.whatsapp_mps
+        self.rate = rate or settings.whatsapp_mps  # the town's rate (TownConfig.whatsapp_rate: 20/s in coexistence)
         self.in_flight = max(8, min(256, int(self.rate * 0.6)))
+        self._pacer: Pacer | None = None  # the running sender's (set_rate changes it)
         self.sent = 0
         #: Sends by outcome (sent, retry, failed) and Meta's error code ("" when none): /metrics.
         self.outcomes: Counter[tuple[str, str]] = Counter()
@@ -60,6 +67,14 @@ class ReplySender:
             if not value
         ]
         return f"{' and '.join(missing)} not set" if missing else None
+
+    def set_rate(self, rate: float) -> None:
+        """The town's rate changed (mkdocs.yml reloaded: coexistence set or removed): a lower one holds at once, a
+        higher one is reached as the pacer climbs back after throttling."""
+        self.rate = rate
+        if self._pacer is not None:
+            self._pacer.target = rate
+            self._pacer.rate = min(self._pacer.rate, rate)
 
     def pacer(self, queue: asyncio.Queue[Reply]) -> Pacer:
         number = self.settings.whatsapp_phone_number_id
@@ -84,7 +99,7 @@ class ReplySender:
         s = self.settings
         await self.work(lambda store: store.outbox.release_stuck())
         queue: asyncio.Queue[Reply] = asyncio.Queue()
-        pacer = self.pacer(queue)
+        pacer = self._pacer = self.pacer(queue)
         async with WhatsAppCloud(
             s.whatsapp_api_url,
             s.whatsapp_phone_number_id or "",

@@ -22,6 +22,10 @@ OPEN, HANDLED = "open", "handled"
 MEDIA_PENDING, MEDIA_STORED, MEDIA_FAILED, MEDIA_TOO_BIG = "pending", "stored", "failed", "too_big"
 #: Status webhooks only move an answer forward.
 STATUS_RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+#: Who answered, for a message staff wrote in the WhatsApp Business app on the office's phone (coexistence).
+PHONE_APP = "telefono dell'ufficio"
+#: ``client_key`` of such a message: the prefix, then Meta's id of the echo (each echo recorded once).
+ECHO_KEY = "echo:"
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,36 @@ class Conversations:
             assert msg is not None
             return conversation_id, int(msg[0])
 
+    # -- staff write from the phone app (coexistence) ----------------------------------------------------------
+    def record_echo(self, phone: str, wamid: str, body: str | None, at: float) -> int | None:
+        """A message staff sent from the WhatsApp Business app (``smb_message_echoes``): an answer in the
+        citizen's conversation, shown as from :data:`PHONE_APP`. It never opens or extends the 24 h window
+        (``last_inbound_at`` is untouched; a conversation it starts has none) and creates no outbox row (not
+        billed, nothing to send). Returns the message id, None when this echo was already recorded."""
+        key = ECHO_KEY + wamid
+        with self.db.transaction():
+            if self.answered_with(key):
+                return None
+            row = self.db.one(
+                "INSERT INTO conversations (phone, state, opened_at, last_inbound_at, last_message_at, waiting_since,"
+                " preview) VALUES (?, 'open', ?, 0, ?, NULL, ?)"
+                " ON CONFLICT (phone) DO UPDATE SET"
+                " last_message_at = CASE WHEN excluded.last_message_at > conversations.last_message_at"
+                " THEN excluded.last_message_at ELSE conversations.last_message_at END,"
+                " waiting_since = CASE WHEN conversations.waiting_since <= excluded.last_message_at THEN NULL"
+                " ELSE conversations.waiting_since END,"
+                " preview = excluded.preview RETURNING id",
+                (phone, at, at, _preview(body, "text")),
+            )
+            assert row is not None
+            msg = self.db.one(
+                "INSERT INTO conversation_messages (conversation_id, direction, kind, body, at, wamid, status,"
+                " client_key) VALUES (?, 'out', 'text', ?, ?, ?, 'sent', ?) RETURNING id",
+                (int(row[0]), body, at, wamid, key),
+            )
+            assert msg is not None
+            return int(msg[0])
+
     # -- the inbox ----------------------------------------------------------------------
     def queue(
         self,
@@ -187,7 +221,8 @@ class Conversations:
 
     def messages(self, conversation_id: int) -> list[Message]:
         rows = self.db.all(
-            "SELECT m.id, m.direction, m.kind, m.body, m.at, s.display_name,"
+            "SELECT m.id, m.direction, m.kind, m.body, m.at,"
+            " COALESCE(s.display_name, CASE WHEN m.client_key LIKE ? THEN ? END),"
             " CASE WHEN r.status IN ('delivered', 'read', 'failed') THEN r.status"
             " WHEN o.state = 'pending' THEN 'queued' ELSE COALESCE(o.state, m.status) END,"
             " COALESCE(o.error, CASE WHEN r.error_code IS NOT NULL THEN 'errore ' || r.error_code END),"
@@ -195,7 +230,7 @@ class Conversations:
             " FROM conversation_messages m LEFT JOIN staff s ON s.id = m.staff_id"
             " LEFT JOIN outbox o ON o.id = m.outbox_id LEFT JOIN reply_statuses r ON r.wamid = o.wamid"
             " WHERE m.conversation_id = ? ORDER BY m.at, m.id",
-            (conversation_id,),
+            (ECHO_KEY + "%", PHONE_APP, conversation_id),
         )
         return [Message(*r) for r in rows]
 

@@ -66,6 +66,21 @@ class Subscribers:
             )
             return cur.rowcount > 0
 
+    def opted_out_before_consent(self, phone: str, at: float) -> bool:
+        """An OFF known before the consent it withdraws (the chat history arrives newest first: an ON older than
+        this OFF may come in a later chunk). Recorded as a row that left at ``at`` (no consent), or the time of a
+        former opt-out moved forward to ``at``: an older ON then never subscribes. True if anything changed."""
+        now = time.time()
+        with self.db.transaction():
+            cur = self.db.execute(
+                "INSERT INTO subscribers (phone, status, opted_out_at, updated_at) VALUES (?, 'left', ?, ?)"
+                " ON CONFLICT (phone) DO UPDATE SET opted_out_at = excluded.opted_out_at, updated_at = ?"
+                " WHERE subscribers.status = 'left'"
+                " AND (subscribers.opted_out_at IS NULL OR subscribers.opted_out_at < excluded.opted_out_at)",
+                (phone, at, now, now),
+            )
+            return cur.rowcount > 0
+
     def unsubscribe_ids(self, subscriber_ids: Sequence[int]) -> None:
         """The API said the citizen stopped these messages (131050): honour it as an opt-out."""
         now = time.time()
