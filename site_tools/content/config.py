@@ -41,6 +41,7 @@ from site_tools.content.town import (
     Service,
     Telegram,
     TownSettings,
+    Transition,
     WhatsAppList,
     normalize_keyword,
     town_model,
@@ -62,6 +63,7 @@ __all__ = [
     "Service",
     "Telegram",
     "TownConfig",
+    "Transition",
     "WhatsAppList",
     "find_config",
     "load_config",
@@ -150,6 +152,8 @@ class TownConfig:
     editor: Editor | None = None
     #: The service that publishes when GitHub proves a push to main with an OIDC token (None: not set up).
     service: Service | None = None
+    #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
+    transition: Transition | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -316,6 +320,7 @@ def _build(
         **markdown,
         editor=settings.editor,
         service=settings.service,
+        transition=settings.transition,
     )
 
 
