@@ -255,3 +255,64 @@ def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
     with store_for(ctx.config, db_url) as store:
         found = store.forget(number)
     click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))
+
+
+@subscribers.command("invite-channel")
+@click.option("--approve-cost", is_flag=True, help="Invia davvero, dopo aver visto quanti sono e quanto costa.")
+@db_option
+@pass_ctx
+@friendly
+def subscribers_invite_channel(ctx: Context, approve_cost: bool, db_url: str | None) -> None:
+    """Manda una volta a ogni iscritto della lista il link del Canale WhatsApp del Comune (modello «invito_canale»).
+
+    Mostra prima quanti lo riceverebbero e il costo stimato; invia solo con --approve-cost. Nessuno lo riceve due
+    volte: rilanciato dopo un'interruzione, invia solo a chi manca.
+    """
+    import asyncio
+
+    from site_tools.delivery.invitation import estimate, send_invitation
+    from site_tools.formatting import euro
+    from site_tools.settings import current
+
+    config = ctx.config
+    if config.whatsapp is None or not config.channel_url:
+        raise click.ClickException(
+            "servono la lista («whatsapp») e il Canale («whatsapp_channel») in extra.town di mkdocs.yml."
+        )
+    if config.transition is None:
+        raise click.ClickException(
+            "il modello «invito_canale» si dichiara con il piano di passaggio: aggiungi in extra.town "
+            "«transition: {from: AAAA-MM-GG, until: AAAA-MM-GG}», poi «site-tools whatsapp templates --submit» "
+            "e attendi che Meta lo approvi."
+        )
+    with store_for(config, db_url) as store:
+        est = estimate(store, config)
+        click.echo(
+            f"Invito al Canale WhatsApp: {count(est.recipients, 'iscritto', 'iscritti')} da invitare "
+            f"({number(est.already)} {plural(est.already, 'già invitato', 'già invitati')}); "
+            f"costo stimato {euro(est.cost_eur)} ({euro(config.price_per_template)} a messaggio)."
+        )
+        if est.recipients == 0:
+            click.echo("Nessuno da invitare: nulla è stato inviato.")
+            return
+        if not approve_cost:
+            click.echo("Nulla è stato inviato. Per inviare: site-tools subscribers invite-channel --approve-cost")
+            return
+        settings = current()
+        if not (settings.whatsapp_token and settings.whatsapp_phone_number_id):
+            raise click.ClickException(
+                "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID: impostali come per la pubblicazione."
+            )
+        result = asyncio.run(send_invitation(store, settings))
+    failed = sum(result.failed.values())
+    click.echo(
+        f"{plural(result.accepted, 'Invito inviato', 'Inviti inviati')}: {number(result.accepted)}"
+        + (f"; non consegnabili: {number(failed)}" if failed else "")
+        + "."
+    )
+    if result.state != "done":
+        click.echo(
+            f"Invio non concluso ({result.reason or result.state}): rilancia il comando, invierà solo a chi manca.",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
