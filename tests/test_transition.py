@@ -107,3 +107,18 @@ def test_an_end_before_the_start_is_refused(town: Town) -> None:
     with pytest.raises(InvalidContent) as info:
         load_config(_with(town, "    transition: {from: 2027-02-10, until: 2027-01-10}\n"))
     assert "extra.town.transition" in str(info.value) and "non viene dopo l'inizio" in str(info.value)
+
+
+def test_the_preview_of_a_bulletin_scheduled_inside_the_period_shows_the_variant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime
+
+    from site_tools.settings import current
+
+    monkeypatch.setenv("SITE_TOOLS_NOW", "2027-01-05 09:00")  # before the period: sent now, the plain template
+    channel = WhatsAppListChannel(PLANNED, current())
+    links = Links.for_bulletins(PLANNED, CONTENT.bulletins)
+    assert "avviso_comunale_transizione" not in channel.render(ALERT, links).facts
+    scheduled = replace(ALERT, date=datetime(2027, 1, 12, 8, 0, tzinfo=PLANNED.timezone))
+    assert "«avviso_comunale_transizione»" in channel.render(scheduled, links).facts

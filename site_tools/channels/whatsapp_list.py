@@ -44,12 +44,16 @@ class WhatsAppListChannel(Channel):
             )
         ]
 
-    def _message(self, bulletin: Bulletin) -> TemplateMessage:
-        """The template as sent today (SITE_TOOLS_NOW for previews and tests): the transition variant in its period."""
-        return render_template(bulletin, self.config, now(self.config.timezone, self.settings.now).date())
+    def _message(self, bulletin: Bulletin, scheduled: bool = False) -> TemplateMessage:
+        """The template as sent today (SITE_TOOLS_NOW for previews and tests), or on the bulletin's own day when it
+        is ``scheduled`` later (the preview): the transition variant in its period."""
+        day = now(self.config.timezone, self.settings.now).date()
+        if scheduled:
+            day = max(day, bulletin.date.astimezone(self.config.timezone).date())
+        return render_template(bulletin, self.config, day)
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
-        message = self._message(bulletin)
+        message = self._message(bulletin, scheduled=True)
         text = f"{message.text}\n\n{message.footer}\n[Pulsante «{BUTTON_LABEL}»: {message.url}]"
         if message.channel_url:
             text += f"\n[Pulsante «{CHANNEL_BUTTON_LABEL}»: {message.channel_url}]"

@@ -112,7 +112,7 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
                     shown,
                     line,
                     phone_col,
-                    f"«{mask(phone_raw) if phone_raw else ''}»: {reason}.",
+                    f"«{mask(normalize(phone_raw) or phone_raw) if phone_raw else ''}»: {reason}.",
                     "togli la riga, o correggi il numero (con o senza +39) se è un cellulare scritto male.",
                 )
             )
