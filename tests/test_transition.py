@@ -122,3 +122,23 @@ def test_the_preview_of_a_bulletin_scheduled_inside_the_period_shows_the_variant
     assert "avviso_comunale_transizione" not in channel.render(ALERT, links).facts
     scheduled = replace(ALERT, date=datetime(2027, 1, 12, 8, 0, tzinfo=PLANNED.timezone))
     assert "«avviso_comunale_transizione»" in channel.render(scheduled, links).facts
+
+
+@pytest.mark.slow
+def test_templates_submit_and_check_cover_the_variant_and_the_invitation(town: Town) -> None:
+    from .command import site_tools
+    from .services import simulator
+
+    _with(town, "    transition: {from: 2027-01-10, until: 2027-02-10}\n")
+    env = {"WHATSAPP_BUSINESS_ACCOUNT_ID": "102290129340398"}
+    with simulator("--latency", "0") as sim:
+        sim.configure(template_review_seconds=None)
+        ran = site_tools("whatsapp", "templates", "--submit", cwd=town.root, env={**sim.env(), **env})
+        assert ran.returncode == 0, ran.stderr
+        out = ran.stdout.splitlines()
+        assert (
+            "avviso_comunale_transizione: creato, stato PENDING: Meta lo rivede (di solito minuti, a volte 24 ore)."
+            in out
+        )
+        assert "invito_canale: creato, stato PENDING: Meta lo rivede (di solito minuti, a volte 24 ore)." in out
+        assert "avviso_comunale_transizione: PENDING, categoria UTILITY, uguale al progetto." in out
