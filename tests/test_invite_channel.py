@@ -99,3 +99,5 @@ def test_after_a_crash_only_the_rest_are_sent(town: Town, tmp_path: Path) -> Non
         assert "2 iscritti da invitare (2 già invitati)" in result.stdout
         assert "Inviti inviati: 2." in result.stdout, result.output
         assert sorted(m["to"] for m in sim.messages()["whatsapp"]) == sorted(numbers[2:])
+    shown = CliRunner().invoke(main, ["--config", str(town.root / "mkdocs.yml"), "deliveries", INVITE_ID, "--db", db])
+    assert "accepted: 4" in shown.output, shown.output

@@ -28,16 +28,18 @@ CHANNEL = "whatsapp_list"
 class InviteEstimate:
     #: Active subscribers not yet invited.
     recipients: int
-    #: Subscribers the ledger already holds an invitation for (sent, or being sent by a run that died).
+    #: Subscribers the ledger holds a settled invitation for (accepted by Meta, or refused for good).
     already: int
     cost_eur: float
 
 
 def estimate(store: Store, config: TownConfig) -> InviteEstimate:
-    """Who would receive the invitation now, and what it costs (the town's price per template)."""
-    already = sum(store.ledger.delivery_counts(INVITE_ID).get(CHANNEL, {}).values())
-    recipients = max(0, store.subscribers.count_active() - already)
-    return InviteEstimate(recipients, already, recipients * config.price_per_template)
+    """Who would receive the invitation now, and what it costs (the town's price per template): the active
+    subscribers without a row, plus those a run that stopped still owes it (retry, or an unknown outcome)."""
+    held = sum(store.ledger.delivery_counts(INVITE_ID).get(CHANNEL, {}).values())
+    owed = store.ledger.pending_count(INVITE_ID, CHANNEL)
+    recipients = max(0, store.subscribers.count_active() - held) + owed
+    return InviteEstimate(recipients, held - owed, recipients * config.price_per_template)
 
 
 async def send_invitation(store: Store, settings: Settings, options: FanOutOptions | None = None) -> FanOutReport:
