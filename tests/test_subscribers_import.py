@@ -78,6 +78,17 @@ def test_a_comma_separated_file_with_plain_headers(town: Town, tmp_path: Path) -
     assert "Importato 1 nuovo iscritto; 0 erano già presenti." in result.stdout
 
 
+def test_a_number_excel_turned_into_a_figure_is_refused_with_how_to_save_it_again(town: Town, tmp_path: Path) -> None:
+    csv_file = tmp_path / "lista.csv"
+    csv_file.write_text("numero;data\n3,93333E+11;2024-03-13\n3330000106;2024-03-13\n", encoding="utf-8")
+    result = run(town, f"sqlite:///{tmp_path / 'store.db'}", "import", str(csv_file))
+    assert "Importato 1 nuovo iscritto" in result.stdout
+    assert (
+        "lista.csv:2: [numero] «3,93333E+11»: Excel ha trasformato il numero in notazione scientifica" in result.stderr
+    )
+    assert "formatta la colonna come Testo" in result.stderr
+
+
 def test_missing_headers_are_named(town: Town, tmp_path: Path) -> None:
     csv_file = tmp_path / "lista.csv"
     csv_file.write_text("nome;cellulare\nMario;3330000105\n", encoding="utf-8")

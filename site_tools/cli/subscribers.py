@@ -31,6 +31,11 @@ DATE_COLUMNS = ("data consenso", "data del consenso", "consenso", "data", "conse
 SOURCE_COLUMNS = ("fonte", "origine", "lista", "source")
 
 
+#: A number Excel turned into a figure (``3,93333E+11``): its last digits are gone, nobody can guess them.
+_EXCEL_SCIENTIFIC = re.compile(r"^\d[.,]\d+E\+?\d+$", re.IGNORECASE)
+EXCEL_MANGLED = "Excel ha trasformato il numero in notazione scientifica: le ultime cifre sono perse"
+
+
 def header_key(header: str) -> str:
     """``Data_Consènso `` → ``data consenso``: what a header is compared as (Excel and people write them freely)."""
     plain = "".join(c for c in unicodedata.normalize("NFKD", header) if not unicodedata.combining(c))
@@ -102,6 +107,18 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
         date_raw = (row.get(date_col) or "").strip()
         if not phone_raw and not date_raw:
             continue  # Excel's empty trailing rows
+        if _EXCEL_SCIENTIFIC.match(phone_raw):
+            reasons[EXCEL_MANGLED] += 1
+            rejected.append(
+                Problem(
+                    shown,
+                    line,
+                    phone_col,
+                    f"«{phone_raw}»: {EXCEL_MANGLED}.",
+                    "in Excel formatta la colonna come Testo, incolla di nuovo i numeri e salva ancora il CSV.",
+                )
+            )
+            continue
         refusal = whatsapp_refusal(phone_raw) if phone_raw else NOT_VALID
         phone = normalize(phone_raw) if refusal is None else None
         if refusal is not None or phone is None:
