@@ -47,6 +47,23 @@ def _delimiter(header_line: str) -> str:
     return max(";,\t", key=header_line.count)
 
 
+def _number(raw: str) -> tuple[str | None, tuple[str, str]]:
+    """(E.164 digits, ("", "")) for a number that can be on WhatsApp, else (None, (reason, fix)) in Italian."""
+    if _EXCEL_SCIENTIFIC.match(raw):
+        return None, (
+            EXCEL_MANGLED,
+            "in Excel formatta la colonna come Testo, incolla di nuovo i numeri e salva ancora il CSV.",
+        )
+    refusal = whatsapp_refusal(raw) if raw else NOT_VALID
+    phone = normalize(raw) if refusal is None else None
+    if phone is None:
+        return None, (
+            refusal or NOT_VALID,
+            "togli la riga, o correggi il numero (con o senza +39) se è un cellulare scritto male.",
+        )
+    return phone, ("", "")
+
+
 @dataclass
 class ImportResult:
     added: int
@@ -107,32 +124,12 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
         date_raw = (row.get(date_col) or "").strip()
         if not phone_raw and not date_raw:
             continue  # Excel's empty trailing rows
-        if _EXCEL_SCIENTIFIC.match(phone_raw):
-            reasons[EXCEL_MANGLED] += 1
-            rejected.append(
-                Problem(
-                    shown,
-                    line,
-                    phone_col,
-                    f"«{phone_raw}»: {EXCEL_MANGLED}.",
-                    "in Excel formatta la colonna come Testo, incolla di nuovo i numeri e salva ancora il CSV.",
-                )
-            )
-            continue
-        refusal = whatsapp_refusal(phone_raw) if phone_raw else NOT_VALID
-        phone = normalize(phone_raw) if refusal is None else None
-        if refusal is not None or phone is None:
-            reason = refusal or NOT_VALID
+        phone, refusal = _number(phone_raw)
+        if phone is None:
+            reason, fix = refusal
             reasons[reason] += 1
-            rejected.append(
-                Problem(
-                    shown,
-                    line,
-                    phone_col,
-                    f"«{mask(normalize(phone_raw) or phone_raw) if phone_raw else ''}»: {reason}.",
-                    "togli la riga, o correggi il numero (con o senza +39) se è un cellulare scritto male.",
-                )
-            )
+            shown_number = phone_raw if reason == EXCEL_MANGLED else mask(normalize(phone_raw) or phone_raw)
+            rejected.append(Problem(shown, line, phone_col, f"«{shown_number if phone_raw else ''}»: {reason}.", fix))
             continue
         try:
             consent = parse_datetime(date_raw, config.timezone)
