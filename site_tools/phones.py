@@ -49,3 +49,29 @@ def e164(raw: str) -> str | None:
 def sender_hash(phone: str) -> str:
     """Who sent an inbound message, without the number: enough for erasure to find its traces."""
     return hashlib.sha256(f"site-tools:{phone}".encode()).hexdigest()[:32]
+
+
+#: Why a number cannot be on a WhatsApp list, in Italian (``None`` from :func:`whatsapp_refusal`: it can).
+NOT_VALID = "numero non valido"
+LANDLINE = "numero fisso: non può ricevere WhatsApp"
+NOT_MOBILE = "non è un numero di cellulare (numero verde, a pagamento o di servizio)"
+
+
+def whatsapp_refusal(raw: str) -> str | None:
+    """Why ``raw`` cannot be a WhatsApp subscriber, or ``None``: phonenumbers' number type decides.
+
+    MOBILE and FIXED_LINE_OR_MOBILE (countries whose plans do not tell them apart) are accepted; FIXED_LINE and
+    every other type (toll-free, premium rate, shared cost, …) are refused, and so is an invalid number.
+    """
+    try:
+        parsed = phonenumbers.parse(raw.strip(), "IT")
+    except phonenumbers.NumberParseException:
+        return NOT_VALID
+    if not phonenumbers.is_valid_number(parsed):
+        return NOT_VALID
+    kind = phonenumbers.number_type(parsed)
+    if kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return LANDLINE
+    return NOT_MOBILE

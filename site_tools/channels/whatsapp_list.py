@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 from site_tools.channels.base import Channel, Delivered, DeliveryContext, Estimate, Rendered, register, secret_problem
 from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
+from site_tools.content.dates import now
 from site_tools.content.problems import Problem
 from site_tools.formatting import number
 from site_tools.render.links import Links
-from site_tools.render.whatsapp_template import BUTTON_LABEL, render_template
+from site_tools.render.whatsapp_template import BUTTON_LABEL, CHANNEL_BUTTON_LABEL, TemplateMessage, render_template
 from site_tools.settings import reveal
 
 if TYPE_CHECKING:
@@ -43,9 +44,19 @@ class WhatsAppListChannel(Channel):
             )
         ]
 
+    def _message(self, bulletin: Bulletin, scheduled: bool = False) -> TemplateMessage:
+        """The template as sent today (SITE_TOOLS_NOW for previews and tests), or on the bulletin's own day when it
+        is ``scheduled`` later (the preview): the transition variant in its period."""
+        day = now(self.config.timezone, self.settings.now).date()
+        if scheduled:
+            day = max(day, bulletin.date.astimezone(self.config.timezone).date())
+        return render_template(bulletin, self.config, day)
+
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
-        message = render_template(bulletin, self.config)
+        message = self._message(bulletin, scheduled=True)
         text = f"{message.text}\n\n{message.footer}\n[Pulsante «{BUTTON_LABEL}»: {message.url}]"
+        if message.channel_url:
+            text += f"\n[Pulsante «{CHANNEL_BUTTON_LABEL}»: {message.channel_url}]"
         facts = f"modello «{message.name}», {len(message.text)}/{number(limits.TEMPLATE_BODY_MAX)} caratteri"
         return Rendered((text,), facts)
 
@@ -74,7 +85,7 @@ class WhatsAppListChannel(Channel):
         if self._cloud is None:
             await self.open()
         assert self._cloud is not None
-        message = render_template(bulletin, self.config)
+        message = self._message(bulletin)
         report = await ctx.fan_out(bulletin, self.name, message.payload, self._cloud)
         if report.state == "done":
             return Delivered("done", recipients=report.accepted, report=report, first_send_at=report.first_accept_at)

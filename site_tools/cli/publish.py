@@ -188,6 +188,10 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
         )
         for state, n in sorted(counts.get(pub.channel, {}).items()):
             click.echo(f"  {state:>14}: {n}")
+    for channel in sorted(set(counts) - {pub.channel for pub in pubs}):  # a send of no bulletin (invito-canale)
+        click.echo(f"{CHANNELS.get(channel, channel)}:")
+        for state, n in sorted(counts[channel].items()):
+            click.echo(f"  {state:>14}: {n}")
     return True
 
 

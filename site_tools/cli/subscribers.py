@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 import time
-from dataclasses import dataclass
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -18,12 +21,47 @@ from site_tools.content.config import TownConfig
 from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem
 from site_tools.formatting import count, number, plural
-from site_tools.phones import mask, normalize
+from site_tools.phones import NOT_VALID, mask, normalize, whatsapp_refusal
 from site_tools.store import Store
+from site_tools.store import consent as consent_bases
 
-PHONE_COLUMNS = ("phone", "numero", "telefono", "cellulare", "number")
-DATE_COLUMNS = ("consent_at", "data_consenso", "consenso", "data", "date")
-SOURCE_COLUMNS = ("source", "fonte", "origine")
+#: The headers each column is recognised by, compared as :func:`header_key` leaves them (case, accents, ``_``).
+PHONE_COLUMNS = ("numero", "telefono", "cellulare", "numero di telefono", "numero telefono", "cell", "phone", "number")
+DATE_COLUMNS = ("data consenso", "data del consenso", "consenso", "data", "consent at", "date")
+SOURCE_COLUMNS = ("fonte", "origine", "lista", "source")
+
+
+#: A number Excel turned into a figure (``3,93333E+11``): its last digits are gone, nobody can guess them.
+_EXCEL_SCIENTIFIC = re.compile(r"^\d[.,]\d+E\+?\d+$", re.IGNORECASE)
+EXCEL_MANGLED = "Excel ha trasformato il numero in notazione scientifica: le ultime cifre sono perse"
+
+
+def header_key(header: str) -> str:
+    """``Data_Consènso `` → ``data consenso``: what a header is compared as (Excel and people write them freely)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", header) if not unicodedata.combining(c))
+    return " ".join(re.split(r"[\s_\-.]+", plain.lower())).strip()
+
+
+def _delimiter(header_line: str) -> str:
+    """Excel in Italy writes ``;`` (the comma is the decimal separator); elsewhere ``,``; a tab from some exports."""
+    return max(";,\t", key=header_line.count)
+
+
+def _number(raw: str) -> tuple[str | None, tuple[str, str]]:
+    """(E.164 digits, ("", "")) for a number that can be on WhatsApp, else (None, (reason, fix)) in Italian."""
+    if _EXCEL_SCIENTIFIC.match(raw):
+        return None, (
+            EXCEL_MANGLED,
+            "in Excel formatta la colonna come Testo, incolla di nuovo i numeri e salva ancora il CSV.",
+        )
+    refusal = whatsapp_refusal(raw) if raw else NOT_VALID
+    phone = normalize(raw) if refusal is None else None
+    if phone is None:
+        return None, (
+            refusal or NOT_VALID,
+            "togli la riga, o correggi il numero (con o senza +39) se è un cellulare scritto male.",
+        )
+    return phone, ("", "")
 
 
 @dataclass
@@ -31,26 +69,37 @@ class ImportResult:
     added: int
     already: int
     rejected: list[Problem]
+    #: How many rows were refused, by the reason in Italian.
+    reasons: Counter[str] = field(default_factory=Counter)
 
 
-def import_csv(store: Store, config: TownConfig, path: Path) -> ImportResult:
-    shown = path.name
-    raw = path.read_bytes()
+def _decode(raw: bytes) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # Excel on Windows
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+        return raw.decode("cp1252")  # Excel on Windows
+
+
+def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = False) -> ImportResult:
+    """Import a list of numbers with their consent dates (basis :data:`consent.CSV_IMPORT`).
+
+    Landlines and numbers that cannot be on WhatsApp are refused row by row with the reason; ``dry_run`` counts
+    what would happen (new, already there, refused) and writes nothing.
+    """
+    shown = path.name
+    text = _decode(path.read_bytes())
+    header_line = text.split("\n", 1)[0]
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(header_line))
+    fields: dict[str, str] = {}
+    for name in reader.fieldnames or []:
+        fields.setdefault(header_key(name or ""), name)
     phone_col = next((fields[c] for c in PHONE_COLUMNS if c in fields), None)
     date_col = next((fields[c] for c in DATE_COLUMNS if c in fields), None)
     source_col = next((fields[c] for c in SOURCE_COLUMNS if c in fields), None)
     if phone_col is None or date_col is None:
+        missing = " e ".join(
+            what for what, col in (("del numero", phone_col), ("della data del consenso", date_col)) if col is None
+        )
         return ImportResult(
             0,
             0,
@@ -59,38 +108,45 @@ def import_csv(store: Store, config: TownConfig, path: Path) -> ImportResult:
                     shown,
                     1,
                     None,
-                    "mancano le colonne del numero o della data del consenso.",
-                    "la prima riga deve avere le intestazioni, per esempio: numero;data_consenso",
+                    f"manca la colonna {missing} (intestazioni trovate: {', '.join(reader.fieldnames or []) or 'nessuna'}).",
+                    "la prima riga deve avere le intestazioni, per esempio: numero;data consenso "
+                    "(valgono anche telefono o cellulare, e data o consenso).",
                 )
             ],
+            Counter({"intestazioni mancanti": 1}),
         )
-    rows, rejected, seen = [], [], set()
+    rows: list[tuple[str, float, str]] = []
+    rejected: list[Problem] = []
+    reasons: Counter[str] = Counter()
+    seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
         phone_raw = (row.get(phone_col) or "").strip()
-        phone = normalize(phone_raw)
+        date_raw = (row.get(date_col) or "").strip()
+        if not phone_raw and not date_raw:
+            continue  # Excel's empty trailing rows
+        phone, refusal = _number(phone_raw)
         if phone is None:
-            rejected.append(
-                Problem(
-                    shown,
-                    line,
-                    phone_col,
-                    f"«{mask(phone_raw) if phone_raw else ''}» non è un numero valido.",
-                    "correggi il numero (con o senza +39) o togli la riga.",
-                )
-            )
+            reason, fix = refusal
+            reasons[reason] += 1
+            shown_number = phone_raw if reason == EXCEL_MANGLED else mask(normalize(phone_raw) or phone_raw)
+            rejected.append(Problem(shown, line, phone_col, f"«{shown_number if phone_raw else ''}»: {reason}.", fix))
             continue
         try:
-            consent = parse_datetime((row.get(date_col) or "").strip(), config.timezone)
+            consent = parse_datetime(date_raw, config.timezone)
         except DateError as exc:
+            reasons["data del consenso mancante o non valida"] += 1
             rejected.append(Problem(shown, line, date_col, f"data del consenso non valida: {exc.message}", exc.fix))
             continue
         if phone in seen:
             continue
         seen.add(phone)
         source = (row.get(source_col) or "").strip() if source_col else ""
-        rows.append((phone, consent.timestamp(), f"import:{source or path.name}"))
+        rows.append((phone, consent.timestamp(), f"{consent_bases.CSV_IMPORT}:{source or path.name}"))
+    if dry_run:
+        already = sum(1 for phone, _, _ in rows if store.subscribers.get(phone) is not None)
+        return ImportResult(len(rows) - already, already, rejected, reasons)
     added, already = store.subscribers.import_rows(rows)
-    return ImportResult(added, already, rejected)
+    return ImportResult(added, already, rejected, reasons)
 
 
 def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
@@ -146,19 +202,35 @@ def subscribers_stats(ctx: Context, db_url: str | None) -> None:
 
 @subscribers.command("import")
 @click.argument("csv_file", metavar="FILE_CSV", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Mostra soltanto quanti sarebbero nuovi, già presenti e rifiutati.")
 @db_option
 @pass_ctx
 @friendly
-def subscribers_import(ctx: Context, csv_file: Path, db_url: str | None) -> None:
-    """Importa una lista esistente (numeri con la data del consenso). Importarla di nuovo non fa danni."""
+def subscribers_import(ctx: Context, csv_file: Path, dry_run: bool, db_url: str | None) -> None:
+    """Importa un elenco di numeri con la data del consenso (CSV di Excel, con «;» o «,»). Importarlo di nuovo non fa danni.
+
+    Intestazioni riconosciute: numero, telefono o cellulare; data consenso, consenso o data (maiuscole e accenti
+    non contano). I numeri fissi e quelli che non possono avere WhatsApp sono rifiutati, riga per riga.
+    """
     from site_tools.cli.subscribers import import_csv
 
     with store_for(ctx.config, db_url) as store:
-        result = import_csv(store, ctx.config, csv_file)
-    click.echo(
-        f"{plural(result.added, 'Importato', 'Importati')} {count(result.added, 'nuovo iscritto', 'nuovi iscritti')}; "
-        f"{number(result.already)} {plural(result.already, 'era già presente', 'erano già presenti')}."
-    )
+        result = import_csv(store, ctx.config, csv_file, dry_run=dry_run)
+    if dry_run:
+        click.echo("Prova (--dry-run): nulla è stato scritto.")
+        click.echo(
+            f"{plural(result.added, 'Sarebbe importato', 'Sarebbero importati')} "
+            f"{count(result.added, 'nuovo iscritto', 'nuovi iscritti')}; "
+            f"{number(result.already)} {plural(result.already, 'è già presente', 'sono già presenti')}; "
+            f"{count(len(result.rejected), 'riga rifiutata', 'righe rifiutate')}."
+        )
+    else:
+        click.echo(
+            f"{plural(result.added, 'Importato', 'Importati')} {count(result.added, 'nuovo iscritto', 'nuovi iscritti')}; "
+            f"{number(result.already)} {plural(result.already, 'era già presente', 'erano già presenti')}."
+        )
+    for reason, n in sorted(result.reasons.items()):
+        click.echo(f"  rifiutate: {number(n)} ({reason})")
     if result.rejected:
         report(result.rejected)
         click.echo(
@@ -197,3 +269,64 @@ def subscribers_forget(ctx: Context, phone: str, db_url: str | None) -> None:
     with store_for(ctx.config, db_url) as store:
         found = store.forget(number)
     click.echo(f"{mask(number)}: " + ("dati cancellati." if found else "non era iscritto; nulla da cancellare."))
+
+
+@subscribers.command("invite-channel")
+@click.option("--approve-cost", is_flag=True, help="Invia davvero, dopo aver visto quanti sono e quanto costa.")
+@db_option
+@pass_ctx
+@friendly
+def subscribers_invite_channel(ctx: Context, approve_cost: bool, db_url: str | None) -> None:
+    """Manda una volta a ogni iscritto della lista il link del Canale WhatsApp del Comune (modello «invito_canale»).
+
+    Mostra prima quanti lo riceverebbero e il costo stimato; invia solo con --approve-cost. Nessuno lo riceve due
+    volte: rilanciato dopo un'interruzione, invia solo a chi manca.
+    """
+    import asyncio
+
+    from site_tools.delivery.invitation import estimate, send_invitation
+    from site_tools.formatting import euro
+    from site_tools.settings import current
+
+    config = ctx.config
+    if config.whatsapp is None or not config.channel_url:
+        raise click.ClickException(
+            "servono la lista («whatsapp») e il Canale («whatsapp_channel») in extra.town di mkdocs.yml."
+        )
+    if config.transition is None:
+        raise click.ClickException(
+            "il modello «invito_canale» si dichiara con il piano di passaggio: aggiungi in extra.town "
+            "«transition: {from: AAAA-MM-GG, until: AAAA-MM-GG}», poi «site-tools whatsapp templates --submit» "
+            "e attendi che Meta lo approvi."
+        )
+    with store_for(config, db_url) as store:
+        est = estimate(store, config)
+        click.echo(
+            f"Invito al Canale WhatsApp: {count(est.recipients, 'iscritto', 'iscritti')} da invitare "
+            f"({number(est.already)} {plural(est.already, 'già invitato', 'già invitati')}); "
+            f"costo stimato {euro(est.cost_eur)} ({euro(config.price_per_template)} a messaggio)."
+        )
+        if est.recipients == 0:
+            click.echo("Nessuno da invitare: nulla è stato inviato.")
+            return
+        if not approve_cost:
+            click.echo("Nulla è stato inviato. Per inviare: site-tools subscribers invite-channel --approve-cost")
+            return
+        settings = current()
+        if not (settings.whatsapp_token and settings.whatsapp_phone_number_id):
+            raise click.ClickException(
+                "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID: impostali come per la pubblicazione."
+            )
+        result = asyncio.run(send_invitation(store, settings))
+    failed = sum(result.failed.values())
+    click.echo(
+        f"{plural(result.accepted, 'Invito inviato', 'Inviti inviati')}: {number(result.accepted)}"
+        + (f"; non consegnabili: {number(failed)}" if failed else "")
+        + "."
+    )
+    if result.state != "done":
+        click.echo(
+            f"Invio non concluso ({result.reason or result.state}): rilancia il comando, invierà solo a chi manca.",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)

@@ -42,6 +42,7 @@ from site_tools.content.town import (
     Service,
     Telegram,
     TownSettings,
+    Transition,
     WhatsAppList,
     normalize_keyword,
     town_model,
@@ -63,6 +64,7 @@ __all__ = [
     "Service",
     "Telegram",
     "TownConfig",
+    "Transition",
     "WhatsAppList",
     "find_config",
     "load_config",
@@ -151,6 +153,8 @@ class TownConfig:
     editor: Editor | None = None
     #: The service that publishes when GitHub proves a push to main with an OIDC token (None: not set up).
     service: Service | None = None
+    #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
+    transition: Transition | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -325,6 +329,7 @@ def _build(
         **markdown,
         editor=settings.editor,
         service=settings.service,
+        transition=settings.transition,
     )
 
 

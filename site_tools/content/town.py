@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from site_tools.content.dates import WEEKDAYS_IT
+from site_tools.content.dates import WEEKDAYS_IT, DateError, parse_datetime
 from site_tools.content.identity import IDENTITY_KEYS, Identity
 from site_tools.content.town_base import (
     Block,
@@ -169,6 +169,48 @@ class Coexistence(Block):
         "suoi archivi e lo dichiara). Nessun contatto diventa iscritto senza una delle due.",
         examples=["riconferma"],
     )
+
+
+def _day(value: Any) -> Any:
+    """``2027-01-10`` as YAML gives it (a string: the loader keeps dates as text) → a date, refused in Italian."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_datetime(value).date()
+    except DateError as exc:
+        raise refuse(exc.message, exc.fix) from None
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+class Transition(Block):
+    """Il passaggio dalla lista al Canale WhatsApp del Comune: dal giorno «from» al giorno «until» ogni messaggio
+    della lista dice la data in cui la lista finisce e porta il pulsante per seguire il Canale (il modello
+    «avviso_comunale_transizione»). Serve «whatsapp_channel»."""
+
+    start: Day = Field(
+        alias="from",
+        description="Il primo giorno in cui i messaggi della lista annunciano il Canale (AAAA-MM-GG).",
+        examples=["2027-01-10"],
+    )
+    until: Day = Field(
+        description="Il giorno in cui la lista finisce: i messaggi lo annunciano (AAAA-MM-GG).",
+        examples=["2027-02-10"],
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Transition:
+        if self.until <= self.start:
+            raise refuse(
+                f"«transition»: la fine ({self.until:%Y-%m-%d}) non viene dopo l'inizio ({self.start:%Y-%m-%d}).",
+                "scrivi in «until» un giorno successivo a «from» (Jesi ha tenuto la lista un mese).",
+            )
+        return self
+
+    def active(self, day: date) -> bool:
+        """Whether messages sent on ``day`` announce the Channel (both ends included)."""
+        return self.start <= day <= self.until
 
 
 class WhatsAppList(Block):
@@ -587,12 +629,24 @@ class TownSettings(Block):
     )
     editor: Editor | None = Field(default=None, description=Editor.__doc__)
     service: Service | None = Field(default=None, description=Service.__doc__)
+    transition: Transition | None = Field(default=None, description=Transition.__doc__)
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
         if not (self.whatsapp or self.whatsapp_channel or self.telegram):
             raise refuse(
                 "nessun canale configurato.", "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram."
+            )
+        if self.transition is not None and not self.whatsapp_channel:
+            raise refuse(
+                "«transition» annuncia il Canale WhatsApp, ma manca «whatsapp_channel».",
+                "aggiungi «whatsapp_channel:» con il link di invito al Canale (Canale › Condividi), "
+                "oppure togli «transition».",
+            )
+        if self.transition is not None and self.whatsapp is None:
+            raise refuse(
+                "«transition» riguarda la lista WhatsApp, ma manca «whatsapp».",
+                "togli «transition»: senza la lista non c'è nulla da cui passare al Canale.",
             )
         return self
 

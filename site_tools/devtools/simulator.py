@@ -53,14 +53,27 @@ from site_tools.devtools.meta_events import (
 from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
-from site_tools.render.whatsapp_template import BODY, hydrate
+from site_tools.render.whatsapp_template import (
+    BODY,
+    INVITE_BODY,
+    INVITE_NAME,
+    TRANSITION_BODY,
+    TRANSITION_PARAMS,
+    TRANSITION_SUFFIX,
+    hydrate,
+)
 from site_tools.service.counter.template import BODY as COUNTER_BODY
 from site_tools.service.counter.template import PARAMS as COUNTER_PARAMS
 from site_tools.service.signature import signature
 from site_tools.settings import WHATSAPP_DEFAULT_MPS
 
 GRAPH_VERSION = "v24.0"
-TEMPLATE_BODIES = {"avviso_comunale": BODY, "sportello_risposta": COUNTER_BODY}
+TEMPLATE_BODIES = {
+    "avviso_comunale": BODY,
+    "avviso_comunale" + TRANSITION_SUFFIX: TRANSITION_BODY,
+    INVITE_NAME: INVITE_BODY,
+    "sportello_risposta": COUNTER_BODY,
+}
 TELEGRAM_ALLOWED_TAGS = {
     "b",
     "strong",
@@ -101,7 +114,12 @@ class SimConfig:
     webhook_url: str | None = None
     statuses: list[str] = field(default_factory=lambda: ["sent", "delivered"])
     templates: dict[str, list[str]] = field(
-        default_factory=lambda: {"avviso_comunale": ["titolo", "sintesi"], "sportello_risposta": list(COUNTER_PARAMS)}
+        default_factory=lambda: {
+            "avviso_comunale": ["titolo", "sintesi"],
+            "avviso_comunale" + TRANSITION_SUFFIX: list(TRANSITION_PARAMS),
+            INVITE_NAME: [],
+            "sportello_risposta": list(COUNTER_PARAMS),
+        }
     )
     telegram_token: str = "123456:sim-telegram-token"
     telegram_per_chat_per_minute: int = 20

@@ -1,7 +1,8 @@
 """The project's WhatsApp templates, declared once, and how a template held at Meta differs from them.
 
 The Graph request bodies come from the renderers' own constants
-(:func:`site_tools.render.whatsapp_template.submission` for the lists' ``avviso_comunale``,
+(:func:`site_tools.render.whatsapp_template.submission` for the lists' ``avviso_comunale``, its transition
+variant and the Channel invitation when the town plans them,
 :func:`site_tools.service.counter.template.submission` for the counter's ``sportello_risposta``): what is
 submitted is what is sent. The counter's template is declared only when the town has the counter.
 """
@@ -22,6 +23,9 @@ EDITABLE = ("APPROVED", "REJECTED", "PAUSED")
 def project_templates(config: TownConfig) -> list[dict[str, Any]]:
     """The Graph API bodies of the templates this town needs, the lists' first."""
     bodies = [whatsapp_template.submission(config)]
+    for optional in (whatsapp_template.transition_submission(config), whatsapp_template.invite_submission(config)):
+        if optional is not None:
+            bodies.append(optional)
     if config.counter is not None:
         bodies.append(counter_template.submission(config))
     return bodies
