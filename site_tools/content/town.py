@@ -151,13 +151,25 @@ def _keyword(value: str) -> str:
 CandidateBasis = Literal["riconferma", "dichiarazione"]
 
 
+def _iso_day(value: Any) -> Any:
+    """The town's YAML gives a date as text: «2026-11-30» (AAAA-MM-GG) is the only form accepted."""
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise refuse(
+                f"«{value}» non è una data.", "scrivi la data come AAAA-MM-GG, per esempio 2026-11-30."
+            ) from None
+    return value
+
+
 class Coexistence(Block):
     """Il numero della lista resta anche nell'app WhatsApp Business del telefono, collegato alla Cloud API
     («coesistenza»): il personale continua a rispondere dal telefono, Meta manda al servizio la cronologia delle
     chat (fino a 180 giorni prima del collegamento), i contatti dell'app e i messaggi scritti dal telefono. Un
     numero così manda al massimo 20 messaggi al secondo."""
 
-    since: date = Field(
+    since: Annotated[date, BeforeValidator(_iso_day)] = Field(
         description="Il giorno in cui il numero è stato collegato alla Cloud API (AAAA-MM-GG).",
         examples=["2026-11-30"],
     )

@@ -43,6 +43,7 @@ from site_tools.devtools.meta_events import METADATA, WABA_ID, event_body
 from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
+from site_tools.render import reconfirm_template
 from site_tools.render.whatsapp_template import BODY, hydrate
 from site_tools.service.counter.template import BODY as COUNTER_BODY
 from site_tools.service.counter.template import PARAMS as COUNTER_PARAMS
@@ -50,7 +51,11 @@ from site_tools.service.signature import signature
 from site_tools.settings import WHATSAPP_DEFAULT_MPS
 
 GRAPH_VERSION = "v24.0"
-TEMPLATE_BODIES = {"avviso_comunale": BODY, "sportello_risposta": COUNTER_BODY}
+TEMPLATE_BODIES = {
+    "avviso_comunale": BODY,
+    "sportello_risposta": COUNTER_BODY,
+    reconfirm_template.NAME: reconfirm_template.BODY,
+}
 TELEGRAM_ALLOWED_TAGS = {
     "b",
     "strong",
@@ -91,7 +96,11 @@ class SimConfig:
     webhook_url: str | None = None
     statuses: list[str] = field(default_factory=lambda: ["sent", "delivered"])
     templates: dict[str, list[str]] = field(
-        default_factory=lambda: {"avviso_comunale": ["titolo", "sintesi"], "sportello_risposta": list(COUNTER_PARAMS)}
+        default_factory=lambda: {
+            "avviso_comunale": ["titolo", "sintesi"],
+            "sportello_risposta": list(COUNTER_PARAMS),
+            reconfirm_template.NAME: ["comune"],
+        }
     )
     telegram_token: str = "123456:sim-telegram-token"
     telegram_per_chat_per_minute: int = 20

@@ -78,6 +78,41 @@ class Candidates:
                 changed += max(cur.rowcount, 0)
         return changed
 
+    def claim(self, limit: int, at: float | None = None) -> list[Candidate]:
+        """Up to ``limit`` candidates in ``new`` moved to ``asked`` *before* the message is sent: the claim is the
+        once-per-person record (a crash after it never sends twice; concurrent runs claim disjoint rows)."""
+        at = at or time.time()
+        with self.db.transaction():
+            rows = self.db.all(
+                "SELECT phone FROM candidates WHERE state = ? ORDER BY added_at, phone LIMIT ? {skip_locked}",
+                (NEW, limit),
+            )
+            claimed = []
+            for (phone,) in rows:
+                cur = self.db.execute(
+                    "UPDATE candidates SET state = ?, asked_at = ?, updated_at = ? WHERE phone = ? AND state = ?",
+                    (ASKED, at, at, phone, NEW),
+                )
+                if cur.rowcount:
+                    claimed.append(phone)
+        return [c for c in (self.get(p) for p in claimed) if c is not None]
+
+    def unclaim(self, phone: str) -> None:
+        """The API refused the message (nothing reached the person): back to ``new`` for a later run."""
+        self.db.execute(
+            "UPDATE candidates SET state = ?, asked_at = NULL, updated_at = ? WHERE phone = ? AND state = ?",
+            (NEW, time.time(), phone, ASKED),
+        )
+
+    def answer(self, phone: str, yes: bool, at: float | None = None) -> bool:
+        """An asked candidate's answer: ``confirmed`` or ``declined``; False (nothing changed) for anyone not asked."""
+        at = at or time.time()
+        cur = self.db.execute(
+            "UPDATE candidates SET state = ?, answered_at = ?, updated_at = ? WHERE phone = ? AND state = ?",
+            (CONFIRMED if yes else DECLINED, at, at, phone, ASKED),
+        )
+        return bool(cur.rowcount and cur.rowcount > 0)
+
     def get(self, phone: str) -> Candidate | None:
         row = self.db.one(
             "SELECT phone, name, state, added_at, asked_at, answered_at FROM candidates WHERE phone = ?", (phone,)
