@@ -1,4 +1,4 @@
-"""Issue 24: the app's contacts (candidates) become subscribers only on a basis — the re-confirmation message and its
+"""The app's contacts (candidates) become subscribers only on a basis — the re-confirmation message and its
 answers, the town's declared import, and the counter's read-only review page.
 
 The message goes to the simulator over real HTTP; the answers come through the signed webhook and the service's own
