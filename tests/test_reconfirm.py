@@ -151,6 +151,26 @@ def test_a_refused_message_leaves_the_contact_to_ask_again(reconfirming: tuple[T
     assert all(state(url, phone) == c.NEW for phone in (NEW_A, NEW_B, NEW_C))
 
 
+def test_a_refused_token_stops_the_run_and_nobody_is_left_asked_without_a_message(
+    reconfirming: tuple[Town, str, SimThread],
+) -> None:
+    town, url, sim = reconfirming
+    sim.configure(fail_with=190)
+    ran = reconfirm(town, url, sim, "--approve-cost")
+    assert ran.returncode != 0 and "Invio interrotto" in ran.stderr
+    assert sent_to(sim) == []
+    assert all(state(url, phone) == c.NEW for phone in (NEW_A, NEW_B, NEW_C))
+
+
+def test_whatsapp_check_covers_the_reconfirmation_template(reconfirming: tuple[Town, str, SimThread]) -> None:
+    town, url, sim = reconfirming
+    env = {**sim.env(), "WHATSAPP_BUSINESS_ACCOUNT_ID": "102290129340398", "SITE_TOOLS_DB": url}
+    ran = site_tools("whatsapp", "check", cwd=town.root, env=env)
+    assert "conferma_iscrizione" in ran.stdout
+    line = next(x for x in ran.stdout.splitlines() if "conferma_iscrizione" in x)
+    assert line.startswith("ok"), ran.stdout
+
+
 def test_a_town_that_declares_cannot_send_the_reconfirmation(town: Town, sqlite_url: str) -> None:
     with_coexistence(town, "dichiarazione")
     ran = site_tools("subscribers", "reconfirm", "--dry-run", cwd=town.root, env={"SITE_TOOLS_DB": sqlite_url})
@@ -195,6 +215,37 @@ def test_no_declines_for_good_and_answers_from_the_unasked_change_nothing(desk: 
     assert desk.store.candidates.get(ASKED).state == c.DECLINED  # type: ignore[union-attr]
     assert desk.store.candidates.get(NEW_A).state == c.NEW  # type: ignore[union-attr]
     assert desk.store.candidates.get(STRANGER) is None
+
+
+def test_an_interactive_reply_button_with_the_same_id_counts_as_the_same_answer(desk: Desk) -> None:
+    reply = {"type": "button_reply", "button_reply": {"id": "riconferma_si", "title": "Sì, continuo"}}
+    desk.write(ASKED, kind="interactive", extra={"interactive": reply})
+    assert desk.store.candidates.get(ASKED).state == c.CONFIRMED  # type: ignore[union-attr]
+    assert desk.store.subscribers.get(ASKED) is not None
+
+
+def test_another_templates_button_is_not_an_answer(desk: Desk) -> None:
+    desk.write(ASKED, kind="button", extra={"button": {"payload": "altro", "text": "Leggi l'avviso"}})
+    assert desk.store.candidates.get(ASKED).state == c.ASKED  # type: ignore[union-attr]
+    assert desk.store.subscribers.get(ASKED) is None
+
+
+def test_claims_are_disjoint_and_answers_move_only_the_asked(store_url: str) -> None:
+    with closing(Store.open(seeded(store_url))) as store, closing(Store.open(store_url)) as other:
+        first, second = store.candidates.claim(2, at=5000.0), other.candidates.claim(5, at=5001.0)
+        assert [x.phone for x in first] == [NEW_A, NEW_B] and [x.phone for x in second] == [NEW_C]
+        assert store.candidates.claim(5) == []
+        assert first[0].state == c.ASKED and first[0].asked_at == 5000.0
+        store.candidates.unclaim(NEW_C)
+        store.candidates.unclaim(DECLINED)  # only an asked one goes back
+        assert store.candidates.get(NEW_C).state == c.NEW  # type: ignore[union-attr]
+        assert store.candidates.get(DECLINED).state == c.DECLINED  # type: ignore[union-attr]
+        assert store.candidates.answer(NEW_A, True, at=6000.0) is True
+        assert store.candidates.answer(NEW_A, False) is False  # answered already
+        assert store.candidates.answer(NEW_C, True) is False  # never asked
+        assert store.candidates.answer(STRANGER, True) is False
+        held = store.candidates.get(NEW_A)
+        assert held is not None and held.state == c.CONFIRMED and held.answered_at == 6000.0
 
 
 # -- 4. the declared import -----------------------------------------------------------------------
@@ -271,3 +322,11 @@ def test_the_inbox_has_no_link_when_the_number_is_not_in_coexistence(desk: Desk)
     desk.login()
     assert "/sportello/candidati" not in desk.client.get("/sportello/").text
     assert reconfirm_template.NAME not in [b["name"] for b in project_templates(CONFIG)]
+
+
+def test_the_connection_day_is_written_as_in_yaml_and_a_wrong_one_says_how(town: Town) -> None:
+    with_coexistence(town, "riconferma")
+    mkdocs = town.root / "mkdocs.yml"
+    mkdocs.write_text(mkdocs.read_text(encoding="utf-8").replace("since: 2026-11-30", "since: 30/11/2026"), "utf-8")
+    ran = site_tools("whatsapp", "templates", "--print", cwd=town.root, env={"WHATSAPP_TOKEN": None})
+    assert ran.returncode != 0 and "«30/11/2026» non è una data" in ran.stderr and "AAAA-MM-GG" in ran.stderr

@@ -175,8 +175,8 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         if not store.inbox.first_time(str(wamid), sender_hash(phone)):
             outcome.repeated += 1
             return
-        button = message.get("button")
-        if message.get("type") == "button" and isinstance(button, dict):
+        button = _button(message)
+        if button is not None:
             yes = reconfirm_template.answer_of(button)
             if yes is not None:
                 _reconfirmed(store, config, phone, yes, sent_at, outcome)
@@ -209,6 +209,19 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             if store.inbox.auto_reply_due(phone, replies.automatic_turn(config, moment)):
                 store.outbox.queue(phone, replies.automatic(config, moment))
                 outcome.auto_answers += 1
+
+
+def _button(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A tapped button as ``{payload, text}``: a template's quick reply (type ``button``) or an interactive
+    message's reply button (type ``interactive``, ``button_reply: {id, title}``); None for anything else."""
+    if message.get("type") == "button" and isinstance(message.get("button"), dict):
+        return dict(message["button"])
+    interactive = message.get("interactive")
+    if message.get("type") == "interactive" and isinstance(interactive, dict):
+        reply = interactive.get("button_reply")
+        if isinstance(reply, dict):
+            return {"payload": reply.get("id"), "text": reply.get("title")}
+    return None
 
 
 def _reconfirmed(store: Store, config: TownConfig, phone: str, yes: bool, sent_at: float, outcome: Outcome) -> None:
