@@ -131,6 +131,19 @@ def test_each_new_contact_is_asked_once_and_a_second_run_sends_nothing(
     assert len(sent_to(sim)) == 3
 
 
+def test_someone_the_list_already_knows_is_never_asked_nor_counted(reconfirming: tuple[Town, str, SimThread]) -> None:
+    town, url, sim = reconfirming
+    with closing(Store.open(url)) as store:
+        store.subscribers.subscribe(NEW_A, consent.HISTORY, "VALFIORITA ON")  # subscribed from the shared history
+        store.subscribers.subscribe(NEW_B, consent.KEYWORD, "VALFIORITA ON")
+        store.subscribers.unsubscribe(NEW_B)  # and then wrote OFF: their last word
+    dry = reconfirm(town, url, sim, "--dry-run")
+    assert "1 contatto dell'app da interpellare; costo stimato € 0,05" in dry.stdout
+    ran = reconfirm(town, url, sim, "--approve-cost")
+    assert ran.returncode == 0, ran.stderr
+    assert sent_to(sim) == [NEW_C]
+
+
 def test_after_a_crash_the_claimed_are_never_sent_twice_and_the_rest_go_out(
     reconfirming: tuple[Town, str, SimThread],
 ) -> None:
@@ -257,7 +270,10 @@ def test_declared_import_needs_the_declaration_and_subscribes_only_waiting_conta
     with_coexistence(town, "dichiarazione")
     url = seeded(sqlite_url)
     listed = town.root / "consensi_comune.csv"
-    listed.write_text(f"numero\n+{NEW_A}\n{ASKED}\n{DECLINED}\n{STRANGER}\nnon so\n", encoding="utf-8")
+    listed.write_text(f"numero\n+{NEW_A}\n{ASKED}\n{DECLINED}\n{STRANGER}\n{NEW_B}\nnon so\n", encoding="utf-8")
+    with closing(Store.open(url)) as store:  # NEW_B wrote OFF once: a declaration does not undo it
+        store.subscribers.subscribe(NEW_B, consent.KEYWORD, "VALFIORITA ON")
+        store.subscribers.unsubscribe(NEW_B)
     env = {"SITE_TOOLS_DB": url}
     refused = site_tools("subscribers", "declare", str(listed), cwd=town.root, env=env)
     assert refused.returncode != 0 and "--dichiaro" in refused.stderr
@@ -266,7 +282,8 @@ def test_declared_import_needs_the_declaration_and_subscribes_only_waiting_conta
     ran = site_tools("subscribers", "declare", str(listed), "--dichiaro", cwd=town.root, env=env)
     assert "Iscritti 2 contatti su dichiarazione del Comune." in ran.stdout
     assert "1 numero non è tra i contatti dell'app" in ran.stdout
-    assert "1 già nello stato «declined»" in ran.stdout
+    assert "1 già nello stato «declined»: lasciato com'era." in ran.stdout
+    assert "1 già nella lista o cancellato con la parola chiave: lasciato com'era." in ran.stdout
     assert ran.returncode != 0 and "non è un numero valido" in ran.stdout + ran.stderr  # the bad line is named
     with closing(Store.open(url)) as store:
         for phone in (NEW_A, ASKED):
@@ -275,6 +292,8 @@ def test_declared_import_needs_the_declaration_and_subscribes_only_waiting_conta
             assert "dichiarato dal Comune il" in row[2] and "consensi_comune.csv" in row[2]
             assert store.candidates.get(phone).state == c.IMPORTED  # type: ignore[union-attr]
         assert store.subscribers.get(DECLINED) is None and store.subscribers.get(STRANGER) is None
+        left = store.subscribers.get(NEW_B)
+        assert left is not None and left.status != "active"
 
 
 def test_a_town_that_reconfirms_cannot_declare(town: Town, sqlite_url: str) -> None:
@@ -310,6 +329,7 @@ def test_staff_see_the_contacts_by_state_masked_and_cannot_subscribe_anyone(coex
     assert page.status_code == 200
     assert "Da interpellare</a></th><td>3</td>" in page.text
     assert "Contatto 0" in page.text and "+39 333 ••• ••01" in page.text
+    assert "Hanno risposto «Sì, continuo»: iscritti" in page.text
     assert NEW_A not in page.text and "333 111 0001" not in page.text  # never the whole number
     assert "<form" not in page.text.split("<main", 1)[1]  # read-only
     declined = desk.client.get("/sportello/candidati?stato=declined")

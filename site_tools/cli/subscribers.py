@@ -111,6 +111,10 @@ def _coexistence_basis(config: TownConfig, wanted: str) -> None:
         )
 
 
+#: A declared number the list already knows (subscribed, or left with the OFF keyword): left as it is.
+LISTED = "già nella lista o cancellato con la parola chiave"
+
+
 @dataclass
 class Declared:
     imported: int
@@ -162,6 +166,9 @@ def declare(store: Store, config: TownConfig, path: Path, now: float | None = No
             continue
         if candidate.state not in (candidates.NEW, candidates.ASKED):
             skipped[candidate.state] = skipped.get(candidate.state, 0) + 1
+            continue
+        if store.subscribers.get(phone) is not None:  # subscribed already, or left: an OFF is the last word
+            skipped[LISTED] = skipped.get(LISTED, 0) + 1
             continue
         with store.db.transaction():
             store.subscribers.subscribe(phone, consent.DECLARED, note, at=now)
@@ -298,7 +305,7 @@ def subscribers_reconfirm(
     config = ctx.config
     _coexistence_basis(config, "riconferma")
     with store_for(config, db_url) as store:
-        waiting = store.candidates.counts().get(candidates.NEW, 0)
+        waiting = store.candidates.to_ask()
         cost = waiting * config.price_per_template
         click.echo(
             f"{count(waiting, 'contatto', 'contatti')} dell'app da interpellare; costo stimato {euro(cost)} "
@@ -368,7 +375,9 @@ def subscribers_declare(ctx: Context, file: Path, declared: bool, db_url: str | 
         click.echo(f"{count(result.not_candidates, 'numero non è', 'numeri non sono')} tra i contatti dell'app: "
                    "per loro usa «site-tools subscribers import» con la data del consenso.")  # fmt: skip
     for state, n in sorted(result.skipped.items()):
-        click.echo(f"{number(n)} già nello stato «{state}»: lasciati come sono.")
+        what = state if state == LISTED else f"già nello stato «{state}»"
+        left = plural(n, "lasciato com'era", "lasciati com'erano")
+        click.echo(f"{number(n)} {what}: {left}.")
     if result.rejected:
         report(result.rejected)
         sys.exit(EXIT_PROBLEMS)

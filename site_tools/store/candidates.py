@@ -22,6 +22,9 @@ from site_tools.store.database import Database
 NEW, ASKED, CONFIRMED, DECLINED, IMPORTED, REMOVED = "new", "asked", "confirmed", "declined", "imported", "removed"
 STATES = (NEW, ASKED, CONFIRMED, DECLINED, IMPORTED, REMOVED)
 
+#: The list has never known the number: not subscribed, not left (an OFF is the person's last word).
+_NOT_ON_THE_LIST = "NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.phone = candidates.phone)"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -84,7 +87,8 @@ class Candidates:
         at = at or time.time()
         with self.db.transaction():
             rows = self.db.all(
-                "SELECT phone FROM candidates WHERE state = ? ORDER BY added_at, phone LIMIT ? {skip_locked}",
+                f"SELECT phone FROM candidates WHERE state = ? AND {_NOT_ON_THE_LIST}"
+                " ORDER BY added_at, phone LIMIT ? {skip_locked}",
                 (NEW, limit),
             )
             claimed = []
@@ -96,6 +100,11 @@ class Candidates:
                 if cur.rowcount:
                     claimed.append(phone)
         return [c for c in (self.get(p) for p in claimed) if c is not None]
+
+    def to_ask(self) -> int:
+        """How many ``claim`` would ask: candidates in ``new`` the list has never known (a subscriber, or someone
+        who left the list with the OFF keyword, is never asked)."""
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM candidates WHERE state = ? AND {_NOT_ON_THE_LIST}", (NEW,)))
 
     def unclaim(self, phone: str) -> None:
         """The API refused the message (nothing reached the person): back to ``new`` for a later run."""
