@@ -1,4 +1,5 @@
-"""``site-tools subscribers``: stats, import of existing lists, GDPR access and erasure."""
+"""``site-tools subscribers``: stats, import of existing lists, GDPR access and erasure, and the app's contacts
+(coexistence): the re-confirmation message and the town's declared import."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,7 +24,7 @@ from site_tools.content.dates import DateError, parse_datetime
 from site_tools.content.problems import Problem
 from site_tools.formatting import count, number, plural
 from site_tools.phones import NOT_VALID, mask, normalize, whatsapp_refusal
-from site_tools.store import Store
+from site_tools.store import Store, candidates
 from site_tools.store import consent as consent_bases
 
 #: The headers each column is recognised by, compared as :func:`header_key` leaves them (case, accents, ``_``).
@@ -147,6 +149,88 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
         return ImportResult(len(rows) - already, already, rejected, reasons)
     added, already = store.subscribers.import_rows(rows)
     return ImportResult(added, already, rejected, reasons)
+
+
+def _coexistence_basis(config: TownConfig, wanted: str) -> None:
+    """Refuses (in Italian, with the fix) a command for a basis the town did not choose."""
+    coex = config.whatsapp.coexistence if config.whatsapp else None
+    if coex is None:
+        raise click.ClickException(
+            "il numero della lista non è in coesistenza con l'app WhatsApp Business: non ci sono contatti da "
+            "trasformare in iscritti. Se lo è, aggiungi whatsapp.coexistence (since, candidates) nella "
+            "configurazione del Comune."
+        )
+    if coex.candidates != wanted:
+        raise click.ClickException(
+            f"la configurazione dice whatsapp.coexistence.candidates: «{coex.candidates}», non «{wanted}». "
+            f"Cambiala in «{wanted}» se il Comune ha scelto questa strada."
+        )
+
+
+#: A declared number the list already knows (subscribed, or left with the OFF keyword): left as it is.
+LISTED = "già nella lista o cancellato con la parola chiave"
+
+
+@dataclass
+class Declared:
+    imported: int
+    not_candidates: int  # numbers in the file that are not contacts of the app (use «subscribers import»)
+    skipped: dict[str, int]  # candidates already answered or removed, by state
+    rejected: list[Problem]
+
+
+def read_numbers(path: Path) -> tuple[list[str], list[Problem]]:
+    """The numbers in the town's file: the first field of each line (a header line is skipped)."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    phones: list[str] = []
+    rejected: list[Problem] = []
+    for line, row in enumerate(csv.reader(io.StringIO(text), delimiter=";" if ";" in text[:4096] else ","), start=1):
+        field = (row[0] if row else "").strip()
+        if not field:
+            continue
+        phone = normalize(field)
+        if phone is None:
+            if line == 1 and not any(ch.isdigit() for ch in field):
+                continue  # the header
+            rejected.append(
+                Problem(path.name, line, None, f"«{mask(field)}» non è un numero valido.",
+                        "correggi il numero (con o senza +39) o togli la riga.")
+            )  # fmt: skip
+            continue
+        if phone not in phones:
+            phones.append(phone)
+    return phones, rejected
+
+
+def declare(store: Store, config: TownConfig, path: Path, now: float | None = None) -> Declared:
+    """The town declares that the contacts listed in ``path`` consented (its own records): those still waiting
+    (``new`` or ``asked``) become subscribers on the DECLARED basis, the declaration's date and file recorded."""
+    now = now or time.time()
+    day = datetime.fromtimestamp(now, config.timezone).strftime("%d/%m/%Y")
+    note = f"dichiarato dal Comune il {day} (file {path.name}): consenso dagli archivi del Comune"
+    phones, rejected = read_numbers(path)
+    imported, outsiders = 0, 0
+    skipped: dict[str, int] = {}
+    for phone in phones:
+        candidate = store.candidates.get(phone)
+        if candidate is None:
+            outsiders += 1
+            continue
+        if candidate.state not in (candidates.NEW, candidates.ASKED):
+            skipped[candidate.state] = skipped.get(candidate.state, 0) + 1
+            continue
+        if store.subscribers.get(phone) is not None:  # subscribed already, or left: an OFF is the last word
+            skipped[LISTED] = skipped.get(LISTED, 0) + 1
+            continue
+        with store.db.transaction():
+            store.subscribers.subscribe(phone, consent_bases.DECLARED, note, at=now)
+            store.candidates.set_state([phone], candidates.IMPORTED, at=now)
+        imported += 1
+    return Declared(imported, outsiders, skipped, rejected)
 
 
 def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
@@ -329,4 +413,104 @@ def subscribers_invite_channel(ctx: Context, approve_cost: bool, db_url: str | N
             f"Invio non concluso ({result.reason or result.state}): rilancia il comando, invierà solo a chi manca.",
             err=True,
         )
+        sys.exit(EXIT_PROBLEMS)
+
+
+@subscribers.command("reconfirm")
+@click.option("--approve-cost", is_flag=True, help="Approva il costo stimato e manda senza chiedere.")
+@click.option("--dry-run", is_flag=True, help="Mostra quanti contatti, il costo stimato e il messaggio; non manda.")
+@click.option("--rate", type=float, default=None, help="Messaggi al secondo (se manca: WHATSAPP_MPS).")
+@db_option
+@pass_ctx
+@friendly
+def subscribers_reconfirm(
+    ctx: Context, approve_cost: bool, dry_run: bool, rate: float | None, db_url: str | None
+) -> None:
+    """Manda il messaggio di conferma (modello conferma_iscrizione) ai contatti dell'app non ancora interpellati:
+    una volta sola per persona. Solo chi risponde «Sì, continuo» diventa iscritto."""
+    import asyncio
+
+    from site_tools.channels.cloud_api import WhatsAppCloud
+    from site_tools.delivery.reconfirm import preview, send_all
+    from site_tools.formatting import euro
+    from site_tools.settings import current, reveal
+
+    config = ctx.config
+    _coexistence_basis(config, "riconferma")
+    with store_for(config, db_url) as store:
+        waiting = store.candidates.to_ask()
+        cost = waiting * config.price_per_template
+        click.echo(
+            f"{count(waiting, 'contatto', 'contatti')} dell'app da interpellare; costo stimato {euro(cost)} "
+            f"({number(waiting)} × {euro(config.price_per_template)})."
+        )
+        click.echo("Il messaggio:\n" + preview(config))
+        if dry_run or not waiting:
+            if not waiting:
+                click.echo("Nessuno da interpellare: nulla da mandare.")
+            return
+        if not approve_cost:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"il costo stimato ({euro(cost)}) va approvato: ripeti il comando con --approve-cost."
+                )
+            click.confirm(f"Mandare il messaggio a {count(waiting, 'contatto', 'contatti')}?", abort=True)
+        settings = current()
+        if not settings.whatsapp_token or not settings.whatsapp_phone_number_id:
+            raise click.ClickException(
+                "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID: aggiungili all'ambiente del comando."
+            )
+        number_id = settings.whatsapp_phone_number_id
+
+        async def run() -> Any:
+            async with WhatsAppCloud(
+                settings.whatsapp_api_url, number_id, reveal(settings.whatsapp_token), timeout=settings.http_timeout
+            ) as cloud:
+                return await send_all(store, config, cloud, number_id, rate or settings.whatsapp_mps)
+
+        result = asyncio.run(run())
+    click.echo(
+        f"{plural(result.sent, 'Mandato', 'Mandati')} {number(result.sent)}; "
+        f"{number(result.refused)} {plural(result.refused, 'rifiutato', 'rifiutati')} da Meta (si riprova al "
+        "prossimo comando)."
+    )
+    if result.stopped:
+        click.echo(f"Invio interrotto: {result.stopped}. Chi non ha ricevuto il messaggio resta da interpellare.",
+                   err=True)  # fmt: skip
+        sys.exit(EXIT_PROBLEMS)
+
+
+@subscribers.command("declare")
+@click.argument("file", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dichiaro",
+    "declared",
+    is_flag=True,
+    help="Il Comune dichiara di avere, nei suoi archivi, il consenso di queste persone a ricevere gli avvisi.",
+)
+@db_option
+@pass_ctx
+@friendly
+def subscribers_declare(ctx: Context, file: Path, declared: bool, db_url: str | None) -> None:
+    """Iscrive i contatti dell'app elencati nel FILE (un numero per riga) su dichiarazione del Comune."""
+    config = ctx.config
+    _coexistence_basis(config, "dichiarazione")
+    if not declared:
+        raise click.ClickException(
+            "serve la dichiarazione esplicita del Comune: ripeti il comando con --dichiaro solo se gli archivi del "
+            "Comune registrano il consenso di ognuna di queste persone."
+        )
+    with store_for(config, db_url) as store:
+        result = declare(store, config, file)
+    click.echo(f"{plural(result.imported, 'Iscritto', 'Iscritti')} {count(result.imported, 'contatto', 'contatti')} "
+               "su dichiarazione del Comune.")  # fmt: skip
+    if result.not_candidates:
+        click.echo(f"{count(result.not_candidates, 'numero non è', 'numeri non sono')} tra i contatti dell'app: "
+                   "per loro usa «site-tools subscribers import» con la data del consenso.")  # fmt: skip
+    for state, n in sorted(result.skipped.items()):
+        what = state if state == LISTED else f"già nello stato «{state}»"
+        left = plural(n, "lasciato com'era", "lasciati com'erano")
+        click.echo(f"{number(n)} {what}: {left}.")
+    if result.rejected:
+        report(result.rejected)
         sys.exit(EXIT_PROBLEMS)

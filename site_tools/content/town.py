@@ -151,26 +151,6 @@ def _keyword(value: str) -> str:
 CandidateBasis = Literal["riconferma", "dichiarazione"]
 
 
-class Coexistence(Block):
-    """Il numero della lista resta anche nell'app WhatsApp Business del telefono, collegato alla Cloud API
-    («coesistenza»): il personale continua a rispondere dal telefono, Meta manda al servizio la cronologia delle
-    chat (fino a 180 giorni prima del collegamento), i contatti dell'app e i messaggi scritti dal telefono. Un
-    numero così manda al massimo 20 messaggi al secondo."""
-
-    since: date = Field(
-        description="Il giorno in cui il numero è stato collegato alla Cloud API (AAAA-MM-GG).",
-        examples=["2026-11-30"],
-        strict=False,  # YAML's dates arrive as text (content/yamlio.py): «2026-11-30» is read as the day
-    )
-    candidates: CandidateBasis = Field(
-        default="riconferma",
-        description="Come i contatti dell'app diventano iscritti: «riconferma» (un messaggio chiede a ciascuno «Sì, "
-        "continuo» / «No»; solo chi risponde sì è iscritto) oppure «dichiarazione» (il Comune importa i consensi dai "
-        "suoi archivi e lo dichiara). Nessun contatto diventa iscritto senza una delle due.",
-        examples=["riconferma"],
-    )
-
-
 def _day(value: Any) -> Any:
     """``2027-01-10`` as YAML gives it (a string: the loader keeps dates as text) → a date, refused in Italian."""
     if not isinstance(value, str):
@@ -182,6 +162,25 @@ def _day(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_day)]
+
+
+class Coexistence(Block):
+    """Il numero della lista resta anche nell'app WhatsApp Business del telefono, collegato alla Cloud API
+    («coesistenza»): il personale continua a rispondere dal telefono, Meta manda al servizio la cronologia delle
+    chat (fino a 180 giorni prima del collegamento), i contatti dell'app e i messaggi scritti dal telefono. Un
+    numero così manda al massimo 20 messaggi al secondo."""
+
+    since: Day = Field(
+        description="Il giorno in cui il numero è stato collegato alla Cloud API (AAAA-MM-GG).",
+        examples=["2026-11-30"],
+    )
+    candidates: CandidateBasis = Field(
+        default="riconferma",
+        description="Come i contatti dell'app diventano iscritti: «riconferma» (un messaggio chiede a ciascuno «Sì, "
+        "continuo» / «No»; solo chi risponde sì è iscritto) oppure «dichiarazione» (il Comune importa i consensi dai "
+        "suoi archivi e lo dichiara). Nessun contatto diventa iscritto senza una delle due.",
+        examples=["riconferma"],
+    )
 
 
 class Transition(Block):

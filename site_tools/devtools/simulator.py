@@ -53,6 +53,7 @@ from site_tools.devtools.meta_events import (
 from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
+from site_tools.render import reconfirm_template
 from site_tools.render.whatsapp_template import (
     BODY,
     INVITE_BODY,
@@ -73,6 +74,7 @@ TEMPLATE_BODIES = {
     "avviso_comunale" + TRANSITION_SUFFIX: TRANSITION_BODY,
     INVITE_NAME: INVITE_BODY,
     "sportello_risposta": COUNTER_BODY,
+    reconfirm_template.NAME: reconfirm_template.BODY,
 }
 TELEGRAM_ALLOWED_TAGS = {
     "b",
@@ -119,6 +121,7 @@ class SimConfig:
             "avviso_comunale" + TRANSITION_SUFFIX: list(TRANSITION_PARAMS),
             INVITE_NAME: [],
             "sportello_risposta": list(COUNTER_PARAMS),
+            reconfirm_template.NAME: ["comune"],
         }
     )
     telegram_token: str = "123456:sim-telegram-token"

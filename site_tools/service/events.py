@@ -18,6 +18,7 @@ from typing import Any
 
 from site_tools.content.config import TownConfig
 from site_tools.phones import e164, mask, mask_all, sender_hash
+from site_tools.render import reconfirm_template
 from site_tools.service import coexistence, replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
@@ -176,6 +177,12 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
         if not store.inbox.first_time(str(wamid), sender_hash(phone)):
             outcome.repeated += 1
             return
+        button = _button(message)
+        if button is not None:
+            yes = reconfirm_template.answer_of(button)
+            if yes is not None:
+                _reconfirmed(store, config, phone, yes, sent_at, outcome)
+                return
         text = _text(message)
         wish = intent(text, config.whatsapp) if text and config.whatsapp else Intent.OTHER
         if wish is Intent.ON:
@@ -204,6 +211,36 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             if store.inbox.auto_reply_due(phone, replies.automatic_turn(config, moment)):
                 store.outbox.queue(phone, replies.automatic(config, moment))
                 outcome.auto_answers += 1
+
+
+def _button(message: dict[str, Any]) -> dict[str, Any] | None:
+    """A tapped button as ``{payload, text}``: a template's quick reply (type ``button``) or an interactive
+    message's reply button (type ``interactive``, ``button_reply: {id, title}``); None for anything else."""
+    if message.get("type") == "button" and isinstance(message.get("button"), dict):
+        return dict(message["button"])
+    interactive = message.get("interactive")
+    if message.get("type") == "interactive" and isinstance(interactive, dict):
+        reply = interactive.get("button_reply")
+        if isinstance(reply, dict):
+            return {"payload": reply.get("id"), "text": reply.get("title")}
+    return None
+
+
+def _reconfirmed(store: Store, config: TownConfig, phone: str, yes: bool, sent_at: float, outcome: Outcome) -> None:
+    """A contact's answer to the re-confirmation: only someone asked (and not yet answered) changes state."""
+    if not store.candidates.answer(phone, yes, at=sent_at):
+        outcome.ignored.append("re-confirmation answer from someone not asked")
+        return
+    if not yes:
+        log.info("re-confirmation declined by %s", mask(phone))
+        return
+    note = f"ha risposto «{reconfirm_template.YES}» al messaggio {reconfirm_template.NAME}"
+    if store.subscribers.subscribe(phone, consent.RECONFIRMED, note, at=sent_at):
+        store.outbox.queue(phone, replies.subscribed(config))
+        outcome.subscribed += 1
+        log.info("subscribed %s (re-confirmed)", mask(phone))
+    else:
+        outcome.repeated += 1
 
 
 def _older_than_opt_out(store: Store, phone: str, sent_at: float) -> bool:

@@ -4,7 +4,8 @@ The Graph request bodies come from the renderers' own constants
 (:func:`site_tools.render.whatsapp_template.submission` for the lists' ``avviso_comunale``, its transition
 variant and the Channel invitation when the town plans them,
 :func:`site_tools.service.counter.template.submission` for the counter's ``sportello_risposta``): what is
-submitted is what is sent. The counter's template is declared only when the town has the counter.
+submitted is what is sent. The counter's template is declared only when the town has the counter, the
+re-confirmation's (:mod:`site_tools.render.reconfirm_template`) only when the app's contacts are re-confirmed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from site_tools.channels.meta_account import GraphError, MetaAccount, RemoteTemplate
 from site_tools.content.config import TownConfig
-from site_tools.render import whatsapp_template
+from site_tools.render import reconfirm_template, whatsapp_template
 from site_tools.service.counter import template as counter_template
 
 #: Statuses Meta allows an edit from (an APPROVED one: once a day, 10 times in 30 days).
@@ -28,6 +29,8 @@ def project_templates(config: TownConfig) -> list[dict[str, Any]]:
             bodies.append(optional)
     if config.counter is not None:
         bodies.append(counter_template.submission(config))
+    if reconfirm_template.wanted(config):
+        bodies.append(reconfirm_template.submission(config))
     return bodies
 
 

@@ -22,6 +22,9 @@ from site_tools.store.database import Database
 NEW, ASKED, CONFIRMED, DECLINED, IMPORTED, REMOVED = "new", "asked", "confirmed", "declined", "imported", "removed"
 STATES = (NEW, ASKED, CONFIRMED, DECLINED, IMPORTED, REMOVED)
 
+#: The list has never known the number: not subscribed, not left (an OFF is the person's last word).
+_NOT_ON_THE_LIST = "NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.phone = candidates.phone)"
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -77,6 +80,47 @@ class Candidates:
                 )
                 changed += max(cur.rowcount, 0)
         return changed
+
+    def claim(self, limit: int, at: float | None = None) -> list[Candidate]:
+        """Up to ``limit`` candidates in ``new`` moved to ``asked`` *before* the message is sent: the claim is the
+        once-per-person record (a crash after it never sends twice; concurrent runs claim disjoint rows)."""
+        at = at or time.time()
+        with self.db.transaction():
+            rows = self.db.all(
+                f"SELECT phone FROM candidates WHERE state = ? AND {_NOT_ON_THE_LIST}"
+                " ORDER BY added_at, phone LIMIT ? {skip_locked}",
+                (NEW, limit),
+            )
+            claimed = []
+            for (phone,) in rows:
+                cur = self.db.execute(
+                    "UPDATE candidates SET state = ?, asked_at = ?, updated_at = ? WHERE phone = ? AND state = ?",
+                    (ASKED, at, at, phone, NEW),
+                )
+                if cur.rowcount:
+                    claimed.append(phone)
+        return [c for c in (self.get(p) for p in claimed) if c is not None]
+
+    def to_ask(self) -> int:
+        """How many ``claim`` would ask: candidates in ``new`` the list has never known (a subscriber, or someone
+        who left the list with the OFF keyword, is never asked)."""
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM candidates WHERE state = ? AND {_NOT_ON_THE_LIST}", (NEW,)))
+
+    def unclaim(self, phone: str) -> None:
+        """The API refused the message (nothing reached the person): back to ``new`` for a later run."""
+        self.db.execute(
+            "UPDATE candidates SET state = ?, asked_at = NULL, updated_at = ? WHERE phone = ? AND state = ?",
+            (NEW, time.time(), phone, ASKED),
+        )
+
+    def answer(self, phone: str, yes: bool, at: float | None = None) -> bool:
+        """An asked candidate's answer: ``confirmed`` or ``declined``; False (nothing changed) for anyone not asked."""
+        at = at or time.time()
+        cur = self.db.execute(
+            "UPDATE candidates SET state = ?, answered_at = ?, updated_at = ? WHERE phone = ? AND state = ?",
+            (CONFIRMED if yes else DECLINED, at, at, phone, ASKED),
+        )
+        return bool(cur.rowcount and cur.rowcount > 0)
 
     def get(self, phone: str) -> Candidate | None:
         row = self.db.one(

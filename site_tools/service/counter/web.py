@@ -32,12 +32,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from site_tools.content import limits
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.formatting import duration, number, to_whom
+from site_tools.phones import mask
 from site_tools.service.counter import actions, auth
 from site_tools.service.counter.runtime import Counter
 from site_tools.service.counter.template import ANSWER_MAX, BODY
 from site_tools.service.counter.window import Window
 from site_tools.settings import reveal
-from site_tools.store import Store
+from site_tools.store import Store, candidates
 from site_tools.store.conversations import HANDLED, OPEN
 from site_tools.store.staff import StaffMember
 
@@ -46,6 +47,15 @@ HERE = Path(__file__).parent
 PAGE_SIZE = 50
 MAX_FORM = 64 * 1024
 INLINE_IMAGES = {"image/jpeg", "image/png", "image/webp"}
+#: The candidates' states as staff read them (coexistence: the app's contacts), in the page's order.
+CANDIDATE_STATES_IT = {
+    candidates.NEW: "da interpellare",
+    candidates.ASKED: "messaggio di conferma mandato, in attesa di risposta",
+    candidates.CONFIRMED: "hanno risposto «Sì, continuo»: iscritti",
+    candidates.DECLINED: "hanno risposto «No»: non iscritti, non si richiede più",
+    candidates.IMPORTED: "iscritti su dichiarazione del Comune",
+    candidates.REMOVED: "tolti dai contatti dell'app prima di essere interpellati",
+}
 STATUS_IT = {
     "queued": "in coda",
     "sending": "in invio",
@@ -113,7 +123,13 @@ class Inbox:
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
         )
         self.env.filters.update(
-            when=self.when, ago=duration, phone=phone_display, number=number, to_whom=to_whom, audit=actions.audit_text
+            when=self.when,
+            ago=duration,
+            phone=phone_display,
+            masked=mask,
+            number=number,
+            to_whom=to_whom,
+            audit=actions.audit_text,
         )
 
     # -- helpers -----------------------------------------------------------------------
@@ -298,6 +314,31 @@ class Inbox:
             next_opening=self.config.office_hours.next_opening(now),
             overnight=overnight,
             arrived=arrived,
+            candidates_link=bool(self.config.whatsapp and self.config.whatsapp.coexistence),
+        )
+
+    async def candidates_page(self, request: Request, me: StaffMember) -> Response:
+        """The app's contacts by state, read-only: nobody becomes a subscriber from here (only by their own answer
+        or the town's declaration, from the command line)."""
+        wanted = request.query_params.get("stato", candidates.NEW)
+        state = wanted if wanted in CANDIDATE_STATES_IT else candidates.NEW
+
+        def load(store: Store) -> tuple[dict[str, int], list[candidates.Candidate]]:
+            return store.candidates.counts(), store.candidates.in_state(state, limit=PAGE_SIZE * 10)
+
+        counts, rows = await self.run(load)
+        coex = self.config.whatsapp.coexistence if self.config.whatsapp else None
+        return self.page(
+            request,
+            "candidates.html",
+            title="Contatti dell'app",
+            me=me,
+            counts=counts,
+            states=CANDIDATE_STATES_IT,
+            state=state,
+            rows=rows,
+            shown_max=PAGE_SIZE * 10,
+            basis=coex.candidates if coex else None,
         )
 
     async def conversation(
@@ -473,6 +514,7 @@ def inbox_app(counter: Counter, clock: Callable[[], float] = time.time, cookie_p
         Route("/static/sportello.css", css, methods=["GET"]),
         Route("/static/sportello.js", script, methods=["GET"]),
         Route("/", staff_only(inbox, inbox.inbox), methods=["GET"]),
+        Route("/candidati", staff_only(inbox, inbox.candidates_page), methods=["GET"]),
         Route("/conversazioni/{id:int}", staff_only(inbox, inbox.conversation), methods=["GET"]),
         Route("/conversazioni/{id:int}/media/{message:int}", staff_only(inbox, inbox.media), methods=["GET"]),
         Route("/conversazioni/{id:int}/rispondi", staff_only(inbox, inbox.reply), methods=["POST"]),
