@@ -137,6 +137,14 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
             reasons["data del consenso mancante o non valida"] += 1
             rejected.append(Problem(shown, line, date_col, f"data del consenso non valida: {exc.message}", exc.fix))
             continue
+        if consent.timestamp() > time.time():
+            # A typo (2052 for 2025): a consent «newer» than any OFF they wrote would outlive it.
+            reasons["data del consenso nel futuro"] += 1
+            rejected.append(
+                Problem(shown, line, date_col, f"la data del consenso «{date_raw}» è nel futuro.",
+                        "correggi la data (giorno/mese/anno) con quella in cui la persona ha dato il consenso.")
+            )  # fmt: skip
+            continue
         if phone in seen:
             continue
         seen.add(phone)
