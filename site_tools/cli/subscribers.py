@@ -325,7 +325,7 @@ def subscribers_invite_channel(ctx: Context, approve_cost: bool, db_url: str | N
             raise click.ClickException(
                 "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID: impostali come per la pubblicazione."
             )
-        result = asyncio.run(send_invitation(store, settings))
+        result = asyncio.run(send_invitation(store, config, settings))
     failed = sum(result.failed.values())
     click.echo(
         f"{plural(result.accepted, 'Invito inviato', 'Inviti inviati')}: {number(result.accepted)}"
