@@ -38,7 +38,7 @@ def estimate(store: Store, config: TownConfig) -> InviteEstimate:
     subscribers without a row, plus those a run that stopped still owes it (retry, or an unknown outcome)."""
     held = sum(store.ledger.delivery_counts(INVITE_ID).get(CHANNEL, {}).values())
     owed = store.ledger.pending_count(INVITE_ID, CHANNEL)
-    recipients = max(0, store.subscribers.count_active() - held) + owed
+    recipients = store.ledger.owed_to_active(INVITE_ID, CHANNEL)  # those invited and gone since are not counted
     return InviteEstimate(recipients, held - owed, recipients * config.price_per_template)
 
 
