@@ -74,6 +74,8 @@ class ImportResult:
 
 
 def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")  # Excel's «Testo Unicode» (tab-separated)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
