@@ -198,6 +198,19 @@ def _number_arg(value: str) -> str:
     return phone
 
 
+def _existing_store(config: TownConfig, db_url: str | None) -> None:
+    """A dry run writes nothing, not even a new, empty database (a wrong --db would count everyone as new)."""
+    from site_tools.settings import current, reveal
+    from site_tools.store.database import parse_url
+
+    target = parse_url(db_url or reveal(current().db_url) or None, config.root / "data")
+    if target.dialect == "sqlite" and target.location != ":memory:" and not Path(target.location).exists():
+        raise click.ClickException(
+            f"il database «{target.location}» non esiste: nulla è stato scritto. Controlla --db (o SITE_TOOLS_DB) "
+            "e indica il database del servizio iscrizioni."
+        )
+
+
 @subscribers.command("stats")
 @db_option
 @pass_ctx
@@ -224,6 +237,8 @@ def subscribers_import(ctx: Context, csv_file: Path, dry_run: bool, db_url: str 
     """
     from site_tools.cli.subscribers import import_csv
 
+    if dry_run:
+        _existing_store(ctx.config, db_url)
     with store_for(ctx.config, db_url) as store:
         result = import_csv(store, ctx.config, csv_file, dry_run=dry_run)
     if dry_run:
