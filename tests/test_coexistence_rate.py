@@ -8,7 +8,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
@@ -24,7 +26,11 @@ from .services import phones, simulator
 from .test_publisher import NORMAL, add, adopt, subscribe
 from .test_subscriptions import SECRET, VERIFY, Service, inbound
 
-COEXISTENCE = '      off: "OFF"\n      coexistence:\n        since: 2026-11-30\n'
+#: Connected tomorrow (the town's day): every message of the history the tests make (up to now) predates it.
+COEXISTENCE = (
+    '      off: "OFF"\n      coexistence:\n'
+    f"        since: {(datetime.now(ZoneInfo('Europe/Rome')) + timedelta(days=1)).date()}\n"
+)
 
 
 def in_coexistence(town: Town) -> Town:

@@ -76,6 +76,8 @@ class ImportResult:
 
 
 def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")  # Excel's «Testo Unicode» (tab-separated)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -138,6 +140,14 @@ def import_csv(store: Store, config: TownConfig, path: Path, *, dry_run: bool = 
         except DateError as exc:
             reasons["data del consenso mancante o non valida"] += 1
             rejected.append(Problem(shown, line, date_col, f"data del consenso non valida: {exc.message}", exc.fix))
+            continue
+        if consent.timestamp() > time.time():
+            # A typo (2052 for 2025): a consent «newer» than any OFF they wrote would outlive it.
+            reasons["data del consenso nel futuro"] += 1
+            rejected.append(
+                Problem(shown, line, date_col, f"la data del consenso «{date_raw}» è nel futuro.",
+                        "correggi la data (giorno/mese/anno) con quella in cui la persona ha dato il consenso.")
+            )  # fmt: skip
             continue
         if phone in seen:
             continue
@@ -272,6 +282,19 @@ def _number_arg(value: str) -> str:
     return phone
 
 
+def _existing_store(config: TownConfig, db_url: str | None) -> None:
+    """A dry run writes nothing, not even a new, empty database (a wrong --db would count everyone as new)."""
+    from site_tools.settings import current, reveal
+    from site_tools.store.database import parse_url
+
+    target = parse_url(db_url or reveal(current().db_url) or None, config.root / "data")
+    if target.dialect == "sqlite" and target.location != ":memory:" and not Path(target.location).exists():
+        raise click.ClickException(
+            f"il database «{target.location}» non esiste: nulla è stato scritto. Controlla --db (o SITE_TOOLS_DB) "
+            "e indica il database del servizio iscrizioni."
+        )
+
+
 @subscribers.command("stats")
 @db_option
 @pass_ctx
@@ -298,6 +321,8 @@ def subscribers_import(ctx: Context, csv_file: Path, dry_run: bool, db_url: str 
     """
     from site_tools.cli.subscribers import import_csv
 
+    if dry_run:
+        _existing_store(ctx.config, db_url)
     with store_for(ctx.config, db_url) as store:
         result = import_csv(store, ctx.config, csv_file, dry_run=dry_run)
     if dry_run:
@@ -401,7 +426,7 @@ def subscribers_invite_channel(ctx: Context, approve_cost: bool, db_url: str | N
             raise click.ClickException(
                 "mancano WHATSAPP_TOKEN o WHATSAPP_PHONE_NUMBER_ID: impostali come per la pubblicazione."
             )
-        result = asyncio.run(send_invitation(store, settings))
+        result = asyncio.run(send_invitation(store, config, settings))
     failed = sum(result.failed.values())
     click.echo(
         f"{plural(result.accepted, 'Invito inviato', 'Inviti inviati')}: {number(result.accepted)}"

@@ -38,16 +38,25 @@ def estimate(store: Store, config: TownConfig) -> InviteEstimate:
     subscribers without a row, plus those a run that stopped still owes it (retry, or an unknown outcome)."""
     held = sum(store.ledger.delivery_counts(INVITE_ID).get(CHANNEL, {}).values())
     owed = store.ledger.pending_count(INVITE_ID, CHANNEL)
-    recipients = max(0, store.subscribers.count_active() - held) + owed
+    recipients = store.ledger.owed_to_active(INVITE_ID, CHANNEL)  # those invited and gone since are not counted
     return InviteEstimate(recipients, held - owed, recipients * config.price_per_template)
 
 
-async def send_invitation(store: Store, settings: Settings, options: FanOutOptions | None = None) -> FanOutReport:
+def invite_options(config: TownConfig, settings: Settings) -> FanOutOptions:
+    """The fan-out's options: the town's rate (at most 20/s while the number is also in the phone app)."""
+    return FanOutOptions(
+        rate=config.whatsapp_rate(settings.whatsapp_mps), number_id=settings.whatsapp_phone_number_id or None
+    )
+
+
+async def send_invitation(
+    store: Store, config: TownConfig, settings: Settings, options: FanOutOptions | None = None
+) -> FanOutReport:
     """Send the invitation to every active subscriber without one (the ledger decides who)."""
     from site_tools.channels.cloud_api import WhatsAppCloud  # aiohttp: only when something is sent
 
     number_id = settings.whatsapp_phone_number_id or ""
-    opts = options or FanOutOptions(rate=settings.whatsapp_mps, number_id=number_id or None)
+    opts = options or invite_options(config, settings)
     run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     store.ledger.start_run(run_id, os.getpid())
     async with WhatsAppCloud(

@@ -17,6 +17,7 @@ from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import MONTHS_IT, now
+from site_tools.content.town import DEFAULT_TEMPLATE
 
 #: The template's body as submitted for approval (category UTILITY, language it).
 BODY = "{{titolo}}\n\n{{sintesi}}\n\nTrovi tutti i dettagli sul sito del Comune."
@@ -119,10 +120,12 @@ def render_template(bulletin: Bulletin, config: TownConfig, today: date | None =
     """The list's message as sent ``today`` (default: the town's today): during ``extra.town.transition`` the
     variant that announces the end of the list and links the Channel."""
     category = config.category(bulletin.categories[0])
-    name = category.template if category else "avviso_comunale"
+    name = category.template if category else DEFAULT_TEMPLATE
     day = today or now(config.timezone).date()
     plan = config.transition
-    transition = plan is not None and plan.active(day) and bool(config.channel_url)
+    # The variant exists for the list's own template only (transition_submission): a category's own template keeps
+    # its name, or Meta would refuse every message of that category as an unknown template.
+    transition = plan is not None and plan.active(day) and bool(config.channel_url) and name == DEFAULT_TEMPLATE
     body = TRANSITION_BODY if transition else BODY
     extra = {"fine": day_text(plan.until)} if transition and plan is not None else {}
     fixed = len(hydrate(body, {**dict.fromkeys(PARAMS, ""), **extra}))
@@ -189,7 +192,7 @@ def transition_submission(config: TownConfig) -> dict[str, Any] | None:
     channel = {"type": "URL", "text": CHANNEL_BUTTON_LABEL, "url": config.channel_url}
     return {
         **submission(config),
-        "name": "avviso_comunale" + TRANSITION_SUFFIX,
+        "name": DEFAULT_TEMPLATE + TRANSITION_SUFFIX,
         "components": [
             {
                 "type": "BODY",

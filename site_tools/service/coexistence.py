@@ -22,6 +22,8 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from datetime import time as dtime
 from typing import Any
 
 from site_tools.content.config import TownConfig
@@ -111,6 +113,9 @@ def _history_chunk(store: Store, config: TownConfig, chunk: dict[str, Any], outc
     if wa is None:
         return
     town = e164(wa.number)
+    # The history holds the chats before the number was connected: a message dated later (the phone's clock ahead)
+    # is taken as of the start of that day, a fixed bound, so a repeated chunk never outlives a live OFF written since.
+    latest = _connected_on(config)
     for thread in _list(chunk, "threads"):
         citizen = e164(str(thread.get("id") or ""))
         if not citizen or citizen == town:
@@ -122,12 +127,20 @@ def _history_chunk(store: Store, config: TownConfig, chunk: dict[str, Any], outc
             text, at = _text(message), _at(message.get("timestamp"))
             wish = intent(text, wa) if text else Intent.OTHER
             if wish is not Intent.OTHER and at is not None:
-                keywords.append((at, wish, text))
+                keywords.append((min(at, latest), wish, text))
         for at, wish, text in sorted(keywords, key=lambda k: k[0]):  # the last word wins
             if wish is Intent.ON:
                 _history_on(store, citizen, at, text, outcome)
             else:
                 _history_off(store, citizen, at, outcome)
+
+
+def _connected_on(config: TownConfig) -> float:
+    """The start of the day the number was connected (``coexistence.since``), in the town's time zone."""
+    coex = config.whatsapp.coexistence if config.whatsapp else None
+    if coex is None:
+        return time.time()
+    return datetime.combine(coex.since, dtime(0), tzinfo=config.timezone).timestamp()
 
 
 def _history_on(store: Store, phone: str, at: float, text: str, outcome: CoexistenceOutcome) -> None:

@@ -204,6 +204,10 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 outcome.unsubscribed += 1
                 log.info("unsubscribed %s", mask(phone))
             else:
+                if config.whatsapp and config.whatsapp.coexistence is not None:
+                    # Nobody to unsubscribe yet: the chat history, still to come, may hold an older ON. Recorded,
+                    # that ON never subscribes them (coexistence._history_on).
+                    store.subscribers.opted_out_before_consent(phone, min(sent_at, time.time()))
                 outcome.repeated += 1
         else:
             if config.counter:  # the one-to-one counter keeps what is not a keyword

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from starlette.requests import Request
@@ -13,6 +14,11 @@ MAX_BODY = 1_000_000
 #: A number in coexistence also receives ``history`` webhooks: one chunk of the chats of 180 days may hold
 #: thousands of messages (Meta: «store first, process after»), several megabytes. Its webhook reads up to this.
 HISTORY_MAX_BODY = 32_000_000
+#: How many bodies over :data:`MAX_BODY` are read at once. Each may reach :data:`HISTORY_MAX_BODY` before its
+#: signature can be checked: without a bound, an unsigned sender opening many connections would hold gigabytes.
+#: One more is answered 503 (Meta retries).
+BIG_BODIES_AT_ONCE = 2
+_big_bodies = threading.BoundedSemaphore(BIG_BODIES_AT_ONCE)  # every server of the process (tests run several)
 #: A sender that trickles its body this slowly is not Meta.
 BODY_TIMEOUT = 10.0
 #: Meta's envelope is 8 levels deep; nothing legitimate comes near this.
@@ -33,15 +39,23 @@ async def read_body(request: Request, limit: int = MAX_BODY, timeout: float = BO
         raise Rejected(413, "payload too large")
     chunks: list[bytes] = []
     size = 0
+    big = False
     try:
         async with asyncio.timeout(timeout):
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
                     raise Rejected(413, "payload too large")
+                if size > MAX_BODY and not big:
+                    if not _big_bodies.acquire(blocking=False):
+                        raise Rejected(503, "too many large bodies at once, retry later")
+                    big = True
                 chunks.append(chunk)
     except TimeoutError as exc:
         raise Rejected(408, "body too slow") from exc
+    finally:
+        if big:
+            _big_bodies.release()
     return b"".join(chunks)
 
 

@@ -7,8 +7,8 @@ only of an opt-out word, words that go with it and courtesies is an opt-out
 ("stop per favore", "annulla iscrizione", "cancellami dalla lista, grazie",
 "non voglio più ricevere messaggi"); the same for opting in. A longer message
 that merely contains "stop" ("stop ai lavori in via Roma?") is a question.
-Opting out wins when a message has words of both: an unwanted message is the
-worse mistake.
+Opting out wins when a message has words of both, and an opt-in word under a NON
+("non iscrivimi") is an opt-out: an unwanted message is the worse mistake.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def intent(text: str, wa: WhatsAppList) -> Intent:
     pairs = set(zip(words, words[1:], strict=False))
     off = any(w == wa.off_word or w in OFF_WORDS for w in words) or bool(pairs & OFF_PAIRS)
     on = any(w == wa.on_word or w in ON_WORDS for w in words) or bool(pairs & ON_PAIRS)
+    off = off or (on and "NON" in words)  # «non iscrivimi»: a negated opt-in is never consent
     allowed = OFF_WORDS | ON_WORDS | COMPANIONS | {wa.keyword, wa.on_word, wa.off_word}
     if not (off or on) or any(w not in allowed for w in words):
         return Intent.OTHER

@@ -469,6 +469,14 @@ class Ledger:
             )
             return cur.rowcount
 
+    def owed_to_active(self, bulletin_id: str, channel: str) -> int:
+        """Active subscribers a fan-out of this bulletin would still send to: no row, or one still owed."""
+        return self.db.scalar(
+            "SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active' AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            " WHERE d.bulletin_id = ? AND d.channel = ? AND d.subscriber_id = s.id AND d.state NOT IN ('retry', 'sending'))",
+            (bulletin_id, channel),
+        )
+
     def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:
         """Rows still owed the bulletin; with ``horizon`` (a time), only those due by then."""
         if horizon is None:
