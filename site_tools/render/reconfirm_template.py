@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from site_tools.content.config import TownConfig
+from site_tools.render.whatsapp_template import template_request
 
 NAME = "conferma_iscrizione"
 LANGUAGE = "it"
@@ -59,32 +60,17 @@ def submission(config: TownConfig) -> dict[str, Any]:
 
 def payload(to: str, config: TownConfig, callback: str) -> dict[str, Any]:
     """The Cloud API request body for one contact (E.164 digits)."""
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-        "type": "template",
-        "biz_opaque_callback_data": callback,
-        "template": {
-            "name": NAME,
-            "language": {"code": LANGUAGE},
-            "components": [
-                {
-                    "type": "body",
-                    "parameters": [{"type": "text", "parameter_name": "comune", "text": town_name(config)}],
-                },
-                *(
-                    {
-                        "type": "button",
-                        "sub_type": "quick_reply",
-                        "index": str(i),
-                        "parameters": [{"type": "payload", "payload": p}],
-                    }
-                    for i, p in enumerate((YES_PAYLOAD, NO_PAYLOAD))
-                ),  # fmt: skip
-            ],
-        },
-    }
+    buttons = [
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": str(i),
+            "parameters": [{"type": "payload", "payload": p}],
+        }
+        for i, p in enumerate((YES_PAYLOAD, NO_PAYLOAD))
+    ]
+    body = {"type": "body", "parameters": [{"type": "text", "parameter_name": "comune", "text": town_name(config)}]}
+    return template_request(to, callback, NAME, LANGUAGE, [body, *buttons])
 
 
 def text(config: TownConfig) -> str:

@@ -55,6 +55,19 @@ def hydrate(body: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values.get(m.group(1), m.group(0)), body)
 
 
+def template_request(to: str, callback: str, name: str, language: str, components: list[Any]) -> dict[str, Any]:
+    """The Cloud API request body that sends template ``name`` to one recipient (E.164 digits): every template
+    message of the project (a bulletin, the Channel invitation, the re-confirmation) is this envelope."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "biz_opaque_callback_data": callback,
+        "template": {"name": name, "language": {"code": language}, "components": components},
+    }
+
+
 @dataclass(frozen=True)
 class TemplateMessage:
     name: str
@@ -70,31 +83,26 @@ class TemplateMessage:
 
     def payload(self, to: str) -> dict[str, Any]:
         """The Cloud API request body for one recipient (E.164 digits)."""
-        return {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": to,
-            "type": "template",
-            "biz_opaque_callback_data": self.callback,
-            "template": {
-                "name": self.name,
-                "language": {"code": self.language},
-                "components": [
-                    {
-                        "type": "body",
-                        "parameters": [
-                            {"type": "text", "parameter_name": key, "text": value} for key, value in self.params.items()
-                        ],
-                    },
-                    {
-                        "type": "button",
-                        "sub_type": "url",
-                        "index": "0",
-                        "parameters": [{"type": "text", "text": self.url_suffix}],
-                    },
-                ],
-            },
-        }
+        return template_request(
+            to,
+            self.callback,
+            self.name,
+            self.language,
+            [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "parameter_name": key, "text": value} for key, value in self.params.items()
+                    ],
+                },
+                {
+                    "type": "button",
+                    "sub_type": "url",
+                    "index": "0",
+                    "parameters": [{"type": "text", "text": self.url_suffix}],
+                },
+            ],
+        )
 
     @property
     def text(self) -> str:
@@ -225,11 +233,4 @@ def invite_submission(config: TownConfig) -> dict[str, Any] | None:
 
 def invite_payload(to: str, callback: str) -> dict[str, Any]:
     """The Cloud API request body of the invitation for one recipient (the button's link is in the template)."""
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-        "type": "template",
-        "biz_opaque_callback_data": callback,
-        "template": {"name": INVITE_NAME, "language": {"code": "it"}, "components": []},
-    }
+    return template_request(to, callback, INVITE_NAME, "it", [])
