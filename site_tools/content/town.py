@@ -43,9 +43,26 @@ from site_tools.content.town_base import (
     refuse,
 )
 
-Channel = Literal["whatsapp_list", "whatsapp_channel", "telegram"]
+Channel = Literal[
+    "whatsapp_list", "whatsapp_channel", "telegram", "facebook", "mastodon", "bluesky", "email", "webpush"
+]
 #: The channels a bulletin can go to, with the name editors see.
-CHANNELS: dict[str, str] = dict(zip(get_args(Channel), ("Lista WhatsApp", "Canale WhatsApp", "Telegram"), strict=True))
+CHANNELS: dict[str, str] = dict(
+    zip(
+        get_args(Channel),
+        (
+            "Lista WhatsApp",
+            "Canale WhatsApp",
+            "Telegram",
+            "Pagina Facebook",
+            "Mastodon",
+            "Bluesky",
+            "Newsletter e-mail",
+            "Notifiche del sito",
+        ),
+        strict=True,
+    )
+)
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.

@@ -402,4 +402,11 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX candidates_state ON candidates (state, added_at)",
         ],
     ),
+    (
+        15,
+        [
+            # What each subscriber chose to receive (store/choices.py): everyone subscribed before keeps everything.
+            "ALTER TABLE subscribers ADD COLUMN choice TEXT NOT NULL DEFAULT 'tutto'",
+        ],
+    ),
 ]

@@ -1,0 +1,43 @@
+"""What each subscriber of the WhatsApp list chose to receive, as ``subscribers.choice`` records it: declared once.
+
+Three choices, set by a keyword or a link on the signup page:
+
+* ``tutto`` — every bulletin routed to the list (what every subscriber got before the choice existed: the default);
+* ``urgenti`` — urgent bulletins only;
+* ``settimanale`` — urgent bulletins, plus the weekly digest instead of the other bulletins one by one.
+
+The fan-out asks :func:`receives` which choices a message reaches; nothing else decides it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+EVERYTHING = "tutto"
+URGENT_ONLY = "urgenti"
+WEEKLY = "settimanale"
+
+#: Every choice, in the order the signup page and the confirmations list them.
+CHOICES: tuple[str, ...] = (EVERYTHING, URGENT_ONLY, WEEKLY)
+#: Existing subscribers keep what they got before choices existed.
+DEFAULT = EVERYTHING
+
+#: What each choice means, in Italian, for citizens (confirmations, the signup page) and staff.
+DESCRIPTIONS = {
+    EVERYTHING: "tutti gli avvisi",
+    URGENT_ONLY: "solo gli avvisi urgenti",
+    WEEKLY: "gli avvisi urgenti e il riepilogo settimanale",
+}
+
+#: What a message to the list is, for the choice filter.
+Kind = Literal["urgent", "bulletin", "digest"]
+
+
+def receives(kind: Kind) -> tuple[str, ...]:
+    """The choices that get a message of this kind: an urgent bulletin everyone, a bulletin ``tutto``, the
+    digest ``settimanale``."""
+    if kind == "urgent":
+        return CHOICES
+    if kind == "digest":
+        return (WEEKLY,)
+    return (EVERYTHING,)
