@@ -94,14 +94,29 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    unhealthy = None
     try:
-        wait_for(lambda: _up(f"http://127.0.0.1:{port}/health"), timeout=30)
-        yield Counter(f"http://localhost:{port}/sportello", sim, db)
+        try:
+            wait_for(lambda: _up(f"http://127.0.0.1:{port}/health"), timeout=60)
+        except AssertionError:
+            unhealthy = _health(port)  # say why: a busy machine, or a check failing
+        if unhealthy is None:
+            yield Counter(f"http://localhost:{port}/sportello", sim, db)
     finally:
         proc.terminate()
         out = proc.communicate(timeout=15)[0].decode()
         sim.stop()
+        if unhealthy is not None:
+            pytest.fail(f"the service did not become healthy in 60 s: /health said {unhealthy!r}\n{out}")
         assert "39333" not in out.replace("+39 333 •••", ""), "a citizen's number reached the service's log"
+
+
+def _health(port: int) -> str:
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/health")
+    except httpx.HTTPError as exc:
+        return type(exc).__name__
+    return f"{answer.status_code} {answer.text[:2000]}"
 
 
 def _up(url: str) -> bool:
