@@ -11,6 +11,7 @@ import time
 from contextlib import closing
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -399,3 +400,40 @@ def test_a_stop_answered_at_once_also_takes_the_citizen_out_of_the_digest(town: 
     with closing(Store.open(sqlite_url)) as store:
         assert store.subscribers.count_active((WEEKLY,)) == 0
         assert store.subscribers.count_active((URGENT_ONLY,)) == 2
+
+
+@pytest.mark.slow
+def test_each_digest_has_its_page_an_archive_and_a_feed(town: Town, tmp_path: Path) -> None:
+    from lxml import etree, html
+
+    from .test_site import build_at
+
+    config_with_digest(town)
+    write(town, **BULLETINS)
+    site = build_at("2026-12-19 12:00", tmp_path / "site", town.root / "mkdocs.yml")
+    page = html.fromstring((site / "riepiloghi" / "2026-W50" / "index.html").read_text(encoding="utf-8"))
+    article = page.xpath("//article")[0]
+    assert article.xpath("string(.//h1)") == "Riepilogo della settimana dal 7 al 13 dicembre 2026"
+    assert [a.text_content() for a in article.xpath(".//ul[@class='st-list']//a[@class='st-title']")] == [
+        "Sagra della castagna",
+        "Bando contributi affitto",
+        "Rata TARI",
+    ]
+    archive = html.fromstring((site / "riepiloghi" / "index.html").read_text(encoding="utf-8"))
+    listed = [a.text_content() for a in archive.xpath("//article//li/a")]
+    assert listed == [  # newest first; the week after 18 December is not due yet
+        "Riepilogo della settimana dal 14 al 20 dicembre 2026",
+        "Riepilogo della settimana dal 7 al 13 dicembre 2026",
+        "Riepilogo della settimana dal 30 novembre al 6 dicembre 2026",
+    ]
+    feed = etree.fromstring((site / "riepiloghi" / "feed.xml").read_bytes())
+    items = feed.findall("./channel/item")
+    assert [i.findtext("link") for i in items] == [
+        "https://avvisi.valfiorita.example.it/riepiloghi/2026-W51/",
+        "https://avvisi.valfiorita.example.it/riepiloghi/2026-W50/",
+        "https://avvisi.valfiorita.example.it/riepiloghi/2026-W49/",
+    ]
+    assert items[1].findtext("description") == (
+        "Sagra della castagna – sabato 12 dicembre; Bando contributi affitto – entro domenica 20 dicembre 2026; "
+        "Rata TARI"
+    )

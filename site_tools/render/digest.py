@@ -14,6 +14,7 @@ calls).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,7 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import MONTHS_IT, WEEKDAYS_IT, format_until
 from site_tools.content.town import Digest
+from site_tools.render.rss import FEED_SIZE
 from site_tools.render.whatsapp_template import FOOTER, clean_param, hydrate, template_request
 
 #: The most bullet lines a digest message has (templates ``<name>_1`` … ``<name>_SLOTS``).
@@ -312,3 +314,45 @@ def weeks_between(first: datetime, last: datetime, config: TownConfig, digest: D
         found.append(week)
         week = week_of((week.send_at + WEEK).date(), config, digest)
     return found
+
+
+def archive(bulletins: list[Bulletin], now: datetime, config: TownConfig, digest: Digest) -> list[DigestContent]:
+    """Every digest due by ``now`` that held something, newest first (the site's archive and feed). Each week looks
+    only at its own seven days (bisected), so ten years of bulletins cost one sort."""
+    dated = sorted((b for b in bulletins if not b.draft), key=lambda b: b.date)
+    if not dated:
+        return []
+    cancellers = [b for b in dated if b.cancels is not None]
+    moments = [b.date for b in dated]
+    found = []
+    for week in weeks_between(dated[0].date, now, config, digest):
+        window = dated[bisect.bisect_right(moments, week.since) : bisect.bisect_right(moments, week.send_at)]
+        inside = {b.id for b in window}
+        content = select(window + [c for c in cancellers if c.id not in inside], week, digest)
+        if not content.empty:
+            found.append(content)
+    return found[::-1]
+
+
+def feed(config: TownConfig, contents: list[DigestContent]) -> bytes:
+    """The digests' RSS 2.0 feed (``riepiloghi/feed.xml``): one entry per week, its lines as the description."""
+    from feedgen.feed import FeedGenerator
+
+    fg = FeedGenerator()
+    fg.title(f"Riepiloghi settimanali – {config.name}")
+    fg.link(href=config.site_url + FEED_PATH, rel="self")
+    fg.link(href=config.site_url + SECTION + "/", rel="alternate")
+    fg.description(f"Il riepilogo settimanale degli avvisi del {config.name}")
+    fg.language("it")
+    for content in reversed(contents[:FEED_SIZE]):  # feedgen prepends: oldest first
+        url = config.site_url + content.week.url_path
+        entry = fg.add_entry()
+        entry.id(url)
+        entry.guid(url, permalink=True)
+        entry.title(title(content.week))
+        entry.link(href=url)
+        entry.description("; ".join(line(b, config) for b in content.items))
+        entry.published(content.week.send_at)
+    if contents:
+        fg.lastBuildDate(contents[0].week.send_at)
+    return fg.rss_str(pretty=True)

@@ -87,9 +87,10 @@ class Agenda:
         return sorted(t for t in [b.date for b in self.bulletins] + self.resumes + self.digests if t > after)
 
     def site_changes(self, after: float) -> list[float]:
-        """When what the site shows changes by itself: a bulletin appears, expires, its event ends."""
+        """When what the site shows changes by itself: a bulletin appears, expires, its event ends, a weekly
+        digest's page appears (the message links to it)."""
         moments = [t for b in self.bulletins for t in (b.date, b.expires, b.event_end) if t is not None]
-        return sorted(t for t in moments if t > after)
+        return sorted(t for t in moments + self.digests if t > after)
 
 
 def load_agenda(config: TownConfig, store: Store) -> Agenda:
