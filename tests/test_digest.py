@@ -437,3 +437,21 @@ def test_each_digest_has_its_page_an_archive_and_a_feed(town: Town, tmp_path: Pa
         "Sagra della castagna – sabato 12 dicembre; Bando contributi affitto – entro domenica 20 dicembre 2026; "
         "Rata TARI"
     )
+
+
+def test_the_service_clock_wakes_at_the_digest_minute(town: Town) -> None:
+    """The clock's agenda holds the next digest moments: the tick's publish run sends it, the site refresh builds
+    its page at the same minute."""
+    from site_tools.service.schedule import Agenda, digest_moments
+
+    config = config_with_digest(town, "    digest: {weekday: lunedì, hour: 18}\n")
+    moments = digest_moments(config, datetime(2026, 12, 10, 12, 0, tzinfo=ROME))
+    assert moments == [
+        datetime(2026, 12, 14, 18, 0, tzinfo=ROME).timestamp(),
+        datetime(2026, 12, 21, 18, 0, tzinfo=ROME).timestamp(),
+    ]
+    agenda = Agenda(digests=moments)
+    after = datetime(2026, 12, 10, 12, 0, tzinfo=ROME).timestamp()
+    assert agenda.sends(after)[0] == agenda.site_changes(after)[0] == moments[0]
+    at_the_minute = datetime(2026, 12, 14, 18, 0, tzinfo=ROME)
+    assert digest_moments(config, at_the_minute)[0] == moments[1]  # the moment itself is past: the next one
