@@ -455,3 +455,18 @@ def test_the_service_clock_wakes_at_the_digest_minute(town: Town) -> None:
     assert agenda.sends(after)[0] == agenda.site_changes(after)[0] == moments[0]
     at_the_minute = datetime(2026, 12, 14, 18, 0, tzinfo=ROME)
     assert digest_moments(config, at_the_minute)[0] == moments[1]  # the moment itself is past: the next one
+
+
+def test_a_digest_over_the_cost_ceiling_waits_for_approval(town: Town, sqlite_url: str) -> None:
+    config_with_digest(town, DIGEST + "    cost_ceiling_eur: 0.2\n")
+    write(town, **{k: BULLETINS[k] for k in IN})
+    subscribe(sqlite_url, {WEEKLY: phones(2, 100)})
+    with simulator("--latency", "0.01") as sim:
+        held = send(town, sqlite_url, sim.env())
+        assert held.exit_code == 1
+        assert "⚠ Riepilogo 2026-W50: non inviato: 2 iscritti, costo stimato € 0,24, oltre il tetto" in held.output
+        assert "«site-tools digest send --week 2026-W50 --approve-cost»" in held.output
+        assert sim.messages()["whatsapp"] == []
+        approved = send(town, sqlite_url, sim.env(), "--approve-cost")
+        assert "Riepilogo 2026-W50: 2 inviati." in approved.output
+        assert len(sim.messages()["whatsapp"]) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,10 @@ from site_tools.cli.common import EXIT_PROBLEMS, Context, db_option, friendly, p
 from site_tools.content.config import TownConfig
 from site_tools.content.loading import load_content
 from site_tools.content.town import Digest
+
+if TYPE_CHECKING:
+    from site_tools.delivery.digest import DigestOutcome
+    from site_tools.render.digest import Week
 
 
 def _digest(config: TownConfig) -> Digest:
@@ -26,7 +31,7 @@ def _digest(config: TownConfig) -> Digest:
     return config.digest
 
 
-def _week(config: TownConfig, digest: Digest, week_key: str | None, now: datetime, upcoming: bool):  # type: ignore[no-untyped-def]
+def _week(config: TownConfig, digest: Digest, week_key: str | None, now: datetime, upcoming: bool) -> Week:
     from site_tools.render.digest import due_week, next_week, week_by_key
 
     if week_key:
@@ -84,11 +89,18 @@ def digest_preview(
 @click.option("--now", "now_text", metavar="DATA", hidden=True, help="Fai finta che ora sia questa data.")
 @click.option("--rate", type=float, default=None, help="Messaggi al secondo (se manca: WHATSAPP_MPS).")
 @click.option("--progress/--no-progress", default=False, help="Barra di avanzamento.")
+@click.option("--approve-cost", is_flag=True, help="Invia anche se il costo stimato supera il tetto di spesa.")
 @db_option
 @pass_ctx
 @friendly
 def digest_send(
-    ctx: Context, week_key: str | None, now_text: str | None, rate: float | None, progress: bool, db_url: str | None
+    ctx: Context,
+    week_key: str | None,
+    now_text: str | None,
+    rate: float | None,
+    progress: bool,
+    approve_cost: bool,
+    db_url: str | None,
 ) -> None:
     """Invia (o riprende) il riepilogo: a ciascuno una volta sola; nulla se la settimana è vuota o se è già partito."""
     from site_tools.aio import run_loop
@@ -113,17 +125,23 @@ def digest_send(
         progress=progress,
     )
     with store_for(config, db_url) as store:
-        outcome = run_loop(send_week(store, config, settings, bulletins, week, options))
-    click.echo(say(outcome))
-    if outcome.state in ("failed", "paused"):
+        outcome = run_loop(send_week(store, config, settings, bulletins, week, options, approve_cost))
+    click.echo(say(outcome), err=outcome.state in PROBLEMS)
+    if outcome.state in PROBLEMS:
         sys.exit(EXIT_PROBLEMS)
 
 
-def say(outcome) -> str:  # type: ignore[no-untyped-def]
+#: The outcomes that fail the command (and the publish run): staff must look.
+PROBLEMS = ("failed", "paused", "held")
+
+
+def say(outcome: DigestOutcome) -> str:
     """One Italian line for staff and the job summary."""
     from site_tools.formatting import number
 
     head = f"Riepilogo {outcome.week.key}"
+    if outcome.state == "held":
+        return f"⚠ {head}: {outcome.detail}"
     if outcome.state == "skipped":
         return f"{head}: settimana vuota, non è partito."
     if outcome.state == "already":

@@ -48,7 +48,7 @@ def endpoint(digest: Digest) -> str:
 class DigestOutcome:
     week: render.Week
     #: ``done``, ``waiting`` (some deferred by 131049), ``failed``, ``paused``, ``skipped`` (empty week), ``already``
-    #: (finished before), ``busy`` (another run holds it).
+    #: (finished before), ``busy`` (another run holds it), ``held`` (over the cost ceiling, not approved).
     state: str
     detail: str = ""
     report: FanOutReport | None = None
@@ -65,13 +65,18 @@ async def send_week(
     bulletins: list[Bulletin],
     week: render.Week,
     options: FanOutOptions | None = None,
+    approve_cost: bool = False,
 ) -> DigestOutcome:
-    """Send (or resume) the digest of ``week``: nothing when it is empty or already finished."""
+    """Send (or resume) the digest of ``week``: nothing when it is empty or already finished; held (not started)
+    when its cost is over the town's ceiling and nobody approved it."""
     from site_tools.channels.cloud_api import WhatsAppCloud  # aiohttp: only when something is sent
 
     digest = config.digest
     assert digest is not None, "no extra.town.digest"
     content = render.select(bulletins, week, digest)
+    over = None if approve_cost else over_ceiling(store, config, week, len(content.items))
+    if over:
+        return DigestOutcome(week, "held", over)
     if not store.ledger.claim_publication(week.id, CHANNEL, "api", "normal", shared=True):
         held = store.ledger.publication(week.id, CHANNEL)
         state = held.state if held else "busy"
@@ -101,7 +106,7 @@ async def send_week(
 
 async def send_due(
     store: Store, config: TownConfig, settings: Settings, bulletins: list[Bulletin], now: datetime,
-    options: FanOutOptions | None = None,
+    options: FanOutOptions | None = None, approve_cost: bool = False,
 ) -> DigestOutcome | None:  # fmt: skip
     """What the service's clock (through ``publish``) calls at every run: the digest due now, if any and not
     finished. None when the town has no digest or no list."""
@@ -113,7 +118,26 @@ async def send_due(
         return None  # finished (a run that died while ``sending`` is resumed: the claims are shared)
     if not _adopted_before(store, week):
         return None  # the digest due when the town adopted the tool (or earlier) is not sent late
-    return await send_week(store, config, settings, bulletins, week, options)
+    return await send_week(store, config, settings, bulletins, week, options, approve_cost)
+
+
+def over_ceiling(store: Store, config: TownConfig, week: render.Week, items: int) -> str | None:
+    """The town's cost ceiling per send (``extra.town.cost_ceiling_eur``), as for a bulletin: a digest over it is
+    not started without approval (one already started was decided: it is resumed). None when it may go."""
+    from site_tools.formatting import count, euro
+
+    ceiling, digest = config.cost_ceiling_eur, config.digest
+    if ceiling is None or digest is None or not items or store.ledger.publication(week.id, CHANNEL) is not None:
+        return None
+    recipients = store.ledger.owed_to_active(week.id, CHANNEL, AUDIENCE)
+    estimate = render.cost(recipients, items, config, digest).digest_eur
+    if estimate <= ceiling:
+        return None
+    return (
+        f"non inviato: {count(recipients, 'iscritto', 'iscritti')}, costo stimato {euro(estimate)}, oltre il tetto "
+        f"di spesa di {euro(ceiling)} (extra.town.cost_ceiling_eur). Se va inviato, approva la spesa: sul server "
+        f"del servizio, «site-tools digest send --week {week.key} --approve-cost»"
+    )
 
 
 def _adopted_before(store: Store, week: render.Week) -> bool:
