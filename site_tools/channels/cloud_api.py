@@ -33,12 +33,19 @@ from site_tools.channels.errors import EXPLAIN, Action, classify_whatsapp
 
 
 class WhatsAppCloud:
-    """The messages endpoint of one phone number (a :class:`~site_tools.channels.base.Sender`)."""
+    """The messages (or marketing messages) endpoint of one phone number (a :class:`~site_tools.channels.base.Sender`)."""
 
     def __init__(
-        self, base_url: str, phone_number_id: str, token: str, max_in_flight: int = 256, timeout: float = 20.0
+        self,
+        base_url: str,
+        phone_number_id: str,
+        token: str,
+        max_in_flight: int = 256,
+        timeout: float = 20.0,
+        endpoint: str = "messages",
     ):
-        self.url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
+        # ``marketing_messages`` for a marketing template (the weekly digest): same body, same answers.
+        self.url = f"{base_url.rstrip('/')}/{phone_number_id}/{endpoint}"
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._max = max_in_flight
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=5)

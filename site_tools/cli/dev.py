@@ -56,6 +56,8 @@ def demo(ctx: Context, citizens: int, rate: float, data_dir: Path | None, serve:
 @click.option("--timeout-rate", type=float, default=0.0, help="Share of requests never answered.")
 @click.option("--drop-rate", type=float, default=0.0, help="Share of connections dropped.")
 @click.option("--undeliverable-suffix", default=None, help="Numbers ending so fail later with 131026.")
+@click.option("--marketing-cap-suffix", default=None, help="Numbers ending so: the digest fails later with 131049.")
+@click.option("--marketing-stopped-suffix", default=None, help="Numbers ending so: the digest fails later with 131050.")
 @click.option("--webhook-url", default=None, help="Where to post status webhooks (the subscriptions service).")
 @click.option("--app-secret", envvar="WHATSAPP_APP_SECRET", default="sim-app-secret", show_default=True)
 @click.option("--enforce-window", is_flag=True, help="Refuse free text outside the 24-hour window (131047).")
@@ -75,6 +77,8 @@ def simulator(
     timeout_rate: float,
     drop_rate: float,
     undeliverable_suffix: str | None,
+    marketing_cap_suffix: str | None,
+    marketing_stopped_suffix: str | None,
     webhook_url: str | None,
     app_secret: str,
     enforce_window: bool,
@@ -92,6 +96,8 @@ def simulator(
             timeout_rate=timeout_rate,
             drop_rate=drop_rate,
             undeliverable_suffix=undeliverable_suffix,
+            marketing_cap_suffix=marketing_cap_suffix,
+            marketing_stopped_suffix=marketing_stopped_suffix,
             webhook_url=webhook_url,
             app_secret=app_secret,
             enforce_window=enforce_window,

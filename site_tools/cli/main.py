@@ -36,6 +36,7 @@ COMMANDS = {
     "adopt": ("publish", "adopt"),
     "visible-state": ("publish", "visible_state_command"),
     "deliveries": ("publish", "deliveries"),
+    "digest": ("digest", "digest"),
     "channel-issues": ("channel_issues", "channel_issues"),
     "webhook": ("service", "webhook"),
     "webhook-events": ("service", "webhook_events"),

@@ -366,8 +366,45 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         if early:
             report = early.followed_by(report)
         failed = _conclude(content, store, settings, plan, report, links, o)
+        failed = _weekly_digest(config, store, settings, content.bulletins, now, o, rate, deadline_at) or failed
     if failed:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _weekly_digest(
+    config: TownConfig,
+    store: Store,
+    settings: Settings,
+    bulletins: list[Bulletin],
+    now: datetime,
+    o: PublishOptions,
+    rate: float,
+    deadline_at: float | None,
+) -> bool:
+    """The weekly digest due now (``extra.town.digest``), sent once by whichever run comes first after its moment
+    (the service's clock wakes for it); True if it failed. Not in a run limited to one bulletin or one channel."""
+    from site_tools.aio import run_loop
+    from site_tools.cli.digest import PROBLEMS, say
+    from site_tools.delivery.digest import send_due
+    from site_tools.delivery.fanout import FanOutOptions
+
+    if config.digest is None or o.only or o.channel:
+        return False
+    if not (settings.whatsapp_token and settings.whatsapp_phone_number_id):
+        return False  # the list's own secrets are reported by the bulletins' run
+    options = FanOutOptions(
+        rate=rate, progress=False, stale_after=o.stale_after, deadline_at=deadline_at,
+        number_id=settings.whatsapp_phone_number_id,
+    )  # fmt: skip
+    outcome = run_loop(send_due(store, config, settings, bulletins, now, options, o.approve_cost))
+    if outcome is None:
+        return False
+    line = say(outcome)
+    click.echo(line, err=outcome.state in PROBLEMS)
+    write_summary(f"- {line}\n", o.summary_file)
+    # Held over the cost ceiling: said in every run's log and summary until approved, without failing the runs
+    # of the week's bulletins.
+    return outcome.state in ("failed", "paused")
 
 
 def send_urgent_first(

@@ -37,6 +37,7 @@ from site_tools.content.town import (
     UTILITY_CHANNELS,
     Category,
     Counter,
+    Digest,
     Editor,
     Reports,
     Service,
@@ -155,6 +156,8 @@ class TownConfig:
     service: Service | None = None
     #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
     transition: Transition | None = None
+    #: The weekly digest of the list (None: the town sends none).
+    digest: Digest | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -330,6 +333,7 @@ def _build(
         editor=settings.editor,
         service=settings.service,
         transition=settings.transition,
+        digest=settings.digest,
     )
 
 

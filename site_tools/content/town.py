@@ -229,6 +229,64 @@ class Transition(Block):
         return self.start <= day <= self.until
 
 
+_WEEKDAY_NAMES = {name.lower(): i for i, name in enumerate(WEEKDAYS_IT)}
+
+
+def _digest_day(value: str) -> str:
+    day = value.strip().lower().replace("i'", "ì")
+    if day not in _WEEKDAY_NAMES:
+        raise refuse(f"«{value}» non è un giorno della settimana.", f"scrivi uno tra: {', '.join(WEEKDAYS_IT)}.")
+    return day
+
+
+class Digest(Block):
+    """Il riepilogo settimanale della lista WhatsApp: un solo messaggio alla settimana, a chi ha scelto
+    «settimanale», con gli eventi ancora da venire, le scadenze aperte e i bandi della settimana (un messaggio di
+    marketing per Meta: costa più di un avviso, ma uno solo invece di uno per avviso). Se la settimana è vuota
+    non parte nulla. Ogni riepilogo ha la sua pagina sul sito (riepiloghi/)."""
+
+    weekday: Annotated[str, AfterValidator(_digest_day)] = Field(
+        default="venerdì",
+        description="Il giorno della settimana in cui parte il riepilogo (lunedì … domenica).",
+        examples=["venerdì"],
+    )
+    hour: int = Field(
+        default=9, ge=0, le=23, description="L'ora (0–23, ora del Comune) in cui parte il riepilogo.", examples=[9]
+    )
+    types: tuple[Literal["avviso", "notizia", "comunicato", "bando"], ...] = Field(
+        default=("avviso", "notizia", "comunicato", "bando"),
+        strict=False,
+        min_length=1,
+        description="I tipi di avviso che entrano nel riepilogo.",
+        examples=[["notizia", "bando"]],
+    )
+    categories: tuple[Slug, ...] = Field(
+        default=("eventi", "bandi-e-concorsi", "scadenze"),
+        strict=False,
+        min_length=1,
+        description="Le categorie (tra quelle del Comune) i cui avvisi entrano nel riepilogo.",
+        examples=[["eventi", "bandi-e-concorsi", "scadenze"]],
+    )
+    template: Template = Field(
+        default="riepilogo_settimanale",
+        description="Il nome dei modelli WhatsApp del riepilogo (categoria MARKETING): uno per numero di righe, "
+        "«riepilogo_settimanale_1» … «riepilogo_settimanale_5».",
+        examples=["riepilogo_settimanale"],
+    )
+    marketing_api: bool = Field(
+        default=True,
+        description="Il numero usa la Marketing Messages API di Meta (l'indirizzo /marketing_messages), come Meta "
+        "chiede per i messaggi di marketing; «false» solo se il Comune non l'ha ancora attivata (l'invio passa "
+        "da /messages, che Meta chiude ai messaggi di marketing il 13 ottobre 2027).",
+        examples=[True],
+    )
+    price_per_marketing: Euro = Field(
+        default=0.12,
+        description="Il prezzo stimato di un messaggio di marketing consegnato, in euro (Germania 2025: 0,1131).",
+        examples=[0.12],
+    )
+
+
 class WhatsAppList(Block):
     """La lista WhatsApp del Comune: i cittadini si iscrivono mandando la parola chiave al numero."""
 
@@ -646,6 +704,7 @@ class TownSettings(Block):
     editor: Editor | None = Field(default=None, description=Editor.__doc__)
     service: Service | None = Field(default=None, description=Service.__doc__)
     transition: Transition | None = Field(default=None, description=Transition.__doc__)
+    digest: Digest | None = Field(default=None, description=Digest.__doc__)
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
@@ -664,7 +723,23 @@ class TownSettings(Block):
                 "«transition» riguarda la lista WhatsApp, ma manca «whatsapp».",
                 "togli «transition»: senza la lista non c'è nulla da cui passare al Canale.",
             )
+        if self.digest is not None:
+            self._check_digest(self.digest)
         return self
+
+    def _check_digest(self, digest: Digest) -> None:
+        if self.whatsapp is None:
+            raise refuse(
+                "«digest» è il riepilogo della lista WhatsApp, ma manca «whatsapp».",
+                "configura «whatsapp:» (il numero e la parola chiave) oppure togli «digest».",
+            )
+        known = {c.slug for c in self.categories}
+        unknown = [slug for slug in digest.categories if slug not in known]
+        if unknown:
+            raise refuse(
+                f"«digest»: la categoria «{unknown[0]}» non è tra le categorie del Comune.",
+                f"usa una tra: {', '.join(sorted(known))}.",
+            )
 
 
 @functools.cache

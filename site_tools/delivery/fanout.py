@@ -89,6 +89,11 @@ class FanOutOptions:
     #: Wall-clock time (the clock's ``time()``) after which nothing new is sent: the job's time limit, less a
     #: margin. The fan-out stops cleanly; the rest stays pending in the ledger and the next run resumes it.
     deadline_at: float | None = None
+    #: Only the subscribers who chose one of these (:func:`site_tools.store.choices.receives`); None: everyone.
+    choices: tuple[str, ...] | None = None
+    #: A marketing message (the weekly digest): a 131050 («stopped marketing messages») takes the citizen out of
+    #: the digest (``settimanale`` → ``urgenti``) instead of off the list.
+    marketing: bool = False
 
     def in_flight(self) -> int:
         return self.max_in_flight or max(8, min(512, math.ceil(self.rate * 0.6)))
@@ -191,7 +196,7 @@ class FanOut:
             self.pacer = SharedPacer(self._reserve, self.opt.rate, level, self.clock, release=self._release)
         self.report = report = FanOutReport(bulletin_id)
         started = self.clock.monotonic()
-        report.recipients = await self._db(self.store.subscribers.count_active)
+        report.recipients = await self._db(self.store.subscribers.count_active, self.opt.choices)
         report.reconciled = await self._db(
             self.store.ledger.reconcile_unknown, bulletin_id, channel, self.opt.stale_after, self.run_id
         )
@@ -233,12 +238,18 @@ class FanOut:
             if self.opt.deadline_at is not None and self.clock.time() >= self.opt.deadline_at:
                 self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")
                 return
-            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim())
+            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim(), self.opt.choices)
             if not batch:
                 return
             last_id = batch[-1].id
             claimed = await self._db(
-                self.store.ledger.claim_new, self.bulletin_id, self.channel, self.run_id, batch[0].id, batch[-1].id
+                self.store.ledger.claim_new,
+                self.bulletin_id,
+                self.channel,
+                self.run_id,
+                batch[0].id,
+                batch[-1].id,
+                self.opt.choices,
             )
             for recipient in batch:
                 if recipient.id in claimed:
@@ -419,7 +430,12 @@ class FanOut:
                 self._recorded.set()
             for pending, write in (
                 (self._undeliverable, self.store.subscribers.record_undeliverable),
-                (self._opted_out_by_api, self.store.subscribers.unsubscribe_ids),
+                (
+                    self._opted_out_by_api,
+                    self.store.subscribers.stop_marketing_ids
+                    if self.opt.marketing
+                    else self.store.subscribers.unsubscribe_ids,
+                ),
             ):
                 if pending:
                     ids = pending[:]

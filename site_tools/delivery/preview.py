@@ -53,7 +53,24 @@ def preview_markdown(
                 f"Non va su: {', '.join(skipped)} (instradamento per categoria; «priority: urgent» lo manda ovunque).",
                 "",
             ]
+    out += digest_section(content, now)
     return "\n".join(out) + "\n"
+
+
+def digest_section(content: Content, now: datetime) -> list[str]:
+    """The weekly digest, the day before it leaves (within :data:`~site_tools.delivery.digest.PREVIEW_AHEAD`): what
+    it will hold with the bulletins of this pull request, and its cost against sending them one by one."""
+    from site_tools.delivery import digest
+    from site_tools.render.digest import next_week
+
+    config = content.config
+    if config.digest is None or config.whatsapp is None:
+        return []
+    week = next_week(now, config, config.digest)
+    if week.send_at - now > digest.PREVIEW_AHEAD:
+        return []
+    shown = digest.preview(None, config, content.bulletins, week)
+    return ["## Anteprima del riepilogo settimanale", "", *digest.describe(shown, config, estimated=True)]
 
 
 def channel_section(channel: Channel, b: Bulletin, links: Links, audience: int, rate: float, who: str) -> list[str]:

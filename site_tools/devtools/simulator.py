@@ -40,6 +40,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 from site_tools.aio import run_loop
 from site_tools.channels.meta_account import TIERS
 from site_tools.content import limits
+from site_tools.content.town import Digest
 from site_tools.devtools.meta_events import (
     METADATA,
     WABA_ID,
@@ -54,6 +55,9 @@ from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
 from site_tools.render import reconfirm_template
+from site_tools.render.digest import SLOTS as DIGEST_SLOTS
+from site_tools.render.digest import body as digest_body
+from site_tools.render.digest import slot_names, template_name
 from site_tools.render.whatsapp_template import (
     BODY,
     INVITE_BODY,
@@ -69,12 +73,23 @@ from site_tools.service.signature import signature
 from site_tools.settings import WHATSAPP_DEFAULT_MPS
 
 GRAPH_VERSION = "v24.0"
+#: The weekly digest's templates under their default name: one per number of lines (render/digest.py).
+DIGEST_TEMPLATES = {
+    template_name(n, Digest()): (digest_body(n), list(slot_names(n))) for n in range(1, DIGEST_SLOTS + 1)
+}
 TEMPLATE_BODIES = {
+    **{name: body for name, (body, _) in DIGEST_TEMPLATES.items()},
     "avviso_comunale": BODY,
     "avviso_comunale" + TRANSITION_SUFFIX: TRANSITION_BODY,
     INVITE_NAME: INVITE_BODY,
     "sportello_risposta": COUNTER_BODY,
     reconfirm_template.NAME: reconfirm_template.BODY,
+}
+#: The titles Meta gives the failures the simulator reports by webhook.
+FAILURE_TITLES = {
+    131026: "Message undeliverable",
+    131049: "This message was not delivered to maintain healthy ecosystem engagement",
+    131050: "User has stopped marketing messages",
 }
 TELEGRAM_ALLOWED_TAGS = {
     "b",
@@ -122,8 +137,13 @@ class SimConfig:
             INVITE_NAME: [],
             "sportello_risposta": list(COUNTER_PARAMS),
             reconfirm_template.NAME: ["comune"],
+            **{name: params for name, (_, params) in DIGEST_TEMPLATES.items()},
         }
     )
+    # Marketing templates (the weekly digest), as Meta answers them later by webhook after a 200: numbers ending
+    # so fail 131049 (the citizen's marketing cap) or 131050 (the citizen stopped marketing messages).
+    marketing_cap_suffix: str | None = None
+    marketing_stopped_suffix: str | None = None
     telegram_token: str = "123456:sim-telegram-token"
     telegram_per_chat_per_minute: int = 20
     telegram_window: float = 60.0  # seconds over which the per-chat limit counts
@@ -325,6 +345,7 @@ class Simulator:
                 "wamid": wamid,
                 "t": now,
                 "text": self._text_of(payload),
+                "endpoint": request.path.rsplit("/", 1)[-1],
             }
         )
         self.pairs[(to, callback or "")] += 1
@@ -332,7 +353,7 @@ class Simulator:
             self.stats["duplicates"] += 1
         self.stats["accepted"] += 1
         if cfg.webhook_url:
-            self._queue_statuses(to, wamid, callback)
+            self._queue_statuses(to, wamid, callback, str((payload.get("template") or {}).get("name", "")))
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -399,9 +420,21 @@ class Simulator:
             return (132005, 400)
         return None
 
-    def _queue_statuses(self, to: str, wamid: str, callback: str | None) -> None:
-        failed = self.config.undeliverable_suffix and to.endswith(self.config.undeliverable_suffix)
-        statuses = ["failed"] if failed else list(self.config.statuses)
+    def _failure_code(self, to: str, template: str) -> int | None:
+        """The code a later status webhook fails this message with (None: it is delivered)."""
+        cfg = self.config
+        if cfg.undeliverable_suffix and to.endswith(cfg.undeliverable_suffix):
+            return 131026
+        marketing = template in DIGEST_TEMPLATES or template.startswith(Digest().template)
+        if marketing and cfg.marketing_stopped_suffix and to.endswith(cfg.marketing_stopped_suffix):
+            return 131050
+        if marketing and cfg.marketing_cap_suffix and to.endswith(cfg.marketing_cap_suffix):
+            return 131049
+        return None
+
+    def _queue_statuses(self, to: str, wamid: str, callback: str | None, template: str = "") -> None:
+        code = self._failure_code(to, template)
+        statuses = ["failed"] if code else list(self.config.statuses)
         ts = str(int(time.time()))
         for status in statuses:
             item: dict[str, Any] = {"id": wamid, "status": status, "timestamp": ts, "recipient_id": to}
@@ -410,13 +443,9 @@ class Simulator:
             if status in ("sent", "delivered"):
                 item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}
             if status == "failed":
+                title = FAILURE_TITLES.get(code or 131026, "Message undeliverable")
                 item["errors"] = [
-                    {
-                        "code": 131026,
-                        "title": "Message undeliverable",
-                        "message": "Message undeliverable",
-                        "error_data": {"details": "Message Undeliverable."},
-                    }
+                    {"code": code, "title": title, "message": title, "error_data": {"details": title + "."}}
                 ]
             self.webhook_queue.append(item)
 
@@ -623,6 +652,8 @@ class Simulator:
         app.add_routes(
             [
                 web.post("/{version}/{phone_id}/messages", self.whatsapp_messages),
+                # The Marketing Messages API: the same body and answers as /messages (spec, «Marketing messages»).
+                web.post("/{version}/{phone_id}/marketing_messages", self.whatsapp_messages),
                 web.post("/bot{token}/sendMessage", self.telegram_send),
                 web.post("/messages/text", self.gateway_send),
                 web.post("/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", self.github_dispatch),

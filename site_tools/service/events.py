@@ -19,6 +19,7 @@ from typing import Any
 from site_tools.content.config import TownConfig
 from site_tools.phones import e164, mask, mask_all, sender_hash
 from site_tools.render import reconfirm_template
+from site_tools.render.digest import ID_PREFIX as DIGEST_PREFIX
 from site_tools.service import coexistence, replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
@@ -301,6 +302,12 @@ def stopped_marketing(store: Store, r: Receipt, outcome: Outcome) -> None:
     """131050 (the citizen stopped marketing messages): Meta says treat it as an opt-out. Recorded at the moment
     the receipt says it happened, as an OFF is at the moment it was written: an «ON» written after it still wins."""
     if r.error_code != STOPPED_MARKETING or not r.phone:
+        return
+    if (r.callback or "").startswith(DIGEST_PREFIX):
+        # On the weekly digest (a marketing message): out of the digest, not off the list — the urgent bulletins
+        # (utility) still reach them. Staff see the count in «site-tools digest preview».
+        if store.subscribers.stop_marketing(r.phone):
+            log.warning("%s stopped marketing messages (131050): no more weekly digest, urgent only", mask(r.phone))
         return
     at = min(r.at, time.time()) if r.at is not None and r.at > 0 else None
     if store.subscribers.unsubscribe(r.phone, at=at):

@@ -5,7 +5,8 @@ The Graph request bodies come from the renderers' own constants
 variant and the Channel invitation when the town plans them,
 :func:`site_tools.service.counter.template.submission` for the counter's ``sportello_risposta``): what is
 submitted is what is sent. The counter's template is declared only when the town has the counter, the
-re-confirmation's (:mod:`site_tools.render.reconfirm_template`) only when the app's contacts are re-confirmed.
+re-confirmation's (:mod:`site_tools.render.reconfirm_template`) only when the app's contacts are re-confirmed, the
+weekly digest's five (:mod:`site_tools.render.digest`, category MARKETING) only with ``extra.town.digest``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from site_tools.channels.meta_account import GraphError, MetaAccount, RemoteTemplate
 from site_tools.content.config import TownConfig
-from site_tools.render import reconfirm_template, whatsapp_template
+from site_tools.render import digest, reconfirm_template, whatsapp_template
 from site_tools.service.counter import template as counter_template
 
 #: Statuses Meta allows an edit from (an APPROVED one: once a day, 10 times in 30 days).
@@ -31,6 +32,7 @@ def project_templates(config: TownConfig) -> list[dict[str, Any]]:
         bodies.append(counter_template.submission(config))
     if reconfirm_template.wanted(config):
         bodies.append(reconfirm_template.submission(config))
+    bodies += digest.submissions(config)  # the weekly digest's (MARKETING), with extra.town.digest
     return bodies
 
 

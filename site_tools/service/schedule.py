@@ -2,7 +2,8 @@
 
 :class:`Agenda` is what the clock knows of the future, read from the checkout and the store: the dates of the
 bulletins not published yet (their parses come from the store's cache: cheap), the moments the site changes by
-itself (a bulletin appears, expires, its event ends) and the sends left waiting or paused in the ledger.
+itself (a bulletin appears, expires, its event ends), the sends left waiting or paused in the ledger and the
+weekly digest's moment (``extra.town.digest``: the tick's publish run sends it, once).
 
 :class:`Timer` is the loop: it sleeps until the next moment due, then acts; it plans again when asked
 (:meth:`Timer.recompute`: after every sync that moved and every publish). On start it acts once for the current
@@ -30,6 +31,7 @@ from site_tools.content.config import TownConfig
 from site_tools.content.loading import load_content
 from site_tools.delivery.clock import SYSTEM_CLOCK, Clock
 from site_tools.phones import mask_all
+from site_tools.render.digest import next_week
 from site_tools.store import Store
 from site_tools.store.database import store_bug
 
@@ -73,6 +75,8 @@ class Agenda:
 
     bulletins: list[Dated] = field(default_factory=list)
     resumes: list[float] = field(default_factory=list)
+    #: When the next weekly digests are due (``extra.town.digest``): the clock wakes for them too.
+    digests: list[float] = field(default_factory=list)
 
     @classmethod
     def of(cls, bulletins: list[Bulletin], resumes: list[float] | None = None) -> Agenda:
@@ -80,19 +84,31 @@ class Agenda:
 
     def sends(self, after: float) -> list[float]:
         """When scheduled bulletins come due (their date, later than ``after``), and sends may resume."""
-        return sorted(t for t in [b.date for b in self.bulletins] + self.resumes if t > after)
+        return sorted(t for t in [b.date for b in self.bulletins] + self.resumes + self.digests if t > after)
 
     def site_changes(self, after: float) -> list[float]:
-        """When what the site shows changes by itself: a bulletin appears, expires, its event ends."""
+        """When what the site shows changes by itself: a bulletin appears, expires, its event ends, a weekly
+        digest's page appears (the message links to it)."""
         moments = [t for b in self.bulletins for t in (b.date, b.expires, b.event_end) if t is not None]
-        return sorted(t for t in moments if t > after)
+        return sorted(t for t in moments + self.digests if t > after)
 
 
 def load_agenda(config: TownConfig, store: Store) -> Agenda:
     """Read the agenda (on a thread with its own store): bulletins parsed before come from the parse cache."""
     content = load_content(config, check_bodies=False, cache=store.parsed)
     store.parsed.flush()  # the service's store stays open: write the new parses now, not at close
-    return Agenda.of(content.bulletins, store.state.resumes(RESUME_AFTER))
+    agenda = Agenda.of(content.bulletins, store.state.resumes(RESUME_AFTER))
+    agenda.digests = digest_moments(config, datetime.now(config.timezone))
+    return agenda
+
+
+def digest_moments(config: TownConfig, now: datetime) -> list[float]:
+    """The next two moments a weekly digest is due (none without ``extra.town.digest``)."""
+    if config.digest is None or config.whatsapp is None:
+        return []
+    first = next_week(now, config, config.digest)
+    second = next_week(first.send_at, config, config.digest)
+    return [first.send_at.timestamp(), second.send_at.timestamp()]
 
 
 def minute(moment: float) -> float:

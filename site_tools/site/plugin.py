@@ -40,6 +40,7 @@ from site_tools.settings import current
 from site_tools.site import admin, csp, final_check, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
+from site_tools.site.digest_pages import digest_pages
 from site_tools.site.final_check import FinalCheck
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
@@ -225,6 +226,7 @@ class TownPlugin(BasePlugin):
         generated.update(pages.categories(model))
         generated.update(pages.archive(model))
         generated["iscriviti.md"] = pages.signup(model)
+        generated.update(digest_pages(model))  # the weekly digests, with extra.town.digest
         town = self.town
         generated["feed.xml"] = rss(town, model.bulletins, f"Avvisi – {town.name}", "feed.xml")
         for category in town.categories:

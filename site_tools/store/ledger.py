@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from site_tools.store.database import Database
-from site_tools.store.subscribers import ACTIVE
+from site_tools.store.subscribers import ACTIVE, choice_filter
 
 #: Order of receipt states: a late "sent" never overwrites "read".
 RANK = {"sending": 0, "retry": 0, "skipped": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
@@ -378,19 +378,29 @@ class Ledger:
     def heartbeat(self, run_id: str) -> None:
         self.db.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (time.time(), run_id))
 
-    def claim_new(self, bulletin_id: str, channel: str, run_id: str, first_id: int, last_id: int) -> dict[int, int]:
+    def claim_new(
+        self,
+        bulletin_id: str,
+        channel: str,
+        run_id: str,
+        first_id: int,
+        last_id: int,
+        choices: tuple[str, ...] | None = None,
+    ) -> dict[int, int]:
         """Record the attempt *before* the call: subscriber id → delivery id, for the rows this run now owns.
 
         ``ON CONFLICT DO NOTHING`` makes claims disjoint between concurrent
-        runs and skips everyone who already has a row for this bulletin.
+        runs and skips everyone who already has a row for this bulletin. With ``choices``, only the subscribers
+        who chose one of them (:func:`~site_tools.store.choices.receives`).
         """
+        where, params = choice_filter(choices)
         with self.db.transaction():
             rows = self.db.all(
                 "INSERT INTO deliveries (bulletin_id, channel, subscriber_id, state, attempts, run_id, updated_at)"
                 " SELECT ?, ?, id, 'sending', 1, ?, ? FROM subscribers"
-                " WHERE status = 'active' AND id >= ? AND id <= ?"
+                f" WHERE status = 'active'{where} AND id >= ? AND id <= ?"
                 " ON CONFLICT (bulletin_id, channel, subscriber_id) DO NOTHING RETURNING subscriber_id, id",
-                (bulletin_id, channel, run_id, time.time(), first_id, last_id),
+                (bulletin_id, channel, run_id, time.time(), *params, first_id, last_id),
             )
         return {r[0]: r[1] for r in rows}
 
@@ -469,12 +479,23 @@ class Ledger:
             )
             return cur.rowcount
 
-    def owed_to_active(self, bulletin_id: str, channel: str) -> int:
-        """Active subscribers a fan-out of this bulletin would still send to: no row, or one still owed."""
+    def owed_to_active(self, bulletin_id: str, channel: str, choices: tuple[str, ...] | None = None) -> int:
+        """Active subscribers a fan-out of this bulletin would still send to: no row, or one still owed (with
+        ``choices``: among those who chose one of them)."""
+        where, params = choice_filter(choices, "s.choice")
         return self.db.scalar(
-            "SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active' AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            " WHERE d.bulletin_id = ? AND d.channel = ? AND d.subscriber_id = s.id AND d.state NOT IN ('retry', 'sending'))",
-            (bulletin_id, channel),
+            f"SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active'{where} AND NOT EXISTS (SELECT 1 FROM"
+            " deliveries d WHERE d.bulletin_id = ? AND d.channel = ? AND d.subscriber_id = s.id"
+            " AND d.state NOT IN ('retry', 'sending'))",
+            (*params, bulletin_id, channel),
+        )
+
+    def failed_with(self, prefix: str, channel: str, code: int) -> int:
+        """Subscribers whose send of an id starting with ``prefix`` failed with ``code`` (131050 on the digest)."""
+        return self.db.scalar(
+            "SELECT COUNT(DISTINCT subscriber_id) FROM deliveries WHERE bulletin_id LIKE ? AND channel = ?"
+            " AND error_code = ?",
+            (prefix + "%", channel, code),
         )
 
     def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:

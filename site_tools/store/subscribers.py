@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from site_tools.store.choices import URGENT_ONLY, WEEKLY
 from site_tools.store.database import Database
 
 ACTIVE, LEFT, UNREACHABLE = "active", "left", "unreachable"
@@ -90,6 +91,26 @@ class Subscribers:
                 [(now, now, i) for i in subscriber_ids],
             )
 
+    def stop_marketing(self, phone: str) -> bool:
+        """The citizen stopped marketing messages (131050 on the weekly digest): no digest any more, the urgent
+        bulletins still (``settimanale`` → ``urgenti``). True if the choice changed."""
+        now = time.time()
+        with self.db.transaction():
+            cur = self.db.execute(
+                "UPDATE subscribers SET choice = ?, updated_at = ? WHERE phone = ? AND choice = ?",
+                (URGENT_ONLY, now, phone, WEEKLY),
+            )
+            return cur.rowcount > 0
+
+    def stop_marketing_ids(self, subscriber_ids: Sequence[int]) -> None:
+        """:meth:`stop_marketing` by id (the fan-out's answer was already 131050)."""
+        now = time.time()
+        with self.db.transaction():
+            self.db.many(
+                "UPDATE subscribers SET choice = ?, updated_at = ? WHERE id = ? AND choice = ?",
+                [(URGENT_ONLY, now, i, WEEKLY) for i in subscriber_ids],
+            )
+
     def get(self, phone: str) -> Subscriber | None:
         row = self.db.one(
             "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
@@ -124,8 +145,10 @@ class Subscribers:
                 [(p, now, source, now) for p in phones],
             )
 
-    def count_active(self) -> int:
-        return self.db.scalar("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")
+    def count_active(self, choices: tuple[str, ...] | None = None) -> int:
+        """Active subscribers; with ``choices``, only those who chose one of them (:func:`choices.receives`)."""
+        where, params = choice_filter(choices)
+        return self.db.scalar(f"SELECT COUNT(*) FROM subscribers WHERE status = 'active'{where}", params)
 
     def count_by_status(self) -> dict[str, int]:
         """Subscribers by status (active, left, unreachable): counts only (through ``subscribers_status_id``)."""
@@ -133,12 +156,13 @@ class Subscribers:
             str(status): int(n) for status, n in self.db.all("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
         }
 
-    def active_batch(self, after_id: int, limit: int) -> list[Recipient]:
+    def active_batch(self, after_id: int, limit: int, choices: tuple[str, ...] | None = None) -> list[Recipient]:
+        where, params = choice_filter(choices)
         return [
             Recipient(*r)
             for r in self.db.all(
-                "SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ? ORDER BY id LIMIT ?",
-                (after_id, limit),
+                f"SELECT id, phone FROM subscribers WHERE status = 'active'{where} AND id > ? ORDER BY id LIMIT ?",
+                (*params, after_id, limit),
             )
         ]
 
@@ -177,3 +201,12 @@ class Subscribers:
         for (ts,) in left:
             weeks.setdefault(week(ts), [0, 0])[1] += 1
         return [(k, v[0], v[1]) for k, v in sorted(weeks.items())]
+
+
+def choice_filter(choices: tuple[str, ...] | None, column: str = "choice") -> tuple[str, tuple[str, ...]]:
+    """`` AND choice IN (?, …)`` and its parameters; nothing when ``choices`` is None (everyone)."""
+    if choices is None:
+        return "", ()
+    if not choices:
+        return " AND 1 = 0", ()
+    return f" AND {column} IN ({', '.join('?' for _ in choices)})", tuple(choices)
