@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.config import TownConfig
+from site_tools.content.topics import TOPICS
 
 
 class Section(NamedTuple):
@@ -108,6 +109,17 @@ class SiteModel:
 
     def in_category(self, slug: str) -> list[Bulletin]:
         return [b for b in self.bulletins if slug in b.categories]
+
+    def with_topic(self, slug: str) -> list[Bulletin]:
+        return [b for b in self.bulletins if slug in b.topics]
+
+    def topics_in_use(self) -> dict[str, list[Bulletin]]:
+        """Topic slug → its visible bulletins (newest first), in the vocabulary's (alphabetical) order."""
+        grouped: dict[str, list[Bulletin]] = {slug: [] for slug in TOPICS}
+        for b in self.bulletins:
+            for slug in b.topics:
+                grouped[slug].append(b)
+        return {slug: listed for slug, listed in grouped.items() if listed}
 
     def of_type(self, kind: str) -> list[Bulletin]:
         return [b for b in self.bulletins if b.type == kind]
