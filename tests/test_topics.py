@@ -6,6 +6,7 @@ rule AGID's checker applies to them (C.SI.1.5, «Vocabolari controllati»)."""
 from __future__ import annotations
 
 import posixpath
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -203,7 +204,10 @@ def test_a_town_without_topics_says_so(demo_town: Town, tmp_path: Path) -> None:
                 end += 1
             del lines[start:end]
             path.write_text("\n".join(lines), encoding="utf-8")
-    built = build_at(NOW, tmp_path / "site", demo_town.root / "mkdocs.yml")
+    config = demo_town.root / "mkdocs.yml"  # and no category gives any
+    config.write_text(re.sub(r", topics: \[[a-z-]+\]", "", config.read_text(encoding="utf-8")), encoding="utf-8")
+    assert all(not c.topics for c in demo_town.config.categories)
+    built = build_at(NOW, tmp_path / "site", config)
     document = page(built, "argomenti/")
     assert document.css('[data-element="topic-element"]') == []
     assert "Nessun argomento." in document.body.text()
@@ -229,3 +233,43 @@ def test_the_checkers_topics_rule(site: Path) -> None:
     assert found, "no topic-element on the Argomenti page: the audit scores 0"
     vocabulary = {label.lower() for label in LABELS}
     assert [t for t in found if t.lower() not in vocabulary] == []
+
+
+# --- a category's default topics --------------------------------------------------------------------
+
+
+def test_a_category_gives_its_topics_to_a_bulletin_without_its_own(demo_town: Town, tmp_path: Path) -> None:
+    # The fixture town: «meteo» gives «protezione-civile»; a bulletin with topics of its own keeps only those.
+    assert demo_town.config.category("meteo").topics == ("protezione-civile",)
+    demo_town.write("2026-11-22-nebbia.md", good("2026-11-22-nebbia", categories="[meteo]", date="2026-11-22 07:00"))
+    demo_town.write(
+        "2026-11-22-gelo.md",
+        good("2026-11-22-gelo", categories="[meteo]", date="2026-11-22 08:00", topics="[mobilita-sostenibile]"),
+    )
+    built = build_at(NOW, tmp_path / "site", demo_town.root / "mkdocs.yml")
+    fog, frost = "notizie/2026/11/nebbia/", "notizie/2026/11/gelo/"
+    assert [c.text(strip=True) for c in page(built, fog).css('[data-element="news-topic"]')] == ["Protezione civile"]
+    assert [c.text(strip=True) for c in page(built, frost).css('[data-element="news-topic"]')] == [
+        "Mobilità sostenibile"
+    ]
+    url = "argomenti/protezione-civile/"
+    listed = [resolve(url, a.attributes["href"] or "") for a in page(built, url).css("a.st-title")]
+    assert fog in listed and frost not in listed
+
+
+def test_a_category_with_a_topic_not_in_the_model_is_refused(demo_town: Town) -> None:
+    from site_tools.content.config import load_config
+    from site_tools.content.problems import InvalidContent
+
+    path = demo_town.root / "mkdocs.yml"
+    text = path.read_text(encoding="utf-8")
+    old = "topics: [protezione-civile]}"
+    assert old in text
+    path.write_text(text.replace(old, "topics: [Protezione civile]}", 1), encoding="utf-8")
+    with pytest.raises(InvalidContent) as info:
+        load_config(path)
+    (problem,) = info.value.problems
+    assert problem.file.endswith("mkdocs.yml") and problem.line is not None
+    assert problem.field == "extra.town.categories[2]"  # a category is named by its place, 1-based
+    assert "in «topics» l'argomento «Protezione civile» non è tra quelli del modello" in problem.message
+    assert "forse intendevi «protezione-civile»" in problem.fix

@@ -116,11 +116,12 @@ def _details(model: SiteModel, b: Bulletin) -> str:
         f"<li><strong>Tipo:</strong> {esc(TYPES[b.type])}</li>",
         f"<li><strong>Categorie:</strong> {categories}</li>",
     ]
-    if b.topics:
+    topics = model.topics_of(b)
+    if topics:
         # The model's chips on a news page (``news-topic``), each to the topic's page.
         chips = ", ".join(
             f'<a href="{rel_url(here, f"argomenti/{t}/")}" data-element="news-topic">{esc(TOPICS[t])}</a>'
-            for t in b.topics
+            for t in topics
         )
         details.append(f"<li><strong>Argomenti:</strong> {chips}</li>")
     if b.area:
