@@ -113,8 +113,7 @@ class SiteModel:
     def topics_of(self, b: Bulletin) -> tuple[str, ...]:
         """The bulletin's own topics, or else those its categories give (``extra.town.categories[].topics``).
 
-        Applied here, not when the file is read: a parsed bulletin is cached by its file's content,
-        and a change to the town's categories must reach every page at the next build.
+        Applied here, where pages are made: the bulletin itself keeps what its file says.
         """
         if b.topics:
             return b.topics
