@@ -95,6 +95,8 @@ class Bulletin:
     categories: tuple[str, ...]
     body: str
     type: str = "notizia"
+    #: Slugs of the model's topics («argomenti», :mod:`site_tools.content.topics`), as the editor ordered them.
+    topics: tuple[str, ...] = ()
     priority: Priority = Priority.NORMAL
     channels: frozenset[str] = field(default_factory=lambda: frozenset(CHANNELS))
     draft: bool = False

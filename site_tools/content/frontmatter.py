@@ -22,6 +22,8 @@ from site_tools.content.merged import merge_time
 from site_tools.content.model import ATTACHMENT_SUFFIXES, BY_NAME, FieldSpec, aliases
 from site_tools.content.problems import Problem, ProblemList, display_path, shown
 from site_tools.content.slips import check_slips
+from site_tools.content.topics import TOPICS
+from site_tools.content.topics import suggest as suggest_topic
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
@@ -399,6 +401,7 @@ class _Fields:
         title, summary = self.text(BY_NAME["title"]), self.text(BY_NAME["summary"])
         date = self.when("date", self.meta["date"]) if "date" in self.meta else self.merge_date()
         categories = self.categories()
+        topics = self.topics()
         btype = self.choice(BY_NAME["type"])
         priority_text = self.priority()
         channels = self.channels()
@@ -439,6 +442,7 @@ class _Fields:
             date=date,
             summary=summary,
             categories=categories,
+            topics=topics,
             body=self.body,
             type=btype,
             priority=Priority(priority_text),
@@ -529,6 +533,37 @@ class _Fields:
             )
         if len(set(good)) != len(good):
             self.add("categories", "una categoria è ripetuta.", "togli il doppione dall'elenco.")
+        return tuple(dict.fromkeys(good)) if len(good) == len(items) else ()
+
+    def topics(self) -> tuple[str, ...]:
+        """The model's topics, by slug; optional. A label, a synonym or a misspelling gets the slug to write."""
+        value = self.meta.get("topics")
+        if value is None:
+            return ()
+        example = BY_NAME["topics"].example
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+            self.add(
+                "topics",
+                "«topics» deve essere un elenco di argomenti.",
+                f"scrivi per esempio «{example}», oppure togli il campo. "
+                "Gli argomenti ammessi sono quelli del modello dei siti comunali (guida della redazione).",
+            )
+            return ()
+        good = []
+        for item in items:
+            if item in TOPICS:
+                good.append(item)
+                continue
+            close = suggest_topic(item)
+            fix = (
+                f"forse intendevi «{close}» ({TOPICS[close]})? Scrivi «{close}»."
+                if close
+                else f"scegli un argomento del modello, scritto come nell'elenco: {', '.join(TOPICS)}."
+            )
+            self.add("topics", f"l'argomento «{shown(item)}» non è tra quelli del modello dei siti comunali.", fix)
+        if len(set(good)) != len(good):
+            self.add("topics", "un argomento è ripetuto.", "togli il doppione dall'elenco.")
         return tuple(dict.fromkeys(good)) if len(good) == len(items) else ()
 
     def priority(self) -> str:

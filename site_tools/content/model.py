@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from site_tools.content import limits
 from site_tools.content.bulletin import CAP_CERTAINTY, CAP_SEVERITY, CAP_URGENCY, ID_PATTERN, TYPES, Priority
 from site_tools.content.config import CHANNELS
+from site_tools.content.topics import TOPICS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -167,6 +168,16 @@ FIELDS: tuple[FieldSpec, ...] = (
         aliases=("categoria", "categorie", "category", "tags"),
         choices=((TOWN_CATEGORIES, ""),),
         example="categories: [viabilita]",
+    ),
+    FieldSpec(
+        "topics",
+        "Argomenti",
+        Kind.CHOICES,
+        "Facoltativi: gli argomenti del modello dei siti comunali (per esempio Protezione civile, Istruzione). "
+        "L'avviso compare nelle pagine di quegli argomenti.",
+        aliases=("argomenti", "argomento", "topic"),
+        choices=tuple(TOPICS.items()),
+        example="topics: [protezione-civile, risposta-alle-emergenze]",
     ),
     FieldSpec(
         "type",

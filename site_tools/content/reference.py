@@ -2,9 +2,10 @@
 
 * ``docs/reference/bulletin-fields.md``: the table of fields the documentation includes;
 * ``docs/reference/bulletin.schema.json``: the frontmatter's JSON Schema (any town's categories);
+* ``docs/reference/topics.md``: the model's topics (:mod:`site_tools.content.topics`), label and slug;
 * ``/schema/bulletin.json`` on each town's site: the same schema, with the town's categories.
 
-Both files are committed; a test fails when they differ from the model. Regenerate them with::
+The files are committed; a test fails when they differ from the model. Regenerate them with::
 
     .venv/bin/python -m site_tools.content.reference
 """
@@ -16,10 +17,12 @@ import sys
 from pathlib import Path
 
 from site_tools.content.model import FIELDS, TOWN_CATEGORIES, ZONE, FieldSpec, Kind, json_schema
+from site_tools.content.topics import TOPICS
 
 #: Where the generated files live in the repository, and the site path of the published schema.
 FIELDS_TABLE = Path("docs/reference/bulletin-fields.md")
 SCHEMA_FILE = Path("docs/reference/bulletin.schema.json")
+TOPICS_TABLE = Path("docs/reference/topics.md")
 SITE_SCHEMA = "schema/bulletin.json"
 
 _KIND_WORDS = {
@@ -97,9 +100,21 @@ def fields_table() -> str:
     return "\n".join(head + _rows(FIELDS) + note) + "\n"
 
 
+def topics_table() -> str:
+    """The model's topics as editors pick them: the label the site shows, the slug the file holds."""
+    head = [
+        "<!-- Generated from site_tools/content/topics.py: do not edit, run "
+        "`.venv/bin/python -m site_tools.content.reference`. -->",
+        "",
+        "| Argomento | Nel file (`topics:`) |",
+        "|---|---|",
+    ]
+    return "\n".join(head + [f"| {label} | `{slug}` |" for slug, label in TOPICS.items()]) + "\n"
+
+
 def generated_files() -> dict[Path, str]:
     """Each generated file (relative to the repository) and the text it must hold."""
-    return {FIELDS_TABLE: fields_table(), SCHEMA_FILE: schema_text()}
+    return {FIELDS_TABLE: fields_table(), SCHEMA_FILE: schema_text(), TOPICS_TABLE: topics_table()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,8 @@ from pydantic import (
 
 from site_tools.content.dates import WEEKDAYS_IT, DateError, parse_datetime
 from site_tools.content.identity import IDENTITY_KEYS, Identity
+from site_tools.content.topics import TOPICS
+from site_tools.content.topics import suggest as suggest_topic
 from site_tools.content.town_base import (
     Block,
     Days,
@@ -94,6 +96,20 @@ def normalize_keyword(text: str) -> str:
 # --- categories -----------------------------------------------------------------------------------
 
 
+def _topic(value: str) -> str:
+    if value in TOPICS:
+        return value
+    close = suggest_topic(value)
+    raise refuse(
+        f"in «topics» l'argomento «{value}» non è tra quelli del modello dei siti comunali.",
+        f"forse intendevi «{close}» ({TOPICS[close]})?" if close else f"usa uno tra: {', '.join(TOPICS)}.",
+    )
+
+
+#: A topic of the municipal site model, by its slug (:mod:`site_tools.content.topics`).
+Topic = Annotated[str, AfterValidator(_topic), WithJsonSchema({"type": "string", "enum": list(TOPICS)})]
+
+
 class Category(Block):
     """Una categoria degli avvisi: il suo indirizzo, il nome che vedono i cittadini e dove va."""
 
@@ -116,6 +132,13 @@ class Category(Block):
         default=DEFAULT_TEMPLATE,
         description="Il modello WhatsApp approvato da Meta con cui gli avvisi della categoria vanno alla lista.",
         examples=[DEFAULT_TEMPLATE],
+    )
+    topics: tuple[Topic, ...] = Field(
+        default=(),
+        strict=False,  # a YAML list
+        description="Gli argomenti del modello dei siti comunali che prende un avviso della categoria quando non "
+        "ne sceglie di propri (facoltativo: l'elenco è nella guida della redazione).",
+        examples=[["protezione-civile"]],
     )
 
 

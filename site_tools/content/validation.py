@@ -87,6 +87,7 @@ def _date_of(bulletin_id: str, dates: dict[str, datetime | None], known: Known |
 GENERATED_PAGES = (
     "novita/index.md",
     "categorie/index.md",
+    "argomenti/index.md",
     "archivio/index.md",
     "iscriviti.md",
     "dati-aperti.md",

@@ -1,6 +1,6 @@
 """A generated town with many bulletins, for link checks and benchmarks.
 
-Its bulletins use every feature that makes links: categories, types, urgent
+Its bulletins use every feature that makes links: categories, topics, types, urgent
 alerts with updates and cancellations, events past and future, attachments
 and images written both relative to the bulletin and from ``content/``, links
 to other bulletins (with a ``#fragment``) and to site pages, drafts and
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from site_tools.content.config import load_config
 from site_tools.content.dates import DEFAULT_TZ
+from site_tools.content.topics import TOPICS
 
 WORDS = (
     "comune strada chiusura lavori piazza scuola evento cittadini servizio acqua rete via ponte parco "
@@ -108,6 +109,9 @@ def _extras(i: int, date: datetime) -> list[str]:
         meta.append(f"image: {'/img/foto.png' if i % 3 else '../../img/foto.png'}")
     if i % 12 == 1:
         meta.append(f"updated: {_stamp(date + timedelta(hours=5))}")
+    if i % 3 == 0:  # topics by index (no draw from the generator: the rest of the town stays as it was)
+        slugs = list(TOPICS)
+        meta.append(f"topics: [{slugs[i % len(slugs)]}, {slugs[(i * 7 + 3) % len(slugs)]}]")
     return meta
 
 

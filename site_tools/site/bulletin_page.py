@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.dates import format_it, format_until
+from site_tools.content.topics import TOPICS
 from site_tools.formatting import file_size
 from site_tools.render.common import event_when
 from site_tools.site.model import SECTIONS, SiteModel
@@ -115,6 +116,14 @@ def _details(model: SiteModel, b: Bulletin) -> str:
         f"<li><strong>Tipo:</strong> {esc(TYPES[b.type])}</li>",
         f"<li><strong>Categorie:</strong> {categories}</li>",
     ]
+    topics = model.topics_of(b)
+    if topics:
+        # The model's chips on a news page (``news-topic``), each to the topic's page.
+        chips = ", ".join(
+            f'<a href="{rel_url(here, f"argomenti/{t}/")}" data-element="news-topic">{esc(TOPICS[t])}</a>'
+            for t in topics
+        )
+        details.append(f"<li><strong>Argomenti:</strong> {chips}</li>")
     if b.area:
         details.append(f"<li><strong>Zona:</strong> {esc(b.area)}</li>")
     if b.office:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from site_tools.content.bulletin import TYPES, Bulletin
 from site_tools.content.config import TownConfig
+from site_tools.content.topics import TOPICS
 
 
 class Section(NamedTuple):
@@ -108,6 +109,30 @@ class SiteModel:
 
     def in_category(self, slug: str) -> list[Bulletin]:
         return [b for b in self.bulletins if slug in b.categories]
+
+    def topics_of(self, b: Bulletin) -> tuple[str, ...]:
+        """The bulletin's own topics, or else those its categories give (``extra.town.categories[].topics``).
+
+        Applied here, where pages are made: the bulletin itself keeps what its file says.
+        """
+        if b.topics:
+            return b.topics
+        found: list[str] = []
+        for slug in b.categories:
+            category = self.config.category(slug)
+            found.extend(category.topics if category else ())
+        return tuple(dict.fromkeys(found))
+
+    def with_topic(self, slug: str) -> list[Bulletin]:
+        return [b for b in self.bulletins if slug in self.topics_of(b)]
+
+    def topics_in_use(self) -> dict[str, list[Bulletin]]:
+        """Topic slug → its visible bulletins (newest first), in the vocabulary's (alphabetical) order."""
+        grouped: dict[str, list[Bulletin]] = {slug: [] for slug in TOPICS}
+        for b in self.bulletins:
+            for slug in self.topics_of(b):
+                grouped[slug].append(b)
+        return {slug: listed for slug, listed in grouped.items() if listed}
 
     def of_type(self, kind: str) -> list[Bulletin]:
         return [b for b in self.bulletins if b.type == kind]

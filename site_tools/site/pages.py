@@ -1,4 +1,4 @@
-"""Markdown for the pages the plugin generates: home sections, Novità, categories, archive, signup.
+"""Markdown for the pages the plugin generates: home sections, Novità, categories, topics, archive, signup.
 
 Links between pages are written as relative ``.md`` paths, so MkDocs checks
 every one of them (``--strict`` fails on a broken link).
@@ -14,6 +14,7 @@ from functools import lru_cache, partial
 
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.dates import format_it, month_title
+from site_tools.content.topics import TOPICS
 from site_tools.formatting import number
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
@@ -177,6 +178,45 @@ def categories(model: SiteModel) -> dict[str, str]:
     return pages
 
 
+#: Where the «Argomenti» page is published; the header's «Argomenti» entry and the home's link point here.
+TOPICS_INDEX = "argomenti/index.md"
+
+
+def _topic_intro(label: str, page: str) -> str:
+    return (
+        f"Avvisi e notizie sull'argomento «{label}», dalla data più recente. "
+        f"[Tutti gli argomenti]({link(page, TOPICS_INDEX)})."
+    )
+
+
+def topics(model: SiteModel) -> dict[str, str]:
+    """«Argomenti» (``argomenti/``) and one page per topic in use (``argomenti/<slug>/``).
+
+    The model's markers, as AGID's checker reads them (C.SI.1.5): every topic of the list is a
+    link marked ``data-element="topic-element"`` whose whole text is the topic's label, compared with
+    the model's vocabulary; the number of bulletins stays outside the link.
+    """
+    esc = html.escape
+    pages: dict[str, str] = {}
+    in_use = model.topics_in_use()
+    rows = []
+    for slug, listed in in_use.items():
+        label = TOPICS[slug]
+        count = f"{number(len(listed))} {'avviso' if len(listed) == 1 else 'avvisi'}"
+        rows.append(
+            f'<li><a href="{href(TOPICS_INDEX, f"argomenti/{slug}/")}" data-element="topic-element">{esc(label)}</a>'
+            f' <span class="st-meta">({count})</span></li>'
+        )
+        pages.update(paginated(model, f"argomenti/{slug}", label, partial(_topic_intro, label), listed))
+    listing = '<ul class="st-topics">\n' + "\n".join(rows) + "\n</ul>\n" if rows else "Nessun argomento.\n"
+    pages[TOPICS_INDEX] = (
+        f"{FRONT}# Argomenti\n\n"
+        f"Gli avvisi del {_md(model.config.name)} per argomento, con le voci del modello dei siti comunali.\n\n"
+        f"{listing}"
+    )
+    return pages
+
+
 def archive(model: SiteModel) -> dict[str, str]:
     pages: dict[str, str] = {}
     index = f"{FRONT}# Archivio\n\nTutti gli avvisi, mese per mese.\n"
@@ -199,7 +239,10 @@ def home_sections(model: SiteModel) -> str:
     if pinned:
         text += f"\n## In evidenza\n\n{items(model, pinned[:3], page)}\n"
     text += f"\n## Ultimi avvisi\n\n{items(model, model.bulletins[:10], page)}\n\n"
-    text += "[Tutte le novità](novita/index.md) · [Categorie](categorie/index.md) · [Archivio](archivio/index.md)\n"
+    text += (
+        "[Tutte le novità](novita/index.md) · [Categorie](categorie/index.md) · "
+        f'[Argomenti]({TOPICS_INDEX}){{ data-element="all-topics" }} · [Archivio](archivio/index.md)\n'
+    )
     text += (
         "\n## Ricevi gli avvisi sul telefono\n\n"
         "Allerte, strade chiuse e scuole chiuse arrivano subito su WhatsApp e Telegram. "

@@ -224,6 +224,7 @@ class TownPlugin(BasePlugin):
         generated: dict[str, str | bytes] = {}
         generated.update(pages.novita(model))
         generated.update(pages.categories(model))
+        generated.update(pages.topics(model))
         generated.update(pages.archive(model))
         generated["iscriviti.md"] = pages.signup(model)
         generated.update(digest_pages(model))  # the weekly digests, with extra.town.digest
