@@ -146,6 +146,7 @@ class FanOut:
         self._used = False
         self._closing = False
         self._deferred = 0
+        self.choices: tuple[str, ...] | None = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """A store call in the ledger's thread; a transient failure (a dropped connection, which the store
@@ -177,9 +178,12 @@ class FanOut:
         build_payload: Callable[[str], dict[str, Any]],
         priority: str = "normal",
         channel: str = "whatsapp_list",
+        choices: tuple[str, ...] | None = None,
     ) -> FanOutReport:
+        """``choices`` (store/choices.py): only subscribers who chose one of them; None: every subscriber."""
         assert not self._used, "a FanOut serves one run"
         self._used = True
+        self.choices = choices
         self.bulletin_id, self.channel, self.priority, self.build_payload = (
             bulletin_id,
             channel,
@@ -191,7 +195,7 @@ class FanOut:
             self.pacer = SharedPacer(self._reserve, self.opt.rate, level, self.clock, release=self._release)
         self.report = report = FanOutReport(bulletin_id)
         started = self.clock.monotonic()
-        report.recipients = await self._db(self.store.subscribers.count_active)
+        report.recipients = await self._db(self.store.subscribers.count_active, choices)
         report.reconciled = await self._db(
             self.store.ledger.reconcile_unknown, bulletin_id, channel, self.opt.stale_after, self.run_id
         )
@@ -233,12 +237,18 @@ class FanOut:
             if self.opt.deadline_at is not None and self.clock.time() >= self.opt.deadline_at:
                 self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")
                 return
-            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim())
+            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim(), self.choices)
             if not batch:
                 return
             last_id = batch[-1].id
             claimed = await self._db(
-                self.store.ledger.claim_new, self.bulletin_id, self.channel, self.run_id, batch[0].id, batch[-1].id
+                self.store.ledger.claim_new,
+                self.bulletin_id,
+                self.channel,
+                self.run_id,
+                batch[0].id,
+                batch[-1].id,
+                self.choices,
             )
             for recipient in batch:
                 if recipient.id in claimed:

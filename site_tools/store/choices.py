@@ -33,6 +33,11 @@ DESCRIPTIONS = {
 Kind = Literal["urgent", "bulletin", "digest"]
 
 
+def kind_of(urgent: bool) -> Kind:
+    """A bulletin's kind for the filter: ``urgent`` or ``bulletin``."""
+    return "urgent" if urgent else "bulletin"
+
+
 def receives(kind: Kind) -> tuple[str, ...]:
     """The choices that get a message of this kind: an urgent bulletin everyone, a bulletin ``tutto``, the
     digest ``settimanale``."""
@@ -41,3 +46,12 @@ def receives(kind: Kind) -> tuple[str, ...]:
     if kind == "digest":
         return (WEEKLY,)
     return (EVERYTHING,)
+
+
+def where(choices: tuple[str, ...] | None, column: str = "choice") -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (`` AND column IN (?, ?)``, or nothing for every choice) and its parameters."""
+    if choices is None:
+        return "", ()
+    if not choices:
+        return " AND 1 = 0", ()
+    return f" AND {column} IN ({', '.join('?' for _ in choices)})", tuple(choices)

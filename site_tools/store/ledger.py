@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from site_tools.store import choices as choice_filter
 from site_tools.store.database import Database
 from site_tools.store.subscribers import ACTIVE
 
@@ -378,19 +379,29 @@ class Ledger:
     def heartbeat(self, run_id: str) -> None:
         self.db.execute("UPDATE runs SET heartbeat_at = ? WHERE run_id = ?", (time.time(), run_id))
 
-    def claim_new(self, bulletin_id: str, channel: str, run_id: str, first_id: int, last_id: int) -> dict[int, int]:
+    def claim_new(
+        self,
+        bulletin_id: str,
+        channel: str,
+        run_id: str,
+        first_id: int,
+        last_id: int,
+        choices: tuple[str, ...] | None = None,
+    ) -> dict[int, int]:
         """Record the attempt *before* the call: subscriber id → delivery id, for the rows this run now owns.
 
         ``ON CONFLICT DO NOTHING`` makes claims disjoint between concurrent
         runs and skips everyone who already has a row for this bulletin.
+        With ``choices`` (store/choices.py) only subscribers who chose one of them are claimed.
         """
+        condition, params = choice_filter.where(choices)
         with self.db.transaction():
             rows = self.db.all(
                 "INSERT INTO deliveries (bulletin_id, channel, subscriber_id, state, attempts, run_id, updated_at)"
                 " SELECT ?, ?, id, 'sending', 1, ?, ? FROM subscribers"
-                " WHERE status = 'active' AND id >= ? AND id <= ?"
+                f" WHERE status = 'active' AND id >= ? AND id <= ?{condition}"
                 " ON CONFLICT (bulletin_id, channel, subscriber_id) DO NOTHING RETURNING subscriber_id, id",
-                (bulletin_id, channel, run_id, time.time(), first_id, last_id),
+                (bulletin_id, channel, run_id, time.time(), first_id, last_id, *params),
             )
         return {r[0]: r[1] for r in rows}
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from site_tools.store import choices as choice_filter
+from site_tools.store.choices import CHOICES, DEFAULT
 from site_tools.store.database import Database
 
 ACTIVE, LEFT, UNREACHABLE = "active", "left", "unreachable"
@@ -24,6 +26,7 @@ class Subscriber:
     consent_source: str | None
     consent_text: str | None
     opted_out_at: float | None
+    choice: str = DEFAULT
 
 
 class Recipient(NamedTuple):
@@ -35,26 +38,45 @@ class Subscribers:
     def __init__(self, db: Database):
         self.db = db
 
-    def subscribe(self, phone: str, source: str, text: str | None = None, at: float | None = None) -> bool:
-        """Opt in; True if this changed anything (a repeated ON changes nothing)."""
+    def subscribe(
+        self, phone: str, source: str, text: str | None = None, at: float | None = None, choice: str | None = None
+    ) -> bool:
+        """Opt in; True if this changed anything (a repeated ON changes nothing).
+
+        ``choice`` (store/choices.py) is what they asked for; without one a new subscriber gets the default
+        and a returning one keeps what they had chosen before leaving."""
         at = at or time.time()
+        if choice is not None and choice not in CHOICES:
+            raise ValueError(f"unknown choice {choice!r}")
         with self.db.transaction():
             row = self.db.one("SELECT status FROM subscribers WHERE phone = ?", (phone,))
             if row is None:
                 self.db.execute(
-                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at)"
-                    " VALUES (?, 'active', ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                    (phone, at, source, text, at),
+                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at,"
+                    " choice) VALUES (?, 'active', ?, ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
+                    (phone, at, source, text, at, choice or DEFAULT),
                 )
                 return True
             if row[0] == ACTIVE:
                 return False
             self.db.execute(
                 "UPDATE subscribers SET status = 'active', consent_at = ?, consent_source = ?, consent_text = ?,"
-                " opted_out_at = NULL, failures = 0, updated_at = ? WHERE phone = ?",
-                (at, source, text, at, phone),
+                " opted_out_at = NULL, failures = 0, updated_at = ?, choice = COALESCE(?, choice) WHERE phone = ?",
+                (at, source, text, at, choice, phone),
             )
             return True
+
+    def choose(self, phone: str, choice: str) -> bool:
+        """An active subscriber's new choice; True if it changed."""
+        if choice not in CHOICES:
+            raise ValueError(f"unknown choice {choice!r}")
+        with self.db.transaction():
+            cur = self.db.execute(
+                "UPDATE subscribers SET choice = ?, updated_at = ? WHERE phone = ? AND status = 'active'"
+                " AND choice <> ?",
+                (choice, time.time(), phone, choice),
+            )
+            return cur.rowcount > 0
 
     def unsubscribe(self, phone: str, at: float | None = None) -> bool:
         at = at or time.time()
@@ -92,7 +114,7 @@ class Subscribers:
 
     def get(self, phone: str) -> Subscriber | None:
         row = self.db.one(
-            "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
+            "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at, choice"
             " FROM subscribers WHERE phone = ?",
             (phone,),
         )
@@ -124,8 +146,17 @@ class Subscribers:
                 [(p, now, source, now) for p in phones],
             )
 
-    def count_active(self) -> int:
-        return self.db.scalar("SELECT COUNT(*) FROM subscribers WHERE status = 'active'")
+    def count_active(self, choices: tuple[str, ...] | None = None) -> int:
+        """Active subscribers; with ``choices``, only those who chose one of them."""
+        condition, params = choice_filter.where(choices)
+        return self.db.scalar(f"SELECT COUNT(*) FROM subscribers WHERE status = 'active'{condition}", params)
+
+    def count_by_choice(self) -> dict[str, int]:
+        """Active subscribers by choice, every choice present (0 when nobody chose it)."""
+        counts = dict.fromkeys(CHOICES, 0)
+        for choice, n in self.db.all("SELECT choice, COUNT(*) FROM subscribers WHERE status = 'active' GROUP BY choice"):
+            counts[str(choice)] = int(n)
+        return counts
 
     def count_by_status(self) -> dict[str, int]:
         """Subscribers by status (active, left, unreachable): counts only (through ``subscribers_status_id``)."""
@@ -133,12 +164,13 @@ class Subscribers:
             str(status): int(n) for status, n in self.db.all("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
         }
 
-    def active_batch(self, after_id: int, limit: int) -> list[Recipient]:
+    def active_batch(self, after_id: int, limit: int, choices: tuple[str, ...] | None = None) -> list[Recipient]:
+        condition, params = choice_filter.where(choices)
         return [
             Recipient(*r)
             for r in self.db.all(
-                "SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ? ORDER BY id LIMIT ?",
-                (after_id, limit),
+                f"SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ?{condition} ORDER BY id LIMIT ?",
+                (after_id, *params, limit),
             )
         ]
 
