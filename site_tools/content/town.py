@@ -277,7 +277,16 @@ class WhatsAppList(Block):
     @property
     def signup_link(self) -> str:
         """Click-to-chat link with the ON keyword already typed."""
-        return f"https://wa.me/{self.number}?text={quote(self.on_message)}"
+        return self.chat_link(self.on_message)
+
+    def choice_message(self, choice: str) -> str:
+        """The keyword that sets a choice (store/choices.py): the town's keyword and the choice's name,
+        ``VALFIORITA URGENTI``."""
+        return f"{self.keyword} {normalize_keyword(choice)}"
+
+    def chat_link(self, text: str) -> str:
+        """Click-to-chat link with ``text`` already typed."""
+        return f"https://wa.me/{self.number}?text={quote(text)}"
 
 
 _TELEGRAM_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")

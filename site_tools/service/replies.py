@@ -7,17 +7,36 @@ from datetime import datetime, timedelta
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.formatting import count
+from site_tools.store.choices import CHOICES, DEFAULT, DESCRIPTIONS
 
 
-def subscribed(config: TownConfig) -> str:
+def subscribed(config: TownConfig, choice: str = DEFAULT) -> str:
     wa = config.whatsapp
     assert wa is not None
     return (
-        f"✅ Iscrizione confermata: riceverai qui gli avvisi importanti del {config.name} "
-        f"(allerte, strade e scuole chiuse, emergenze).\n\n"
+        f"✅ Iscrizione confermata: riceverai qui {DESCRIPTIONS[choice]} del {config.name}.\n\n"
+        f"{how_to_choose(config, choice)}\n\n"
         f"Il tuo numero non è visibile agli altri iscritti. Per non ricevere più avvisi scrivi «{wa.off_message}». "
         f"Tutti gli avvisi: {config.site_url}"
     )
+
+
+def chosen(config: TownConfig, choice: str) -> str:
+    """The answer to a subscriber who changed their choice."""
+    wa = config.whatsapp
+    assert wa is not None
+    return (
+        f"✅ Scelta aggiornata: da ora riceverai qui {DESCRIPTIONS[choice]} del {config.name}.\n\n"
+        f"{how_to_choose(config, choice)} Per non ricevere più avvisi scrivi «{wa.off_message}»."
+    )
+
+
+def how_to_choose(config: TownConfig, choice: str) -> str:
+    """The other choices and their keywords: «Per cambiare scrivi «VALFIORITA URGENTI» (solo gli avvisi urgenti)…»."""
+    wa = config.whatsapp
+    assert wa is not None
+    others = [f"«{wa.choice_message(c)}» per {DESCRIPTIONS[c]}" for c in CHOICES if c != choice]
+    return f"Per cambiare scrivi {', '.join(others[:-1])} o {others[-1]}."
 
 
 def unsubscribed(config: TownConfig) -> str:

@@ -154,7 +154,9 @@ class Subscribers:
     def count_by_choice(self) -> dict[str, int]:
         """Active subscribers by choice, every choice present (0 when nobody chose it)."""
         counts = dict.fromkeys(CHOICES, 0)
-        for choice, n in self.db.all("SELECT choice, COUNT(*) FROM subscribers WHERE status = 'active' GROUP BY choice"):
+        for choice, n in self.db.all(
+            "SELECT choice, COUNT(*) FROM subscribers WHERE status = 'active' GROUP BY choice"
+        ):
             counts[str(choice)] = int(n)
         return counts
 

@@ -1,0 +1,126 @@
+"""Each citizen chooses what the WhatsApp list sends them: «tutto», «solo urgenti» or «settimanale».
+
+The keywords go through the service signed as Meta signs them, the confirmations come back through the simulator,
+and the publisher's fan-out sends each bulletin only to the choices it reaches, over real HTTP.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import closing
+
+import pytest
+
+from site_tools.content.config import load_config
+from site_tools.service.keywords import choice
+from site_tools.store import Store
+from site_tools.store.choices import EVERYTHING, URGENT_ONLY, WEEKLY, receives
+
+from .conftest import FIXTURE_TOWN, Town
+from .services import phones, wait_for
+from .test_publisher import NORMAL, URGENT, add, adopt, counts, publish
+from .test_subscriptions import Service, inbound
+from .test_subscriptions import service as service  # noqa: F401 (the fixture)
+
+WA = load_config(FIXTURE_TOWN / "mkdocs.yml").whatsapp
+assert WA is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("VALFIORITA URGENTI", URGENT_ONLY),
+        ("valfiorità, solo urgenti per favore", URGENT_ONLY),
+        ("Solo urgenti", URGENT_ONLY),
+        ("urgenti", URGENT_ONLY),
+        ("VALFIORITA SETTIMANALE", WEEKLY),
+        ("settimanale grazie", WEEKLY),
+        ("VALFIORITA TUTTO", EVERYTHING),
+        ("Valfiorita tutti", EVERYTHING),
+        ("tutto", None),  # too common a word alone to be taken as consent
+        ("VALFIORITA ON", None),
+        ("ci sono avvisi urgenti oggi?", None),
+        ("VALFIORITA", None),
+        ("", None),
+    ],
+)
+def test_choice_keywords(text: str, expected: str | None) -> None:
+    assert choice(text, WA) == expected
+
+
+def test_digest_reaches_only_the_weekly_choice() -> None:
+    assert receives("digest") == (WEEKLY,)
+    assert set(receives("urgent")) == {EVERYTHING, URGENT_ONLY, WEEKLY}
+    assert receives("bulletin") == (EVERYTHING,)
+
+
+def _send(service: Service, phone: str, text: str, wamid: str, later: int = 0) -> None:
+    """``later``: seconds after now, as the message's own time says (WhatsApp's timestamps are whole seconds)."""
+    payload = inbound(phone, text, wamid)
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["timestamp"] = str(int(message["timestamp"]) + later)
+    assert service.post(payload).status_code == 200
+
+
+def test_a_choice_keyword_subscribes_with_that_choice_and_says_how_to_change(service: Service) -> None:
+    new, plain = phones(2)
+    _send(service, new, "VALFIORITA URGENTI", "wamid.n1")
+    _send(service, plain, "VALFIORITA ON", "wamid.p1")
+    service.settle()
+    wait_for(lambda: len(service.texts_to(new)) == 1 and len(service.texts_to(plain)) == 1)
+    with closing(service.store()) as store:
+        sub = store.subscribers.get(new)
+        assert sub is not None and sub.status == "active" and sub.choice == URGENT_ONLY
+        assert sub.consent_source == "whatsapp" and sub.consent_text == "VALFIORITA URGENTI"  # consent, as for ON
+        assert store.subscribers.get(plain).choice == EVERYTHING  # type: ignore[union-attr]
+    confirmation = service.texts_to(new)[0]
+    assert "Iscrizione confermata" in confirmation and "solo gli avvisi urgenti" in confirmation
+    assert "«VALFIORITA TUTTO»" in confirmation and "«VALFIORITA SETTIMANALE»" in confirmation
+    assert "«VALFIORITA OFF»" in confirmation
+    assert "tutti gli avvisi" in service.texts_to(plain)[0] and "«VALFIORITA URGENTI»" in service.texts_to(plain)[0]
+
+
+def test_a_subscriber_changes_their_choice_and_keeps_it_when_they_come_back(service: Service) -> None:
+    (citizen,) = phones(1)
+    _send(service, citizen, "VALFIORITA ON", "wamid.c1")
+    service.settle()
+    _send(service, citizen, "settimanale", "wamid.c2")
+    service.settle()
+    wait_for(lambda: len(service.texts_to(citizen)) == 2)
+    changed = service.texts_to(citizen)[1]
+    assert "Scelta aggiornata" in changed and "riepilogo settimanale" in changed and "«VALFIORITA OFF»" in changed
+    _send(service, citizen, "VALFIORITA SETTIMANALE", "wamid.c3")  # the same choice again: nothing changes
+    _send(service, citizen, "VALFIORITA OFF", "wamid.c4")
+    _send(service, citizen, "VALFIORITA ON", "wamid.c5", later=2)
+    service.drained()
+    texts = service.texts_to(citizen)
+    assert len(texts) == 4, texts  # no answer to the repeated choice; the OFF and the ON are confirmed
+    assert any("Cancellazione confermata" in t for t in texts[2:])  # the OFF's answer waits a little: any order
+    (back,) = [t for t in texts[2:] if "Iscrizione confermata" in t]
+    assert "riepilogo settimanale" in back  # back with the choice they had made
+    with closing(service.store()) as store:
+        assert store.subscribers.get(citizen).choice == WEEKLY  # type: ignore[union-attr]
+
+
+def test_each_choice_is_routed_end_to_end(service: Service, demo_town: Town) -> None:
+    everything, urgent_only, weekly = phones(3)
+    adopt(demo_town, service.db, service.sim)
+    _send(service, everything, "VALFIORITA ON", "wamid.e1")
+    _send(service, urgent_only, "VALFIORITA SOLO URGENTI", "wamid.u1")
+    _send(service, weekly, "VALFIORITA SETTIMANALE", "wamid.w1")
+    service.settle()
+    with closing(Store.open(service.db)) as store:
+        assert store.subscribers.count_by_choice() == {EVERYTHING: 1, URGENT_ONLY: 1, WEEKLY: 1}
+
+    add(demo_town, URGENT, "allerta-rossa")
+    add(demo_town, NORMAL, "biblioteca")
+    plan, report = publish(demo_town, service.db, service.sim)
+    lists = {r.bulletin_id: r for r in report.results if r.channel == "whatsapp_list"}
+    assert lists["allerta-rossa"].state == "done" and lists["biblioteca"].state == "done"
+    assert counts(service.sim, "allerta-rossa") == Counter({everything: 1, urgent_only: 1, weekly: 1})
+    assert counts(service.sim, "biblioteca") == Counter({everything: 1})
+    assert lists["allerta-rossa"].report.recipients == 3 and lists["biblioteca"].report.recipients == 1
+    # A second run owes nobody anything: those who did not choose the bulletin are not "pending".
+    plan, report = publish(demo_town, service.db, service.sim)
+    assert report.results == []
+    assert counts(service.sim, "biblioteca") == Counter({everything: 1})
