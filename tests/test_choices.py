@@ -16,6 +16,7 @@ from site_tools.service.keywords import choice
 from site_tools.store import Store
 from site_tools.store.choices import EVERYTHING, URGENT_ONLY, WEEKLY, receives
 
+from .command import site_tools
 from .conftest import FIXTURE_TOWN, Town
 from .services import phones, wait_for
 from .test_publisher import NORMAL, URGENT, add, adopt, counts, publish
@@ -124,3 +125,30 @@ def test_each_choice_is_routed_end_to_end(service: Service, demo_town: Town) -> 
     plan, report = publish(demo_town, service.db, service.sim)
     assert report.results == []
     assert counts(service.sim, "biblioteca") == Counter({everything: 1})
+
+
+def test_dry_run_and_preview_count_recipients_and_cost_for_each_choice(demo_town: Town, sqlite_url: str) -> None:
+    with closing(Store.open(sqlite_url)) as store:
+        store.subscribers.bulk_subscribe(phones(10), "test")  # everyone before the choices existed: «tutto»
+        for n, (phone, picked) in enumerate(zip(phones(9, start=10), [URGENT_ONLY] * 5 + [WEEKLY] * 4, strict=True)):
+            store.subscribers.subscribe(phone, "test", choice=picked, at=1_000_000 + n)
+    env = {"SITE_TOOLS_DB": sqlite_url, "SITE_TOOLS_NOW": "2026-11-23 12:00"}
+    assert site_tools("publish", cwd=demo_town.root, env=env).returncode == 0  # the first run: all historical
+    add(demo_town, URGENT, "allerta-rossa")
+    add(demo_town, NORMAL, "biblioteca")
+    dry = site_tools("publish", "--dry-run", cwd=demo_town.root, env=env)
+    assert dry.returncode == 0, dry.stderr
+    urgent, normal = dry.stdout.split("=== allerta-rossa")[1].split("=== biblioteca")
+    assert (
+        "19 destinatari (tutte le scelte, «tutto»: 10, «solo urgenti»: 5, «settimanale»: 4), circa 0 s a 80 "
+        "messaggi/s, costo stimato € 0,95" in urgent
+    )
+    assert (
+        "10 destinatari (scelta «tutto»: 10; non lo ricevono «solo urgenti»: 5, «settimanale»: 4), circa 0 s a 80 "
+        "messaggi/s, costo stimato € 0,50" in normal
+    )
+    files = sorted(str(p) for p in (demo_town.root / "content" / "notizie").rglob("*.md") if "2026-11-23" in p.name)
+    preview = site_tools("preview", *files, cwd=demo_town.root, env=env)
+    assert preview.returncode == 0, preview.stderr
+    assert "19 destinatari (tutte le scelte" in preview.stdout and "costo stimato € 0,95" in preview.stdout
+    assert "10 destinatari (scelta «tutto»: 10; non lo ricevono" in preview.stdout

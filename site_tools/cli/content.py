@@ -243,7 +243,10 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     if problems:
         raise InvalidContent(problems)
     settings = Settings.from_env()
+    by_choice = None
     if recipients is None and settings.db_url:
         with store_for(config, reveal(settings.db_url)) as store:
             recipients = store.subscribers.count_active()
-    output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings))
+            by_choice = store.subscribers.count_by_choice()
+    at = current_time(config.timezone, now_text)
+    output.write(preview_markdown(content, existing, at, recipients, settings, by_choice))

@@ -29,6 +29,9 @@ DESCRIPTIONS = {
     WEEKLY: "gli avvisi urgenti e il riepilogo settimanale",
 }
 
+#: Each choice's short name, as citizens write it and the previews show it.
+NAMES = {EVERYTHING: "tutto", URGENT_ONLY: "solo urgenti", WEEKLY: "settimanale"}
+
 #: What a message to the list is, for the choice filter.
 Kind = Literal["urgent", "bulletin", "digest"]
 
