@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import closing
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selectolax.lexbor import LexborHTMLParser
 
 from site_tools.content.config import load_config
 from site_tools.service.keywords import choice
+from site_tools.site.build import build_site
 from site_tools.store import Store
 from site_tools.store.choices import EVERYTHING, URGENT_ONLY, WEEKLY, receives
 
@@ -152,3 +156,27 @@ def test_dry_run_and_preview_count_recipients_and_cost_for_each_choice(demo_town
     assert preview.returncode == 0, preview.stderr
     assert "19 destinatari (tutte le scelte" in preview.stdout and "costo stimato € 0,95" in preview.stdout
     assert "10 destinatari (scelta «tutto»: 10; non lo ricevono" in preview.stdout
+
+
+def test_the_signup_page_offers_each_choice_with_its_keyword_typed(tmp_path: Path) -> None:
+    build_site(FIXTURE_TOWN / "mkdocs.yml", tmp_path / "site", strict=False)
+    page = LexborHTMLParser((tmp_path / "site" / "iscriviti" / "index.html").read_text(encoding="utf-8"))
+    heading = next(h for h in page.css("h3") if h.text().strip() == "Scegli cosa ricevere")
+    assert heading is not None
+    links = {a.text().strip(): a.attributes["href"] for a in page.css("a.st-choice")}
+    assert list(links) == [
+        "Tutti gli avvisi",
+        "Solo gli avvisi urgenti",
+        "Gli avvisi urgenti e il riepilogo settimanale",
+    ]
+    typed = {}
+    for label, href in links.items():
+        url = urlparse(href or "")
+        assert (url.scheme, url.netloc, url.path) == ("https", "wa.me", "/393330000000")
+        (typed[label],) = parse_qs(url.query)["text"]
+    assert typed == {
+        "Tutti gli avvisi": "VALFIORITA TUTTO",
+        "Solo gli avvisi urgenti": "VALFIORITA URGENTI",
+        "Gli avvisi urgenti e il riepilogo settimanale": "VALFIORITA SETTIMANALE",
+    }
+    assert all(choice(text, WA) is not None for text in typed.values())  # each link's text is understood
