@@ -38,6 +38,7 @@ from site_tools.content.town import (
     Category,
     Counter,
     Editor,
+    Readability,
     Reports,
     Service,
     Telegram,
@@ -155,6 +156,8 @@ class TownConfig:
     service: Service | None = None
     #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
     transition: Transition | None = None
+    #: The summaries' readability threshold (Gulpease): ``validate`` warns below it (None: not checked).
+    readability: Readability | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -330,6 +333,7 @@ def _build(
         editor=settings.editor,
         service=settings.service,
         transition=settings.transition,
+        readability=settings.readability,
     )
 
 

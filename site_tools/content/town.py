@@ -376,6 +376,18 @@ class Reports(Block):
     )
 
 
+class Readability(Block):
+    """La leggibilità delle sintesi, con l'indice Gulpease (da 0 a 100: più è alto, più il testo è facile).
+    «validate» avverte, senza fermare nulla, quando la sintesi di un avviso è sotto la soglia."""
+
+    gulpease_min: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=40,
+        description="La soglia: sotto, un avvertimento con l'indice. Sotto 80 è difficile per chi ha la licenza "
+        "elementare, sotto 60 per chi ha la licenza media, sotto 40 per chi ha il diploma.",
+        examples=[40],
+    )
+
+
 def _branch(value: str) -> str:
     if not value.strip() or " " in value:
         raise refuse(f"«{value}» non è un ramo valido.", "scrivi il ramo principale, di solito «main».")
@@ -655,6 +667,9 @@ class TownSettings(Block):
     editor: Editor | None = Field(default=None, description=Editor.__doc__)
     service: Service | None = Field(default=None, description=Service.__doc__)
     transition: Transition | None = Field(default=None, description=Transition.__doc__)
+    readability: Readability | None = Field(
+        default=None, description=f"{Readability.__doc__} Se manca: nessun controllo."
+    )
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
