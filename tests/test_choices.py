@@ -6,6 +6,7 @@ and the publisher's fan-out sends each bulletin only to the choices it reaches, 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
@@ -180,3 +181,15 @@ def test_the_signup_page_offers_each_choice_with_its_keyword_typed(tmp_path: Pat
         "Gli avvisi urgenti e il riepilogo settimanale": "VALFIORITA SETTIMANALE",
     }
     assert all(choice(text, WA) is not None for text in typed.values())  # each link's text is understood
+
+
+def test_export_and_stats_show_the_choice(sqlite_url: str) -> None:
+    a, b = phones(2)
+    with closing(Store.open(sqlite_url)) as store:
+        store.subscribers.subscribe(a, "test", choice=URGENT_ONLY)
+        store.subscribers.subscribe(b, "test")
+    exported = site_tools("subscribers", "export", a, "--db", sqlite_url, cwd=FIXTURE_TOWN)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["choice"] == URGENT_ONLY
+    stats = site_tools("subscribers", "stats", "--db", sqlite_url, cwd=FIXTURE_TOWN)
+    assert "Per scelta: «tutto» 1, «solo urgenti» 1, «settimanale» 0" in stats.stdout
