@@ -50,19 +50,20 @@ class Subscribers:
             raise ValueError(f"unknown choice {choice!r}")
         with self.db.transaction():
             row = self.db.one("SELECT status FROM subscribers WHERE phone = ?", (phone,))
-            if row is None:
+            if row is None:  # without a choice, the column's default (DEFAULT)
+                extra, params = (", choice", ", ?") if choice else ("", "")
                 self.db.execute(
-                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at,"
-                    " choice) VALUES (?, 'active', ?, ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                    (phone, at, source, text, at, choice or DEFAULT),
+                    f"INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at{extra})"
+                    f" VALUES (?, 'active', ?, ?, ?, ?{params}) ON CONFLICT (phone) DO NOTHING",
+                    (phone, at, source, text, at, *((choice,) if choice else ())),
                 )
                 return True
             if row[0] == ACTIVE:
                 return False
             self.db.execute(
                 "UPDATE subscribers SET status = 'active', consent_at = ?, consent_source = ?, consent_text = ?,"
-                " opted_out_at = NULL, failures = 0, updated_at = ?, choice = COALESCE(?, choice) WHERE phone = ?",
-                (at, source, text, at, choice, phone),
+                f" opted_out_at = NULL, failures = 0, updated_at = ?{', choice = ?' if choice else ''} WHERE phone = ?",
+                (at, source, text, at, *((choice,) if choice else ()), phone),
             )
             return True
 
