@@ -23,7 +23,7 @@ from site_tools.store.choices import EVERYTHING, URGENT_ONLY, WEEKLY, receives
 
 from .command import site_tools
 from .conftest import FIXTURE_TOWN, Town
-from .services import phones, wait_for
+from .services import phones, simulator, wait_for
 from .test_publisher import NORMAL, URGENT, add, adopt, counts, publish
 from .test_subscriptions import Service, inbound
 from .test_subscriptions import service as service  # noqa: F401 (the fixture)
@@ -193,3 +193,21 @@ def test_export_and_stats_show_the_choice(sqlite_url: str) -> None:
     assert json.loads(exported.stdout)["choice"] == URGENT_ONLY
     stats = site_tools("subscribers", "stats", "--db", sqlite_url, cwd=FIXTURE_TOWN)
     assert "Per scelta: «tutto» 1, «solo urgenti» 1, «settimanale» 0" in stats.stdout
+
+
+def test_the_cost_ceiling_counts_only_the_subscribers_a_bulletin_reaches(town: Town, sqlite_url: str) -> None:
+    from .test_no_bulletin_lost import NORMAL as LIBRARY
+    from .test_no_bulletin_lost import cli, sent, set_cost_ceiling, write
+
+    set_cost_ceiling(town, 0.2)  # 4 messages at € 0,05
+    with closing(Store.open(sqlite_url)) as store:
+        store.subscribers.bulk_subscribe(phones(3), "test")  # «tutto»: € 0,15, under the ceiling
+        for n, phone in enumerate(phones(5, start=3)):
+            store.subscribers.subscribe(phone, "test", choice=URGENT_ONLY, at=1_000_000 + n)
+    with simulator() as sim:
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-biblioteca.md", LIBRARY, "biblioteca")
+        ran = cli(town, "publish", env=env)
+        assert ran.returncode == 0, ran.stderr  # 8 subscribers would cost € 0,40: only 3 get it
+        assert sent(sim, "biblioteca") == Counter(dict.fromkeys(phones(3), 1))
