@@ -17,7 +17,7 @@ def subscribed(config: TownConfig, choice: str = DEFAULT) -> str:
         f"✅ Iscrizione confermata: riceverai qui {DESCRIPTIONS[choice]} del {config.name}.\n\n"
         f"{how_to_choose(config, choice)}\n\n"
         f"Il tuo numero non è visibile agli altri iscritti. Per non ricevere più avvisi scrivi «{wa.off_message}». "
-        f"Tutti gli avvisi: {config.site_url}"
+        f"Gli avvisi sul sito: {config.site_url}"
     )
 
 
@@ -32,11 +32,12 @@ def chosen(config: TownConfig, choice: str) -> str:
 
 
 def how_to_choose(config: TownConfig, choice: str) -> str:
-    """The other choices and their keywords: «Per cambiare scrivi «VALFIORITA URGENTI» (solo gli avvisi urgenti)…»."""
+    """The other choices and their keywords: «Puoi cambiare: per ricevere solo gli avvisi urgenti scrivi
+    «VALFIORITA URGENTI»; …»."""
     wa = config.whatsapp
     assert wa is not None
-    others = [f"«{wa.choice_message(c)}» per {DESCRIPTIONS[c]}" for c in CHOICES if c != choice]
-    return f"Per cambiare scrivi {', '.join(others[:-1])} o {others[-1]}."
+    others = [f"per ricevere {DESCRIPTIONS[c]} scrivi «{wa.choice_message(c)}»" for c in CHOICES if c != choice]
+    return f"Puoi cambiare: {'; '.join(others)}."
 
 
 def unsubscribed(config: TownConfig) -> str:
