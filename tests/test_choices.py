@@ -101,7 +101,8 @@ def test_a_subscriber_changes_their_choice_and_keeps_it_when_they_come_back(serv
     service.drained()
     texts = service.texts_to(citizen)
     assert len(texts) == 4, texts  # no answer to the repeated choice; the OFF and the ON are confirmed
-    assert any("Cancellazione confermata" in t for t in texts[2:])  # the OFF's answer waits a little: any order
+    (off,) = [t for t in texts[2:] if "Cancellazione confermata" in t]  # the OFF's answer waits a little
+    assert "solo gli avvisi urgenti scrivi «VALFIORITA URGENTI»" in off  # who wanted fewer messages learns how
     (back,) = [t for t in texts[2:] if "Iscrizione confermata" in t]
     assert "riepilogo settimanale" in back  # back with the choice they had made
     with closing(service.store()) as store:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.formatting import count
-from site_tools.store.choices import CHOICES, DEFAULT, DESCRIPTIONS
+from site_tools.store.choices import CHOICES, DEFAULT, DESCRIPTIONS, URGENT_ONLY
 
 
 def subscribed(config: TownConfig, choice: str = DEFAULT) -> str:
@@ -45,7 +45,8 @@ def unsubscribed(config: TownConfig) -> str:
     assert wa is not None
     return (
         f"Cancellazione confermata: da ora non riceverai più avvisi del {config.name} su questo numero. "
-        f"Per iscriverti di nuovo scrivi «{wa.on_message}»."
+        f"Per iscriverti di nuovo scrivi «{wa.on_message}»; per ricevere {DESCRIPTIONS[URGENT_ONLY]} "
+        f"scrivi «{wa.choice_message(URGENT_ONLY)}»."
     )
 
 
