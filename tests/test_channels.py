@@ -124,7 +124,10 @@ def test_publish_and_deliveries_commands(demo_town: Town, tmp_path) -> None:
         add(demo_town, URGENT, "allerta-rossa")
         dry = cli(demo_town, "publish", "--dry-run", env=env)
         assert dry.returncode == 0, dry.stderr
-        assert "25 destinatari, circa 0 s a 80 messaggi/s, costo stimato € 1,25" in dry.stdout
+        assert (
+            "25 destinatari (tutte le scelte, «tutto»: 25, «solo urgenti»: 0, «settimanale»: 0), circa 0 s a 80 messaggi/s, costo stimato € 1,25"
+            in dry.stdout
+        )
         assert "URGENTE – Allerta rossa" in dry.stdout and sim.stats().get("requests", 0) == 0
         real = cli(demo_town, "publish", env=env)
         assert real.returncode == 0, real.stderr

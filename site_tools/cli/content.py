@@ -35,12 +35,18 @@ def validate(ctx: Context, paths: tuple[Path, ...], base: str | None, now_text: 
     """
     from site_tools.content.addresses import default_base, moved_addresses
     from site_tools.content.dates import now as current_time
+    from site_tools.content.readability import readability_warnings
 
     config = ctx.config
     extra = [f for p in paths for f in ([p] if p.is_file() else sorted(p.rglob("*.md")))]
     content = load_content(config, extra_files=extra)
     at = current_time(config.timezone, now_text)
     warn(moved_addresses(config, content.records, at, base or default_base()))
+    records = content.records
+    if paths:  # only the files asked about, as for problems
+        roots = [p.resolve() for p in paths]
+        records = [r for r in records if any(r.path.resolve() == x or x in r.path.resolve().parents for x in roots)]
+    warn(readability_warnings(config, records))
     answers, answer_problems = load_answers(config)  # the counter's canned answers, if any
     content.problems.extend(answer_problems)
     problems = content.problems_for(paths)
@@ -243,7 +249,10 @@ def preview(ctx: Context, paths: tuple[Path, ...], now_text: str | None, recipie
     if problems:
         raise InvalidContent(problems)
     settings = Settings.from_env()
+    by_choice = None
     if recipients is None and settings.db_url:
         with store_for(config, reveal(settings.db_url)) as store:
             recipients = store.subscribers.count_active()
-    output.write(preview_markdown(content, existing, current_time(config.timezone, now_text), recipients, settings))
+            by_choice = store.subscribers.count_by_choice()
+    at = current_time(config.timezone, now_text)
+    output.write(preview_markdown(content, existing, at, recipients, settings, by_choice))

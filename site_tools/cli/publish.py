@@ -28,6 +28,8 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
 from site_tools.content.problems import NOTHING_PUBLISHED, InvalidContent, Problem
+from site_tools.delivery.audience import describe as describe_audience
+from site_tools.delivery.audience import reached
 from site_tools.delivery.fanout import FanOutReport
 from site_tools.delivery.plan import Plan
 from site_tools.delivery.publisher import PublishReport
@@ -88,14 +90,15 @@ KEPT_HISTORICAL = (
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
     if plan.historical:
         click.echo(f"Primo avvio: {count(len(plan.historical), HISTORICAL_WOULD[0], HISTORICAL_WOULD[1])}.")
-    active = store.subscribers.count_active()
+    by_choice = store.subscribers.count_by_choice()
     for item in plan.items:
         b = item.bulletin
         click.echo(f"\n=== {b.id} {'(URGENTE) ' if b.urgent else ''}→ {', '.join(CHANNELS[c] for c in item.channels)}")
+        audience, who = reached(by_choice, b.urgent), describe_audience(by_choice, b.urgent)
         for name in item.channels:
             channel = by_name[name]
             rendered = channel.render(b, links)
-            click.echo(f"--- {channel.label}: {rendered.facts}; {channel.estimate(b, active, rate).describe()}")
+            click.echo(f"--- {channel.label}: {rendered.facts}; {channel.estimate(b, audience, rate).describe(who)}")
             click.echo("\n\n[…]\n\n".join(rendered.parts))
     _print_plan_notes(plan)
     if not plan.items:

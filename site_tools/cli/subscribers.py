@@ -26,6 +26,7 @@ from site_tools.formatting import count, number, plural
 from site_tools.phones import NOT_VALID, mask, normalize, whatsapp_refusal
 from site_tools.store import Store, candidates
 from site_tools.store import consent as consent_bases
+from site_tools.store.choices import NAMES
 
 #: The headers each column is recognised by, compared as :func:`header_key` leaves them (case, accents, ``_``).
 PHONE_COLUMNS = ("numero", "telefono", "cellulare", "numero di telefono", "numero telefono", "cell", "phone", "number")
@@ -250,6 +251,8 @@ def stats_text(store: Store, config: TownConfig, weeks: int = 8) -> str:
         f"Iscritti attivi alla lista WhatsApp: {number(active)} su {number(config.population)} residenti "
         f"({100 * active / config.population:.1f} %" + (f", uno ogni {ratio:.1f} residenti)" if active else ")")
     ]
+    by_choice = store.subscribers.count_by_choice()
+    lines.append("Per scelta: " + ", ".join(f"«{NAMES[c]}» {number(n)}" for c, n in by_choice.items()))
     lines.append(
         f"{plural(weeks, 'Ultima', 'Ultime')} {count(weeks, 'settimana', 'settimane')} (settimana: iscritti / cancellati):"
     )

@@ -39,6 +39,7 @@ from site_tools.content.town import (
     Counter,
     Digest,
     Editor,
+    Readability,
     Reports,
     Service,
     Telegram,
@@ -158,6 +159,8 @@ class TownConfig:
     transition: Transition | None = None
     #: The weekly digest of the list (None: the town sends none).
     digest: Digest | None = None
+    #: The summaries' readability threshold (Gulpease): ``validate`` warns below it (None: not checked).
+    readability: Readability | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -334,6 +337,7 @@ def _build(
         service=settings.service,
         transition=settings.transition,
         digest=settings.digest,
+        readability=settings.readability,
     )
 
 

@@ -358,7 +358,16 @@ class WhatsAppList(Block):
     @property
     def signup_link(self) -> str:
         """Click-to-chat link with the ON keyword already typed."""
-        return f"https://wa.me/{self.number}?text={quote(self.on_message)}"
+        return self.chat_link(self.on_message)
+
+    def choice_message(self, choice: str) -> str:
+        """The keyword that sets a choice (store/choices.py): the town's keyword and the choice's name,
+        ``VALFIORITA URGENTI``."""
+        return f"{self.keyword} {normalize_keyword(choice)}"
+
+    def chat_link(self, text: str) -> str:
+        """Click-to-chat link with ``text`` already typed."""
+        return f"https://wa.me/{self.number}?text={quote(text)}"
 
 
 _TELEGRAM_NAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{4,31}$")
@@ -445,6 +454,18 @@ class Reports(Block):
     )
     email: Email | None = Field(
         default=None, description="L'indirizzo e-mail delle segnalazioni.", examples=["urp@comune.example.it"]
+    )
+
+
+class Readability(Block):
+    """La leggibilità delle sintesi, con l'indice Gulpease (da 0 a 100: più è alto, più il testo è facile).
+    «validate» avverte, senza fermare nulla, quando la sintesi di un avviso è sotto la soglia."""
+
+    gulpease_min: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=40,
+        description="La soglia: sotto, un avvertimento con l'indice. Sotto 80 è difficile per chi ha la licenza "
+        "elementare, sotto 60 per chi ha la licenza media, sotto 40 per chi ha il diploma.",
+        examples=[40],
     )
 
 
@@ -728,6 +749,9 @@ class TownSettings(Block):
     service: Service | None = Field(default=None, description=Service.__doc__)
     transition: Transition | None = Field(default=None, description=Transition.__doc__)
     digest: Digest | None = Field(default=None, description=Digest.__doc__)
+    readability: Readability | None = Field(
+        default=None, description=f"{Readability.__doc__} Se manca: nessun controllo."
+    )
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:

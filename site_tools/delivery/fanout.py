@@ -151,6 +151,7 @@ class FanOut:
         self._used = False
         self._closing = False
         self._deferred = 0
+        self.choices: tuple[str, ...] | None = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         """A store call in the ledger's thread; a transient failure (a dropped connection, which the store
@@ -182,9 +183,13 @@ class FanOut:
         build_payload: Callable[[str], dict[str, Any]],
         priority: str = "normal",
         channel: str = "whatsapp_list",
+        choices: tuple[str, ...] | None = None,
     ) -> FanOutReport:
+        """``choices`` (store/choices.py): only subscribers who chose one of them; None: the options' (by default
+        every subscriber)."""
         assert not self._used, "a FanOut serves one run"
         self._used = True
+        self.choices = choices if choices is not None else self.opt.choices
         self.bulletin_id, self.channel, self.priority, self.build_payload = (
             bulletin_id,
             channel,
@@ -196,7 +201,7 @@ class FanOut:
             self.pacer = SharedPacer(self._reserve, self.opt.rate, level, self.clock, release=self._release)
         self.report = report = FanOutReport(bulletin_id)
         started = self.clock.monotonic()
-        report.recipients = await self._db(self.store.subscribers.count_active, self.opt.choices)
+        report.recipients = await self._db(self.store.subscribers.count_active, self.choices)
         report.reconciled = await self._db(
             self.store.ledger.reconcile_unknown, bulletin_id, channel, self.opt.stale_after, self.run_id
         )
@@ -238,7 +243,7 @@ class FanOut:
             if self.opt.deadline_at is not None and self.clock.time() >= self.opt.deadline_at:
                 self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")
                 return
-            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim(), self.opt.choices)
+            batch = await self._db(self.store.subscribers.active_batch, last_id, self.opt.claim(), self.choices)
             if not batch:
                 return
             last_id = batch[-1].id
@@ -249,7 +254,7 @@ class FanOut:
                 self.run_id,
                 batch[0].id,
                 batch[-1].id,
-                self.opt.choices,
+                self.choices,
             )
             for recipient in batch:
                 if recipient.id in claimed:

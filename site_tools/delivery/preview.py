@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from site_tools.channels.base import Channel
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS
 from site_tools.content.loading import Content
+from site_tools.delivery.audience import describe as describe_audience
+from site_tools.delivery.audience import reached
 from site_tools.delivery.plan import DEFAULT_MAX_AGE, channels_for
 from site_tools.formatting import count
 from site_tools.render.links import Links
@@ -18,8 +21,15 @@ from site_tools.settings import Settings
 
 
 def preview_markdown(
-    content: Content, paths: list[Path], now: datetime, recipients: int | None, settings: Settings
+    content: Content,
+    paths: list[Path],
+    now: datetime,
+    recipients: int | None,
+    settings: Settings,
+    by_choice: Mapping[str, int] | None = None,
 ) -> str:
+    """``by_choice``: the active subscribers by choice (store/choices.py), when the store is at hand; each bulletin
+    then counts only the choices it reaches. Otherwise every subscriber (``recipients``, or an estimate) gets it."""
     config = content.config
     wanted = {p.resolve() for p in paths}
     chosen = [b for b in content.bulletins if b.path.resolve() in wanted]
@@ -45,8 +55,13 @@ def preview_markdown(
         warning = date_warning(b, now)
         out += [warning, ""] if warning else []
         routed = channels_for(b, config)
+        audience, reach = assumed, who
+        if by_choice is not None:
+            audience, reach = reached(by_choice, b.urgent), describe_audience(by_choice, b.urgent)
         for name in routed:
-            out += channel_section(by_name[name], b, links, assumed, config.whatsapp_rate(settings.whatsapp_mps), who)
+            out += channel_section(
+                by_name[name], b, links, audience, config.whatsapp_rate(settings.whatsapp_mps), reach
+            )
         skipped = [CHANNELS[c] for c in config.enabled_channels() if c not in routed]
         if skipped:
             out += [

@@ -25,6 +25,7 @@ from site_tools.formatting import euro
 from site_tools.render.links import Links
 from site_tools.settings import Settings
 from site_tools.store import Store
+from site_tools.store.choices import kind_of, receives
 
 
 @dataclass
@@ -86,14 +87,15 @@ class Publisher:
             self.options = replace(self.options, number_id=settings.whatsapp_phone_number_id)
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels = channels.create(config, settings)
-        self._audience: int | None = None
+        self._audience: dict[tuple[str, ...], int] = {}  # active subscribers, by the choices a bulletin reaches
 
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender
     ) -> FanOutReport:
         """Lent to channels that send one message per subscriber (DeliveryContext)."""
         fan = FanOut(self.store, sender, self.run_id, self.options)
-        return await fan.run(bulletin.id, build_payload, "urgent" if bulletin.urgent else "normal", channel)
+        choices = receives(kind_of(bulletin.urgent))  # what each subscriber chose (store/choices.py)
+        return await fan.run(bulletin.id, build_payload, "urgent" if bulletin.urgent else "normal", channel, choices)
 
     async def publish(self, plan: Plan) -> PublishReport:
         report = PublishReport()
@@ -130,9 +132,10 @@ class Publisher:
         ceiling = self.config.cost_ceiling_eur
         if ceiling is None or self.approve_cost or self.store.ledger.publication(b.id, channel.name):
             return None
-        if self._audience is None:
-            self._audience = self.store.subscribers.count_active()
-        estimate = channel.estimate(b, self._audience, self.options.rate)
+        choices = receives(kind_of(b.urgent))
+        if choices not in self._audience:
+            self._audience[choices] = self.store.subscribers.count_active(choices)
+        estimate = channel.estimate(b, self._audience[choices], self.options.rate)
         if estimate.cost <= ceiling:
             return None
         return (

@@ -23,8 +23,10 @@ from site_tools.render.digest import ID_PREFIX as DIGEST_PREFIX
 from site_tools.service import coexistence, replies
 from site_tools.service.counter import inbound as counter_inbound
 from site_tools.service.keywords import Intent, intent
+from site_tools.service.keywords import choice as keyword_choice
 from site_tools.service.meta_health import ACCOUNT_FIELDS, apply_account_changes
 from site_tools.store import Store, consent
+from site_tools.store.choices import DEFAULT
 from site_tools.store.database import StoreUnavailable, store_bug
 from site_tools.store.inbox import MESSAGE, STATUS
 from site_tools.store.ledger import Receipt
@@ -43,6 +45,7 @@ class Outcome:
     subscribed: int = 0
     unsubscribed: int = 0
     repeated: int = 0
+    chosen: int = 0  # subscribers who changed their choice (store/choices.py)
     auto_answers: int = 0
     statuses: int = 0
     held: int = 0  # receipts for sends not recorded yet: matched again later
@@ -185,6 +188,10 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 _reconfirmed(store, config, phone, yes, sent_at, outcome)
                 return
         text = _text(message)
+        picked = keyword_choice(text, config.whatsapp) if text and config.whatsapp else None
+        if picked is not None:
+            _chose(store, config, phone, picked, text, sent_at, outcome)
+            return
         wish = intent(text, config.whatsapp) if text and config.whatsapp else Intent.OTHER
         if wish is Intent.ON:
             if _older_than_opt_out(store, phone, sent_at):
@@ -193,7 +200,7 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 )
                 log.info("ON from %s older than their OFF: ignored", mask(phone))
             elif store.subscribers.subscribe(phone, consent.KEYWORD, text[:200], at=sent_at):
-                store.outbox.queue(phone, replies.subscribed(config))
+                store.outbox.queue(phone, replies.subscribed(config, _choice_of(store, phone)))
                 outcome.subscribed += 1
                 log.info("subscribed %s", mask(phone))
             else:
@@ -216,6 +223,30 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
             if store.inbox.auto_reply_due(phone, replies.automatic_turn(config, moment)):
                 store.outbox.queue(phone, replies.automatic(config, moment))
                 outcome.auto_answers += 1
+
+
+def _chose(
+    store: Store, config: TownConfig, phone: str, picked: str, text: str, sent_at: float, outcome: Outcome
+) -> None:
+    """A choice keyword: a subscriber's new choice, or (from someone not subscribed) an opt-in with that choice,
+    consent recorded as for ON."""
+    sub = store.subscribers.get(phone)
+    if sub is not None and sub.status == "active":
+        if store.subscribers.choose(phone, picked):
+            store.outbox.queue(phone, replies.chosen(config, picked))
+            outcome.chosen += 1
+            log.info("%s chose %s", mask(phone), picked)
+        else:
+            outcome.repeated += 1
+    elif _older_than_opt_out(store, phone, sent_at):
+        outcome.repeated += 1  # written before the OFF already applied: the OFF was the last word
+        log.info("choice from %s older than their OFF: ignored", mask(phone))
+    elif store.subscribers.subscribe(phone, consent.KEYWORD, text[:200], at=sent_at, choice=picked):
+        store.outbox.queue(phone, replies.subscribed(config, picked))
+        outcome.subscribed += 1
+        log.info("subscribed %s (%s)", mask(phone), picked)
+    else:
+        outcome.repeated += 1
 
 
 def _button(message: dict[str, Any]) -> dict[str, Any] | None:
@@ -241,11 +272,17 @@ def _reconfirmed(store: Store, config: TownConfig, phone: str, yes: bool, sent_a
         return
     note = f"ha risposto «{reconfirm_template.YES}» al messaggio {reconfirm_template.NAME}"
     if store.subscribers.subscribe(phone, consent.RECONFIRMED, note, at=sent_at):
-        store.outbox.queue(phone, replies.subscribed(config))
+        store.outbox.queue(phone, replies.subscribed(config, _choice_of(store, phone)))
         outcome.subscribed += 1
         log.info("subscribed %s (re-confirmed)", mask(phone))
     else:
         outcome.repeated += 1
+
+
+def _choice_of(store: Store, phone: str) -> str:
+    """What a subscriber receives now: a returning one keeps the choice they had made."""
+    sub = store.subscribers.get(phone)
+    return sub.choice if sub is not None else DEFAULT
 
 
 def _older_than_opt_out(store: Store, phone: str, sent_at: float) -> bool:

@@ -9,6 +9,11 @@ only of an opt-out word, words that go with it and courtesies is an opt-out
 that merely contains "stop" ("stop ai lavori in via Roma?") is a question.
 Opting out wins when a message has words of both, and an opt-in word under a NON
 ("non iscrivimi") is an opt-out: an unwanted message is the worse mistake.
+
+A choice (store/choices.py) is its name after the town's keyword ("VALFIORITA URGENTI",
+"VALFIORITA SOLO URGENTI", "VALFIORITA SETTIMANALE", "VALFIORITA TUTTO"), with courtesies around it.
+"URGENTI", "SOLO URGENTI" and "SETTIMANALE" are also understood alone; "TUTTO" alone is not: it is
+too common a word to take as consent.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 from enum import Enum
 
 from site_tools.content.config import WhatsAppList, normalize_keyword
+from site_tools.store.choices import CHOICES, EVERYTHING, URGENT_ONLY
 
 #: Words that alone mean "add me" / "remove me".
 ON_WORDS = frozenset(
@@ -80,3 +86,26 @@ def intent(text: str, wa: WhatsAppList) -> Intent:
     if not (off or on) or any(w not in allowed for w in words):
         return Intent.OTHER
     return Intent.OFF if off else Intent.ON
+
+
+#: How each choice may be written after the town's keyword (normalised); the choice's own name always is.
+CHOICE_WORDS: dict[tuple[str, ...], str] = {
+    **{(normalize_keyword(c),): c for c in CHOICES},
+    ("SOLO", "URGENTI"): URGENT_ONLY,
+    ("URGENTE",): URGENT_ONLY,
+    ("SOLO", "URGENTE"): URGENT_ONLY,
+    ("TUTTI",): EVERYTHING,
+}
+#: Choices that need the town's keyword before them: alone they are ordinary words.
+NEEDS_KEYWORD = frozenset({("TUTTO",), ("TUTTI",)})
+COURTESIES = frozenset({"PER", "FAVORE", "PERFAVORE", "GRAZIE", "CIAO", "SALVE", "BUONGIORNO", "BUONASERA", "OK"})
+
+
+def choice(text: str, wa: WhatsAppList) -> str | None:
+    """The choice a message sets (store/choices.py), or None when it is not a choice keyword."""
+    words = normalize_keyword(text).split()
+    keyword = bool(words) and words[0] == wa.keyword
+    rest = tuple(w for w in (words[1:] if keyword else words) if w not in COURTESIES)
+    if rest in NEEDS_KEYWORD and not keyword:
+        return None
+    return CHOICE_WORDS.get(rest)

@@ -7,17 +7,37 @@ from datetime import datetime, timedelta
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.formatting import count
+from site_tools.store.choices import CHOICES, DEFAULT, DESCRIPTIONS, URGENT_ONLY
 
 
-def subscribed(config: TownConfig) -> str:
+def subscribed(config: TownConfig, choice: str = DEFAULT) -> str:
     wa = config.whatsapp
     assert wa is not None
     return (
-        f"✅ Iscrizione confermata: riceverai qui gli avvisi importanti del {config.name} "
-        f"(allerte, strade e scuole chiuse, emergenze).\n\n"
+        f"✅ Iscrizione confermata: riceverai qui {DESCRIPTIONS[choice]} del {config.name}.\n\n"
+        f"{how_to_choose(config, choice)}\n\n"
         f"Il tuo numero non è visibile agli altri iscritti. Per non ricevere più avvisi scrivi «{wa.off_message}». "
-        f"Tutti gli avvisi: {config.site_url}"
+        f"Gli avvisi sul sito: {config.site_url}"
     )
+
+
+def chosen(config: TownConfig, choice: str) -> str:
+    """The answer to a subscriber who changed their choice."""
+    wa = config.whatsapp
+    assert wa is not None
+    return (
+        f"✅ Scelta aggiornata: da ora riceverai qui {DESCRIPTIONS[choice]} del {config.name}.\n\n"
+        f"{how_to_choose(config, choice)} Per non ricevere più avvisi scrivi «{wa.off_message}»."
+    )
+
+
+def how_to_choose(config: TownConfig, choice: str) -> str:
+    """The other choices and their keywords: «Puoi cambiare: per ricevere solo gli avvisi urgenti scrivi
+    «VALFIORITA URGENTI»; …»."""
+    wa = config.whatsapp
+    assert wa is not None
+    others = [f"per ricevere {DESCRIPTIONS[c]} scrivi «{wa.choice_message(c)}»" for c in CHOICES if c != choice]
+    return f"Puoi cambiare: {'; '.join(others)}."
 
 
 def unsubscribed(config: TownConfig) -> str:
@@ -25,7 +45,8 @@ def unsubscribed(config: TownConfig) -> str:
     assert wa is not None
     return (
         f"Cancellazione confermata: da ora non riceverai più avvisi del {config.name} su questo numero. "
-        f"Per iscriverti di nuovo scrivi «{wa.on_message}»."
+        f"Per iscriverti di nuovo scrivi «{wa.on_message}»; per ricevere {DESCRIPTIONS[URGENT_ONLY]} "
+        f"scrivi «{wa.choice_message(URGENT_ONLY)}»."
     )
 
 

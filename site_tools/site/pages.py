@@ -20,6 +20,7 @@ from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
 from site_tools.site.qr import svg
 from site_tools.site.signup import signup_channels
+from site_tools.site.signup_choices import choices_markdown
 
 PER_PAGE = 50
 FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
@@ -271,6 +272,8 @@ def signup(model: SiteModel) -> str:
             f"{steps}\n\n{html.escape(channel.stop, quote=False)}\n\n"
             f"Da stampare e appendere: {posters}\n"
         )
+        if channel.key == "whatsapp_list":  # each citizen chooses what the list sends them (site/signup_choices.py)
+            text += choices_markdown(config)
     text += (
         "\n## La tua privacy\n\n"
         "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "

@@ -29,8 +29,16 @@ DESCRIPTIONS = {
     WEEKLY: "gli avvisi urgenti e il riepilogo settimanale",
 }
 
+#: Each choice's short name, as citizens write it and the previews show it.
+NAMES = {EVERYTHING: "tutto", URGENT_ONLY: "solo urgenti", WEEKLY: "settimanale"}
+
 #: What a message to the list is, for the choice filter.
 Kind = Literal["urgent", "bulletin", "digest"]
+
+
+def kind_of(urgent: bool) -> Kind:
+    """A bulletin's kind for the filter: ``urgent`` or ``bulletin``."""
+    return "urgent" if urgent else "bulletin"
 
 
 def receives(kind: Kind) -> tuple[str, ...]:
@@ -41,3 +49,12 @@ def receives(kind: Kind) -> tuple[str, ...]:
     if kind == "digest":
         return (WEEKLY,)
     return (EVERYTHING,)
+
+
+def where(choices: tuple[str, ...] | None, column: str = "choice") -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (`` AND column IN (?, ?)``, or nothing for every choice) and its parameters."""
+    if choices is None:
+        return "", ()
+    if not choices:
+        return " AND 1 = 0", ()
+    return f" AND {column} IN ({', '.join('?' for _ in choices)})", tuple(choices)

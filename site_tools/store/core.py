@@ -94,6 +94,7 @@ class Store:
             "consent_source": sub.consent_source if sub else None,
             "consent_text": sub.consent_text if sub else None,
             "opted_out_at": sub.opted_out_at if sub else None,
+            "choice": sub.choice if sub else None,  # what they chose to receive (store/choices.py)
             "deliveries": [
                 dict(zip(("bulletin", "channel", "state", "attempts", "error_code", "updated_at"), d, strict=True))
                 for d in deliveries

@@ -14,8 +14,9 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from site_tools.store import choices as choice_filter
 from site_tools.store.database import Database
-from site_tools.store.subscribers import ACTIVE, choice_filter
+from site_tools.store.subscribers import ACTIVE
 
 #: Order of receipt states: a late "sent" never overwrites "read".
 RANK = {"sending": 0, "retry": 0, "skipped": 0, "accepted": 1, "sent": 2, "delivered": 3, "read": 4, "failed": 5}
@@ -390,17 +391,17 @@ class Ledger:
         """Record the attempt *before* the call: subscriber id → delivery id, for the rows this run now owns.
 
         ``ON CONFLICT DO NOTHING`` makes claims disjoint between concurrent
-        runs and skips everyone who already has a row for this bulletin. With ``choices``, only the subscribers
-        who chose one of them (:func:`~site_tools.store.choices.receives`).
+        runs and skips everyone who already has a row for this bulletin.
+        With ``choices`` (store/choices.py) only subscribers who chose one of them are claimed.
         """
-        where, params = choice_filter(choices)
+        condition, params = choice_filter.where(choices)
         with self.db.transaction():
             rows = self.db.all(
                 "INSERT INTO deliveries (bulletin_id, channel, subscriber_id, state, attempts, run_id, updated_at)"
                 " SELECT ?, ?, id, 'sending', 1, ?, ? FROM subscribers"
-                f" WHERE status = 'active'{where} AND id >= ? AND id <= ?"
+                f" WHERE status = 'active' AND id >= ? AND id <= ?{condition}"
                 " ON CONFLICT (bulletin_id, channel, subscriber_id) DO NOTHING RETURNING subscriber_id, id",
-                (bulletin_id, channel, run_id, time.time(), *params, first_id, last_id),
+                (bulletin_id, channel, run_id, time.time(), first_id, last_id, *params),
             )
         return {r[0]: r[1] for r in rows}
 
@@ -482,7 +483,7 @@ class Ledger:
     def owed_to_active(self, bulletin_id: str, channel: str, choices: tuple[str, ...] | None = None) -> int:
         """Active subscribers a fan-out of this bulletin would still send to: no row, or one still owed (with
         ``choices``: among those who chose one of them)."""
-        where, params = choice_filter(choices, "s.choice")
+        where, params = choice_filter.where(choices, "s.choice")
         return self.db.scalar(
             f"SELECT COUNT(*) FROM subscribers s WHERE s.status = 'active'{where} AND NOT EXISTS (SELECT 1 FROM"
             " deliveries d WHERE d.bulletin_id = ? AND d.channel = ? AND d.subscriber_id = s.id"

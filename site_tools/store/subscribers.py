@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from site_tools.store.choices import URGENT_ONLY, WEEKLY
+from site_tools.store import choices as choice_filter
+from site_tools.store.choices import CHOICES, DEFAULT, URGENT_ONLY, WEEKLY
 from site_tools.store.database import Database
 
 ACTIVE, LEFT, UNREACHABLE = "active", "left", "unreachable"
@@ -25,6 +26,7 @@ class Subscriber:
     consent_source: str | None
     consent_text: str | None
     opted_out_at: float | None
+    choice: str = DEFAULT
 
 
 class Recipient(NamedTuple):
@@ -36,26 +38,46 @@ class Subscribers:
     def __init__(self, db: Database):
         self.db = db
 
-    def subscribe(self, phone: str, source: str, text: str | None = None, at: float | None = None) -> bool:
-        """Opt in; True if this changed anything (a repeated ON changes nothing)."""
+    def subscribe(
+        self, phone: str, source: str, text: str | None = None, at: float | None = None, choice: str | None = None
+    ) -> bool:
+        """Opt in; True if this changed anything (a repeated ON changes nothing).
+
+        ``choice`` (store/choices.py) is what they asked for; without one a new subscriber gets the default
+        and a returning one keeps what they had chosen before leaving."""
         at = at or time.time()
+        if choice is not None and choice not in CHOICES:
+            raise ValueError(f"unknown choice {choice!r}")
         with self.db.transaction():
             row = self.db.one("SELECT status FROM subscribers WHERE phone = ?", (phone,))
-            if row is None:
+            if row is None:  # without a choice, the column's default (DEFAULT)
+                extra, params = (", choice", ", ?") if choice else ("", "")
                 self.db.execute(
-                    "INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at)"
-                    " VALUES (?, 'active', ?, ?, ?, ?) ON CONFLICT (phone) DO NOTHING",
-                    (phone, at, source, text, at),
+                    f"INSERT INTO subscribers (phone, status, consent_at, consent_source, consent_text, updated_at{extra})"
+                    f" VALUES (?, 'active', ?, ?, ?, ?{params}) ON CONFLICT (phone) DO NOTHING",
+                    (phone, at, source, text, at, *((choice,) if choice else ())),
                 )
                 return True
             if row[0] == ACTIVE:
                 return False
             self.db.execute(
                 "UPDATE subscribers SET status = 'active', consent_at = ?, consent_source = ?, consent_text = ?,"
-                " opted_out_at = NULL, failures = 0, updated_at = ? WHERE phone = ?",
-                (at, source, text, at, phone),
+                f" opted_out_at = NULL, failures = 0, updated_at = ?{', choice = ?' if choice else ''} WHERE phone = ?",
+                (at, source, text, at, *((choice,) if choice else ()), phone),
             )
             return True
+
+    def choose(self, phone: str, choice: str) -> bool:
+        """An active subscriber's new choice; True if it changed."""
+        if choice not in CHOICES:
+            raise ValueError(f"unknown choice {choice!r}")
+        with self.db.transaction():
+            cur = self.db.execute(
+                "UPDATE subscribers SET choice = ?, updated_at = ? WHERE phone = ? AND status = 'active'"
+                " AND choice <> ?",
+                (choice, time.time(), phone, choice),
+            )
+            return cur.rowcount > 0
 
     def unsubscribe(self, phone: str, at: float | None = None) -> bool:
         at = at or time.time()
@@ -113,7 +135,7 @@ class Subscribers:
 
     def get(self, phone: str) -> Subscriber | None:
         row = self.db.one(
-            "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at"
+            "SELECT id, phone, status, consent_at, consent_source, consent_text, opted_out_at, choice"
             " FROM subscribers WHERE phone = ?",
             (phone,),
         )
@@ -146,9 +168,18 @@ class Subscribers:
             )
 
     def count_active(self, choices: tuple[str, ...] | None = None) -> int:
-        """Active subscribers; with ``choices``, only those who chose one of them (:func:`choices.receives`)."""
-        where, params = choice_filter(choices)
-        return self.db.scalar(f"SELECT COUNT(*) FROM subscribers WHERE status = 'active'{where}", params)
+        """Active subscribers; with ``choices``, only those who chose one of them."""
+        condition, params = choice_filter.where(choices)
+        return self.db.scalar(f"SELECT COUNT(*) FROM subscribers WHERE status = 'active'{condition}", params)
+
+    def count_by_choice(self) -> dict[str, int]:
+        """Active subscribers by choice, every choice present (0 when nobody chose it)."""
+        counts = dict.fromkeys(CHOICES, 0)
+        for choice, n in self.db.all(
+            "SELECT choice, COUNT(*) FROM subscribers WHERE status = 'active' GROUP BY choice"
+        ):
+            counts[str(choice)] = int(n)
+        return counts
 
     def count_by_status(self) -> dict[str, int]:
         """Subscribers by status (active, left, unreachable): counts only (through ``subscribers_status_id``)."""
@@ -157,12 +188,12 @@ class Subscribers:
         }
 
     def active_batch(self, after_id: int, limit: int, choices: tuple[str, ...] | None = None) -> list[Recipient]:
-        where, params = choice_filter(choices)
+        condition, params = choice_filter.where(choices)
         return [
             Recipient(*r)
             for r in self.db.all(
-                f"SELECT id, phone FROM subscribers WHERE status = 'active'{where} AND id > ? ORDER BY id LIMIT ?",
-                (*params, after_id, limit),
+                f"SELECT id, phone FROM subscribers WHERE status = 'active' AND id > ?{condition} ORDER BY id LIMIT ?",
+                (after_id, *params, limit),
             )
         ]
 
@@ -201,12 +232,3 @@ class Subscribers:
         for (ts,) in left:
             weeks.setdefault(week(ts), [0, 0])[1] += 1
         return [(k, v[0], v[1]) for k, v in sorted(weeks.items())]
-
-
-def choice_filter(choices: tuple[str, ...] | None, column: str = "choice") -> tuple[str, tuple[str, ...]]:
-    """`` AND choice IN (?, …)`` and its parameters; nothing when ``choices`` is None (everyone)."""
-    if choices is None:
-        return "", ()
-    if not choices:
-        return " AND 1 = 0", ()
-    return f" AND {column} IN ({', '.join('?' for _ in choices)})", tuple(choices)
