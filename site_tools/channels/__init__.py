@@ -22,7 +22,13 @@ from site_tools.channels.base import REGISTRY, Channel
 from site_tools.content.config import TownConfig
 from site_tools.settings import Settings
 
-_INFRASTRUCTURE = {"base", "errors", "cloud_api", "meta_account"}  # not channels: not loaded on the publish's path
+_INFRASTRUCTURE = {
+    "base",
+    "errors",
+    "cloud_api",
+    "meta_account",
+    "posting",
+}  # not channels: not loaded on the publish's path
 
 
 def _discover() -> None:

@@ -35,9 +35,12 @@ from site_tools.content.town import (
     FREE_CHANNELS,
     TOWN_KEYS,
     UTILITY_CHANNELS,
+    Bluesky,
     Category,
     Counter,
     Editor,
+    Facebook,
+    Mastodon,
     Reports,
     Service,
     Telegram,
@@ -55,10 +58,13 @@ __all__ = [
     "FREE_CHANNELS",
     "TOWN_KEYS",
     "UTILITY_CHANNELS",
+    "Bluesky",
     "Category",
     "Counter",
     "Editor",
+    "Facebook",
     "Identity",
+    "Mastodon",
     "OfficeHours",
     "Reports",
     "Service",
@@ -155,6 +161,10 @@ class TownConfig:
     service: Service | None = None
     #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
     transition: Transition | None = None
+    #: The social networks (channels/facebook.py, mastodon.py, bluesky.py); None: the town has not that account.
+    facebook: Facebook | None = None
+    mastodon: Mastodon | None = None
+    bluesky: Bluesky | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -200,6 +210,7 @@ class TownConfig:
             enabled.append("whatsapp_channel")
         if self.telegram:
             enabled.append("telegram")
+        enabled += [name for name in ("facebook", "mastodon", "bluesky") if getattr(self, name) is not None]
         return tuple(enabled)
 
 
@@ -330,6 +341,9 @@ def _build(
         editor=settings.editor,
         service=settings.service,
         transition=settings.transition,
+        facebook=settings.facebook,
+        mastodon=settings.mastodon,
+        bluesky=settings.bluesky,
     )
 
 
