@@ -255,7 +255,9 @@ def test_a_text_the_server_refuses_is_reported_not_retried(town: Town, sqlite_ur
         plan, report = publish(town, sqlite_url, sim)
         (result,) = [r for r in report.results if r.channel == "mastodon"]
         assert result.state == "failed"
-        assert "Mastodon ha rifiutato il testo: Validation failed: Text character limit of 100 exceeded" in result.detail
+        assert (
+            "Mastodon ha rifiutato il testo: Validation failed: Text character limit of 100 exceeded" in result.detail
+        )
         assert sim.messages()["mastodon"] == []
 
 
@@ -270,7 +272,11 @@ def test_a_post_answered_too_late_is_never_posted_twice(town: Town, sqlite_url: 
         add(town, URGENT, "allerta-rossa")
         plan, report = publish(town, sqlite_url, sim, env=late)
         got = states(report)
-        assert {c: got[c] for c in SOCIAL_NAMES} == {"facebook": "uncertain", "bluesky": "uncertain", "mastodon": "done"}
+        assert {c: got[c] for c in SOCIAL_NAMES} == {
+            "facebook": "uncertain",
+            "bluesky": "uncertain",
+            "mastodon": "done",
+        }
         assert sim.stats()["mastodon_idempotent_replays"] >= 1
         sim.configure(social_answer_delay=0)
         plan, again = publish(town, sqlite_url, sim, env=late)

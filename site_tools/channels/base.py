@@ -137,6 +137,7 @@ class DeliveryContext(Protocol):
     config: TownConfig
     settings: Settings
     links: Links
+
     @property
     def state(self) -> KeyValue:
         """What a channel remembers between runs (Bluesky: its session, so that it logs in only when it must)."""
