@@ -343,3 +343,26 @@ def test_a_town_without_the_networks_sends_nothing_there(town: Town, sqlite_url:
         plan, report = publish(town, sqlite_url, sim)
         assert {r.channel for r in report.results} == {"telegram", "whatsapp_channel", "whatsapp_list"}
         assert all(sim.messages()[k] == [] for k in SOCIAL_NAMES)
+
+
+@pytest.mark.slow  # a site build of its own
+def test_the_signup_page_has_a_button_a_qr_code_and_posters_for_each_network(town: Town) -> None:
+    from lxml import html as lxml_html
+
+    from site_tools.site.build import build_site
+
+    social_town(town)
+    out = build_site(town.root / "mkdocs.yml", town.root / "site")
+    page = lxml_html.fromstring((out / "iscriviti/index.html").read_text(encoding="utf-8"))
+    links = {
+        "Pagina Facebook": "https://www.facebook.com/ComuneDiValfiorita",
+        "Mastodon": "https://mastodon.example/@valfiorita",
+        "Bluesky": "https://bsky.app/profile/valfiorita.bsky.social",
+    }
+    labels = [svg.get("aria-label") for svg in page.iter("{http://www.w3.org/2000/svg}svg", "svg")]
+    for name, link in links.items():
+        assert page.xpath(f'//a[contains(@class, "md-button")][@href="{link}"]'), name
+        assert f"Codice QR: {name} del Comune di Valfiorita" in labels
+    for key in ("facebook", "mastodon", "bluesky"):
+        for size in ("a4", "a3"):
+            assert (out / f"manifesti/{key}-{size}.pdf").stat().st_size > 1000
