@@ -162,7 +162,7 @@ def test_an_urgent_bulletin_reaches_the_three_networks_once(town: Town, sqlite_u
         before = {k: len(posted[k]) for k in SOCIAL_NAMES}
         again_plan, again = publish(town, sqlite_url, sim)
         assert again.results == []
-        assert {k: len(sim.messages()[k]) for k in SOCIAL_NAMES} == before == {k: 2 for k in SOCIAL_NAMES}
+        assert {k: len(sim.messages()[k]) for k in SOCIAL_NAMES} == before == dict.fromkeys(SOCIAL_NAMES, 2)
 
 
 SOCIAL_NAMES = ("facebook", "mastodon", "bluesky")
@@ -282,7 +282,7 @@ def test_a_post_answered_too_late_is_never_posted_twice(town: Town, sqlite_url: 
         plan, again = publish(town, sqlite_url, sim, env=late)
         assert again.results == []
         assert sorted(c for _, c in again.uncertain) == ["bluesky", "facebook"]
-        assert {k: len(sim.messages()[k]) for k in SOCIAL_NAMES} == {k: 1 for k in SOCIAL_NAMES}
+        assert {k: len(sim.messages()[k]) for k in SOCIAL_NAMES} == dict.fromkeys(SOCIAL_NAMES, 1)
 
 
 def test_the_preview_shows_each_network_with_its_count(town: Town) -> None:

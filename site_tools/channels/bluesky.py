@@ -10,8 +10,8 @@ refreshed by the SDK when the access token is about to expire, and a new one cre
 is refused. ``createRecord`` has no idempotency key: a timeout leaves the post uncertain and the run stops on
 this channel, never posting twice on a guess.
 
-The SDK is imported when a post is sent, not on the publish's path: the first urgent message does not wait
-for it (about half a second of imports).
+The SDK is imported when a post is sent, and Bluesky is the last channel of a run: the first urgent message,
+and the WhatsApp list's fan-out, do not wait for its imports (seconds: see ``order``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ SESSION_KEY = "bluesky.session.{handle}"
 @register
 class BlueskyChannel(Channel):
     name = "bluesky"
-    order = 32
+    #: After the WhatsApp list's fan-out, unlike the other one-post channels: the SDK's import alone took 8–14 s of a
+    #: 2-core machine at load 11 (``atproto_client.namespaces.async_ns`` is most of it), and an urgent alert to the
+    #: list must not wait for it. The post itself is one request; the fan-out is minutes.
+    order = 95
 
     def missing_secrets(self) -> list[Problem]:
         if self.settings.bluesky_app_password:
