@@ -144,6 +144,10 @@ def test_an_urgent_bulletin_reaches_the_three_networks_once(town: Town, sqlite_u
         assert {(r.bulletin_id, r.channel): r.state for r in report.results if r.channel in SOCIAL_NAMES} == {
             (b, c): "done" for b in ("festa-repubblica", "allerta-rossa") for c in SOCIAL_NAMES
         }
+        # One-post channels first; Bluesky (seconds of SDK imports) after the WhatsApp list's fan-out.
+        assert [r.channel for r in report.results if r.bulletin_id == "allerta-rossa"] == [
+            "telegram", "whatsapp_channel", "facebook", "mastodon", "whatsapp_list", "bluesky"
+        ]  # fmt: skip
         posted = sim.messages()
         page = "https://avvisi.valfiorita.example.it/notizie/2026/11/allerta-rossa/"
         (fb,) = [p for p in posted["facebook"] if "Allerta rossa" in p["message"]]
