@@ -269,10 +269,10 @@ def test_a_post_answered_too_late_is_never_posted_twice(town: Town, sqlite_url: 
     """The post is online but the answer comes after the client's timeout. Facebook and Bluesky have no
     idempotency key: the run stops and the next one does not post again. Mastodon's key makes a retry safe."""
     social_town(town)
-    late = {"SITE_TOOLS_HTTP_TIMEOUT": "0.5"}
+    late = {"SITE_TOOLS_HTTP_TIMEOUT": "2"}  # generous: only the delayed answers may time out
     with simulator("--latency", "0") as sim:
         first_run(town, sqlite_url, sim)
-        sim.configure(social_answer_delay=1.5)
+        sim.configure(social_answer_delay=4)
         add(town, URGENT, "allerta-rossa")
         plan, report = publish(town, sqlite_url, sim, env=late)
         got = states(report)
