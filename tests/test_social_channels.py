@@ -16,6 +16,7 @@ from site_tools.content.config import load_config
 from site_tools.content.loading import load_content
 from site_tools.content.problems import InvalidContent
 from site_tools.render.links import Links
+from site_tools.render.share_image import share_image
 from site_tools.render.social import (
     grapheme_count,
     mastodon_length,
@@ -162,6 +163,12 @@ def test_an_urgent_bulletin_reaches_the_three_networks_once(town: Town, sqlite_u
         link = facet["features"][0]["uri"]
         assert link == card["uri"] and link.endswith("/festa-repubblica/")
         assert page.split("/notizie/")[0] in link
+        # A bulletin without an image: the card shows the town's preview, the very picture of the site's og:image.
+        (alert,) = [
+            p["record"] for p in posted["bluesky"] if "allerta-rossa" in p["record"]["embed"]["external"]["uri"]
+        ]
+        thumb = alert["embed"]["external"]["thumb"]
+        assert thumb["mimeType"] == "image/png" and thumb["size"] == len(share_image(town.config))
         # Run again: nothing new anywhere.
         before = {k: len(posted[k]) for k in SOCIAL_NAMES}
         again_plan, again = publish(town, sqlite_url, sim)

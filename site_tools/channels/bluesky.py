@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from site_tools.channels import https
@@ -38,6 +37,7 @@ from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.problems import Problem
 from site_tools.render.links import Links
+from site_tools.render.share_image import share_image
 from site_tools.render.social import BlueskyPost, grapheme_count, render_bluesky
 from site_tools.settings import reveal
 
@@ -70,7 +70,7 @@ class BlueskyChannel(Channel):
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         post = render_bluesky(bulletin, self.config, links)
-        image = f"immagine {post.image.name}" if post.image else "senza immagine"
+        image = f"immagine {post.image.name}" if post.image else "l'immagine di anteprima del Comune"
         facts = (
             f"un post ({grapheme_count(post.text)}/{limits.BLUESKY_POST_GRAPHEMES} caratteri) con la scheda del "
             f"link ({image})"
@@ -87,8 +87,9 @@ class BlueskyChannel(Channel):
             ctx.state,
             self.settings.http_timeout,
         )
+        image = post.image.read_bytes() if post.image else share_image(self.config)  # as the site's og:image
         try:
-            uri, note = await account.publish(post)
+            uri, note = await account.publish(post, image)
         finally:
             await account.close()
         return Delivered("done", f"post pubblicato su Bluesky{note}", external_id=uri, recipients=1,
@@ -158,19 +159,17 @@ class Account:
         session = self.client._session
         self.did = session.did if session else ""
 
-    async def publish(self, post: BlueskyPost) -> tuple[str, str]:
-        """Post it; the record's ``at://`` address and a note for the report (the thumbnail left out…)."""
+    async def publish(self, post: BlueskyPost, image: bytes) -> tuple[str, str]:
+        """Post it, ``image`` as the card's thumbnail; the record's ``at://`` address and a note for the report."""
         from atproto import models
         from atproto_client import exceptions
 
         await self.login()
         thumb, note = None, ""
-        if post.image is not None:
-            try:
-                data = thumbnail(post.image)
-                thumb = (await self.client.upload_blob(data)).blob
-            except (exceptions.AtProtocolError, OSError, ValueError) as exc:
-                note = f" (senza immagine: {type(exc).__name__})"  # the alert matters more than its picture
+        try:
+            thumb = (await self.client.upload_blob(thumbnail(image))).blob
+        except (exceptions.AtProtocolError, OSError, ValueError) as exc:
+            note = f" (senza immagine: {type(exc).__name__})"  # the alert matters more than its picture
         card = models.AppBskyEmbedExternal.Main(
             external=models.AppBskyEmbedExternal.External(
                 uri=post.uri, title=post.title, description=post.description, thumb=thumb
@@ -207,9 +206,8 @@ def _outcome(exc: Exception, uncertain: bool = False) -> Outcome:
     return Outcome(False, action, http_status=status, detail=type(exc).__name__, uncertain=uncertain)
 
 
-def thumbnail(path: Path) -> bytes:
+def thumbnail(data: bytes) -> bytes:
     """The image as the card's thumbnail: as it is if small enough, else a JPEG reduced under Bluesky's limit."""
-    data = path.read_bytes()
     if len(data) <= limits.BLUESKY_THUMB_MAX_BYTES:
         return data
     from PIL import Image

@@ -163,7 +163,8 @@ class Facet:
 class BlueskyPost:
     text: str
     facets: tuple[Facet, ...]
-    #: The link card: the page, its title and summary, and the image to upload as its thumbnail (None: none).
+    #: The link card: the page, its title and summary, and the image to upload as its thumbnail (None: the
+    #: town's default preview, drawn as the site draws it: render/share_image.py).
     uri: str
     title: str
     description: str
@@ -190,7 +191,7 @@ def render_bluesky(b: Bulletin, config: TownConfig, links: Links) -> BlueskyPost
 
 def share_image(b: Bulletin, config: TownConfig) -> Path | None:
     """The image a link to the bulletin shows (as the site's OpenGraph tags): the bulletin's ``image``, else the
-    town's ``share_image``; None when the site draws its own (a card without thumbnail is valid)."""
+    town's ``share_image``; None when the site draws its own (``render/share_image.py``)."""
     if b.image:
         base = config.content_dir if b.image.startswith("/") else b.path.parent
         path = (base / b.image.lstrip("/")).resolve()
