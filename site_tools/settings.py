@@ -24,6 +24,7 @@ from pydantic.fields import FieldInfo
 
 GRAPH_DEFAULT = "https://graph.facebook.com/v24.0"
 TELEGRAM_DEFAULT = "https://api.telegram.org"
+BLUESKY_DEFAULT = "https://bsky.social"
 GITHUB_API_DEFAULT = "https://api.github.com"
 GITHUB_DEFAULT = "https://github.com"
 GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
@@ -91,6 +92,26 @@ class Settings(BaseModel):
     # -- Telegram ---------------------------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = _var("TELEGRAM_BOT_TOKEN", "Token of the town's Telegram bot.")
     telegram_api_url: str = _var("TELEGRAM_API_URL", "Base address of the Telegram Bot API.", TELEGRAM_DEFAULT)
+    # -- Facebook Page, Mastodon, Bluesky --------------------------------------------------------------------
+    facebook_page_token: SecretStr | None = _var(
+        "FACEBOOK_PAGE_TOKEN",
+        "The town's Facebook Page access token (`pages_manage_posts`, a system user's token that does not expire).",
+    )
+    facebook_api_url: str = _var(
+        "FACEBOOK_API_URL", "Base address of the Graph API for the Page, with its version.", GRAPH_DEFAULT
+    )
+    mastodon_access_token: SecretStr | None = _var(
+        "MASTODON_ACCESS_TOKEN", "Access token of the town's Mastodon account (scope `write:statuses` only)."
+    )
+    mastodon_api_url: str | None = _var(
+        "MASTODON_API_URL",
+        "Another address for the Mastodon server than `extra.town.mastodon.instance` (the simulator, in tests).",
+    )
+    bluesky_app_password: SecretStr | None = _var(
+        "BLUESKY_APP_PASSWORD",
+        "An app password of the town's Bluesky account (Settings › App passwords), never the account's password.",
+    )
+    bluesky_api_url: str = _var("BLUESKY_API_URL", "The Bluesky account's server (PDS or entryway).", BLUESKY_DEFAULT)
     # -- The store and the service ---------------------------------------------------------------------------
     db_url: SecretStr | None = _var(
         "SITE_TOOLS_DB",
@@ -199,7 +220,15 @@ class Settings(BaseModel):
     )
 
     @field_validator(
-        "whatsapp_api_url", "telegram_api_url", "github_api_url", "github_url", "channel_gateway_url", "oidc_issuer"
+        "whatsapp_api_url",
+        "telegram_api_url",
+        "github_api_url",
+        "github_url",
+        "channel_gateway_url",
+        "oidc_issuer",
+        "facebook_api_url",
+        "mastodon_api_url",
+        "bluesky_api_url",
     )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:

@@ -35,6 +35,12 @@ class _SimulatorClient:
             "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
             "TELEGRAM_API_URL": self.url,
             "TELEGRAM_BOT_TOKEN": "123456:sim-telegram-token",
+            "FACEBOOK_API_URL": f"{self.url}/v24.0",
+            "FACEBOOK_PAGE_TOKEN": "sim-facebook-page-token",
+            "MASTODON_API_URL": self.url,
+            "MASTODON_ACCESS_TOKEN": "sim-mastodon-token",
+            "BLUESKY_API_URL": self.url,
+            "BLUESKY_APP_PASSWORD": "sim-bluesky-app-password",
         }
 
     def configure(self, **changes: Any) -> None:

@@ -123,12 +123,25 @@ class Delivered:
     channel_down: bool = False
 
 
+class KeyValue(Protocol):
+    """Small values a channel keeps between runs and replicas (the store's ``service_state``)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
+
+
 class DeliveryContext(Protocol):
     """What the delivery layer lends a channel while it sends."""
 
     config: TownConfig
     settings: Settings
     links: Links
+
+    @property
+    def state(self) -> KeyValue:
+        """What a channel remembers between runs (Bluesky: its session, so that it logs in only when it must)."""
+        ...
 
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender

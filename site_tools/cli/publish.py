@@ -156,6 +156,7 @@ STATES = {
     "waiting": "in corso, riprende al prossimo avvio",
     "skipped": "già in corso altrove",
     "held": "fermo, serve l'approvazione della spesa",
+    "uncertain": "esito incerto: controlla il canale; se il post non c'è, «--resend-uncertain --only ID»",
 }
 
 
@@ -507,7 +508,11 @@ def _conclude(
     for line in issue_lines:
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)
-    failed = bool(fresh) or bool(report.uncertain) or any(r.state in ("failed", "paused") for r in report.results)
+    failed = (
+        bool(fresh)
+        or bool(report.uncertain)
+        or any(r.state in ("failed", "paused", "uncertain") for r in report.results)
+    )
     if not report.results and not report.historical and not failed:
         click.echo("Niente da pubblicare adesso.")
     write_summary(job_summary(report, plan, refusals, fresh, issue_lines), o.summary_file)

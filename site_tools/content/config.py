@@ -35,10 +35,13 @@ from site_tools.content.town import (
     FREE_CHANNELS,
     TOWN_KEYS,
     UTILITY_CHANNELS,
+    Bluesky,
     Category,
     Counter,
     Digest,
     Editor,
+    Facebook,
+    Mastodon,
     Readability,
     Reports,
     Service,
@@ -57,10 +60,13 @@ __all__ = [
     "FREE_CHANNELS",
     "TOWN_KEYS",
     "UTILITY_CHANNELS",
+    "Bluesky",
     "Category",
     "Counter",
     "Editor",
+    "Facebook",
     "Identity",
+    "Mastodon",
     "OfficeHours",
     "Reports",
     "Service",
@@ -161,6 +167,10 @@ class TownConfig:
     digest: Digest | None = None
     #: The summaries' readability threshold (Gulpease): ``validate`` warns below it (None: not checked).
     readability: Readability | None = None
+    #: The social networks (channels/facebook.py, mastodon.py, bluesky.py); None: the town has not that account.
+    facebook: Facebook | None = None
+    mastodon: Mastodon | None = None
+    bluesky: Bluesky | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -206,6 +216,7 @@ class TownConfig:
             enabled.append("whatsapp_channel")
         if self.telegram:
             enabled.append("telegram")
+        enabled += [name for name in ("facebook", "mastodon", "bluesky") if getattr(self, name) is not None]
         return tuple(enabled)
 
 
@@ -338,6 +349,9 @@ def _build(
         transition=settings.transition,
         digest=settings.digest,
         readability=settings.readability,
+        facebook=settings.facebook,
+        mastodon=settings.mastodon,
+        bluesky=settings.bluesky,
     )
 
 

@@ -75,3 +75,23 @@ SERVICE_WINDOW_SECONDS = 24 * 3600
 COUNTER_MEDIA_MAX = 25 * 1024 * 1024
 #: A canned answer's title, as staff see it in the list.
 ANSWER_TITLE_MAX = 80
+
+# --- The social networks (channels/facebook.py, mastodon.py, bluesky.py) ------------------------------
+#: Graph API ``POST /{page-id}/feed``: a Page post's ``message`` (Facebook's own limit for a post's text).
+FACEBOOK_MESSAGE_MAX = 63206
+#: Mastodon's default ``configuration.statuses.max_characters`` (an instance may raise it:
+#: ``extra.town.mastodon.max_characters``); every link counts as this many characters, whatever its length.
+MASTODON_DEFAULT_MAX_CHARACTERS = 500
+MASTODON_URL_CHARACTERS = 23
+#: How long a Mastodon server remembers an ``Idempotency-Key`` (seconds): the same key within it returns the
+#: first post instead of a second one.
+MASTODON_IDEMPOTENCY_SECONDS = 3600
+#: ``app.bsky.feed.post``: ``text`` at most 300 graphemes and 3,000 bytes of UTF-8.
+BLUESKY_POST_GRAPHEMES = 300
+BLUESKY_POST_BYTES = 3000
+#: ``app.bsky.embed.external``: the link card's thumbnail blob (bytes), its title and description.
+BLUESKY_THUMB_MAX_BYTES = 1_000_000
+#: ``com.atproto.server.createSession``, per handle: 30 in 5 minutes and 300 a day. The channel keeps its
+#: session (store, ``service_state``) and refreshes it; it logs in with the app password only when it must.
+BLUESKY_SESSIONS_PER_5_MIN = 30
+BLUESKY_SESSIONS_PER_DAY = 300

@@ -36,6 +36,7 @@ from site_tools.content.town_base import (
     Days,
     Email,
     Euro,
+    HttpsUrl,
     OrAlso,
     Slug,
     Template,
@@ -68,8 +69,11 @@ CHANNELS: dict[str, str] = dict(
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.
-UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram")
-FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram")
+#: The social networks (Facebook Page, Mastodon, Bluesky) are free: they are in both defaults, and a town's
+#: routing for the channels it had does not change when they are added.
+SOCIAL_CHANNELS: tuple[Channel, ...] = ("facebook", "mastodon", "bluesky")
+UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", *SOCIAL_CHANNELS)
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", *SOCIAL_CHANNELS)
 DEFAULT_TEMPLATE = "avviso_comunale"
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
@@ -125,7 +129,8 @@ class Category(Block):
         default=UTILITY_CHANNELS,
         strict=False,  # a YAML list
         description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
-        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram.",
+        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram, facebook, mastodon, "
+        "bluesky. Un canale che il Comune non ha configurato è ignorato.",
         examples=[["whatsapp_channel", "telegram"]],
     )
     template: Template = Field(
@@ -414,6 +419,99 @@ class Telegram(Block):
                 "aggiungi «link: https://t.me/+…» copiato da Telegram (Canale › Link di invito).",
             )
         return self
+
+
+# --- the social networks (channels/facebook.py, mastodon.py, bluesky.py) ------------------------------
+
+
+_FACEBOOK_PAGE_URL = r"^https://(www\.|m\.)?facebook\.com/[A-Za-z0-9.\-_/?=&%]+$"
+
+
+class Facebook(Block):
+    """La Pagina Facebook del Comune: ogni avviso diventa un post della Pagina, con l'anteprima del link (titolo,
+    sintesi e immagine dell'avviso). Il token della Pagina va sul server (FACEBOOK_PAGE_TOKEN), mai qui."""
+
+    page_id: Annotated[
+        str,
+        *matching(
+            r"^[0-9]{5,20}$",
+            "«{}» non è l'identificativo numerico di una Pagina Facebook.",
+            "copialo da Facebook (Pagina › Informazioni › Trasparenza della Pagina › ID Pagina): sono solo cifre, "
+            "tra virgolette.",
+        ),
+    ] = Field(
+        description="L'identificativo numerico della Pagina (ID Pagina), tra virgolette.", examples=['"1234567890"']
+    )
+    page_url: Annotated[
+        Text,
+        *matching(
+            _FACEBOOK_PAGE_URL,
+            "«{}» non è l'indirizzo di una Pagina Facebook.",
+            "scrivi l'indirizzo che si apre nel browser, per esempio https://www.facebook.com/ComuneDiValfiorita.",
+        ),
+    ] = Field(
+        description="L'indirizzo della Pagina, per il pulsante e il codice QR della pagina «Iscriviti».",
+        examples=["https://www.facebook.com/ComuneDiValfiorita"],
+    )
+
+
+def _instance(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme != "https" or not parsed.netloc or parsed.path not in ("", "/") or parsed.query:
+        raise refuse(
+            f"«{value}» non è l'indirizzo di un server Mastodon.",
+            "scrivi solo https:// e il nome del server, senza percorso: https://mastodon.uno.",
+        )
+    return value.rstrip("/")
+
+
+class Mastodon(Block):
+    """L'account Mastodon del Comune: ogni avviso diventa un post pubblico (entro il limite di caratteri del
+    server). Il token di accesso va sul server (MASTODON_ACCESS_TOKEN), mai qui."""
+
+    instance: Annotated[Text, AfterValidator(_instance)] = Field(
+        description="Il server Mastodon dell'account: https:// e il nome del server.", examples=["https://mastodon.uno"]
+    )
+    account_url: HttpsUrl = Field(
+        description="L'indirizzo pubblico dell'account, per il pulsante e il codice QR della pagina «Iscriviti».",
+        examples=["https://mastodon.uno/@valfiorita"],
+    )
+    max_characters: int = Field(
+        default=500,
+        ge=100,
+        le=100_000,
+        description="Il numero massimo di caratteri di un post sul server (500 se il server non dice altro; ogni "
+        "link conta 23 caratteri).",
+        examples=[500],
+    )
+
+    @model_validator(mode="after")
+    def _same_server(self) -> Mastodon:
+        if urlparse(self.account_url).netloc != urlparse(self.instance).netloc:
+            raise refuse(
+                f"l'account «{self.account_url}» non è sul server «{self.instance}».",
+                "scrivi in «instance» il server dell'account (la parte dopo https:// del suo indirizzo).",
+            )
+        return self
+
+
+class Bluesky(Block):
+    """L'account Bluesky del Comune: ogni avviso diventa un post (al massimo 300 caratteri) con la scheda del link
+    e la sua immagine. La password per le app va sul server (BLUESKY_APP_PASSWORD), mai qui."""
+
+    handle: Annotated[
+        str,
+        BeforeValidator(lambda v: v.lstrip("@").strip().lower() if isinstance(v, str) else v),
+        *matching(
+            r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+            "«{}» non è un nome utente Bluesky.",
+            "scrivi il nome completo dell'account, senza chiocciola: valfiorita.bsky.social (o il dominio del Comune).",
+        ),
+    ] = Field(description="Il nome dell'account (handle), senza chiocciola.", examples=["valfiorita.bsky.social"])
+
+    @property
+    def profile_url(self) -> str:
+        return f"https://bsky.app/profile/{self.handle}"
 
 
 # --- the counter, reports, the web editor -----------------------------------------------------------
@@ -716,6 +814,9 @@ class TownSettings(Block):
     telegram: Annotated[Telegram | None, OrAlso({"type": "string", "pattern": _TELEGRAM_NAME.pattern})] = Field(
         default=None, description=Telegram.__doc__
     )
+    facebook: Facebook | None = Field(default=None, description=Facebook.__doc__)
+    mastodon: Mastodon | None = Field(default=None, description=Mastodon.__doc__)
+    bluesky: Bluesky | None = Field(default=None, description=Bluesky.__doc__)
     office_hours: OfficeHoursInput = Field(
         default_factory=dict,
         strict=False,
@@ -755,9 +856,12 @@ class TownSettings(Block):
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
-        if not (self.whatsapp or self.whatsapp_channel or self.telegram):
+        if not (
+            self.whatsapp or self.whatsapp_channel or self.telegram or self.facebook or self.mastodon or self.bluesky
+        ):
             raise refuse(
-                "nessun canale configurato.", "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram."
+                "nessun canale configurato.",
+                "configura almeno uno tra whatsapp (lista), whatsapp_channel, telegram, facebook, mastodon e bluesky.",
             )
         if self.transition is not None and not self.whatsapp_channel:
             raise refuse(

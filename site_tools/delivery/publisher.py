@@ -27,6 +27,9 @@ from site_tools.settings import Settings
 from site_tools.store import Store
 from site_tools.store.choices import kind_of, receives
 
+#: A result whose post may or may not be on the channel (kept «sending» in the ledger).
+UNCERTAIN = "uncertain"
+
 
 @dataclass
 class ChannelResult:
@@ -80,6 +83,7 @@ class Publisher:
         self.config = config
         self.approve_cost = approve_cost
         self.store = store
+        self.state = store.state  # lent to channels (DeliveryContext.state)
         self.settings = settings
         self.links = links
         self.options = options or FanOutOptions(rate=config.whatsapp_rate(settings.whatsapp_mps))
@@ -154,8 +158,10 @@ class Publisher:
         try:
             delivered = await channel.deliver(b, self)
         except ChannelStopped as exc:
+            # An uncertain post (a timeout: it may be on the channel already) is left «sending», as a run that died
+            # mid-call leaves it: the next run does not post it again on a guess (--resend-uncertain --only ID).
             delivered = Delivered(
-                "failed",
+                UNCERTAIN if exc.outcome.uncertain else "failed",
                 self.settings.scrub(exc.explanation),
                 channel_down=exc.outcome.action is not None and not exc.outcome.uncertain,
             )
@@ -164,7 +170,7 @@ class Publisher:
         self.store.ledger.finish_publication(
             b.id,
             channel.name,
-            delivered.state,
+            "sending" if delivered.state == UNCERTAIN else delivered.state,
             delivered.detail or None,
             external_id=delivered.external_id,
             recipients=delivered.recipients,

@@ -54,6 +54,7 @@ from site_tools.devtools.meta_events import (
 from site_tools.devtools.oidc_issuer import SimulatedActions
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
+from site_tools.devtools.sim_social import Social
 from site_tools.render import reconfirm_template
 from site_tools.render.digest import SLOTS as DIGEST_SLOTS
 from site_tools.render.digest import body as digest_body
@@ -163,6 +164,18 @@ class SimConfig:
     template_review_seconds: float | None = 1.0  # None: a new or edited template waits for POST /_sim/templates
     app_subscribed: bool = True
     town_config: str | None = None  # a mkdocs.yml: the account's templates exactly as the town declares them
+    # The social networks (sim_social.py): a Facebook Page, a Mastodon server, a Bluesky PDS.
+    facebook_page_token: str = "sim-facebook-page-token"
+    facebook_page_id: str = "1234567890"
+    mastodon_token: str = "sim-mastodon-token"
+    mastodon_scopes: str = "write:statuses"
+    mastodon_max_characters: int = 500
+    mastodon_statuses_per_window: int = 300  # per 3 hours
+    bluesky_handle: str = "valfiorita.bsky.social"
+    bluesky_password: str = "sim-bluesky-app-password"
+    bluesky_access_seconds: float = 7200.0
+    bluesky_refresh_seconds: float = 90 * 86400.0
+    social_answer_delay: float = 0.0  # a post is recorded, then answered this late (a client's timeout)
 
     def bucket_size(self) -> float:
         return self.burst if self.burst is not None else max(1.0, self.mps / 10)
@@ -231,6 +244,7 @@ class Simulator:
         self.seq = 0
         self.citizens = Citizens(self)
         self.account = Account(self)
+        self.social = Social(self)
         self.github_oidc.reset()
         # Faults are spread evenly, not drawn independently: each kind gains its rate
         # per request and strikes when it reaches one (from a random start), so N
@@ -597,7 +611,9 @@ class Simulator:
 
     # -- control -----------------------------------------------------------------
     async def get_messages(self, request: web.Request) -> web.Response:
-        return web.json_response({"whatsapp": self.messages, "telegram": self.telegram, "gateway": self.gateway})
+        return web.json_response(
+            {"whatsapp": self.messages, "telegram": self.telegram, "gateway": self.gateway, **self.social.messages()}
+        )
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response({**self.stats, "max_in_flight": self.max_in_flight, "config": asdict(self.config)})
@@ -666,6 +682,7 @@ class Simulator:
                 *self.account.routes(),  # the account: the number's health, templates, webhook subscription
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
                 *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request
+                *self.social.routes(),  # a Facebook Page, a Mastodon server, a Bluesky PDS
             ]
         )
 

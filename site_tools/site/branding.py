@@ -2,26 +2,18 @@
 
 The colour has been checked against white (content/identity.py: at least
 4.5:1), so white text on it and links in it on white both pass WCAG AA.
-The preview image (Open Graph, 1200×630) is drawn at build time with Pillow
-and a font that ships with reportlab (DejaVu's ancestor, Bitstream Vera: it has
-every Italian accent), so the build needs nothing from the network.
+The preview image (Open Graph, 1200×630) is drawn at build time by ``render/share_image.py`` (the Bluesky
+channel uploads the same picture as its link card's thumbnail), with a font that ships with reportlab, so the
+build needs nothing from the network.
 """
 
 from __future__ import annotations
 
-import io
 import re
-import textwrap
-from pathlib import Path
 
-import reportlab
-from PIL import Image, ImageDraw, ImageFont
+from site_tools.render.share_image import SHARE_IMAGE, SHARE_SIZE, share_image
 
-from site_tools.content.config import TownConfig
-
-SHARE_SIZE = (1200, 630)
-SHARE_IMAGE = "assets/condivisione.png"
-_FONTS = Path(reportlab.__file__).parent / "fonts"
+__all__ = ["SHARE_IMAGE", "SHARE_SIZE", "minify_css", "share_image", "town_css"]
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -49,28 +41,3 @@ def minify_css(css: str) -> str:
     css = re.sub(r"\s+", " ", css)
     css = re.sub(r"\s*([{};])\s*", r"\1", css)
     return re.sub(r"([,:])\s+", r"\1", css).replace(";}", "}").strip() + "\n"
-
-
-def share_image(config: TownConfig) -> bytes:
-    """A PNG of 1200×630 in the town's colour with its name: what a shared link shows without an image."""
-    width, height = SHARE_SIZE
-    color = _rgb(config.identity.color)
-    image = Image.new("RGB", SHARE_SIZE, color)
-    draw = ImageDraw.Draw(image)
-    bold = str(_FONTS / "VeraBd.ttf")
-    regular = str(_FONTS / "Vera.ttf")
-    margin = 80
-    lines = textwrap.wrap(config.name, width=22)[:3]
-    size = 84 if len(lines) == 1 else 72
-    title = ImageFont.truetype(bold, size)
-    y = (height - 130 - len(lines) * (size + 16)) // 2
-    for line in lines:
-        draw.text((margin, y), line, font=title, fill="white")
-        y += size + 16
-    draw.text((margin, y + 18), "Avvisi, allerte e notizie", font=ImageFont.truetype(regular, 44), fill="white")
-    draw.rectangle((0, height - 110, width, height), fill="white")
-    host = config.site_url.split("://", 1)[-1].rstrip("/")
-    draw.text((margin, height - 78), host, font=ImageFont.truetype(bold, 36), fill=color)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()

@@ -21,6 +21,9 @@ HEADLINES = {
     "whatsapp_channel": "Segui il Canale WhatsApp del Comune",
     "whatsapp_list": "Ricevi gli avvisi urgenti su WhatsApp",
     "telegram": "Segui il Comune su Telegram",
+    "facebook": "Segui il Comune su Facebook",
+    "mastodon": "Segui il Comune su Mastodon",
+    "bluesky": "Segui il Comune su Bluesky",
 }
 
 

@@ -13,7 +13,7 @@ from site_tools.content.config import TownConfig
 
 @dataclass(frozen=True)
 class SignupChannel:
-    key: str  # whatsapp_channel, whatsapp_list, telegram
+    key: str  # whatsapp_channel, whatsapp_list, telegram, facebook, mastodon, bluesky
     name: str  # as citizens call it
     link: str  # what the button and the QR code open
     button: str
@@ -79,6 +79,63 @@ def signup_channels(config: TownConfig) -> list[SignupChannel]:
                     "Lascia attive le notifiche del canale.",
                 ),
                 "Per smettere: apri il canale e tocca «Abbandona». Gli iscritti non vedono il tuo numero.",
+            )
+        )
+    channels += social_channels(config)
+    # The ways in without a QR code (the newsletter's form, the site's notification button) are not
+    # SignupChannels: the page adds their own blocks after these.
+    return channels
+
+
+# --- the social networks (extra.town.facebook, mastodon, bluesky): a link, a QR code and three steps each ----------
+
+
+def social_channels(config: TownConfig) -> list[SignupChannel]:
+    channels = []
+    if config.facebook:
+        channels.append(
+            SignupChannel(
+                "facebook",
+                "Pagina Facebook",
+                config.facebook.page_url,
+                "Segui la Pagina Facebook",
+                (
+                    f"{SCAN_OR_TAP}: si apre la Pagina del {config.name}.",
+                    "Tocca «Segui» (o «Mi piace»).",
+                    "Per vedere sempre gli avvisi: tocca «Segui già» e scegli «Preferiti».",
+                ),
+                "Per smettere: apri la Pagina, tocca «Segui già» e poi «Non seguire più». Il Comune non vede i "
+                "tuoi dati per questo.",
+            )
+        )
+    if config.mastodon:
+        channels.append(
+            SignupChannel(
+                "mastodon",
+                "Mastodon",
+                config.mastodon.account_url,
+                "Segui su Mastodon",
+                (
+                    f"{SCAN_OR_TAP}: si apre il profilo del Comune.",
+                    "Tocca «Segui»: va bene un account su qualunque server Mastodon.",
+                    "Tocca la campanella 🔔 del profilo per ricevere una notifica a ogni avviso.",
+                ),
+                "Per smettere: apri il profilo e tocca «Smetti di seguire».",
+            )
+        )
+    if config.bluesky:
+        channels.append(
+            SignupChannel(
+                "bluesky",
+                "Bluesky",
+                config.bluesky.profile_url,
+                "Segui su Bluesky",
+                (
+                    f"{SCAN_OR_TAP}: si apre il profilo del Comune su Bluesky.",
+                    "Tocca «Segui».",
+                    "Tocca la campanella 🔔 del profilo per ricevere una notifica a ogni avviso.",
+                ),
+                "Per smettere: apri il profilo, tocca «Segui già» e poi «Smetti di seguire».",
             )
         )
     return channels
