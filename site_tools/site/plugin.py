@@ -48,7 +48,8 @@ from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
-from site_tools.site.town_pages import footer, footer_key, town_pages
+from site_tools.site.fonts import font_css, font_files
+from site_tools.site.town_pages import footer, footer_key, menu, town_pages
 from site_tools.site.translate import translator
 
 THEME = Path(__file__).parent / "theme"
@@ -189,6 +190,7 @@ class TownPlugin(BasePlugin):
             ],
             "town": town.name,
             "footer": footer(town),
+            "menu": menu(town),
             "feedback": town.identity.page_feedback,
         }
         self.mkdocs_config = config
@@ -253,9 +255,11 @@ class TownPlugin(BasePlugin):
 
         generated[SITE_SCHEMA] = schema_text(tuple(town.category_slugs))
         for asset in ASSETS.iterdir():
-            generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+            if asset.is_file():
+                generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+        generated.update(font_files())
         generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
-            str(generated["assets/site-tools.css"])
+            font_css() + str(generated["assets/site-tools.css"])
         )
         self.generated_pages = {src for src in generated if src.endswith(".md")}
         for src_uri, data in generated.items():

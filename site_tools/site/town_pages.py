@@ -1,5 +1,5 @@
 """Pages every Italian town's site has, generated from ``extra.town``: «Dati aperti», «Note legali»,
-«Segnalazione disservizio».
+«Segnalazione disservizio»; and what the model puts on every page: the header's menu and the footer's links.
 
 Every value from the configuration is escaped here (``html.escape``) before it
 enters the page: these pages are Markdown with raw HTML in places.
@@ -24,7 +24,8 @@ esc = html.escape
 
 #: AGID's open-by-default wording (art. 52 CAD, CC-BY 4.0), word for word as AGID's checker for
 #: municipal sites reads it under «Licenza dei contenuti» (criterion C.SI.3.4: the title marked
-#: ``data-element="legal-notes-section"``, this text marked ``legal-notes-body``).
+#: ``data-element="legal-notes-section"`` — the checker compares that element's whole text with «Licenza dei
+#: contenuti», so the marker is on the title alone — and this text marked ``legal-notes-body``).
 LICENCE_TEXT = (
     "In applicazione del principio open by default ai sensi dell’articolo 52 del decreto legislativo "
     "7 marzo 2005, n. 82 (CAD) e salvo dove diversamente specificato (compresi i contenuti incorporati "
@@ -39,6 +40,31 @@ LEGAL_NOTES = "note-legali.md"
 REPORTS = "segnalazioni.md"
 
 
+#: The model's main menu (Designers Italia, municipal sites): label, where it leads, the ``data-element`` AGID's
+#: checker finds it by. «Novità» is this site; «Argomenti» is this site's topics page; the rest are sections of
+#: the town's main site (``extra.town``: ``management_url``, ``services_url``, ``live_url``).
+MENU = (
+    ("Amministrazione", "management_url", "management"),
+    ("Novità", "novita/index.md", "news"),
+    ("Servizi", "services_url", "all-services"),
+    ("Vivere il Comune", "live_url", "live"),
+)
+TOPICS = ("Argomenti", "argomenti/index.md", "all-topics")
+
+
+def _menu_link(config: TownConfig, label: str, target: str, element: str) -> dict[str, str]:
+    href = page_url(target) if target.endswith(".md") else config.identity.main_site(target)
+    return {"label": label, "href": href, "element": element}
+
+
+def menu(config: TownConfig) -> dict[str, object]:
+    """The model's header menu (partials/st-menu.html escapes each value): the four main entries, then «Argomenti»."""
+    return {
+        "main": [_menu_link(config, *entry) for entry in MENU],
+        "topics": _menu_link(config, *TOPICS),
+    }
+
+
 def footer(config: TownConfig) -> dict[str, object]:
     """What the footer of every page shows (partials/copyright.html escapes each value).
 
@@ -49,6 +75,7 @@ def footer(config: TownConfig) -> dict[str, object]:
     privacy = page_url(identity.privacy) if identity.privacy_is_page else identity.privacy
     links = [
         ("Sito istituzionale del Comune", identity.website, ""),
+        ("Domande frequenti (FAQ)", identity.main_site("faq_url"), "faq"),
         ("Segnalazione disservizio", page_url(REPORTS), "report-inefficiency"),
         ("Note legali", page_url(LEGAL_NOTES), "legal-notes"),
         ("Privacy", privacy, "privacy-policy-link"),
@@ -142,8 +169,8 @@ def legal_notes(model: SiteModel) -> str:
     config, identity = model.config, model.config.identity
     return f"""{FRONT}# Note legali
 
-<section data-element="legal-notes-section">
-<h2 id="licenza-dei-contenuti">Licenza dei contenuti</h2>
+<section>
+<h2 id="licenza-dei-contenuti" data-element="legal-notes-section">Licenza dei contenuti</h2>
 <p data-element="legal-notes-body">{esc(LICENCE_TEXT)}</p>
 </section>
 
