@@ -49,7 +49,7 @@ from site_tools.site.signup import signup_channels
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
 from site_tools.site.fonts import font_css, font_files
-from site_tools.site.town_pages import footer, footer_key, menu, town_pages
+from site_tools.site.town_pages import TOPICS_PAGE, footer, footer_key, menu, town_pages
 from site_tools.site.translate import translator
 
 THEME = Path(__file__).parent / "theme"
@@ -190,7 +190,6 @@ class TownPlugin(BasePlugin):
             ],
             "town": town.name,
             "footer": footer(town),
-            "menu": menu(town),
             "feedback": town.identity.page_feedback,
         }
         self.mkdocs_config = config
@@ -267,6 +266,8 @@ class TownPlugin(BasePlugin):
             if existing is not None:
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=data))
+        # The model's menu: «Argomenti» once the site has that page (generated or the town's own), never a dead link.
+        config.extra["site_tools"]["menu"] = menu(town, topics=files.get_file_from_path(TOPICS_PAGE) is not None)
         admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         # HTML copied as it is, never rendered as a page: checked once written (on_post_build).
         self.own_files = [f.dest_uri for f in files if f.is_static_page() and f.dest_uri.endswith((".html", ".htm"))]

@@ -49,7 +49,8 @@ MENU = (
     ("Servizi", "services_url", "all-services"),
     ("Vivere il Comune", "live_url", "live"),
 )
-TOPICS = ("Argomenti", "argomenti/index.md", "all-topics")
+TOPICS_PAGE = "argomenti/index.md"
+TOPICS = ("Argomenti", TOPICS_PAGE, "all-topics")
 
 
 def _menu_link(config: TownConfig, label: str, target: str, element: str) -> dict[str, str]:
@@ -57,11 +58,12 @@ def _menu_link(config: TownConfig, label: str, target: str, element: str) -> dic
     return {"label": label, "href": href, "element": element}
 
 
-def menu(config: TownConfig) -> dict[str, object]:
-    """The model's header menu (partials/st-menu.html escapes each value): the four main entries, then «Argomenti»."""
+def menu(config: TownConfig, topics: bool) -> dict[str, object]:
+    """The model's header menu (partials/st-menu.html escapes each value): the four main entries, then
+    «Argomenti» if the site has that page (``topics``)."""
     return {
         "main": [_menu_link(config, *entry) for entry in MENU],
-        "topics": _menu_link(config, *TOPICS),
+        "topics": [_menu_link(config, *TOPICS)] if topics else [],
     }
 
 
