@@ -122,7 +122,9 @@ def test_argomenti_joins_the_menu_with_the_sites_topics_page(town: Town) -> None
     page.write_text("# Argomenti\n\nGli argomenti degli avvisi.\n", encoding="utf-8")
     built = build_at(NOW, town.root / "site", town.root / "mkdocs.yml")
     for url in ("", "novita/", "argomenti/"):
-        (link,) = doc(built, url).xpath('//nav[@aria-label="Menu principale del Comune"]//a[@data-element="all-topics"]')
+        (link,) = doc(built, url).xpath(
+            '//nav[@aria-label="Menu principale del Comune"]//a[@data-element="all-topics"]'
+        )
         assert text(link) == "Argomenti" and resolve(built, url, link.get("href")) == built / "argomenti/index.html"
 
 

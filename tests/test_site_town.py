@@ -136,7 +136,13 @@ def test_every_page_has_the_towns_footer_with_the_checkers_markers(site: Path) -
         assert f"PEC: {identity.pec}" in text and f"Codice fiscale: {identity.tax_code}" in text
         links = {a.get("data-element"): a.get("href") for a in footer.iter("a") if a.get("data-element")}
         assert links["accessibility-link"] == identity.accessibility_statement
-        assert links.keys() == {"accessibility-link", "privacy-policy-link", "legal-notes", "report-inefficiency", "faq"}
+        assert links.keys() == {
+            "accessibility-link",
+            "privacy-policy-link",
+            "legal-notes",
+            "report-inefficiency",
+            "faq",
+        }
         assert any(a.get("href") == identity.website for a in footer.iter("a"))
 
 

@@ -195,7 +195,8 @@ class Identity(Block):
         "services_url", "Pagina «Servizi» del sito istituzionale: voce del menu principale in alto."
     )
     live_url: HttpsUrl | None = _main_site(
-        "live_url", "Pagina «Vivere il Comune» del sito istituzionale (luoghi ed eventi): voce del menu principale in alto."
+        "live_url",
+        "Pagina «Vivere il Comune» del sito istituzionale (luoghi ed eventi): voce del menu principale in alto.",
     )
     faq_url: HttpsUrl | None = _main_site(
         "faq_url", "Pagina delle domande frequenti (FAQ) del Comune, linkata a piè di pagina."
@@ -221,7 +222,10 @@ class Identity(Block):
 #: What the site falls back to while an identity problem is reported (the publisher never needs these).
 _FALLBACK: dict[str, Any] = dict.fromkeys(Identity.model_fields, "")
 FALLBACK = Identity.model_construct(
-    None, **_FALLBACK | {"color": "#0b4fa3", "privacy": "privacy.md", "share_image": None} | dict.fromkeys(MAIN_SITE_SECTIONS)
+    None,
+    **_FALLBACK
+    | {"color": "#0b4fa3", "privacy": "privacy.md", "share_image": None}
+    | dict.fromkeys(MAIN_SITE_SECTIONS),
 )
 #: The keys of ``extra.town`` that belong to the identity.
 IDENTITY_KEYS = tuple(Identity.model_fields)

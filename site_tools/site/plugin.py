@@ -41,6 +41,7 @@ from site_tools.site import admin, csp, final_check, pages, sanitize, search
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.final_check import FinalCheck
+from site_tools.site.fonts import font_css, font_files
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
@@ -48,7 +49,6 @@ from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
-from site_tools.site.fonts import font_css, font_files
 from site_tools.site.town_pages import TOPICS_PAGE, footer, footer_key, menu, town_pages
 from site_tools.site.translate import translator
 
