@@ -289,3 +289,23 @@ def test_headings_and_paragraphs_are_set_in_the_models_fonts_loaded_from_the_sit
         )
         assert "Titillium Web" in loaded, url
     assert fonts and all(url.startswith(server) and status in (200, 304) for url, status in fonts)  # 304: cached
+
+
+def test_the_menu_is_reached_with_the_keyboard_on_a_phone(browser, server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="it-IT")
+    page = context.new_page()
+    page.goto(server + BULLETIN)
+    menu = page.get_by_role("navigation", name="Menu principale del Comune")
+    labels = ["Amministrazione", "Novità", "Servizi", "Vivere il Comune"]
+    for label in labels:
+        assert menu.get_by_role("link", name=label, exact=True).is_visible()
+    focused: list[str] = []
+    for _ in range(40):  # Tab from the top of the page until past the menu
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.textContent.trim()"))
+        if focused[-1] == labels[-1]:
+            break
+    assert [f for f in focused if f in labels] == labels
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"  # a visible focus ring
+    context.close()
