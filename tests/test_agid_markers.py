@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 from lxml import html as lxml_html
 
-from .conftest import Town
+from .conftest import REPO, Town
 from .test_site import CONFIG, NOW, build_at, server, site  # noqa: F401  (fixtures: the fixture town's site, served)
 
 SITE_URL = "https://avvisi.valfiorita.example.it/"
@@ -258,6 +258,23 @@ def test_the_models_fonts_are_declared_and_served_by_the_site_itself(site: Path)
     assert not [h for h in home.xpath("//link/@href") if "fonts.googleapis.com" in h or "fonts.gstatic.com" in h]
     (csp,) = home.xpath('//meta[@http-equiv="Content-Security-Policy"]/@content')
     assert "font-src 'self';" in csp
+
+
+def test_the_fonts_and_their_licences_ship_in_the_wheel() -> None:
+    """A town's site is built from the installed package: pyproject.toml's package data must take the fonts."""
+    import glob
+    import tomllib
+
+    from site_tools.site.fonts import FACES, FONTS_DIR, SUBSETS
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    package = FONTS_DIR.parents[1]
+    patterns = config["tool"]["setuptools"]["package-data"]["site_tools.site"]
+    shipped = {path for pattern in patterns for path in glob.glob(pattern, root_dir=package)}
+    fonts = {f"assets/fonts/{face.file(subset)}" for face in FACES for subset in SUBSETS}
+    licences = {f"assets/fonts/OFL-{name}.txt" for name in ("titillium-web", "lora", "roboto-mono")}
+    assert fonts | licences <= shipped, sorted(fonts | licences - shipped)
+    assert "SIL Open Font License" in (FONTS_DIR / "OFL-lora.txt").read_text(encoding="utf-8")
 
 
 #: The checker's own test (fontsCheckAudit.ts): the first family of every heading and paragraph, else of one of
