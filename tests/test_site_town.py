@@ -71,6 +71,12 @@ def edit_config(town: Town, old: str, new: str) -> Path:
         ("coat_of_arms: img/stemma-valfiorita.png", "coat_of_arms: img/stemma.png", "coat_of_arms", "non esiste"),
         ("privacy: privacy.md", "privacy: informativa.md", "privacy", "non è una pagina del sito"),
         ("    page_feedback: https://www", "    page_feedback: http://www", "page_feedback", "non è un indirizzo web"),
+        (
+            "    privacy: privacy.md\n",
+            "    privacy: privacy.md\n    services_url: http://www.comune.valfiorita.example.it/servizi/\n",
+            "services_url",
+            "non è un indirizzo web",
+        ),
     ],
 )
 def test_the_identity_is_checked_for_the_site_but_never_blocks_an_alert(
@@ -130,15 +136,21 @@ def test_every_page_has_the_towns_footer_with_the_checkers_markers(site: Path) -
         assert f"PEC: {identity.pec}" in text and f"Codice fiscale: {identity.tax_code}" in text
         links = {a.get("data-element"): a.get("href") for a in footer.iter("a") if a.get("data-element")}
         assert links["accessibility-link"] == identity.accessibility_statement
-        assert links.keys() == {"accessibility-link", "privacy-policy-link", "legal-notes", "report-inefficiency"}
+        assert links.keys() == {
+            "accessibility-link",
+            "privacy-policy-link",
+            "legal-notes",
+            "report-inefficiency",
+            "faq",
+        }
         assert any(a.get("href") == identity.website for a in footer.iter("a"))
 
 
 def test_legal_notes_carry_the_open_by_default_licence(site: Path) -> None:
     document = doc(site, "note-legali")
-    (section,) = document.xpath('//*[@data-element="legal-notes-section"]')
-    assert section.xpath("string(.//h2)") == "Licenza dei contenuti"
-    (body,) = section.xpath('.//*[@data-element="legal-notes-body"]')
+    (title,) = document.xpath('//*[@data-element="legal-notes-section"]')
+    assert title.tag == "h2" and title.text_content() == "Licenza dei contenuti"
+    (body,) = document.xpath('//*[@data-element="legal-notes-body"]')
     assert " ".join(body.text_content().split()) == LICENCE_TEXT
     assert "CC-BY 4.0" in LICENCE_TEXT and "articolo 52" in LICENCE_TEXT
 

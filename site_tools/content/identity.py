@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
@@ -32,6 +32,15 @@ AGID_FORM = "https://form.agid.gov.it/view/"
 COAT_OF_ARMS_SUFFIXES = (".png", ".webp", ".jpg", ".jpeg")  # not SVG: opened alone it can run script (content/files.py)
 SHARE_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: The sections of the town's main site the model's header («Amministrazione», «Servizi», «Vivere il Comune») and
+#: footer («Domande frequenti») link to: each field's default, a path under ``website`` as the model's own sites
+#: (Designers Italia's WordPress and Drupal themes for towns) publish them.
+MAIN_SITE_SECTIONS = {
+    "management_url": "amministrazione/",
+    "services_url": "servizi/",
+    "live_url": "vivere-il-comune/",
+    "faq_url": "domande-frequenti/",
+}
 
 
 def relative_luminance(color: str) -> float:
@@ -124,6 +133,15 @@ def _privacy(value: str, info: ValidationInfo) -> str:
     )
 
 
+def _main_site(field: str, what: str) -> Any:
+    path = MAIN_SITE_SECTIONS[field]
+    return Field(
+        default=None,
+        description=f"{what} Se manca: l'indirizzo del sito istituzionale («website») seguito da «{path}».",
+        examples=[f"https://www.comune.example.it/{path}"],
+    )
+
+
 class Identity(Block):
     """L'identità del Comune sul sito (modello AGID dei siti comunali): serve solo al sito; un errore qui ferma
     la costruzione del sito ma mai l'invio degli avvisi."""
@@ -168,6 +186,21 @@ class Identity(Block):
         "(«Quanto sono chiare le informazioni su questa pagina?»).",
         examples=["https://www.comune.example.it/valutazione-pagine"],
     )
+    management_url: HttpsUrl | None = _main_site(
+        "management_url",
+        "Pagina «Amministrazione» del sito istituzionale: voce del menu principale in alto (modello AGID dei siti "
+        "comunali).",
+    )
+    services_url: HttpsUrl | None = _main_site(
+        "services_url", "Pagina «Servizi» del sito istituzionale: voce del menu principale in alto."
+    )
+    live_url: HttpsUrl | None = _main_site(
+        "live_url",
+        "Pagina «Vivere il Comune» del sito istituzionale (luoghi ed eventi): voce del menu principale in alto.",
+    )
+    faq_url: HttpsUrl | None = _main_site(
+        "faq_url", "Pagina delle domande frequenti (FAQ) del Comune, linkata a piè di pagina."
+    )
     share_image: Annotated[Text, _content_file(SHARE_IMAGE_SUFFIXES)] | None = Field(
         default=None,
         description="Immagine di anteprima quando un link del sito è condiviso (PNG o JPEG dentro content/). "
@@ -179,11 +212,20 @@ class Identity(Block):
     def privacy_is_page(self) -> bool:
         return not self.privacy.startswith("https://")
 
+    def main_site(self, field: str) -> str:
+        """The address of a section of the town's main site: the field if written, else its default under
+        ``website`` (:data:`MAIN_SITE_SECTIONS`)."""
+        written = getattr(self, field)
+        return str(written) if written else urljoin(self.website, MAIN_SITE_SECTIONS[field])
+
 
 #: What the site falls back to while an identity problem is reported (the publisher never needs these).
 _FALLBACK: dict[str, Any] = dict.fromkeys(Identity.model_fields, "")
 FALLBACK = Identity.model_construct(
-    None, **_FALLBACK | {"color": "#0b4fa3", "privacy": "privacy.md", "share_image": None}
+    None,
+    **_FALLBACK
+    | {"color": "#0b4fa3", "privacy": "privacy.md", "share_image": None}
+    | dict.fromkeys(MAIN_SITE_SECTIONS),
 )
 #: The keys of ``extra.town`` that belong to the identity.
 IDENTITY_KEYS = tuple(Identity.model_fields)

@@ -34,7 +34,7 @@ TAGS = frozenset(
         *("table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td", "colgroup", "col"),
         # The QR codes of the signup page (site_tools.site.qr) are inline SVG paths.
         *("svg", "path"),
-        # The legal notes page carries AGID's markers on a section (site_tools.site.town_pages).
+        # The legal notes page groups its licence (title and body, marked for AGID: site_tools.site.town_pages).
         "section",
     }
 )

@@ -137,7 +137,9 @@ def novita(model: SiteModel) -> dict[str, str]:
     for kind, (slug, label, everything) in SECTIONS.items():
         listed = model.of_type(kind)
         index += f"\n## {label}\n\n{items(model, listed[:5], 'novita/index.md')}\n\n"
-        index += f"[{everything} ({number(len(listed))})]({slug}.md)\n"
+        # «news-category-link»: the model's Novità page links each kind of news so (AGID's checker reads them).
+        target = href("novita/index.md", page_url(f"novita/{slug}.md"))
+        index += f'<a href="{target}" data-element="news-category-link">{everything} ({number(len(listed))})</a>\n'
         pages.update(
             paginated(
                 model,

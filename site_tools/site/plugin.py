@@ -42,6 +42,7 @@ from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.digest_pages import digest_pages
 from site_tools.site.final_check import FinalCheck
+from site_tools.site.fonts import font_css, font_files
 from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
@@ -49,7 +50,7 @@ from site_tools.site.posters import SIZES, poster_name, poster_pdf
 from site_tools.site.signup import signup_channels
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
-from site_tools.site.town_pages import footer, footer_key, town_pages
+from site_tools.site.town_pages import TOPICS_PAGE, footer, footer_key, menu, town_pages
 from site_tools.site.translate import translator
 
 THEME = Path(__file__).parent / "theme"
@@ -256,9 +257,11 @@ class TownPlugin(BasePlugin):
 
         generated[SITE_SCHEMA] = schema_text(tuple(town.category_slugs))
         for asset in ASSETS.iterdir():
-            generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+            if asset.is_file():
+                generated[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+        generated.update(font_files())
         generated["assets/site-tools.css"] = town_css(town.identity.color) + minify_css(
-            str(generated["assets/site-tools.css"])
+            font_css() + str(generated["assets/site-tools.css"])
         )
         self.generated_pages = {src for src in generated if src.endswith(".md")}
         for src_uri, data in generated.items():
@@ -266,6 +269,8 @@ class TownPlugin(BasePlugin):
             if existing is not None:
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=data))
+        # The model's menu: «Argomenti» once the site has that page (generated or the town's own), never a dead link.
+        config.extra["site_tools"]["menu"] = menu(town, topics=files.get_file_from_path(TOPICS_PAGE) is not None)
         admin.add_to_site(files, config, town, model.all_bulletins)  # the web editor at /admin/
         # HTML copied as it is, never rendered as a page: checked once written (on_post_build).
         self.own_files = [f.dest_uri for f in files if f.is_static_page() and f.dest_uri.endswith((".html", ".htm"))]
