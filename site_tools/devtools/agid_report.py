@@ -39,6 +39,9 @@ APPLICABLE = (
     Applicable("C.SI.3.4", "legal notes", "`legal-notes` link; `legal-notes-section` title and `legal-notes-body`"),
 )
 
+#: The address the checker writes for a page it looked for and could not find («Servizio», «Pagina di primo
+#: livello»…): the page's name follows it, the reason is in the error next to it.
+PLACEHOLDER = "https://temppagenotavailable/"
 #: Longest reason kept in a table cell; the whole report is in the HTML next to it.
 REASON_LIMIT = 400
 
@@ -74,10 +77,10 @@ def _rows(table: Any) -> list[str]:
         if len(headings) != len(values):
             parts = [str(v) for v in values if str(v) != ""]
         elif headings and headings[0].endswith(":"):
-            # A table whose first heading is a sentence («Pagine nelle quali…:») and first column the page.
-            parts = [str(values[0])] + [
-                f"{h}: {v}" for h, v in zip(headings[1:], values[1:], strict=True) if str(v) != ""
-            ]
+            # A table whose first heading is a sentence («Pagine nelle quali…:») and first column the page;
+            # PLACEHOLDER stands for a page the checker could not find, which its error then explains.
+            page = [] if PLACEHOLDER in str(values[0]) else [str(values[0])]
+            parts = page + [f"{h}: {v}" for h, v in zip(headings[1:], values[1:], strict=True) if str(v) != ""]
         else:
             parts = [f"{h}: {v}" for h, v in zip(headings, values, strict=True) if str(v) != ""]
         if parts:
