@@ -63,7 +63,7 @@ def find_chromium() -> Path:
     return path
 
 
-def checker_commit(folder: Path) -> str:
+def git_commit(folder: Path) -> str:
     done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip() if done.returncode == 0 else "unknown (not a git checkout)"
 
@@ -116,7 +116,7 @@ def main(checker: str | None, out: Path, config: Path, timeout: int) -> None:
     chromium = find_chromium()
     if shutil.which("certutil") is None:
         raise Missing("certutil is missing (Chromium's trust store for the run's CA): apt-get install libnss3-tools")
-    commit = checker_commit(checker_dir)
+    commit = git_commit(checker_dir)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -154,7 +154,10 @@ def main(checker: str | None, out: Path, config: Path, timeout: int) -> None:
     results = {run.label: agid_report.load(run.report) for run in runs}
     minutes = (time.monotonic() - started) / 60
     table = agid_report.markdown(results)
-    header = f"Checker commit {commit}; both runs together took {minutes:.1f} min. Reports: {out}\n\n"
+    header = (
+        f"site-tools {git_commit(REPO)[:7]}; checker commit {commit}; both runs together took {minutes:.1f} min."
+        f" Reports: {out}\n\n"
+    )
     (out / "summary.md").write_text(header + table, encoding="utf-8")
     click.echo(header + table)
 
