@@ -43,6 +43,7 @@ from site_tools.content.town import (
     Telegram,
     TownSettings,
     Transition,
+    WebPush,
     WhatsAppList,
     normalize_keyword,
     town_model,
@@ -65,6 +66,7 @@ __all__ = [
     "Telegram",
     "TownConfig",
     "Transition",
+    "WebPush",
     "WhatsAppList",
     "find_config",
     "load_config",
@@ -155,6 +157,8 @@ class TownConfig:
     service: Service | None = None
     #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
     transition: Transition | None = None
+    #: The site's notifications (Web Push): the public VAPID key (None: not set up).
+    webpush: WebPush | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -200,6 +204,8 @@ class TownConfig:
             enabled.append("whatsapp_channel")
         if self.telegram:
             enabled.append("telegram")
+        if self.webpush:
+            enabled.append("webpush")
         return tuple(enabled)
 
 
@@ -330,6 +336,7 @@ def _build(
         editor=settings.editor,
         service=settings.service,
         transition=settings.transition,
+        webpush=settings.webpush,
     )
 
 

@@ -66,8 +66,10 @@ CHANNELS: dict[str, str] = dict(
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.
-UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram")
-FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram")
+#: Web Push is free and reaches only browsers that asked for it: in both (a town without it is not affected:
+#: a category's channels are only those the town has).
+UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", "webpush")
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", "webpush")
 DEFAULT_TEMPLATE = "avviso_comunale"
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
@@ -324,6 +326,32 @@ class Telegram(Block):
                 "aggiungi «link: https://t.me/+…» copiato da Telegram (Canale › Link di invito).",
             )
         return self
+
+
+#: A P-256 public key, uncompressed (65 bytes), in base64url without padding: 87 characters starting with «B».
+_VAPID_PUBLIC = re.compile(r"^B[A-Za-z0-9_-]{86}$")
+
+
+class WebPush(Block):
+    """Le notifiche del sito (Web Push): chi tocca «Attiva le notifiche» nella pagina Iscriviti riceve gli avvisi
+    sul telefono o sul computer, gratis, dal browser. Serve il servizio delle iscrizioni («service»), che conserva
+    le iscrizioni e invia; la chiave privata resta sul server (VAPID_PRIVATE_KEY)."""
+
+    public_key: str = Field(
+        description="La chiave pubblica VAPID, come la stampa «site-tools webpush chiavi» (87 caratteri che "
+        "iniziano con B). La chiave privata non va mai scritta qui.",
+        examples=["BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"],
+    )
+
+    @field_validator("public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _VAPID_PUBLIC.match(value):
+            raise refuse(
+                "«public_key» non è una chiave pubblica VAPID.",
+                "copia la chiave pubblica stampata da «site-tools webpush chiavi»: 87 caratteri che iniziano con B.",
+            )
+        return value
 
 
 # --- the counter, reports, the web editor -----------------------------------------------------------
@@ -614,6 +642,7 @@ class TownSettings(Block):
     telegram: Annotated[Telegram | None, OrAlso({"type": "string", "pattern": _TELEGRAM_NAME.pattern})] = Field(
         default=None, description=Telegram.__doc__
     )
+    webpush: WebPush | None = Field(default=None, description=WebPush.__doc__)
     office_hours: OfficeHoursInput = Field(
         default_factory=dict,
         strict=False,
@@ -652,6 +681,12 @@ class TownSettings(Block):
         if not (self.whatsapp or self.whatsapp_channel or self.telegram):
             raise refuse(
                 "nessun canale configurato.", "configura almeno uno tra whatsapp (lista), whatsapp_channel e telegram."
+            )
+        if self.webpush is not None and self.service is None:
+            raise refuse(
+                "«webpush» ha bisogno del servizio delle iscrizioni, ma manca «service».",
+                "configura «service» (il servizio conserva le iscrizioni dei browser e invia le notifiche), "
+                "oppure togli «webpush».",
             )
         if self.transition is not None and not self.whatsapp_channel:
             raise refuse(
