@@ -37,7 +37,9 @@ SUBJECT = "mailto:urp@comune.valfiorita.example.it"
 def with_webpush(town: Town, public_key: str) -> Town:
     path = town.root / "mkdocs.yml"
     block = f"{SERVICE_BLOCK}    webpush:\n      public_key: {public_key}\n"
-    path.write_text(path.read_text(encoding="utf-8").replace("    # Estimated price", block + "    # Estimated price", 1))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    # Estimated price", block + "    # Estimated price", 1)
+    )
     return town
 
 
@@ -124,7 +126,9 @@ def test_the_command_prints_the_public_key_and_writes_the_private_one_readable_b
 def test_a_town_with_webpush_but_no_service_is_told_what_to_add(town: Town, keys: tuple[str, Path]) -> None:
     path = town.root / "mkdocs.yml"
     block = f"    webpush:\n      public_key: {keys[0]}\n"
-    path.write_text(path.read_text(encoding="utf-8").replace("    # Estimated price", block + "    # Estimated price", 1))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("    # Estimated price", block + "    # Estimated price", 1)
+    )
     result = site_tools("validate", cwd=town.root)
     assert result.returncode != 0
     assert "«webpush» ha bisogno del servizio" in result.stdout + result.stderr
@@ -330,7 +334,9 @@ def service(push_town: Town, sqlite_url: str, sim: Any) -> Any:
 
     from site_tools.service.app import Service
 
-    settings = Settings.from_env({"WEBPUSH_SERVICES": sim.url, "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v"})
+    settings = Settings.from_env(
+        {"WEBPUSH_SERVICES": sim.url, "WHATSAPP_APP_SECRET": "s", "WHATSAPP_VERIFY_TOKEN": "v"}
+    )
     app = Service(push_town.config, settings, lambda: Store.open(sqlite_url), db_url=sqlite_url)
     with TestClient(app.app(), base_url="https://servizi.valfiorita.example.it") as client:
         yield client
@@ -343,9 +349,7 @@ def test_the_service_stores_a_browsers_subscription_sent_from_the_site_and_forge
     service: Any, keys: tuple[str, Path], sim: Any, sqlite_url: str
 ) -> None:
     sub = stand_in_subscription(sim, keys[0])
-    preflight = service.options(
-        "/push/iscrizione", headers={**SITE, "Access-Control-Request-Method": "POST"}
-    )
+    preflight = service.options("/push/iscrizione", headers={**SITE, "Access-Control-Request-Method": "POST"})
     assert preflight.status_code == 204
     assert preflight.headers["access-control-allow-origin"] == SITE["Origin"]
     answer = service.post("/push/iscrizione", json=sub, headers=SITE)

@@ -270,7 +270,10 @@ class WebPushChannel(Channel):
                 first_send_at=report.first_accept_at,
             )
         return Delivered(
-            report.state, report.reason or "", report=report, first_send_at=report.first_accept_at,
+            report.state,
+            report.reason or "",
+            report=report,
+            first_send_at=report.first_accept_at,
             channel_down=report.state == "failed",
         )
 

@@ -127,13 +127,17 @@ class PushServiceStandIn:
         if self.throttle > 0:
             self.throttle -= 1
             self.rejections.append({"token": token, "status": 429, "reason": "throttled"})
-            return web.json_response({"error": "too many requests"}, status=429, headers={"Retry-After": self.retry_after})
+            return web.json_response(
+                {"error": "too many requests"}, status=429, headers={"Retry-After": self.retry_after}
+            )
         if request.headers.get("TTL") is None or not request.headers["TTL"].isdigit():
             return self._refuse(400, "TTL header missing", token)
         body = await request.read()
         if len(body) > RECORD_MAX:
             return self._refuse(413, "payload too large", token)
-        problem = self.vapid_problem(request.headers.get("Authorization", ""), sub, f"{request.scheme}://{request.host}")
+        problem = self.vapid_problem(
+            request.headers.get("Authorization", ""), sub, f"{request.scheme}://{request.host}"
+        )
         if problem:
             return self._refuse(401 if problem == "missing" else 403, f"VAPID: {problem}", token)
         if request.headers.get("Content-Encoding", "").lower() != "aes128gcm":
@@ -196,4 +200,3 @@ class PushServiceStandIn:
         if not str(claims.get("sub", "")).startswith(("mailto:", "https:")):
             return "sub is not mailto: or https:"
         return None
-
