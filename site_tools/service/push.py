@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -31,7 +31,6 @@ from site_tools.settings import Settings
 from site_tools.store import Store
 from site_tools.store.database import StoreUnavailable
 
-T = TypeVar("T")
 log = logging.getLogger("site_tools.service.push")
 
 #: A subscription's JSON is about 400 bytes (an endpoint of up to 1,024 characters and two keys).
@@ -48,7 +47,7 @@ class PushSignup:
         self,
         config: TownConfig,
         settings: Settings,
-        db: Callable[[Callable[[Store], T]], Awaitable[T]],
+        db: Callable[[Callable[[Store], Any]], Awaitable[Any]],
         limit: RateLimit | None = None,
     ):
         self.origin = site_origin(config)
@@ -101,7 +100,7 @@ class PushSignup:
         except BadSubscription as exc:
             return self._answer(400, {"errore": f"iscrizione non valida: {exc}"})
         try:
-            new = await self.db(lambda store: store.push.subscribe(endpoint, p256dh, auth))
+            new: bool = await self.db(lambda store: store.push.subscribe(endpoint, p256dh, auth))
         except StoreUnavailable:
             return self._answer(503, {"errore": "archivio non raggiungibile: riprova tra poco."})
         log.info("web push subscription %s", "added" if new else "renewed")
@@ -115,7 +114,7 @@ class PushSignup:
         if not isinstance(endpoint, str) or not endpoint:
             return self._answer(400, {"errore": "manca «endpoint», l'indirizzo dell'iscrizione da cancellare."})
         try:
-            removed = await self.db(lambda store: store.push.unsubscribe(endpoint))
+            removed: bool = await self.db(lambda store: store.push.unsubscribe(endpoint))
         except StoreUnavailable:
             return self._answer(503, {"errore": "archivio non raggiungibile: riprova tra poco."})
         if removed:
