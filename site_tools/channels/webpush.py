@@ -121,9 +121,10 @@ def classify(status: int, retry_after: str | None) -> Outcome:
         return Outcome(False, Action.PERMANENT, http_status=status, detail="gone")
     if status == 413:  # the same payload goes to everyone: nothing else would pass either
         return Outcome(False, Action.STOP_RUN, http_status=status, detail="payload troppo grande")
-    if status == 429 or status >= 500:
+    if status in (429, 406) or status >= 500:  # WNS (Edge on Windows) throttles with 406, not 429
         wait = _seconds(retry_after)
-        return Outcome(False, Action.THROTTLE if status == 429 else Action.RETRY, http_status=status, retry_after=wait)
+        throttled = status in (429, 406)
+        return Outcome(False, Action.THROTTLE if throttled else Action.RETRY, http_status=status, retry_after=wait)
     return Outcome(False, Action.PERMANENT, http_status=status, detail=f"HTTP {status}")
 
 

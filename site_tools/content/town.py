@@ -111,7 +111,8 @@ class Category(Block):
         default=UTILITY_CHANNELS,
         strict=False,  # a YAML list
         description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
-        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram.",
+        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram, webpush (le notifiche del "
+        "sito, gratis).",
         examples=[["whatsapp_channel", "telegram"]],
     )
     template: Template = Field(
