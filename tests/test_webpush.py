@@ -7,6 +7,7 @@ import json
 import stat
 import time
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,36 @@ def test_webpush_goes_where_the_town_routes_it_and_everywhere_when_urgent_only_i
     assert "webpush" not in channels_for(by_id["2026-11-23-biblioteca"], config)
     # Without a routing of its own, a category goes to the free notifications too.
     assert "webpush" in Category(slug="servizi", label="Servizi").channels
+
+
+def test_the_pull_requests_preview_shows_the_notification(push_town: Town) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from site_tools.delivery.preview import preview_markdown
+
+    path = push_town.write("2026-11-23-allerta.md", URGENT.format(id="2026-11-23-allerta", date="2026-11-23 12:00"))
+    content = load_content(push_town.config, check_bodies=False)
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Rome"))
+    text = preview_markdown(content, [path], now, 100, Settings())
+    section = text.split("**Notifiche del sito**", 1)[1]
+    assert section.startswith(" – notifica di ") and "priorità alta, gratuita" in section.splitlines()[0]
+    assert "⚠️ Allerta rossa" in section
+
+
+def test_each_answer_of_a_push_service_is_read_as_the_rfc_says() -> None:
+    from datetime import datetime, timedelta
+    from email.utils import format_datetime
+
+    from site_tools.channels.errors import Action
+    from site_tools.channels.webpush import classify
+
+    assert classify(201, None).ok
+    assert classify(410, None).action is Action.PERMANENT and classify(404, None).http_status == 404
+    assert classify(413, None).action is Action.STOP_RUN  # the same payload goes to everyone
+    assert classify(429, "7").action is Action.THROTTLE and classify(429, "7").retry_after == 7
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 20 < (classify(429, later).retry_after or 0) <= 30  # Retry-After as an HTTP date
+    assert classify(406, None).action is Action.THROTTLE  # WNS throttles with 406
+    assert classify(503, None).action is Action.RETRY
+    assert classify(403, None).action is Action.PERMANENT  # subscribed with another key: this one only
