@@ -432,3 +432,41 @@ def test_each_answer_of_a_push_service_is_read_as_the_rfc_says() -> None:
     assert classify(406, None).action is Action.THROTTLE  # WNS throttles with 406
     assert classify(503, None).action is Action.RETRY
     assert classify(403, None).action is Action.PERMANENT  # subscribed with another key: this one only
+
+
+def test_two_runs_at_once_never_claim_the_same_subscription(store_url: str) -> None:
+    import threading
+
+    with closing(Store.open(store_url)) as store:
+        for i in range(300):
+            store.push.subscribe(f"https://fcm.googleapis.com/fcm/send/{i}", "B" * 87, "A" * 22)
+    claims: dict[str, list[int]] = {"a": [], "b": []}
+
+    def run(name: str) -> None:
+        with closing(Store.open(store_url)) as store:
+            while batch := store.push.claim("2026-11-23-allerta", f"run-{name}", limit=7):
+                claims[name] += [s.id for s in batch]
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in claims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not set(claims["a"]) & set(claims["b"])
+    assert len(claims["a"]) + len(claims["b"]) == 300
+
+
+def test_publishing_sends_each_new_bulletin_once_to_the_browsers(
+    push_town: Town, keys: tuple[str, Path], sim: Any, sqlite_url: str
+) -> None:
+    from .test_publisher import publish
+
+    env = {"VAPID_PRIVATE_KEY": str(keys[1]), "VAPID_SUBJECT": SUBJECT, "WEBPUSH_SERVICES": sim.url}
+    publish(push_town, sqlite_url, sim, env=env)  # the first run adopts the repository
+    browsers(sim, keys[0], sqlite_url, 3)
+    add(push_town, URGENT, "2026-11-23-allerta")
+    plan, report = publish(push_town, sqlite_url, sim, env=env)
+    (result,) = [r for r in report.results if r.channel == "webpush"]
+    assert result.state == "done" and result.report is not None and result.report.accepted == 3
+    publish(push_town, sqlite_url, sim, env=env, force=True)
+    assert len(delivered(sim)) == 3

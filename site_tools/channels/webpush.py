@@ -192,6 +192,7 @@ class PushSender:
 class WebPushChannel(Channel):
     name = "webpush"
     order = 20  # after Telegram's one post, before the long fan-out of the list
+    shared = True  # a fan-out whose claims are disjoint: a run after a crash resumes it (store/push.py)
 
     def __init__(self, config: TownConfig, settings: Settings):
         super().__init__(config, settings)

@@ -79,23 +79,35 @@ class PushStore:
     # -- the ledger ----------------------------------------------------------------------------------------
     def claim(self, bulletin_id: str, run_id: str, limit: int = 500) -> list[PushSubscription]:
         """Up to ``limit`` subscriptions owed this bulletin (never sent, or left to retry by an earlier run), marked
-        ``sending`` in one transaction before any request goes out."""
+        ``sending`` in one transaction before any request goes out.
+
+        Runs may claim at once (the channel is shared): a row is this run's only if its own INSERT (``ON CONFLICT
+        DO NOTHING``) or UPDATE (``WHERE state = 'retry'``) returned it, so two runs never claim one subscription,
+        on PostgreSQL too (the second waits for the first's row, then finds it taken)."""
         now = time.time()
+        claimed: list[PushSubscription] = []
         with self.db.transaction():
             rows = self.db.all(
-                "SELECT s.id, s.endpoint, s.p256dh, s.auth FROM push_subscriptions s"
+                "SELECT s.id, s.endpoint, s.p256dh, s.auth, d.state FROM push_subscriptions s"
                 " LEFT JOIN push_deliveries d ON d.subscription_id = s.id AND d.bulletin_id = ?"
                 " WHERE d.id IS NULL OR (d.state = ? AND d.run_id <> ?) ORDER BY s.id LIMIT ?",
                 (bulletin_id, RETRY, run_id, limit),
             )
-            claimed = [PushSubscription(*row) for row in rows]
-            self.db.many(
-                "INSERT INTO push_deliveries (bulletin_id, subscription_id, state, attempts, run_id, updated_at)"
-                " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (bulletin_id, subscription_id) DO UPDATE"
-                " SET state = excluded.state, attempts = push_deliveries.attempts + 1, run_id = excluded.run_id,"
-                " updated_at = excluded.updated_at",
-                [(bulletin_id, s.id, SENDING, run_id, now) for s in claimed],
-            )
+            for *fields, state in rows:
+                if state is None:
+                    taken = self.db.one(
+                        "INSERT INTO push_deliveries (bulletin_id, subscription_id, state, attempts, run_id, updated_at)"
+                        " VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (bulletin_id, subscription_id) DO NOTHING RETURNING id",
+                        (bulletin_id, fields[0], SENDING, run_id, now),
+                    )
+                else:
+                    taken = self.db.one(
+                        "UPDATE push_deliveries SET state = ?, attempts = attempts + 1, run_id = ?, updated_at = ?"
+                        " WHERE bulletin_id = ? AND subscription_id = ? AND state = ? RETURNING id",
+                        (SENDING, run_id, now, bulletin_id, fields[0], RETRY),
+                    )
+                if taken is not None:
+                    claimed.append(PushSubscription(*fields))
         return claimed
 
     def record(self, bulletin_id: str, subscription_id: int, state: str, http_status: int | None) -> None:
