@@ -264,6 +264,16 @@ def test_a_private_key_that_is_not_the_towns_public_one_stops_before_sending(
     assert delivered(sim) == []
 
 
+def test_an_unreadable_private_key_stops_the_channel_with_a_clear_message(
+    push_town: Town, sim: Any, sqlite_url: str, tmp_path: Path
+) -> None:
+    add(push_town, URGENT, "2026-11-23-allerta")
+    (tmp_path / "broken.pem").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    for value in (str(tmp_path / "broken.pem"), "not-a-key"):
+        with pytest.raises(ChannelStopped, match="VAPID_PRIVATE_KEY non è leggibile"):
+            deliver(push_town, sqlite_url, settings_for(sim, Path(value)), "2026-11-23-allerta")
+
+
 def test_the_stand_in_refuses_what_a_push_service_refuses(keys: tuple[str, Path], sim: Any) -> None:
     from py_vapid import Vapid02
 

@@ -244,7 +244,16 @@ class WebPushChannel(Channel):
             self._client = None
 
     async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
-        if public_key_of(self.vapid) != (self.config.webpush.public_key if self.config.webpush else None):
+        try:
+            public = public_key_of(self.vapid)
+        except Exception as exc:  # noqa: BLE001 — an unreadable key, whatever py_vapid or cryptography raise
+            raise ChannelStopped(
+                self.name,
+                Outcome(False, Action.STOP_RUN),
+                f"VAPID_PRIVATE_KEY non è leggibile ({type(exc).__name__}): indica il file scritto da "
+                "«site-tools webpush chiavi» o la chiave PEM",
+            ) from None
+        if public != (self.config.webpush.public_key if self.config.webpush else None):
             raise ChannelStopped(
                 self.name,
                 Outcome(False, Action.STOP_RUN),
