@@ -230,6 +230,7 @@ class WebPushChannel(Channel):
 
     async def open(self) -> None:
         import httpx
+        import pywebpush  # noqa: F401 — imported here, not on the first notification (it also imports requests)
 
         n = self.settings.webpush_concurrency
         self._client = httpx.AsyncClient(

@@ -112,14 +112,21 @@ class PushStore:
 
     def record(self, bulletin_id: str, subscription_id: int, state: str, http_status: int | None) -> None:
         """What the push service answered for one subscription."""
+        self.record_many(bulletin_id, [(subscription_id, state, http_status)])
+
+    def record_many(self, bulletin_id: str, results: list[tuple[int, str, int | None]]) -> None:
+        """What the push service answered, ``(subscription id, state, HTTP status)`` each, in one transaction; the
+        subscriptions ``gone`` are deleted with it."""
+        now = time.time()
         with self.db.transaction():
-            self.db.execute(
+            self.db.many(
                 "UPDATE push_deliveries SET state = ?, http_status = ?, updated_at = ?"
                 " WHERE bulletin_id = ? AND subscription_id = ?",
-                (state, http_status, time.time(), bulletin_id, subscription_id),
+                [(state, status, now, bulletin_id, sid) for sid, state, status in results],
             )
-            if state == GONE:
-                self.prune(subscription_id)
+            self.db.many(
+                "DELETE FROM push_subscriptions WHERE id = ?", [(sid,) for sid, state, _ in results if state == GONE]
+            )
 
     def attempts(self, bulletin_id: str, subscription_id: int) -> int:
         return int(
