@@ -199,6 +199,8 @@ def test_the_service_worker_is_at_the_sites_root_and_opens_only_the_sites_own_ad
     sw = httpx.get(f"{running.site}/sw.js")
     assert sw.status_code == 200 and "notificationclick" in sw.text
     assert "wanted.origin === self.location.origin" in sw.text
+    assert f"var SERVICE = {json.dumps(running.service)};" in sw.text  # where a replaced subscription is sent
+    assert f"var KEY = {json.dumps(running.keys[0])};" in sw.text
     page = httpx.get(f"{running.site}/iscriviti/").text
     csp = page.split('http-equiv="Content-Security-Policy" content="', 1)[1].split('"', 1)[0]
     connect = next(d for d in csp.split(";") if d.strip().startswith("connect-src")).split()[1:]

@@ -228,7 +228,7 @@ class TownPlugin(BasePlugin):
         generated.update(pages.archive(model))
         generated["iscriviti.md"] = pages.signup(model)
         if self.town.webpush:
-            generated[webpush.SERVICE_WORKER_PATH] = webpush.SERVICE_WORKER  # at the root: its scope is the site
+            generated[webpush.SERVICE_WORKER_PATH] = webpush.service_worker(self.town)  # at the root: scope = site
             generated[webpush.SCRIPT] = webpush.script(self.town)
         town = self.town
         generated["feed.xml"] = rss(town, model.bulletins, f"Avvisi – {town.name}", "feed.xml")

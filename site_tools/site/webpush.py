@@ -20,6 +20,7 @@ SCRIPT = "assets/st-push.js"
 
 #: What the push service hands the browser is the JSON of ``channels/webpush.py``'s ``notification()``.
 SERVICE_WORKER = """// The town's notifications (Web Push): shows each push, opens the bulletin when tapped.
+// KEY and SERVICE (the town's public VAPID key and service) are set in the lines above, by site/webpush.py.
 self.addEventListener("push", function (event) {
   var data = {};
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data.text() }; }
@@ -30,6 +31,15 @@ self.addEventListener("push", function (event) {
     requireInteraction: !!data.urgent,
     data: { url: data.url || "" }
   }));
+});
+// The push service replaced the subscription (it expired, or keys were rotated): subscribe again with the town's key
+// and tell the town's service; the old one is pruned at its first 404/410.
+self.addEventListener("pushsubscriptionchange", function (event) {
+  event.waitUntil(self.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: KEY })
+    .then(function (subscription) {
+      return fetch(SERVICE + "/push/iscrizione", { method: "POST", credentials: "omit",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(subscription.toJSON()) });
+    }));
 });
 self.addEventListener("notificationclick", function (event) {
   event.notification.close();
@@ -53,6 +63,13 @@ def service_origin(config: TownConfig) -> str:
     assert config.service is not None
     parts = urlsplit(str(config.service.url))
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def service_worker(config: TownConfig) -> str:
+    """``sw.js``: the town's key and service, then :data:`SERVICE_WORKER`."""
+    assert config.webpush is not None
+    key, service = json.dumps(config.webpush.public_key), json.dumps(service_origin(config))
+    return f"var KEY = {key};\nvar SERVICE = {service};\n" + SERVICE_WORKER
 
 
 def script(config: TownConfig) -> str:
