@@ -33,6 +33,13 @@ GITHUB_OIDC_ISSUER = "https://token.actions.githubusercontent.com"
 #: two live here because they bound a setting, and settings import nothing from the project.)
 WHATSAPP_DEFAULT_MPS = 80
 WHATSAPP_MAX_MPS = 1000
+#: The browsers' push services (Chrome/Edge-on-Android: FCM; Firefox: Mozilla's autopush; Safari: Apple; Edge on
+#: Windows: WNS). A subscription pointing elsewhere is refused: the service never POSTs to an address a stranger
+#: chose (no request forgery towards the server's own network).
+WEBPUSH_SERVICES_DEFAULT = (
+    "https://fcm.googleapis.com,https://updates.push.services.mozilla.com,https://web.push.apple.com,"
+    "https://*.notify.windows.com"
+)
 
 #: What a value of each type must look like, for the error message.
 EXPECTS = {
@@ -112,6 +119,26 @@ class Settings(BaseModel):
         "An app password of the town's Bluesky account (Settings › App passwords), never the account's password.",
     )
     bluesky_api_url: str = _var("BLUESKY_API_URL", "The Bluesky account's server (PDS or entryway).", BLUESKY_DEFAULT)
+    # -- Web Push (the site's notifications) ------------------------------------------------------------------
+    vapid_private_key: SecretStr | None = _var(
+        "VAPID_PRIVATE_KEY",
+        "The VAPID private key that signs every Web Push request: the path of the PEM file `site-tools webpush "
+        "chiavi` wrote, or the key itself (PEM, or the raw key in base64url). Its public half is "
+        "`extra.town.webpush.public_key`.",
+    )
+    vapid_subject: str | None = _var(
+        "VAPID_SUBJECT",
+        "Whom push services contact about this sender (`mailto:` or `https:`), in every VAPID token's `sub`.",
+    )
+    webpush_services: str = _var(
+        "WEBPUSH_SERVICES",
+        "The push services a subscription's endpoint may point to (origins, comma-separated; `*.` matches "
+        "subdomains): the service sends to nothing else. Tests add the local stand-in's `http://127.0.0.1:…`.",
+        WEBPUSH_SERVICES_DEFAULT,
+    )
+    webpush_concurrency: int = _var(
+        "WEBPUSH_CONCURRENCY", "Web Push requests in flight at once (push services are many hosts; 1…256).", 32
+    )
     # -- The store and the service ---------------------------------------------------------------------------
     db_url: SecretStr | None = _var(
         "SITE_TOOLS_DB",
@@ -233,6 +260,11 @@ class Settings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") or None if value else value
+
+    @field_validator("webpush_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        return max(1, min(value, 256))
 
     @field_validator("whatsapp_mps")
     @classmethod

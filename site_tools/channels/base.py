@@ -14,7 +14,7 @@ of importing one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -146,6 +146,16 @@ class DeliveryContext(Protocol):
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender
     ) -> FanOutReport: ...
+
+    async def push_fan_out(
+        self,
+        bulletin: Bulletin,
+        channel: str,
+        send: Callable[[dict[str, Any]], Awaitable[Outcome]],
+        concurrency: int,
+    ) -> FanOutReport:
+        """One request per stored browser subscription (Web Push), once each: ``send`` gets the subscription."""
+        ...
 
 
 class Channel:

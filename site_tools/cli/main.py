@@ -44,6 +44,7 @@ COMMANDS = {
     "staff": ("staff", "staff"),
     "counter": ("staff", "counter"),
     "whatsapp": ("whatsapp", "whatsapp"),
+    "webpush": ("webpush", "webpush"),
     "backup": ("backup", "backup_command"),
     "restore": ("backup", "restore_command"),
     "demo": ("dev", "demo"),

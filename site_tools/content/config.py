@@ -48,6 +48,7 @@ from site_tools.content.town import (
     Telegram,
     TownSettings,
     Transition,
+    WebPush,
     WhatsAppList,
     normalize_keyword,
     town_model,
@@ -73,6 +74,7 @@ __all__ = [
     "Telegram",
     "TownConfig",
     "Transition",
+    "WebPush",
     "WhatsAppList",
     "find_config",
     "load_config",
@@ -171,6 +173,8 @@ class TownConfig:
     facebook: Facebook | None = None
     mastodon: Mastodon | None = None
     bluesky: Bluesky | None = None
+    #: The site's notifications (Web Push): the public VAPID key (None: not set up).
+    webpush: WebPush | None = None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -217,6 +221,8 @@ class TownConfig:
         if self.telegram:
             enabled.append("telegram")
         enabled += [name for name in ("facebook", "mastodon", "bluesky") if getattr(self, name) is not None]
+        if self.webpush:
+            enabled.append("webpush")
         return tuple(enabled)
 
 
@@ -352,6 +358,7 @@ def _build(
         facebook=settings.facebook,
         mastodon=settings.mastodon,
         bluesky=settings.bluesky,
+        webpush=settings.webpush,
     )
 
 

@@ -95,3 +95,14 @@ BLUESKY_THUMB_MAX_BYTES = 1_000_000
 #: session (store, ``service_state``) and refreshes it; it logs in with the app password only when it must.
 BLUESKY_SESSIONS_PER_5_MIN = 30
 BLUESKY_SESSIONS_PER_DAY = 300
+# -- Web Push (RFC 8030, RFC 8291) -------------------------------------------------------------------------------
+#: A push message's encrypted body: push services must accept at least 4,096 bytes (RFC 8030 §7.2) and refuse
+#: more with 413 (FCM, Mozilla, Apple, WNS all stop at 4,096).
+PUSH_RECORD_MAX = 4096
+#: What is left for the notification's JSON once encrypted as one aes128gcm record (RFC 8291 §4): the header
+#: (salt 16 + record size 4 + key id length 1 + the sender's public key 65 = 86 bytes), the padding delimiter
+#: (1) and the AEAD tag (16).
+PUSH_PAYLOAD_MAX = PUSH_RECORD_MAX - 86 - 1 - 16
+#: How long a push service keeps a notification for a browser that is offline (the TTL header, seconds).
+PUSH_TTL_URGENT = 24 * 3600
+PUSH_TTL_NORMAL = 3 * 24 * 3600

@@ -69,11 +69,12 @@ CHANNELS: dict[str, str] = dict(
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.
-#: The social networks (Facebook Page, Mastodon, Bluesky) are free: they are in both defaults, and a town's
-#: routing for the channels it had does not change when they are added.
+#: The social networks (Facebook Page, Mastodon, Bluesky) and Web Push are free: they are in both defaults, and a
+#: town's routing for the channels it had does not change when they are added (a category's channels are only those
+#: the town has; Web Push reaches only browsers that asked for it).
 SOCIAL_CHANNELS: tuple[Channel, ...] = ("facebook", "mastodon", "bluesky")
-UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", *SOCIAL_CHANNELS)
-FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", *SOCIAL_CHANNELS)
+UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", *SOCIAL_CHANNELS, "webpush")
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", *SOCIAL_CHANNELS, "webpush")
 DEFAULT_TEMPLATE = "avviso_comunale"
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
@@ -130,7 +131,7 @@ class Category(Block):
         strict=False,  # a YAML list
         description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
         "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram, facebook, mastodon, "
-        "bluesky. Un canale che il Comune non ha configurato è ignorato.",
+        "bluesky, webpush (le notifiche del sito, gratis). Un canale che il Comune non ha configurato è ignorato.",
         examples=[["whatsapp_channel", "telegram"]],
     )
     template: Template = Field(
@@ -514,6 +515,32 @@ class Bluesky(Block):
         return f"https://bsky.app/profile/{self.handle}"
 
 
+#: A P-256 public key, uncompressed (65 bytes), in base64url without padding: 87 characters starting with «B».
+_VAPID_PUBLIC = re.compile(r"^B[A-Za-z0-9_-]{86}$")
+
+
+class WebPush(Block):
+    """Le notifiche del sito (Web Push): chi tocca «Attiva le notifiche» nella pagina Iscriviti riceve gli avvisi
+    sul telefono o sul computer, gratis, dal browser. Serve il servizio delle iscrizioni («service»), che conserva
+    le iscrizioni e invia; la chiave privata resta sul server (VAPID_PRIVATE_KEY)."""
+
+    public_key: str = Field(
+        description="La chiave pubblica VAPID, come la stampa «site-tools webpush chiavi» (87 caratteri che "
+        "iniziano con B). La chiave privata non va mai scritta qui.",
+        examples=["BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"],
+    )
+
+    @field_validator("public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not _VAPID_PUBLIC.match(value):
+            raise refuse(
+                "«public_key» non è una chiave pubblica VAPID.",
+                "copia la chiave pubblica stampata da «site-tools webpush chiavi»: 87 caratteri che iniziano con B.",
+            )
+        return value
+
+
 # --- the counter, reports, the web editor -----------------------------------------------------------
 
 
@@ -817,6 +844,7 @@ class TownSettings(Block):
     facebook: Facebook | None = Field(default=None, description=Facebook.__doc__)
     mastodon: Mastodon | None = Field(default=None, description=Mastodon.__doc__)
     bluesky: Bluesky | None = Field(default=None, description=Bluesky.__doc__)
+    webpush: WebPush | None = Field(default=None, description=WebPush.__doc__)
     office_hours: OfficeHoursInput = Field(
         default_factory=dict,
         strict=False,
@@ -862,6 +890,12 @@ class TownSettings(Block):
             raise refuse(
                 "nessun canale configurato.",
                 "configura almeno uno tra whatsapp (lista), whatsapp_channel, telegram, facebook, mastodon e bluesky.",
+            )
+        if self.webpush is not None and self.service is None:
+            raise refuse(
+                "«webpush» ha bisogno del servizio delle iscrizioni, ma manca «service».",
+                "configura «service» (il servizio conserva le iscrizioni dei browser e invia le notifiche), "
+                "oppure togli «webpush».",
             )
         if self.transition is not None and not self.whatsapp_channel:
             raise refuse(

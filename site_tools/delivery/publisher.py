@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from site_tools import channels
-from site_tools.channels.base import Channel, ChannelStopped, Delivered, Sender
+from site_tools.channels.base import Channel, ChannelStopped, Delivered, Outcome, Sender
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.delivery.fanout import FanOut, FanOutOptions, FanOutReport
@@ -100,6 +100,18 @@ class Publisher:
         fan = FanOut(self.store, sender, self.run_id, self.options)
         choices = receives(kind_of(bulletin.urgent))  # what each subscriber chose (store/choices.py)
         return await fan.run(bulletin.id, build_payload, "urgent" if bulletin.urgent else "normal", channel, choices)
+
+    async def push_fan_out(
+        self,
+        bulletin: Bulletin,
+        channel: str,
+        send: Callable[[dict[str, Any]], Awaitable[Outcome]],
+        concurrency: int,
+    ) -> FanOutReport:
+        """Lent to the Web Push channel: every stored browser subscription, once (DeliveryContext)."""
+        from site_tools.delivery.push_fanout import push_fan_out
+
+        return await push_fan_out(self.store, bulletin.id, self.run_id, send, concurrency)
 
     async def publish(self, plan: Plan) -> PublishReport:
         report = PublishReport()

@@ -52,6 +52,7 @@ from site_tools.devtools.meta_events import (
     state_sync,
 )
 from site_tools.devtools.oidc_issuer import SimulatedActions
+from site_tools.devtools.push_service import PushServiceStandIn
 from site_tools.devtools.sim_account import Account
 from site_tools.devtools.sim_citizens import Citizens
 from site_tools.devtools.sim_social import Social
@@ -225,6 +226,7 @@ class Simulator:
     def __init__(self, config: SimConfig | None = None):
         self.config = config or SimConfig()
         self.github_oidc = SimulatedActions(self)  # GitHub Actions' OIDC token service, under /github-oidc
+        self.push = PushServiceStandIn()  # a browser push service (Web Push), under /push and /_push
         self.reset()
 
     def reset(self) -> None:
@@ -246,6 +248,7 @@ class Simulator:
         self.account = Account(self)
         self.social = Social(self)
         self.github_oidc.reset()
+        self.push.reset()
         # Faults are spread evenly, not drawn independently: each kind gains its rate
         # per request and strikes when it reaches one (from a random start), so N
         # requests at rate r see floor or ceil of N*r faults, never a lucky run of none.
@@ -683,6 +686,7 @@ class Simulator:
                 *self.citizens.routes(),  # media endpoints and the citizens' side (the one-to-one counter)
                 *self.github_oidc.routes(),  # a GitHub Actions OIDC issuer and the runner's token request
                 *self.social.routes(),  # a Facebook Page, a Mastodon server, a Bluesky PDS
+                *self.push.routes(),  # a browser push service (devtools/push_service.py)
             ]
         )
 

@@ -435,6 +435,13 @@ class Service:
         if self.exit_on_failure:
             os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops gracefully; the command then exits 3
 
+    def _push_routes(self) -> list[Route]:
+        if self.config.webpush is None:
+            return []
+        from site_tools.service.push import PushSignup
+
+        return PushSignup(self.config, self.settings, self.runner.db).routes()
+
     def app(self) -> Starlette:
         # The one-to-one counter: its inbox is a second Starlette app mounted here, its loops
         # supervised beside ours.
@@ -470,6 +477,7 @@ class Service:
                 Route("/publish", self.publish, methods=["POST"]),
                 Route("/publish/issues", self.issues, methods=["POST"]),
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
+                *self._push_routes(),  # the site's notifications' subscriptions, when configured
                 *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
             ],
             lifespan=lifespan,

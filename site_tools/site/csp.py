@@ -56,14 +56,19 @@ class PathRule:
 PATH_RULES: tuple[PathRule, ...] = ()
 
 
-def rules_for(feedback_url: str = "") -> tuple[PathRule, ...]:
+def rules_for(feedback_url: str = "", push_service: str = "") -> tuple[PathRule, ...]:
     """The site's rules, plus the one deliberate form target: the town's own page-rating form (AGID), if any.
 
     ``form-action`` then names that exact address instead of ``'none'``; nothing else may receive a form.
+    With Web Push, the signup page may also send the browser's subscription to the town's own service
+    (``push_service``, its origin): ``connect-src`` names it there and nowhere else.
     """
-    if not feedback_url:
-        return tuple(PATH_RULES)
-    return (PathRule("*", replace={"form-action": (feedback_url,)}), *PATH_RULES)
+    rules = list(PATH_RULES)
+    if feedback_url:
+        rules.insert(0, PathRule("*", replace={"form-action": (feedback_url,)}))
+    if push_service:
+        rules.append(PathRule("iscriviti/*", add={"connect-src": (push_service,)}))
+    return tuple(rules)
 
 
 def policy_for(path: str, rules: Iterable[PathRule] = PATH_RULES) -> dict[str, tuple[str, ...]]:

@@ -21,6 +21,7 @@ from site_tools.site.posters import SIZES, poster_name
 from site_tools.site.qr import svg
 from site_tools.site.signup import signup_channels
 from site_tools.site.signup_choices import choices_markdown
+from site_tools.site.webpush import signup_section
 
 PER_PAGE = 50
 FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
@@ -276,6 +277,7 @@ def signup(model: SiteModel) -> str:
         )
         if channel.key == "whatsapp_list":  # each citizen chooses what the list sends them (site/signup_choices.py)
             text += choices_markdown(config)
+    text += signup_section(config)
     text += (
         "\n## La tua privacy\n\n"
         "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "

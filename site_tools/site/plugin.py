@@ -37,7 +37,7 @@ from site_tools.render.cap import CapFeed
 from site_tools.render.ical import event_ics, events_calendar
 from site_tools.render.rss import rss
 from site_tools.settings import current
-from site_tools.site import admin, csp, final_check, pages, sanitize, search
+from site_tools.site import admin, csp, final_check, pages, sanitize, search, webpush
 from site_tools.site.branding import SHARE_IMAGE, minify_css, share_image, town_css
 from site_tools.site.bulletin_page import calendar_src, page_markdown
 from site_tools.site.digest_pages import digest_pages
@@ -183,6 +183,8 @@ class TownPlugin(BasePlugin):
         config.theme.dirs.insert(0, str(THEME))
         config.extra_css.append("assets/site-tools.css")
         config.extra_javascript.append("assets/site-tools.js")
+        if town.webpush:
+            config.extra_javascript.append(webpush.SCRIPT)  # the signup page's button (it acts only there)
         config.theme["logo"] = config.theme["favicon"] = town.identity.coat_of_arms
         config.extra["site_tools"] = {
             "urgent": [
@@ -229,6 +231,9 @@ class TownPlugin(BasePlugin):
         generated.update(pages.archive(model))
         generated["iscriviti.md"] = pages.signup(model)
         generated.update(digest_pages(model))  # the weekly digests, with extra.town.digest
+        if self.town.webpush:
+            generated[webpush.SERVICE_WORKER_PATH] = webpush.service_worker(self.town)  # at the root: scope = site
+            generated[webpush.SCRIPT] = webpush.script(self.town)
         town = self.town
         generated["feed.xml"] = rss(town, model.bulletins, f"Avvisi – {town.name}", "feed.xml")
         for category in town.categories:
@@ -392,7 +397,8 @@ class TownPlugin(BasePlugin):
         """The page with its security policy, handed to the final check (its verdict: on_post_build)."""
         hashes = self.script_hashes[self._base]
         feedback = self.town.identity.page_feedback
-        policy = csp.policy_for(path, csp.rules_for(feedback))
+        push = webpush.service_origin(self.town) if self.town.webpush else ""
+        policy = csp.policy_for(path, csp.rules_for(feedback, push))
         output = csp.with_meta(output, csp.render(policy, hashes))
         site_url = self.build_url or self.town.site_url
         check = partial(sanitize.inspect_page, script_hashes=hashes, site_url=site_url, feedback_url=feedback)

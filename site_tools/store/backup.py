@@ -73,6 +73,8 @@ KEEP: dict[str, str] = {
     "jobs": "publish jobs and their results",
     "job_lines": "publish jobs' output",
     "service_state": "what the service remembers across restarts",
+    "push_subscriptions": "the browsers subscribed to the site's notifications (Web Push)",
+    "push_deliveries": "the Web Push ledger: which browser was sent what (never twice)",
 }
 SKIP: dict[str, str] = {
     "parsed_bulletins": "the parse cache: rebuilt from content/ by the next publish",

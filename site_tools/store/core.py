@@ -16,6 +16,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.jobs`` — publish jobs shared by the service's replicas, with leases (:mod:`.jobs`).
 * ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
 * ``store.state`` — what the service remembers across restarts and replicas (:mod:`.service_state`).
+* ``store.push`` — Web Push: the browsers' subscriptions and what went to each (:mod:`.push`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from site_tools.store.jobs import Jobs
 from site_tools.store.ledger import Ledger
 from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
+from site_tools.store.push import PushStore
 from site_tools.store.service_state import ServiceState
 from site_tools.store.staff import Staff
 from site_tools.store.subscribers import Subscribers
@@ -55,6 +57,7 @@ class Store:
         self.tokens = UsedTokens(db)
         self.state = ServiceState(db)
         self.candidates = Candidates(db)
+        self.push = PushStore(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:

@@ -409,4 +409,31 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE subscribers ADD COLUMN choice TEXT NOT NULL DEFAULT 'tutto'",
         ],
     ),
+    (
+        18,
+        [
+            # Web Push (store/push.py): the browsers' subscriptions the site's button sent, and the ledger of what
+            # went to each (a row before the request, its outcome after: never twice, resumed after a crash).
+            """CREATE TABLE push_subscriptions (
+            id {id},
+            endpoint TEXT NOT NULL UNIQUE,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            created_at {float} NOT NULL,
+            updated_at {float} NOT NULL
+        )""",
+            """CREATE TABLE push_deliveries (
+            id {id},
+            bulletin_id TEXT NOT NULL,
+            subscription_id {bigint} NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            http_status INTEGER,
+            run_id TEXT,
+            updated_at {float} NOT NULL,
+            UNIQUE (bulletin_id, subscription_id)
+        )""",
+            "CREATE INDEX push_deliveries_state ON push_deliveries (bulletin_id, state)",
+        ],
+    ),
 ]
