@@ -56,8 +56,8 @@ def find_checker(given: str | None) -> Path:
     return folder
 
 
-def find_chromium() -> Path:
-    path = Path(os.environ.get("PUPPETEER_EXECUTABLE_PATH") or CHROMIUM)
+def find_chromium(given: str | None = None) -> Path:
+    path = Path(given or CHROMIUM)
     if not path.is_file():
         raise Missing(f"Chromium is missing at {path}: apt-get install chromium (or set PUPPETEER_EXECUTABLE_PATH).")
     return path
@@ -110,10 +110,16 @@ def build_demo_site(config: Path, into: Path) -> Path:
     help="The town whose site is checked (the demo town by default).",
 )
 @click.option("--timeout", default=1800, show_default=True, help="Seconds one checker run may take.")
-def main(checker: str | None, out: Path, config: Path, timeout: int) -> None:
+@click.option(
+    "--chromium",
+    "chromium_path",
+    envvar="PUPPETEER_EXECUTABLE_PATH",
+    help=f"The Chromium the checker drives (default {CHROMIUM}).",
+)
+def main(checker: str | None, out: Path, config: Path, timeout: int, chromium_path: str | None = None) -> None:
     """Run AGID's checker against the demo site over HTTP and HTTPS; print the summary table in Markdown."""
     checker_dir = find_checker(checker)
-    chromium = find_chromium()
+    chromium = find_chromium(chromium_path)
     if shutil.which("certutil") is None:
         raise Missing("certutil is missing (Chromium's trust store for the run's CA): apt-get install libnss3-tools")
     commit = git_commit(checker_dir)
