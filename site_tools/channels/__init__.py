@@ -4,6 +4,8 @@
 * :mod:`.whatsapp_channel` — the WhatsApp Channel: manual by default (no official API),
   or a third-party gateway only when the town opts in knowingly;
 * :mod:`.telegram` — the Bot API, one post to the town's channel;
+* :mod:`.email` — the e-mail newsletter, through the town's SMTP server (:mod:`.smtp`, a bounded pool of
+  connections; :mod:`.newsletter_tokens`, the signed links);
 * :mod:`.errors` — what the sender does with each API error code;
 * :mod:`.meta_account` — the WhatsApp Business account at the Graph API (number, templates, subscription).
 
@@ -22,7 +24,14 @@ from site_tools.channels.base import REGISTRY, Channel
 from site_tools.content.config import TownConfig
 from site_tools.settings import Settings
 
-_INFRASTRUCTURE = {"base", "errors", "cloud_api", "meta_account"}  # not channels: not loaded on the publish's path
+_INFRASTRUCTURE = {
+    "base",
+    "errors",
+    "cloud_api",
+    "meta_account",
+    "smtp",
+    "newsletter_tokens",
+}  # not channels: not loaded on the publish's path
 
 
 def _discover() -> None:

@@ -123,12 +123,34 @@ class Delivered:
     channel_down: bool = False
 
 
+class NewsletterLedger(Protocol):
+    """The newsletter's addresses and what each was sent, as the store keeps them (``store.newsletter``)."""
+
+    def enqueue(self, bulletin_id: str) -> int: ...
+    def claim(self, bulletin_id: str, run_id: str) -> tuple[int, str] | None: ...
+    def attempts(self, bulletin_id: str, address_id: int) -> int: ...
+    def finish(
+        self, bulletin_id: str, address_id: int, state: str, code: int | None, retry_at: float | None = None
+    ) -> None: ...
+    def bounce(self, address_id: int, code: int) -> None: ...
+    def release(self, bulletin_id: str, address_id: int) -> None: ...
+    def next_retry(self, bulletin_id: str) -> float | None: ...
+    def counts(self, bulletin_id: str) -> dict[str, int]: ...
+    def count(self) -> int: ...
+
+
 class DeliveryContext(Protocol):
     """What the delivery layer lends a channel while it sends."""
 
     config: TownConfig
     settings: Settings
     links: Links
+    run_id: str
+
+    @property
+    def newsletter(self) -> NewsletterLedger:
+        """The newsletter's ledger, for a channel that writes to each address (the e-mail newsletter)."""
+        ...
 
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender

@@ -38,6 +38,7 @@ from site_tools.content.town import (
     Category,
     Counter,
     Editor,
+    Newsletter,
     Reports,
     Service,
     Telegram,
@@ -59,6 +60,7 @@ __all__ = [
     "Counter",
     "Editor",
     "Identity",
+    "Newsletter",
     "OfficeHours",
     "Reports",
     "Service",
@@ -155,6 +157,16 @@ class TownConfig:
     service: Service | None = None
     #: The list's last weeks: its messages announce the Channel and the end date (None: no transition planned).
     transition: Transition | None = None
+    #: The e-mail newsletter (None: the town has none).
+    newsletter: Newsletter | None = None
+
+    @property
+    def newsletter_service_url(self) -> str | None:
+        """Where the newsletter's form posts and its links lead: ``newsletter.service_url``, else ``service.url``."""
+        if self.newsletter is None:
+            return None
+        url = self.newsletter.service_url or (self.service.url if self.service else None)
+        return url.rstrip("/") if url else None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -200,6 +212,8 @@ class TownConfig:
             enabled.append("whatsapp_channel")
         if self.telegram:
             enabled.append("telegram")
+        if self.newsletter:
+            enabled.append("email")
         return tuple(enabled)
 
 
@@ -330,6 +344,7 @@ def _build(
         editor=settings.editor,
         service=settings.service,
         transition=settings.transition,
+        newsletter=settings.newsletter,
     )
 
 

@@ -66,8 +66,8 @@ CHANNELS: dict[str, str] = dict(
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.
-UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram")
-FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram")
+UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", "email")
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", "email")
 DEFAULT_TEMPLATE = "avviso_comunale"
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
@@ -109,7 +109,7 @@ class Category(Block):
         default=UTILITY_CHANNELS,
         strict=False,  # a YAML list
         description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
-        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram.",
+        "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram, email (la newsletter).",
         examples=[["whatsapp_channel", "telegram"]],
     )
     template: Template = Field(
@@ -559,6 +559,37 @@ def _timezone(value: str) -> str:
     return value
 
 
+# --- the e-mail newsletter ------------------------------------------------------------------------------
+
+
+class Newsletter(Block):
+    """La newsletter e-mail del Comune: chi si iscrive dal modulo del sito conferma dal link che riceve (doppia
+    conferma) e riceve ogni avviso per posta, attraverso il server SMTP del Comune (SMTP_HOST e gli altri segreti
+    del servizio). Gratuita per messaggio."""
+
+    sender: Email = Field(
+        description="L'indirizzo da cui partono le e-mail: deve essere una casella del Comune autorizzata sul "
+        "server SMTP (SPF e DKIM del dominio).",
+        examples=["avvisi@comune.example.it"],
+    )
+    sender_name: Text | None = Field(
+        default=None,
+        description="Il nome del mittente che i cittadini vedono. Se manca: il nome del Comune.",
+        examples=["Comune di Valfiorita - Avvisi"],
+    )
+    reply_to: Email | None = Field(
+        default=None,
+        description="Dove arrivano le risposte dei cittadini (per esempio l'URP). Se manca: il mittente.",
+        examples=["urp@comune.example.it"],
+    )
+    service_url: ServiceUrl | None = Field(
+        default=None,
+        description="L'indirizzo pubblico del servizio delle iscrizioni, dove il modulo invia e dove portano i link "
+        "di conferma e di cancellazione. Se manca: quello di «service».",
+        examples=["https://servizi.comune.example.it"],
+    )
+
+
 def _counter(value: Any) -> Any:
     return {} if value is True else (None if value is False else value)
 
@@ -646,6 +677,7 @@ class TownSettings(Block):
     editor: Editor | None = Field(default=None, description=Editor.__doc__)
     service: Service | None = Field(default=None, description=Service.__doc__)
     transition: Transition | None = Field(default=None, description=Transition.__doc__)
+    newsletter: Newsletter | None = Field(default=None, description=Newsletter.__doc__)
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
@@ -663,6 +695,12 @@ class TownSettings(Block):
             raise refuse(
                 "«transition» riguarda la lista WhatsApp, ma manca «whatsapp».",
                 "togli «transition»: senza la lista non c'è nulla da cui passare al Canale.",
+            )
+        if self.newsletter is not None and self.newsletter.service_url is None and self.service is None:
+            raise refuse(
+                "«newsletter» ha bisogno dell'indirizzo del servizio delle iscrizioni.",
+                "aggiungi «service_url:» sotto «newsletter:» (per esempio https://servizi.comune.example.it), "
+                "oppure configura «service».",
             )
         return self
 

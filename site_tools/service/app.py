@@ -53,6 +53,7 @@ from site_tools.service.health import (
 from site_tools.service.meta_health import MetaWatch
 from site_tools.service.metrics import Exporter, ProcessFigures, counted
 from site_tools.service.metrics import response as metrics_response
+from site_tools.service.newsletter import NewsletterService
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.oidc import Refused, TrustPolicy, Untrusted, Verifier
 from site_tools.service.outbox_sender import ReplySender
@@ -440,6 +441,9 @@ class Service:
         # supervised beside ours.
         counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
         self.counter = counter
+        newsletter = (
+            NewsletterService(self.config, self.settings, self.store_factory) if self.config.newsletter else None
+        )
         if counter:
             self.loops += [Supervised(name, run) for name, run in counter.loop_factories()]
 
@@ -456,6 +460,8 @@ class Service:
                 pool.shutdown(wait=True)
             if counter:
                 counter.close()
+            if newsletter:
+                newsletter.close()
             self.runner.close()
             self.exporter.close()
             if self.current:
@@ -471,6 +477,7 @@ class Service:
                 Route("/publish/issues", self.issues, methods=["POST"]),
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
                 *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
+                *(newsletter.routes() if newsletter else []),  # the e-mail newsletter's double opt-in
             ],
             lifespan=lifespan,
         )

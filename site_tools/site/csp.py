@@ -56,14 +56,22 @@ class PathRule:
 PATH_RULES: tuple[PathRule, ...] = ()
 
 
-def rules_for(feedback_url: str = "") -> tuple[PathRule, ...]:
-    """The site's rules, plus the one deliberate form target: the town's own page-rating form (AGID), if any.
+#: The signup page, where the newsletter's form is (``iscriviti.md`` built with directory URLs or without).
+SIGNUP_PAGES = ("iscriviti/*", "iscriviti.html")
 
-    ``form-action`` then names that exact address instead of ``'none'``; nothing else may receive a form.
+
+def rules_for(feedback_url: str = "", newsletter_url: str = "") -> tuple[PathRule, ...]:
+    """The site's rules, plus the deliberate form targets: the town's own page-rating form (AGID), if any, and on
+    the signup page the newsletter's form, if any.
+
+    ``form-action`` then names those exact addresses instead of ``'none'``; nothing else may receive a form. The
+    newsletter's is allowed as its folder (``…/newsletter/``): the service answers the form with a redirect there.
     """
-    if not feedback_url:
-        return tuple(PATH_RULES)
-    return (PathRule("*", replace={"form-action": (feedback_url,)}), *PATH_RULES)
+    rules = [PathRule("*", replace={"form-action": (feedback_url,)})] if feedback_url else []
+    if newsletter_url:
+        folder = newsletter_url.rsplit("/", 1)[0] + "/"
+        rules += [PathRule(pattern, add={"form-action": (folder,)}) for pattern in SIGNUP_PAGES]
+    return (*rules, *PATH_RULES)
 
 
 def policy_for(path: str, rules: Iterable[PathRule] = PATH_RULES) -> dict[str, tuple[str, ...]]:

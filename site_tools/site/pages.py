@@ -18,7 +18,7 @@ from site_tools.formatting import number
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
 from site_tools.site.qr import svg
-from site_tools.site.signup import signup_channels
+from site_tools.site.signup import newsletter_form, signup_channels
 
 PER_PAGE = 50
 FRONT = "---\nsearch:\n  exclude: true\n---\n\n"
@@ -228,6 +228,7 @@ def signup(model: SiteModel) -> str:
             f"{steps}\n\n{html.escape(channel.stop, quote=False)}\n\n"
             f"Da stampare e appendere: {posters}\n"
         )
+    text += newsletter_form(config)
     text += (
         "\n## La tua privacy\n\n"
         "Nessun altro iscritto vede il tuo numero di telefono. Puoi smettere quando vuoi, come spiegato sopra. "

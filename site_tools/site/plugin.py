@@ -10,6 +10,7 @@ bulletin.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import secrets
@@ -45,7 +46,7 @@ from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
-from site_tools.site.signup import signup_channels
+from site_tools.site.signup import newsletter_action, signup_channels
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import footer, footer_key, town_pages
@@ -384,10 +385,17 @@ class TownPlugin(BasePlugin):
         """The page with its security policy, handed to the final check (its verdict: on_post_build)."""
         hashes = self.script_hashes[self._base]
         feedback = self.town.identity.page_feedback
-        policy = csp.policy_for(path, csp.rules_for(feedback))
+        newsletter = newsletter_action(self.town) or ""
+        policy = csp.policy_for(path, csp.rules_for(feedback, newsletter))
         output = csp.with_meta(output, csp.render(policy, hashes))
         site_url = self.build_url or self.town.site_url
-        check = partial(sanitize.inspect_page, script_hashes=hashes, site_url=site_url, feedback_url=feedback)
+        check = partial(
+            sanitize.inspect_page,
+            script_hashes=hashes,
+            site_url=site_url,
+            feedback_url=feedback,
+            newsletter_url=newsletter if fnmatch.fnmatchcase(path, "iscriviti*") else "",
+        )
         self.final_check.submit(path, written_to, output, check)
         return output
 

@@ -6,6 +6,7 @@ a poster in the street and the button on the site always open the same link.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from site_tools.content.config import TownConfig
@@ -82,3 +83,39 @@ def signup_channels(config: TownConfig) -> list[SignupChannel]:
             )
         )
     return channels
+
+
+# -- the e-mail newsletter: a form, not a link (its own block on the page; no QR code or poster) ----------------
+
+
+def newsletter_action(config: TownConfig) -> str | None:
+    """Where the newsletter's form posts (the service), or None when the town has no newsletter. The site's
+    final check and its security policy allow exactly this form target on the signup page."""
+    base = config.newsletter_service_url
+    return f"{base}/newsletter/iscrizione" if base else None
+
+
+def newsletter_form(config: TownConfig) -> str:
+    """The signup page's newsletter block (Markdown with the form in HTML): empty without a newsletter."""
+    action = newsletter_action(config)
+    if action is None:
+        return ""
+    town = html.escape(config.name)
+    return (
+        "\n## Newsletter e-mail\n\n"
+        f"Ricevi gli avvisi del {town} anche per posta elettronica: scrivi il tuo indirizzo e conferma dal link che "
+        "ti arriva (vale 7 giorni). Senza conferma non ricevi nulla.\n\n"
+        f'<form class="st-newsletter" method="post" action="{html.escape(action, quote=True)}">\n'
+        '<p><label for="st-newsletter-email">Il tuo indirizzo e-mail</label><br>\n'
+        '<input id="st-newsletter-email" type="email" name="email" required maxlength="254" '
+        'autocomplete="email" inputmode="email" placeholder="nome@esempio.it"></p>\n'
+        '<p><label><input type="checkbox" name="consenso" value="si" required> '
+        f"Chiedo di ricevere per e-mail gli avvisi del {town}.</label></p>\n"
+        # A field people do not see: a robot that fills every field is answered as usual and sent nothing.
+        '<div hidden><label>Non compilare <input type="text" name="sito" tabindex="-1" autocomplete="off">'
+        "</label></div>\n"
+        '<p><button type="submit" class="md-button md-button--primary">Iscriviti alla newsletter</button></p>\n'
+        "</form>\n\n"
+        "Per smettere: tocca «Annulla l'iscrizione» in fondo a qualsiasi e-mail ricevuta. Il Comune conserva "
+        "solo l'indirizzo e la data della conferma, per poterti scrivere e per dimostrare il tuo consenso.\n"
+    )

@@ -73,6 +73,8 @@ KEEP: dict[str, str] = {
     "jobs": "publish jobs and their results",
     "job_lines": "publish jobs' output",
     "service_state": "what the service remembers across restarts",
+    "newsletter_addresses": "the newsletter's addresses and their double opt-in (date, source, text): a legal record",
+    "newsletter_deliveries": "the newsletter's ledger: who was sent which bulletin (never twice to an address)",
 }
 SKIP: dict[str, str] = {
     "parsed_bulletins": "the parse cache: rebuilt from content/ by the next publish",

@@ -16,6 +16,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.jobs`` — publish jobs shared by the service's replicas, with leases (:mod:`.jobs`).
 * ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
 * ``store.state`` — what the service remembers across restarts and replicas (:mod:`.service_state`).
+* ``store.newsletter`` — the e-mail newsletter's addresses, their opt-in and its ledger (:mod:`.newsletter`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.jobs import Jobs
 from site_tools.store.ledger import Ledger
+from site_tools.store.newsletter import Newsletter
 from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
 from site_tools.store.service_state import ServiceState
@@ -55,6 +57,7 @@ class Store:
         self.tokens = UsedTokens(db)
         self.state = ServiceState(db)
         self.candidates = Candidates(db)
+        self.newsletter = Newsletter(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:
