@@ -521,3 +521,35 @@ def test_the_limits_are_their_own_per_address(news_town: Town) -> None:
     limits = Limits(by_address=RateLimit(rate=1 / 3600, burst=1, total_rate=1e6, total_burst=1e6))
     assert limits.by_address.check("a") == 0 and limits.by_address.check("a") > 0
     assert limits.by_address.check("b") == 0
+
+
+# -- the form on the signup page -------------------------------------------------------------------------------------
+
+
+def test_the_signup_page_has_the_form_and_the_site_allows_only_that_form_target(news_town: Town) -> None:
+    from site_tools.site import csp, sanitize
+    from site_tools.site.signup import newsletter_action, newsletter_form
+
+    config = news_town.config
+    action = newsletter_action(config)
+    assert action == f"{SERVICE}/newsletter/iscrizione"
+    block = newsletter_form(config)
+    page = f"<html><head></head><body>{block}</body></html>"
+    form = LexborHTMLParser(page).css_first("form")
+    assert (form.attributes["action"], form.attributes["method"]) == (action, "post")
+    names = {i.attributes.get("name") for i in form.css("input")}
+    assert names == {"email", "consenso", "sito"}
+    assert sanitize.inspect_page(page, set(), config.site_url, newsletter_url=action) == []
+    # Any other target is still refused, and on other pages the newsletter's too.
+    elsewhere = page.replace(action, "https://altro.example.com/raccolta")
+    assert sanitize.inspect_page(elsewhere, set(), config.site_url, newsletter_url=action)
+    assert sanitize.inspect_page(page, set(), config.site_url)
+    rules = csp.rules_for("", action)
+    assert csp.policy_for("iscriviti/", rules)["form-action"] == (f"{SERVICE}/newsletter/",)
+    assert csp.policy_for("notizie/2026/11/x/", rules)["form-action"] == ("'none'",)
+
+
+def test_without_a_newsletter_the_signup_page_has_no_form(town: Town) -> None:
+    from site_tools.site.signup import newsletter_action, newsletter_form
+
+    assert newsletter_action(town.config) is None and newsletter_form(town.config) == ""

@@ -13,6 +13,7 @@ session may send, as many servers do (421 and the connection closed). The messag
 from __future__ import annotations
 
 import argparse
+import asyncio
 import email
 import email.policy
 import socket
@@ -52,8 +53,10 @@ class SmtpSink:
     _deferred: dict[str, int] = field(default_factory=dict)  # recipient → how many more times 451
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sessions: dict[int, int] = field(default_factory=dict)
-    #: Called with the recipient before a message is accepted (a test's crash point).
+    #: Called with the recipients before a message is accepted (a test's crash point).
     before_accept: Any = None
+    #: Seconds each message takes to be accepted, without blocking other sessions (a real server's latency).
+    delay: float = 0.0
 
     def refuse(self, recipient: str, code: int = 550) -> None:
         self._refused[recipient] = code
@@ -88,6 +91,8 @@ class SmtpSink:
             self._sessions[id(session)] = sent + 1
         if self.before_accept is not None:
             self.before_accept(envelope.rcpt_tos)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         raw = envelope.original_content or envelope.content or b""
         assert isinstance(raw, bytes)
         with self._lock:
