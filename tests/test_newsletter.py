@@ -528,13 +528,13 @@ def test_the_limits_are_their_own_per_address(news_town: Town) -> None:
 
 def test_the_signup_page_has_the_form_and_the_site_allows_only_that_form_target(news_town: Town) -> None:
     from site_tools.site import csp, sanitize
-    from site_tools.site.signup import newsletter_action, newsletter_form
+    from site_tools.site.signup import NEWSLETTER_SLOT, newsletter_action, newsletter_form, with_newsletter_form
 
     config = news_town.config
     action = newsletter_action(config)
     assert action == f"{SERVICE}/newsletter/iscrizione"
-    block = newsletter_form(config)
-    page = f"<html><head></head><body>{block}</body></html>"
+    assert NEWSLETTER_SLOT in newsletter_form(config)
+    page = with_newsletter_form(f"<html><head></head><body><p>{NEWSLETTER_SLOT}</p></body></html>", config)
     form = LexborHTMLParser(page).css_first("form")
     assert (form.attributes["action"], form.attributes["method"]) == (action, "post")
     names = {i.attributes.get("name") for i in form.css("input")}
@@ -553,3 +553,20 @@ def test_without_a_newsletter_the_signup_page_has_no_form(town: Town) -> None:
     from site_tools.site.signup import newsletter_action, newsletter_form
 
     assert newsletter_action(town.config) is None and newsletter_form(town.config) == ""
+
+
+@pytest.mark.slow
+def test_the_built_signup_page_carries_the_form_past_the_final_check(news_town: Town, tmp_path) -> None:
+    from .test_site import build_at
+
+    site = build_at("2026-11-23 12:00", tmp_path / "site", news_town.root / "mkdocs.yml")
+    page = (site / "iscriviti" / "index.html").read_text(encoding="utf-8")
+    tree = LexborHTMLParser(page)
+    form = tree.css_first("form.st-newsletter")
+    assert form is not None and form.attributes["action"] == f"{SERVICE}/newsletter/iscrizione"
+    policy = tree.css_first('meta[http-equiv="Content-Security-Policy"]').attributes["content"] or ""
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert f"{SERVICE}/newsletter/" in directives["form-action"].split()
+    other = (site / "index.html").read_text(encoding="utf-8")
+    policy = LexborHTMLParser(other).css_first('meta[http-equiv="Content-Security-Policy"]').attributes["content"]
+    assert f"{SERVICE}/newsletter/" not in (policy or "") and "st-newsletter" not in other

@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import zlib
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
-from site_tools.site.signup import newsletter_action, signup_channels
+from site_tools.site.signup import newsletter_action, signup_channels, with_newsletter_form
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import footer, footer_key, town_pages
@@ -341,6 +342,8 @@ class TownPlugin(BasePlugin):
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
             log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
         sanitize.escape_meta(page)
+        if page.file.src_uri == "iscriviti.md":  # the newsletter's form, after the sanitiser (it allows no form)
+            checked = replace(checked, clean=with_newsletter_form(checked.clean, self.town))
         if b is not None or page.file.src_uri in self.generated_pages:
             # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
             # build for nothing: 10,000 bulletins, tens of MB (peak memory).
