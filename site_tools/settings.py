@@ -139,6 +139,22 @@ class Settings(BaseModel):
     webpush_concurrency: int = _var(
         "WEBPUSH_CONCURRENCY", "Web Push requests in flight at once (push services are many hosts; 1…256).", 32
     )
+    # -- The e-mail newsletter: the town's SMTP server ---------------------------------------------------------
+    smtp_host: str | None = _var("SMTP_HOST", "The town's SMTP server, through which the newsletter is sent.")
+    smtp_port: int = _var("SMTP_PORT", "Its port: 587 with STARTTLS, 465 with TLS, 25 without.", 587)
+    smtp_security: str = _var(
+        "SMTP_SECURITY", "`starttls` (upgrade after connecting), `tls` (TLS from the start) or `none`.", "starttls"
+    )
+    smtp_username: str | None = _var("SMTP_USERNAME", "The SMTP login (unset: no authentication).")
+    smtp_password: SecretStr | None = _var("SMTP_PASSWORD", "The SMTP password.")
+    smtp_pool: int = _var(
+        "SMTP_POOL", "Connections the newsletter keeps open to the SMTP server at once (each sends many messages).", 4
+    )
+    newsletter_secret: SecretStr | None = _var(
+        "NEWSLETTER_SECRET",
+        "Signs the newsletter's confirmation and unsubscribe links (a long random text; changing it voids the links "
+        "already sent).",
+    )
     # -- The store and the service ---------------------------------------------------------------------------
     db_url: SecretStr | None = _var(
         "SITE_TOOLS_DB",
@@ -266,6 +282,18 @@ class Settings(BaseModel):
     def _concurrency(cls, value: int) -> int:
         return max(1, min(value, 256))
 
+    @field_validator("smtp_security")
+    @classmethod
+    def _security(cls, value: str) -> str:
+        if value not in ("starttls", "tls", "none"):
+            raise ValueError("starttls, tls or none")
+        return value
+
+    @field_validator("smtp_pool")
+    @classmethod
+    def _pool(cls, value: int) -> int:
+        return max(1, min(value, 64))
+
     @field_validator("whatsapp_mps")
     @classmethod
     def _clamped(cls, value: float) -> float:
@@ -303,7 +331,7 @@ def _secret(field: FieldInfo) -> bool:
 
 def _kind(annotation: Any) -> str:
     text = str(annotation)
-    return "number" if "float" in text else "boolean" if "bool" in text else "string"
+    return "number" if "float" in text or "int" in text else "boolean" if "bool" in text else "string"
 
 
 def _shown(value: Any) -> str:

@@ -6,6 +6,8 @@
 * :mod:`.telegram` — the Bot API, one post to the town's channel;
 * :mod:`.facebook`, :mod:`.mastodon`, :mod:`.bluesky` — one post each on the town's Page and accounts
   (:mod:`.posting`: one post, tried again while that is safe);
+* :mod:`.email` — the e-mail newsletter, through the town's SMTP server (:mod:`.smtp`, a bounded pool of
+  connections; :mod:`.newsletter_tokens`, the signed links);
 * :mod:`.errors` — what the sender does with each API error code;
 * :mod:`.meta_account` — the WhatsApp Business account at the Graph API (number, templates, subscription).
 
@@ -30,6 +32,8 @@ _INFRASTRUCTURE = {
     "cloud_api",
     "meta_account",
     "posting",
+    "smtp",
+    "newsletter_tokens",
 }  # not channels: not loaded on the publish's path
 
 

@@ -42,6 +42,7 @@ from site_tools.content.town import (
     Editor,
     Facebook,
     Mastodon,
+    Newsletter,
     Readability,
     Reports,
     Service,
@@ -68,6 +69,7 @@ __all__ = [
     "Facebook",
     "Identity",
     "Mastodon",
+    "Newsletter",
     "OfficeHours",
     "Reports",
     "Service",
@@ -175,6 +177,16 @@ class TownConfig:
     bluesky: Bluesky | None = None
     #: The site's notifications (Web Push): the public VAPID key (None: not set up).
     webpush: WebPush | None = None
+    #: The e-mail newsletter (None: the town has none).
+    newsletter: Newsletter | None = None
+
+    @property
+    def newsletter_service_url(self) -> str | None:
+        """Where the newsletter's form posts and its links lead: ``newsletter.service_url``, else ``service.url``."""
+        if self.newsletter is None:
+            return None
+        url = self.newsletter.service_url or (self.service.url if self.service else None)
+        return url.rstrip("/") if url else None
 
     @functools.cached_property
     def _site(self) -> tuple[Identity, tuple[Problem, ...]]:
@@ -223,6 +235,8 @@ class TownConfig:
         enabled += [name for name in ("facebook", "mastodon", "bluesky") if getattr(self, name) is not None]
         if self.webpush:
             enabled.append("webpush")
+        if self.newsletter:
+            enabled.append("email")
         return tuple(enabled)
 
 
@@ -359,6 +373,7 @@ def _build(
         mastodon=settings.mastodon,
         bluesky=settings.bluesky,
         webpush=settings.webpush,
+        newsletter=settings.newsletter,
     )
 
 

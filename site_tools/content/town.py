@@ -69,12 +69,19 @@ CHANNELS: dict[str, str] = dict(
 #: Bulletins marked urgent always go to every channel the town has.
 #: Without a town's own routing, the paid list gets only what is essential
 #: (a utility template); everything else goes to the free channels.
-#: The social networks (Facebook Page, Mastodon, Bluesky) and Web Push are free: they are in both defaults, and a
-#: town's routing for the channels it had does not change when they are added (a category's channels are only those
-#: the town has; Web Push reaches only browsers that asked for it).
+#: The social networks (Facebook Page, Mastodon, Bluesky), Web Push and the e-mail newsletter are free: they are in
+#: both defaults, and a town's routing for the channels it had does not change when they are added (a category's
+#: channels are only those the town has; Web Push and e-mail reach only people who asked for them).
 SOCIAL_CHANNELS: tuple[Channel, ...] = ("facebook", "mastodon", "bluesky")
-UTILITY_CHANNELS: tuple[Channel, ...] = ("whatsapp_list", "whatsapp_channel", "telegram", *SOCIAL_CHANNELS, "webpush")
-FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", *SOCIAL_CHANNELS, "webpush")
+UTILITY_CHANNELS: tuple[Channel, ...] = (
+    "whatsapp_list",
+    "whatsapp_channel",
+    "telegram",
+    *SOCIAL_CHANNELS,
+    "webpush",
+    "email",
+)
+FREE_CHANNELS: tuple[Channel, ...] = ("whatsapp_channel", "telegram", *SOCIAL_CHANNELS, "webpush", "email")
 DEFAULT_TEMPLATE = "avviso_comunale"
 
 DEFAULT_CATEGORIES: tuple[tuple[str, str, tuple[Channel, ...]], ...] = (
@@ -131,7 +138,8 @@ class Category(Block):
         strict=False,  # a YAML list
         description="I canali a cui vanno gli avvisi della categoria (gli urgenti vanno comunque a tutti): "
         "whatsapp_list (la lista, a pagamento per messaggio), whatsapp_channel, telegram, facebook, mastodon, "
-        "bluesky, webpush (le notifiche del sito, gratis). Un canale che il Comune non ha configurato è ignorato.",
+        "bluesky, webpush (le notifiche del sito, gratis), email (la newsletter). Un canale che il Comune non ha "
+        "configurato è ignorato.",
         examples=[["whatsapp_channel", "telegram"]],
     )
     template: Template = Field(
@@ -786,6 +794,37 @@ def _timezone(value: str) -> str:
     return value
 
 
+# --- the e-mail newsletter ------------------------------------------------------------------------------
+
+
+class Newsletter(Block):
+    """La newsletter e-mail del Comune: chi si iscrive dal modulo del sito conferma dal link che riceve (doppia
+    conferma) e riceve ogni avviso per posta, attraverso il server SMTP del Comune (SMTP_HOST e gli altri segreti
+    del servizio). Gratuita per messaggio."""
+
+    sender: Email = Field(
+        description="L'indirizzo da cui partono le e-mail: deve essere una casella del Comune autorizzata sul "
+        "server SMTP (SPF e DKIM del dominio).",
+        examples=["avvisi@comune.example.it"],
+    )
+    sender_name: Text | None = Field(
+        default=None,
+        description="Il nome del mittente che i cittadini vedono. Se manca: il nome del Comune.",
+        examples=["Comune di Valfiorita - Avvisi"],
+    )
+    reply_to: Email | None = Field(
+        default=None,
+        description="Dove arrivano le risposte dei cittadini (per esempio l'URP). Se manca: il mittente.",
+        examples=["urp@comune.example.it"],
+    )
+    service_url: ServiceUrl | None = Field(
+        default=None,
+        description="L'indirizzo pubblico del servizio delle iscrizioni, dove il modulo invia e dove portano i link "
+        "di conferma e di cancellazione. Se manca: quello di «service».",
+        examples=["https://servizi.comune.example.it"],
+    )
+
+
 def _counter(value: Any) -> Any:
     return {} if value is True else (None if value is False else value)
 
@@ -881,6 +920,7 @@ class TownSettings(Block):
     readability: Readability | None = Field(
         default=None, description=f"{Readability.__doc__} Se manca: nessun controllo."
     )
+    newsletter: Newsletter | None = Field(default=None, description=Newsletter.__doc__)
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
@@ -910,6 +950,12 @@ class TownSettings(Block):
             )
         if self.digest is not None:
             self._check_digest(self.digest)
+        if self.newsletter is not None and self.newsletter.service_url is None and self.service is None:
+            raise refuse(
+                "«newsletter» ha bisogno dell'indirizzo del servizio delle iscrizioni.",
+                "aggiungi «service_url:» sotto «newsletter:» (per esempio https://servizi.comune.example.it), "
+                "oppure configura «service».",
+            )
         return self
 
     def _check_digest(self, digest: Digest) -> None:

@@ -92,6 +92,7 @@ class Publisher:
         self.run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.channels = channels.create(config, settings)
         self._audience: dict[tuple[str, ...], int] = {}  # active subscribers, by the choices a bulletin reaches
+        self.newsletter = store.newsletter  # lent to the e-mail newsletter (DeliveryContext)
 
     async def fan_out(
         self, bulletin: Bulletin, channel: str, build_payload: Callable[[str], dict[str, Any]], sender: Sender

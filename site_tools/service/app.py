@@ -53,6 +53,7 @@ from site_tools.service.health import (
 from site_tools.service.meta_health import MetaWatch
 from site_tools.service.metrics import Exporter, ProcessFigures, counted
 from site_tools.service.metrics import response as metrics_response
+from site_tools.service.newsletter import NewsletterService
 from site_tools.service.oauth import editor_login_routes
 from site_tools.service.oidc import Refused, TrustPolicy, Untrusted, Verifier
 from site_tools.service.outbox_sender import ReplySender
@@ -447,6 +448,9 @@ class Service:
         # supervised beside ours.
         counter = Counter(self.config, self.settings, self.store_factory) if self.config.counter else None
         self.counter = counter
+        newsletter = (
+            NewsletterService(self.config, self.settings, self.store_factory) if self.config.newsletter else None
+        )
         if counter:
             self.loops += [Supervised(name, run) for name, run in counter.loop_factories()]
 
@@ -463,6 +467,8 @@ class Service:
                 pool.shutdown(wait=True)
             if counter:
                 counter.close()
+            if newsletter:
+                newsletter.close()
             self.runner.close()
             self.exporter.close()
             if self.current:
@@ -479,6 +485,7 @@ class Service:
                 *editor_login_routes(self.config, self.settings),  # GitHub login for the web editor, when configured
                 *self._push_routes(),  # the site's notifications' subscriptions, when configured
                 *([Mount("/sportello", app=inbox_app(counter, cookie_path="/sportello"))] if counter else []),
+                *(newsletter.routes() if newsletter else []),  # the e-mail newsletter's double opt-in
             ],
             lifespan=lifespan,
         )

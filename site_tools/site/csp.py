@@ -56,19 +56,26 @@ class PathRule:
 PATH_RULES: tuple[PathRule, ...] = ()
 
 
-def rules_for(feedback_url: str = "", push_service: str = "") -> tuple[PathRule, ...]:
-    """The site's rules, plus the one deliberate form target: the town's own page-rating form (AGID), if any.
+#: The signup page, where the newsletter's form is (``iscriviti.md`` built with directory URLs or without).
+SIGNUP_PAGES = ("iscriviti/*", "iscriviti.html")
 
-    ``form-action`` then names that exact address instead of ``'none'``; nothing else may receive a form.
+
+def rules_for(feedback_url: str = "", push_service: str = "", newsletter_url: str = "") -> tuple[PathRule, ...]:
+    """The site's rules, plus the deliberate form targets: the town's own page-rating form (AGID), if any, and on
+    the signup page the newsletter's form, if any.
+
+    ``form-action`` then names those exact addresses instead of ``'none'``; nothing else may receive a form. The
+    newsletter's is allowed as its folder (``…/newsletter/``): the service answers the form with a redirect there.
     With Web Push, the signup page may also send the browser's subscription to the town's own service
     (``push_service``, its origin): ``connect-src`` names it there and nowhere else.
     """
-    rules = list(PATH_RULES)
-    if feedback_url:
-        rules.insert(0, PathRule("*", replace={"form-action": (feedback_url,)}))
+    rules = [PathRule("*", replace={"form-action": (feedback_url,)})] if feedback_url else []
+    if newsletter_url:
+        folder = newsletter_url.rsplit("/", 1)[0] + "/"
+        rules += [PathRule(pattern, add={"form-action": (folder,)}) for pattern in SIGNUP_PAGES]
     if push_service:
-        rules.append(PathRule("iscriviti/*", add={"connect-src": (push_service,)}))
-    return tuple(rules)
+        rules += [PathRule(pattern, add={"connect-src": (push_service,)}) for pattern in SIGNUP_PAGES]
+    return (*rules, *PATH_RULES)
 
 
 def policy_for(path: str, rules: Iterable[PathRule] = PATH_RULES) -> dict[str, tuple[str, ...]]:

@@ -19,7 +19,7 @@ from site_tools.formatting import number
 from site_tools.site.model import SECTIONS, SiteModel
 from site_tools.site.posters import SIZES, poster_name
 from site_tools.site.qr import svg
-from site_tools.site.signup import signup_channels
+from site_tools.site.signup import newsletter_form, signup_channels
 from site_tools.site.signup_choices import choices_markdown
 from site_tools.site.webpush import signup_section
 
@@ -277,6 +277,7 @@ def signup(model: SiteModel) -> str:
         )
         if channel.key == "whatsapp_list":  # each citizen chooses what the list sends them (site/signup_choices.py)
             text += choices_markdown(config)
+    text += newsletter_form(config)
     text += signup_section(config)
     text += (
         "\n## La tua privacy\n\n"

@@ -10,10 +10,12 @@ bulletin.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import secrets
 import zlib
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ from site_tools.site.meta import page_meta
 from site_tools.site.model import SiteModel
 from site_tools.site.one_markdown import OneMarkdown
 from site_tools.site.posters import SIZES, poster_name, poster_pdf
-from site_tools.site.signup import signup_channels
+from site_tools.site.signup import newsletter_action, signup_channels, with_newsletter_form
 from site_tools.site.staging import Staging
 from site_tools.site.stash import HtmlStash
 from site_tools.site.town_pages import TOPICS_PAGE, footer, footer_key, menu, town_pages
@@ -353,6 +355,8 @@ class TownPlugin(BasePlugin):
         for finding in checked.findings:  # validate refuses these in content/: here, a generated page's bug
             log.warning(f"{page.file.src_uri}: {explain(finding)[0]}")
         sanitize.escape_meta(page)
+        if page.file.src_uri == "iscriviti.md":  # the newsletter's form, after the sanitiser (it allows no form)
+            checked = replace(checked, clean=with_newsletter_form(checked.clean, self.town))
         if b is not None or page.file.src_uri in self.generated_pages:
             # The page is HTML now; its Markdown (ours, generated) would stay in memory until the end of the
             # build for nothing: 10,000 bulletins, tens of MB (peak memory).
@@ -398,10 +402,17 @@ class TownPlugin(BasePlugin):
         hashes = self.script_hashes[self._base]
         feedback = self.town.identity.page_feedback
         push = webpush.service_origin(self.town) if self.town.webpush else ""
-        policy = csp.policy_for(path, csp.rules_for(feedback, push))
+        newsletter = newsletter_action(self.town) or ""
+        policy = csp.policy_for(path, csp.rules_for(feedback, push, newsletter))
         output = csp.with_meta(output, csp.render(policy, hashes))
         site_url = self.build_url or self.town.site_url
-        check = partial(sanitize.inspect_page, script_hashes=hashes, site_url=site_url, feedback_url=feedback)
+        check = partial(
+            sanitize.inspect_page,
+            script_hashes=hashes,
+            site_url=site_url,
+            feedback_url=feedback,
+            newsletter_url=newsletter if fnmatch.fnmatchcase(path, "iscriviti*") else "",
+        )
         self.final_check.submit(path, written_to, output, check)
         return output
 

@@ -96,7 +96,9 @@ _SELECTED = ", ".join(
 )
 
 
-def inspect_page(page_html: str, script_hashes: AbstractSet[str], site_url: str, feedback_url: str = "") -> list[str]:
+def inspect_page(
+    page_html: str, script_hashes: AbstractSet[str], site_url: str, feedback_url: str = "", newsletter_url: str = ""
+) -> list[str]:
     """What in a final page could run or leak (empty: nothing).
 
     Every element with an address, every script, form, frame, style and
@@ -120,8 +122,8 @@ def inspect_page(page_html: str, script_hashes: AbstractSet[str], site_url: str,
         elif tag == "meta" and "http-equiv" in attributes:
             if (attributes.get("http-equiv") or "").lower() != "content-security-policy":
                 problems.append(f"<meta http-equiv={attributes.get('http-equiv')!r}>")
-        elif tag == "form" and not _allowed_form(attributes, feedback_url):
-            problems.append("<form> that is not the theme's search box nor the page rating")
+        elif tag == "form" and not _allowed_form(attributes, feedback_url, newsletter_url):
+            problems.append("<form> that is not the theme's search box, the page rating nor the newsletter's")
         elif tag == "link" and not same_site(attributes.get("href") or "", site_url):
             problems.append(f"<link href={attributes.get('href')!r}> from another site")
     return problems
@@ -137,11 +139,15 @@ def _lowered(page_html: str) -> bytes:
     return page_html.encode("utf-8", "surrogatepass").lower()
 
 
-def _allowed_form(attributes: Attributes, feedback_url: str) -> bool:
-    """The theme's search box (no action), or the page rating (AGID) going to exactly the town's configured URL."""
+def _allowed_form(attributes: Attributes, feedback_url: str, newsletter_url: str = "") -> bool:
+    """The theme's search box (no action), the page rating (AGID) going to exactly the town's configured URL, or
+    the newsletter's signup form posting to exactly the town's service."""
     if "action" not in attributes:
         return attributes.get("name") == "search"
-    return bool(feedback_url) and attributes.get("action") == feedback_url and attributes.get("method") == "get"
+    action, method = attributes.get("action"), attributes.get("method")
+    if newsletter_url and action == newsletter_url and method == "post":
+        return True
+    return bool(feedback_url) and action == feedback_url and method == "get"
 
 
 def _elements(tree: LexborHTMLParser) -> Iterator[LexborNode]:

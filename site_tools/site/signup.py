@@ -6,6 +6,7 @@ a poster in the street and the button on the site always open the same link.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 from site_tools.content.config import TownConfig
@@ -139,3 +140,59 @@ def social_channels(config: TownConfig) -> list[SignupChannel]:
             )
         )
     return channels
+
+
+# -- the e-mail newsletter: a form, not a link (its own block on the page; no QR code or poster) ----------------
+
+
+def newsletter_action(config: TownConfig) -> str | None:
+    """Where the newsletter's form posts (the service), or None when the town has no newsletter. The site's
+    final check and its security policy allow exactly this form target on the signup page."""
+    base = config.newsletter_service_url
+    return f"{base}/newsletter/iscrizione" if base else None
+
+
+#: The paragraph the signup page's Markdown leaves where the form goes: the page's Markdown is sanitised like
+#: every page (no forms), and the plugin puts the form, generated here, in its place afterwards.
+NEWSLETTER_SLOT = "st-newsletter-form-slot"
+
+
+def newsletter_form(config: TownConfig) -> str:
+    """The signup page's newsletter block (Markdown, with the form's slot): empty without a newsletter."""
+    if newsletter_action(config) is None:
+        return ""
+    town = html.escape(config.name)
+    return (
+        "\n## Newsletter e-mail\n\n"
+        f"Ricevi gli avvisi del {town} anche per posta elettronica: scrivi il tuo indirizzo e conferma dal link che "
+        "ti arriva (vale 7 giorni). Senza conferma non ricevi nulla.\n\n"
+        f"{NEWSLETTER_SLOT}\n\n"
+        "Per smettere: tocca «Annulla l'iscrizione» in fondo a qualsiasi e-mail ricevuta. Il Comune conserva "
+        "solo l'indirizzo e la data della conferma, per poterti scrivere e per dimostrare il tuo consenso.\n"
+    )
+
+
+def with_newsletter_form(page_html: str, config: TownConfig) -> str:
+    """The signup page's sanitised HTML with the form in its slot (the site's final check still inspects it)."""
+    slot = f"<p>{NEWSLETTER_SLOT}</p>"
+    action = newsletter_action(config)
+    if action is None or slot not in page_html:
+        return page_html
+    return page_html.replace(slot, newsletter_form_html(config, action), 1)
+
+
+def newsletter_form_html(config: TownConfig, action: str) -> str:
+    town = html.escape(config.name)
+    return (
+        f'<form class="st-newsletter" method="post" action="{html.escape(action, quote=True)}">\n'
+        '<p><label for="st-newsletter-email">Il tuo indirizzo e-mail</label><br>\n'
+        '<input id="st-newsletter-email" type="email" name="email" required maxlength="254" '
+        'autocomplete="email" inputmode="email" placeholder="nome@esempio.it"></p>\n'
+        '<p><label><input type="checkbox" name="consenso" value="si" required> '
+        f"Chiedo di ricevere per e-mail gli avvisi del {town}.</label></p>\n"
+        # A field people do not see: a robot that fills every field is answered as usual and sent nothing.
+        '<div hidden><label>Non compilare <input type="text" name="sito" tabindex="-1" autocomplete="off">'
+        "</label></div>\n"
+        '<p><button type="submit" class="md-button md-button--primary">Iscriviti alla newsletter</button></p>\n'
+        "</form>"
+    )

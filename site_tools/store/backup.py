@@ -75,6 +75,8 @@ KEEP: dict[str, str] = {
     "service_state": "what the service remembers across restarts",
     "push_subscriptions": "the browsers subscribed to the site's notifications (Web Push)",
     "push_deliveries": "the Web Push ledger: which browser was sent what (never twice)",
+    "newsletter_addresses": "the newsletter's addresses and their double opt-in (date, source, text): a legal record",
+    "newsletter_deliveries": "the newsletter's ledger: who was sent which bulletin (never twice to an address)",
 }
 SKIP: dict[str, str] = {
     "parsed_bulletins": "the parse cache: rebuilt from content/ by the next publish",

@@ -17,6 +17,7 @@ one code path. Phone numbers never leave it except towards the WhatsApp API
 * ``store.tokens`` — OIDC tokens already used to publish, by ``jti`` (:mod:`.tokens`).
 * ``store.state`` — what the service remembers across restarts and replicas (:mod:`.service_state`).
 * ``store.push`` — Web Push: the browsers' subscriptions and what went to each (:mod:`.push`).
+* ``store.newsletter`` — the e-mail newsletter's addresses, their opt-in and its ledger (:mod:`.newsletter`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from site_tools.store.database import Database
 from site_tools.store.inbox import Inbox
 from site_tools.store.jobs import Jobs
 from site_tools.store.ledger import Ledger
+from site_tools.store.newsletter import Newsletter
 from site_tools.store.outbox import Outbox
 from site_tools.store.parsed import ParsedBulletins
 from site_tools.store.push import PushStore
@@ -58,6 +60,7 @@ class Store:
         self.state = ServiceState(db)
         self.candidates = Candidates(db)
         self.push = PushStore(db)
+        self.newsletter = Newsletter(db)
 
     @classmethod
     def open(cls, url: str | None = None, default_dir: Path | None = None) -> Store:

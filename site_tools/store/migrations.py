@@ -410,6 +410,38 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        17,
+        [
+            # The e-mail newsletter (store/newsletter.py): addresses with their double opt-in, and one row per
+            # (bulletin, address) written before the message is handed to the SMTP server.
+            """CREATE TABLE newsletter_addresses (
+            id {id},
+            address TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            requested_at {float} NOT NULL,
+            consent_at {float},
+            consent_source TEXT,
+            consent_text TEXT,
+            left_at {float},
+            last_error TEXT,
+            updated_at {float} NOT NULL
+        )""",
+            "CREATE INDEX newsletter_addresses_status ON newsletter_addresses (status, id)",
+            """CREATE TABLE newsletter_deliveries (
+            bulletin_id TEXT NOT NULL,
+            address_id {bigint} NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            run_id TEXT,
+            smtp_code INTEGER,
+            next_attempt_at {float},
+            updated_at {float} NOT NULL,
+            PRIMARY KEY (bulletin_id, address_id)
+        )""",
+            "CREATE INDEX newsletter_deliveries_state ON newsletter_deliveries (bulletin_id, state)",
+        ],
+    ),
+    (
         18,
         [
             # Web Push (store/push.py): the browsers' subscriptions the site's button sent, and the ledger of what
