@@ -924,12 +924,20 @@ class TownSettings(Block):
 
     @model_validator(mode="after")
     def _some_channel(self) -> TownSettings:
-        if not (
-            self.whatsapp or self.whatsapp_channel or self.telegram or self.facebook or self.mastodon or self.bluesky
-        ):
+        blocks = (
+            "whatsapp",
+            "whatsapp_channel",
+            "telegram",
+            "facebook",
+            "mastodon",
+            "bluesky",
+            "webpush",
+            "newsletter",
+        )
+        if not any(getattr(self, block) is not None for block in blocks):
             raise refuse(
                 "nessun canale configurato.",
-                "configura almeno uno tra whatsapp (lista), whatsapp_channel, telegram, facebook, mastodon e bluesky.",
+                f"configura almeno uno tra {', '.join(blocks[:-1])} e {blocks[-1]}.",
             )
         if self.webpush is not None and self.service is None:
             raise refuse(

@@ -60,7 +60,7 @@ PATH_RULES: tuple[PathRule, ...] = ()
 SIGNUP_PAGES = ("iscriviti/*", "iscriviti.html")
 
 
-def rules_for(feedback_url: str = "", push_service: str = "", newsletter_url: str = "") -> tuple[PathRule, ...]:
+def rules_for(feedback_url: str = "", *, push_service: str = "", newsletter_url: str = "") -> tuple[PathRule, ...]:
     """The site's rules, plus the deliberate form targets: the town's own page-rating form (AGID), if any, and on
     the signup page the newsletter's form, if any.
 

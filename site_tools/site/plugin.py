@@ -403,7 +403,7 @@ class TownPlugin(BasePlugin):
         feedback = self.town.identity.page_feedback
         push = webpush.service_origin(self.town) if self.town.webpush else ""
         newsletter = newsletter_action(self.town) or ""
-        policy = csp.policy_for(path, csp.rules_for(feedback, push, newsletter))
+        policy = csp.policy_for(path, csp.rules_for(feedback, push_service=push, newsletter_url=newsletter))
         output = csp.with_meta(output, csp.render(policy, hashes))
         site_url = self.build_url or self.town.site_url
         check = partial(
