@@ -264,7 +264,12 @@ class FanOut:
         """Retries as they fall due, until nothing is left pending (or the run stops)."""
         while self.stop is None:
             rows = await self._db(
-                self.store.ledger.claim_retries, self.bulletin_id, self.channel, self.run_id, self.opt.claim()
+                self.store.ledger.claim_retries,
+                self.bulletin_id,
+                self.channel,
+                self.run_id,
+                self.opt.claim(),
+                self.choices,
             )
             if rows:
                 self.report.retries += len(rows)

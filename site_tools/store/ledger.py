@@ -405,8 +405,11 @@ class Ledger:
             )
         return {r[0]: r[1] for r in rows}
 
-    def claim_retries(self, bulletin_id: str, channel: str, run_id: str, limit: int) -> list[Claim]:
-        """Rows due for another attempt: (delivery id, subscriber id, phone, attempt number)."""
+    def claim_retries(
+        self, bulletin_id: str, channel: str, run_id: str, limit: int, choices: tuple[str, ...] | None = None
+    ) -> list[Claim]:
+        """Rows due for another attempt: (delivery id, subscriber id, phone, attempt number). With ``choices``
+        (store/choices.py), a subscriber who has since chosen something else is skipped, as one who opted out."""
         now = time.time()
         with self.db.transaction():
             due = self.db.all(
@@ -424,16 +427,18 @@ class Ledger:
             )
             marks = ",".join("?" for _ in ids)
             rows = self.db.all(
-                f"SELECT d.id, d.subscriber_id, s.phone, d.attempts, s.status FROM deliveries d"
+                f"SELECT d.id, d.subscriber_id, s.phone, d.attempts, s.status, s.choice FROM deliveries d"
                 f" LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id IN ({marks}) AND d.run_id = ?",
                 (*ids, run_id),
             )
-            gone = [r[0] for r in rows if r[4] != ACTIVE]
-            # Opted out (or forgotten) since the first attempt: never resend.
+            owed = [r for r in rows if r[4] == ACTIVE and (choices is None or r[5] in choices)]
+            kept = {r[0] for r in owed}
+            # Opted out (or forgotten), or chose not to get this any more, since the first attempt: never resend.
             self.db.many(
-                "UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?", [(now, i) for i in gone]
+                "UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?",
+                [(now, r[0]) for r in rows if r[0] not in kept],
             )
-            return [Claim(r[0], r[1], r[2], r[3]) for r in rows if r[4] == ACTIVE]
+            return [Claim(r[0], r[1], r[2], r[3]) for r in owed]
 
     def record_results(self, results: Sequence[Result]) -> None:
         """Record outcomes *after* the calls, in one transaction; rows in id order, the order a batch of receipts
