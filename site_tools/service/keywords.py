@@ -101,11 +101,13 @@ NEEDS_KEYWORD = frozenset({("TUTTO",), ("TUTTI",)})
 COURTESIES = frozenset({"PER", "FAVORE", "PERFAVORE", "GRAZIE", "CIAO", "SALVE", "BUONGIORNO", "BUONASERA", "OK"})
 
 
-def choice(text: str, wa: WhatsAppList) -> str | None:
-    """The choice a message sets (store/choices.py), or None when it is not a choice keyword."""
+def choice(text: str, wa: WhatsAppList, offered: tuple[str, ...] = CHOICES) -> str | None:
+    """The choice a message sets (store/choices.py), or None when it is not a choice keyword or not one of the
+    town's ``offered`` choices (:func:`site_tools.store.choices.offered`)."""
     words = normalize_keyword(text).split()
     keyword = bool(words) and words[0] == wa.keyword
     rest = tuple(w for w in (words[1:] if keyword else words) if w not in COURTESIES)
     if rest in NEEDS_KEYWORD and not keyword:
         return None
-    return CHOICE_WORDS.get(rest)
+    picked = CHOICE_WORDS.get(rest)
+    return picked if picked in offered else None
