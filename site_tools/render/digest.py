@@ -15,6 +15,7 @@ calls).
 from __future__ import annotations
 
 import bisect
+import html
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -351,7 +352,7 @@ def feed(config: TownConfig, contents: list[DigestContent]) -> bytes:
         entry.guid(url, permalink=True)
         entry.title(title(content.week))
         entry.link(href=url)
-        entry.description("; ".join(line(b, config) for b in content.items))
+        entry.description(html.escape("; ".join(line(b, config) for b in content.items), quote=False))  # HTML
         entry.published(content.week.send_at)
     if contents:
         fg.lastBuildDate(contents[0].week.send_at)
