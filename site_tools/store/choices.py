@@ -33,7 +33,6 @@ DESCRIPTIONS = {
 NAMES = {EVERYTHING: "tutto", URGENT_ONLY: "solo urgenti", WEEKLY: "settimanale"}
 
 
-
 def offered(digest: bool) -> tuple[str, ...]:
     """The choices a town offers: «settimanale» only when it sends the weekly digest (``extra.town.digest``);
     without one, a citizen who chose it would get the urgent bulletins only and never the digest it promises."""
