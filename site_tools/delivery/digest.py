@@ -30,7 +30,7 @@ from site_tools.delivery.fanout import FanOut, FanOutOptions
 from site_tools.render import digest as render
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
-from site_tools.store.choices import receives
+from site_tools.store.choices import URGENT_ONLY, receives
 
 CHANNEL = "whatsapp_list"
 #: The digest's audience: those whose choice receives it (``settimanale``).
@@ -174,7 +174,8 @@ def preview(store: Store | None, config: TownConfig, bulletins: list[Bulletin], 
     assert digest is not None
     content = render.select(bulletins, week, digest)
     recipients = store.subscribers.count_active(AUDIENCE) if store else config.population // 4
-    stopped = store.ledger.failed_with(render.ID_PREFIX, CHANNEL, STOPPED_MARKETING) if store else 0
+    # Those the 131050 moved to «urgenti» and still there: on the list, without the digest.
+    stopped = store.ledger.failed_with(render.ID_PREFIX, CHANNEL, STOPPED_MARKETING, (URGENT_ONLY,)) if store else 0
     message = None if content.empty else render.message(content, config, digest)
     return Preview(content, message, recipients, render.cost(recipients, len(content.items), config, digest), stopped)
 

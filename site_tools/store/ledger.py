@@ -496,12 +496,14 @@ class Ledger:
             (*params, bulletin_id, channel),
         )
 
-    def failed_with(self, prefix: str, channel: str, code: int) -> int:
-        """Subscribers whose send of an id starting with ``prefix`` failed with ``code`` (131050 on the digest)."""
+    def failed_with(self, prefix: str, channel: str, code: int, choices: tuple[str, ...] | None = None) -> int:
+        """Active subscribers whose send of an id starting with ``prefix`` failed with ``code`` (131050 on the
+        digest); with ``choices``, only those whose choice is now one of them."""
+        where, params = choice_filter.where(choices, "s.choice")
         return self.db.scalar(
-            "SELECT COUNT(DISTINCT subscriber_id) FROM deliveries WHERE bulletin_id LIKE ? AND channel = ?"
-            " AND error_code = ?",
-            (prefix + "%", channel, code),
+            "SELECT COUNT(DISTINCT d.subscriber_id) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            f" WHERE d.bulletin_id LIKE ? AND d.channel = ? AND d.error_code = ? AND s.status = 'active'{where}",
+            (prefix + "%", channel, code, *params),
         )
 
     def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:
