@@ -24,3 +24,18 @@ def test_the_first_of_the_month_is_written_1o(town: Town) -> None:
     assert february is not None and march is not None
     assert render.title(february) == "Riepilogo della settimana dal 1º al 7 febbraio 2027"
     assert render.title(march) == "Riepilogo della settimana dal 23 febbraio al 1º marzo 2026"
+
+
+def test_the_archive_says_the_hour_as_italian_does(town: Town) -> None:
+    """«alle 1:00» is not Italian («all'una»): «alle ore 1:00» is, for every hour."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from site_tools.site.digest_pages import digest_pages
+    from site_tools.site.model import SiteModel
+
+    config = config_with_digest(town, "    digest: {weekday: domenica, hour: 1}\n")
+    model = SiteModel(config, datetime(2026, 12, 20, tzinfo=ZoneInfo("Europe/Rome")), load_content(config).bulletins)
+    assert "Ogni domenica alle ore 1:00 chi ha scelto il riepilogo settimanale" in str(
+        digest_pages(model)["riepiloghi/index.md"]
+    )

@@ -24,7 +24,7 @@ def digest_pages(model: SiteModel) -> dict[str, str | bytes]:
     contents = render.archive(model.bulletins, model.now, config, digest)
     feed_link = link(INDEX, render.FEED_PATH)
     index = (
-        f"{FRONT}# Riepiloghi settimanali\n\nOgni {digest.weekday} alle {digest.hour}:00 chi ha scelto il "
+        f"{FRONT}# Riepiloghi settimanali\n\nOgni {digest.weekday} alle ore {digest.hour}:00 chi ha scelto il "
         f"riepilogo settimanale riceve su WhatsApp gli eventi, le scadenze e i bandi della settimana. "
         f"[Iscriviti]({link(INDEX, 'iscriviti.md')}) · [Feed RSS dei riepiloghi]({feed_link})\n\n"
     )
