@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -16,6 +18,7 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 
 from site_tools.content.config import load_config
+from site_tools.content.town import Digest
 from site_tools.service.keywords import choice
 from site_tools.site.build import build_site
 from site_tools.store import Store
@@ -24,12 +27,20 @@ from site_tools.store.choices import EVERYTHING, URGENT_ONLY, WEEKLY, receives
 from .command import site_tools
 from .conftest import FIXTURE_TOWN, Town
 from .services import phones, simulator, wait_for
+from .test_digest import config_with_digest
 from .test_publisher import NORMAL, URGENT, add, adopt, counts, publish
-from .test_subscriptions import Service, inbound
-from .test_subscriptions import service as service  # noqa: F401 (the fixture)
+from .test_subscriptions import Service, inbound, running
 
 WA = load_config(FIXTURE_TOWN / "mkdocs.yml").whatsapp
 assert WA is not None
+
+
+@pytest.fixture
+def service(store_url: str) -> Iterator[Service]:
+    """The service of a town that sends the weekly digest: it offers all three choices."""
+    config = load_config(FIXTURE_TOWN / "mkdocs.yml")
+    with running(replace(config, digest=Digest()), store_url) as started:
+        yield started
 
 
 @pytest.mark.parametrize(
@@ -160,8 +171,9 @@ def test_dry_run_and_preview_count_recipients_and_cost_for_each_choice(demo_town
     assert "10 destinatari (scelta «tutto»: 10; non lo ricevono" in preview.stdout
 
 
-def test_the_signup_page_offers_each_choice_with_its_keyword_typed(tmp_path: Path) -> None:
-    build_site(FIXTURE_TOWN / "mkdocs.yml", tmp_path / "site", strict=False)
+def test_the_signup_page_offers_each_choice_with_its_keyword_typed(town: Town, tmp_path: Path) -> None:
+    config_with_digest(town)
+    build_site(town.root / "mkdocs.yml", tmp_path / "site", strict=False)
     page = LexborHTMLParser((tmp_path / "site" / "iscriviti" / "index.html").read_text(encoding="utf-8"))
     heading = next(h for h in page.css("h3") if h.text().strip() == "Scegli cosa ricevere")
     assert heading is not None

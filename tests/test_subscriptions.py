@@ -14,13 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from site_tools.content.config import TownConfig
 from site_tools.store import Store
 from site_tools.store.ledger import Result
 
@@ -74,15 +75,23 @@ class Service:
 @pytest.fixture
 def service(store_url: str) -> Iterator[Service]:
     """The app in-process, its loops running, replies going to the simulator over HTTP."""
+    from site_tools.content.config import load_config
+
+    with running(load_config(FIXTURE_TOWN / "mkdocs.yml"), store_url) as started:
+        yield started
+
+
+@contextmanager
+def running(config: TownConfig, store_url: str) -> Iterator[Service]:
+    """The app of ``config`` in-process, its loops running, replies going to the simulator over HTTP."""
     from starlette.testclient import TestClient
 
-    from site_tools.content.config import load_config
     from site_tools.service.app import Service as App
     from site_tools.settings import Settings
 
     with simulator("--latency", "0") as sim:
         settings = Settings.from_env({**sim.env(), "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": VERIFY})
-        app = App(load_config(FIXTURE_TOWN / "mkdocs.yml"), settings, lambda: Store.open(store_url))
+        app = App(config, settings, lambda: Store.open(store_url))
         Store.open(store_url).close()  # migrated once, as the command does before serving
         with TestClient(app.app()) as client:
             yield Service(client, store_url, sim)

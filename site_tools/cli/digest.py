@@ -140,7 +140,7 @@ def say(outcome: DigestOutcome) -> str:
     from site_tools.formatting import number
 
     head = f"Riepilogo {outcome.week.key}"
-    if outcome.state == "held":
+    if outcome.state in ("held", "late"):
         return f"⚠ {head}: {outcome.detail}"
     if outcome.state == "skipped":
         return f"{head}: settimana vuota, non è partito."

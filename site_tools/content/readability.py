@@ -30,6 +30,20 @@ def readability_warnings(config: TownConfig, records: Iterable[Parsed]) -> list[
     for r in records:
         if r.bulletin is None or not r.bulletin.summary.strip():
             continue
+        if not any(ch.isalnum() for ch in r.bulletin.summary):
+            # textstat scores a text without words 0: not «hard to read», and not what the editor must fix
+            warnings.append(
+                Problem(
+                    r.shown,
+                    r.line("summary"),
+                    "summary",
+                    "la sintesi non contiene parole (solo simboli o emoji): chi la legge, o la ascolta con un "
+                    "lettore di schermo, non capisce di cosa si tratta.",
+                    "scrivi in una o due frasi brevi cosa succede, dove e quando. È un avvertimento: l'avviso parte "
+                    "lo stesso.",
+                )
+            )
+            continue
         score = gulpease(r.bulletin.summary)
         if score < threshold:
             warnings.append(

@@ -24,18 +24,22 @@ from datetime import datetime, timedelta
 from site_tools.channels.base import FanOutReport
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
+from site_tools.content.dates import format_it
 from site_tools.content.town import Digest
 from site_tools.delivery.fanout import FanOut, FanOutOptions
 from site_tools.render import digest as render
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
-from site_tools.store.choices import receives
+from site_tools.store.choices import URGENT_ONLY, receives
 
 CHANNEL = "whatsapp_list"
 #: The digest's audience: those whose choice receives it (``settimanale``).
 AUDIENCE = receives("digest")
 #: Meta's code for «the citizen stopped marketing messages».
 STOPPED_MARKETING = 131050
+#: A digest not started this long after its moment (the service was down) is not started by the clock: its events
+#: may be over by then, and the next one follows within days. Staff may still send it by hand.
+LATE_LIMIT = timedelta(hours=24)
 #: The preview shows the next digest when it is due within this long (the day before, with a margin).
 PREVIEW_AHEAD = timedelta(hours=36)
 
@@ -48,7 +52,8 @@ def endpoint(digest: Digest) -> str:
 class DigestOutcome:
     week: render.Week
     #: ``done``, ``waiting`` (some deferred by 131049), ``failed``, ``paused``, ``skipped`` (empty week), ``already``
-    #: (finished before), ``busy`` (another run holds it), ``held`` (over the cost ceiling, not approved).
+    #: (finished before), ``busy`` (another run holds it), ``held`` (over the cost ceiling, not approved), ``late``
+    #: (not started by :data:`LATE_LIMIT` after its moment: the clock leaves it).
     state: str
     detail: str = ""
     report: FanOutReport | None = None
@@ -118,6 +123,14 @@ async def send_due(
         return None  # finished (a run that died while ``sending`` is resumed: the claims are shared)
     if not _adopted_before(store, week):
         return None  # the digest due when the town adopted the tool (or earlier) is not sent late
+    if held is None and now - week.send_at > LATE_LIMIT:
+        return DigestOutcome(
+            week,
+            "late",
+            f"non partito: era previsto {format_it(week.send_at, config.timezone)}, più di 24 ore fa (il servizio era "
+            f"fermo?). Il prossimo parte all'ora solita; per mandare comunque questo, sul server del servizio: "
+            f"«site-tools digest send --week {week.key}»",
+        )
     return await send_week(store, config, settings, bulletins, week, options, approve_cost)
 
 
@@ -161,14 +174,14 @@ def preview(store: Store | None, config: TownConfig, bulletins: list[Bulletin], 
     assert digest is not None
     content = render.select(bulletins, week, digest)
     recipients = store.subscribers.count_active(AUDIENCE) if store else config.population // 4
-    stopped = store.ledger.failed_with(render.ID_PREFIX, CHANNEL, STOPPED_MARKETING) if store else 0
+    # Those the 131050 moved to «urgenti» and still there: on the list, without the digest.
+    stopped = store.ledger.failed_with(render.ID_PREFIX, CHANNEL, STOPPED_MARKETING, (URGENT_ONLY,)) if store else 0
     message = None if content.empty else render.message(content, config, digest)
     return Preview(content, message, recipients, render.cost(recipients, len(content.items), config, digest), stopped)
 
 
 def describe(p: Preview, config: TownConfig, estimated: bool = False) -> list[str]:
     """The digest's preview in Markdown (Italian): the pull request's check, the job summary, ``digest preview``."""
-    from site_tools.content.dates import format_it
     from site_tools.formatting import count, euro
 
     digest = config.digest

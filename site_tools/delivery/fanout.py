@@ -264,7 +264,12 @@ class FanOut:
         """Retries as they fall due, until nothing is left pending (or the run stops)."""
         while self.stop is None:
             rows = await self._db(
-                self.store.ledger.claim_retries, self.bulletin_id, self.channel, self.run_id, self.opt.claim()
+                self.store.ledger.claim_retries,
+                self.bulletin_id,
+                self.channel,
+                self.run_id,
+                self.opt.claim(),
+                self.choices,
             )
             if rows:
                 self.report.retries += len(rows)
@@ -464,7 +469,8 @@ class FanOut:
             await self.clock.sleep(self.opt.tick)
             await self._flush()
             now = self.clock.time()
-            self._opted_out.update(await self._db(self.store.subscribers.opted_out_since, since - 1.0))
+            # Those who left, or chose not to get this message, since the run started (store/choices.py).
+            self._opted_out.update(await self._db(self.store.subscribers.opted_out_since, since - 1.0, self.choices))
             since = now
             if self.opt.deadline_at is not None and now >= self.opt.deadline_at:
                 self.halt(Stop.DEADLINE, "tempo del job quasi scaduto: il resto parte al prossimo avvio")

@@ -15,6 +15,7 @@ calls).
 from __future__ import annotations
 
 import bisect
+import html
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -144,9 +145,14 @@ def _left_out(b: Bulletin, at: datetime, withdrawn: set[str], digest: Digest) ->
     return ""
 
 
+def _ordinal(day: int) -> str:
+    """The day of the month as Italian writes it: the first is «1º» (content/dates.py does the same)."""
+    return "1º" if day == 1 else str(day)
+
+
 def _short_day(moment: datetime, config: TownConfig) -> str:
     local = moment.astimezone(config.timezone)
-    return f"{WEEKDAYS_IT[local.weekday()]} {local.day} {MONTHS_IT[local.month - 1]}"
+    return f"{WEEKDAYS_IT[local.weekday()]} {_ordinal(local.day)} {MONTHS_IT[local.month - 1]}"
 
 
 def line(b: Bulletin, config: TownConfig) -> str:
@@ -298,10 +304,11 @@ def title(week: Week) -> str:
     """``Riepilogo della settimana dal 7 al 13 dicembre 2026``"""
     monday = date.fromisocalendar(week.year, week.number, 1)
     sunday = monday + timedelta(days=6)
-    first = f"{monday.day}" if monday.month == sunday.month else f"{monday.day} {MONTHS_IT[monday.month - 1]}"
+    first = _ordinal(monday.day) + ("" if monday.month == sunday.month else f" {MONTHS_IT[monday.month - 1]}")
     if monday.year != sunday.year:
         first += f" {monday.year}"
-    return f"Riepilogo della settimana dal {first} al {sunday.day} {MONTHS_IT[sunday.month - 1]} {sunday.year}"
+    last = f"{_ordinal(sunday.day)} {MONTHS_IT[sunday.month - 1]} {sunday.year}"
+    return f"Riepilogo della settimana dal {first} al {last}"
 
 
 def weeks_between(first: datetime, last: datetime, config: TownConfig, digest: Digest) -> list[Week]:
@@ -351,7 +358,7 @@ def feed(config: TownConfig, contents: list[DigestContent]) -> bytes:
         entry.guid(url, permalink=True)
         entry.title(title(content.week))
         entry.link(href=url)
-        entry.description("; ".join(line(b, config) for b in content.items))
+        entry.description(html.escape("; ".join(line(b, config) for b in content.items), quote=False))  # HTML
         entry.published(content.week.send_at)
     if contents:
         fg.lastBuildDate(contents[0].week.send_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from feedgen.feed import FeedGenerator
@@ -26,7 +27,7 @@ def rss(config: TownConfig, bulletins: Iterable[Bulletin], title: str, self_path
         entry.guid(f"{config.site_url}{b.url_path}", permalink=True)
         entry.title(("URGENTE – " if b.urgent else "") + b.title)
         entry.link(href=config.site_url + b.url_path)
-        entry.description(b.summary)
+        entry.description(html.escape(b.summary, quote=False))  # <description> is HTML; a summary is text
         entry.published(b.date)
         for slug in b.categories:
             category = config.category(slug)

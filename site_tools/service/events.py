@@ -26,7 +26,7 @@ from site_tools.service.keywords import Intent, intent
 from site_tools.service.keywords import choice as keyword_choice
 from site_tools.service.meta_health import ACCOUNT_FIELDS, apply_account_changes
 from site_tools.store import Store, consent
-from site_tools.store.choices import DEFAULT
+from site_tools.store.choices import DEFAULT, offered
 from site_tools.store.database import StoreUnavailable, store_bug
 from site_tools.store.inbox import MESSAGE, STATUS
 from site_tools.store.ledger import Receipt
@@ -188,7 +188,11 @@ def _message(store: Store, config: TownConfig, message: dict[str, Any], now: dat
                 _reconfirmed(store, config, phone, yes, sent_at, outcome)
                 return
         text = _text(message)
-        picked = keyword_choice(text, config.whatsapp) if text and config.whatsapp else None
+        picked = (
+            keyword_choice(text, config.whatsapp, offered(config.digest is not None))
+            if text and config.whatsapp
+            else None
+        )
         if picked is not None:
             _chose(store, config, phone, picked, text, sent_at, outcome)
             return

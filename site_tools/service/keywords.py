@@ -12,8 +12,8 @@ Opting out wins when a message has words of both, and an opt-in word under a NON
 
 A choice (store/choices.py) is its name after the town's keyword ("VALFIORITA URGENTI",
 "VALFIORITA SOLO URGENTI", "VALFIORITA SETTIMANALE", "VALFIORITA TUTTO"), with courtesies around it.
-"URGENTI", "SOLO URGENTI" and "SETTIMANALE" are also understood alone; "TUTTO" alone is not: it is
-too common a word to take as consent.
+"URGENTI", "SOLO URGENTI" and "SETTIMANALE" are also understood alone; "TUTTO" and "URGENTE" alone are not:
+they are too common words to take as consent.
 """
 
 from __future__ import annotations
@@ -96,16 +96,19 @@ CHOICE_WORDS: dict[tuple[str, ...], str] = {
     ("SOLO", "URGENTE"): URGENT_ONLY,
     ("TUTTI",): EVERYTHING,
 }
-#: Choices that need the town's keyword before them: alone they are ordinary words.
-NEEDS_KEYWORD = frozenset({("TUTTO",), ("TUTTI",)})
+#: Choices that need the town's keyword before them: alone they are ordinary words («urgente» is how many a
+#: message to the counter begins: never consent, never a change of choice).
+NEEDS_KEYWORD = frozenset({("TUTTO",), ("TUTTI",), ("URGENTE",)})
 COURTESIES = frozenset({"PER", "FAVORE", "PERFAVORE", "GRAZIE", "CIAO", "SALVE", "BUONGIORNO", "BUONASERA", "OK"})
 
 
-def choice(text: str, wa: WhatsAppList) -> str | None:
-    """The choice a message sets (store/choices.py), or None when it is not a choice keyword."""
+def choice(text: str, wa: WhatsAppList, offered: tuple[str, ...] = CHOICES) -> str | None:
+    """The choice a message sets (store/choices.py), or None when it is not a choice keyword or not one of the
+    town's ``offered`` choices (:func:`site_tools.store.choices.offered`)."""
     words = normalize_keyword(text).split()
     keyword = bool(words) and words[0] == wa.keyword
     rest = tuple(w for w in (words[1:] if keyword else words) if w not in COURTESIES)
     if rest in NEEDS_KEYWORD and not keyword:
         return None
-    return CHOICE_WORDS.get(rest)
+    picked = CHOICE_WORDS.get(rest)
+    return picked if picked in offered else None

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from site_tools.content.config import TownConfig
 from site_tools.content.dates import WEEKDAYS_IT
 from site_tools.formatting import count
-from site_tools.store.choices import CHOICES, DEFAULT, DESCRIPTIONS, URGENT_ONLY
+from site_tools.store.choices import DEFAULT, DESCRIPTIONS, URGENT_ONLY, offered
 
 
 def subscribed(config: TownConfig, choice: str = DEFAULT) -> str:
@@ -36,7 +36,11 @@ def how_to_choose(config: TownConfig, choice: str) -> str:
     «VALFIORITA URGENTI»; …»."""
     wa = config.whatsapp
     assert wa is not None
-    others = [f"per ricevere {DESCRIPTIONS[c]} scrivi «{wa.choice_message(c)}»" for c in CHOICES if c != choice]
+    others = [
+        f"per ricevere {DESCRIPTIONS[c]} scrivi «{wa.choice_message(c)}»"
+        for c in offered(config.digest is not None)
+        if c != choice
+    ]
     return f"Puoi cambiare: {'; '.join(others)}."
 
 

@@ -24,7 +24,7 @@ def digest_pages(model: SiteModel) -> dict[str, str | bytes]:
     contents = render.archive(model.bulletins, model.now, config, digest)
     feed_link = link(INDEX, render.FEED_PATH)
     index = (
-        f"{FRONT}# Riepiloghi settimanali\n\nOgni {digest.weekday} alle {digest.hour}:00 chi ha scelto il "
+        f"{FRONT}# Riepiloghi settimanali\n\nOgni {digest.weekday} alle ore {digest.hour}:00 chi ha scelto il "
         f"riepilogo settimanale riceve su WhatsApp gli eventi, le scadenze e i bandi della settimana. "
         f"[Iscriviti]({link(INDEX, 'iscriviti.md')}) · [Feed RSS dei riepiloghi]({feed_link})\n\n"
     )
@@ -35,8 +35,10 @@ def digest_pages(model: SiteModel) -> dict[str, str | bytes]:
         index += f"- [{heading}]({link(INDEX, name)}) ({len(content.items)})\n"
         sent = format_it(content.week.send_at, config.timezone)
         pages[name] = (
-            f"{FRONT}# {heading}\n\nIl riepilogo inviato {sent} a chi lo ha scelto sulla lista WhatsApp del "
-            f"{html.escape(config.name, quote=False)}.\n\n{items(model, list(content.items), name)}\n"
+            # The site cannot know whether it went (the store is not here: a week before the town adopted the tool,
+            # or held over the cost ceiling, has a page too): it says what the digest held, not that it was sent.
+            f"{FRONT}# {heading}\n\nIl riepilogo di {sent}, per chi ha scelto il riepilogo settimanale sulla lista "
+            f"WhatsApp del {html.escape(config.name, quote=False)}.\n\n{items(model, list(content.items), name)}\n"
             f"[Tutti i riepiloghi]({link(name, INDEX)})\n"
         )
     if not contents:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from site_tools.content.config import TownConfig
-from site_tools.store.choices import CHOICES, DESCRIPTIONS
+from site_tools.store.choices import DESCRIPTIONS, offered
 
 
 def choices_markdown(config: TownConfig) -> str:
@@ -17,7 +17,7 @@ def choices_markdown(config: TownConfig) -> str:
     lines = "\n".join(
         f"- [{html.escape(DESCRIPTIONS[c].capitalize(), quote=False)}]({wa.chat_link(wa.choice_message(c))})"
         f"{{ .st-choice }}: scrivi «{wa.choice_message(c)}»"
-        for c in CHOICES
+        for c in offered(config.digest is not None)
     )
     return (
         "\n### Scegli cosa ricevere\n\n"

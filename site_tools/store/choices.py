@@ -32,6 +32,13 @@ DESCRIPTIONS = {
 #: Each choice's short name, as citizens write it and the previews show it.
 NAMES = {EVERYTHING: "tutto", URGENT_ONLY: "solo urgenti", WEEKLY: "settimanale"}
 
+
+def offered(digest: bool) -> tuple[str, ...]:
+    """The choices a town offers: «settimanale» only when it sends the weekly digest (``extra.town.digest``);
+    without one, a citizen who chose it would get the urgent bulletins only and never the digest it promises."""
+    return CHOICES if digest else tuple(c for c in CHOICES if c != WEEKLY)
+
+
 #: What a message to the list is, for the choice filter.
 Kind = Literal["urgent", "bulletin", "digest"]
 

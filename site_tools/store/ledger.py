@@ -405,8 +405,11 @@ class Ledger:
             )
         return {r[0]: r[1] for r in rows}
 
-    def claim_retries(self, bulletin_id: str, channel: str, run_id: str, limit: int) -> list[Claim]:
-        """Rows due for another attempt: (delivery id, subscriber id, phone, attempt number)."""
+    def claim_retries(
+        self, bulletin_id: str, channel: str, run_id: str, limit: int, choices: tuple[str, ...] | None = None
+    ) -> list[Claim]:
+        """Rows due for another attempt: (delivery id, subscriber id, phone, attempt number). With ``choices``
+        (store/choices.py), a subscriber who has since chosen something else is skipped, as one who opted out."""
         now = time.time()
         with self.db.transaction():
             due = self.db.all(
@@ -424,16 +427,18 @@ class Ledger:
             )
             marks = ",".join("?" for _ in ids)
             rows = self.db.all(
-                f"SELECT d.id, d.subscriber_id, s.phone, d.attempts, s.status FROM deliveries d"
+                f"SELECT d.id, d.subscriber_id, s.phone, d.attempts, s.status, s.choice FROM deliveries d"
                 f" LEFT JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id IN ({marks}) AND d.run_id = ?",
                 (*ids, run_id),
             )
-            gone = [r[0] for r in rows if r[4] != ACTIVE]
-            # Opted out (or forgotten) since the first attempt: never resend.
+            owed = [r for r in rows if r[4] == ACTIVE and (choices is None or r[5] in choices)]
+            kept = {r[0] for r in owed}
+            # Opted out (or forgotten), or chose not to get this any more, since the first attempt: never resend.
             self.db.many(
-                "UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?", [(now, i) for i in gone]
+                "UPDATE deliveries SET state = 'skipped', updated_at = ? WHERE id = ?",
+                [(now, r[0]) for r in rows if r[0] not in kept],
             )
-            return [Claim(r[0], r[1], r[2], r[3]) for r in rows if r[4] == ACTIVE]
+            return [Claim(r[0], r[1], r[2], r[3]) for r in owed]
 
     def record_results(self, results: Sequence[Result]) -> None:
         """Record outcomes *after* the calls, in one transaction; rows in id order, the order a batch of receipts
@@ -491,12 +496,14 @@ class Ledger:
             (*params, bulletin_id, channel),
         )
 
-    def failed_with(self, prefix: str, channel: str, code: int) -> int:
-        """Subscribers whose send of an id starting with ``prefix`` failed with ``code`` (131050 on the digest)."""
+    def failed_with(self, prefix: str, channel: str, code: int, choices: tuple[str, ...] | None = None) -> int:
+        """Active subscribers whose send of an id starting with ``prefix`` failed with ``code`` (131050 on the
+        digest); with ``choices``, only those whose choice is now one of them."""
+        where, params = choice_filter.where(choices, "s.choice")
         return self.db.scalar(
-            "SELECT COUNT(DISTINCT subscriber_id) FROM deliveries WHERE bulletin_id LIKE ? AND channel = ?"
-            " AND error_code = ?",
-            (prefix + "%", channel, code),
+            "SELECT COUNT(DISTINCT d.subscriber_id) FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+            f" WHERE d.bulletin_id LIKE ? AND d.channel = ? AND d.error_code = ? AND s.status = 'active'{where}",
+            (prefix + "%", channel, code, *params),
         )
 
     def pending_count(self, bulletin_id: str, channel: str, horizon: float | None = None) -> int:

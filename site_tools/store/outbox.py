@@ -9,6 +9,9 @@ from typing import Any, NamedTuple
 
 from site_tools.store.database import Database
 
+#: How long after an earlier waiting reply to the same citizen a later one leaves (the sender sends in parallel).
+ORDER_GAP = 0.5
+
 
 class Reply(NamedTuple):
     id: int
@@ -41,12 +44,21 @@ class Outbox:
     def queue(
         self, phone: str, body: str, not_before: float | None = None, template: dict[str, Any] | None = None
     ) -> int:
-        """Queue a reply; ``body`` is what the citizen reads (for a template: the hydrated text). Returns its id."""
+        """Queue a reply; ``body`` is what the citizen reads (for a template: the hydrated text). Returns its id.
+
+        A reply never overtakes an earlier one to the same citizen that waits (an opt-out's confirmation waits a
+        second): it leaves :data:`ORDER_GAP` after it, so «OFF» then «ON» read in that order, the last word true."""
         now = time.time()
+        at = not_before or now
+        waiting = self.db.scalar(
+            "SELECT MAX(not_before) FROM outbox WHERE state = 'pending' AND not_before > ? AND phone = ?", (now, phone)
+        )
+        if waiting is not None and float(waiting) >= at:
+            at = float(waiting) + ORDER_GAP
         row = self.db.one(
             "INSERT INTO outbox (phone, body, state, not_before, created_at, template)"
             " VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id",
-            (phone, body, not_before or now, now, json.dumps(template) if template is not None else None),
+            (phone, body, at, now, json.dumps(template) if template is not None else None),
         )
         assert row is not None
         return int(row[0])

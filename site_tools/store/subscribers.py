@@ -197,10 +197,17 @@ class Subscribers:
             )
         ]
 
-    def opted_out_since(self, since: float) -> set[int]:
+    def opted_out_since(self, since: float, choices: tuple[str, ...] | None = None) -> set[int]:
+        """Subscribers who left since ``since``; with ``choices`` (store/choices.py), also those who have since chosen
+        none of them (a fan-out skips both: the message is no longer theirs)."""
+        gone = "status <> 'active'"
+        if choices:
+            gone = f"({gone} OR choice NOT IN ({', '.join('?' for _ in choices)}))"
         return {
             r[0]
-            for r in self.db.all("SELECT id FROM subscribers WHERE status <> 'active' AND updated_at >= ?", (since,))
+            for r in self.db.all(
+                f"SELECT id FROM subscribers WHERE {gone} AND updated_at >= ?", (*(choices or ()), since)
+            )
         }
 
     def record_undeliverable(self, subscriber_ids: Sequence[int]) -> None:
