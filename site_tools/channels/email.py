@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from email.header import Header
 from email.utils import formataddr, formatdate
+from typing import TYPE_CHECKING
 
 from site_tools.channels import newsletter_tokens as tokens
 from site_tools.channels.base import (
@@ -36,7 +37,6 @@ from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
 from site_tools.content.problems import Problem
 from site_tools.formatting import number
-from site_tools.render.email import UNSUBSCRIBE_PLACEHOLDER, EmailParts, render_email
 from site_tools.render.links import Links
 from site_tools.settings import reveal
 
@@ -150,6 +150,12 @@ class _Run:
     tally: dict[str, int] = field(default_factory=dict)
 
 
+if TYPE_CHECKING:
+    from site_tools.render.email import EmailParts
+
+# The e-mail renderer (markdown-it) is imported when first used: the first urgent post does not wait for it.
+
+
 @register
 class EmailChannel(Channel):
     name = "email"
@@ -177,6 +183,8 @@ class EmailChannel(Channel):
         return problems
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
+        from site_tools.render.email import render_email
+
         parts = render_email(bulletin, self.config, links)
         facts = (
             f"oggetto «{parts.subject}» ({len(parts.subject)} caratteri), testo e HTML "
@@ -191,6 +199,8 @@ class EmailChannel(Channel):
         started = time.monotonic()
         ledger = ctx.newsletter
         ledger.enqueue(bulletin.id)
+        from site_tools.render.email import render_email
+
         run = _Run(bulletin, render_email(bulletin, self.config, ctx.links), ledger, ctx.run_id)
         server = SmtpServer.from_settings(self.settings)
         size = self.settings.smtp_pool
@@ -239,6 +249,8 @@ class EmailChannel(Channel):
             await connection.close()
 
     def _message(self, run: _Run, address_id: int, address: str, secret: str) -> bytes:
+        from site_tools.render.email import UNSUBSCRIBE_PLACEHOLDER
+
         link = unsubscribe_url(self.config, secret, address_id)
         parts = run.parts
         domain = _sender(self.config)[1].rsplit("@", 1)[1]

@@ -57,12 +57,19 @@ MAX_RETRY_AFTER = 60.0
 
 def notification(bulletin: Bulletin, config: TownConfig, links: Links) -> dict[str, Any]:
     """What the service worker shows: the bulletin's title and summary, its address, urgent or not."""
-    title = f"⚠️ {bulletin.title}" if bulletin.urgent else bulletin.title
+    from site_tools.render.common import status_labels
+
+    # «ANNULLATO / REVOCATO – …», «AGGIORNAMENTO – …»: a phone shows only the title at a glance.
+    heads = [label for _, label in status_labels(bulletin) if label != "URGENTE"]
+    title = " – ".join([*heads, bulletin.title])
+    title = f"⚠️ {title}" if bulletin.urgent else title
     return {
         "title": title,
         "body": bulletin.summary,
         "url": links.page(bulletin),
-        "tag": bulletin.id,  # a second notification of the same bulletin replaces the first
+        # A second notification of the same bulletin replaces the first; a withdrawal or an update replaces the
+        # notification of the bulletin it is about.
+        "tag": bulletin.refers_to or bulletin.id,
         "urgent": bulletin.urgent,
         "town": config.short_name,
     }
