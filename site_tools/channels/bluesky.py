@@ -212,7 +212,13 @@ def thumbnail(data: bytes) -> bytes:
         return data
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as original:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # not an OSError: it would crash the run before the post
+        raise ValueError("immagine troppo grande da ridurre") from exc
+    with opened as original:
+        if original.width * original.height > (Image.MAX_IMAGE_PIXELS or 0) > 0:  # Pillow only warns up to 2×
+            raise ValueError("immagine troppo grande da ridurre")
         image = original.convert("RGB")
         image.thumbnail((1200, 1200))
         for quality in (85, 70, 50):
