@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from site_tools.channels import https
@@ -86,6 +87,7 @@ class BlueskyChannel(Channel):
             reveal(self.settings.bluesky_app_password),
             ctx.state,
             self.settings.http_timeout,
+            timezone=self.config.timezone,
         )
         image = post.image.read_bytes() if post.image else share_image(self.config)  # as the site's og:image
         try:
@@ -101,13 +103,23 @@ class Account:
 
     name = "bluesky"
 
-    def __init__(self, base_url: str, handle: str, password: str, state: KeyValue, timeout: float = 20.0):
+    def __init__(
+        self,
+        base_url: str,
+        handle: str,
+        password: str,
+        state: KeyValue,
+        timeout: float = 20.0,
+        *,
+        timezone: tzinfo | None = None,
+    ):
         from atproto import AsyncClient
         from atproto_client.request import AsyncRequest
 
         self.handle = handle
         self.password = password
         self.state = state
+        self.timezone = timezone  # the town's: the times told to editors (the server's clock is often UTC)
         self.key = SESSION_KEY.format(handle=handle)
         self.client: AsyncClient = AsyncClient(base_url, request=AsyncRequest(timeout=timeout, verify=https.context()))
         self.client.on_session_change(self._keep)
@@ -140,7 +152,7 @@ class Account:
         try:
             await self.client.login(self.handle, self.password, fetch_bsky_profile=False)
         except exceptions.RateLimitExceededError as exc:
-            when = exc.reset_at.astimezone().strftime("%H:%M") if exc.reset_at else "più tardi"
+            when = exc.reset_at.astimezone(self.timezone).strftime("%H:%M") if exc.reset_at else "più tardi"
             raise ChannelStopped(
                 self.name,
                 _outcome(exc),
