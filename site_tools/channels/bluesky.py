@@ -45,8 +45,9 @@ from site_tools.settings import reveal
 if TYPE_CHECKING:
     from atproto import AsyncClient
 
-#: service_state key of the account's session (the SDK's session string), per handle.
-SESSION_KEY = "bluesky.session.{handle}"
+#: service_state key of the account's session (the SDK's session string), per handle. ``secret.``: a live
+#: credential, left out of backups (store/service_state.py SECRET_PREFIX; channels may not import the store).
+SESSION_KEY = "secret.bluesky.session.{handle}"
 
 
 @register
