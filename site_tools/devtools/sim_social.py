@@ -15,7 +15,8 @@
   ``{"error", "message"}``, 400 ``ExpiredToken`` for an expired token.
 
 Lengths are counted here with code of the simulator's own (not the renderer's), so a renderer that miscounts
-is refused as the real server would. ``social_answer_delay`` (``POST /_sim/config``) records a post and then
+is refused as the real server would. ``facebook_gateway_timeouts``: the next posts are recorded, then answered
+by a proxy's 504 page. ``social_answer_delay`` (``POST /_sim/config``) records a post and then
 answers late: a client's timeout, with the post online (an uncertain outcome).
 ``POST /_sim/bluesky/revoke`` revokes every session (an app password revoked, or tokens long expired).
 """
@@ -100,6 +101,9 @@ class Social:
         self.sim.seq += 1
         post_id = f"{page}_{self.sim.seq}"
         self.facebook.append({"id": post_id, "message": message, "link": link, "t": time.time()})
+        if cfg.facebook_gateway_timeouts > 0:
+            cfg.facebook_gateway_timeouts -= 1
+            return web.Response(status=504, text="<html><body>504 Gateway Time-out</body></html>", content_type="text/html")
         await self._late()
         return web.json_response({"id": post_id})
 
