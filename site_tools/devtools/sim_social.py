@@ -53,11 +53,16 @@ def _graphemes(text: str) -> int:
     return len(regex.findall(r"\X", text))
 
 
+#: A link as Mastodon's extractor (twitter-text) finds it: it ends on a letter, a digit or one of ``/=#+-_``,
+#: never on the punctuation after it (``).``, ``»``, ``,``), which counts as text.
+_MASTODON_URL = r"\bhttps?://\S*[\w/=#+\-]"
+
+
 def _mastodon_length(text: str) -> int:
     import regex
 
-    urls = regex.findall(r"\bhttps?://\S+", text)
-    rest = regex.sub(r"\bhttps?://\S+", "", text)
+    urls = regex.findall(_MASTODON_URL, text)
+    rest = regex.sub(_MASTODON_URL, "", text)
     return _graphemes(rest) + 23 * len(urls)
 
 
