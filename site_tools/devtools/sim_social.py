@@ -108,7 +108,9 @@ class Social:
         self.facebook.append({"id": post_id, "message": message, "link": link, "t": time.time()})
         if cfg.facebook_gateway_timeouts > 0:
             cfg.facebook_gateway_timeouts -= 1
-            return web.Response(status=504, text="<html><body>504 Gateway Time-out</body></html>", content_type="text/html")
+            return web.Response(
+                status=504, text="<html><body>504 Gateway Time-out</body></html>", content_type="text/html"
+            )
         await self._late()
         return web.json_response({"id": post_id})
 
