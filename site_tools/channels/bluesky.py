@@ -134,6 +134,7 @@ class Account:
 
     async def login(self) -> None:
         """Resume the stored session (refreshed if needed); create one with the app password only if refused."""
+        import httpx
         from atproto_client import exceptions
 
         stored = self.state.get(self.key)
@@ -169,11 +170,18 @@ class Account:
             ) from exc
         except exceptions.AtProtocolError as exc:
             raise ChannelStopped(self.name, _outcome(exc), f"accesso a Bluesky non riuscito: {exc}") from exc
+        except httpx.TransportError as exc:  # one the SDK lets through (a connection closed without an answer)
+            raise ChannelStopped(
+                self.name,
+                Outcome(False, Action.RETRY, detail=type(exc).__name__),
+                "Bluesky non risponde: si riprova più tardi",
+            ) from exc
         session = self.client._session
         self.did = session.did if session else ""
 
     async def publish(self, post: BlueskyPost, image: bytes) -> tuple[str, str]:
         """Post it, ``image`` as the card's thumbnail; the record's ``at://`` address and a note for the report."""
+        import httpx
         from atproto import models
         from atproto_client import exceptions
 
@@ -181,7 +189,7 @@ class Account:
         thumb, note = None, ""
         try:
             thumb = (await self.client.upload_blob(thumbnail(image))).blob
-        except (exceptions.AtProtocolError, OSError, ValueError) as exc:
+        except (exceptions.AtProtocolError, httpx.TransportError, OSError, ValueError) as exc:
             note = f" (senza immagine: {type(exc).__name__})"  # the alert matters more than its picture
         card = models.AppBskyEmbedExternal.Main(
             external=models.AppBskyEmbedExternal.External(
@@ -199,17 +207,29 @@ class Account:
             created = await self.client.send_post(
                 post.text, profile_identify=self.did, embed=card, langs=["it"], facets=facets
             )
-        except exceptions.NetworkError as exc:
-            # A timeout or a dropped answer: the post may be online. Never a second one on a guess.
-            outcome = _outcome(exc, uncertain=exc.response is None)
-            if outcome.uncertain:
+        except (exceptions.AtProtocolError, httpx.TransportError) as exc:
+            # A timeout, a dropped answer (the SDK lets some of httpx's through), a gateway's 502 or 504: the post may
+            # be online. Never a second one on a guess.
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if (isinstance(exc, httpx.TransportError | exceptions.NetworkError) and status is None) or status in _LOST:
                 raise ChannelStopped(
-                    self.name, outcome, "esito incerto (timeout): controlla l'account Bluesky prima di ripubblicare"
+                    self.name,
+                    _outcome(exc, uncertain=True),
+                    f"esito incerto ({_what(exc)}): controlla l'account Bluesky prima di ripubblicare",
                 ) from exc
-            raise ChannelStopped(self.name, outcome, f"Bluesky non ha accettato il post: {exc}") from exc
-        except exceptions.AtProtocolError as exc:
+            if isinstance(exc, exceptions.NetworkError):
+                raise ChannelStopped(self.name, _outcome(exc), f"Bluesky non ha accettato il post: {exc}") from exc
             raise ChannelStopped(self.name, _outcome(exc), f"Bluesky ha rifiutato il post: {exc}") from exc
         return created.uri, note
+
+
+#: A gateway's answers: the request may have been done, its answer lost.
+_LOST = (502, 504)
+
+
+def _what(exc: Exception) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f"HTTP {status}" if status else "timeout" if "Timeout" in type(exc).__name__ else "connessione interrotta"
 
 
 def _outcome(exc: Exception, uncertain: bool = False) -> Outcome:

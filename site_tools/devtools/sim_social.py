@@ -16,7 +16,8 @@
 
 Lengths are counted here with code of the simulator's own (not the renderer's), so a renderer that miscounts
 is refused as the real server would. ``facebook_gateway_timeouts``: the next posts are recorded, then answered
-by a proxy's 504 page. ``social_answer_delay`` (``POST /_sim/config``) records a post and then
+by a proxy's 504 page; ``bluesky_gateway_errors``: the next posts recorded, then answered by a gateway's
+``bluesky_gateway_status`` (502 by default). ``social_answer_delay`` (``POST /_sim/config``) records a post and then
 answers late: a client's timeout, with the post online (an uncertain outcome).
 ``POST /_sim/bluesky/revoke`` revokes every session (an app password revoked, or tokens long expired).
 """
@@ -263,6 +264,11 @@ class Social:
         rkey = f"3sim{self.sim.seq:09d}"
         uri = f"at://{BSKY_DID}/app.bsky.feed.post/{rkey}"
         self.bluesky.append({"uri": uri, "record": record, "t": time.time()})
+        cfg = self.sim.config
+        if cfg.bluesky_gateway_errors > 0:
+            cfg.bluesky_gateway_errors -= 1
+            status = cfg.bluesky_gateway_status or 502
+            return web.Response(status=status, text=f"<html><body>{status}</body></html>", content_type="text/html")
         await self._late()
         return web.json_response({"uri": uri, "cid": _cid(json.dumps(record).encode()), "validationStatus": "valid"})
 
