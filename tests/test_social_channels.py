@@ -198,7 +198,7 @@ def test_the_bluesky_session_is_kept_refreshed_and_created_only_when_refused(tow
             assert stats.get("bluesky_sessions_refreshed", 0) > refreshed
             refreshed = stats["bluesky_sessions_refreshed"]
         store = Store.open(sqlite_url)
-        stored = store.state.get("bluesky.session.valfiorita.bsky.social")
+        stored = store.state.get("secret.bluesky.session.valfiorita.bsky.social")
         store.close()
         assert stored and "sim-bluesky-app-password" not in stored  # the tokens, never the password
         # The app password revoked the tokens (or they expired long ago): a new session, once.

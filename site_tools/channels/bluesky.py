@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import time
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from site_tools.channels import https
@@ -44,8 +45,9 @@ from site_tools.settings import reveal
 if TYPE_CHECKING:
     from atproto import AsyncClient
 
-#: service_state key of the account's session (the SDK's session string), per handle.
-SESSION_KEY = "bluesky.session.{handle}"
+#: service_state key of the account's session (the SDK's session string), per handle. ``secret.``: a live
+#: credential, left out of backups (store/service_state.py SECRET_PREFIX; channels may not import the store).
+SESSION_KEY = "secret.bluesky.session.{handle}"
 
 
 @register
@@ -86,6 +88,7 @@ class BlueskyChannel(Channel):
             reveal(self.settings.bluesky_app_password),
             ctx.state,
             self.settings.http_timeout,
+            timezone=self.config.timezone,
         )
         image = post.image.read_bytes() if post.image else share_image(self.config)  # as the site's og:image
         try:
@@ -101,13 +104,23 @@ class Account:
 
     name = "bluesky"
 
-    def __init__(self, base_url: str, handle: str, password: str, state: KeyValue, timeout: float = 20.0):
+    def __init__(
+        self,
+        base_url: str,
+        handle: str,
+        password: str,
+        state: KeyValue,
+        timeout: float = 20.0,
+        *,
+        timezone: tzinfo | None = None,
+    ):
         from atproto import AsyncClient
         from atproto_client.request import AsyncRequest
 
         self.handle = handle
         self.password = password
         self.state = state
+        self.timezone = timezone  # the town's: the times told to editors (the server's clock is often UTC)
         self.key = SESSION_KEY.format(handle=handle)
         self.client: AsyncClient = AsyncClient(base_url, request=AsyncRequest(timeout=timeout, verify=https.context()))
         self.client.on_session_change(self._keep)
@@ -121,6 +134,7 @@ class Account:
 
     async def login(self) -> None:
         """Resume the stored session (refreshed if needed); create one with the app password only if refused."""
+        import httpx
         from atproto_client import exceptions
 
         stored = self.state.get(self.key)
@@ -140,7 +154,7 @@ class Account:
         try:
             await self.client.login(self.handle, self.password, fetch_bsky_profile=False)
         except exceptions.RateLimitExceededError as exc:
-            when = exc.reset_at.astimezone().strftime("%H:%M") if exc.reset_at else "più tardi"
+            when = exc.reset_at.astimezone(self.timezone).strftime("%H:%M") if exc.reset_at else "più tardi"
             raise ChannelStopped(
                 self.name,
                 _outcome(exc),
@@ -156,11 +170,18 @@ class Account:
             ) from exc
         except exceptions.AtProtocolError as exc:
             raise ChannelStopped(self.name, _outcome(exc), f"accesso a Bluesky non riuscito: {exc}") from exc
+        except httpx.TransportError as exc:  # one the SDK lets through (a connection closed without an answer)
+            raise ChannelStopped(
+                self.name,
+                Outcome(False, Action.RETRY, detail=type(exc).__name__),
+                "Bluesky non risponde: si riprova più tardi",
+            ) from exc
         session = self.client._session
         self.did = session.did if session else ""
 
     async def publish(self, post: BlueskyPost, image: bytes) -> tuple[str, str]:
         """Post it, ``image`` as the card's thumbnail; the record's ``at://`` address and a note for the report."""
+        import httpx
         from atproto import models
         from atproto_client import exceptions
 
@@ -168,7 +189,7 @@ class Account:
         thumb, note = None, ""
         try:
             thumb = (await self.client.upload_blob(thumbnail(image))).blob
-        except (exceptions.AtProtocolError, OSError, ValueError) as exc:
+        except (exceptions.AtProtocolError, httpx.TransportError, OSError, ValueError) as exc:
             note = f" (senza immagine: {type(exc).__name__})"  # the alert matters more than its picture
         card = models.AppBskyEmbedExternal.Main(
             external=models.AppBskyEmbedExternal.External(
@@ -186,17 +207,29 @@ class Account:
             created = await self.client.send_post(
                 post.text, profile_identify=self.did, embed=card, langs=["it"], facets=facets
             )
-        except exceptions.NetworkError as exc:
-            # A timeout or a dropped answer: the post may be online. Never a second one on a guess.
-            outcome = _outcome(exc, uncertain=exc.response is None)
-            if outcome.uncertain:
+        except (exceptions.AtProtocolError, httpx.TransportError) as exc:
+            # A timeout, a dropped answer (the SDK lets some of httpx's through), a gateway's 502 or 504: the post may
+            # be online. Never a second one on a guess.
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            if (isinstance(exc, httpx.TransportError | exceptions.NetworkError) and status is None) or status in _LOST:
                 raise ChannelStopped(
-                    self.name, outcome, "esito incerto (timeout): controlla l'account Bluesky prima di ripubblicare"
+                    self.name,
+                    _outcome(exc, uncertain=True),
+                    f"esito incerto ({_what(exc)}): controlla l'account Bluesky prima di ripubblicare",
                 ) from exc
-            raise ChannelStopped(self.name, outcome, f"Bluesky non ha accettato il post: {exc}") from exc
-        except exceptions.AtProtocolError as exc:
+            if isinstance(exc, exceptions.NetworkError):
+                raise ChannelStopped(self.name, _outcome(exc), f"Bluesky non ha accettato il post: {exc}") from exc
             raise ChannelStopped(self.name, _outcome(exc), f"Bluesky ha rifiutato il post: {exc}") from exc
         return created.uri, note
+
+
+#: A gateway's answers: the request may have been done, its answer lost.
+_LOST = (502, 504)
+
+
+def _what(exc: Exception) -> str:
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f"HTTP {status}" if status else "timeout" if "Timeout" in type(exc).__name__ else "connessione interrotta"
 
 
 def _outcome(exc: Exception, uncertain: bool = False) -> Outcome:
@@ -212,7 +245,13 @@ def thumbnail(data: bytes) -> bytes:
         return data
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as original:
+    try:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:  # not an OSError: it would crash the run before the post
+        raise ValueError("immagine troppo grande da ridurre") from exc
+    with opened as original:
+        if original.width * original.height > (Image.MAX_IMAGE_PIXELS or 0) > 0:  # Pillow only warns up to 2×
+            raise ValueError("immagine troppo grande da ridurre")
         image = original.convert("RGB")
         image.thumbnail((1200, 1200))
         for quality in (85, 70, 50):

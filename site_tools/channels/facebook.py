@@ -37,6 +37,9 @@ _EXPLAIN = {
     506: "Facebook rifiuta un post identico a uno appena pubblicato",
 }
 
+#: A gateway's answers without a Graph error (502 Bad Gateway, 504 Gateway Timeout): the post may be online.
+_LOST_ANSWER = (502, 504)
+
 
 def classify(code: int | None, http_status: int) -> Action:
     if code in _ACTIONS:
@@ -106,6 +109,10 @@ async def _send(client: Any, url: str, headers: dict[str, str], form: dict[str, 
     if response.status_code == 200 and isinstance(body, dict) and body.get("id"):
         return Outcome(True, message_id=str(body["id"]), http_status=200)
     error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) and response.status_code in _LOST_ANSWER:
+        # A proxy's page, not the Graph API's: the request may have been done, its answer lost. No idempotency key.
+        return Outcome(False, Action.RETRY, http_status=response.status_code, detail=f"HTTP {response.status_code}",
+                       uncertain=True)  # fmt: skip
     error = error if isinstance(error, dict) else {}
     code = error.get("code") if isinstance(error.get("code"), int) else None
     action = classify(code, response.status_code)

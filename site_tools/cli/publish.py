@@ -117,7 +117,8 @@ def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
         click.echo(
             f"? {b.id} su {CHANNELS[channel]}: un invio precedente si è interrotto e l'esito è incerto. "
             "Controlla il canale: se il messaggio non c'è, ripubblica con "
-            f"«site-tools publish --only {b.id} --channel {channel} --resend-uncertain».",
+            f"«site-tools publish --only {b.id} --channel {channel} --resend-uncertain»; se c'è, segnalo come "
+            f"pubblicato con «site-tools publish --only {b.id} --channel {channel} --confirm-uncertain».",
             err=True,
         )
     if plan.waiting:
@@ -244,7 +245,14 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
 @click.option(
     "--resend-uncertain",
     is_flag=True,
-    help="Con --only: pubblica di nuovo su Telegram o sul Canale dopo un avvio interrotto (prima controlla il canale).",
+    help="Con --only e --channel: pubblica di nuovo un post dall'esito incerto (un avvio interrotto, una risposta "
+    "mai arrivata) che hai controllato non esserci sul canale.",
+)
+@click.option(
+    "--confirm-uncertain",
+    is_flag=True,
+    help="Con --only e --channel: il post dall'esito incerto c'è sul canale (l'hai controllato): segnalo come "
+    "pubblicato, senza ripubblicarlo.",
 )
 @click.option(
     "--approve-cost",
@@ -299,6 +307,7 @@ class PublishOptions:
     annotations: bool = False
     summary_file: Path | None = None
     posts_file: Path | None = None
+    confirm_uncertain: bool = False
 
 
 #: A run of the service's clock knows nothing of the last push: adopting there would mark a just-merged bulletin
@@ -324,8 +333,13 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     from site_tools.delivery.plan import commit_adoption, make_plan, missing_secrets, validate_for_publishing
     from site_tools.settings import Settings
 
-    if o.resend_uncertain and not o.only:
-        raise click.UsageError("--resend-uncertain vale per un avviso alla volta: aggiungi --only ID.")
+    for flag, given in (("--resend-uncertain", o.resend_uncertain), ("--confirm-uncertain", o.confirm_uncertain)):
+        # One post checked by hand: without --channel, every uncertain post of the bulletin would be resent.
+        if given and not (o.only and o.channel):
+            raise click.UsageError(f"{flag} vale per un post alla volta: aggiungi --only ID --channel CANALE.")
+    if o.confirm_uncertain:
+        _confirm_uncertain(config, o)
+        return
     if not o.dry_run:
         https.prepare()  # the TLS context of the first post, built while the run starts
     settings = Settings.from_env()
@@ -373,6 +387,19 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         failed = _weekly_digest(config, store, settings, content.bulletins, now, o, rate, deadline_at) or failed
     if failed:
         sys.exit(EXIT_PROBLEMS)
+
+
+def _confirm_uncertain(config: TownConfig, o: PublishOptions) -> None:
+    from site_tools.delivery.plan import confirm_uncertain
+
+    assert o.only and o.channel
+    with store_for(config, o.db_url) as store:
+        if not confirm_uncertain(store, o.only, o.channel):
+            raise click.ClickException(
+                f"{o.only} su {CHANNELS[o.channel]} non ha un post dall'esito incerto: nulla è cambiato "
+                "(«site-tools deliveries» mostra lo stato degli invii)."
+            )
+    click.echo(f"✔ {o.only} su {CHANNELS[o.channel]}: segnato come pubblicato, non verrà ripubblicato.")
 
 
 def _weekly_digest(

@@ -12,6 +12,7 @@ the site needs. :func:`town_model` is both, the whole block as a town writes it.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import unicodedata
 from datetime import date, time
@@ -464,12 +465,38 @@ class Facebook(Block):
     )
 
 
+#: Names that are never a public server's (the token would go to the service's own network).
+_LOCAL_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home.arpa", ".localdomain")
+
+
+def _public_host(host: str) -> bool:
+    """A name on the public Internet: not an IP address, not ``localhost`` or a name of one label or of a local zone."""
+    try:
+        ipaddress.ip_address(host)
+        return False
+    except ValueError:
+        pass
+    return "." in host.strip(".") and not host.endswith(_LOCAL_SUFFIXES) and host != "localhost"
+
+
 def _instance(value: str) -> str:
     parsed = urlparse(value)
+    shown = re.sub(r"//[^/@]*@", "//…@", value)  # a password written in the address is not repeated
     if parsed.scheme != "https" or not parsed.netloc or parsed.path not in ("", "/") or parsed.query:
         raise refuse(
-            f"«{value}» non è l'indirizzo di un server Mastodon.",
+            f"«{shown}» non è l'indirizzo di un server Mastodon.",
             "scrivi solo https:// e il nome del server, senza percorso: https://mastodon.uno.",
+        )
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    # The access token goes there: never a user name or password, another port, or the service's own network.
+    if "@" in parsed.netloc or port is not None or not _public_host((parsed.hostname or "").lower()):
+        raise refuse(
+            f"«{shown}» non è l'indirizzo pubblico di un server Mastodon.",
+            "scrivi https:// e il nome pubblico del server, senza credenziali né porta: https://mastodon.uno "
+            "(il token dell'account viene inviato a quell'indirizzo).",
         )
     return value.rstrip("/")
 

@@ -270,6 +270,13 @@ def _still_to_do(plan: Plan, store: Store, b: Bulletin, channel: str, state: str
     return True
 
 
+def confirm_uncertain(store: Store, bulletin_id: str, channel: str) -> bool:
+    """The editor found the uncertain post of a one-post channel online: it is done (False: nothing uncertain)."""
+    if channels.REGISTRY.types[channel].shared:
+        return False  # a shared channel's «sending» is a fan-out under way, resumed by the next run
+    return store.ledger.confirm_publication(bulletin_id, channel)
+
+
 def validate_for_publishing(content: Content, plan: Plan) -> list[Problem]:
     """Invariant 3, bulletin by bulletin: what is about to be sent is checked in full before anything leaves;
     a bulletin with a problem is left out of the plan (and reported), the others still go."""

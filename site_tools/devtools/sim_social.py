@@ -15,7 +15,9 @@
   ``{"error", "message"}``, 400 ``ExpiredToken`` for an expired token.
 
 Lengths are counted here with code of the simulator's own (not the renderer's), so a renderer that miscounts
-is refused as the real server would. ``social_answer_delay`` (``POST /_sim/config``) records a post and then
+is refused as the real server would. ``facebook_gateway_timeouts``: the next posts are recorded, then answered
+by a proxy's 504 page; ``bluesky_gateway_errors``: the next posts recorded, then answered by a gateway's
+``bluesky_gateway_status`` (502 by default). ``social_answer_delay`` (``POST /_sim/config``) records a post and then
 answers late: a client's timeout, with the post online (an uncertain outcome).
 ``POST /_sim/bluesky/revoke`` revokes every session (an app password revoked, or tokens long expired).
 """
@@ -52,11 +54,16 @@ def _graphemes(text: str) -> int:
     return len(regex.findall(r"\X", text))
 
 
+#: A link as Mastodon's extractor (twitter-text) finds it: it ends on a letter, a digit or one of ``/=#+-_``,
+#: never on the punctuation after it (``).``, ``»``, ``,``), which counts as text.
+_MASTODON_URL = r"\bhttps?://\S*[\w/=#+\-]"
+
+
 def _mastodon_length(text: str) -> int:
     import regex
 
-    urls = regex.findall(r"\bhttps?://\S+", text)
-    rest = regex.sub(r"\bhttps?://\S+", "", text)
+    urls = regex.findall(_MASTODON_URL, text)
+    rest = regex.sub(_MASTODON_URL, "", text)
     return _graphemes(rest) + 23 * len(urls)
 
 
@@ -100,6 +107,11 @@ class Social:
         self.sim.seq += 1
         post_id = f"{page}_{self.sim.seq}"
         self.facebook.append({"id": post_id, "message": message, "link": link, "t": time.time()})
+        if cfg.facebook_gateway_timeouts > 0:
+            cfg.facebook_gateway_timeouts -= 1
+            return web.Response(
+                status=504, text="<html><body>504 Gateway Time-out</body></html>", content_type="text/html"
+            )
         await self._late()
         return web.json_response({"id": post_id})
 
@@ -252,6 +264,11 @@ class Social:
         rkey = f"3sim{self.sim.seq:09d}"
         uri = f"at://{BSKY_DID}/app.bsky.feed.post/{rkey}"
         self.bluesky.append({"uri": uri, "record": record, "t": time.time()})
+        cfg = self.sim.config
+        if cfg.bluesky_gateway_errors > 0:
+            cfg.bluesky_gateway_errors -= 1
+            status = cfg.bluesky_gateway_status or 502
+            return web.Response(status=status, text=f"<html><body>{status}</body></html>", content_type="text/html")
         await self._late()
         return web.json_response({"uri": uri, "cid": _cid(json.dumps(record).encode()), "validationStatus": "valid"})
 

@@ -177,6 +177,11 @@ class SimConfig:
     bluesky_access_seconds: float = 7200.0
     bluesky_refresh_seconds: float = 90 * 86400.0
     social_answer_delay: float = 0.0  # a post is recorded, then answered this late (a client's timeout)
+    #: The next N Facebook posts are recorded, then answered by a proxy's 504 page (the answer lost on the way).
+    facebook_gateway_timeouts: int = 0
+    #: The next Bluesky posts are recorded, then answered by a gateway's error page with this status (502, 504).
+    bluesky_gateway_status: int = 0
+    bluesky_gateway_errors: int = 0
 
     def bucket_size(self) -> float:
         return self.burst if self.burst is not None else max(1.0, self.mps / 10)

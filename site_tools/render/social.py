@@ -44,7 +44,9 @@ def _patterns() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
     # «🇮🇹», «👨‍👩‍👧» and «è» written as e + a combining accent are one each, as the networks count them.
     import regex
 
-    return regex.compile(r"\X"), regex.compile(r"https?://[^\s]+")
+    # A link ends as Mastodon's extractor (twitter-text) ends it: on a letter, a digit or one of ``/=#+-_``, never
+    # on the «).», «»» or «,» after it, which the server counts as text (a link's own «)» counted too: never short).
+    return regex.compile(r"\X"), regex.compile(r"https?://\S*[\w/=#+\-]")
 
 
 def graphemes(text: str) -> list[str]:

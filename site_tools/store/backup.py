@@ -32,6 +32,7 @@ from typing import Any
 from site_tools import __version__
 from site_tools.store.database import Database, Target, describe_error
 from site_tools.store.migrations import _TYPES, MIGRATIONS
+from site_tools.store.service_state import SECRET_PREFIX
 
 FORMAT = "site-tools-backup/1"
 #: The backup's own table: what it is and what it holds. Not a table of the store (a test checks the name is free).
@@ -81,6 +82,11 @@ KEEP: dict[str, str] = {
 SKIP: dict[str, str] = {
     "parsed_bulletins": "the parse cache: rebuilt from content/ by the next publish",
     "staff_sessions": "logins: after a restore staff log in again (a session ended since the backup stays ended)",
+}
+#: Rows a kept table's backup leaves out, as an SQL condition on the rows it keeps: live credentials. A backup is
+#: copied off the server, and a restored credential would be stale anyway (the service logs in again).
+KEEP_ROWS: dict[str, str] = {
+    "service_state": f"key NOT LIKE '{SECRET_PREFIX}%'",  # the Bluesky session (channels/bluesky.py)
 }
 #: Handled apart: copied as the backup's schema version, never emptied.
 MIGRATIONS_TABLE = "schema_migrations"
@@ -211,7 +217,8 @@ class _Reader:
         conn = self.db.conn
         cursor = conn.cursor(name="site_tools_backup") if self.db.dialect == "postgresql" else conn.cursor()
         try:
-            cursor.execute(f"SELECT * FROM {table}")
+            where = f" WHERE {KEEP_ROWS[table]}" if table in KEEP_ROWS else ""
+            cursor.execute(f"SELECT * FROM {table}{where}")
             columns: list[str] | None = None
             while True:
                 batch = cursor.fetchmany(size)

@@ -346,6 +346,17 @@ class Ledger:
             (bulletin_id, channel),
         )
 
+    def confirm_publication(self, bulletin_id: str, channel: str) -> bool:
+        """An editor checked: the interrupted or uncertain post is online. Done, never posted again (False: it was
+        not «sending»)."""
+        with self.db.transaction():
+            changed = self.db.one(
+                "UPDATE publications SET state = 'done', detail = 'online: confermato dopo verifica', finished_at = ?"
+                " WHERE bulletin_id = ? AND channel = ? AND state = 'sending' RETURNING bulletin_id",
+                (time.time(), bulletin_id, channel),
+            )
+        return changed is not None
+
     def finish_publication(
         self,
         bulletin_id: str,

@@ -13,6 +13,10 @@ import time
 
 from site_tools.store.database import Database
 
+#: Keys of live credentials (a session's tokens): kept like the others, but never copied into a backup
+#: (store/backup.py). A channel that keeps one names its key with this prefix (channels/bluesky.py).
+SECRET_PREFIX = "secret."
+
 
 class ServiceState:
     def __init__(self, db: Database):
