@@ -233,11 +233,19 @@ def test_each_rating_opens_the_follow_up_question_the_model_associates_with_it(p
 
 
 def test_the_site_sets_no_cookie(page, server: str) -> None:
+    """What the checker reads: the cookies the pages it opens leave in the browser. Each step waits for the state
+    it leads to (the page's scripts run, the rating shown, the search's results drawn) before the cookies are
+    read, so a slow machine makes the test slower, never wrong."""
+    from playwright.sync_api import expect
+
     for url in ("", "novita/", BULLETIN, "note-legali/", "iscriviti/"):
-        page.goto(server + url)
-    page.locator('[data-element="feedback-rate-4"]').click()
-    page.locator(".md-search__input").fill("allerta")  # the search, which keeps its state in the browser
-    page.locator(".md-search-result__item").first.wait_for()
+        page.goto(server + url, wait_until="load")  # the page's own scripts have run
+        assert page.context.cookies() == [], url
+    page.locator('[data-element="feedback-rate-4"]').check()
+    expect(page.locator('[data-element="feedback-rating-positive"]')).to_be_visible()
+    page.locator(".md-search__input").fill("allerta")  # the search keeps its state in the browser
+    # Drawn once the search worker has loaded and indexed the site: the slow step on a loaded machine.
+    expect(page.locator(".md-search-result__item").first).to_be_visible(timeout=120_000)
     assert page.context.cookies() == []
 
 
