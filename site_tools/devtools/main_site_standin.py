@@ -64,11 +64,11 @@ def write_standin(folder: Path, origin: str) -> Path:
     button, against the address of the site it checks, not of the page that holds them."""
     pages: dict[str, list[tuple[str, str, str]]] = {"": [], **SECTIONS}
     for links in SECTIONS.values():
-        for _element, _text, target in links:
-            pages.setdefault(target, [])
+        for _element, _text, linked in links:
+            pages.setdefault(linked, [])
     for path, links in pages.items():
         title = path.strip("/").replace("/", " › ").replace("-", " ").capitalize() or "Sito istituzionale"
-        target = folder / path / "index.html"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(_page(origin, title, links), encoding="utf-8")
+        file = folder / path / "index.html"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(_page(origin, title, links), encoding="utf-8")
     return folder
