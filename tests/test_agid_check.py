@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from site_tools.devtools import agid_check, agid_report
 from site_tools.devtools.throwaway_ca import NSS_NICKNAME, make_ca, serve, trust_in_nss
 
-from .conftest import REPO
+from .conftest import REPO, Town
 
 FIXTURES = Path(__file__).parent / "fixtures" / "agid"
 
@@ -146,3 +146,71 @@ def test_the_script_itself_stops_with_the_message(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "AGID's checker is not configured" in done.stderr
+
+
+# --- the town's main site: a local stand-in the checker walks through -----------------------------------------
+
+
+#: What the checker's crawl looks for on the town's main site before it audits anything (its
+#: storage/municipality/menuItems.ts and gatherers/): section of the main site -> markers on it.
+CRAWLED = {
+    "amministrazione/": {"management-category-link"},
+    "servizi/": {"service-category-link", "service-link", "appointment-booking"},
+    "vivere-il-comune/": {"live-button-locations", "live-button-events"},
+}
+
+
+def test_the_standin_main_site_has_what_the_checkers_crawl_follows_on_another_host(tmp_path: Path) -> None:
+    from lxml import html as lxml_html
+
+    from site_tools.devtools.main_site_standin import NOTICE, write_standin
+
+    ca = make_ca(tmp_path / "ca")
+    trusting = ssl.create_default_context(cafile=str(ca.ca_cert))
+    (tmp_path / "main").mkdir()
+    with serve(tmp_path / "main", ca.server_context(), host="localhost") as origin:
+        # Another host than the site's (127.0.0.1): the checker audits no page of it, it only follows its links.
+        assert origin.startswith("https://localhost:")
+        write_standin(tmp_path / "main", origin)
+        for section, markers in {**CRAWLED, "domande-frequenti/": set()}.items():
+            page = httpx.get(origin + section, verify=trusting)
+            assert page.status_code == 200, section
+            document = lxml_html.fromstring(page.text)
+            assert NOTICE in document.text_content()  # says plainly what it is
+            links = {a.get("data-element"): a.get("href") for a in document.xpath("//a[@data-element]")}
+            assert set(links) == markers, section
+            for href in links.values():
+                # Absolute: the checker resolves the events button against the checked site's address.
+                assert href.startswith(origin)
+                assert httpx.get(href, verify=trusting).status_code == 200, href
+
+
+def test_the_checked_site_points_its_main_site_at_the_standin(
+    town: Town, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    config = town.root / "mkdocs.yml"
+    into = tmp_path_factory.mktemp("variant") / "config"
+    variant = agid_check.main_site_variant(config, into, "https://localhost:4443/")
+    original = config.read_text(encoding="utf-8").splitlines()
+    changed = [
+        (a, b) for a, b in zip(original, variant.read_text(encoding="utf-8").splitlines(), strict=True) if a != b
+    ]
+    assert [b for _a, b in changed] == ["    website: https://localhost:4443/"]
+    assert (variant.parent / "content").resolve() == town.root / "content"  # relative paths lead to the town's files
+
+    from site_tools.content.config import load_config
+
+    assert load_config(variant).identity.main_site("services_url") == "https://localhost:4443/servizi/"
+
+
+def test_the_script_refuses_a_configuration_whose_main_site_it_cannot_replace(
+    town: Town, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    config = town.root / "mkdocs.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "    website:", "    services_url: https://www.example.it/s/\n    website:"
+        )
+    )
+    with pytest.raises(agid_check.Missing, match="services_url"):
+        agid_check.main_site_variant(config, tmp_path_factory.mktemp("variant") / "config", "https://localhost:4443/")

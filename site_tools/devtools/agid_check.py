@@ -14,6 +14,7 @@ fetched and built (docs/reference/agid-checker.md says how); its folder comes fr
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,9 @@ from pathlib import Path
 
 import click
 
+from site_tools.content.identity import MAIN_SITE_SECTIONS
 from site_tools.devtools import agid_report
+from site_tools.devtools.main_site_standin import write_standin
 from site_tools.devtools.throwaway_ca import make_ca, serve, trust_in_nss
 
 #: The checker's options, as the issue ran it: a municipal site, every audit, every page it finds.
@@ -87,6 +90,31 @@ def start(checker: Path, label: str, url: str, out: Path, env: dict[str, str]) -
     return Run(label, url, out / f"{name}.json", log, process)
 
 
+#: ``website:`` in ``extra.town``: the town's main site, under which the menu's and the FAQ's links go.
+WEBSITE_LINE = re.compile(r"^(\s+website:)\s*\S+\s*$", re.MULTILINE)
+
+
+def main_site_variant(config: Path, into: Path, main_site: str) -> Path:
+    """A copy of the town's configuration with its main site (``extra.town.website``) at ``main_site``, the
+    local stand-in (:mod:`main_site_standin`), in ``into`` beside links to everything else in the configuration's
+    folder (``content/``…), which the configuration names by relative paths."""
+    text = config.read_text(encoding="utf-8")
+    written = [field for field in MAIN_SITE_SECTIONS if re.search(rf"^\s+{field}:", text, re.MULTILINE)]
+    if len(WEBSITE_LINE.findall(text)) != 1 or written:
+        raise Missing(
+            f"{config}: the script points the town's main site at a local stand-in by rewriting the one "
+            f"«website:» line of extra.town, and expects no {', '.join(MAIN_SITE_SECTIONS)} written there "
+            f"(found: {', '.join(written) or 'no single website line'}). Check the demo's mkdocs.yml."
+        )
+    into.mkdir(parents=True)
+    for entry in config.parent.iterdir():
+        if entry.name != config.name:
+            (into / entry.name).symlink_to(entry)
+    variant = into / config.name
+    variant.write_text(WEBSITE_LINE.sub(lambda m: f"{m.group(1)} {main_site}", text), encoding="utf-8")
+    return variant
+
+
 def build_demo_site(config: Path, into: Path) -> Path:
     from site_tools.site.build import build_site
 
@@ -129,11 +157,17 @@ def main(checker: str | None, out: Path, config: Path, timeout: int, chromium_pa
     started = time.monotonic()
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agid-check-")))
-        click.echo("Building the site…", err=True)
-        site = build_demo_site(config, work / "site")
         ca = make_ca(work / "ca")
         home = work / "home"
         trust_in_nss(home, ca.ca_cert)
+        # The town's main site: a stand-in on another host (localhost), so the checker walks through it and
+        # audits the site's own pages only (main_site_standin).
+        standin_dir = work / "main-site"
+        standin_dir.mkdir()
+        main_site = stack.enter_context(serve(standin_dir, ca.server_context(), host="localhost"))
+        write_standin(standin_dir, main_site)
+        click.echo(f"Building the site, its main site at the local stand-in {main_site}…", err=True)
+        site = build_demo_site(main_site_variant(config.resolve(), work / "config", main_site), work / "site")
         http_url = stack.enter_context(serve(site))
         https_url = stack.enter_context(serve(site, ca.server_context()))
         env = {
