@@ -530,3 +530,39 @@ def test_a_mistake_fixed_then_made_again_is_reported_again(town: Town, sqlite_ur
         again = cli(town, "publish", env=env, now="2026-11-23 12:30")
         assert again.returncode == 1 and "inesistente" in again.stdout + again.stderr
         assert sim.stats().get("requests", 0) == 0
+
+
+def test_the_services_publish_job_fails_loudly_on_a_missing_secret_and_sends_the_rest(
+    town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service runs the very publish in process for a push (OIDC-triggered): the job's exit code, its log lines
+    # (annotations for the workflow) and /health's last job say what the command says.
+    import asyncio
+
+    from site_tools.cli.inprocess import run_command
+    from site_tools.service.publishing import Runner
+
+    social_town(town, ONLY_BLUESKY)
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        for name, value in {**env, "SITE_TOOLS_NOW": NOW, "BLUESKY_APP_PASSWORD": ""}.items():
+            monkeypatch.setenv(name, value)
+
+        async def job() -> tuple[int | None, list[str], dict[str, Any]]:
+            runner = Runner(lambda: town.config, lambda: Store.open(sqlite_url), run_command, db_url=sqlite_url)
+            job_id, _ = await runner.db(lambda s: s.jobs.enqueue("push", "push:1:1:1", {"adopt": False}))
+            claimed = await runner.db(lambda s: s.jobs.claim(runner.owner, 30.0))
+            await runner.execute(claimed)
+            done = await runner.db(lambda s: s.jobs.get(job_id))
+            lines = [text for _, text in await runner.db(lambda s: s.jobs.lines(job_id))]
+            runner.close()
+            return done.exit_code, lines, runner.health()
+
+        exit_code, lines, health = asyncio.run(job())
+        assert exit_code == 1 and health["last"]["exit"] == 1
+        assert any(line.startswith("::error") and "BLUESKY_APP_PASSWORD" in line for line in lines), lines
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+        assert len(on_telegram(sim, "Fuga di gas")) == 1 and sim.messages()["bluesky"] == []
