@@ -124,8 +124,14 @@ def test_an_urgent_alert_goes_out_although_bluesky_lacks_its_password(town: Town
         assert "⚠ Bluesky: NON sarà inviato finché manca BLUESKY_APP_PASSWORD" in dry.stdout
         assert "⚠ Telegram" not in dry.stdout and sim.stats().get("requests", 0) == 0
 
-        run = cli(town, "publish", env=no_password)
+        summary = town.root / "summary.md"
+        ci = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        run = cli(town, "publish", env={**no_password, **ci})
         assert run.returncode == 1
+        assert any(
+            line.startswith("::error") and "BLUESKY_APP_PASSWORD" in line for line in run.stdout.splitlines()
+        )  # the workflow's annotation
+        assert "✗ Bluesky: non inviato, manca un segreto" in summary.read_text(encoding="utf-8")
         assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
         assert len(on_telegram(sim, "Fuga di gas")) == 1
         assert sim.messages()["bluesky"] == []
