@@ -141,7 +141,9 @@ def test_publish_and_deliveries_commands(demo_town: Town, tmp_path) -> None:
         assert again.returncode == 0 and "Niente da pubblicare" in again.stdout
 
 
-def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> None:
+def test_publish_without_any_secret_sends_only_what_needs_none(demo_town: Town, tmp_path) -> None:
+    # No WhatsApp nor Telegram secret: the list and Telegram wait (unpublished, for a run with the secrets); the
+    # WhatsApp Channel's manual post needs no secret and still reaches the editors, who paste it.
     url = f"sqlite:///{tmp_path / 's.db'}"
     cli(demo_town, "publish", env={"SITE_TOOLS_DB": url})
     add(demo_town, URGENT, "allerta-rossa")
@@ -149,6 +151,12 @@ def test_publish_without_secrets_sends_nothing(demo_town: Town, tmp_path) -> Non
     result = cli(demo_town, "publish", env={**no_secrets, "SITE_TOOLS_DB": url})
     assert result.returncode == 1
     assert "WHATSAPP_TOKEN" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Su Telegram, Lista WhatsApp non è partito nulla" in result.stderr
+    assert "Nulla è stato pubblicato" not in result.stderr
+    assert "Testo per il Canale WhatsApp" in result.stdout
+    shown = cli(demo_town, "deliveries", "allerta-rossa", env={"SITE_TOOLS_DB": url}).stdout
+    assert "Canale WhatsApp: manual" in shown
+    assert "Lista WhatsApp:" not in shown and "Telegram:" not in shown
 
 
 def test_phone_numbers_are_masked() -> None:

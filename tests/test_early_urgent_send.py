@@ -11,7 +11,6 @@ import pytest
 from site_tools.cli.publish import run_publish
 from site_tools.content import merged
 from site_tools.content.loading import load_content
-from site_tools.content.problems import InvalidContent
 from site_tools.store import Store
 
 from .conftest import Town
@@ -91,24 +90,39 @@ def test_a_file_name_not_in_utf8_does_not_stop_the_urgent_bulletin(
     assert sum("Allerta rossa" in p for p in posts) == 1  # and the run ended: its cache and ledger written
 
 
-def test_what_the_early_part_sent_is_reported_when_a_secret_stops_the_rest(
+def test_a_missing_secret_holds_back_only_its_channel_in_the_early_send_too(
     demo_town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An urgent bulletin for Telegram and the WhatsApp Channel goes early; an ordinary one needs the WhatsApp
-    list, whose token is missing: the run stops on the missing secret. It said nothing of the urgent bulletin
-    already sent, nor printed the text to paste in the WhatsApp Channel by hand."""
+    """The WhatsApp list's token is missing. An urgent bulletin still goes early (before the archive is read) to
+    Telegram and the WhatsApp Channel, an ordinary one in the whole run; nothing goes to the list, and the run
+    ends by naming the missing secret and failing. What went out is reported, with the Channel's text to paste."""
+    from site_tools.cli import publish as publish_module
+
+    sends: list[set[tuple[str, str]]] = []  # the (bulletin, channel) pairs of each part of the run
+    send = publish_module._send
+
+    def spy(*args: object) -> object:
+        plan = args[4]
+        sends.append({(item.bulletin.id, c) for item in plan.items for c in item.channels})  # type: ignore[attr-defined]
+        return send(*args)  # type: ignore[arg-type]
 
     def change(town: Town) -> None:
         monkeypatch.delenv("WHATSAPP_TOKEN")
-        town.write("2026-11-23-allerta-rossa.md", URGENT + "channels: [telegram, whatsapp_channel]\n")
+        monkeypatch.setattr(publish_module, "_send", spy)
+        town.write("2026-11-23-allerta-rossa.md", URGENT)
         ordinary = URGENT.replace("id: allerta-rossa", "id: sagra").replace("priority: urgent\n", "")
         town.write("2026-11-23-sagra.md", ordinary.replace("[protezione-civile]", "[viabilita]"))
 
-    with pytest.raises(InvalidContent, match="WHATSAPP_TOKEN"):
-        publish_after(demo_town, sqlite_url, monkeypatch, change)
-    out = capsys.readouterr().out
-    assert "✔ allerta-rossa → Telegram" in out
-    assert "Testo per il Canale WhatsApp" in out.split("✔ allerta-rossa → Telegram")[1]
+    posts, code = publish_after(demo_town, sqlite_url, monkeypatch, change)
+    assert code == 1
+    early, rest = sends
+    assert ("allerta-rossa", "telegram") in early and {b for b, _ in early} == {"allerta-rossa"}
+    assert ("sagra", "telegram") in rest and not {p for p in early | rest if p[1] == "whatsapp_list"}
+    assert sum("/allerta-rossa/" in p for p in posts) == 1 and sum("/sagra/" in p for p in posts) == 1
+    captured = capsys.readouterr()
+    assert "WHATSAPP_TOKEN" in captured.err and "Su Lista WhatsApp non è partito nulla" in captured.err
+    assert "✔ allerta-rossa → Telegram" in captured.out
+    assert "Testo per il Canale WhatsApp" in captured.out.split("✔ allerta-rossa → Telegram")[1]
 
 
 def test_an_undated_bulletin_staged_but_not_committed_is_not_cached_with_the_date_of_that_run(

@@ -25,6 +25,7 @@ from site_tools.store import Store
 from .command import Ran, site_tools
 from .conftest import Town
 from .services import phones, send_json, serving, simulator
+from .test_social_channels import ONLY_BLUESKY, social_town
 
 pytestmark = pytest.mark.slow  # whole publishing runs, scenario by scenario, against the simulator
 
@@ -64,6 +65,10 @@ def sent(sim: Any, bulletin_id: str) -> Counter[str]:
     return Counter(m["to"] for m in sim.messages()["whatsapp"] if m["callback"] == bulletin_id)
 
 
+def on_telegram(sim: Any, title: str) -> list[str]:
+    return [m["text"] for m in sim.messages()["telegram"] if title in m["text"]]
+
+
 def state(url: str, bulletin_id: str, channel: str) -> str | None:
     store = Store.open(url)
     try:
@@ -90,16 +95,60 @@ def test_a_new_towns_first_bulletin_is_sent_after_a_run_that_failed_on_a_missing
         write(town, "2026-11-24-biblioteca.md", NORMAL, "biblioteca", date="2026-11-24 08:00")  # scheduled
         no_secret = cli(town, "publish", env={**env, "WHATSAPP_TOKEN": ""})
         assert no_secret.returncode == 1 and "WHATSAPP_TOKEN" in no_secret.stderr
-        assert sim.stats().get("requests", 0) == 0
+        assert sim.stats().get("requests", 0) == 0  # the list waits for its token…
+        assert len(on_telegram(sim, "Fuga di gas")) == 1  # …Telegram needs none of it: it goes at once
+        assert state(store_url, "fuga-di-gas", "whatsapp_list") is None  # unpublished, not lost
 
         after = cli(town, "publish", env=env)
         assert after.returncode == 0, after.stderr
         assert "storici" not in after.stdout
         assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+        assert len(on_telegram(sim, "Fuga di gas")) == 1  # not twice
 
         due = cli(town, "publish", env=env, now="2026-11-24 08:05")
         assert due.returncode == 0, due.stderr
         assert sent(sim, "biblioteca") == Counter(dict.fromkeys(phones(5), 1))
+
+
+def test_an_urgent_alert_goes_out_although_bluesky_lacks_its_password(town: Town, sqlite_url: str) -> None:
+    # The town added «bluesky:» to mkdocs.yml before putting the app password on the server.
+    social_town(town, ONLY_BLUESKY)
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        no_password = {**env, "BLUESKY_APP_PASSWORD": ""}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        dry = cli(town, "publish", "--dry-run", env=no_password)
+        assert dry.returncode == 0, dry.stderr
+        assert "⚠ Bluesky: NON sarà inviato finché manca BLUESKY_APP_PASSWORD" in dry.stdout
+        assert "⚠ Telegram" not in dry.stdout and sim.stats().get("requests", 0) == 0
+
+        summary = town.root / "summary.md"
+        ci = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+        run = cli(town, "publish", env={**no_password, **ci})
+        assert run.returncode == 1
+        assert any(
+            line.startswith("::error") and "BLUESKY_APP_PASSWORD" in line for line in run.stdout.splitlines()
+        )  # the workflow's annotation
+        assert "✗ Bluesky: non inviato, manca un segreto" in summary.read_text(encoding="utf-8")
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+        assert len(on_telegram(sim, "Fuga di gas")) == 1
+        assert sim.messages()["bluesky"] == []
+        assert "[BLUESKY_APP_PASSWORD] manca BLUESKY_APP_PASSWORD." in run.stderr
+        assert "Password per le app" in run.stderr  # the fix: where to create it
+        assert "Su Bluesky non è partito nulla" in run.stderr
+        assert state(sqlite_url, "fuga-di-gas", "bluesky") is None
+
+        later = cli(town, "publish", env=env)
+        assert later.returncode == 0, later.stderr
+        (post,) = sim.messages()["bluesky"]
+        assert post["record"]["embed"]["external"]["uri"].endswith("/fuga-di-gas/")
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))  # nothing else twice
+        assert len(on_telegram(sim, "Fuga di gas")) == 1
+        again = cli(town, "publish", env=env)
+        assert again.returncode == 0 and "Niente da pubblicare" in again.stdout
+        assert len(sim.messages()["bluesky"]) == 1
 
 
 def test_adopt_records_what_was_there_and_nothing_after(town: Town, sqlite_url: str) -> None:
@@ -487,3 +536,39 @@ def test_a_mistake_fixed_then_made_again_is_reported_again(town: Town, sqlite_ur
         again = cli(town, "publish", env=env, now="2026-11-23 12:30")
         assert again.returncode == 1 and "inesistente" in again.stdout + again.stderr
         assert sim.stats().get("requests", 0) == 0
+
+
+def test_the_services_publish_job_fails_loudly_on_a_missing_secret_and_sends_the_rest(
+    town: Town, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The service runs the very publish in process for a push (OIDC-triggered): the job's exit code, its log lines
+    # (annotations for the workflow) and /health's last job say what the command says.
+    import asyncio
+
+    from site_tools.cli.inprocess import run_command
+    from site_tools.service.publishing import Runner
+
+    social_town(town, ONLY_BLUESKY)
+    with simulator("--latency", "0.01") as sim:
+        subscribe(sqlite_url, 5)
+        env = {**sim.env(), "SITE_TOOLS_DB": sqlite_url}
+        assert cli(town, "adopt", env=env).returncode == 0
+        write(town, "2026-11-23-fuga-di-gas.md", URGENT, "fuga-di-gas")
+        for name, value in {**env, "SITE_TOOLS_NOW": NOW, "BLUESKY_APP_PASSWORD": ""}.items():
+            monkeypatch.setenv(name, value)
+
+        async def job() -> tuple[int | None, list[str], dict[str, Any]]:
+            runner = Runner(lambda: town.config, lambda: Store.open(sqlite_url), run_command, db_url=sqlite_url)
+            job_id, _ = await runner.db(lambda s: s.jobs.enqueue("push", "push:1:1:1", {"adopt": False}))
+            claimed = await runner.db(lambda s: s.jobs.claim(runner.owner, 30.0))
+            await runner.execute(claimed)
+            done = await runner.db(lambda s: s.jobs.get(job_id))
+            lines = [text for _, text in await runner.db(lambda s: s.jobs.lines(job_id))]
+            runner.close()
+            return done.exit_code, lines, runner.health()
+
+        exit_code, lines, health = asyncio.run(job())
+        assert exit_code == 1 and health["last"]["exit"] == 1
+        assert any(line.startswith("::error") and "BLUESKY_APP_PASSWORD" in line for line in lines), lines
+        assert sent(sim, "fuga-di-gas") == Counter(dict.fromkeys(phones(5), 1))
+        assert len(on_telegram(sim, "Fuga di gas")) == 1 and sim.messages()["bluesky"] == []

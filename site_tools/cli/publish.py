@@ -24,6 +24,7 @@ from site_tools.cli.common import (
     pass_ctx,
     store_for,
 )
+from site_tools.cli.common import report as report_problems
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import CHANNELS, TownConfig
 from site_tools.content.loading import Content, load_content
@@ -88,6 +89,9 @@ KEPT_HISTORICAL = (
 
 
 def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: Store, rate: float) -> None:
+    from site_tools.delivery.plan import missing_secrets
+
+    missing = missing_secrets(plan, by_name)
     if plan.historical:
         click.echo(f"Primo avvio: {count(len(plan.historical), HISTORICAL_WOULD[0], HISTORICAL_WOULD[1])}.")
     by_choice = store.subscribers.count_by_choice()
@@ -99,10 +103,21 @@ def print_dry_run(plan: Plan, by_name: dict[str, Channel], links: Links, store: 
             channel = by_name[name]
             rendered = channel.render(b, links)
             click.echo(f"--- {channel.label}: {rendered.facts}; {channel.estimate(b, audience, rate).describe(who)}")
+            if name in missing:
+                click.echo(not_until_secret(channel.label, missing[name]))
             click.echo("\n\n[…]\n\n".join(rendered.parts))
     _print_plan_notes(plan)
     if not plan.items:
         click.echo("Niente da pubblicare adesso.")
+
+
+def not_until_secret(label: str, problems: list[Problem]) -> str:
+    """A channel of the plan without its secret, in a dry run: the others go, this one waits."""
+    fields = ", ".join(dict.fromkeys(p.field for p in problems if p.field))
+    return (
+        f"⚠ {label}: NON sarà inviato finché manca {fields} sul server (segreti del CI); gli altri canali partono "
+        "lo stesso, e questo partirà con la prima pubblicazione dopo che il segreto è stato aggiunto."
+    )
 
 
 def _print_plan_notes(plan: Plan, fresh: set[str] | None = None) -> None:
@@ -330,7 +345,7 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
     from site_tools import channels
     from site_tools.channels import https
     from site_tools.content.dates import now as current_time
-    from site_tools.delivery.plan import commit_adoption, make_plan, missing_secrets, validate_for_publishing
+    from site_tools.delivery.plan import commit_adoption, make_plan, set_aside_without_secrets, validate_for_publishing
     from site_tools.settings import Settings
 
     for flag, given in (("--resend-uncertain", o.resend_uncertain), ("--confirm-uncertain", o.confirm_uncertain)):
@@ -375,18 +390,27 @@ def run_publish(config: TownConfig, o: PublishOptions) -> None:
         commit_adoption(plan, store)  # decided: a run that fails from here on has swallowed nothing
         if early:
             plan.drop({(r.bulletin_id, r.channel) for r in early.results})
-        secrets = missing_secrets(plan, by_name)
-        if secrets:
-            if early:  # already out: said (with the WhatsApp Channel's text to paste) before the run stops
-                _conclude(content, store, settings, plan, early, links, o)
-            raise InvalidContent(secrets)
+        secrets = set_aside_without_secrets(plan, by_name)  # reported at the end, once everything else went
         report = _send(config, store, settings, links, plan, o, rate, deadline_at)
         if early:
             report = early.followed_by(report)
         failed = _conclude(content, store, settings, plan, report, links, o)
         failed = _weekly_digest(config, store, settings, content.bulletins, now, o, rate, deadline_at) or failed
-    if failed:
+    if secrets:
+        report_problems(secrets, set_aside_outcome(plan.set_aside))
+    if failed or secrets:
         sys.exit(EXIT_PROBLEMS)
+
+
+def set_aside_outcome(names: tuple[str, ...]) -> str:
+    """What a run without some secrets did not do, and when it will (after the problems, in the log)."""
+    if not names:
+        return ""
+    which = ", ".join(CHANNELS[n] for n in names)
+    return (
+        f"Su {which} non è partito nulla (gli altri canali non aspettano, il loro esito è qui sopra): "
+        "partirà con la prossima pubblicazione dopo che il segreto è stato aggiunto."
+    )
 
 
 def _confirm_uncertain(config: TownConfig, o: PublishOptions) -> None:
@@ -457,7 +481,7 @@ def send_urgent_first(
     """
     from site_tools import channels
     from site_tools.content.loading import load_changed
-    from site_tools.delivery.plan import make_plan, missing_secrets, validate_for_publishing
+    from site_tools.delivery.plan import make_plan, set_aside_without_secrets, validate_for_publishing
 
     if o.resend_uncertain or store.ledger.adoption() is None:
         return None
@@ -470,7 +494,8 @@ def send_urgent_first(
     if not plan.items:
         return None
     validate_for_publishing(partial, plan)  # a problem keeps the bulletin out; the whole run reports it
-    if not plan.items or missing_secrets(plan, channels.create(config, settings)):
+    set_aside_without_secrets(plan, channels.create(config, settings))  # the whole run reports them
+    if not plan.items:
         return None
     links = Links(config, partial.bulletins, {shown: url for url, shown in partial.known.urls.items()})
     return _send(config, store, settings, links, plan, o, rate, deadline_at)
@@ -536,7 +561,8 @@ def _conclude(
         click.echo(line, err=line.startswith("⚠"))
     annotate(content, plan, fresh)
     failed = (
-        bool(fresh)
+        bool(plan.set_aside)
+        or bool(fresh)
         or bool(report.uncertain)
         or any(r.state in ("failed", "paused", "uncertain") for r in report.results)
     )
@@ -585,6 +611,11 @@ def job_summary(
         when = "**nuovo**" if refusal.key in fresh else "già segnalato"
         lines.append(f"- ✗ {when}: {refusal.reason.splitlines()[0]}")
     lines += [f"- {line}" for line in issue_lines]
+    lines += [
+        f"- ✗ {CHANNELS[name]}: non inviato, manca un segreto (il log dice quale): partirà con la prossima "
+        "pubblicazione dopo che è stato aggiunto."
+        for name in plan.set_aside
+    ]
     if len(lines) == 2:
         lines.append("Niente da pubblicare adesso.")
     return "\n".join(lines) + "\n"

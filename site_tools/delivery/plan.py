@@ -8,7 +8,9 @@ every visible bulletin *historical* and sends nothing old; a bulletin dated
 more than ``max_age`` ago is refused unless forced.
 
 Validation (invariant 3) runs first: any problem in the configuration or the
-bulletins stops the run before a single message leaves.
+bulletins stops the run before a single message leaves. A channel without its
+secret does not stop the others: it is set aside for the run (its pairs stay
+unpublished, sent by a later run with the secret) and reported at the end.
 
 The ledger knows bulletins by id; it also remembers which file each id stood
 for when it first went out (:class:`~site_tools.store.ledger.Origin`: path and
@@ -74,9 +76,12 @@ class Plan:
     #: never sent
     held_back: list[Problem] = field(default_factory=list)
     unrecorded: dict[str, Origin] = field(default_factory=dict)  # ids in the ledger whose file it does not know
+    #: channels left out of this run for a missing secret (:func:`set_aside_without_secrets`)
+    set_aside: tuple[str, ...] = ()
 
     def drop(self, pairs: set[tuple[str, str]]) -> None:
-        """Leave out these (bulletin id, channel) pairs: an earlier part of the run published them."""
+        """Leave out these (bulletin id, channel) pairs: an earlier part of the run published them, or their channel
+        lacks its secret."""
         kept = ((item, tuple(c for c in item.channels if (item.bulletin.id, c) not in pairs)) for item in self.items)
         self.items = [PlanItem(item.bulletin, rest) for item, rest in kept if rest]
 
@@ -288,11 +293,23 @@ def validate_for_publishing(content: Content, plan: Plan) -> list[Problem]:
     return plan.problems
 
 
-def missing_secrets(plan: Plan, by_name: dict[str, Channel]) -> list[Problem]:
+def missing_secrets(plan: Plan, by_name: dict[str, Channel]) -> dict[str, list[Problem]]:
+    """The channels this plan needs that lack a secret, with their problems (a gateway's always: it is a
+    configuration mistake even on a run that does not need it)."""
     needed = {c for item in plan.items for c in item.channels}
-    return [
-        problem
-        for name, channel in by_name.items()
-        for problem in channel.missing_secrets()
-        if name in needed or channel.mode() == "gateway"
-    ]
+    found = {name: channel.missing_secrets() for name, channel in by_name.items()}
+    return {
+        name: problems
+        for name, problems in found.items()
+        if problems and (name in needed or by_name[name].mode() == "gateway")
+    }
+
+
+def set_aside_without_secrets(plan: Plan, by_name: dict[str, Channel]) -> list[Problem]:
+    """A channel without its secret sits this run out, and only that channel: its (bulletin, channel) pairs leave
+    the plan, unpublished, so a later run with the secret sends them (the usual max-age rules apply to a bulletin
+    sent nowhere yet); every other channel goes. The problems are returned for the run to report at its end."""
+    missing = missing_secrets(plan, by_name)
+    plan.set_aside = tuple(name for name in by_name if name in missing)
+    plan.drop({(item.bulletin.id, c) for item in plan.items for c in item.channels if c in missing})
+    return [problem for problems in missing.values() for problem in problems]
