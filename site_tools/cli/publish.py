@@ -215,6 +215,22 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     return True
 
 
+def _uncertain_options(command: Any) -> Any:
+    """The two ways out of a post whose outcome is uncertain, after an editor checked the channel."""
+    command = click.option(
+        "--confirm-uncertain",
+        is_flag=True,
+        help="Con --only e --channel: il post dall'esito incerto c'è sul canale (l'hai controllato): segnalo come "
+        "pubblicato, senza ripubblicarlo.",
+    )(command)
+    return click.option(
+        "--resend-uncertain",
+        is_flag=True,
+        help="Con --only e --channel: pubblica di nuovo un post dall'esito incerto (un avvio interrotto, una "
+        "risposta mai arrivata) che hai controllato non esserci sul canale.",
+    )(command)
+
+
 @click.command()
 @click.option(
     "--dry-run",
@@ -257,18 +273,7 @@ def print_deliveries(store: Store, bulletin_id: str) -> bool:
     show_default=True,
     help="Secondi di attesa della ricevuta prima di rinviare dopo un tempo scaduto.",
 )
-@click.option(
-    "--resend-uncertain",
-    is_flag=True,
-    help="Con --only e --channel: pubblica di nuovo un post dall'esito incerto (un avvio interrotto, una risposta "
-    "mai arrivata) che hai controllato non esserci sul canale.",
-)
-@click.option(
-    "--confirm-uncertain",
-    is_flag=True,
-    help="Con --only e --channel: il post dall'esito incerto c'è sul canale (l'hai controllato): segnalo come "
-    "pubblicato, senza ripubblicarlo.",
-)
+@_uncertain_options
 @click.option(
     "--approve-cost",
     is_flag=True,
