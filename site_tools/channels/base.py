@@ -205,8 +205,15 @@ class Channel:
         """How it is sent: ``api``, ``gateway`` or ``manual`` (recorded with the publication)."""
         return "api"
 
+    #: What the channel needs on the server before it can send (declared once; :meth:`missing_secrets` reads it).
+    secrets: ClassVar[tuple[Secret, ...]] = ()
+
     def missing_secrets(self) -> list[Problem]:
-        return []
+        return [
+            secret_problem(s.variable, f"manca {s.variable}{': ' + s.why if s.why else ''}.", s.fix)
+            for s in self.secrets
+            if not getattr(self.settings, s.variable.lower())
+        ]
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         raise NotImplementedError
@@ -224,6 +231,15 @@ class Channel:
         """After the last delivery of a run, even when it failed."""
 
 
+@dataclass(frozen=True)
+class Secret:
+    """A setting a channel cannot send without (``settings.py``: the variable's name, lower case, is the field)."""
+
+    variable: str
+    fix: str
+    why: str = ""  # what goes wrong without it, when the name does not say
+
+
 def secret_problem(variable: str, message: str, fix: str) -> Problem:
     return Problem("ambiente (segreti del CI)", None, variable, message, fix)
 
@@ -237,6 +253,9 @@ class Registry:
     def register(self, cls: type[Channel]) -> type[Channel]:
         if cls.name not in CHANNELS:
             raise ValueError(f"channel {cls.name!r} is not in the editors' vocabulary (content.config.CHANNELS)")
+        for secret in cls.secrets:
+            if secret.variable.lower() not in Settings.model_fields:
+                raise ValueError(f"channel {cls.name!r}: {secret.variable} is not a setting (settings.py)")
         if cls.name in self.types:
             raise ValueError(f"channel {cls.name!r} registered twice")
         self.types[cls.name] = cls

@@ -30,13 +30,12 @@ from site_tools.channels.base import (
     KeyValue,
     Outcome,
     Rendered,
+    Secret,
     register,
-    secret_problem,
 )
 from site_tools.channels.errors import Action
 from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.problems import Problem
 from site_tools.render.links import Links
 from site_tools.render.share_image import share_image
 from site_tools.render.social import BlueskyPost, grapheme_count, render_bluesky
@@ -58,17 +57,13 @@ class BlueskyChannel(Channel):
     #: list must not wait for it. The post itself is one request; the fan-out is minutes.
     order = 95
 
-    def missing_secrets(self) -> list[Problem]:
-        if self.settings.bluesky_app_password:
-            return []
-        return [
-            secret_problem(
-                "BLUESKY_APP_PASSWORD",
-                "manca BLUESKY_APP_PASSWORD.",
-                "crea una password per le app nell'account Bluesky del Comune (Impostazioni › Password per le app) "
-                "e aggiungila sul server del servizio: mai la password dell'account.",
-            )
-        ]
+    secrets = (
+        Secret(
+            "BLUESKY_APP_PASSWORD",
+            "crea una password per le app nell'account Bluesky del Comune (Impostazioni › Password per le app) "
+            "e aggiungila sul server del servizio: mai la password dell'account.",
+        ),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         post = render_bluesky(bulletin, self.config, links)

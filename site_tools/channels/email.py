@@ -29,13 +29,12 @@ from site_tools.channels.base import (
     Estimate,
     NewsletterLedger,
     Rendered,
+    Secret,
     register,
-    secret_problem,
 )
 from site_tools.channels.smtp import Connection, SmtpDown, SmtpServer, Verdict
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
-from site_tools.content.problems import Problem
 from site_tools.formatting import number
 from site_tools.render.links import Links
 from site_tools.settings import reveal
@@ -162,25 +161,18 @@ class EmailChannel(Channel):
     order = 60  # after the one-post channels, before the WhatsApp list's long fan-out
     shared = True  # runs cooperate on a send: their claims on addresses are disjoint
 
-    def missing_secrets(self) -> list[Problem]:
-        problems = []
-        if not self.settings.smtp_host:
-            problems.append(
-                secret_problem(
-                    "SMTP_HOST",
-                    "manca SMTP_HOST: la newsletter non sa a quale server di posta consegnare.",
-                    "aggiungi SMTP_HOST (e SMTP_USERNAME, SMTP_PASSWORD) nei segreti del servizio.",
-                )
-            )
-        if not self.settings.newsletter_secret:
-            problems.append(
-                secret_problem(
-                    "NEWSLETTER_SECRET",
-                    "manca NEWSLETTER_SECRET: senza, i link per cancellarsi non si possono firmare.",
-                    "aggiungi NEWSLETTER_SECRET (un testo casuale lungo) nei segreti del servizio.",
-                )
-            )
-        return problems
+    secrets = (
+        Secret(
+            "SMTP_HOST",
+            "aggiungi SMTP_HOST (e SMTP_USERNAME, SMTP_PASSWORD) nei segreti del servizio.",
+            why="la newsletter non sa a quale server di posta consegnare",
+        ),
+        Secret(
+            "NEWSLETTER_SECRET",
+            "aggiungi NEWSLETTER_SECRET (un testo casuale lungo) nei segreti del servizio.",
+            why="senza, i link per cancellarsi non si possono firmare",
+        ),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         from site_tools.render.email import render_email

@@ -13,11 +13,10 @@ import time
 from typing import Any
 
 from site_tools.channels import https
-from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, register, secret_problem
+from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, Secret, register
 from site_tools.channels.errors import Action
 from site_tools.channels.posting import post_with_retries
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.problems import Problem
 from site_tools.formatting import number
 from site_tools.render.links import Links
 from site_tools.render.social import render_facebook
@@ -54,17 +53,13 @@ class FacebookChannel(Channel):
     name = "facebook"
     order = 30
 
-    def missing_secrets(self) -> list[Problem]:
-        if self.settings.facebook_page_token:
-            return []
-        return [
-            secret_problem(
-                "FACEBOOK_PAGE_TOKEN",
-                "manca FACEBOOK_PAGE_TOKEN.",
-                "aggiungi sul server del servizio il token della Pagina (vedi la guida «Facebook, Mastodon e "
-                "Bluesky» per il Comune).",
-            )
-        ]
+    secrets = (
+        Secret(
+            "FACEBOOK_PAGE_TOKEN",
+            "aggiungi sul server del servizio il token della Pagina (vedi la guida «Facebook, Mastodon e Bluesky» "
+            "per il Comune).",
+        ),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         post = render_facebook(bulletin, self.config, links)

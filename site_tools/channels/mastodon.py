@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from site_tools.channels import https
-from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, register, secret_problem
+from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, Secret, register
 from site_tools.channels.errors import Action
 from site_tools.channels.posting import post_with_retries
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.problems import Problem
 from site_tools.render.links import Links
 from site_tools.render.social import mastodon_length, mastodon_limit, render_mastodon
 from site_tools.settings import reveal
@@ -50,17 +49,13 @@ class MastodonChannel(Channel):
     name = "mastodon"
     order = 31
 
-    def missing_secrets(self) -> list[Problem]:
-        if self.settings.mastodon_access_token:
-            return []
-        return [
-            secret_problem(
-                "MASTODON_ACCESS_TOKEN",
-                "manca MASTODON_ACCESS_TOKEN.",
-                "aggiungi sul server del servizio il token dell'account Mastodon, con il solo permesso "
-                "write:statuses (vedi la guida «Facebook, Mastodon e Bluesky» per il Comune).",
-            )
-        ]
+    secrets = (
+        Secret(
+            "MASTODON_ACCESS_TOKEN",
+            "aggiungi sul server del servizio il token dell'account Mastodon, con il solo permesso write:statuses "
+            "(vedi la guida «Facebook, Mastodon e Bluesky» per il Comune).",
+        ),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         text = render_mastodon(bulletin, self.config, links)

@@ -15,12 +15,11 @@ from site_tools.channels.base import (
     DeliveryContext,
     Outcome,
     Rendered,
+    Secret,
     register,
-    secret_problem,
 )
 from site_tools.channels.errors import Action, classify_telegram
 from site_tools.content.bulletin import Bulletin
-from site_tools.content.problems import Problem
 from site_tools.formatting import count
 from site_tools.render.links import Links
 from site_tools.settings import reveal
@@ -37,16 +36,12 @@ class TelegramChannel(Channel):
     name = "telegram"
     order = 10
 
-    def missing_secrets(self) -> list[Problem]:
-        if self.settings.telegram_bot_token:
-            return []
-        return [
-            secret_problem(
-                "TELEGRAM_BOT_TOKEN",
-                "manca TELEGRAM_BOT_TOKEN.",
-                "aggiungi il token del bot (da @BotFather) nei segreti del repository.",
-            )
-        ]
+    secrets = (
+        Secret(
+            "TELEGRAM_BOT_TOKEN",
+            "aggiungi il token del bot (da @BotFather) sul server del servizio.",
+        ),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         from site_tools.render.telegram import render_telegram, visible_length

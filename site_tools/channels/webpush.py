@@ -31,14 +31,13 @@ from site_tools.channels.base import (
     Estimate,
     Outcome,
     Rendered,
+    Secret,
     register,
-    secret_problem,
 )
 from site_tools.channels.errors import Action
 from site_tools.content import limits
 from site_tools.content.bulletin import Bulletin
 from site_tools.content.config import TownConfig
-from site_tools.content.problems import Problem
 from site_tools.formatting import number
 from site_tools.render.links import Links
 from site_tools.settings import Settings, reveal
@@ -205,17 +204,13 @@ class WebPushChannel(Channel):
         super().__init__(config, settings)
         self._client: httpx.AsyncClient | None = None
 
-    def missing_secrets(self) -> list[Problem]:
-        if self.settings.vapid_private_key and self.settings.vapid_subject:
-            return []
-        return [
-            secret_problem(
-                "VAPID_PRIVATE_KEY",
-                "mancano VAPID_PRIVATE_KEY o VAPID_SUBJECT.",
-                "sul server del servizio imposta VAPID_PRIVATE_KEY (il file scritto da «site-tools webpush chiavi») "
-                "e VAPID_SUBJECT (mailto: con l'indirizzo dell'ufficio).",
-            )
-        ]
+    secrets = (
+        Secret(
+            "VAPID_PRIVATE_KEY",
+            "sul server del servizio imposta VAPID_PRIVATE_KEY: il file scritto da «site-tools webpush chiavi».",
+        ),
+        Secret("VAPID_SUBJECT", "sul server del servizio imposta VAPID_SUBJECT: mailto: con l'indirizzo dell'ufficio."),
+    )
 
     def render(self, bulletin: Bulletin, links: Links) -> Rendered:
         data = notification(bulletin, self.config, links)
