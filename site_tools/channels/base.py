@@ -241,7 +241,7 @@ class Secret:
 
 
 def secret_problem(variable: str, message: str, fix: str) -> Problem:
-    return Problem("ambiente (segreti del CI)", None, variable, message, fix)
+    return Problem("ambiente (segreti sul server del servizio)", None, variable, message, fix)
 
 
 @dataclass

@@ -115,7 +115,7 @@ def not_until_secret(label: str, problems: list[Problem]) -> str:
     """A channel of the plan without its secret, in a dry run: the others go, this one waits."""
     fields = ", ".join(dict.fromkeys(p.field for p in problems if p.field))
     return (
-        f"⚠ {label}: NON sarà inviato finché manca {fields} sul server (segreti del CI); gli altri canali partono "
+        f"⚠ {label}: NON sarà inviato finché manca {fields} sul server del servizio; gli altri canali partono "
         "lo stesso, e questo partirà con la prima pubblicazione dopo che il segreto è stato aggiunto."
     )
 
