@@ -3,8 +3,9 @@
 * ``POST /newsletter/iscrizione`` — the form on the site's signup page (a plain cross-origin form POST: no
   cookies, no session, so nothing to forge; a request whose ``Origin`` is neither the site's nor the service's is
   refused). The address is stored ``pending`` and a confirmation e-mail with a signed link is sent; the answer is
-  a redirect to the same «controlla la posta» page whether the address was new, pending or already subscribed,
-  so the form never tells who is subscribed. Rate-limited per client address and per e-mail address (a flood of
+  a redirect to the same «controlla la posta» page whether the address was new, pending or already subscribed
+  (an active address is sent an e-mail saying so instead, so that the answer's time and its failure when the SMTP
+  server is down are the same too): the form never tells who is subscribed. Rate-limited per client address and per e-mail address (a flood of
   confirmation e-mails to a victim is capped at a few an hour).
 * ``GET /newsletter/conferma?t=…`` — confirms (consent time, source and text recorded).
 * ``GET /newsletter/cancella?t=…`` shows a button; ``POST`` unsubscribes at once (RFC 8058's one-click POST, which
@@ -32,7 +33,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from site_tools.channels import newsletter_tokens as tokens
-from site_tools.channels.email import compose, confirm_url, normalize_address
+from site_tools.channels.email import compose, confirm_url, normalize_address, unsubscribe_url
 from site_tools.channels.smtp import SmtpDown, SmtpServer, Verdict, send_one
 from site_tools.content.config import TownConfig
 from site_tools.service.ratelimit import RateLimit
@@ -138,17 +139,22 @@ class NewsletterService:
             self.counts["limited"] += 1  # the owner of the address already has a link: no more e-mails for now
             return RedirectResponse("/newsletter/esito?e=controlla", 303)
         asked = await self._run(lambda store: store.newsletter.request(address))
+        # An address already subscribed is told so by e-mail (with its unsubscribe link): the same SMTP round trip,
+        # and the same answer when the server is down, as for a new one, so neither the page nor its timing tells
+        # an outsider who is subscribed.
         if asked.confirm:
             message = self._confirmation(address, asked.address_id)
-            try:
-                answer = await send_one(self.server, self._sender, address, message)
-            except SmtpDown as exc:
-                log.error("newsletter: confirmation e-mail not sent: %s", exc)
+        else:
+            message = self._already(address, asked.address_id)
+        try:
+            answer = await send_one(self.server, self._sender, address, message)
+        except SmtpDown as exc:
+            log.error("newsletter: confirmation e-mail not sent: %s", exc)
+            return self._page("Invio non riuscito", SMTP_DOWN, 503)
+        if answer.verdict is not Verdict.SENT:
+            log.warning("newsletter: confirmation e-mail %s (SMTP %s)", answer.verdict.value, answer.code)
+            if answer.verdict in (Verdict.DEFERRED, Verdict.UNSENT):
                 return self._page("Invio non riuscito", SMTP_DOWN, 503)
-            if answer.verdict is not Verdict.SENT:
-                log.warning("newsletter: confirmation e-mail %s (SMTP %s)", answer.verdict.value, answer.code)
-                if answer.verdict in (Verdict.DEFERRED, Verdict.UNSENT):
-                    return self._page("Invio non riuscito", SMTP_DOWN, 503)
         self.counts["requested"] += 1
         log.info("newsletter: subscription requested")
         return RedirectResponse("/newsletter/esito?e=controlla", 303)
@@ -167,6 +173,17 @@ class NewsletterService:
         )
         domain = self._sender.rsplit("@", 1)[1]
         subject = f"Conferma l'iscrizione agli avvisi del {self.config.name}"
+        return compose(self.config, address, subject, text, None, make_msgid(domain=domain))
+
+    def _already(self, address: str, address_id: int) -> bytes:
+        link = unsubscribe_url(self.config, self._secret, address_id)
+        text = (
+            f"Buongiorno,\n\nabbiamo ricevuto una nuova richiesta di iscrivere questo indirizzo alla newsletter degli "
+            f"avvisi del {self.config.name}: sei già iscritto, non devi fare nulla.\n\n"
+            f"Se invece non vuoi più ricevere gli avvisi per e-mail, apri questo link:\n{link}\n"
+        )
+        domain = self._sender.rsplit("@", 1)[1]
+        subject = f"Sei già iscritto agli avvisi del {self.config.name}"
         return compose(self.config, address, subject, text, None, make_msgid(domain=domain))
 
     # -- the links --------------------------------------------------------------------------------------
