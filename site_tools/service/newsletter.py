@@ -128,7 +128,7 @@ class NewsletterService:
             return self._page("Richiesta non valida", TOO_LONG, 413)
         form = await request.form()
         if str(form.get("sito", "")):  # the honeypot field, hidden to people
-            return RedirectResponse("/newsletter/esito?e=controlla", 303)
+            return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
         address = normalize_address(str(form.get("email", "")))
         if address is None:
             self.counts["refused"] += 1
@@ -137,7 +137,7 @@ class NewsletterService:
             return self._page("Manca il consenso", NO_CONSENT, 400)
         if self.limits.by_address.check(hashlib.sha256(address.encode()).hexdigest()):
             self.counts["limited"] += 1  # the owner of the address already has a link: no more e-mails for now
-            return RedirectResponse("/newsletter/esito?e=controlla", 303)
+            return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
         asked = await self._run(lambda store: store.newsletter.request(address))
         # An address already subscribed is told so by e-mail (with its unsubscribe link): the same SMTP round trip,
         # and the same answer when the server is down, as for a new one, so neither the page nor its timing tells
@@ -157,7 +157,7 @@ class NewsletterService:
                 return self._page("Invio non riuscito", SMTP_DOWN, 503)
         self.counts["requested"] += 1
         log.info("newsletter: subscription requested")
-        return RedirectResponse("/newsletter/esito?e=controlla", 303)
+        return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
 
     @property
     def _sender(self) -> str:
@@ -206,7 +206,7 @@ class NewsletterService:
             return self._page("Link non valido", BAD_UNSUBSCRIBE, 400)
         if request.method == "GET":
             button = (
-                f'<form method="post" action="/newsletter/cancella?t={html.escape(token, quote=True)}">'
+                f'<form method="post" action="{html.escape(self._url(f"/newsletter/cancella?t={token}"), quote=True)}">'
                 '<button type="submit">Annulla l\'iscrizione</button></form>'
             )
             return self._page("Annulla l'iscrizione", ASK_UNSUBSCRIBE + button, 200)
@@ -219,6 +219,11 @@ class NewsletterService:
 
     async def outcome(self, request: Request) -> Response:
         return self._page("Controlla la posta", CHECK_MAIL, 200)
+
+    def _url(self, path: str) -> str:
+        """``path`` on the service as the town reaches it: under ``newsletter_service_url``, which may have a path of
+        its own (a reverse proxy's prefix), as the e-mailed links are."""
+        return f"{self.config.newsletter_service_url or ''}{path}"
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _same_site(self, origin: str | None) -> bool:
