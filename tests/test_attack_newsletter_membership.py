@@ -27,7 +27,9 @@ def test_with_the_mail_server_down_a_subscribed_address_gets_the_same_answer(new
 
 
 def test_a_subscribed_address_is_told_so_by_e_mail_with_its_unsubscribe_link(
-    news_town: Town, sink, sqlite_url: str  # noqa: F811
+    news_town: Town,
+    sink,
+    sqlite_url: str,  # noqa: F811
 ) -> None:
     box, port = sink
     store = Store.open(sqlite_url)

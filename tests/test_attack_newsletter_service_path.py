@@ -26,7 +26,9 @@ UNDER = "https://www.valfiorita.example.it/servizi"
 def test_the_answers_stay_under_the_service_path(news_town: Town, sink, sqlite_url: str) -> None:  # noqa: F811
     _, port = sink
     path = news_town.root / "mkdocs.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace(f"service_url: {SERVICE}", f"service_url: {UNDER}"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(f"service_url: {SERVICE}", f"service_url: {UNDER}"), encoding="utf-8"
+    )
     config = news_town.config
     assert config.newsletter_service_url == UNDER
     svc = NewsletterService(config, Settings.from_env(smtp_env(port)), lambda: Store.open(sqlite_url))
