@@ -47,7 +47,12 @@ class Newsletter:
         an active one owes nothing (the form says the same either way: it never tells who is subscribed)."""
         now = time.time() if now is None else now
         with self.db.transaction():
-            row = self.db.one("SELECT id, status FROM newsletter_addresses WHERE address = ?", (address,))
+            row = self.db.one(
+                # A mailbox is one whatever the capitals it is typed with (the domain is stored in lower case; no
+                # provider a citizen uses tells «Mario@» from «mario@»): never two subscriptions for one person.
+                "SELECT id, status FROM newsletter_addresses WHERE LOWER(address) = LOWER(?) ORDER BY id LIMIT 1",
+                (address,),
+            )
             if row is None:
                 new = self.db.one(
                     "INSERT INTO newsletter_addresses (address, status, requested_at, updated_at)"
@@ -117,7 +122,10 @@ class Newsletter:
         but its id: the links already e-mailed name that id, and SQLite would give a deleted newest id to the next
         person who signs up, whom the erased person's old links would then unsubscribe or confirm."""
         with self.db.transaction():
-            row = self.db.one("SELECT id FROM newsletter_addresses WHERE address = ?", (address,))
+            row = self.db.one(
+                "SELECT id FROM newsletter_addresses WHERE LOWER(address) = LOWER(?) AND status <> ? ORDER BY id LIMIT 1",
+                (address, FORGOTTEN),
+            )
             if row is None:
                 return False
             self.db.execute("DELETE FROM newsletter_deliveries WHERE address_id = ?", (row[0],))
