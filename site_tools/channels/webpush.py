@@ -269,7 +269,13 @@ class WebPushChannel(Channel):
             raise ChannelStopped(self.name, Outcome(False, Action.STOP_RUN), "notifica troppo grande")
         sender = PushSender(self.vapid, self.settings.vapid_subject or "", self._client)
 
+        allowed = self.settings.webpush_services
+
         async def send(subscription: dict[str, Any]) -> Outcome:
+            # Checked again here, not only when the browser subscribed: a row stored under a wider list (a staging
+            # service sharing the store, a restored backup, a service since removed) is never POSTed to.
+            if not endpoint_allowed(str(subscription["endpoint"]), allowed):
+                return Outcome(False, Action.PERMANENT, detail="servizio di notifica non ammesso")
             return await sender.send(subscription, data, bulletin.urgent)
 
         report = await ctx.push_fan_out(bulletin, self.name, send, self.settings.webpush_concurrency)
@@ -326,6 +332,14 @@ def _allowed(origin: str, allowed: str) -> bool:
     return False
 
 
+def endpoint_allowed(endpoint: str, allowed: str) -> bool:
+    """Whether ``endpoint`` is on a push service ``allowed`` (``WEBPUSH_SERVICES``) names, with no user or password."""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return False
+    return _allowed(f"{parts.scheme}://{parts.netloc.lower()}", allowed)
+
+
 def check_subscription(body: Any, allowed: str) -> tuple[str, str, str]:
     """``(endpoint, p256dh, auth)`` of a ``PushSubscription.toJSON()``, or :class:`BadSubscription`.
 
@@ -340,7 +354,7 @@ def check_subscription(body: Any, allowed: str) -> tuple[str, str, str]:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
         raise BadSubscription("«endpoint» deve essere un indirizzo https di un servizio di notifica.")
-    if not _allowed(f"{parts.scheme}://{parts.netloc.lower()}", allowed):
+    if not endpoint_allowed(endpoint, allowed):
         raise BadSubscription("«endpoint» non è di un servizio di notifica dei browser conosciuto.")
     keys = body.get("keys")
     if not isinstance(keys, dict):
