@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """The same mailbox typed twice with different capitals («Mario@…», «mario@…») is one subscriber, not two.
 
 Mail servers treat the local part without regard to case (RFC 5321 allows otherwise; no provider a citizen uses
@@ -15,7 +16,7 @@ from .test_newsletter import ask, deliver, link_in, local, news_town, service_cl
 def test_an_address_typed_again_in_other_capitals_is_the_same_subscriber(
     news_town: Town,
     sink,
-    store_url: str,  # noqa: F811
+    store_url: str,
 ) -> None:
     box, port = sink
     for client in service_client(news_town.config, port, store_url):

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """A citizen asks the town to erase their newsletter address (GDPR art. 17): the town's staff must be able to,
 without Python. The only way was ``store.newsletter.forget(address)``, which the docs named as if it were a
 command."""
@@ -18,7 +19,7 @@ def forget(town: Town, address: str, db: str):
     return CliRunner().invoke(main, ["--config", config, "newsletter", "forget", address, "--db", db])
 
 
-def test_the_staff_erase_an_address_with_a_command(news_town: Town, store_url: str) -> None:  # noqa: F811
+def test_the_staff_erase_an_address_with_a_command(news_town: Town, store_url: str) -> None:
     store = Store.open(store_url)
     store.newsletter.add_active(["Anna.Bianchi@esempio.it", "altro@esempio.it"], "test", "test")
     ran = forget(news_town, "anna.bianchi@ESEMPIO.it", store_url)  # as the citizen wrote it in the request

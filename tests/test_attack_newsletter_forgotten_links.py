@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """After an address is erased (``forget``), the links in the e-mails it was sent must not act on someone else.
 
 SQLite gives a new row the highest id + 1, so erasing the newest address freed its id for the next person who
@@ -18,7 +19,7 @@ from .test_newsletter import SECRET, ask, link_in, local, news_town, service_cli
 def test_an_erased_address_s_links_never_act_on_the_next_subscriber(
     news_town: Town,
     sink,
-    store_url: str,  # noqa: F811
+    store_url: str,
 ) -> None:
     box, port = sink
     store = Store.open(store_url)

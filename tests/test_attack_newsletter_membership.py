@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """An outsider must not learn from the newsletter's form whether an address is subscribed.
 
 The form answered a new address by sending the confirmation e-mail (an SMTP round trip, and a 503 page when the
@@ -29,7 +30,7 @@ def test_with_the_mail_server_down_a_subscribed_address_gets_the_same_answer(new
 def test_a_subscribed_address_is_told_so_by_e_mail_with_its_unsubscribe_link(
     news_town: Town,
     sink,
-    sqlite_url: str,  # noqa: F811
+    sqlite_url: str,
 ) -> None:
     box, port = sink
     store = Store.open(sqlite_url)

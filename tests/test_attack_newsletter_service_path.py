@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """A town whose service sits under a path (``https://www.comune.example.it/servizi``, behind the town's reverse
 proxy): the newsletter's own redirects and forms must stay under that path, as its e-mailed links do.
 
@@ -23,7 +24,7 @@ from .test_newsletter import SECRET, SERVICE, SITE_ORIGIN, news_town, sink, smtp
 UNDER = "https://www.valfiorita.example.it/servizi"
 
 
-def test_the_answers_stay_under_the_service_path(news_town: Town, sink, sqlite_url: str) -> None:  # noqa: F811
+def test_the_answers_stay_under_the_service_path(news_town: Town, sink, sqlite_url: str) -> None:
     _, port = sink
     path = news_town.root / "mkdocs.yml"
     path.write_text(

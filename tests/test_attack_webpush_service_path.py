@@ -1,3 +1,4 @@
+# ruff: noqa: F811 — the fixtures are imported from the modules that define them
 """A town whose service sits under a path (``service.url: https://www.comune.example.it/servizi``): the site's
 notification button and service worker must send the subscription under that path, as the publisher's requests
 to the service do. They sent it to the host's root (``/push/iscrizione``): the town's web server answered 404 and
@@ -25,7 +26,7 @@ def _var(script: str, name: str) -> object:
     return json.loads(found.group(1))
 
 
-def test_the_button_and_the_worker_post_under_the_service_path(town: Town, keys: tuple[str, Path]) -> None:  # noqa: F811
+def test_the_button_and_the_worker_post_under_the_service_path(town: Town, keys: tuple[str, Path]) -> None:
     with_webpush(town, keys[0])
     path = town.root / "mkdocs.yml"
     path.write_text(path.read_text(encoding="utf-8").replace(f"url: {AUDIENCE}/", f"url: {UNDER}", 1))

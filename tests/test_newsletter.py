@@ -228,7 +228,9 @@ def test_the_form_is_rate_limited_per_client_and_per_address(news_town: Town, si
     for client in service_client(news_town.config, port, sqlite_url):
         # One address asked for four times: three confirmation e-mails, then none, and the same answer every time.
         answers = [ask(client, "vittima@esempio.it") for _ in range(4)]
-        assert {(a.status_code, a.headers["location"]) for a in answers} == {(303, f"{SERVICE}/newsletter/esito?e=controlla")}
+        assert {(a.status_code, a.headers["location"]) for a in answers} == {
+            (303, f"{SERVICE}/newsletter/esito?e=controlla")
+        }
         assert len(box.received_by("vittima@esempio.it")) == 3
         # Five requests from one client, then 429 with the wait.
         assert ask(client, "altro@esempio.it").status_code == 303
