@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +36,7 @@ from site_tools.channels import newsletter_tokens as tokens
 from site_tools.channels.email import compose, confirm_url, normalize_address, unsubscribe_url
 from site_tools.channels.smtp import SmtpDown, SmtpServer, Verdict, send_one
 from site_tools.content.config import TownConfig
+from site_tools.service.guard import Rejected, read_body
 from site_tools.service.ratelimit import RateLimit
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
@@ -123,10 +124,12 @@ class NewsletterService:
             page = self._page("Troppe richieste", TOO_MANY, 429)
             page.headers["Retry-After"] = str(int(wait) + 1)
             return page
-        body = await request.body()
-        if len(body) > MAX_FORM_BODY:
-            return self._page("Richiesta non valida", TOO_LONG, 413)
-        form = await request.form()
+        try:  # read up to the limit, within a deadline: never a whole huge or trickling body into memory
+            body = await read_body(request, limit=MAX_FORM_BODY)
+        except Rejected as exc:
+            return self._page("Richiesta non valida", TOO_LONG if exc.status == 413 else TOO_SLOW, exc.status)
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        form = {name: values[0] for name, values in fields.items()}
         if str(form.get("sito", "")):  # the honeypot field, hidden to people
             return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
         address = normalize_address(str(form.get("email", "")))
@@ -264,6 +267,7 @@ def _origin(url: str) -> str:
 NOT_READY = "<p>La newsletter non è ancora attiva. Riprova più tardi o scrivi all'URP del Comune.</p>"
 FOREIGN = "<p>Questa richiesta non arriva dal modulo del sito del Comune. Iscriviti dalla pagina «Iscriviti».</p>"
 TOO_MANY = "<p>Troppe richieste da questa connessione. Riprova tra qualche minuto.</p>"
+TOO_SLOW = "<p>Il modulo è arrivato troppo lentamente. Controlla la connessione e riprova.</p>"
 TOO_LONG = "<p>Il modulo inviato è troppo lungo. Compila solo il campo dell'indirizzo e-mail e riprova.</p>"
 BAD_ADDRESS = (
     "<p>L'indirizzo e-mail scritto nel modulo non è valido. Scrivilo intero, senza spazi, come "
