@@ -54,8 +54,15 @@ IN_RUN_WAIT = 30.0
 
 
 def normalize_address(text: str) -> str | None:
-    """The address as stored (domain in lower case), or None when it is not one we send to."""
+    """The address as stored (domain in lower case; a domain with accents in its ASCII form, ``xn--…``, as SMTP
+    servers take it), or None when it is not one we send to."""
     text = (text or "").strip()
+    if "@" in text and not text.rsplit("@", 1)[1].isascii():
+        local, domain = text.rsplit("@", 1)
+        try:
+            text = f"{local}@{domain.lower().encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
     if len(text) > ADDRESS_MAX or not ADDRESS.match(text):
         return None
     local, domain = text.rsplit("@", 1)

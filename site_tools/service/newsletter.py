@@ -132,10 +132,12 @@ class NewsletterService:
         form = {name: values[0] for name, values in fields.items()}
         if str(form.get("sito", "")):  # the honeypot field, hidden to people
             return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
-        address = normalize_address(str(form.get("email", "")))
+        typed = str(form.get("email", ""))
+        address = normalize_address(typed)
         if address is None:
             self.counts["refused"] += 1
-            return self._page("Indirizzo non valido", BAD_ADDRESS, 400)
+            accented = "@" in typed and not typed.strip().rsplit("@", 1)[0].isascii()
+            return self._page("Indirizzo non valido", BAD_ACCENT if accented else BAD_ADDRESS, 400)
         if str(form.get("consenso", "")) != "si":
             return self._page("Manca il consenso", NO_CONSENT, 400)
         if self.limits.by_address.check(hashlib.sha256(address.encode()).hexdigest()):
@@ -272,6 +274,10 @@ TOO_LONG = "<p>Il modulo inviato è troppo lungo. Compila solo il campo dell'ind
 BAD_ADDRESS = (
     "<p>L'indirizzo e-mail scritto nel modulo non è valido. Scrivilo intero, senza spazi, come "
     "<code>nome@esempio.it</code>, e riprova.</p>"
+)
+BAD_ACCENT = (
+    "<p>L'indirizzo e-mail scritto nel modulo ha lettere accentate prima della @: i server di posta non sempre le "
+    "accettano. Controlla come è scritto il tuo indirizzo (di solito senza accenti) e riprova.</p>"
 )
 NO_CONSENT = "<p>Per iscriverti spunta la casella del consenso nel modulo, poi invia di nuovo.</p>"
 SMTP_DOWN = (
