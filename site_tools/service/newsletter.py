@@ -140,7 +140,8 @@ class NewsletterService:
             return self._page("Indirizzo non valido", BAD_ACCENT if accented else BAD_ADDRESS, 400)
         if str(form.get("consenso", "")) != "si":
             return self._page("Manca il consenso", NO_CONSENT, 400)
-        if self.limits.by_address.check(hashlib.sha256(address.encode()).hexdigest()):
+        # One mailbox whatever its capitals (as the store sees it): the cap is not multiplied by retyping it.
+        if self.limits.by_address.check(hashlib.sha256(address.lower().encode()).hexdigest()):
             self.counts["limited"] += 1  # the owner of the address already has a link: no more e-mails for now
             return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
         asked = await self._run(lambda store: store.newsletter.request(address))
