@@ -36,6 +36,7 @@ from site_tools.channels import newsletter_tokens as tokens
 from site_tools.channels.email import compose, confirm_url, normalize_address, unsubscribe_url
 from site_tools.channels.smtp import SmtpDown, SmtpServer, Verdict, send_one
 from site_tools.content.config import TownConfig
+from site_tools.render.email import consent_text
 from site_tools.service.guard import Rejected, read_body
 from site_tools.service.ratelimit import RateLimit
 from site_tools.settings import Settings, reveal
@@ -48,13 +49,6 @@ T = TypeVar("T")
 MAX_FORM_BODY = 4096
 #: Where the consent came from, as recorded.
 SOURCE = "modulo del sito"
-
-
-def consent_text(config: TownConfig) -> str:
-    return (
-        f"Chiedo di ricevere per e-mail gli avvisi del {config.name} (newsletter). Posso annullare l'iscrizione "
-        "in ogni momento dal link in fondo a ogni e-mail."
-    )
 
 
 @dataclass
