@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from functools import cached_property
 from pathlib import Path
@@ -306,6 +307,9 @@ class BadSubscription(ValueError):
     """A PushSubscription the service refuses; the message (Italian) says which field and why."""
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
 def unb64url(text: str) -> bytes:
     text = text.rstrip("=")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -313,9 +317,13 @@ def unb64url(text: str) -> bytes:
 
 def _key(keys: dict[str, Any], name: str, size: int) -> str:
     value = keys.get(name)
-    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.replace("-", "").replace("_", "").isalnum():
+    # ASCII only (str.isalnum would let accented and non-Latin letters through, and the decoder raise on them).
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or not _BASE64URL.fullmatch(value):
         raise BadSubscription(f"«keys.{name}» manca o non è in base64url.")
-    raw = unb64url(value)
+    try:
+        raw = unb64url(value)
+    except ValueError:  # binascii.Error: a length no base64 text has
+        raise BadSubscription(f"«keys.{name}» non è in base64url (lunghezza impossibile).") from None
     if len(raw) != size:
         raise BadSubscription(f"«keys.{name}» deve essere di {size} byte, non {len(raw)}.")
     return value.rstrip("=")
