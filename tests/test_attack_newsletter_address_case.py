@@ -24,7 +24,7 @@ def test_an_address_typed_again_in_other_capitals_is_the_same_subscriber(
             assert ask(client, typed).status_code == 303
             message = box.received_by(typed)[-1].message.get_content()
             if "/newsletter/conferma" in message:
-                assert client.get(local(link_in(message, "/newsletter/conferma"))).status_code == 200
+                assert client.post(local(link_in(message, "/newsletter/conferma"))).status_code == 200
     store = Store.open(store_url)
     assert store.newsletter.count() == 1
     write(news_town, "2026-11-23-mercato")

@@ -24,7 +24,7 @@ def test_the_recorded_consent_is_the_ticked_sentence(news_town: Town, sink, sqli
     for client in service_client(config, port, sqlite_url):
         ask(client, "anna@esempio.it")
         [message] = box.received_by("anna@esempio.it")
-        assert client.get(local(link_in(message.message.get_content(), "/newsletter/conferma"))).status_code == 200
+        assert client.post(local(link_in(message.message.get_content(), "/newsletter/conferma"))).status_code == 200
     store = Store.open(sqlite_url)
     _, source, text = store.newsletter.consent(1)
     assert source == "modulo del sito" and text == shown

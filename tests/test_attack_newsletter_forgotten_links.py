@@ -37,9 +37,11 @@ def test_an_erased_address_s_links_never_act_on_the_next_subscriber(
     for client in service_client(news_town.config, port, store_url):
         assert ask(client, "nuovo@esempio.it").status_code == 303
         # The erased person's confirmation link does not confirm the newcomer.
-        assert client.get(local(old_confirm)).status_code == 400
+        assert client.post(local(old_confirm)).status_code == 400
         [confirmation] = box.received_by("nuovo@esempio.it")
-        assert client.get(local(link_in(confirmation.message.get_content(), "/newsletter/conferma"))).status_code == 200
+        assert (
+            client.post(local(link_in(confirmation.message.get_content(), "/newsletter/conferma"))).status_code == 200
+        )
         # Nor does their unsubscribe link unsubscribe the newcomer.
         assert client.post(local(old_unsubscribe), data={"List-Unsubscribe": "One-Click"}).status_code == 400
     new_id = store.newsletter.db.scalar("SELECT id FROM newsletter_addresses WHERE address = ?", ("nuovo@esempio.it",))

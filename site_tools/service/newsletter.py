@@ -7,7 +7,8 @@
   (an active address is sent an e-mail saying so instead, so that the answer's time and its failure when the SMTP
   server is down are the same too): the form never tells who is subscribed. Rate-limited per client address and per e-mail address (a flood of
   confirmation e-mails to a victim is capped at a few an hour).
-* ``GET /newsletter/conferma?t=…`` — confirms (consent time, source and text recorded).
+* ``GET /newsletter/conferma?t=…`` shows a button; ``POST`` confirms (consent time, source and text recorded): mail
+  scanners open every link of an e-mail, and must not confirm a stranger's address.
 * ``GET /newsletter/cancella?t=…`` shows a button; ``POST`` unsubscribes at once (RFC 8058's one-click POST, which
   mail clients send with ``List-Unsubscribe=One-Click`` in the body).
 
@@ -82,7 +83,7 @@ class NewsletterService:
     def routes(self) -> list[Route]:
         return [
             Route("/newsletter/iscrizione", self.subscribe, methods=["POST"]),
-            Route("/newsletter/conferma", self.confirm, methods=["GET"]),
+            Route("/newsletter/conferma", self.confirm, methods=["GET", "POST"]),
             Route("/newsletter/cancella", self.unsubscribe, methods=["GET", "POST"]),
             Route("/newsletter/esito", self.outcome, methods=["GET"]),
         ]
@@ -168,7 +169,7 @@ class NewsletterService:
         link = confirm_url(self.config, self._secret, address_id)
         text = (
             f"Buongiorno,\n\nabbiamo ricevuto la richiesta di iscrivere questo indirizzo alla newsletter degli avvisi "
-            f"del {self.config.name}.\n\nPer confermare apri questo link entro 7 giorni:\n{link}\n\n"
+            f"del {self.config.name}.\n\nPer confermare apri questo link entro 7 giorni e tocca «Conferma l'iscrizione»:\n{link}\n\n"
             "Se non l'hai chiesto tu, ignora questa e-mail: senza conferma non riceverai nulla.\n"
         )
         domain = self._sender.rsplit("@", 1)[1]
@@ -188,9 +189,18 @@ class NewsletterService:
 
     # -- the links --------------------------------------------------------------------------------------
     async def confirm(self, request: Request) -> Response:
-        address_id = tokens.check(self._secret, tokens.CONFIRM, request.query_params.get("t", ""))
+        token = request.query_params.get("t", "")
+        address_id = tokens.check(self._secret, tokens.CONFIRM, token)
         if address_id is None:
             return self._page("Link non valido", BAD_CONFIRM, 400)
+        if request.method == "GET":
+            # A button, not the confirmation itself: mail scanners and previews open every link of an e-mail, and
+            # a stranger's address typed in the form would otherwise be confirmed by the stranger's scanner.
+            button = (
+                f'<form method="post" action="{html.escape(self._url(f"/newsletter/conferma?t={token}"), quote=True)}">'
+                '<button type="submit">Conferma l\'iscrizione</button></form>'
+            )
+            return self._page("Conferma l'iscrizione", ASK_CONFIRM + button, 200)
         text = consent_text(self.config)
         ok = await self._run(lambda store: store.newsletter.confirm(address_id, SOURCE, text, time.time()))
         if not ok:
@@ -294,6 +304,10 @@ BAD_UNSUBSCRIBE = (
 CONFIRMED = (
     "<p>Grazie: riceverai per e-mail gli avvisi del {town}. In fondo a ogni e-mail c'è il link per annullare "
     "l'iscrizione.</p>"
+)
+ASK_CONFIRM = (
+    "<p>Vuoi ricevere per e-mail gli avvisi del Comune? Tocca il pulsante per confermare. Se non l'hai chiesto tu, "
+    "chiudi questa pagina: senza conferma non riceverai nulla.</p>"
 )
 ASK_UNSUBSCRIBE = "<p>Vuoi smettere di ricevere per e-mail gli avvisi del Comune?</p>"
 LEFT = "<p>Fatto: non riceverai più gli avvisi del {town} per e-mail. Puoi iscriverti di nuovo quando vuoi.</p>"
