@@ -215,6 +215,7 @@ class EmailChannel(Channel):
         sender = _sender(self.config)[1]
         secret = reveal(self.settings.newsletter_secret)
         unsent = 0  # in a row: a server that drops every session is down, however it answers the connection
+        refused = 0  # in a row: a server that refuses every message (relaying denied, the bulletin's content)
         task = asyncio.current_task()
         try:
             while run.stop is None:
@@ -239,8 +240,15 @@ class EmailChannel(Channel):
                     raise asyncio.CancelledError
                 self._record(run, address_id, answer.verdict, answer.code)
                 unsent = unsent + 1 if answer.verdict is Verdict.UNSENT else 0
+                refused = refused + 1 if answer.verdict is Verdict.FAILED else 0
                 if unsent >= MAX_UNSENT:
                     run.stop = f"il server SMTP chiude ogni sessione ({answer.code or answer.detail})"
+                    return
+                if refused >= MAX_UNSENT:
+                    run.stop = (
+                        f"il server SMTP rifiuta ogni destinatario ({answer.code}): controlla SMTP_USERNAME e "
+                        "SMTP_PASSWORD e che il server accetti il mittente della newsletter"
+                    )
                     return
         finally:
             await connection.close()
