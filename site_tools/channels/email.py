@@ -53,8 +53,15 @@ IN_RUN_WAIT = 30.0
 
 
 def normalize_address(text: str) -> str | None:
-    """The address as stored (domain in lower case), or None when it is not one we send to."""
+    """The address as stored (domain in lower case; a domain with accents in its ASCII form, ``xn--…``, as SMTP
+    servers take it), or None when it is not one we send to."""
     text = (text or "").strip()
+    if "@" in text and not text.rsplit("@", 1)[1].isascii():
+        local, domain = text.rsplit("@", 1)
+        try:
+            text = f"{local}@{domain.lower().encode('idna').decode('ascii')}"
+        except UnicodeError:
+            return None
     if len(text) > ADDRESS_MAX or not ADDRESS.match(text):
         return None
     local, domain = text.rsplit("@", 1)
@@ -210,6 +217,7 @@ class EmailChannel(Channel):
         sender = _sender(self.config)[1]
         secret = reveal(self.settings.newsletter_secret)
         unsent = 0  # in a row: a server that drops every session is down, however it answers the connection
+        refused = 0  # in a row: a server that refuses every message (relaying denied, the bulletin's content)
         task = asyncio.current_task()
         try:
             while run.stop is None:
@@ -234,8 +242,15 @@ class EmailChannel(Channel):
                     raise asyncio.CancelledError
                 self._record(run, address_id, answer.verdict, answer.code)
                 unsent = unsent + 1 if answer.verdict is Verdict.UNSENT else 0
+                refused = refused + 1 if answer.verdict is Verdict.FAILED else 0
                 if unsent >= MAX_UNSENT:
                     run.stop = f"il server SMTP chiude ogni sessione ({answer.code or answer.detail})"
+                    return
+                if refused >= MAX_UNSENT:
+                    run.stop = (
+                        f"il server SMTP rifiuta ogni destinatario ({answer.code}): controlla SMTP_USERNAME e "
+                        "SMTP_PASSWORD e che il server accetti il mittente della newsletter"
+                    )
                     return
         finally:
             await connection.close()

@@ -5,8 +5,10 @@ connects again when the server dropped it. Each message's outcome is a :class:`V
 
 * ``SENT`` — 2xx after the data: the server took it;
 * ``DEFERRED`` — 4xx (RFC 5321 §4.2.1: transient; the same message may succeed later);
-* ``BOUNCED`` — 5xx to ``RCPT``: the address is refused for good (the newsletter stops writing to it);
-* ``FAILED`` — 5xx to the data (the message, not the address, was refused);
+* ``BOUNCED`` — 5xx to ``RCPT`` that refuses the address itself (5.1.x, 5.2.1: :func:`about_the_address`): the
+  newsletter stops writing to it;
+* ``FAILED`` — 5xx to the data, or to ``RCPT`` for a reason of the server's own (5.7.x: relaying denied,
+  authentication required): the message, not the address, was refused;
 * ``UNSENT`` — the connection failed before the data was sent, or the server answered 421 (closing the
   session): it did not take the message, send it again on a new session;
 * ``UNCERTAIN`` — the connection failed during or after the data: the server may have taken it, so the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -94,6 +97,20 @@ CONNECT_ATTEMPTS = 4
 CONNECT_BACKOFF = 0.5
 
 
+_ENHANCED = re.compile(r"\s*5\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def about_the_address(code: int, message: str) -> bool:
+    """Whether a 5xx to ``RCPT`` refuses the address for good (RFC 3463: 5.1.x, no such mailbox or domain; 5.2.1,
+    mailbox disabled), rather than the server refusing for a reason of its own (5.7.x: relaying denied,
+    authentication required, policy), which says nothing about the address. Without an enhanced code: 550, 551
+    and 553 (mailbox unavailable, not local, name not allowed)."""
+    enhanced = _ENHANCED.match(message or "")
+    if enhanced:
+        return enhanced.group(1) == "1" or (enhanced.group(1), enhanced.group(2)) == ("2", "1")
+    return code in (550, 551, 553)
+
+
 def _transient(code: int | None) -> bool:
     return code is not None and 400 <= code < 500
 
@@ -157,7 +174,10 @@ class Connection:
                 await self.close()
                 return Answer(Verdict.UNSENT, exc.code, exc.message)
             await self._reset()
-            verdict = Verdict.DEFERRED if _transient(exc.code) else Verdict.BOUNCED
+            if _transient(exc.code):
+                verdict = Verdict.DEFERRED
+            else:  # a refusal of the address itself, or of this message by the server's own policy
+                verdict = Verdict.BOUNCED if about_the_address(exc.code, exc.message) else Verdict.FAILED
             return Answer(verdict, exc.code, exc.message)
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()

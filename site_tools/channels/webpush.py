@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from functools import cached_property
 from pathlib import Path
@@ -271,7 +272,13 @@ class WebPushChannel(Channel):
             raise ChannelStopped(self.name, Outcome(False, Action.STOP_RUN), "notifica troppo grande")
         sender = PushSender(self.vapid, self.settings.vapid_subject or "", self._client)
 
+        allowed = self.settings.webpush_services
+
         async def send(subscription: dict[str, Any]) -> Outcome:
+            # Checked again here, not only when the browser subscribed: a row stored under a wider list (a staging
+            # service sharing the store, a restored backup, a service since removed) is never POSTed to.
+            if not endpoint_allowed(str(subscription["endpoint"]), allowed):
+                return Outcome(False, Action.PERMANENT, detail="servizio di notifica non ammesso")
             return await sender.send(subscription, data, bulletin.urgent)
 
         report = await ctx.push_fan_out(bulletin, self.name, send, self.settings.webpush_concurrency)
@@ -302,6 +309,9 @@ class BadSubscription(ValueError):
     """A PushSubscription the service refuses; the message (Italian) says which field and why."""
 
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
 def unb64url(text: str) -> bytes:
     text = text.rstrip("=")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -309,9 +319,13 @@ def unb64url(text: str) -> bytes:
 
 def _key(keys: dict[str, Any], name: str, size: int) -> str:
     value = keys.get(name)
-    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.replace("-", "").replace("_", "").isalnum():
+    # ASCII only (str.isalnum would let accented and non-Latin letters through, and the decoder raise on them).
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or not _BASE64URL.fullmatch(value):
         raise BadSubscription(f"«keys.{name}» manca o non è in base64url.")
-    raw = unb64url(value)
+    try:
+        raw = unb64url(value)
+    except ValueError:  # binascii.Error: a length no base64 text has
+        raise BadSubscription(f"«keys.{name}» non è in base64url (lunghezza impossibile).") from None
     if len(raw) != size:
         raise BadSubscription(f"«keys.{name}» deve essere di {size} byte, non {len(raw)}.")
     return value.rstrip("=")
@@ -328,6 +342,14 @@ def _allowed(origin: str, allowed: str) -> bool:
     return False
 
 
+def endpoint_allowed(endpoint: str, allowed: str) -> bool:
+    """Whether ``endpoint`` is on a push service ``allowed`` (``WEBPUSH_SERVICES``) names, with no user or password."""
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return False
+    return _allowed(f"{parts.scheme}://{parts.netloc.lower()}", allowed)
+
+
 def check_subscription(body: Any, allowed: str) -> tuple[str, str, str]:
     """``(endpoint, p256dh, auth)`` of a ``PushSubscription.toJSON()``, or :class:`BadSubscription`.
 
@@ -342,7 +364,7 @@ def check_subscription(body: Any, allowed: str) -> tuple[str, str, str]:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
         raise BadSubscription("«endpoint» deve essere un indirizzo https di un servizio di notifica.")
-    if not _allowed(f"{parts.scheme}://{parts.netloc.lower()}", allowed):
+    if not endpoint_allowed(endpoint, allowed):
         raise BadSubscription("«endpoint» non è di un servizio di notifica dei browser conosciuto.")
     keys = body.get("keys")
     if not isinstance(keys, dict):

@@ -45,6 +45,7 @@ COMMANDS = {
     "counter": ("staff", "counter"),
     "whatsapp": ("whatsapp", "whatsapp"),
     "webpush": ("webpush", "webpush"),
+    "newsletter": ("newsletter", "newsletter"),
     "backup": ("backup", "backup_command"),
     "restore": ("backup", "restore_command"),
     "demo": ("dev", "demo"),

@@ -57,7 +57,7 @@ async def push_fan_out(store: Store, bulletin_id: str, run_id: str, send: PushSe
             report.throttled += 1
             results.append((subscription_id, RETRY, outcome.http_status))
         else:
-            report.failed[f"HTTP {outcome.http_status}"] += 1
+            report.failed[f"HTTP {outcome.http_status}" if outcome.http_status else outcome.detail or "errore"] += 1
             results.append((subscription_id, FAILED, outcome.http_status))
 
     while not stop:

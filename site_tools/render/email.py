@@ -84,6 +84,14 @@ def render_email(bulletin: Bulletin, config: TownConfig, links: Links | None = N
     return EmailParts(subject(bulletin), "\n\n".join(text_blocks) + "\n", page)
 
 
+def consent_text(config: TownConfig) -> str:
+    """The sentence next to the signup form's checkbox, recorded word for word as the consent on confirmation."""
+    return (
+        f"Chiedo di ricevere per e-mail gli avvisi del {config.name} (newsletter). Posso annullare l'iscrizione "
+        "in ogni momento dal link in fondo a ogni e-mail."
+    )
+
+
 def _footer_text(config: TownConfig) -> str:
     return (
         f"--\nRicevi questa e-mail perché ti sei iscritto alla newsletter degli avvisi del {config.name}.\n"

@@ -3,10 +3,12 @@
 * ``POST /newsletter/iscrizione`` — the form on the site's signup page (a plain cross-origin form POST: no
   cookies, no session, so nothing to forge; a request whose ``Origin`` is neither the site's nor the service's is
   refused). The address is stored ``pending`` and a confirmation e-mail with a signed link is sent; the answer is
-  a redirect to the same «controlla la posta» page whether the address was new, pending or already subscribed,
-  so the form never tells who is subscribed. Rate-limited per client address and per e-mail address (a flood of
+  a redirect to the same «controlla la posta» page whether the address was new, pending or already subscribed
+  (an active address is sent an e-mail saying so instead, so that the answer's time and its failure when the SMTP
+  server is down are the same too): the form never tells who is subscribed. Rate-limited per client address and per e-mail address (a flood of
   confirmation e-mails to a victim is capped at a few an hour).
-* ``GET /newsletter/conferma?t=…`` — confirms (consent time, source and text recorded).
+* ``GET /newsletter/conferma?t=…`` shows a button; ``POST`` confirms (consent time, source and text recorded): mail
+  scanners open every link of an e-mail, and must not confirm a stranger's address.
 * ``GET /newsletter/cancella?t=…`` shows a button; ``POST`` unsubscribes at once (RFC 8058's one-click POST, which
   mail clients send with ``List-Unsubscribe=One-Click`` in the body).
 
@@ -25,16 +27,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from typing import TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from site_tools.channels import newsletter_tokens as tokens
-from site_tools.channels.email import compose, confirm_url, normalize_address
+from site_tools.channels.email import compose, confirm_url, normalize_address, unsubscribe_url
 from site_tools.channels.smtp import SmtpDown, SmtpServer, Verdict, send_one
 from site_tools.content.config import TownConfig
+from site_tools.render.email import consent_text
+from site_tools.service.guard import Rejected, read_body
 from site_tools.service.ratelimit import RateLimit
 from site_tools.settings import Settings, reveal
 from site_tools.store import Store
@@ -46,13 +50,6 @@ T = TypeVar("T")
 MAX_FORM_BODY = 4096
 #: Where the consent came from, as recorded.
 SOURCE = "modulo del sito"
-
-
-def consent_text(config: TownConfig) -> str:
-    return (
-        f"Chiedo di ricevere per e-mail gli avvisi del {config.name} (newsletter). Posso annullare l'iscrizione "
-        "in ogni momento dal link in fondo a ogni e-mail."
-    )
 
 
 @dataclass
@@ -86,7 +83,7 @@ class NewsletterService:
     def routes(self) -> list[Route]:
         return [
             Route("/newsletter/iscrizione", self.subscribe, methods=["POST"]),
-            Route("/newsletter/conferma", self.confirm, methods=["GET"]),
+            Route("/newsletter/conferma", self.confirm, methods=["GET", "POST"]),
             Route("/newsletter/cancella", self.unsubscribe, methods=["GET", "POST"]),
             Route("/newsletter/esito", self.outcome, methods=["GET"]),
         ]
@@ -122,36 +119,46 @@ class NewsletterService:
             page = self._page("Troppe richieste", TOO_MANY, 429)
             page.headers["Retry-After"] = str(int(wait) + 1)
             return page
-        body = await request.body()
-        if len(body) > MAX_FORM_BODY:
-            return self._page("Richiesta non valida", TOO_LONG, 413)
-        form = await request.form()
+        try:  # read up to the limit, within a deadline: never a whole huge or trickling body into memory
+            body = await read_body(request, limit=MAX_FORM_BODY)
+        except Rejected as exc:
+            return self._page("Richiesta non valida", TOO_LONG if exc.status == 413 else TOO_SLOW, exc.status)
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        form = {name: values[0] for name, values in fields.items()}
         if str(form.get("sito", "")):  # the honeypot field, hidden to people
-            return RedirectResponse("/newsletter/esito?e=controlla", 303)
-        address = normalize_address(str(form.get("email", "")))
+            return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
+        typed = str(form.get("email", ""))
+        address = normalize_address(typed)
         if address is None:
             self.counts["refused"] += 1
-            return self._page("Indirizzo non valido", BAD_ADDRESS, 400)
+            accented = "@" in typed and not typed.strip().rsplit("@", 1)[0].isascii()
+            return self._page("Indirizzo non valido", BAD_ACCENT if accented else BAD_ADDRESS, 400)
         if str(form.get("consenso", "")) != "si":
             return self._page("Manca il consenso", NO_CONSENT, 400)
-        if self.limits.by_address.check(hashlib.sha256(address.encode()).hexdigest()):
+        # One mailbox whatever its capitals (as the store sees it): the cap is not multiplied by retyping it.
+        if self.limits.by_address.check(hashlib.sha256(address.lower().encode()).hexdigest()):
             self.counts["limited"] += 1  # the owner of the address already has a link: no more e-mails for now
-            return RedirectResponse("/newsletter/esito?e=controlla", 303)
+            return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
         asked = await self._run(lambda store: store.newsletter.request(address))
+        # An address already subscribed is told so by e-mail (with its unsubscribe link): the same SMTP round trip,
+        # and the same answer when the server is down, as for a new one, so neither the page nor its timing tells
+        # an outsider who is subscribed.
         if asked.confirm:
             message = self._confirmation(address, asked.address_id)
-            try:
-                answer = await send_one(self.server, self._sender, address, message)
-            except SmtpDown as exc:
-                log.error("newsletter: confirmation e-mail not sent: %s", exc)
+        else:
+            message = self._already(address, asked.address_id)
+        try:
+            answer = await send_one(self.server, self._sender, address, message)
+        except SmtpDown as exc:
+            log.error("newsletter: confirmation e-mail not sent: %s", exc)
+            return self._page("Invio non riuscito", SMTP_DOWN, 503)
+        if answer.verdict is not Verdict.SENT:
+            log.warning("newsletter: confirmation e-mail %s (SMTP %s)", answer.verdict.value, answer.code)
+            if answer.verdict in (Verdict.DEFERRED, Verdict.UNSENT):
                 return self._page("Invio non riuscito", SMTP_DOWN, 503)
-            if answer.verdict is not Verdict.SENT:
-                log.warning("newsletter: confirmation e-mail %s (SMTP %s)", answer.verdict.value, answer.code)
-                if answer.verdict in (Verdict.DEFERRED, Verdict.UNSENT):
-                    return self._page("Invio non riuscito", SMTP_DOWN, 503)
         self.counts["requested"] += 1
         log.info("newsletter: subscription requested")
-        return RedirectResponse("/newsletter/esito?e=controlla", 303)
+        return RedirectResponse(self._url("/newsletter/esito?e=controlla"), 303)
 
     @property
     def _sender(self) -> str:
@@ -162,18 +169,38 @@ class NewsletterService:
         link = confirm_url(self.config, self._secret, address_id)
         text = (
             f"Buongiorno,\n\nabbiamo ricevuto la richiesta di iscrivere questo indirizzo alla newsletter degli avvisi "
-            f"del {self.config.name}.\n\nPer confermare apri questo link entro 7 giorni:\n{link}\n\n"
+            f"del {self.config.name}.\n\nPer confermare apri questo link entro 7 giorni e tocca «Conferma l'iscrizione»:\n{link}\n\n"
             "Se non l'hai chiesto tu, ignora questa e-mail: senza conferma non riceverai nulla.\n"
         )
         domain = self._sender.rsplit("@", 1)[1]
         subject = f"Conferma l'iscrizione agli avvisi del {self.config.name}"
         return compose(self.config, address, subject, text, None, make_msgid(domain=domain))
 
+    def _already(self, address: str, address_id: int) -> bytes:
+        link = unsubscribe_url(self.config, self._secret, address_id)
+        text = (
+            f"Buongiorno,\n\nabbiamo ricevuto una nuova richiesta di iscrivere questo indirizzo alla newsletter degli "
+            f"avvisi del {self.config.name}: sei già iscritto, non devi fare nulla.\n\n"
+            f"Se invece non vuoi più ricevere gli avvisi per e-mail, apri questo link:\n{link}\n"
+        )
+        domain = self._sender.rsplit("@", 1)[1]
+        subject = f"Sei già iscritto agli avvisi del {self.config.name}"
+        return compose(self.config, address, subject, text, None, make_msgid(domain=domain))
+
     # -- the links --------------------------------------------------------------------------------------
     async def confirm(self, request: Request) -> Response:
-        address_id = tokens.check(self._secret, tokens.CONFIRM, request.query_params.get("t", ""))
+        token = request.query_params.get("t", "")
+        address_id = tokens.check(self._secret, tokens.CONFIRM, token)
         if address_id is None:
             return self._page("Link non valido", BAD_CONFIRM, 400)
+        if request.method == "GET":
+            # A button, not the confirmation itself: mail scanners and previews open every link of an e-mail, and
+            # a stranger's address typed in the form would otherwise be confirmed by the stranger's scanner.
+            button = (
+                f'<form method="post" action="{html.escape(self._url(f"/newsletter/conferma?t={token}"), quote=True)}">'
+                '<button type="submit">Conferma l\'iscrizione</button></form>'
+            )
+            return self._page("Conferma l'iscrizione", ASK_CONFIRM + button, 200)
         text = consent_text(self.config)
         ok = await self._run(lambda store: store.newsletter.confirm(address_id, SOURCE, text, time.time()))
         if not ok:
@@ -189,7 +216,7 @@ class NewsletterService:
             return self._page("Link non valido", BAD_UNSUBSCRIBE, 400)
         if request.method == "GET":
             button = (
-                f'<form method="post" action="/newsletter/cancella?t={html.escape(token, quote=True)}">'
+                f'<form method="post" action="{html.escape(self._url(f"/newsletter/cancella?t={token}"), quote=True)}">'
                 '<button type="submit">Annulla l\'iscrizione</button></form>'
             )
             return self._page("Annulla l'iscrizione", ASK_UNSUBSCRIBE + button, 200)
@@ -202,6 +229,11 @@ class NewsletterService:
 
     async def outcome(self, request: Request) -> Response:
         return self._page("Controlla la posta", CHECK_MAIL, 200)
+
+    def _url(self, path: str) -> str:
+        """``path`` on the service as the town reaches it: under ``newsletter_service_url``, which may have a path of
+        its own (a reverse proxy's prefix), as the e-mailed links are."""
+        return f"{self.config.newsletter_service_url or ''}{path}"
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _same_site(self, origin: str | None) -> bool:
@@ -242,10 +274,15 @@ def _origin(url: str) -> str:
 NOT_READY = "<p>La newsletter non è ancora attiva. Riprova più tardi o scrivi all'URP del Comune.</p>"
 FOREIGN = "<p>Questa richiesta non arriva dal modulo del sito del Comune. Iscriviti dalla pagina «Iscriviti».</p>"
 TOO_MANY = "<p>Troppe richieste da questa connessione. Riprova tra qualche minuto.</p>"
+TOO_SLOW = "<p>Il modulo è arrivato troppo lentamente. Controlla la connessione e riprova.</p>"
 TOO_LONG = "<p>Il modulo inviato è troppo lungo. Compila solo il campo dell'indirizzo e-mail e riprova.</p>"
 BAD_ADDRESS = (
     "<p>L'indirizzo e-mail scritto nel modulo non è valido. Scrivilo intero, senza spazi, come "
     "<code>nome@esempio.it</code>, e riprova.</p>"
+)
+BAD_ACCENT = (
+    "<p>L'indirizzo e-mail scritto nel modulo ha lettere accentate prima della @: i server di posta non sempre le "
+    "accettano. Controlla come è scritto il tuo indirizzo (di solito senza accenti) e riprova.</p>"
 )
 NO_CONSENT = "<p>Per iscriverti spunta la casella del consenso nel modulo, poi invia di nuovo.</p>"
 SMTP_DOWN = (
@@ -267,6 +304,10 @@ BAD_UNSUBSCRIBE = (
 CONFIRMED = (
     "<p>Grazie: riceverai per e-mail gli avvisi del {town}. In fondo a ogni e-mail c'è il link per annullare "
     "l'iscrizione.</p>"
+)
+ASK_CONFIRM = (
+    "<p>Vuoi ricevere per e-mail gli avvisi del Comune? Tocca il pulsante per confermare. Se non l'hai chiesto tu, "
+    "chiudi questa pagina: senza conferma non riceverai nulla.</p>"
 )
 ASK_UNSUBSCRIBE = "<p>Vuoi smettere di ricevere per e-mail gli avvisi del Comune?</p>"
 LEFT = "<p>Fatto: non riceverai più gli avvisi del {town} per e-mail. Puoi iscriverti di nuovo quando vuoi.</p>"

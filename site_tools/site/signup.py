@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass
 
 from site_tools.content.config import TownConfig
+from site_tools.render.email import consent_text
 
 
 @dataclass(frozen=True)
@@ -182,14 +183,13 @@ def with_newsletter_form(page_html: str, config: TownConfig) -> str:
 
 
 def newsletter_form_html(config: TownConfig, action: str) -> str:
-    town = html.escape(config.name)
     return (
         f'<form class="st-newsletter" method="post" action="{html.escape(action, quote=True)}">\n'
         '<p><label for="st-newsletter-email">Il tuo indirizzo e-mail</label><br>\n'
         '<input id="st-newsletter-email" type="email" name="email" required maxlength="254" '
         'autocomplete="email" inputmode="email" placeholder="nome@esempio.it"></p>\n'
         '<p><label><input type="checkbox" name="consenso" value="si" required> '
-        f"Chiedo di ricevere per e-mail gli avvisi del {town}.</label></p>\n"
+        f"{html.escape(consent_text(config))}</label></p>\n"  # recorded word for word as the consent
         # A field people do not see: a robot that fills every field is answered as usual and sent nothing.
         '<div hidden><label>Non compilare <input type="text" name="sito" tabindex="-1" autocomplete="off">'
         "</label></div>\n"

@@ -58,24 +58,30 @@ self.addEventListener("notificationclick", function (event) {
 """
 
 
-def service_origin(config: TownConfig) -> str:
-    """Where the button sends the subscription (the town's service; ``webpush`` requires ``service``)."""
+def service_base(config: TownConfig) -> str:
+    """Where the button sends the subscription: the town's service (``webpush`` requires ``service``), with the path
+    its URL may have (a reverse proxy's prefix), as the publisher's requests to it have."""
     assert config.service is not None
-    parts = urlsplit(str(config.service.url))
+    return str(config.service.url).rstrip("/")
+
+
+def service_origin(config: TownConfig) -> str:
+    """The service's origin, which the pages' security policy lets the button reach."""
+    parts = urlsplit(service_base(config))
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def service_worker(config: TownConfig) -> str:
     """``sw.js``: the town's key and service, then :data:`SERVICE_WORKER`."""
     assert config.webpush is not None
-    key, service = json.dumps(config.webpush.public_key), json.dumps(service_origin(config))
+    key, service = json.dumps(config.webpush.public_key), json.dumps(service_base(config))
     return f"var KEY = {key};\nvar SERVICE = {service};\n" + SERVICE_WORKER
 
 
 def script(config: TownConfig) -> str:
     """``assets/st-push.js``: the town's public key and service, then the button's code (``st_push.js``)."""
     assert config.webpush is not None
-    settings = json.dumps({"key": config.webpush.public_key, "service": service_origin(config)})
+    settings = json.dumps({"key": config.webpush.public_key, "service": service_base(config)})
     return f"var ST_PUSH = {settings};\n" + (Path(__file__).parent / "st_push.js").read_text(encoding="utf-8")
 
 

@@ -22,6 +22,8 @@ PENDING = "pending"
 ACTIVE = "active"
 LEFT = "left"
 BOUNCING = "bouncing"
+#: Erased on request: the row keeps only its id (see :meth:`Newsletter.forget`).
+FORGOTTEN = "forgotten"
 
 #: A bulletin's row for one address, in order of its life.
 QUEUED, SENDING, SENT, DEFERRED, FAILED, UNCERTAIN = "queued", "sending", "sent", "deferred", "failed", "uncertain"
@@ -45,7 +47,12 @@ class Newsletter:
         an active one owes nothing (the form says the same either way: it never tells who is subscribed)."""
         now = time.time() if now is None else now
         with self.db.transaction():
-            row = self.db.one("SELECT id, status FROM newsletter_addresses WHERE address = ?", (address,))
+            row = self.db.one(
+                # A mailbox is one whatever the capitals it is typed with (the domain is stored in lower case; no
+                # provider a citizen uses tells «Mario@» from «mario@»): never two subscriptions for one person.
+                "SELECT id, status FROM newsletter_addresses WHERE LOWER(address) = LOWER(?) ORDER BY id LIMIT 1",
+                (address,),
+            )
             if row is None:
                 new = self.db.one(
                     "INSERT INTO newsletter_addresses (address, status, requested_at, updated_at)"
@@ -74,11 +81,13 @@ class Newsletter:
         return self.status(address_id) == ACTIVE
 
     def unsubscribe(self, address_id: int, now: float | None = None) -> bool:
-        """The unsubscribe link (one click): True if the address exists (it is ``left`` now, whatever it was)."""
+        """The unsubscribe link (one click): True if the address exists (it is ``left`` now, whatever it was); False
+        if it is unknown or was erased."""
         now = time.time() if now is None else now
         cur = self.db.execute(
-            "UPDATE newsletter_addresses SET status = ?, left_at = COALESCE(left_at, ?), updated_at = ? WHERE id = ?",
-            (LEFT, now, now, address_id),
+            "UPDATE newsletter_addresses SET status = ?, left_at = COALESCE(left_at, ?), updated_at = ? WHERE id = ?"
+            " AND status <> ?",
+            (LEFT, now, now, address_id, FORGOTTEN),
         )
         return bool(cur.rowcount)
 
@@ -109,13 +118,23 @@ class Newsletter:
         )
 
     def forget(self, address: str) -> bool:
-        """Erasure: the address is gone; its deliveries go with it."""
+        """Erasure: the address, its consent and its deliveries are gone. The row itself stays, holding nothing
+        but its id: the links already e-mailed name that id, and SQLite would give a deleted newest id to the next
+        person who signs up, whom the erased person's old links would then unsubscribe or confirm."""
         with self.db.transaction():
-            row = self.db.one("SELECT id FROM newsletter_addresses WHERE address = ?", (address,))
+            row = self.db.one(
+                "SELECT id FROM newsletter_addresses WHERE LOWER(address) = LOWER(?) AND status <> ? ORDER BY id LIMIT 1",
+                (address, FORGOTTEN),
+            )
             if row is None:
                 return False
             self.db.execute("DELETE FROM newsletter_deliveries WHERE address_id = ?", (row[0],))
-            self.db.execute("DELETE FROM newsletter_addresses WHERE id = ?", (row[0],))
+            self.db.execute(
+                "UPDATE newsletter_addresses SET address = ?, status = ?, requested_at = 0, consent_at = NULL,"
+                " consent_source = NULL, consent_text = NULL, left_at = NULL, last_error = NULL, updated_at = 0"
+                " WHERE id = ?",
+                (f"#{row[0]}", FORGOTTEN, row[0]),
+            )
             return True
 
     # -- the ledger ----------------------------------------------------------------------------------------
