@@ -9,13 +9,11 @@ the publications ledger keeps a post that succeeded from being sent again.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from site_tools.channels import https
 from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, Secret, register
 from site_tools.channels.errors import Action
-from site_tools.channels.posting import post_with_retries
+from site_tools.channels.posting import publish_post
 from site_tools.content.bulletin import Bulletin
 from site_tools.formatting import number
 from site_tools.render.links import Links
@@ -68,22 +66,18 @@ class FacebookChannel(Channel):
 
     async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
         assert self.config.facebook and self.settings.facebook_page_token
-        import httpx
-
         post = render_facebook(bulletin, self.config, ctx.links)
         url = f"{self.settings.facebook_api_url}/{self.config.facebook.page_id}/feed"
         headers = {"Authorization": f"Bearer {reveal(self.settings.facebook_page_token)}"}
         form = {"message": post.message, "link": post.link}
-        async with httpx.AsyncClient(timeout=self.settings.http_timeout, verify=https.context()) as client:
-
-            async def once() -> Outcome:
-                return await _send(client, url, headers, form)
-
-            outcome = await post_with_retries(self.name, once, idempotent=False, where="la Pagina Facebook")
-        return Delivered(
-            "done", "post pubblicato sulla Pagina", external_id=outcome.message_id, recipients=1,
-            first_send_at=time.monotonic(),
-        )  # fmt: skip
+        return await publish_post(
+            self.name,
+            lambda client: _send(client, url, headers, form),
+            timeout=self.settings.http_timeout,
+            idempotent=False,
+            where="la Pagina Facebook",
+            done="post pubblicato sulla Pagina",
+        )
 
 
 async def _send(client: Any, url: str, headers: dict[str, str], form: dict[str, str]) -> Outcome:

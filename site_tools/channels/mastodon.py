@@ -11,14 +11,12 @@ Bluesky, an uncertain outcome is simply tried again within the run. The text fit
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from site_tools.channels import https
 from site_tools.channels.base import Channel, Delivered, DeliveryContext, Outcome, Rendered, Secret, register
 from site_tools.channels.errors import Action
-from site_tools.channels.posting import post_with_retries
+from site_tools.channels.posting import publish_post
 from site_tools.content.bulletin import Bulletin
 from site_tools.render.links import Links
 from site_tools.render.social import mastodon_length, mastodon_limit, render_mastodon
@@ -64,8 +62,6 @@ class MastodonChannel(Channel):
 
     async def deliver(self, bulletin: Bulletin, ctx: DeliveryContext) -> Delivered:
         assert self.config.mastodon and self.settings.mastodon_access_token
-        import httpx
-
         base = self.settings.mastodon_api_url or self.config.mastodon.instance
         headers = {
             "Authorization": f"Bearer {reveal(self.settings.mastodon_access_token)}",
@@ -76,16 +72,14 @@ class MastodonChannel(Channel):
             "visibility": "public",
             "language": "it",
         }
-        async with httpx.AsyncClient(timeout=self.settings.http_timeout, verify=https.context()) as client:
-
-            async def once() -> Outcome:
-                return await _send(client, f"{base}/api/v1/statuses", headers, payload)
-
-            outcome = await post_with_retries(self.name, once, idempotent=True, where="l'account Mastodon")
-        return Delivered(
-            "done", "post pubblicato su Mastodon", external_id=outcome.message_id, recipients=1,
-            first_send_at=time.monotonic(),
-        )  # fmt: skip
+        return await publish_post(
+            self.name,
+            lambda client: _send(client, f"{base}/api/v1/statuses", headers, payload),
+            timeout=self.settings.http_timeout,
+            idempotent=True,
+            where="l'account Mastodon",
+            done="post pubblicato su Mastodon",
+        )
 
 
 async def _send(client: Any, url: str, headers: dict[str, str], payload: dict[str, str]) -> Outcome:

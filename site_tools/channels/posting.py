@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from site_tools.channels.base import ChannelStopped, Outcome
+from site_tools.channels import https
+from site_tools.channels.base import ChannelStopped, Delivered, Outcome
 from site_tools.channels.errors import Action
 from site_tools.formatting import duration
 
@@ -52,3 +55,21 @@ async def post_with_retries(
         else:
             raise ChannelStopped(channel, outcome, outcome.detail)
     raise ChannelStopped(channel, outcome, f"troppi tentativi falliti: {outcome.detail}")
+
+
+async def publish_post(
+    channel: str,
+    send: Callable[[Any], Awaitable[Outcome]],
+    *,
+    timeout: float,
+    idempotent: bool,
+    where: str,
+    done: str,
+) -> Delivered:
+    """One post through a client of its own (``send(client)`` makes one request), tried again while that is safe
+    (:func:`post_with_retries`); ``done``: what the publication records (``post pubblicato sulla Pagina``)."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=timeout, verify=https.context()) as client:
+        outcome = await post_with_retries(channel, lambda: send(client), idempotent=idempotent, where=where)
+    return Delivered("done", done, external_id=outcome.message_id, recipients=1, first_send_at=time.monotonic())

@@ -188,6 +188,11 @@ class NewsletterService:
         return compose(self.config, address, subject, text, None, make_msgid(domain=domain))
 
     # -- the links --------------------------------------------------------------------------------------
+    def _button(self, path: str, token: str, label: str) -> str:
+        """The one button a link's page shows: the link's own action happens only on its POST."""
+        action = html.escape(self._url(f"{path}?t={token}"), quote=True)
+        return f'<form method="post" action="{action}"><button type="submit">{label}</button></form>'
+
     async def confirm(self, request: Request) -> Response:
         token = request.query_params.get("t", "")
         address_id = tokens.check(self._secret, tokens.CONFIRM, token)
@@ -196,10 +201,7 @@ class NewsletterService:
         if request.method == "GET":
             # A button, not the confirmation itself: mail scanners and previews open every link of an e-mail, and
             # a stranger's address typed in the form would otherwise be confirmed by the stranger's scanner.
-            button = (
-                f'<form method="post" action="{html.escape(self._url(f"/newsletter/conferma?t={token}"), quote=True)}">'
-                '<button type="submit">Conferma l\'iscrizione</button></form>'
-            )
+            button = self._button("/newsletter/conferma", token, "Conferma l'iscrizione")
             return self._page("Conferma l'iscrizione", ASK_CONFIRM + button, 200)
         text = consent_text(self.config)
         ok = await self._run(lambda store: store.newsletter.confirm(address_id, SOURCE, text, time.time()))
@@ -215,10 +217,7 @@ class NewsletterService:
         if address_id is None:
             return self._page("Link non valido", BAD_UNSUBSCRIBE, 400)
         if request.method == "GET":
-            button = (
-                f'<form method="post" action="{html.escape(self._url(f"/newsletter/cancella?t={token}"), quote=True)}">'
-                '<button type="submit">Annulla l\'iscrizione</button></form>'
-            )
+            button = self._button("/newsletter/cancella", token, "Annulla l'iscrizione")
             return self._page("Annulla l'iscrizione", ASK_UNSUBSCRIBE + button, 200)
         known = await self._run(lambda store: store.newsletter.unsubscribe(address_id))
         if not known:
